@@ -1,0 +1,1438 @@
+/*
+ * conf.c — the declarative configuration loader (conf.h) on top of libconfig 1.5.
+ *
+ * Loading: one struct of unit->struct_size bytes is allocated per unit and filled from every
+ * decl's default text first (the text is parsed by libconfig as "x = <def>;" and goes through
+ * exactly the same conversion and validation as a value from the file; a NULL def means the
+ * zero of the type: 0, 0.0, false, "", [], {}), then from the file. A value from the file
+ * replaces the default entirely (also for STRLIST and MAP: the lists are not merged).
+ *
+ * Validation order for one value: type, then bounds (min > max means unbounded; INT/DOUBLE:
+ * the value, STRING: length in bytes, STRLIST: number of elements), then choices (STRING, and
+ * each STRLIST element), then the decl's check callback (called with a pointer to the field
+ * inside the unit struct, after the value has been stored there).
+ *
+ * MAP values: libconfig 1.5 setting names must match [A-Za-z*][-A-Za-z0-9_*]*, so dotted
+ * property names (librdkafka's "security.protocol") cannot be written as names. A MAP is a
+ * group whose members are all strings, and '_' in a member name stands for '.':
+ *     properties = { security_protocol = "ssl"; sasl_username = "recd"; };
+ * is stored as the keys "security.protocol" and "sasl.username". recd_conf_dump writes them
+ * back with '_'.
+ *
+ * Integers: libconfig 1.5 silently truncates integers outside the 32-bit range unless they
+ * carry the L suffix ("5000000000L"); recd_conf_dump writes the suffix where needed.
+ *
+ * Includes: @include paths are used as written: absolute, or relative to the working directory.
+ * (libconfig 1.5's include_dir is prepended to every include, absolute ones too, so it cannot
+ * make includes relative to the main file without breaking absolute includes; use absolute
+ * paths.) Messages about settings in an included file name that file as written.
+ *
+ * Messages written into errstr (FILE is the path given to recd_conf_load, the file of an
+ * @include'd setting, or the `name` given to recd_conf_load_string ("<string>" if NULL);
+ * LINE is the line on which the setting's name appears; KIND is one of "a group",
+ * "an integer", "a float", "a string", "a boolean", "an array", "a list"):
+ *
+ *   RECD_EIO:
+ *     FILE: cannot read: STRERROR
+ *   RECD_ECONFIG:
+ *     FILE:LINE: LIBCONFIG-MESSAGE          e.g. "syntax error", "duplicate setting name"
+ *     FILE:LINE: a.b: unknown section       top-level setting, or setting inside a parent of
+ *                                           units ("operators"), that is not a unit or parent
+ *     FILE:LINE: unit.key: unknown key      setting inside a unit that is not a decl
+ *     FILE:LINE: unit: expected a group, got KIND
+ *     FILE:LINE: unit.key: expected an integer, got KIND                  (RECD_CT_INT)
+ *     FILE:LINE: unit.key: expected a number, got KIND                    (RECD_CT_DOUBLE)
+ *     FILE:LINE: unit.key: expected a boolean, got KIND                   (RECD_CT_BOOL)
+ *     FILE:LINE: unit.key: expected a string, got KIND                    (RECD_CT_STRING)
+ *     FILE:LINE: unit.key: expected a list of strings, got KIND           (RECD_CT_STRLIST)
+ *     FILE:LINE: unit.key: expected a group of strings, got KIND          (RECD_CT_MAP)
+ *     FILE:LINE: unit.key: value V out of range [MIN, MAX]      INT (%lld, %.0f) and
+ *                                                               DOUBLE (%g, %g)
+ *     FILE:LINE: unit.key: value V is not a finite number       DOUBLE (%g)
+ *     FILE:LINE: unit.key: length N out of range [MIN, MAX]     STRING, in bytes
+ *     FILE:LINE: unit.key: number of elements N out of range [MIN, MAX]   STRLIST
+ *     FILE:LINE: unit.key: "V" is not one of: A, B, C           STRING choices
+ *     FILE:LINE: unit.key[I]: expected a string, got KIND       STRLIST element (I from 0)
+ *     FILE:LINE: unit.key[I]: "V" is not one of: A, B, C        STRLIST element choices
+ *     FILE:LINE: unit.key.member: expected a string, got KIND   MAP member (name as written)
+ *     FILE:LINE: unit.key: CHECK-MESSAGE    from the decl's check callback ("invalid value"
+ *                                           when the callback wrote nothing)
+ *     unit.key: invalid default: MESSAGE    a table's default is broken (a bug in recd; the
+ *                                           MESSAGE is one of the above without "FILE:LINE: ")
+ *     unit.key: cannot be changed by reload (restart required)     recd_conf_check_reload
+ *     unit: cannot be changed by reload (restart required)         unit missing on one side
+ *   RECD_EINVAL (a broken table or bad arguments; a bug in recd):
+ *     unit: invalid unit name / unit: registered twice / unit.key: invalid key name /
+ *     unit.key: field outside the unit struct / invalid arguments
+ *   RECD_ENOMEM:
+ *     out of memory
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "recd.h"
+
+#define MASK "********"
+#define PATH_MAX_LEN 512
+
+struct recd_conf {
+    const struct recd_conf_unit **units; /* owned array of borrowed unit pointers */
+    size_t n_units;
+    void **data;                         /* owned: one struct per unit; its strings and lists
+                                            are owned too and freed per decl type */
+    int *present;                        /* owned: unit's group appeared in the file */
+    char *path;                          /* owned; NULL for recd_conf_defaults */
+};
+
+/* Where and what a value error is; formatted into errstr by the caller. */
+struct perr {
+    const config_setting_t *at;          /* the setting the message is about (file, line) */
+    char suffix[PATH_MAX_LEN];           /* appended to "unit.key": "[3]" or ".member" */
+    char msg[1024];
+};
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static int perr_set(struct perr *e, const config_setting_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int perr_set(struct perr *e, const config_setting_t *at, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->at = at;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return RECD_ECONFIG;
+}
+
+/* Append to a NUL-terminated buffer, truncating silently. */
+static void buf_append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void buf_append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 1 >= len) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+static const char *got_kind(const config_setting_t *s)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP:  return "a group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:  return "an integer";
+    case CONFIG_TYPE_FLOAT:  return "a float";
+    case CONFIG_TYPE_STRING: return "a string";
+    case CONFIG_TYPE_BOOL:   return "a boolean";
+    case CONFIG_TYPE_ARRAY:  return "an array";
+    case CONFIG_TYPE_LIST:   return "a list";
+    default:                 return "nothing";
+    }
+}
+
+static const char *want_kind(enum recd_conf_type t)
+{
+    switch (t) {
+    case RECD_CT_INT:     return "an integer";
+    case RECD_CT_DOUBLE:  return "a number";
+    case RECD_CT_BOOL:    return "a boolean";
+    case RECD_CT_STRING:  return "a string";
+    case RECD_CT_STRLIST: return "a list of strings";
+    case RECD_CT_MAP:     return "a group of strings";
+    }
+    return "a value";
+}
+
+static const char *type_name(enum recd_conf_type t)
+{
+    switch (t) {
+    case RECD_CT_INT:     return "int";
+    case RECD_CT_DOUBLE:  return "double";
+    case RECD_CT_BOOL:    return "bool";
+    case RECD_CT_STRING:  return "string";
+    case RECD_CT_STRLIST: return "string list";
+    case RECD_CT_MAP:     return "map";
+    }
+    return "?";
+}
+
+/* The default text used when decl->def is NULL. */
+static const char *zero_text(enum recd_conf_type t)
+{
+    switch (t) {
+    case RECD_CT_INT:     return "0";
+    case RECD_CT_DOUBLE:  return "0.0";
+    case RECD_CT_BOOL:    return "false";
+    case RECD_CT_STRING:  return "\"\"";
+    case RECD_CT_STRLIST: return "[]";
+    case RECD_CT_MAP:     return "{}";
+    }
+    return "0";
+}
+
+static size_t type_size(enum recd_conf_type t)
+{
+    switch (t) {
+    case RECD_CT_INT:     return sizeof(int64_t);
+    case RECD_CT_DOUBLE:  return sizeof(double);
+    case RECD_CT_BOOL:    return sizeof(int);
+    case RECD_CT_STRING:  return sizeof(char *);
+    case RECD_CT_STRLIST: return sizeof(struct recd_strlist);
+    case RECD_CT_MAP:     return sizeof(struct recd_kvlist);
+    }
+    return 0;
+}
+
+static int bounded(const struct recd_conf_decl *d)
+{
+    return !(d->min > d->max);
+}
+
+/* A libconfig setting name: [A-Za-z*][-A-Za-z0-9_*]* */
+static int valid_name(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '*')) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '*')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A dotted path of valid names. */
+static int valid_path(const char *s)
+{
+    const char *p = s;
+
+    for (;;) {
+        size_t n = strcspn(p, ".");
+        if (!valid_name(p, n)) {
+            return 0;
+        }
+        if (p[n] == '\0') {
+            return 1;
+        }
+        p += n + 1;
+    }
+}
+
+/* Exact comparisons of an int64 value with a double bound (no rounding of the value). */
+static int int_below(long long v, double b)
+{
+    if (isnan(b) || b <= -9223372036854775808.0) {
+        return 0;
+    }
+    if (b >= 9223372036854775808.0) {
+        return 1;
+    }
+    return v < (long long)ceil(b);
+}
+
+static int int_above(long long v, double b)
+{
+    if (b < -9223372036854775808.0) {
+        return 1;
+    }
+    if (isnan(b) || b >= 9223372036854775808.0) {
+        return 0;
+    }
+    return v > (long long)floor(b);
+}
+
+static int in_choices(const struct recd_conf_decl *d, const char *v)
+{
+    const char *const *c;
+
+    if (d->choices == NULL) {
+        return 1;
+    }
+    for (c = d->choices; *c != NULL; c++) {
+        if (strcmp(*c, v) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int choice_err(struct perr *e, const config_setting_t *at, const struct recd_conf_decl *d,
+                      const char *v)
+{
+    const char *const *c;
+
+    perr_set(e, at, "\"%s\" is not one of: ", v);
+    for (c = d->choices; *c != NULL; c++) {
+        buf_append(e->msg, sizeof e->msg, "%s%s", c == d->choices ? "" : ", ", *c);
+    }
+    return RECD_ECONFIG;
+}
+
+static void *field_of(void *data, const struct recd_conf_decl *d)
+{
+    return (char *)data + d->offset;
+}
+
+static const void *cfield_of(const void *data, const struct recd_conf_decl *d)
+{
+    return (const char *)data + d->offset;
+}
+
+/* MAP keys that are masked by recd_conf_dump whatever the decl's flags. */
+static int secret_key(const char *k)
+{
+    return strcasestr(k, "password") != NULL || strcasestr(k, "secret") != NULL ||
+           strncasecmp(k, "sasl.", 5) == 0 || strncasecmp(k, "ssl.key", 7) == 0;
+}
+
+/* ---- public list helpers ---------------------------------------------------------------- */
+
+void recd_strlist_free(struct recd_strlist *l)
+{
+    size_t i;
+
+    if (l == NULL) {
+        return;
+    }
+    for (i = 0; i < l->n; i++) {
+        free(l->v[i]);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+void recd_kvlist_free(struct recd_kvlist *l)
+{
+    size_t i;
+
+    if (l == NULL) {
+        return;
+    }
+    for (i = 0; i < l->n; i++) {
+        free(l->k[i]);
+        free(l->v[i]);
+    }
+    free(l->k);
+    free(l->v);
+    free(l->line);
+    l->k = NULL;
+    l->v = NULL;
+    l->line = NULL;
+    l->n = 0;
+}
+
+const char *recd_kvlist_get(const struct recd_kvlist *l, const char *key)
+{
+    size_t i;
+
+    if (l == NULL || key == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < l->n; i++) {
+        if (strcmp(l->k[i], key) == 0) {
+            return l->v[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- values ----------------------------------------------------------------------------- */
+
+/* Free what a field owns and zero it. */
+static void value_free(enum recd_conf_type t, void *field)
+{
+    switch (t) {
+    case RECD_CT_STRING:
+        free(*(char **)field);
+        *(char **)field = NULL;
+        break;
+    case RECD_CT_STRLIST:
+        recd_strlist_free(field);
+        break;
+    case RECD_CT_MAP:
+        recd_kvlist_free(field);
+        break;
+    default:
+        break;
+    }
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+    return strcmp(a, b) == 0;
+}
+
+static int value_equal(enum recd_conf_type t, const void *a, const void *b)
+{
+    size_t i;
+
+    switch (t) {
+    case RECD_CT_INT:
+        return *(const int64_t *)a == *(const int64_t *)b;
+    case RECD_CT_DOUBLE:
+        return *(const double *)a == *(const double *)b;
+    case RECD_CT_BOOL:
+        return !*(const int *)a == !*(const int *)b;
+    case RECD_CT_STRING:
+        return str_eq(*(char *const *)a, *(char *const *)b);
+    case RECD_CT_STRLIST: {
+        const struct recd_strlist *la = a, *lb = b;
+        if (la->n != lb->n) {
+            return 0;
+        }
+        for (i = 0; i < la->n; i++) {
+            if (!str_eq(la->v[i], lb->v[i])) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    case RECD_CT_MAP: {
+        /* Same set of pairs; order does not matter (keys are unique within a map). */
+        const struct recd_kvlist *ka = a, *kb = b;
+        if (ka->n != kb->n) {
+            return 0;
+        }
+        for (i = 0; i < ka->n; i++) {
+            if (!str_eq(ka->v[i], recd_kvlist_get(kb, ka->k[i]))) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    }
+    return 0;
+}
+
+static int conv_strlist(const struct recd_conf_decl *d, const config_setting_t *s,
+                        struct recd_strlist *out, struct perr *e)
+{
+    struct recd_strlist l = { 0, NULL };
+    int n, i, rc = RECD_OK;
+
+    if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+        return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
+    }
+    n = config_setting_length(s);
+    if (bounded(d) && ((double)n < d->min || (double)n > d->max)) {
+        return perr_set(e, s, "number of elements %d out of range [%.0f, %.0f]", n, d->min, d->max);
+    }
+    if (n > 0) {
+        l.v = calloc((size_t)n, sizeof *l.v);
+        if (l.v == NULL) {
+            return RECD_ENOMEM;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
+        const char *v;
+
+        if (config_setting_type(el) != CONFIG_TYPE_STRING) {
+            snprintf(e->suffix, sizeof e->suffix, "[%d]", i);
+            rc = perr_set(e, el, "expected a string, got %s", got_kind(el));
+            goto fail;
+        }
+        v = config_setting_get_string(el);
+        if (!in_choices(d, v)) {
+            snprintf(e->suffix, sizeof e->suffix, "[%d]", i);
+            rc = choice_err(e, el, d, v);
+            goto fail;
+        }
+        l.v[i] = recd_strdup(v);
+        if (l.v[i] == NULL) {
+            rc = RECD_ENOMEM;
+            goto fail;
+        }
+        l.n++;
+    }
+    *out = l;
+    return RECD_OK;
+
+fail:
+    recd_strlist_free(&l);
+    return rc;
+}
+
+static int conv_map(const struct recd_conf_decl *d, const config_setting_t *s, int from_file,
+                    struct recd_kvlist *out, struct perr *e)
+{
+    struct recd_kvlist l = { 0, NULL, NULL, NULL };
+    int n, i, rc = RECD_OK;
+
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+        return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
+    }
+    n = config_setting_length(s);
+    if (n > 0) {
+        l.k = calloc((size_t)n, sizeof *l.k);
+        l.v = calloc((size_t)n, sizeof *l.v);
+        l.line = calloc((size_t)n, sizeof *l.line);
+        if (l.k == NULL || l.v == NULL || l.line == NULL) {
+            rc = RECD_ENOMEM;
+            goto fail;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+        const char *name = config_setting_name(m);
+        char *p;
+
+        if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+            snprintf(e->suffix, sizeof e->suffix, ".%s", name);
+            rc = perr_set(e, m, "expected a string, got %s", got_kind(m));
+            goto fail;
+        }
+        l.k[i] = recd_strdup(name);
+        l.v[i] = recd_strdup(config_setting_get_string(m));
+        l.n++;                      /* count now so that fail frees a half-filled pair */
+        if (l.k[i] == NULL || l.v[i] == NULL) {
+            rc = RECD_ENOMEM;
+            goto fail;
+        }
+        for (p = l.k[i]; *p != '\0'; p++) {
+            if (*p == '_') {
+                *p = '.';
+            }
+        }
+        l.line[i] = from_file ? (int)config_setting_source_line(m) : 0;
+    }
+    *out = l;
+    return RECD_OK;
+
+fail:
+    recd_kvlist_free(&l);
+    return rc;
+}
+
+/*
+ * Convert and validate setting `s` for decl `d`, store it into `field` (freeing what the field
+ * held) and run the check callback. Returns RECD_OK, RECD_ECONFIG (e filled) or RECD_ENOMEM.
+ */
+static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, void *field,
+                     int from_file, struct perr *e)
+{
+    int rc;
+
+    e->at = s;
+    e->suffix[0] = '\0';
+    e->msg[0] = '\0';
+    switch (d->type) {
+    case RECD_CT_INT: {
+        long long v;
+        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+            return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
+        }
+        v = config_setting_get_int64(s);
+        if (bounded(d) && (int_below(v, d->min) || int_above(v, d->max))) {
+            return perr_set(e, s, "value %lld out of range [%.0f, %.0f]", v, d->min, d->max);
+        }
+        *(int64_t *)field = (int64_t)v;
+        break;
+    }
+    case RECD_CT_DOUBLE: {
+        double v;
+        if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+            v = (double)config_setting_get_int64(s);
+        } else if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
+            v = config_setting_get_float(s);
+        } else {
+            return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
+        }
+        if (!isfinite(v)) {
+            return perr_set(e, s, "value %g is not a finite number", v);
+        }
+        if (bounded(d) && (v < d->min || v > d->max)) {
+            return perr_set(e, s, "value %g out of range [%g, %g]", v, d->min, d->max);
+        }
+        *(double *)field = v;
+        break;
+    }
+    case RECD_CT_BOOL:
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+            return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
+        }
+        *(int *)field = config_setting_get_bool(s) ? 1 : 0;
+        break;
+    case RECD_CT_STRING: {
+        const char *v;
+        size_t len;
+        char *copy;
+        if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+            return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
+        }
+        v = config_setting_get_string(s);
+        len = strlen(v);
+        if (bounded(d) && ((double)len < d->min || (double)len > d->max)) {
+            return perr_set(e, s, "length %zu out of range [%.0f, %.0f]", len, d->min, d->max);
+        }
+        if (!in_choices(d, v)) {
+            return choice_err(e, s, d, v);
+        }
+        copy = recd_strdup(v);
+        if (copy == NULL) {
+            return RECD_ENOMEM;
+        }
+        value_free(d->type, field);
+        *(char **)field = copy;
+        break;
+    }
+    case RECD_CT_STRLIST: {
+        struct recd_strlist l;
+        rc = conv_strlist(d, s, &l, e);
+        if (rc != RECD_OK) {
+            return rc;
+        }
+        value_free(d->type, field);
+        *(struct recd_strlist *)field = l;
+        break;
+    }
+    case RECD_CT_MAP: {
+        struct recd_kvlist l;
+        rc = conv_map(d, s, from_file, &l, e);
+        if (rc != RECD_OK) {
+            return rc;
+        }
+        value_free(d->type, field);
+        *(struct recd_kvlist *)field = l;
+        break;
+    }
+    default:
+        return perr_set(e, s, "unsupported type %d", (int)d->type);
+    }
+    if (d->check != NULL) {
+        e->msg[0] = '\0';
+        if (d->check(d, field, e->msg, sizeof e->msg) < 0) {
+            e->at = s;
+            e->suffix[0] = '\0';
+            if (e->msg[0] == '\0') {
+                snprintf(e->msg, sizeof e->msg, "invalid value");
+            }
+            return RECD_ECONFIG;
+        }
+        e->msg[0] = '\0';
+    }
+    return RECD_OK;
+}
+
+/* ---- construction ----------------------------------------------------------------------- */
+
+static long find_unit(const struct recd_conf *c, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_units; i++) {
+        if (strcmp(c->units[i]->name, name) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* Whether some unit lives below `path` ("operators" for "operators.popular"). */
+static int is_parent(const struct recd_conf *c, const char *path)
+{
+    size_t i, n = strlen(path);
+
+    for (i = 0; i < c->n_units; i++) {
+        const char *u = c->units[i]->name;
+        if (strncmp(u, path, n) == 0 && u[n] == '.') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const struct recd_conf_decl *find_decl(const struct recd_conf_unit *u, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < u->n_decls; i++) {
+        if (strcmp(u->decls[i].name, name) == 0) {
+            return &u->decls[i];
+        }
+    }
+    return NULL;
+}
+
+/* Parse `d`'s default with libconfig and store it into the unit struct `data`. */
+static int apply_default(const struct recd_conf_unit *u, const struct recd_conf_decl *d, void *data,
+                         char *errstr, size_t errlen)
+{
+    const char *def = d->def != NULL ? d->def : zero_text(d->type);
+    config_t cfg;
+    config_setting_t *root, *s;
+    struct perr *e = NULL;
+    char *text = NULL;
+    size_t len = strlen(def) + 8;
+    int rc;
+
+    config_init(&cfg);
+    text = malloc(len);
+    e = malloc(sizeof *e);
+    if (text == NULL || e == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(text, len, "x = %s;\n", def);
+    if (!config_read_string(&cfg, text)) {
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s.%s: invalid default: %s", u->name,
+                         d->name, config_error_text(&cfg));
+        goto out;
+    }
+    root = config_root_setting(&cfg);
+    s = config_setting_get_member(root, "x");
+    if (s == NULL || config_setting_length(root) != 1) {
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s.%s: invalid default: not a single value",
+                         u->name, d->name);
+        goto out;
+    }
+    rc = value_set(d, s, field_of(data, d), 0, e);
+    if (rc == RECD_ECONFIG) {
+        recd_seterr(errstr, errlen, rc, "%s.%s%s: invalid default: %s", u->name, d->name,
+                    e->suffix, e->msg);
+    } else if (rc != RECD_OK) {
+        recd_seterr(errstr, errlen, rc, "out of memory");
+    }
+
+out:
+    config_destroy(&cfg);
+    free(text);
+    free(e);
+    return rc;
+}
+
+/* Check the tables, allocate the conf and apply every default. */
+static int conf_new(const struct recd_conf_unit *const *units, size_t n_units,
+                    struct recd_conf **out, char *errstr, size_t errlen)
+{
+    struct recd_conf *c = NULL;
+    size_t i, j;
+    int rc;
+
+    if (out == NULL || (units == NULL && n_units > 0)) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "invalid arguments");
+    }
+    *out = NULL;
+    for (i = 0; i < n_units; i++) {
+        const struct recd_conf_unit *u = units[i];
+
+        if (u == NULL || u->name == NULL || !valid_path(u->name) ||
+            (u->decls == NULL && u->n_decls > 0)) {
+            return recd_seterr(errstr, errlen, RECD_EINVAL, "%s: invalid unit name",
+                               u != NULL && u->name != NULL ? u->name : "(null)");
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(units[j]->name, u->name) == 0) {
+                return recd_seterr(errstr, errlen, RECD_EINVAL, "%s: registered twice", u->name);
+            }
+        }
+        for (j = 0; j < u->n_decls; j++) {
+            const struct recd_conf_decl *d = &u->decls[j];
+
+            if (d->name == NULL || !valid_name(d->name, strlen(d->name)) ||
+                find_decl(u, d->name) != d) {
+                return recd_seterr(errstr, errlen, RECD_EINVAL, "%s.%s: invalid key name", u->name,
+                                   d->name != NULL ? d->name : "(null)");
+            }
+            if (type_size(d->type) == 0 || d->offset > u->struct_size ||
+                u->struct_size - d->offset < type_size(d->type)) {
+                return recd_seterr(errstr, errlen, RECD_EINVAL,
+                                   "%s.%s: field outside the unit struct", u->name, d->name);
+            }
+        }
+    }
+
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        goto nomem;
+    }
+    c->n_units = n_units;
+    if (n_units > 0) {
+        c->units = calloc(n_units, sizeof *c->units);
+        c->data = calloc(n_units, sizeof *c->data);
+        c->present = calloc(n_units, sizeof *c->present);
+        if (c->units == NULL || c->data == NULL || c->present == NULL) {
+            goto nomem;
+        }
+    }
+    for (i = 0; i < n_units; i++) {
+        c->units[i] = units[i];
+        c->data[i] = calloc(1, units[i]->struct_size > 0 ? units[i]->struct_size : 1);
+        if (c->data[i] == NULL) {
+            goto nomem;
+        }
+    }
+    for (i = 0; i < n_units; i++) {
+        for (j = 0; j < units[i]->n_decls; j++) {
+            rc = apply_default(units[i], &units[i]->decls[j], c->data[i], errstr, errlen);
+            if (rc != RECD_OK) {
+                recd_conf_destroy(c);
+                return rc;
+            }
+        }
+    }
+    *out = c;
+    return RECD_OK;
+
+nomem:
+    recd_conf_destroy(c);
+    return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+}
+
+void recd_conf_destroy(struct recd_conf *c)
+{
+    size_t i, j;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < c->n_units && c->data != NULL; i++) {
+        if (c->data[i] == NULL) {
+            continue;
+        }
+        for (j = 0; j < c->units[i]->n_decls; j++) {
+            const struct recd_conf_decl *d = &c->units[i]->decls[j];
+            value_free(d->type, field_of(c->data[i], d));
+        }
+        free(c->data[i]);
+    }
+    free(c->data);
+    free(c->units);
+    free(c->present);
+    free(c->path);
+    free(c);
+}
+
+/* ---- walking the file ------------------------------------------------------------------- */
+
+struct walk {
+    struct recd_conf *c;
+    const char *name;       /* file name for settings without a source file */
+    char *errstr;
+    size_t errlen;
+};
+
+static int loc_err(const struct walk *w, const config_setting_t *s, const char *path,
+                   const char *suffix, const char *msg)
+{
+    const char *file = config_setting_source_file(s);
+
+    return recd_seterr(w->errstr, w->errlen, RECD_ECONFIG, "%s:%u: %s%s: %s",
+                       file != NULL ? file : w->name, (unsigned)config_setting_source_line(s),
+                       path, suffix, msg);
+}
+
+static int set_decl(const struct walk *w, long ui, const struct recd_conf_decl *d,
+                    const config_setting_t *s, const char *path)
+{
+    struct perr *e = malloc(sizeof *e);
+    int rc;
+
+    if (e == NULL) {
+        return recd_seterr(w->errstr, w->errlen, RECD_ENOMEM, "out of memory");
+    }
+    rc = value_set(d, s, field_of(w->c->data[ui], d), 1, e);
+    if (rc == RECD_ECONFIG) {
+        loc_err(w, e->at, path, e->suffix, e->msg);
+    } else if (rc != RECD_OK) {
+        recd_seterr(w->errstr, w->errlen, rc, "out of memory");
+    }
+    free(e);
+    return rc;
+}
+
+/* Walk the members of group `g` at dotted `prefix` ("" for the root); `ui` is the unit whose
+ * group `g` is, or -1. Members are handled in file order, so the first error is reported. */
+static int walk_group(const struct walk *w, const config_setting_t *g, const char *prefix, long ui)
+{
+    int i, n = config_setting_length(g);
+    char path[PATH_MAX_LEN];
+    char msg[128];
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(m);
+        const struct recd_conf_decl *d = NULL;
+        long cu = -1;
+        int parent = 0, plen;
+
+        if (name == NULL) {
+            continue;       /* not possible in a group */
+        }
+        plen = prefix[0] != '\0' ? snprintf(path, sizeof path, "%s.%s", prefix, name)
+                                 : snprintf(path, sizeof path, "%s", name);
+        if (ui >= 0) {
+            d = find_decl(w->c->units[ui], name);
+        }
+        if (d != NULL) {
+            rc = set_decl(w, ui, d, m, path);
+            if (rc != RECD_OK) {
+                return rc;
+            }
+            continue;
+        }
+        if (plen > 0 && (size_t)plen < sizeof path) {
+            cu = find_unit(w->c, path);
+            parent = is_parent(w->c, path);
+        }
+        if (cu >= 0 || parent) {
+            if (!config_setting_is_group(m)) {
+                snprintf(msg, sizeof msg, "expected a group, got %s", got_kind(m));
+                return loc_err(w, m, path, "", msg);
+            }
+            if (cu >= 0) {
+                w->c->present[cu] = 1;
+            }
+            rc = walk_group(w, m, path, cu);
+            if (rc != RECD_OK) {
+                return rc;
+            }
+            continue;
+        }
+        return loc_err(w, m, path, "", ui >= 0 ? "unknown key" : "unknown section");
+    }
+    return RECD_OK;
+}
+
+/* Build the conf from a parsed libconfig tree. */
+static int load_cfg(const config_t *cfg, const char *name, const struct recd_conf_unit *const *units,
+                    size_t n_units, struct recd_conf **out, char *errstr, size_t errlen)
+{
+    struct recd_conf *c = NULL;
+    struct walk w;
+    int rc;
+
+    rc = conf_new(units, n_units, &c, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    c->path = recd_strdup(name);
+    if (c->path == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    w.c = c;
+    w.name = name;
+    w.errstr = errstr;
+    w.errlen = errlen;
+    rc = walk_group(&w, config_root_setting(cfg), "", -1);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    *out = c;
+    return RECD_OK;
+
+fail:
+    recd_conf_destroy(c);
+    return rc;
+}
+
+static int parse_err(const config_t *cfg, const char *name, char *errstr, size_t errlen)
+{
+    const char *file = config_error_file(cfg);
+
+    return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: %s", file != NULL ? file : name,
+                       config_error_line(cfg),
+                       config_error_text(cfg) != NULL ? config_error_text(cfg) : "syntax error");
+}
+
+int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, size_t n_units,
+                   struct recd_conf **out, char *errstr, size_t errlen)
+{
+    config_t cfg;
+    FILE *fp = NULL;
+    struct stat st;
+    int rc;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (path == NULL || out == NULL) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "invalid arguments");
+    }
+    config_init(&cfg);
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(errno));
+        goto out;
+    }
+    /* A directory opens fine but the scanner would abort the process on the read error. */
+    if (fstat(fileno(fp), &st) != 0) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(EISDIR));
+        goto out;
+    }
+    if (!config_read(&cfg, fp)) {
+        if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
+            rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path,
+                             config_error_text(&cfg));
+        } else {
+            rc = parse_err(&cfg, path, errstr, errlen);
+        }
+        goto out;
+    }
+    if (ferror(fp)) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: read error", path);
+        goto out;
+    }
+    rc = load_cfg(&cfg, path, units, n_units, out, errstr, errlen);
+
+out:
+    config_destroy(&cfg);
+    if (fp != NULL) {
+        fclose(fp);
+    }
+    return rc;
+}
+
+int recd_conf_load_string(const char *text, const char *name,
+                          const struct recd_conf_unit *const *units, size_t n_units,
+                          struct recd_conf **out, char *errstr, size_t errlen)
+{
+    config_t cfg;
+    int rc;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (text == NULL || out == NULL) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "invalid arguments");
+    }
+    if (name == NULL) {
+        name = "<string>";
+    }
+    config_init(&cfg);
+    if (!config_read_string(&cfg, text)) {
+        rc = parse_err(&cfg, name, errstr, errlen);
+    } else {
+        rc = load_cfg(&cfg, name, units, n_units, out, errstr, errlen);
+    }
+    config_destroy(&cfg);
+    return rc;
+}
+
+int recd_conf_defaults(const struct recd_conf_unit *const *units, size_t n_units,
+                       struct recd_conf **out, char *errstr, size_t errlen)
+{
+    return conf_new(units, n_units, out, errstr, errlen);
+}
+
+/* ---- accessors -------------------------------------------------------------------------- */
+
+const void *recd_conf_unit_data(const struct recd_conf *c, const char *unit_name)
+{
+    long i;
+
+    if (c == NULL || unit_name == NULL) {
+        return NULL;
+    }
+    i = find_unit(c, unit_name);
+    return i >= 0 ? c->data[i] : NULL;
+}
+
+int recd_conf_unit_present(const struct recd_conf *c, const char *unit_name)
+{
+    long i;
+
+    if (c == NULL || unit_name == NULL) {
+        return 0;
+    }
+    i = find_unit(c, unit_name);
+    return i >= 0 ? c->present[i] : 0;
+}
+
+const char *recd_conf_path(const struct recd_conf *c)
+{
+    return c != NULL ? c->path : NULL;
+}
+
+int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf *new_c,
+                           char *errstr, size_t errlen)
+{
+    size_t i, j;
+
+    if (old_c == NULL || new_c == NULL) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "invalid arguments");
+    }
+    for (i = 0; i < new_c->n_units; i++) {
+        const struct recd_conf_unit *u = new_c->units[i];
+        long oi = find_unit(old_c, u->name);
+        const struct recd_conf_unit *ou;
+
+        if (oi < 0) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "%s: cannot be changed by reload (restart required)", u->name);
+        }
+        ou = old_c->units[oi];
+        for (j = 0; j < u->n_decls; j++) {
+            const struct recd_conf_decl *d = &u->decls[j];
+            const struct recd_conf_decl *od = find_decl(ou, d->name);
+
+            if (od != NULL && od->type == d->type &&
+                value_equal(d->type, cfield_of(old_c->data[oi], od), cfield_of(new_c->data[i], d))) {
+                continue;
+            }
+            if (od != NULL && (d->flags & RECD_CF_RELOADABLE) && (od->flags & RECD_CF_RELOADABLE) &&
+                od->type == d->type) {
+                continue;
+            }
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "%s.%s: cannot be changed by reload (restart required)", u->name,
+                               d->name);
+        }
+    }
+    for (i = 0; i < old_c->n_units; i++) {
+        if (find_unit(new_c, old_c->units[i]->name) < 0) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "%s: cannot be changed by reload (restart required)",
+                               old_c->units[i]->name);
+        }
+    }
+    return RECD_OK;
+}
+
+/* ---- dump ------------------------------------------------------------------------------- */
+
+static void put_indent(FILE *out, int depth)
+{
+    fprintf(out, "%*s", depth * 4, "");
+}
+
+/* A libconfig string literal. */
+static void put_quoted(FILE *out, const char *s)
+{
+    const unsigned char *p;
+
+    fputc('"', out);
+    for (p = (const unsigned char *)(s != NULL ? s : ""); *p != '\0'; p++) {
+        switch (*p) {
+        case '"':  fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '\f': fputs("\\f", out); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                fprintf(out, "\\x%02x", *p);
+            } else {
+                fputc(*p, out);
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+/* Shortest text that reads back as the same double, always with a '.' or an exponent so that
+ * libconfig parses it as a float. */
+static void fmt_double(char *buf, size_t len, double v)
+{
+    int prec;
+
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) {
+            break;
+        }
+    }
+    if (strpbrk(buf, ".eEn") == NULL) {
+        buf_append(buf, len, ".0");
+    }
+}
+
+static void dump_decl(const struct recd_conf_decl *d, const void *field, FILE *out, int depth)
+{
+    int secret = (d->flags & RECD_CF_SECRET) != 0;
+    char num[64];
+    size_t i;
+
+    put_indent(out, depth);
+    fprintf(out, "%s = ", d->name);
+    /* An empty secret string is shown as such: that it is unset is no secret. */
+    if (secret && d->type != RECD_CT_STRLIST && d->type != RECD_CT_MAP &&
+        !(d->type == RECD_CT_STRING && (*(char *const *)field == NULL ||
+                                        **(char *const *)field == '\0'))) {
+        put_quoted(out, MASK);
+        fputs(";\n", out);
+        return;
+    }
+    switch (d->type) {
+    case RECD_CT_INT: {
+        int64_t v = *(const int64_t *)field;
+        fprintf(out, "%lld%s", (long long)v, (v < INT32_MIN || v > INT32_MAX) ? "L" : "");
+        break;
+    }
+    case RECD_CT_DOUBLE:
+        fmt_double(num, sizeof num, *(const double *)field);
+        fputs(num, out);
+        break;
+    case RECD_CT_BOOL:
+        fputs(*(const int *)field ? "true" : "false", out);
+        break;
+    case RECD_CT_STRING:
+        put_quoted(out, *(char *const *)field);
+        break;
+    case RECD_CT_STRLIST: {
+        const struct recd_strlist *l = field;
+        fputs("[", out);
+        for (i = 0; i < l->n; i++) {
+            fputs(i == 0 ? " " : ", ", out);
+            put_quoted(out, secret ? MASK : l->v[i]);
+        }
+        fputs(" ]", out);
+        break;
+    }
+    case RECD_CT_MAP: {
+        /* Keys matching *password*, *secret*, sasl.*, ssl.key* are always masked. */
+        const struct recd_kvlist *l = field;
+        if (l->n == 0) {
+            fputs("{ }", out);
+            break;
+        }
+        fputs("{\n", out);
+        for (i = 0; i < l->n; i++) {
+            const char *k;
+            put_indent(out, depth + 1);
+            for (k = l->k[i]; *k != '\0'; k++) {
+                fputc(*k == '.' ? '_' : *k, out);
+            }
+            fputs(" = ", out);
+            put_quoted(out, secret_key(l->k[i]) ? MASK : l->v[i]);
+            fputs(";\n", out);
+        }
+        put_indent(out, depth);
+        fputs("}", out);
+        break;
+    }
+    }
+    fputs(";\n", out);
+}
+
+/* Whether a unit before index `i` already produced group `comp` (length n) under `prefix`. */
+static int comp_seen(const struct recd_conf *c, size_t i, const char *prefix, const char *comp,
+                     size_t n)
+{
+    size_t j, plen = strlen(prefix);
+
+    for (j = 0; j < i; j++) {
+        const char *u = c->units[j]->name, *rest;
+        if (plen > 0) {
+            if (strncmp(u, prefix, plen) != 0 || u[plen] != '.') {
+                continue;
+            }
+            rest = u + plen + 1;
+        } else {
+            rest = u;
+        }
+        if (strcspn(rest, ".") == n && strncmp(rest, comp, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Emit the groups directly below `prefix` in order of first appearance among the units. */
+static void dump_level(const struct recd_conf *c, FILE *out, const char *prefix, int depth)
+{
+    size_t i, j, plen = strlen(prefix);
+
+    for (i = 0; i < c->n_units; i++) {
+        const char *u = c->units[i]->name, *rest;
+        char *child;
+        size_t n;
+        long ci;
+
+        if (plen > 0) {
+            if (strncmp(u, prefix, plen) != 0 || u[plen] != '.') {
+                continue;
+            }
+            rest = u + plen + 1;
+        } else {
+            rest = u;
+        }
+        n = strcspn(rest, ".");
+        if (comp_seen(c, i, prefix, rest, n)) {
+            continue;
+        }
+        child = recd_strndup(u, (size_t)(rest - u) + n);
+        if (child == NULL) {
+            return;
+        }
+        put_indent(out, depth);
+        fprintf(out, "%.*s = {\n", (int)n, rest);
+        ci = find_unit(c, child);
+        if (ci >= 0) {
+            for (j = 0; j < c->units[ci]->n_decls; j++) {
+                const struct recd_conf_decl *d = &c->units[ci]->decls[j];
+                dump_decl(d, cfield_of(c->data[ci], d), out, depth + 1);
+            }
+        }
+        if (is_parent(c, child)) {
+            dump_level(c, out, child, depth + 1);
+        }
+        put_indent(out, depth);
+        fputs("};\n", out);
+        free(child);
+    }
+}
+
+void recd_conf_dump(const struct recd_conf *c, FILE *out)
+{
+    if (c == NULL || out == NULL) {
+        return;
+    }
+    fputs("# recd effective configuration (secrets masked)\n", out);
+    dump_level(c, out, "", 0);
+}
+
+/* ---- markdown --------------------------------------------------------------------------- */
+
+/* Table cell text: '|' escaped, line breaks flattened. */
+static void md_text(FILE *out, const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        if (*s == '|') {
+            fputs("\\|", out);
+        } else if (*s == '\n' || *s == '\r' || *s == '\t') {
+            fputc(' ', out);
+        } else {
+            fputc(*s, out);
+        }
+    }
+}
+
+/* A code span in a table cell. */
+static void md_code(FILE *out, const char *s)
+{
+    const char *fence = strchr(s, '`') != NULL ? "``" : "`";
+    const char *pad = strchr(s, '`') != NULL ? " " : "";
+
+    fprintf(out, "%s%s", fence, pad);
+    md_text(out, s);
+    fprintf(out, "%s%s", pad, fence);
+}
+
+static void md_bounds(FILE *out, const struct recd_conf_decl *d)
+{
+    const char *const *ch;
+    int any = 0;
+
+    if (bounded(d)) {
+        switch (d->type) {
+        case RECD_CT_INT:
+            fprintf(out, "[%.0f, %.0f]", d->min, d->max);
+            any = 1;
+            break;
+        case RECD_CT_DOUBLE:
+            fprintf(out, "[%g, %g]", d->min, d->max);
+            any = 1;
+            break;
+        case RECD_CT_STRING:
+            fprintf(out, "length [%.0f, %.0f]", d->min, d->max);
+            any = 1;
+            break;
+        case RECD_CT_STRLIST:
+            fprintf(out, "[%.0f, %.0f] elements", d->min, d->max);
+            any = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    if (d->choices != NULL && (d->type == RECD_CT_STRING || d->type == RECD_CT_STRLIST)) {
+        fprintf(out, "%s%s", any ? "; " : "", d->type == RECD_CT_STRLIST ? "each one of: "
+                                                                          : "one of: ");
+        for (ch = d->choices; *ch != NULL; ch++) {
+            fputs(ch == d->choices ? "" : ", ", out);
+            md_code(out, *ch);
+        }
+        any = 1;
+    }
+    if (!any) {
+        fputs("-", out);
+    }
+}
+
+void recd_conf_write_markdown(const struct recd_conf_unit *const *units, size_t n_units, FILE *out)
+{
+    size_t i, j;
+
+    if (out == NULL || (units == NULL && n_units > 0)) {
+        return;
+    }
+    fputs("# recd configuration reference\n\n"
+          "Generated by `recd --config-doc` from the configuration tables in the source; do not "
+          "edit by hand.\n\n"
+          "The configuration file uses libconfig syntax. A section `a.b` is the group `b` inside "
+          "the group `a`. Unknown sections and keys, wrong types and out-of-bounds values are "
+          "errors reported as `FILE:LINE: section.key: message`. Bounds are inclusive; for "
+          "strings they bound the length in bytes, for string lists the number of elements. "
+          "Integers outside [-2147483648, 2147483647] must carry the `L` suffix. In map values, "
+          "write `_` for `.` in keys (`security_protocol = \"ssl\";` sets "
+          "`security.protocol`). Keys marked reloadable take effect on SIGHUP; changing any "
+          "other key requires a restart.\n", out);
+    for (i = 0; i < n_units; i++) {
+        const struct recd_conf_unit *u = units[i];
+
+        if (u == NULL || u->name == NULL) {
+            continue;
+        }
+        fprintf(out, "\n## %s\n\n", u->name);
+        if (u->desc != NULL && u->desc[0] != '\0') {
+            fprintf(out, "%s\n\n", u->desc);
+        }
+        fputs("| key | type | default | bounds | reload | description |\n", out);
+        fputs("|---|---|---|---|---|---|\n", out);
+        for (j = 0; j < u->n_decls; j++) {
+            const struct recd_conf_decl *d = &u->decls[j];
+
+            fputs("| ", out);
+            md_code(out, d->name != NULL ? d->name : "");
+            fprintf(out, " | %s | ", type_name(d->type));
+            md_code(out, d->def != NULL ? d->def : zero_text(d->type));
+            fputs(" | ", out);
+            md_bounds(out, d);
+            fprintf(out, " | %s | ", (d->flags & RECD_CF_RELOADABLE) ? "yes" : "no");
+            md_text(out, d->desc);
+            if (d->type == RECD_CT_MAP) {
+                fputs(" Write `_` for `.` in keys. Values of keys containing `password` or "
+                      "`secret`, or starting with `sasl.` or `ssl.key`, are masked by "
+                      "`--dump-config`.", out);
+            } else if (d->flags & RECD_CF_SECRET) {
+                fputs(" Secret: masked by `--dump-config`.", out);
+            }
+            fputs(" |\n", out);
+        }
+    }
+}

@@ -1,0 +1,774 @@
+/*
+ * daemon.c — recd's lifecycle (daemon.h).
+ *
+ *   start:   state open (locked) -> codec -> pipeline (operators load their state) ->
+ *            metrics endpoint -> producer -> group consumer subscribes to the event topics;
+ *            a second consumer reads the items topic in full (a global table)
+ *   assign:  every assigned partition starts at the offset stored in recd's state
+ *            (Kafka's committed offsets are only updated afterwards, for visibility);
+ *            READY=1 goes to systemd after the first assignment
+ *   loop:    collect up to batch.max_records or batch.max_wait_ms -> pipeline (process,
+ *            checkpoint, publish + flush, commit state+offsets atomically) -> WATCHDOG=1
+ *   revoke:  the pending batch is processed and committed before partitions are released
+ *   SIGHUP:  RELOADING=1, re-read + validate off to the side, swap reloadable knobs, READY=1
+ *   SIGTERM: finish the batch, STOPPING=1, close the consumer, flush the producer, exit 0;
+ *            a second SIGTERM/SIGINT exits at once (state stays consistent: it is only
+ *            ever changed by whole-batch atomic commits)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <systemd/sd-daemon.h>
+
+#include "codec.h"
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "recd.h"
+#include "state.h"
+#include "units.h"
+
+static volatile sig_atomic_t sig_stop;
+static volatile sig_atomic_t sig_reload;
+
+static void on_stop(int sig)
+{
+    if (sig_stop) {
+        _exit(RECD_EXIT_FAILURE);   /* second signal: exit at once (async-signal-safe) */
+    }
+    sig_stop = sig;
+}
+
+static void on_hup(int sig)
+{
+    sig_reload = sig;
+}
+
+#define MAX_RETIRED 64
+
+struct daemon {
+    struct recd_conf *conf;                 /* owned: current config */
+    struct recd_conf *retired[MAX_RETIRED]; /* owned: replaced configs (pointers may linger) */
+    size_t n_retired;
+    const struct recd_daemon_opts *opts;    /* borrowed */
+    char *topic[RECD_KIND__N];              /* owned copies of the topic names; [RECS] output */
+    char *dlq_topic;                        /* owned */
+    struct recd_state *state;               /* owned */
+    struct recd_codec *codec;               /* owned */
+    struct recd_codec_schema_id *ids;       /* owned */
+    struct recd_pipeline *pipeline;         /* owned */
+    struct recd_metrics *metrics;           /* owned */
+    rd_kafka_t *consumer;                   /* owned: group consumer of the event topics */
+    rd_kafka_t *items;                      /* owned: reads the items topic in full */
+    rd_kafka_t *producer;                   /* owned: recommendations + DLQ */
+    int items_assigned;
+    int64_t items_retry_ns;
+    rd_kafka_message_t **msgs;              /* pending batch (owned messages) */
+    struct recd_raw *raws;
+    size_t n_msgs, cap_msgs;
+    int assigned;
+    int notified_ready;
+    int fatal;                              /* a batch failed: stop without committing */
+    uint64_t delivery_failures;             /* producer delivery reports with errors */
+    char delivery_err[256];
+    int64_t last_msg_ns;
+    int64_t watchdog_interval_ns;
+    int64_t last_watchdog_ns;
+};
+
+/* ---- producer sink ------------------------------------------------------------------------ */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct daemon *d = opaque;
+
+    if (m->err) {
+        d->delivery_failures++;
+        snprintf(d->delivery_err, sizeof(d->delivery_err), "%s", rd_kafka_err2str(m->err));
+    }
+}
+
+static int produce_retry(struct daemon *d, rd_kafka_resp_err_t (*fn)(struct daemon *, void *),
+                         void *arg)
+{
+    rd_kafka_resp_err_t err;
+
+    for (;;) {
+        err = fn(d, arg);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            break;
+        }
+        rd_kafka_poll(d->producer, 10);   /* queue full: serve delivery reports, retry */
+    }
+    if (err) {
+        RLOG_ERR(RECD_LOG_KAFKA, "produce failed: %s", rd_kafka_err2str(err));
+        return RECD_EKAFKA;
+    }
+    return RECD_OK;
+}
+
+struct pub_arg { const char *user; const void *val; size_t len; };
+
+static rd_kafka_resp_err_t do_publish(struct daemon *d, void *a)
+{
+    struct pub_arg *p = a;
+
+    return rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->topic[RECD_KIND_RECS]),
+                             RD_KAFKA_V_KEY(p->user, strlen(p->user)),
+                             RD_KAFKA_V_VALUE((void *)p->val, p->len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+}
+
+static int sink_publish(void *opaque, const char *user_id, const void *val, size_t len)
+{
+    struct pub_arg a = {user_id, val, len};
+
+    return produce_retry(opaque, do_publish, &a);
+}
+
+struct dlq_arg { const struct recd_raw *r; const char *cls, *msg; };
+
+static rd_kafka_resp_err_t do_dlq(struct daemon *d, void *a)
+{
+    struct dlq_arg *x = a;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    char part[16], off[32];
+    rd_kafka_resp_err_t err;
+
+    snprintf(part, sizeof(part), "%d", (int)x->r->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)x->r->offset);
+    rd_kafka_header_add(h, "source.topic", -1, x->r->topic, -1);
+    rd_kafka_header_add(h, "source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "source.offset", -1, off, -1);
+    rd_kafka_header_add(h, "error.class", -1, x->cls, -1);
+    rd_kafka_header_add(h, "error.message", -1, x->msg, -1);
+    err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->dlq_topic),
+                            RD_KAFKA_V_KEY((void *)x->r->key, x->r->klen),
+                            RD_KAFKA_V_VALUE((void *)x->r->val, x->r->vlen),
+                            RD_KAFKA_V_HEADERS(h),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err) {
+        rd_kafka_headers_destroy(h);   /* ownership passes only on success */
+    }
+    return err;
+}
+
+static int sink_dead_letter(void *opaque, const struct recd_raw *r, const char *cls,
+                            const char *msg)
+{
+    struct dlq_arg a = {r, cls, msg};
+
+    return produce_retry(opaque, do_dlq, &a);
+}
+
+static int sink_flush(void *opaque, char *errstr, size_t errlen)
+{
+    struct daemon *d = opaque;
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    rd_kafka_resp_err_t err = rd_kafka_flush(d->producer, (int)kc->flush_timeout_ms);
+
+    if (err) {
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "output not acknowledged within %lld ms: %s",
+                           (long long)kc->flush_timeout_ms, rd_kafka_err2str(err));
+    }
+    if (d->delivery_failures) {
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "%llu output records failed: %s",
+                           (unsigned long long)d->delivery_failures, d->delivery_err);
+    }
+    return RECD_OK;
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+static void notify_ready(struct daemon *d)
+{
+    if (!d->notified_ready) {
+        sd_notify(0, "READY=1\nSTATUS=processing");
+        d->notified_ready = 1;
+        RLOG_NOTICE(RECD_LOG_MAIN, "ready: state open, partitions assigned");
+    }
+    recd_metrics_set_ready(d->metrics, 1, "state open, partitions assigned, producer healthy");
+}
+
+static int kind_of_topic(struct daemon *d, const char *topic)
+{
+    for (int k = 0; k < RECD_KIND__NINPUT; k++) {
+        if (strcmp(d->topic[k], topic) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* Run the pending messages through the pipeline; destroys them. */
+static int flush_batch(struct daemon *d)
+{
+    struct recd_sink sink = {d, sink_publish, sink_dead_letter, sink_flush};
+    char err[512];
+    size_t i;
+    int rc = RECD_OK;
+    int64_t t0 = recd_now_mono_ns();
+    rd_kafka_topic_partition_list_t *offs = NULL;
+
+    if (d->n_msgs == 0 || d->fatal) {
+        goto out;
+    }
+    d->delivery_failures = 0;
+    for (i = 0; i < d->n_msgs; i++) {
+        rd_kafka_message_t *m = d->msgs[i];
+        struct recd_raw *r = &d->raws[i];
+
+        r->topic = d->topic[kind_of_topic(d, rd_kafka_topic_name(m->rkt))];
+        r->kind = kind_of_topic(d, r->topic);
+        r->partition = m->partition;
+        r->offset = m->offset;
+        r->key = m->key;
+        r->klen = m->key_len;
+        r->val = m->payload;
+        r->vlen = m->len;
+    }
+    rc = recd_pipeline_run_batch(d->pipeline, d->raws, d->n_msgs, &sink, err, sizeof(err));
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_MAIN, "batch of %zu records failed, nothing committed: %s",
+                 d->n_msgs, err);
+        recd_metrics_set_ready(d->metrics, 0, err);
+        d->fatal = 1;
+        goto out;
+    }
+    recd_metrics_observe(d->metrics, "recd_batch_duration_seconds", NULL,
+                         (double)(recd_now_mono_ns() - t0) / 1e9);
+    recd_metrics_add(d->metrics, "recd_batches_total", NULL, 1);
+    recd_metrics_set(d->metrics, "recd_state_size_bytes", NULL,
+                     (double)recd_state_size_bytes(d->state));
+
+    /* informational: Kafka's committed offsets follow recd's state */
+    offs = rd_kafka_topic_partition_list_new((int)d->n_msgs);
+    for (i = 0; i < d->n_msgs; i++) {
+        rd_kafka_message_t *m = d->msgs[i];
+
+        if (d->raws[i].kind == RECD_KIND_ITEM) {
+            continue;   /* the items reader has no group */
+        }
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            offs, d->raws[i].topic, m->partition);
+
+        if (tp == NULL) {
+            tp = rd_kafka_topic_partition_list_add(offs, d->raws[i].topic, m->partition);
+        }
+        if (m->offset + 1 > tp->offset) {
+            tp->offset = m->offset + 1;
+        }
+    }
+    if (offs->cnt > 0) {
+        rd_kafka_commit(d->consumer, offs, 1);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+out:
+    for (i = 0; i < d->n_msgs; i++) {
+        rd_kafka_message_destroy(d->msgs[i]);
+    }
+    d->n_msgs = 0;
+    return rc;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct daemon *d = opaque;
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    int i;
+
+    recd_metrics_add(d->metrics, "recd_rebalances_total", NULL, 1);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            int64_t next;
+
+            if (recd_state_get_offset(d->state, tp->topic, tp->partition, &next) == RECD_OK) {
+                tp->offset = next;
+            } else {
+                tp->offset = strcmp(kc->start_from, "latest") == 0 ? RD_KAFKA_OFFSET_END :
+                             RD_KAFKA_OFFSET_BEGINNING;
+            }
+            RLOG_INFO(RECD_LOG_KAFKA, "assigned %s[%d] from offset %lld%s", tp->topic,
+                      (int)tp->partition, (long long)tp->offset,
+                      tp->offset < 0 ? " (no offset in state)" : " (from state)");
+        }
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+
+            if (e) {
+                RLOG_ERR(RECD_LOG_KAFKA, "assign: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        d->assigned = 1;
+        d->last_msg_ns = recd_now_mono_ns();
+        notify_ready(d);
+    } else {
+        RLOG_INFO(RECD_LOG_KAFKA, "revoking %d partitions: committing the pending batch first",
+                  parts->cnt);
+        flush_batch(d);
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+
+            if (e) {
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, NULL);
+            d->assigned = 0;
+        }
+    }
+}
+
+static int push_msg(struct daemon *d, rd_kafka_message_t *m)
+{
+    if (d->n_msgs == d->cap_msgs) {
+        size_t nc = d->cap_msgs ? d->cap_msgs * 2 : 1024;
+        rd_kafka_message_t **nm = realloc(d->msgs, nc * sizeof(*nm));
+        struct recd_raw *nr;
+
+        if (nm == NULL) {
+            return RECD_ENOMEM;
+        }
+        d->msgs = nm;
+        nr = realloc(d->raws, nc * sizeof(*nr));
+        if (nr == NULL) {
+            return RECD_ENOMEM;
+        }
+        d->raws = nr;
+        d->cap_msgs = nc;
+    }
+    d->msgs[d->n_msgs++] = m;
+    d->last_msg_ns = recd_now_mono_ns();
+    return RECD_OK;
+}
+
+/* Accept a polled message: errors are logged and dropped. Returns 1 if kept. */
+static int accept_msg(struct daemon *d, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "consume_error", "consume: %s",
+                        rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    if (kind_of_topic(d, rd_kafka_topic_name(m->rkt)) < 0 || push_msg(d, m) != RECD_OK) {
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    return 1;
+}
+
+/* The items topic is a global table: every instance reads all of its partitions. */
+static void items_assign(struct daemon *d)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt;
+    rd_kafka_topic_partition_list_t *parts;
+    int i;
+
+    if (d->items_assigned || recd_now_mono_ns() < d->items_retry_ns) {
+        return;
+    }
+    d->items_retry_ns = recd_now_mono_ns() + 5000000000LL;
+    rkt = rd_kafka_topic_new(d->items, d->topic[RECD_KIND_ITEM], NULL);
+    if (rkt == NULL) {
+        return;
+    }
+    if (rd_kafka_metadata(d->items, 0, rkt, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
+        RLOG_INFO(RECD_LOG_KAFKA, "items topic %s not available yet; retrying",
+                  d->topic[RECD_KIND_ITEM]);
+        if (md) {
+            rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+        return;
+    }
+    parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (i = 0; i < md->topics[0].partition_cnt; i++) {
+        int32_t p = md->topics[0].partitions[i].id;
+        int64_t next;
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_add(parts, d->topic[RECD_KIND_ITEM], p);
+
+        tp->offset = recd_state_get_offset(d->state, tp->topic, p, &next) == RECD_OK ?
+                     next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(d->items, parts);
+    RLOG_INFO(RECD_LOG_KAFKA, "reading items topic %s (%d partitions) in full",
+              d->topic[RECD_KIND_ITEM], parts->cnt);
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    d->items_assigned = 1;
+}
+
+static void collect_batch(struct daemon *d)
+{
+    const struct recd_conf_batch *bc = RECD_UNIT(d->conf, "batch", struct recd_conf_batch);
+    int64_t deadline = recd_now_mono_ns() + bc->max_wait_ms * 1000000LL;
+    rd_kafka_message_t *m;
+
+    items_assign(d);
+    while (!sig_stop && !sig_reload && !d->fatal && d->n_msgs < (size_t)bc->max_records) {
+        int64_t left_ms = (deadline - recd_now_mono_ns()) / 1000000;
+
+        if (d->items_assigned) {
+            while (d->n_msgs < (size_t)bc->max_records &&
+                   (m = rd_kafka_consumer_poll(d->items, 0)) != NULL) {
+                accept_msg(d, m);
+            }
+        }
+        if (d->n_msgs >= (size_t)bc->max_records) {
+            break;
+        }
+        m = rd_kafka_consumer_poll(d->consumer, left_ms > 0 ? (int)(left_ms > 100 ? 100 : left_ms) : 0);
+        if (m != NULL) {
+            accept_msg(d, m);
+        }
+        if (m == NULL && recd_now_mono_ns() >= deadline) {
+            break;
+        }
+    }
+}
+
+/* ---- reload ------------------------------------------------------------------------------ */
+
+static void apply_log_conf(const struct recd_conf *c)
+{
+    const struct recd_conf_daemon *dc = RECD_UNIT(c, "daemon", struct recd_conf_daemon);
+    size_t i;
+
+    recd_log_set_level(-1, recd_log_level_parse(dc->log_level));
+    for (i = 0; i < dc->log_levels.n; i++) {
+        for (int s = 0; s < RECD_LOG__N; s++) {
+            if (strcmp(dc->log_levels.k[i], recd_log_sub_name(s)) == 0) {
+                recd_log_set_level(s, recd_log_level_parse(dc->log_levels.v[i]));
+            }
+        }
+    }
+    recd_log_set_ratelimit((int)dc->log_ratelimit_ms, (int)dc->log_ratelimit_burst);
+}
+
+static void do_reload(struct daemon *d)
+{
+    struct recd_conf *nc = NULL;
+    char err[1024];
+    int rc;
+
+    sig_reload = 0;
+    if (d->opts->config_path == NULL) {
+        RLOG_WARN(RECD_LOG_CONFIG, "SIGHUP ignored: no configuration file");
+        return;
+    }
+    sd_notify(0, "RELOADING=1\nSTATUS=reloading configuration");
+    rc = recd_config_load(d->opts->config_path, &nc, err, sizeof(err));
+    if (rc == RECD_OK) {
+        rc = recd_conf_check_reload(d->conf, nc, err, sizeof(err));
+    }
+    if (rc == RECD_OK && d->n_retired == MAX_RETIRED) {
+        rc = recd_seterr(err, sizeof(err), RECD_ECONFIG, "too many reloads in one run (%d)",
+                         MAX_RETIRED);
+    }
+    if (rc == RECD_OK) {
+        rc = recd_pipeline_reconfigure(d->pipeline, nc, err, sizeof(err));
+    }
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_CONFIG, "reload rejected, keeping the running configuration: %s", err);
+        recd_metrics_add(d->metrics, "recd_config_reloads_total", "result=\"failure\"", 1);
+        recd_conf_destroy(nc);
+    } else {
+        d->retired[d->n_retired++] = d->conf;
+        d->conf = nc;
+        apply_log_conf(nc);
+        RLOG_NOTICE(RECD_LOG_CONFIG, "configuration reloaded from %s", d->opts->config_path);
+        recd_metrics_add(d->metrics, "recd_config_reloads_total", "result=\"success\"", 1);
+    }
+    sd_notify(0, "READY=1\nSTATUS=processing");
+}
+
+/* ---- setup ------------------------------------------------------------------------------- */
+
+static void declare_metrics(struct recd_metrics *m)
+{
+    recd_metrics_declare(m, "recd_records_consumed_total", RECD_M_COUNTER,
+                         "Records consumed, by topic.");
+    recd_metrics_declare(m, "recd_records_decoded_total", RECD_M_COUNTER,
+                         "Records decoded and validated, by topic.");
+    recd_metrics_declare(m, "recd_records_dead_lettered_total", RECD_M_COUNTER,
+                         "Records sent to the DLQ, by topic and reason.");
+    recd_metrics_declare(m, "recd_batches_total", RECD_M_COUNTER, "Micro-batches committed.");
+    recd_metrics_declare(m, "recd_batch_duration_seconds", RECD_M_HISTOGRAM,
+                         "Time from a batch's first record to its commit.");
+    recd_metrics_declare(m, "recd_operator_duration_seconds", RECD_M_HISTOGRAM,
+                         "Time spent in each operator per batch.");
+    recd_metrics_declare(m, "recd_rebalances_total", RECD_M_COUNTER, "Consumer group rebalances.");
+    recd_metrics_declare(m, "recd_state_size_bytes", RECD_M_GAUGE,
+                         "Approximate state size (SST files + memtables).");
+    recd_metrics_declare(m, "recd_config_reloads_total", RECD_M_COUNTER,
+                         "Configuration reloads by result.");
+    recd_metrics_declare(m, "recd_build_info", RECD_M_GAUGE, "Build information.");
+    recd_metrics_set(m, "recd_build_info", "version=\"" RECD_VERSION "\",revision=\"" RECD_GIT_REV "\"", 1);
+}
+
+static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    rd_kafka_conf_t *pc = NULL, *cc = NULL, *ic = NULL;
+    rd_kafka_topic_partition_list_t *subs;
+    char err[512];
+    int rc;
+
+    /* producer: idempotent, acks=all */
+    rc = recd_kafka_base_conf(d->conf, &pc, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    if (rd_kafka_conf_set(pc, "enable.idempotence", "true", err, sizeof(err)) ||
+        rd_kafka_conf_set(pc, "linger.ms", "5", err, sizeof(err))) {
+        rd_kafka_conf_destroy(pc);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "producer: %s", err);
+    }
+    rd_kafka_conf_set_opaque(pc, d);
+    rd_kafka_conf_set_dr_msg_cb(pc, dr_cb);
+    d->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
+    if (d->producer == NULL) {
+        rd_kafka_conf_destroy(pc);
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "producer: %s", err);
+    }
+
+    /* group consumer: offsets from state, Kafka commits informational */
+    rc = recd_kafka_base_conf(d->conf, &cc, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    if (rd_kafka_conf_set(cc, "group.id", kc->group_id, err, sizeof(err)) ||
+        rd_kafka_conf_set(cc, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof(err))) {
+        rd_kafka_conf_destroy(cc);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "consumer: %s", err);
+    }
+    rd_kafka_conf_set_opaque(cc, d);
+    rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
+    d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
+    if (d->consumer == NULL) {
+        rd_kafka_conf_destroy(cc);
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "consumer: %s", err);
+    }
+    rd_kafka_poll_set_consumer(d->consumer);
+
+    /* items reader: no group, assigns every partition itself */
+    rc = recd_kafka_base_conf(d->conf, &ic, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    if (rd_kafka_conf_set(ic, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(ic, "group.id", kc->group_id, err, sizeof(err))) {
+        rd_kafka_conf_destroy(ic);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "items reader: %s", err);
+    }
+    d->items = rd_kafka_new(RD_KAFKA_CONSUMER, ic, err, sizeof(err));
+    if (d->items == NULL) {
+        rd_kafka_conf_destroy(ic);
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "items reader: %s", err);
+    }
+    rd_kafka_poll_set_consumer(d->items);
+
+    subs = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_CLICK], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_PURCHASE], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_QUERY], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_DELETION], RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(d->consumer, subs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(subs);
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "cannot subscribe");
+    }
+    rd_kafka_topic_partition_list_destroy(subs);
+    return RECD_OK;
+}
+
+static void teardown(struct daemon *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_msgs; i++) {
+        rd_kafka_message_destroy(d->msgs[i]);
+    }
+    d->n_msgs = 0;
+    if (d->consumer) {
+        rd_kafka_consumer_close(d->consumer);
+        rd_kafka_destroy(d->consumer);
+    }
+    if (d->items) {
+        rd_kafka_consumer_close(d->items);
+        rd_kafka_destroy(d->items);
+    }
+    if (d->producer) {
+        rd_kafka_flush(d->producer, 10000);
+        rd_kafka_destroy(d->producer);
+    }
+    recd_metrics_stop(d->metrics);
+    recd_pipeline_destroy(d->pipeline);
+    recd_codec_destroy(d->codec);
+    free(d->ids);
+    recd_state_close(d->state);
+    recd_metrics_destroy(d->metrics);
+    for (i = 0; i < RECD_KIND__N; i++) {
+        free(d->topic[i]);
+    }
+    free(d->dlq_topic);
+    free(d->msgs);
+    free(d->raws);
+    for (i = 0; i < d->n_retired; i++) {
+        recd_conf_destroy(d->retired[i]);
+    }
+    recd_conf_destroy(d->conf);
+}
+
+int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
+{
+    struct daemon dd, *d = &dd;
+    const struct recd_conf_topics *tc = RECD_UNIT(conf, "topics", struct recd_conf_topics);
+    const struct recd_conf_state *sc = RECD_UNIT(conf, "state", struct recd_conf_state);
+    const struct recd_conf_metrics *mc = RECD_UNIT(conf, "metrics", struct recd_conf_metrics);
+    const struct recd_conf_daemon *dc = RECD_UNIT(conf, "daemon", struct recd_conf_daemon);
+    struct recd_state_conf stc;
+    struct recd_codec_conf cc;
+    struct sigaction sa;
+    char err[1024];
+    uint64_t wd_usec = 0;
+    int rc, code = RECD_EXIT_FAILURE, port = 0;
+
+    memset(d, 0, sizeof(*d));
+    d->conf = conf;
+    d->opts = opts;
+    apply_log_conf(conf);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    d->topic[RECD_KIND_CLICK] = recd_strdup(tc->clicks);
+    d->topic[RECD_KIND_PURCHASE] = recd_strdup(tc->purchases);
+    d->topic[RECD_KIND_QUERY] = recd_strdup(tc->queries);
+    d->topic[RECD_KIND_ITEM] = recd_strdup(tc->items);
+    d->topic[RECD_KIND_DELETION] = recd_strdup(tc->deletions);
+    d->topic[RECD_KIND_RECS] = recd_strdup(tc->recommendations);
+    d->dlq_topic = recd_strdup(tc->dlq);
+    d->metrics = recd_metrics_new();
+    if (d->metrics == NULL || d->dlq_topic == NULL) {
+        RLOG_ERR(RECD_LOG_MAIN, "out of memory");
+        goto out;
+    }
+    declare_metrics(d->metrics);
+    recd_metrics_set_ready(d->metrics, 0, "starting: opening state");
+
+    memset(&stc, 0, sizeof(stc));
+    stc.dir = sc->dir;
+    stc.block_cache_bytes = sc->block_cache_mb << 20;
+    stc.write_buffer_bytes = sc->write_buffer_mb << 20;
+    stc.compression = sc->compression;
+    stc.sync_commit = sc->sync_commit;
+    rc = recd_state_open(&stc, &d->state, err, sizeof(err));
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_STATE, "%s", err);
+        goto out;
+    }
+    rc = recd_config_codec(conf, &cc, &d->ids, err, sizeof(err));
+    if (rc == RECD_OK) {
+        rc = recd_codec_new(&cc, &d->codec, err, sizeof(err));
+    }
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_CODEC, "%s", err);
+        code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
+        goto out;
+    }
+    rc = recd_pipeline_new(conf, d->state, d->metrics, d->codec, &d->pipeline, err, sizeof(err));
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_OPERATOR, "%s", err);
+        code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
+        goto out;
+    }
+    if (mc->enabled) {
+        rc = recd_metrics_serve(d->metrics, mc->listen, &port, err, sizeof(err));
+        if (rc != RECD_OK) {
+            RLOG_ERR(RECD_LOG_METRICS, "%s", err);
+            goto out;
+        }
+        RLOG_INFO(RECD_LOG_METRICS, "metrics on http://%.*s:%d/metrics",
+                  (int)strcspn(mc->listen, ":"), mc->listen, port);
+    }
+    rc = setup_kafka(d, err, sizeof(err));
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_KAFKA, "%s", err);
+        goto out;
+    }
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+        d->watchdog_interval_ns = (int64_t)wd_usec * 1000 / dc->watchdog_divisor;
+    }
+    recd_metrics_set_ready(d->metrics, 0, "waiting for partition assignment");
+    RLOG_NOTICE(RECD_LOG_MAIN, "recd %s started: state %s, brokers %s, group %s", RECD_VERSION,
+                sc->dir, RECD_UNIT(conf, "kafka", struct recd_conf_kafka)->brokers,
+                RECD_UNIT(conf, "kafka", struct recd_conf_kafka)->group_id);
+    d->last_msg_ns = recd_now_mono_ns();
+
+    while (!sig_stop && !d->fatal) {
+        int64_t now;
+
+        if (sig_reload) {
+            do_reload(d);
+        }
+        collect_batch(d);
+        flush_batch(d);
+        now = recd_now_mono_ns();
+        recd_metrics_heartbeat(d->metrics);
+        if (d->watchdog_interval_ns > 0 && now - d->last_watchdog_ns >= d->watchdog_interval_ns) {
+            sd_notify(0, "WATCHDOG=1");
+            d->last_watchdog_ns = now;
+        }
+        if (opts->exit_idle_ms > 0 && d->assigned &&
+            now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
+            RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting", (long long)opts->exit_idle_ms);
+            break;
+        }
+    }
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    if (!d->fatal) {
+        flush_batch(d);   /* records polled before the stop signal */
+    }
+    {
+        struct recd_pipeline_stats ps;
+
+        recd_pipeline_stats(d->pipeline, &ps);
+        RLOG_NOTICE(RECD_LOG_MAIN,
+                    "stopping: %llu batches, %llu records, %llu events, %llu dead-lettered, "
+                    "%llu lists published, %llu tombstones",
+                    (unsigned long long)ps.batches, (unsigned long long)ps.records,
+                    (unsigned long long)ps.events, (unsigned long long)ps.dead_lettered,
+                    (unsigned long long)ps.published, (unsigned long long)ps.tombstones);
+    }
+    code = d->fatal ? RECD_EXIT_FAILURE : RECD_EXIT_OK;
+out:
+    teardown(d);
+    return code;
+}

@@ -1,0 +1,28 @@
+/*
+ * daemon.h — recd's lifecycle: open state, build the pipeline, consume micro-batches from
+ * Kafka until SIGTERM/SIGINT, reload tunables on SIGHUP, talk to systemd (sd_notify).
+ */
+#ifndef RECD_DAEMON_H
+#define RECD_DAEMON_H
+
+#include <stdint.h>
+
+#include "conf.h"
+
+struct recd_daemon_opts {
+    const char *config_path;   /* re-read on SIGHUP; NULL: reload disabled */
+    int64_t exit_idle_ms;      /* > 0: exit 0 once assigned and no record arrived for this long
+                                  (demo, tests, benchmarks) */
+};
+
+/* Run until stopped. Takes ownership of conf. Returns a process exit code:
+ * 0 after a clean stop, 78 for configuration errors found at startup, 1 otherwise. */
+int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts);
+
+/* librdkafka configuration shared by recd's clients and recctl: bootstrap servers, client.id,
+ * the kafka.properties pass-through and log forwarding. */
+struct rd_kafka_conf_s;
+int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out,
+                         char *errstr, size_t errlen);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * metrics.h — Prometheus metrics (text exposition format) and health endpoints, served by
+ * libmicrohttpd on its own thread.
+ *
+ * Series are identified by name + a label string ("topic=\"shop.clicks\",reason=\"avro\"");
+ * no per-user labels ever. Counters and gauges are doubles behind one mutex: the processing
+ * loop aggregates per batch, so the lock is taken a few times per batch, not per record.
+ */
+#ifndef RECD_METRICS_H
+#define RECD_METRICS_H
+
+#include <stdint.h>
+
+struct recd_metrics;
+
+enum recd_metric_type { RECD_M_COUNTER, RECD_M_GAUGE, RECD_M_HISTOGRAM };
+
+struct recd_metrics *recd_metrics_new(void);
+void recd_metrics_destroy(struct recd_metrics *m);
+
+/* Declare a family (HELP/TYPE). Undeclared families are rendered as untyped. */
+void recd_metrics_declare(struct recd_metrics *m, const char *name, int type, const char *help);
+void recd_metrics_add(struct recd_metrics *m, const char *name, const char *labels, double v);
+void recd_metrics_set(struct recd_metrics *m, const char *name, const char *labels, double v);
+/* Histogram observation (seconds; fixed exponential buckets 100us..60s). */
+void recd_metrics_observe(struct recd_metrics *m, const char *name, const char *labels, double v);
+double recd_metrics_get(struct recd_metrics *m, const char *name, const char *labels);
+
+/* Health flags read by /healthz (loop alive recently) and /readyz. */
+void recd_metrics_heartbeat(struct recd_metrics *m);        /* from the processing loop */
+void recd_metrics_set_ready(struct recd_metrics *m, int ready, const char *why);
+
+/* Render the exposition text into a malloc'd string (caller frees). */
+char *recd_metrics_render(struct recd_metrics *m);
+
+/* Serve /metrics, /healthz, /readyz on "host:port". The bound port is written to *port_out
+ * (useful with port 0). */
+int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out,
+                       char *errstr, size_t errlen);
+void recd_metrics_stop(struct recd_metrics *m);
+
+#endif

@@ -1,0 +1,521 @@
+/* pipeline.c — see pipeline.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "metrics.h"
+#include "operator.h"
+#include "pipeline.h"
+#include "recd.h"
+#include "state.h"
+#include "strmap.h"
+#include "units.h"
+
+struct op_inst {
+    const struct recd_operator_desc *desc;  /* static */
+    void *ctx;                              /* owned via desc->fini */
+};
+
+struct offset_ent {
+    const char *topic;   /* borrowed from the raw records' topic (config strings) */
+    int32_t partition;
+    int64_t next;
+};
+
+struct recd_pipeline {
+    const struct recd_conf *conf;        /* borrowed; replaced by reconfigure */
+    struct recd_state *state;            /* borrowed */
+    struct recd_metrics *metrics;        /* borrowed, may be NULL */
+    struct recd_codec *codec;            /* borrowed */
+    struct recd_validate_conf vconf;
+    struct op_inst *ops;                 /* owned, n_ops */
+    size_t n_ops;
+    struct recd_arena *arena;            /* owned, reset per batch */
+    struct recd_txn *txn;                /* owned, cleared per batch */
+    struct recd_batch batch;             /* arrays owned */
+    struct recd_event *events;           /* owned, cap_events */
+    size_t cap_events;
+    struct recd_strmap *seq;             /* user_id -> int64_t* (this batch) */
+    struct offset_ent *offs;             /* owned */
+    size_t n_offs, cap_offs;
+    struct recd_buf key, val, enc;       /* scratch */
+    char model_version[128];
+    struct recd_pipeline_stats stats;
+};
+
+static const char *topic_of_kind(const struct recd_conf *c, int kind)
+{
+    const struct recd_conf_topics *t = RECD_UNIT(c, "topics", struct recd_conf_topics);
+
+    switch (kind) {
+    case RECD_KIND_CLICK: return t->clicks;
+    case RECD_KIND_PURCHASE: return t->purchases;
+    case RECD_KIND_QUERY: return t->queries;
+    case RECD_KIND_ITEM: return t->items;
+    case RECD_KIND_DELETION: return t->deletions;
+    default: return "?";
+    }
+}
+
+int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
+                      struct recd_metrics *metrics, struct recd_codec *codec,
+                      struct recd_pipeline **out, char *errstr, size_t errlen)
+{
+    const struct recd_conf_pipeline *pc = RECD_UNIT(conf, "pipeline", struct recd_conf_pipeline);
+    const struct recd_conf_daemon *dc = RECD_UNIT(conf, "daemon", struct recd_conf_daemon);
+    struct recd_pipeline *p;
+    struct recd_op_env env;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    }
+    p->conf = conf;
+    p->state = st;
+    p->metrics = metrics;
+    p->codec = codec;
+    recd_config_validate_conf(conf, &p->vconf);
+    snprintf(p->model_version, sizeof(p->model_version), "%s", dc->model_version);
+    recd_buf_init(&p->key);
+    recd_buf_init(&p->val);
+    recd_buf_init(&p->enc);
+    p->arena = recd_arena_new(1u << 20);
+    p->seq = recd_strmap_new(1024, free);
+    if (p->arena == NULL || p->seq == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    p->ops = calloc(pc->chain.n ? pc->chain.n : 1, sizeof(*p->ops));
+    if (p->ops == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    env.state = st;
+    env.metrics = metrics;
+    env.model_version = p->model_version;
+    for (i = 0; i < pc->chain.n; i++) {
+        const struct recd_operator_desc *d = recd_operator_find(pc->chain.v[i]);
+        const void *oc;
+        char name[160];
+
+        if (d == NULL) {
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "pipeline.chain: unknown operator \"%s\"",
+                             pc->chain.v[i]);
+            goto fail;
+        }
+        snprintf(name, sizeof(name), "operators.%s", d->name);
+        oc = d->conf ? recd_conf_unit_data(conf, name) : NULL;
+        rc = d->init(&p->ops[i].ctx, oc, &env, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+        p->ops[i].desc = d;
+        p->n_ops++;
+    }
+    *out = p;
+    return RECD_OK;
+fail:
+    recd_pipeline_destroy(p);
+    return rc;
+}
+
+void recd_pipeline_destroy(struct recd_pipeline *p)
+{
+    size_t i;
+
+    if (p == NULL) {
+        return;
+    }
+    for (i = p->n_ops; i > 0; i--) {
+        p->ops[i - 1].desc->fini(p->ops[i - 1].ctx);
+    }
+    free(p->ops);
+    recd_txn_destroy(p->txn);
+    recd_arena_destroy(p->arena);
+    recd_strmap_destroy(p->seq);
+    free(p->events);
+    free(p->offs);
+    free(p->batch.dirty);
+    free(p->batch.dirty_trigger);
+    free(p->batch.out);
+    free(p->batch.forgotten);
+    recd_buf_free(&p->key);
+    recd_buf_free(&p->val);
+    recd_buf_free(&p->enc);
+    free(p);
+}
+
+static int note_offset(struct recd_pipeline *p, const char *topic, int32_t partition,
+                       int64_t offset)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_offs; i++) {
+        if (p->offs[i].partition == partition && strcmp(p->offs[i].topic, topic) == 0) {
+            if (offset + 1 > p->offs[i].next) {
+                p->offs[i].next = offset + 1;
+            }
+            return RECD_OK;
+        }
+    }
+    if (p->n_offs == p->cap_offs) {
+        size_t nc = p->cap_offs ? p->cap_offs * 2 : 16;
+        struct offset_ent *o = realloc(p->offs, nc * sizeof(*o));
+
+        if (o == NULL) {
+            return RECD_ENOMEM;
+        }
+        p->offs = o;
+        p->cap_offs = nc;
+    }
+    p->offs[p->n_offs].topic = topic;
+    p->offs[p->n_offs].partition = partition;
+    p->offs[p->n_offs].next = offset + 1;
+    p->n_offs++;
+    return RECD_OK;
+}
+
+/* The user's event count: loaded from USERS <user>\0seq once per batch. */
+static int64_t *seq_get(struct recd_pipeline *p, const char *user_id)
+{
+    int64_t *s = recd_strmap_get(p->seq, user_id);
+
+    if (s != NULL) {
+        return s;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    if (recd_key_sub(&p->key, user_id, "seq") == RECD_OK &&
+        recd_state_get(p->state, RECD_CF_USERS, p->key.data, p->key.len, &p->val) == RECD_OK &&
+        p->val.len == sizeof(int64_t)) {
+        memcpy(s, p->val.data, sizeof(int64_t));
+    }
+    if (recd_strmap_put(p->seq, user_id, s) != RECD_OK) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int run_ops(struct recd_pipeline *p, size_t from, size_t to, char *errstr, size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    if (to <= from) {
+        return RECD_OK;
+    }
+    p->batch.events = p->events + from;
+    p->batch.n_events = to - from;
+    for (i = 0; i < p->n_ops; i++) {
+        int64_t t0 = recd_now_mono_ns();
+        char labels[96];
+
+        rc = p->ops[i].desc->process(p->ops[i].ctx, &p->batch, errstr, errlen);
+        if (rc != RECD_OK) {
+            return rc;
+        }
+        snprintf(labels, sizeof(labels), "operator=\"%s\"", p->ops[i].desc->name);
+        recd_metrics_observe(p->metrics, "recd_operator_duration_seconds", labels,
+                             (double)(recd_now_mono_ns() - t0) / 1e9);
+    }
+    p->batch.n_dirty = 0;   /* consumed by the operators that publish */
+    return RECD_OK;
+}
+
+static int forget_user(struct recd_pipeline *p, const char *user_id)
+{
+    static const int cfs[] = {RECD_CF_USERS, RECD_CF_SESSIONS, RECD_CF_OUTPUTS};
+    size_t i;
+    int rc;
+
+    p->key.len = 0;
+    if (recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    for (i = 0; i < RECD_ARRAY_SIZE(cfs); i++) {
+        rc = recd_txn_del_prefix(p->txn, cfs[i], p->key.data, p->key.len);
+        if (rc != RECD_OK) {
+            return rc;
+        }
+    }
+    /* the count restarts: a forgotten user who comes back is a new user (seq from 1) */
+    {
+        int64_t *s = calloc(1, sizeof(*s));
+
+        if (s == NULL || recd_strmap_put(p->seq, user_id, s) != RECD_OK) {
+            free(s);
+            return RECD_ENOMEM;
+        }
+    }
+    return recd_batch_add_forgotten(&p->batch, user_id);
+}
+
+static int cmp_out(const void *a, const void *b)
+{
+    const struct recd_recs *x = a, *y = b;
+
+    return strcmp(x->user_id, y->user_id);
+}
+
+int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
+                            const struct recd_sink *sink, char *errstr, size_t errlen)
+{
+    size_t i, ne = 0, start;
+    int rc = RECD_OK;
+    char err[512];
+    int64_t now_ms = recd_now_wall_ms();
+    uint64_t consumed[RECD_KIND__NINPUT] = {0}, decoded[RECD_KIND__NINPUT] = {0};
+
+    recd_arena_reset(p->arena);
+    recd_txn_clear(p->txn);
+    recd_strmap_clear(p->seq);
+    p->n_offs = 0;
+    p->batch.arena = p->arena;
+    p->batch.txn = p->txn;
+    p->batch.n_dirty = 0;
+    p->batch.n_out = 0;
+    p->batch.n_forgotten = 0;
+    if (n > p->cap_events) {
+        struct recd_event *e = realloc(p->events, n * sizeof(*e));
+
+        if (e == NULL) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        }
+        p->events = e;
+        p->cap_events = n;
+    }
+
+    /* 1. decode and validate; bad records are dead-lettered, their offsets still advance */
+    for (i = 0; i < n; i++) {
+        const struct recd_raw *r = &recs[i];
+        struct recd_event *ev = &p->events[ne];
+
+        consumed[r->kind]++;
+        if (note_offset(p, r->topic, r->partition, r->offset) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        }
+        memset(ev, 0, sizeof(*ev));
+        rc = recd_codec_decode(p->codec, r->kind, r->key, r->klen, r->val, r->vlen, p->arena,
+                               ev, err, sizeof(err));
+        if (rc == RECD_OK) {
+            rc = recd_validate_event(&p->vconf, ev, err, sizeof(err));
+        }
+        if (rc != RECD_OK) {
+            char cls[48], labels[160];
+            size_t cl = strcspn(err, ":");
+
+            snprintf(cls, sizeof(cls), "%.*s", (int)(cl < sizeof(cls) ? cl : sizeof(cls) - 1), err);
+            snprintf(labels, sizeof(labels), "topic=\"%s\",reason=\"%s\"", r->topic, cls);
+            recd_metrics_add(p->metrics, "recd_records_dead_lettered_total", labels, 1);
+            recd_log_rl(RECD_LOG_CODEC, RECD_LOG_WARNING, cls,
+                        "dead-lettering %s[%d]@%lld: %s", r->topic, (int)r->partition,
+                        (long long)r->offset, err);
+            rc = sink->dead_letter(sink->opaque, r, cls, err);
+            if (rc != RECD_OK) {
+                return recd_seterr(errstr, errlen, rc, "cannot dead-letter %s[%d]@%lld",
+                                   r->topic, (int)r->partition, (long long)r->offset);
+            }
+            p->stats.dead_lettered++;
+            rc = RECD_OK;
+            continue;
+        }
+        decoded[r->kind]++;
+        ev->topic = r->topic;
+        ev->partition = r->partition;
+        ev->offset = r->offset;
+        ne++;
+    }
+    for (i = 0; i < RECD_KIND__NINPUT; i++) {
+        char labels[160];
+
+        if (consumed[i] == 0) {
+            continue;
+        }
+        snprintf(labels, sizeof(labels), "topic=\"%s\"", topic_of_kind(p->conf, (int)i));
+        recd_metrics_add(p->metrics, "recd_records_consumed_total", labels, (double)consumed[i]);
+        recd_metrics_add(p->metrics, "recd_records_decoded_total", labels, (double)decoded[i]);
+    }
+
+    /* 2. per-user event counts, 3. operators, split around deletions */
+    for (i = 0, start = 0; i < ne; i++) {
+        struct recd_event *ev = &p->events[i];
+
+        if (ev->kind == RECD_KIND_CLICK || ev->kind == RECD_KIND_PURCHASE ||
+            ev->kind == RECD_KIND_QUERY) {
+            int64_t *s = seq_get(p, ev->user_id);
+
+            if (s == NULL) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            }
+            (*s)++;
+        } else if (ev->kind == RECD_KIND_DELETION) {
+            rc = run_ops(p, start, i, errstr, errlen);
+            if (rc == RECD_OK) {
+                rc = forget_user(p, ev->user_id);
+            }
+            if (rc == RECD_OK) {
+                rc = run_ops(p, i, i + 1, errstr, errlen);
+            }
+            if (rc != RECD_OK) {
+                goto fail;
+            }
+            start = i + 1;
+        }
+    }
+    rc = run_ops(p, start, ne, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+
+    /* 4. checkpoint */
+    for (i = 0; i < p->n_ops; i++) {
+        rc = p->ops[i].desc->checkpoint(p->ops[i].ctx, &p->batch, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+    }
+    {
+        size_t pos = 0;
+        const char *user;
+        void *val;
+
+        while (recd_strmap_next(p->seq, &pos, &user, &val)) {
+            if (*(int64_t *)val == 0) {
+                continue;   /* forgotten and not back: nothing of the user may remain */
+            }
+            if (recd_key_sub(&p->key, user, "seq") != RECD_OK ||
+                recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, val,
+                             sizeof(int64_t)) != RECD_OK) {
+                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+                goto fail;
+            }
+        }
+    }
+
+    /* 5. publish: tombstones first, then each user's last list of the batch */
+    for (i = 0; i < p->batch.n_forgotten; i++) {
+        rc = sink->publish(sink->opaque, p->batch.forgotten[i], NULL, 0);
+        if (rc != RECD_OK) {
+            rc = recd_seterr(errstr, errlen, rc, "cannot publish tombstone");
+            goto fail;
+        }
+        p->stats.tombstones++;
+    }
+    /* stable sort by user keeps the batch order among one user's lists; keep the last */
+    for (i = 1; i < p->batch.n_out; i++) {   /* insertion sort is fine: nearly sorted */
+        struct recd_recs tmp = p->batch.out[i];
+        size_t j = i;
+
+        while (j > 0 && cmp_out(&p->batch.out[j - 1], &tmp) > 0) {
+            p->batch.out[j] = p->batch.out[j - 1];
+            j--;
+        }
+        p->batch.out[j] = tmp;
+    }
+    for (i = 0; i < p->batch.n_out; i++) {
+        struct recd_recs *r = &p->batch.out[i];
+        int64_t *s;
+
+        if (i + 1 < p->batch.n_out && strcmp(r->user_id, p->batch.out[i + 1].user_id) == 0) {
+            continue;   /* a newer list of the same user follows */
+        }
+        s = seq_get(p, r->user_id);
+        if (s == NULL) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            goto fail;
+        }
+        r->seq = *s;
+        r->generated_ts = now_ms;
+        if (r->model_version == NULL) {
+            r->model_version = p->model_version;
+        }
+        p->enc.len = 0;
+        rc = recd_codec_encode_recs(p->codec, r, &p->enc, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+        p->key.len = 0;
+        if (recd_buf_append(&p->key, r->user_id, strlen(r->user_id) + 1) != RECD_OK ||
+            recd_txn_put(p->txn, RECD_CF_OUTPUTS, p->key.data, p->key.len, p->enc.data,
+                         p->enc.len) != RECD_OK) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            goto fail;
+        }
+        rc = sink->publish(sink->opaque, r->user_id, p->enc.data, p->enc.len);
+        if (rc != RECD_OK) {
+            rc = recd_seterr(errstr, errlen, rc, "cannot publish recommendations");
+            goto fail;
+        }
+        p->stats.published++;
+    }
+    rc = sink->flush(sink->opaque, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+
+    /* 6. offsets + commit, atomically */
+    for (i = 0; i < p->n_offs; i++) {
+        rc = recd_txn_set_offset(p->txn, p->offs[i].topic, p->offs[i].partition, p->offs[i].next);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+    }
+    rc = recd_txn_commit(p->txn, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    for (i = 0; i < p->n_ops; i++) {
+        if (p->ops[i].desc->committed) {
+            p->ops[i].desc->committed(p->ops[i].ctx, 1);
+        }
+    }
+    p->stats.batches++;
+    p->stats.records += n;
+    p->stats.events += ne;
+    return RECD_OK;
+
+fail:
+    for (i = 0; i < p->n_ops; i++) {
+        if (p->ops[i].desc->committed) {
+            p->ops[i].desc->committed(p->ops[i].ctx, 0);
+        }
+    }
+    return rc;
+}
+
+int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf,
+                              char *errstr, size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < p->n_ops; i++) {
+        char name[160];
+
+        if (p->ops[i].desc->reconfigure == NULL) {
+            continue;
+        }
+        snprintf(name, sizeof(name), "operators.%s", p->ops[i].desc->name);
+        rc = p->ops[i].desc->reconfigure(p->ops[i].ctx, recd_conf_unit_data(conf, name),
+                                         errstr, errlen);
+        if (rc != RECD_OK) {
+            return rc;
+        }
+    }
+    p->conf = conf;
+    recd_config_validate_conf(conf, &p->vconf);
+    return RECD_OK;
+}
+
+void recd_pipeline_stats(const struct recd_pipeline *p, struct recd_pipeline_stats *out)
+{
+    *out = p->stats;
+}

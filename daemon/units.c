@@ -1,0 +1,396 @@
+/*
+ * units.c — configuration tables of the daemon core. These rows are the only place a default
+ * lives: conf/recd.conf and docs/CONFIGURATION.md are generated from them
+ * (recd --config-doc, recd --dump-config) and tests fail when those files are stale.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "log.h"
+#include "operator.h"
+#include "recd.h"
+#include "units.h"
+
+/* ---- checks ------------------------------------------------------------------------------ */
+
+static int check_log_levels(const struct recd_conf_decl *d, const void *value, char *errstr,
+                            size_t errlen)
+{
+    const struct recd_kvlist *kv = value;
+    size_t i;
+    int s;
+
+    for (i = 0; i < kv->n; i++) {
+        for (s = 0; s < RECD_LOG__N; s++) {
+            if (strcmp(kv->k[i], recd_log_sub_name(s)) == 0) {
+                break;
+            }
+        }
+        if (s == RECD_LOG__N) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "unknown subsystem \"%s\" (known: main, kafka, state, operator, "
+                               "config, codec, metrics)", kv->k[i]);
+        }
+        if (recd_log_level_parse(kv->v[i]) < 0) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "%s: unknown level \"%s\" (err, warning, notice, info, debug)",
+                               kv->k[i], kv->v[i]);
+        }
+    }
+    return RECD_OK;
+}
+
+/* Every property must be one librdkafka accepts (it validates names and values itself). */
+static int check_rdkafka_props(const struct recd_conf_decl *d, const void *value, char *errstr,
+                               size_t errlen)
+{
+    const struct recd_kvlist *kv = value;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char err[256];
+    size_t i;
+    int rc = RECD_OK;
+
+    for (i = 0; i < kv->n; i++) {
+        if (rd_kafka_conf_set(conf, kv->k[i], kv->v[i], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "librdkafka property %s: %s",
+                             kv->k[i], err);
+            break;
+        }
+    }
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+static int check_chain(const struct recd_conf_decl *d, const void *value, char *errstr,
+                       size_t errlen)
+{
+    const struct recd_strlist *l = value;
+    size_t i, j;
+
+    for (i = 0; i < l->n; i++) {
+        if (recd_operator_find(l->v[i]) == NULL) {
+            char known[512] = "";
+
+            for (j = 0; j < recd_operator_count(); j++) {
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                         j ? ", " : "", recd_operator_at(j)->name);
+            }
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "unknown operator \"%s\" (known: %s)", l->v[i], known);
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(l->v[i], l->v[j]) == 0) {
+                return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                                   "operator \"%s\" listed twice", l->v[i]);
+            }
+        }
+    }
+    return RECD_OK;
+}
+
+static int parse_kind(const char *s, size_t n)
+{
+    for (int k = 0; k < RECD_KIND__NINPUT; k++) {
+        if (strlen(recd_kind_name(k)) == n && strncmp(recd_kind_name(k), s, n) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* "ID:kind:path" */
+static int parse_id_entry(const char *s, struct recd_codec_schema_id *out)
+{
+    const char *c1 = strchr(s, ':'), *c2;
+    char *end;
+    long id;
+
+    if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL || c2[1] == '\0') {
+        return RECD_EINVAL;
+    }
+    id = strtol(s, &end, 10);
+    if (end != c1 || id < 0 || id > 0x7fffffffL) {
+        return RECD_EINVAL;
+    }
+    out->id = (int32_t)id;
+    out->kind = parse_kind(c1 + 1, (size_t)(c2 - c1 - 1));
+    out->path = c2 + 1;
+    return out->kind < 0 ? RECD_EINVAL : RECD_OK;
+}
+
+static int check_confluent_ids(const struct recd_conf_decl *d, const void *value, char *errstr,
+                               size_t errlen)
+{
+    const struct recd_strlist *l = value;
+    struct recd_codec_schema_id e;
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (parse_id_entry(l->v[i], &e) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "\"%s\" is not \"ID:kind:path\" with kind one of click, purchase, "
+                               "query, item, deletion", l->v[i]);
+        }
+    }
+    return RECD_OK;
+}
+
+/* ---- tables ------------------------------------------------------------------------------ */
+
+static const char *const levels[] = {"err", "warning", "notice", "info", "debug", NULL};
+static const char *const start_from[] = {"earliest", "latest", NULL};
+static const char *const formats[] = {"auto", "plain", "confluent", NULL};
+static const char *const compressions[] = {"none", "lz4", "zstd", "snappy", NULL};
+
+#define D(f) offsetof(struct recd_conf_daemon, f)
+static const struct recd_conf_decl daemon_decls[] = {
+    {"log_level", RECD_CT_STRING, "\"info\"", 1, 16, RECD_CF_RELOADABLE, D(log_level),
+     "Default log level of every subsystem: err, warning, notice, info or debug.", levels, NULL},
+    {"log_levels", RECD_CT_MAP, "{}", 1, 0, RECD_CF_RELOADABLE, D(log_levels),
+     "Per-subsystem log levels, e.g. { kafka = \"debug\"; }. Subsystems: main, kafka, state, "
+     "operator, config, codec, metrics.", NULL, check_log_levels},
+    {"log_ratelimit_ms", RECD_CT_INT, "10000", 100, 3600000, RECD_CF_RELOADABLE,
+     D(log_ratelimit_ms), "Window of the per-record log rate limit, in milliseconds.", NULL, NULL},
+    {"log_ratelimit_burst", RECD_CT_INT, "10", 1, 100000, RECD_CF_RELOADABLE,
+     D(log_ratelimit_burst),
+     "Per-record messages of one kind logged per window; the rest are counted and reported "
+     "as suppressed.", NULL, NULL},
+    {"model_version", RECD_CT_STRING, "\"recd-0.1\"", 1, 128, 0, D(model_version),
+     "Model version stamped on every published Recommendations record.", NULL, NULL},
+    {"watchdog_divisor", RECD_CT_INT, "2", 2, 100, 0, D(watchdog_divisor),
+     "Under systemd with WatchdogSec, ping at WatchdogSec/divisor from the processing loop.",
+     NULL, NULL},
+};
+#undef D
+
+#define K(f) offsetof(struct recd_conf_kafka, f)
+static const struct recd_conf_decl kafka_decls[] = {
+    {"brokers", RECD_CT_STRING, "\"127.0.0.1:9092\"", 1, 4096, 0, K(brokers),
+     "Bootstrap brokers (librdkafka bootstrap.servers).", NULL, NULL},
+    {"group_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(group_id),
+     "Consumer group of the recd instances.", NULL, NULL},
+    {"client_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(client_id),
+     "Kafka client.id.", NULL, NULL},
+    {"start_from", RECD_CT_STRING, "\"earliest\"", 1, 16, 0, K(start_from),
+     "Where a partition with no offset stored in recd's state starts: earliest or latest. "
+     "(Kafka's committed offsets are informational; recd resumes from its own state.)",
+     start_from, NULL},
+    {"properties", RECD_CT_MAP, "{}", 1, 0, RECD_CF_SECRET, K(properties),
+     "librdkafka properties for every client (TLS, SASL, timeouts). Write dots as "
+     "underscores: security_protocol = \"ssl\"; becomes security.protocol. Unknown "
+     "properties are errors. Secrets are masked by --dump-config.", NULL, check_rdkafka_props},
+    {"flush_timeout_ms", RECD_CT_INT, "30000", 100, 600000, RECD_CF_RELOADABLE,
+     K(flush_timeout_ms),
+     "How long a batch waits for its output to be acknowledged before the batch fails "
+     "(and recd exits non-zero without committing it).", NULL, NULL},
+};
+#undef K
+
+#define T(f) offsetof(struct recd_conf_topics, f)
+static const struct recd_conf_decl topics_decls[] = {
+    {"clicks", RECD_CT_STRING, "\"shop.clicks\"", 1, 249, 0, T(clicks), "Click events (input).", NULL, NULL},
+    {"purchases", RECD_CT_STRING, "\"shop.purchases\"", 1, 249, 0, T(purchases), "Purchase events (input).", NULL, NULL},
+    {"queries", RECD_CT_STRING, "\"shop.queries\"", 1, 249, 0, T(queries), "Search queries (input).", NULL, NULL},
+    {"items", RECD_CT_STRING, "\"shop.items\"", 1, 249, 0, T(items),
+     "Item catalogue (input, compacted, read in full by every instance).", NULL, NULL},
+    {"deletions", RECD_CT_STRING, "\"shop.user-deletions\"", 1, 249, 0, T(deletions),
+     "User deletion requests (input).", NULL, NULL},
+    {"recommendations", RECD_CT_STRING, "\"shop.recommendations\"", 1, 249, 0, T(recommendations),
+     "Recommendations (output, compacted upsert stream keyed by user).", NULL, NULL},
+    {"dlq", RECD_CT_STRING, "\"recd.dlq\"", 1, 249, 0, T(dlq),
+     "Dead-letter queue for records that cannot be decoded or validated.", NULL, NULL},
+};
+#undef T
+
+#define B(f) offsetof(struct recd_conf_batch, f)
+static const struct recd_conf_decl batch_decls[] = {
+    {"max_records", RECD_CT_INT, "500", 1, 100000, RECD_CF_RELOADABLE, B(max_records),
+     "Most records in one micro-batch.", NULL, NULL},
+    {"max_wait_ms", RECD_CT_INT, "100", 0, 60000, RECD_CF_RELOADABLE, B(max_wait_ms),
+     "Longest time a micro-batch waits to fill before it is processed.", NULL, NULL},
+};
+#undef B
+
+#define I(f) offsetof(struct recd_conf_input, f)
+static const struct recd_conf_decl input_decls[] = {
+    {"format", RECD_CT_STRING, "\"auto\"", 1, 16, 0, I(format),
+     "Wire format of input values: plain (Avro binary), confluent (0x00 + schema id + Avro) "
+     "or auto (Confluent when the value starts with 0x00 and a known id).", formats, NULL},
+    {"writer_click", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_click),
+     "Writer schema file of plain-format clicks (empty: recd's own schema).", NULL, NULL},
+    {"writer_purchase", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_purchase),
+     "Writer schema file of plain-format purchases (empty: recd's own).", NULL, NULL},
+    {"writer_query", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_query),
+     "Writer schema file of plain-format queries (empty: recd's own).", NULL, NULL},
+    {"writer_item", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_item),
+     "Writer schema file of plain-format items (empty: recd's own).", NULL, NULL},
+    {"writer_deletion", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_deletion),
+     "Writer schema file of plain-format user deletions (empty: recd's own).", NULL, NULL},
+    {"confluent_ids", RECD_CT_STRLIST, "[]", 0, 10000, 0, I(confluent_ids),
+     "Confluent schema ids: entries \"ID:kind:path\" map a schema id to the writer schema file "
+     "of that kind (click, purchase, query, item, deletion).", NULL, check_confluent_ids},
+    {"min_ts_ms", RECD_CT_INT, "946684800000L", 0, 1e15, RECD_CF_RELOADABLE, I(min_ts_ms),
+     "Events older than this (ms since the epoch; default 2000-01-01) are dead-lettered "
+     "as bad_timestamp.", NULL, NULL},
+    {"max_ts_ms", RECD_CT_INT, "4102444800000L", 0, 1e15, RECD_CF_RELOADABLE, I(max_ts_ms),
+     "Events newer than this (default 2100-01-01) are dead-lettered as bad_timestamp. A fixed "
+     "bound, not 'now + x', so that processing stays deterministic.", NULL, NULL},
+    {"max_id_bytes", RECD_CT_INT, "256", 1, 65536, RECD_CF_RELOADABLE, I(max_id_bytes),
+     "Longer user, item, event or order ids are dead-lettered as bad_id.", NULL, NULL},
+    {"max_text_bytes", RECD_CT_INT, "2048", 16, 1048576, RECD_CF_RELOADABLE, I(max_text_bytes),
+     "Titles, descriptions and query texts are truncated to this many bytes (at a UTF-8 "
+     "boundary).", NULL, NULL},
+    {"max_price", RECD_CT_DOUBLE, "1e7", 0, 1e15, RECD_CF_RELOADABLE, I(max_price),
+     "Prices above this (or negative, NaN, infinite) are dead-lettered as bad_price.", NULL, NULL},
+    {"max_lines", RECD_CT_INT, "1000", 1, 100000, RECD_CF_RELOADABLE, I(max_lines),
+     "Purchases with more lines are dead-lettered as bad_purchase.", NULL, NULL},
+    {"max_quantity", RECD_CT_INT, "10000", 1, 1e9, RECD_CF_RELOADABLE, I(max_quantity),
+     "Purchase lines with a larger quantity are dead-lettered as bad_purchase.", NULL, NULL},
+};
+#undef I
+
+#define S(f) offsetof(struct recd_conf_state, f)
+static const struct recd_conf_decl state_decls[] = {
+    {"dir", RECD_CT_STRING, "\"/var/lib/recd/state\"", 1, 4096, 0, S(dir),
+     "State directory (RocksDB); created when missing; one recd per directory.", NULL, NULL},
+    {"block_cache_mb", RECD_CT_INT, "256", 1, 1048576, 0, S(block_cache_mb),
+     "RocksDB block cache in MiB.", NULL, NULL},
+    {"write_buffer_mb", RECD_CT_INT, "64", 1, 65536, 0, S(write_buffer_mb),
+     "RocksDB memtable size in MiB per column family.", NULL, NULL},
+    {"compression", RECD_CT_STRING, "\"lz4\"", 1, 16, 0, S(compression),
+     "SST compression: none, lz4, zstd or snappy.", compressions, NULL},
+    {"sync_commit", RECD_CT_BOOL, "false", 1, 0, 0, S(sync_commit),
+     "fsync the write-ahead log on every batch commit. Off: a process crash loses nothing, a "
+     "power loss may roll state and offsets back together to an earlier batch (still "
+     "exactly-once).", NULL, NULL},
+};
+#undef S
+
+#define M(f) offsetof(struct recd_conf_metrics, f)
+static const struct recd_conf_decl metrics_decls[] = {
+    {"enabled", RECD_CT_BOOL, "true", 1, 0, 0, M(enabled),
+     "Serve Prometheus metrics and health endpoints.", NULL, NULL},
+    {"listen", RECD_CT_STRING, "\"127.0.0.1:9464\"", 1, 256, 0, M(listen),
+     "Address:port of /metrics, /healthz and /readyz (port 0 picks a free port).", NULL, NULL},
+    {"hit_k", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, M(hit_k),
+     "K of the online quality metrics HR@K and MRR@K.", NULL, NULL},
+};
+#undef M
+
+static const struct recd_conf_decl pipeline_decls[] = {
+    {"chain", RECD_CT_STRLIST, "[\"popular\"]", 1, 16, 0,
+     offsetof(struct recd_conf_pipeline, chain),
+     "Operators every micro-batch runs through, in order.", NULL, check_chain},
+};
+
+#define UNIT(var, name, desc, decls, type) \
+    const struct recd_conf_unit var = {name, desc, decls, RECD_ARRAY_SIZE(decls), sizeof(type)}
+UNIT(recd_unit_daemon, "daemon", "Process-wide settings: logging, model version, watchdog.",
+     daemon_decls, struct recd_conf_daemon);
+UNIT(recd_unit_kafka, "kafka", "Kafka clients (consumer group, producer, librdkafka properties).",
+     kafka_decls, struct recd_conf_kafka);
+UNIT(recd_unit_topics, "topics", "Topic names.", topics_decls, struct recd_conf_topics);
+UNIT(recd_unit_batch, "batch", "Micro-batching.", batch_decls, struct recd_conf_batch);
+UNIT(recd_unit_input, "input", "Input decoding and validation rules.", input_decls,
+     struct recd_conf_input);
+UNIT(recd_unit_state, "state", "State store (RocksDB).", state_decls, struct recd_conf_state);
+UNIT(recd_unit_metrics, "metrics", "Metrics and health endpoints.", metrics_decls,
+     struct recd_conf_metrics);
+UNIT(recd_unit_pipeline, "pipeline", "The operator chain.", pipeline_decls,
+     struct recd_conf_pipeline);
+#undef UNIT
+
+#define MAX_UNITS 64
+static const struct recd_conf_unit *all_units[MAX_UNITS];
+static size_t n_all_units;
+
+const struct recd_conf_unit *const *recd_units_all(size_t *n)
+{
+    if (n_all_units == 0) {
+        static const struct recd_conf_unit *const core[] = {
+            &recd_unit_daemon, &recd_unit_kafka, &recd_unit_topics, &recd_unit_batch,
+            &recd_unit_input, &recd_unit_state, &recd_unit_metrics, &recd_unit_pipeline
+        };
+        size_t i;
+
+        for (i = 0; i < RECD_ARRAY_SIZE(core); i++) {
+            all_units[n_all_units++] = core[i];
+        }
+        for (i = 0; i < recd_operator_count() && n_all_units < MAX_UNITS; i++) {
+            if (recd_operator_at(i)->conf != NULL) {
+                all_units[n_all_units++] = recd_operator_at(i)->conf;
+            }
+        }
+    }
+    *n = n_all_units;
+    return all_units;
+}
+
+int recd_config_load(const char *path, struct recd_conf **out, char *errstr, size_t errlen)
+{
+    size_t n;
+    const struct recd_conf_unit *const *u = recd_units_all(&n);
+
+    return recd_conf_load(path, u, n, out, errstr, errlen);
+}
+
+int recd_config_load_string(const char *text, const char *name, struct recd_conf **out,
+                            char *errstr, size_t errlen)
+{
+    size_t n;
+    const struct recd_conf_unit *const *u = recd_units_all(&n);
+
+    return recd_conf_load_string(text, name, u, n, out, errstr, errlen);
+}
+
+int recd_config_codec(const struct recd_conf *c, struct recd_codec_conf *cc,
+                      struct recd_codec_schema_id **ids, char *errstr, size_t errlen)
+{
+    const struct recd_conf_input *in = RECD_UNIT(c, "input", struct recd_conf_input);
+    const char *w[RECD_KIND__NINPUT] = {
+        in->writer_click, in->writer_purchase, in->writer_query, in->writer_item,
+        in->writer_deletion
+    };
+    size_t i;
+
+    memset(cc, 0, sizeof(*cc));
+    cc->format = strcmp(in->format, "plain") == 0 ? RECD_WIRE_PLAIN :
+                 strcmp(in->format, "confluent") == 0 ? RECD_WIRE_CONFLUENT : RECD_WIRE_AUTO;
+    for (i = 0; i < RECD_KIND__NINPUT; i++) {
+        cc->writer_schema[i] = (w[i] != NULL && w[i][0] != '\0') ? w[i] : NULL;
+    }
+    *ids = NULL;
+    if (in->confluent_ids.n > 0) {
+        *ids = calloc(in->confluent_ids.n, sizeof(**ids));
+        if (*ids == NULL) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        }
+        for (i = 0; i < in->confluent_ids.n; i++) {
+            if (parse_id_entry(in->confluent_ids.v[i], &(*ids)[i]) != RECD_OK) {
+                free(*ids);
+                *ids = NULL;
+                return recd_seterr(errstr, errlen, RECD_ECONFIG, "input.confluent_ids: bad entry");
+            }
+        }
+        cc->ids = *ids;
+        cc->n_ids = in->confluent_ids.n;
+    }
+    return RECD_OK;
+}
+
+void recd_config_validate_conf(const struct recd_conf *c, struct recd_validate_conf *vc)
+{
+    const struct recd_conf_input *in = RECD_UNIT(c, "input", struct recd_conf_input);
+
+    vc->min_ts_ms = in->min_ts_ms;
+    vc->max_ts_ms = in->max_ts_ms;
+    vc->max_id_bytes = in->max_id_bytes;
+    vc->max_text_bytes = in->max_text_bytes;
+    vc->max_price = in->max_price;
+    vc->max_lines = in->max_lines;
+    vc->max_quantity = in->max_quantity;
+}

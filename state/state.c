@@ -1,0 +1,594 @@
+/*
+ * state.c — recd's state store over RocksDB (see state.h for the contract).
+ *
+ * Layout: one column family per enum recd_cf (names in cf_names[]). Input offsets live in
+ * META under "off" 0x00 <topic> 0x00 <partition:be32> -> <next offset:be64>.
+ * A lock file (recd.lock, flock + our pid) keeps a second recd off the directory with a clear
+ * message; RocksDB's own LOCK would refuse too, but with a less helpful error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "recd.h"
+#include "state.h"
+
+static const char *const cf_names[RECD_CF__N] = {
+    "meta", "users", "sessions", "items", "model", "outputs"
+};
+
+struct recd_state {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_block_based_table_options_t *topts;
+    rocksdb_cache_t *cache;
+    rocksdb_column_family_handle_t *cf[RECD_CF__N + 1];   /* +1: "default" */
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts;
+    char *dir;
+    int lock_fd;
+    int read_only;
+};
+
+struct recd_txn {
+    struct recd_state *st;      /* borrowed */
+    rocksdb_writebatch_t *wb;   /* owned */
+    struct recd_buf key;        /* scratch */
+};
+
+struct recd_state_iter {
+    rocksdb_iterator_t *it;
+    char *prefix;
+    size_t plen;
+    int started;
+};
+
+const char *recd_cf_name(int cf)
+{
+    return (cf >= 0 && cf < RECD_CF__N) ? cf_names[cf] : "?";
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, dir, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0750) == -1 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0750) == -1 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+static int take_lock(struct recd_state *st, char *errstr, size_t errlen)
+{
+    char path[4096], pidbuf[32];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/recd.lock", st->dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd == -1) {
+        return recd_seterr(errstr, errlen, RECD_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+        int e = errno;
+
+        n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+        pidbuf[n > 0 ? n : 0] = '\0';
+        pidbuf[strcspn(pidbuf, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            return recd_seterr(errstr, errlen, RECD_ELOCKED,
+                               "state directory %s is in use by another process (pid %s)",
+                               st->dir, pidbuf[0] ? pidbuf : "unknown");
+        }
+        return recd_seterr(errstr, errlen, RECD_EIO, "cannot lock %s: %s", path, strerror(e));
+    }
+    n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == -1 || pwrite(fd, pidbuf, (size_t)n, 0) != n) {
+        close(fd);
+        return recd_seterr(errstr, errlen, RECD_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    st->lock_fd = fd;
+    return RECD_OK;
+}
+
+static int compression_of(const char *name)
+{
+    if (name == NULL || strcmp(name, "lz4") == 0) {
+        return rocksdb_lz4_compression;
+    }
+    if (strcmp(name, "none") == 0) {
+        return rocksdb_no_compression;
+    }
+    if (strcmp(name, "zstd") == 0) {
+        return rocksdb_zstd_compression;
+    }
+    if (strcmp(name, "snappy") == 0) {
+        return rocksdb_snappy_compression;
+    }
+    return -1;
+}
+
+int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
+                    char *errstr, size_t errlen)
+{
+    struct recd_state *st;
+    const char *names[RECD_CF__N + 1];
+    const rocksdb_options_t *cfopts[RECD_CF__N + 1];
+    char *err = NULL;
+    int rc, comp, i;
+
+    *out = NULL;
+    comp = compression_of(conf->compression);
+    if (comp < 0) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "unknown compression \"%s\"",
+                           conf->compression);
+    }
+    st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    }
+    st->lock_fd = -1;
+    st->read_only = conf->read_only;
+    st->dir = recd_strdup(conf->dir);
+    if (st->dir == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (!conf->read_only) {
+        if (mkdir_p(st->dir) == -1) {
+            rc = recd_seterr(errstr, errlen, RECD_EIO, "cannot create state directory %s: %s",
+                             st->dir, strerror(errno));
+            goto fail;
+        }
+        rc = take_lock(st, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+    }
+
+    st->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(st->opts, !conf->read_only);
+    rocksdb_options_set_create_missing_column_families(st->opts, !conf->read_only);
+    rocksdb_options_set_compression(st->opts, comp);
+    if (conf->write_buffer_bytes > 0) {
+        rocksdb_options_set_write_buffer_size(st->opts, (size_t)conf->write_buffer_bytes);
+    }
+    rocksdb_options_set_max_background_jobs(st->opts, 2);
+    rocksdb_options_set_keep_log_file_num(st->opts, 3);
+    st->topts = rocksdb_block_based_options_create();
+    st->cache = rocksdb_cache_create_lru(conf->block_cache_bytes > 0 ?
+                                         (size_t)conf->block_cache_bytes : 8u << 20);
+    rocksdb_block_based_options_set_block_cache(st->topts, st->cache);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(st->topts, 1);
+    rocksdb_block_based_options_set_filter_policy(st->topts,
+                                                  rocksdb_filterpolicy_create_bloom(10));
+    rocksdb_options_set_block_based_table_factory(st->opts, st->topts);
+
+    names[0] = "default";
+    cfopts[0] = st->opts;
+    for (i = 0; i < RECD_CF__N; i++) {
+        names[i + 1] = cf_names[i];
+        cfopts[i + 1] = st->opts;
+    }
+    if (conf->read_only) {
+        st->db = rocksdb_open_for_read_only_column_families(st->opts, st->dir, RECD_CF__N + 1,
+                                                            names, cfopts, st->cf, 0, &err);
+    } else {
+        st->db = rocksdb_open_column_families(st->opts, st->dir, RECD_CF__N + 1, names, cfopts,
+                                              st->cf, &err);
+    }
+    if (st->db == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ESTATE, "cannot open state in %s: %s", st->dir,
+                         err ? err : "unknown error");
+        rocksdb_free(err);
+        goto fail;
+    }
+    st->ropts = rocksdb_readoptions_create();
+    st->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(st->wopts, conf->sync_commit ? 1 : 0);
+    *out = st;
+    return RECD_OK;
+
+fail:
+    recd_state_close(st);
+    return rc;
+}
+
+void recd_state_close(struct recd_state *st)
+{
+    int i;
+
+    if (st == NULL) {
+        return;
+    }
+    if (st->db != NULL) {
+        for (i = 0; i < RECD_CF__N + 1; i++) {
+            if (st->cf[i] != NULL) {
+                rocksdb_column_family_handle_destroy(st->cf[i]);
+            }
+        }
+        rocksdb_close(st->db);
+    }
+    if (st->ropts) rocksdb_readoptions_destroy(st->ropts);
+    if (st->wopts) rocksdb_writeoptions_destroy(st->wopts);
+    if (st->opts) rocksdb_options_destroy(st->opts);
+    if (st->topts) rocksdb_block_based_options_destroy(st->topts);
+    if (st->cache) rocksdb_cache_destroy(st->cache);
+    if (st->lock_fd != -1) {
+        close(st->lock_fd);   /* releases the flock */
+    }
+    free(st->dir);
+    free(st);
+}
+
+static rocksdb_column_family_handle_t *cfh(struct recd_state *st, int cf)
+{
+    return st->cf[cf + 1];
+}
+
+int recd_state_get(struct recd_state *st, int cf, const void *key, size_t klen,
+                   struct recd_buf *val)
+{
+    char *err = NULL;
+    rocksdb_pinnableslice_t *ps;
+    const char *p;
+    size_t n;
+    int rc;
+
+    if (cf < 0 || cf >= RECD_CF__N) {
+        return RECD_EINVAL;
+    }
+    ps = rocksdb_get_pinned_cf(st->db, st->ropts, cfh(st, cf), key, klen, &err);
+    if (err != NULL) {
+        rocksdb_free(err);
+        return RECD_ESTATE;
+    }
+    if (ps == NULL) {
+        return RECD_ENOENT;
+    }
+    p = rocksdb_pinnableslice_value(ps, &n);
+    val->len = 0;
+    rc = recd_buf_append(val, p, n);
+    if (rc == RECD_OK && n == 0 && recd_buf_reserve(val, 1) != RECD_OK) {
+        rc = RECD_ENOMEM;
+    }
+    rocksdb_pinnableslice_destroy(ps);
+    return rc;
+}
+
+/* "off" 0x00 topic 0x00 partition(be32) */
+static int offset_key(struct recd_buf *k, const char *topic, int32_t partition)
+{
+    uint8_t p[4] = {
+        (uint8_t)((uint32_t)partition >> 24), (uint8_t)((uint32_t)partition >> 16),
+        (uint8_t)((uint32_t)partition >> 8), (uint8_t)partition
+    };
+
+    k->len = 0;
+    if (recd_buf_append(k, "off", 4) != RECD_OK ||
+        recd_buf_append(k, topic, strlen(topic) + 1) != RECD_OK ||
+        recd_buf_append(k, p, 4) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    return RECD_OK;
+}
+
+int recd_state_get_offset(struct recd_state *st, const char *topic, int32_t partition,
+                          int64_t *next_offset)
+{
+    struct recd_buf k, v;
+    int rc;
+    uint64_t x = 0;
+
+    recd_buf_init(&k);
+    recd_buf_init(&v);
+    rc = offset_key(&k, topic, partition);
+    if (rc == RECD_OK) {
+        rc = recd_state_get(st, RECD_CF_META, k.data, k.len, &v);
+    }
+    if (rc == RECD_OK) {
+        if (v.len != 8) {
+            rc = RECD_ESTATE;
+        } else {
+            for (int i = 0; i < 8; i++) {
+                x = (x << 8) | v.data[i];
+            }
+            *next_offset = (int64_t)x;
+        }
+    }
+    recd_buf_free(&k);
+    recd_buf_free(&v);
+    return rc;
+}
+
+/* ---- transactions --------------------------------------------------------------------- */
+
+int recd_txn_new(struct recd_state *st, struct recd_txn **out)
+{
+    struct recd_txn *t = calloc(1, sizeof(*t));
+
+    if (t == NULL) {
+        return RECD_ENOMEM;
+    }
+    t->st = st;
+    t->wb = rocksdb_writebatch_create();
+    recd_buf_init(&t->key);
+    *out = t;
+    return RECD_OK;
+}
+
+void recd_txn_destroy(struct recd_txn *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    rocksdb_writebatch_destroy(t->wb);
+    recd_buf_free(&t->key);
+    free(t);
+}
+
+void recd_txn_clear(struct recd_txn *t)
+{
+    rocksdb_writebatch_clear(t->wb);
+}
+
+int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen,
+                 const void *val, size_t vlen)
+{
+    if (cf < 0 || cf >= RECD_CF__N) {
+        return RECD_EINVAL;
+    }
+    rocksdb_writebatch_put_cf(t->wb, cfh(t->st, cf), key, klen, val, vlen);
+    return RECD_OK;
+}
+
+int recd_txn_del(struct recd_txn *t, int cf, const void *key, size_t klen)
+{
+    if (cf < 0 || cf >= RECD_CF__N) {
+        return RECD_EINVAL;
+    }
+    rocksdb_writebatch_delete_cf(t->wb, cfh(t->st, cf), key, klen);
+    return RECD_OK;
+}
+
+int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t plen)
+{
+    struct recd_buf end;
+    size_t n;
+
+    if (cf < 0 || cf >= RECD_CF__N || plen == 0) {
+        return RECD_EINVAL;
+    }
+    /* end = the smallest key greater than every key with this prefix */
+    recd_buf_init(&end);
+    if (recd_buf_append(&end, prefix, plen) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    n = plen;
+    while (n > 0 && end.data[n - 1] == 0xff) {
+        n--;
+    }
+    if (n == 0) {
+        recd_buf_free(&end);
+        return RECD_EINVAL;   /* all-0xff prefix: not used by our key layout */
+    }
+    end.data[n - 1]++;
+    rocksdb_writebatch_delete_range_cf(t->wb, cfh(t->st, cf), prefix, plen,
+                                       (const char *)end.data, n);
+    recd_buf_free(&end);
+    return RECD_OK;
+}
+
+int recd_txn_set_offset(struct recd_txn *t, const char *topic, int32_t partition,
+                        int64_t next_offset)
+{
+    uint8_t v[8];
+    uint64_t x = (uint64_t)next_offset;
+
+    if (offset_key(&t->key, topic, partition) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    for (int i = 7; i >= 0; i--) {
+        v[i] = (uint8_t)x;
+        x >>= 8;
+    }
+    return recd_txn_put(t, RECD_CF_META, t->key.data, t->key.len, v, 8);
+}
+
+size_t recd_txn_count(const struct recd_txn *t)
+{
+    return (size_t)rocksdb_writebatch_count(t->wb);
+}
+
+int recd_txn_commit(struct recd_txn *t, char *errstr, size_t errlen)
+{
+    char *err = NULL;
+
+    rocksdb_write(t->st->db, t->st->wopts, t->wb, &err);
+    if (err != NULL) {
+        int rc = recd_seterr(errstr, errlen, RECD_ESTATE, "state commit failed: %s", err);
+
+        rocksdb_free(err);
+        return rc;
+    }
+    return RECD_OK;
+}
+
+/* ---- iteration ------------------------------------------------------------------------- */
+
+int recd_state_iter_new(struct recd_state *st, int cf, const void *prefix, size_t plen,
+                        struct recd_state_iter **out)
+{
+    struct recd_state_iter *it;
+
+    if (cf < 0 || cf >= RECD_CF__N) {
+        return RECD_EINVAL;
+    }
+    it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        return RECD_ENOMEM;
+    }
+    it->prefix = malloc(plen ? plen : 1);
+    if (it->prefix == NULL) {
+        free(it);
+        return RECD_ENOMEM;
+    }
+    if (plen) {
+        memcpy(it->prefix, prefix, plen);
+    }
+    it->plen = plen;
+    it->it = rocksdb_create_iterator_cf(st->db, st->ropts, cfh(st, cf));
+    if (plen) {
+        rocksdb_iter_seek(it->it, it->prefix, plen);
+    } else {
+        rocksdb_iter_seek_to_first(it->it);
+    }
+    *out = it;
+    return RECD_OK;
+}
+
+int recd_state_iter_next(struct recd_state_iter *it, const void **key, size_t *klen,
+                         const void **val, size_t *vlen)
+{
+    if (it->started) {
+        rocksdb_iter_next(it->it);
+    }
+    it->started = 1;
+    if (!rocksdb_iter_valid(it->it)) {
+        return 0;
+    }
+    *key = rocksdb_iter_key(it->it, klen);
+    if (*klen < it->plen || memcmp(*key, it->prefix, it->plen) != 0) {
+        return 0;
+    }
+    *val = rocksdb_iter_value(it->it, vlen);
+    return 1;
+}
+
+void recd_state_iter_destroy(struct recd_state_iter *it)
+{
+    if (it == NULL) {
+        return;
+    }
+    rocksdb_iter_destroy(it->it);
+    free(it->prefix);
+    free(it);
+}
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+int recd_key_sub(struct recd_buf *out, const char *id, const char *sub)
+{
+    out->len = 0;
+    if (recd_buf_append(out, id, strlen(id) + 1) != RECD_OK ||
+        recd_buf_append(out, sub, strlen(sub)) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    return RECD_OK;
+}
+
+/* ---- tools ------------------------------------------------------------------------------ */
+
+int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t errlen)
+{
+    XXH3_state_t *h = XXH3_createState();
+    XXH128_hash_t d;
+    int cf;
+
+    if (h == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    }
+    XXH3_128bits_reset(h);
+    for (cf = 0; cf < RECD_CF__N; cf++) {
+        struct recd_state_iter *it;
+
+        if (cf == RECD_CF_OUTPUTS) {
+            continue;   /* derived output, not state (see state.h) */
+        }
+        const void *k, *v;
+        size_t kl, vl;
+        uint64_t lens[2];
+
+        if (recd_state_iter_new(st, cf, NULL, 0, &it) != RECD_OK) {
+            XXH3_freeState(h);
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        }
+        XXH3_128bits_update(h, cf_names[cf], strlen(cf_names[cf]) + 1);
+        while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+            lens[0] = kl;
+            lens[1] = vl;
+            XXH3_128bits_update(h, lens, sizeof(lens));
+            XXH3_128bits_update(h, k, kl);
+            XXH3_128bits_update(h, v, vl);
+        }
+        recd_state_iter_destroy(it);
+    }
+    d = XXH3_128bits_digest(h);
+    XXH3_freeState(h);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)d.high64,
+             (unsigned long long)d.low64);
+    return RECD_OK;
+}
+
+int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, size_t errlen)
+{
+    char *err = NULL;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(st->db, &err);
+
+    if (cp == NULL) {
+        int rc = recd_seterr(errstr, errlen, RECD_ESTATE, "checkpoint: %s", err ? err : "?");
+
+        rocksdb_free(err);
+        return rc;
+    }
+    rocksdb_checkpoint_create(cp, dir, 0, &err);
+    rocksdb_checkpoint_object_destroy(cp);
+    if (err != NULL) {
+        int rc = recd_seterr(errstr, errlen, RECD_ESTATE, "checkpoint into %s: %s", dir, err);
+
+        rocksdb_free(err);
+        return rc;
+    }
+    return RECD_OK;
+}
+
+int64_t recd_state_size_bytes(struct recd_state *st)
+{
+    uint64_t v, total = 0;
+    int cf;
+
+    for (cf = 0; cf < RECD_CF__N; cf++) {
+        if (rocksdb_property_int_cf(st->db, cfh(st, cf), "rocksdb.total-sst-files-size", &v) == 0) {
+            total += v;
+        }
+        if (rocksdb_property_int_cf(st->db, cfh(st, cf), "rocksdb.size-all-mem-tables", &v) == 0) {
+            total += v;
+        }
+    }
+    return (int64_t)total;
+}

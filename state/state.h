@@ -1,0 +1,104 @@
+/*
+ * state.h — recd's state store: RocksDB with one column family per kind of state, typed
+ * keys, and atomic commit of a micro-batch's state changes together with the input offsets
+ * it consumed.
+ *
+ * Rules (docs/ARCHITECTURE.md "State"):
+ *   - operators never build raw RocksDB keys: they use the key helpers below, which lay out
+ *     per-user keys as  <user_id> 0x00 <sub>  and per-item keys as  <item_id> 0x00 <sub>, so a
+ *     user's whole state is one key range (forgetting a user is a DeleteRange);
+ *   - all writes of a batch go into one struct recd_txn together with recd_txn_set_offset()
+ *     for every consumed topic-partition, and are applied by one atomic RocksDB write;
+ *   - reads see committed state only; an operator keeps its own in-batch view (see
+ *     operators/opkit.h) and writes its dirty entries at checkpoint.
+ *
+ * Ownership: recd_state_open returns a handle the caller closes with recd_state_close; a
+ * struct recd_txn belongs to its creator and is freed by recd_txn_destroy (commit does not
+ * free it). Buffers filled by getters are the caller's (struct recd_buf).
+ */
+#ifndef RECD_STATE_H
+#define RECD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+enum recd_cf {
+    RECD_CF_META = 0,   /* input offsets, schema/model versions, format version */
+    RECD_CF_USERS,      /* long-term user profile, per-user seq, last published list */
+    RECD_CF_SESSIONS,   /* short-term session context (expires by event time) */
+    RECD_CF_ITEMS,      /* catalogue: item records and per-item statistics */
+    RECD_CF_MODEL,      /* model parameters and shared statistics */
+    RECD_CF_OUTPUTS,    /* last published list per user: derived output, depends on batch
+                           boundaries, so excluded from the state digest */
+    RECD_CF__N
+};
+const char *recd_cf_name(int cf);
+
+struct recd_state_conf {
+    const char *dir;               /* created when missing */
+    int64_t block_cache_bytes;
+    int64_t write_buffer_bytes;
+    const char *compression;       /* "none", "lz4", "zstd", "snappy" */
+    int sync_commit;               /* fsync the WAL on every commit */
+    int read_only;                 /* open without the lock (recctl) */
+};
+
+struct recd_state;
+struct recd_txn;
+
+/* Open (and create) the store. A store held by another process fails with RECD_ELOCKED and
+ * errstr "state directory DIR is in use by another process (pid N)". */
+int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
+                    char *errstr, size_t errlen);
+void recd_state_close(struct recd_state *st);
+
+/* Point read of committed state. RECD_OK (val replaced), RECD_ENOENT, or RECD_ESTATE. */
+int recd_state_get(struct recd_state *st, int cf, const void *key, size_t klen,
+                   struct recd_buf *val);
+
+/* Input offset to resume from for topic/partition: the next offset to consume.
+ * RECD_ENOENT when nothing was ever committed for it. */
+int recd_state_get_offset(struct recd_state *st, const char *topic, int32_t partition,
+                          int64_t *next_offset);
+
+/* ---- transactions (one per micro-batch) ---- */
+int recd_txn_new(struct recd_state *st, struct recd_txn **out);
+void recd_txn_destroy(struct recd_txn *t);
+void recd_txn_clear(struct recd_txn *t);
+int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen,
+                 const void *val, size_t vlen);
+int recd_txn_del(struct recd_txn *t, int cf, const void *key, size_t klen);
+/* Delete every key starting with prefix in cf. */
+int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t plen);
+int recd_txn_set_offset(struct recd_txn *t, const char *topic, int32_t partition,
+                        int64_t next_offset);
+size_t recd_txn_count(const struct recd_txn *t);
+/* Apply atomically. On failure nothing was applied (RECD_ESTATE / RECD_EIO, errstr set). */
+int recd_txn_commit(struct recd_txn *t, char *errstr, size_t errlen);
+
+/* ---- iteration (startup loads, digest, tools) ---- */
+struct recd_state_iter;
+/* Iterate keys of cf starting with prefix (plen 0: all) in key order. */
+int recd_state_iter_new(struct recd_state *st, int cf, const void *prefix, size_t plen,
+                        struct recd_state_iter **out);
+/* 1 and key/val (valid until the next call) while there are entries, 0 at the end. */
+int recd_state_iter_next(struct recd_state_iter *it, const void **key, size_t *klen,
+                         const void **val, size_t *vlen);
+void recd_state_iter_destroy(struct recd_state_iter *it);
+
+/* ---- keys ---- */
+/* <id> 0x00 <sub>  into out (replaced). */
+int recd_key_sub(struct recd_buf *out, const char *id, const char *sub);
+
+/* ---- tools ---- */
+/* Stable digest (hex, 32 chars + NUL) of all state in every column family except OUTPUTS:
+ * keys and values in key order, column families in enum order. */
+int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t errlen);
+/* RocksDB checkpoint into dir (must not exist). */
+int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, size_t errlen);
+/* Approximate bytes on disk (SST + WAL). */
+int64_t recd_state_size_bytes(struct recd_state *st);
+
+#endif
