@@ -109,6 +109,11 @@ int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf
 /* Print the effective configuration as libconfig text, secrets masked as "********". */
 void recd_conf_dump(const struct recd_conf *c, FILE *out);
 
+/* Print a complete commented example (conf/recd.conf): every key with its description,
+ * type, bounds, reloadability and its value in c (defaults when c came from
+ * recd_conf_defaults). */
+void recd_conf_write_example(const struct recd_conf *c, FILE *out);
+
 /* Generate docs/CONFIGURATION.md from the tables. */
 void recd_conf_write_markdown(const struct recd_conf_unit *const *units, size_t n_units, FILE *out);
 

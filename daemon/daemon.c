@@ -36,6 +36,7 @@
 
 static volatile sig_atomic_t sig_stop;
 static volatile sig_atomic_t sig_reload;
+static volatile sig_atomic_t sig_checkpoint;
 
 static void on_stop(int sig)
 {
@@ -48,6 +49,11 @@ static void on_stop(int sig)
 static void on_hup(int sig)
 {
     sig_reload = sig;
+}
+
+static void on_usr1(int sig)
+{
+    sig_checkpoint = sig;
 }
 
 #define MAX_RETIRED 64
@@ -424,7 +430,7 @@ static void collect_batch(struct daemon *d)
     rd_kafka_message_t *m;
 
     items_assign(d);
-    while (!sig_stop && !sig_reload && !d->fatal && d->n_msgs < (size_t)bc->max_records) {
+    while (!sig_stop && !sig_reload && !sig_checkpoint && !d->fatal && d->n_msgs < (size_t)bc->max_records) {
         int64_t left_ms = (deadline - recd_now_mono_ns()) / 1000000;
 
         if (d->items_assigned) {
@@ -499,6 +505,45 @@ static void do_reload(struct daemon *d)
         recd_metrics_add(d->metrics, "recd_config_reloads_total", "result=\"success\"", 1);
     }
     sd_notify(0, "READY=1\nSTATUS=processing");
+}
+
+/* recctl checkpoint: DIR in <state>/checkpoint.request, answer in <state>/checkpoint.done */
+static void do_checkpoint(struct daemon *d)
+{
+    const struct recd_conf_state *sc = RECD_UNIT(d->conf, "state", struct recd_conf_state);
+    char req[4096], done[4096], tmp[4096], dst[4096] = "", err[512] = "";
+    FILE *f;
+    int rc = RECD_EINVAL;
+
+    sig_checkpoint = 0;
+    snprintf(req, sizeof(req), "%s/checkpoint.request", sc->dir);
+    snprintf(done, sizeof(done), "%s/checkpoint.done", sc->dir);
+    snprintf(tmp, sizeof(tmp), "%s/checkpoint.done.tmp", sc->dir);
+    f = fopen(req, "r");
+    if (f != NULL) {
+        if (fgets(dst, sizeof(dst), f) != NULL) {
+            dst[strcspn(dst, "\n")] = '\0';
+        }
+        fclose(f);
+        unlink(req);
+    }
+    if (dst[0] == '\0') {
+        snprintf(err, sizeof(err), "no checkpoint request in %.400s", req);
+    } else {
+        rc = recd_state_checkpoint(d->state, dst, err, sizeof(err));
+    }
+    if (rc == RECD_OK) {
+        RLOG_NOTICE(RECD_LOG_STATE, "checkpoint written to %s", dst);
+    } else {
+        RLOG_ERR(RECD_LOG_STATE, "checkpoint failed: %s", err);
+    }
+    f = fopen(tmp, "w");
+    if (f != NULL) {
+        fprintf(f, "%s\n", rc == RECD_OK ? "ok" : err);
+        if (fclose(f) == 0) {
+            rename(tmp, done);
+        }
+    }
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
@@ -666,6 +711,8 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = on_hup;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     d->topic[RECD_KIND_CLICK] = recd_strdup(tc->clicks);
@@ -737,6 +784,9 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
 
         if (sig_reload) {
             do_reload(d);
+        }
+        if (sig_checkpoint) {
+            do_checkpoint(d);
         }
         collect_batch(d);
         flush_batch(d);

@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "       recd -t -c FILE         check the configuration file and exit\n"
             "       recd --dump-config [-c FILE]  print the effective configuration (secrets masked)\n"
             "       recd --config-doc       print the configuration reference (Markdown)\n"
+            "       recd --config-example   print a complete commented configuration file\n"
             "       recd --demo [DIR]       embedded demo (no broker needed); DIR: a dataset\n"
             "                               directory such as ../shared/data/diginetica-srgnn\n"
             "options:\n"
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
         {"test", no_argument, NULL, 't'},
         {"dump-config", no_argument, NULL, 'D'},
         {"config-doc", no_argument, NULL, 'M'},
+        {"config-example", no_argument, NULL, 'X'},
         {"demo", no_argument, NULL, 'd'},
         {"demo-events", required_argument, NULL, 'E'},
         {"exit-idle", required_argument, NULL, 'I'},
@@ -54,7 +56,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0}
     };
     const char *path = NULL;
-    int test = 0, dump = 0, doc = 0, demo = 0, c;
+    int test = 0, dump = 0, doc = 0, demo = 0, example = 0, c;
     long long demo_events = 20000, exit_idle = 0;
     struct recd_conf *conf = NULL;
     struct recd_daemon_opts opts;
@@ -67,6 +69,7 @@ int main(int argc, char **argv)
         case 't': test = 1; break;
         case 'D': dump = 1; break;
         case 'M': doc = 1; break;
+        case 'X': example = 1; break;
         case 'd': demo = 1; break;
         case 'E': demo_events = atoll(optarg); break;
         case 'I': exit_idle = atoll(optarg); break;
@@ -80,6 +83,19 @@ int main(int argc, char **argv)
         const struct recd_conf_unit *const *u = recd_units_all(&n);
 
         recd_conf_write_markdown(u, n, stdout);
+        return 0;
+    }
+    if (example) {
+        size_t n;
+        const struct recd_conf_unit *const *u = recd_units_all(&n);
+
+        rc = recd_conf_defaults(u, n, &conf, err, sizeof(err));
+        if (rc != RECD_OK) {
+            fprintf(stderr, "%s\n", err);
+            return RECD_EXIT_SOFTWARE;
+        }
+        recd_conf_write_example(conf, stdout);
+        recd_conf_destroy(conf);
         return 0;
     }
     if (demo) {

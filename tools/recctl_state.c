@@ -1,18 +1,341 @@
-/* recctl_state.c — recctl's state tools (digest, show, checkpoint). */
+/*
+ * recctl_state.c — recctl's state tools:
+ *
+ *   recctl state digest [--state DIR]        stable digest of all state (outputs excluded)
+ *   recctl state show USER [--state DIR]     a user's state and last published list, as JSON
+ *   recctl checkpoint DIR [--state SDIR]     RocksDB checkpoint (consistent copy) into DIR
+ *
+ * digest and show open the store read-only, so they work while recd runs (they see the last
+ * committed batch). checkpoint asks the running recd (pid from SDIR/recd.lock) to take it
+ * between two batches — via SDIR/checkpoint.request and SIGUSR1 — and waits for
+ * SDIR/checkpoint.done; when no recd holds the store it opens the store itself.
+ * Restore = stop recd, replace the state directory with the checkpoint, start recd: it
+ * resumes from the offsets stored in the checkpoint (docs/OPERATIONS.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "codec.h"
 #include "recctl.h"
+#include "recd.h"
+#include "state.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/recd/state"
+
+static int open_ro(const char *dir, struct recd_state **st)
+{
+    struct recd_state_conf sc;
+    char err[512];
+
+    memset(&sc, 0, sizeof(sc));
+    sc.dir = dir;
+    sc.compression = "lz4";
+    sc.read_only = 1;
+    if (recd_state_open(&sc, st, err, sizeof(err)) != RECD_OK) {
+        fprintf(stderr, "recctl: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void json_str(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            printf("\\%c", c);
+        } else if (c < 0x20) {
+            printf("\\u%04x", c);
+        } else {
+            putchar(c);
+        }
+    }
+    putchar('"');
+}
+
+static int state_show(struct recd_state *st, const char *user)
+{
+    static const int cfs[] = {RECD_CF_USERS, RECD_CF_SESSIONS};
+    struct recd_buf prefix;
+    struct recd_codec *codec = NULL;
+    struct recd_codec_conf cc;
+    struct recd_arena *arena = recd_arena_new(1 << 16);
+    char err[512];
+    int found = 0, first;
+
+    recd_buf_init(&prefix);
+    memset(&cc, 0, sizeof(cc));
+    if (arena == NULL || recd_buf_append(&prefix, user, strlen(user) + 1) != RECD_OK ||
+        recd_codec_new(&cc, &codec, err, sizeof(err)) != RECD_OK) {
+        fprintf(stderr, "recctl: cannot set up: %s\n", err);
+        recd_arena_destroy(arena);
+        recd_buf_free(&prefix);
+        return 1;
+    }
+    printf("{\"user_id\": ");
+    json_str(user, strlen(user));
+    for (size_t c = 0; c < RECD_ARRAY_SIZE(cfs); c++) {
+        struct recd_state_iter *it;
+        const void *k, *v;
+        size_t kl, vl;
+
+        printf(", \"%s\": {", recd_cf_name(cfs[c]));
+        first = 1;
+        if (recd_state_iter_new(st, cfs[c], prefix.data, prefix.len, &it) == RECD_OK) {
+            while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+                const char *sub = (const char *)k + prefix.len;
+                size_t sl = kl - prefix.len;
+
+                printf("%s", first ? "" : ", ");
+                first = 0;
+                found = 1;
+                json_str(sub, sl);
+                printf(": ");
+                if (sl == 3 && memcmp(sub, "seq", 3) == 0 && vl == 8) {
+                    int64_t x;
+
+                    memcpy(&x, v, 8);
+                    printf("%lld", (long long)x);
+                } else {
+                    json_str(v, vl);
+                }
+            }
+            recd_state_iter_destroy(it);
+        }
+        printf("}");
+    }
+    {
+        struct recd_buf val;
+        struct recd_recs r;
+
+        recd_buf_init(&val);
+        printf(", \"last_published\": ");
+        if (recd_state_get(st, RECD_CF_OUTPUTS, prefix.data, prefix.len, &val) == RECD_OK &&
+            recd_codec_decode_recs(codec, val.data, val.len, arena, &r, err, sizeof(err)) == RECD_OK) {
+            found = 1;
+            printf("{\"seq\": %lld, \"model_version\": ", (long long)r.seq);
+            json_str(r.model_version, strlen(r.model_version));
+            printf(", \"generated_ts\": %lld, \"items\": [", (long long)r.generated_ts);
+            for (uint32_t i = 0; i < r.n_items; i++) {
+                printf("%s{\"item_id\": ", i ? ", " : "");
+                json_str(r.items[i].item_id, strlen(r.items[i].item_id));
+                printf(", \"score\": %.6g, \"reason\": ", (double)r.items[i].score);
+                json_str(r.items[i].reason, strlen(r.items[i].reason));
+                if (r.items[i].because_item_id) {
+                    printf(", \"because_item_id\": ");
+                    json_str(r.items[i].because_item_id, strlen(r.items[i].because_item_id));
+                }
+                printf("}");
+            }
+            printf("]}");
+        } else {
+            printf("null");
+        }
+        recd_buf_free(&val);
+    }
+    printf("}\n");
+    recd_codec_destroy(codec);
+    recd_arena_destroy(arena);
+    recd_buf_free(&prefix);
+    if (!found) {
+        fprintf(stderr, "recctl: no state for user %s\n", user);
+        return 2;
+    }
+    return 0;
+}
+
+static void state_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: recctl state digest [--state DIR]\n"
+            "       recctl state show USER [--state DIR]\n"
+            "  --state DIR   recd's state directory (state.dir; default " DEFAULT_STATE_DIR ")\n"
+            "digest prints a stable hash of all state (published lists excluded): two stores that\n"
+            "applied the same input have the same digest. show prints a user's state and last\n"
+            "published recommendations as JSON (exit 2 when the user has no state).\n");
+}
 
 int recctl_state_main(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "recctl state: not implemented yet\n");
-    return 70;
+    static const struct option lo[] = {
+        {"state", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
+    };
+    const char *dir = DEFAULT_STATE_DIR, *verb;
+    struct recd_state *st = NULL;
+    int c, rc = 1;
+    char digest[33], err[512];
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 's': dir = optarg; break;
+        case 'h': state_usage(stdout); return 0;
+        default: state_usage(stderr); return 64;
+        }
+    }
+    if (optind >= argc) {
+        state_usage(stderr);
+        return 64;
+    }
+    verb = argv[optind];
+    if (strcmp(verb, "digest") != 0 && strcmp(verb, "show") != 0) {
+        fprintf(stderr, "recctl state: unknown command \"%s\"\n", verb);
+        state_usage(stderr);
+        return 64;
+    }
+    if (strcmp(verb, "show") == 0 && optind + 1 >= argc) {
+        fprintf(stderr, "recctl state show: USER is required\n");
+        return 64;
+    }
+    if (open_ro(dir, &st) != 0) {
+        return 1;
+    }
+    if (strcmp(verb, "digest") == 0) {
+        if (recd_state_digest(st, digest, err, sizeof(err)) == RECD_OK) {
+            printf("%s\n", digest);
+            rc = 0;
+        } else {
+            fprintf(stderr, "recctl: %s\n", err);
+        }
+    } else {
+        rc = state_show(st, argv[optind + 1]);
+    }
+    recd_state_close(st);
+    return rc;
+}
+
+/* ---- checkpoint ------------------------------------------------------------------------- */
+
+static long running_pid(const char *sdir)
+{
+    char path[4096], buf[32];
+    int fd;
+    ssize_t n;
+    long pid = 0;
+
+    snprintf(path, sizeof(path), "%s/recd.lock", sdir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return 0;
+    }
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {   /* nobody holds it: recd is not running */
+        close(fd);
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        pid = strtol(buf, NULL, 10);
+    }
+    close(fd);
+    return pid;
 }
 
 int recctl_checkpoint_main(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "recctl checkpoint: not implemented yet\n");
-    return 70;
+    static const struct option lo[] = {
+        {"state", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
+    };
+    const char *sdir = DEFAULT_STATE_DIR, *dst;
+    char path[4096], done[4096], err[512], absdst[4096];
+    long pid, timeout_s = 60;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:t:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 's': sdir = optarg; break;
+        case 't': timeout_s = atol(optarg); break;
+        case 'h':
+            printf("usage: recctl checkpoint DIR [--state SDIR] [--timeout S]\n"
+                   "Takes a consistent RocksDB checkpoint of recd's state (and its input offsets)\n"
+                   "into DIR, which must not exist. Works while recd runs (it takes the checkpoint\n"
+                   "between two batches). Restore: stop recd, move DIR to state.dir, start recd.\n");
+            return 0;
+        default: return 64;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "usage: recctl checkpoint DIR [--state SDIR]\n");
+        return 64;
+    }
+    dst = argv[optind];
+    if (dst[0] != '/') {
+        if (getcwd(absdst, sizeof(absdst) - 1) == NULL) {
+            return 1;
+        }
+        snprintf(absdst + strlen(absdst), sizeof(absdst) - strlen(absdst), "/%s", dst);
+        dst = absdst;
+    }
+    pid = running_pid(sdir);
+    if (pid <= 0) {
+        struct recd_state_conf sc;
+        struct recd_state *st;
+
+        memset(&sc, 0, sizeof(sc));
+        sc.dir = sdir;
+        sc.compression = "lz4";
+        if (recd_state_open(&sc, &st, err, sizeof(err)) != RECD_OK) {
+            fprintf(stderr, "recctl: %s\n", err);
+            return 1;
+        }
+        c = recd_state_checkpoint(st, dst, err, sizeof(err));
+        recd_state_close(st);
+        if (c != RECD_OK) {
+            fprintf(stderr, "recctl: %s\n", err);
+            return 1;
+        }
+        printf("checkpoint written to %s\n", dst);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/checkpoint.request", sdir);
+    snprintf(done, sizeof(done), "%s/checkpoint.done", sdir);
+    unlink(done);
+    {
+        FILE *f = fopen(path, "w");
+
+        if (f == NULL || fprintf(f, "%s\n", dst) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "recctl: cannot write %s: %s\n", path, strerror(errno));
+            return 1;
+        }
+    }
+    if (kill((pid_t)pid, SIGUSR1) == -1) {
+        fprintf(stderr, "recctl: cannot signal recd (pid %ld): %s\n", pid, strerror(errno));
+        return 1;
+    }
+    for (long waited = 0; waited < timeout_s * 10; waited++) {
+        FILE *f = fopen(done, "r");
+
+        if (f != NULL) {
+            char line[1024] = "";
+
+            if (fgets(line, sizeof(line), f) == NULL) {
+                line[0] = '\0';
+            }
+            fclose(f);
+            unlink(done);
+            if (strncmp(line, "ok", 2) == 0) {
+                printf("checkpoint written to %s\n", dst);
+                return 0;
+            }
+            fprintf(stderr, "recctl: recd could not checkpoint: %s", line);
+            return 1;
+        }
+        struct timespec ts = {0, 100000000};
+
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "recctl: recd (pid %ld) did not answer within %ld s\n", pid, timeout_s);
+    return 1;
 }

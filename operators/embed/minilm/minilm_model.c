@@ -1,0 +1,718 @@
+/*
+ * minilm_model.c — all-MiniLM-L6-v2 forward pass on OpenBLAS.
+ *
+ * Loading: config.json, sentence_bert_config.json (max_seq_length), 1_Pooling/config.json and
+ * the safetensors header are parsed with jansson; every tensor is checked for name, dtype F32,
+ * shape and extent, then read straight into one 64-byte-aligned weight arena (Q, K and V of a
+ * layer side by side as one [3H x H] matrix).
+ *
+ * Forward pass for a batch of n sequences of lengths L_i (T = sum L_i tokens):
+ *   the tokens of all sequences are packed into one [T x H] matrix X (no padding rows);
+ *   per layer:  QKV = X Wqkv^T + b                   one SGEMM [T x 3H]
+ *               per sequence, per head: S = Q K^T / sqrt(d) (SGEMM [L x L]), softmax rows,
+ *               C = S V (SGEMM [L x d]) into the head's columns of CTX [T x H]; each sequence
+ *               attends only to its own L_i tokens, which is exactly the reference's padding
+ *               mask (masked keys get weight exp(-inf) = 0) without computing padded rows
+ *               X = LN(X + CTX Wo^T + bo)            one SGEMM [T x H]
+ *               X = LN(X + GELU(X W1^T + b1) W2^T + b2)  SGEMMs [T x I] and [T x H]
+ *   mean pooling over each sequence's tokens (all of them are unmasked), L2 normalisation.
+ * Scratch buffers are sized for the largest token count seen (grown by doubling, never per
+ * token); the tokenizer writes into a preallocated [max_batch x max_seq_len] id buffer.
+ */
+#include "minilm.h"
+#include "minilm_kernels.h"
+#include "recd.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* cblas.h pulls in <complex.h>, whose macro I (the imaginary unit) is not used here and would
+ * clash with the intermediate size I below. */
+#undef I
+
+#define ALIGN_FLOATS 16   /* 64 bytes */
+#define DEFAULT_BATCH 32
+
+typedef struct layer {
+    const float *wqkv, *bqkv;   /* [3H x H], [3H] : query, key, value rows stacked */
+    const float *wo, *bo;       /* [H x H], [H] */
+    const float *ln1_g, *ln1_b; /* attention output LayerNorm */
+    const float *w1, *b1;       /* [I x H], [I] */
+    const float *w2, *b2;       /* [H x I], [H] */
+    const float *ln2_g, *ln2_b; /* output LayerNorm */
+} layer;
+
+struct recd_minilm {
+    recd_minilm_tokenizer *tok;  /* owned */
+    size_t H, I, nlayers, nheads, dhead, vocab, maxpos, ntypes;
+    size_t max_seq, max_batch;
+    float eps;
+    float *arena;                /* owned: all weights */
+    const float *wemb, *pemb, *temb, *eln_g, *eln_b;
+    layer *layers;               /* owned: nlayers */
+    /* scratch, owned */
+    int32_t *ids;                /* [max_batch x max_seq] token ids of the current chunk */
+    size_t *lens;                /* [max_batch] */
+    const int32_t **idp;         /* [max_batch] row pointers into ids */
+    size_t cap_tokens;           /* rows the float scratch below holds */
+    float *x, *qkv, *ctx, *tmp, *hid;
+    float *scores;               /* [max_seq x max_seq] */
+    recd_minilm_stats st;
+};
+
+static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errstr != NULL && errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(errstr, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t round_up(size_t n)
+{
+    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+static float *falloc(size_t n)
+{
+    size_t bytes = round_up(n ? n : 1) * sizeof(float);
+    return aligned_alloc(64, bytes);
+}
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+static int json_size(json_t *o, const char *key, size_t lo, size_t hi, size_t *v,
+                     const char *file, char *errstr, size_t errlen)
+{
+    json_t *j = json_object_get(o, key);
+
+    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)lo
+        || json_integer_value(j) > (json_int_t)hi)
+        return seterr(errstr, errlen, RECD_ECONFIG,
+                      "minilm: %s: \"%s\" missing or not an integer in [%zu, %zu]", file, key, lo, hi);
+    *v = (size_t)json_integer_value(j);
+    return RECD_OK;
+}
+
+static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *opts,
+                       char *errstr, size_t errlen)
+{
+    char path[4096];
+    json_error_t jerr;
+    json_t *cfg = NULL, *st = NULL, *pool = NULL, *j;
+    size_t st_max = 0;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    cfg = json_load_file(path, 0, &jerr);
+    if (cfg == NULL) {
+        rc = seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EDECODE,
+                    "minilm: cannot read %s: %s (run scripts/install-model.sh)", path, jerr.text);
+        goto cleanup;
+    }
+    if ((rc = json_size(cfg, "hidden_size", 8, 4096, &m->H, path, errstr, errlen)) != RECD_OK
+        || (rc = json_size(cfg, "intermediate_size", 8, 16384, &m->I, path, errstr, errlen)) != RECD_OK
+        || (rc = json_size(cfg, "num_hidden_layers", 1, 64, &m->nlayers, path, errstr, errlen)) != RECD_OK
+        || (rc = json_size(cfg, "num_attention_heads", 1, 256, &m->nheads, path, errstr, errlen)) != RECD_OK
+        || (rc = json_size(cfg, "vocab_size", 5, 1000000, &m->vocab, path, errstr, errlen)) != RECD_OK
+        || (rc = json_size(cfg, "max_position_embeddings", 2, 8192, &m->maxpos, path, errstr, errlen)) != RECD_OK
+        || (rc = json_size(cfg, "type_vocab_size", 1, 16, &m->ntypes, path, errstr, errlen)) != RECD_OK)
+        goto cleanup;
+    if (m->H % m->nheads != 0) {
+        rc = seterr(errstr, errlen, RECD_ECONFIG, "minilm: %s: hidden_size %zu not a multiple of "
+                    "num_attention_heads %zu", path, m->H, m->nheads);
+        goto cleanup;
+    }
+    m->dhead = m->H / m->nheads;
+    j = json_object_get(cfg, "layer_norm_eps");
+    m->eps = json_is_number(j) ? (float)json_number_value(j) : 1e-12f;
+    j = json_object_get(cfg, "hidden_act");
+    if (!json_is_string(j) || strcmp(json_string_value(j), "gelu") != 0) {
+        rc = seterr(errstr, errlen, RECD_ECONFIG,
+                    "minilm: %s: hidden_act must be \"gelu\" (exact erf GELU)", path);
+        goto cleanup;
+    }
+    j = json_object_get(cfg, "position_embedding_type");
+    if (j != NULL && (!json_is_string(j) || strcmp(json_string_value(j), "absolute") != 0)) {
+        rc = seterr(errstr, errlen, RECD_ECONFIG,
+                    "minilm: %s: only absolute position embeddings are supported", path);
+        goto cleanup;
+    }
+
+    snprintf(path, sizeof(path), "%s/sentence_bert_config.json", dir);
+    st = json_load_file(path, 0, &jerr);
+    if (st == NULL) {
+        rc = seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EDECODE,
+                    "minilm: cannot read %s: %s (run scripts/install-model.sh)", path, jerr.text);
+        goto cleanup;
+    }
+    if ((rc = json_size(st, "max_seq_length", 2, m->maxpos, &st_max, path, errstr, errlen)) != RECD_OK)
+        goto cleanup;
+    m->max_seq = st_max;
+    if (opts != NULL && opts->max_seq_len != 0) {
+        if (opts->max_seq_len < 2 || opts->max_seq_len > st_max) {
+            rc = seterr(errstr, errlen, RECD_EINVAL, "minilm: max_seq_len %zu out of range "
+                        "[2, %zu] (the model's max_seq_length)", opts->max_seq_len, st_max);
+            goto cleanup;
+        }
+        m->max_seq = opts->max_seq_len;
+    }
+    m->max_batch = (opts != NULL && opts->max_batch != 0) ? opts->max_batch : DEFAULT_BATCH;
+    if (m->max_batch > 4096) {
+        rc = seterr(errstr, errlen, RECD_EINVAL, "minilm: max_batch %zu > 4096", m->max_batch);
+        goto cleanup;
+    }
+
+    snprintf(path, sizeof(path), "%s/1_Pooling/config.json", dir);
+    pool = json_load_file(path, 0, &jerr);
+    if (pool != NULL) {
+        j = json_object_get(pool, "pooling_mode_mean_tokens");
+        if (!json_is_true(j) || json_is_true(json_object_get(pool, "pooling_mode_cls_token"))
+            || json_is_true(json_object_get(pool, "pooling_mode_max_tokens"))) {
+            rc = seterr(errstr, errlen, RECD_ECONFIG,
+                        "minilm: %s: only mean pooling is supported", path);
+            goto cleanup;
+        }
+    }
+    rc = RECD_OK;
+cleanup:
+    json_decref(cfg);
+    json_decref(st);
+    json_decref(pool);
+    return rc;
+}
+
+/* ---- safetensors ---------------------------------------------------------------------- */
+
+typedef struct st_file {
+    FILE *f;
+    json_t *hdr;
+    uint64_t data_start, data_len;
+    const char *path;
+} st_file;
+
+static int st_open(st_file *s, const char *path, char *errstr, size_t errlen)
+{
+    unsigned char b[8];
+    uint64_t hlen = 0;
+    long long fsize;
+    char *h = NULL;
+    json_error_t jerr;
+    int i, rc;
+
+    memset(s, 0, sizeof(*s));
+    s->path = path;
+    s->f = fopen(path, "rb");
+    if (s->f == NULL)
+        return seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO,
+                      "minilm: cannot open %s: %s (run scripts/install-model.sh)", path,
+                      strerror(errno));
+    if (fseeko(s->f, 0, SEEK_END) != 0 || (fsize = (long long)ftello(s->f)) < 0
+        || fseeko(s->f, 0, SEEK_SET) != 0) {
+        rc = seterr(errstr, errlen, RECD_EIO, "minilm: cannot size %s", path);
+        goto fail;
+    }
+    if (fsize < 8 || fread(b, 1, 8, s->f) != 8) {
+        rc = seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: truncated safetensors file", path);
+        goto fail;
+    }
+    for (i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | b[i];
+    if (hlen < 2 || hlen > (100u << 20) || hlen > (uint64_t)fsize - 8) {
+        rc = seterr(errstr, errlen, RECD_EDECODE,
+                    "minilm: %s: bad safetensors header length %llu", path, (unsigned long long)hlen);
+        goto fail;
+    }
+    h = malloc((size_t)hlen);
+    if (h == NULL) {
+        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+        goto fail;
+    }
+    if (fread(h, 1, (size_t)hlen, s->f) != hlen) {
+        rc = seterr(errstr, errlen, RECD_EIO, "minilm: %s: short read", path);
+        goto fail;
+    }
+    s->hdr = json_loadb(h, (size_t)hlen, 0, &jerr);
+    if (!json_is_object(s->hdr)) {
+        rc = seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: safetensors header is not a JSON "
+                    "object (%s)", path, jerr.text);
+        goto fail;
+    }
+    free(h);
+    s->data_start = 8 + hlen;
+    s->data_len = (uint64_t)fsize - s->data_start;
+    return RECD_OK;
+fail:
+    free(h);
+    json_decref(s->hdr);
+    if (s->f != NULL)
+        fclose(s->f);
+    memset(s, 0, sizeof(*s));
+    return rc;
+}
+
+static void st_close(st_file *s)
+{
+    json_decref(s->hdr);
+    if (s->f != NULL)
+        fclose(s->f);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Read tensor `name` of shape [d0] or [d0 x d1] (d1 == 0 for 1-D) into dst. */
+static int st_read(st_file *s, const char *name, size_t d0, size_t d1, float *dst,
+                   char *errstr, size_t errlen)
+{
+    json_t *t = json_object_get(s->hdr, name), *shape, *offs;
+    size_t ndim = d1 ? 2 : 1, count = d1 ? d0 * d1 : d0;
+    json_int_t b, e;
+    size_t i;
+
+    if (!json_is_object(t))
+        return seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: tensor %s missing", s->path, name);
+    if (!json_is_string(json_object_get(t, "dtype"))
+        || strcmp(json_string_value(json_object_get(t, "dtype")), "F32") != 0)
+        return seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: tensor %s is not F32 "
+                      "(convert the model to float32 safetensors)", s->path, name);
+    shape = json_object_get(t, "shape");
+    if (!json_is_array(shape) || json_array_size(shape) != ndim
+        || json_integer_value(json_array_get(shape, 0)) != (json_int_t)d0
+        || (d1 && json_integer_value(json_array_get(shape, 1)) != (json_int_t)d1))
+        return seterr(errstr, errlen, RECD_EDECODE,
+                      "minilm: %s: tensor %s does not have shape [%zu%s%zu]", s->path, name, d0,
+                      d1 ? ", " : "", d1 ? d1 : (size_t)0);
+    offs = json_object_get(t, "data_offsets");
+    if (!json_is_array(offs) || json_array_size(offs) != 2
+        || !json_is_integer(json_array_get(offs, 0)) || !json_is_integer(json_array_get(offs, 1)))
+        return seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: tensor %s has no data_offsets",
+                      s->path, name);
+    b = json_integer_value(json_array_get(offs, 0));
+    e = json_integer_value(json_array_get(offs, 1));
+    if (b < 0 || e < b || (uint64_t)e > s->data_len || (uint64_t)(e - b) != count * sizeof(float))
+        return seterr(errstr, errlen, RECD_EDECODE,
+                      "minilm: %s: tensor %s data [%lld, %lld) is out of the file or of the "
+                      "wrong size (file truncated?)", s->path, name, (long long)b, (long long)e);
+    if (fseeko(s->f, (off_t)(s->data_start + (uint64_t)b), SEEK_SET) != 0
+        || fread(dst, sizeof(float), count, s->f) != count)
+        return seterr(errstr, errlen, RECD_EIO, "minilm: %s: cannot read tensor %s", s->path, name);
+    for (i = 0; i < count; i++) {
+        if (!isfinite(dst[i]))
+            return seterr(errstr, errlen, RECD_EDECODE,
+                          "minilm: %s: tensor %s holds a non-finite value", s->path, name);
+    }
+    return RECD_OK;
+}
+
+/* ---- open / close --------------------------------------------------------------------- */
+
+void recd_minilm_close(recd_minilm *m)
+{
+    if (m == NULL)
+        return;
+    recd_minilm_tokenizer_close(m->tok);
+    free(m->arena);
+    free(m->layers);
+    free(m->ids);
+    free(m->lens);
+    free(m->idp);
+    free(m->x);
+    free(m->qkv);
+    free(m->ctx);
+    free(m->tmp);
+    free(m->hid);
+    free(m->scores);
+    free(m);
+}
+
+int recd_minilm_open(const char *model_dir, recd_minilm **out, char *errstr, size_t errlen)
+{
+    return recd_minilm_open_opts(model_dir, NULL, out, errstr, errlen);
+}
+
+int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
+                          recd_minilm **out, char *errstr, size_t errlen)
+{
+    recd_minilm *m = NULL;
+    st_file sf;
+    char path[4096], name[256];
+    size_t total, H, I, l, off;
+    float *a;
+    int rc;
+
+    memset(&sf, 0, sizeof(sf));
+    if (out == NULL || model_dir == NULL)
+        return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
+    *out = NULL;
+    if (strlen(model_dir) > 3000)
+        return seterr(errstr, errlen, RECD_EINVAL, "minilm: model dir path too long");
+    m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+    if ((rc = read_config(m, model_dir, opts, errstr, errlen)) != RECD_OK)
+        goto cleanup;
+    H = m->H;
+    I = m->I;
+
+    snprintf(path, sizeof(path), "%s/vocab.txt", model_dir);
+    if ((rc = recd_minilm_tokenizer_open(path, m->max_seq, &m->tok, errstr, errlen)) != RECD_OK)
+        goto cleanup;
+    if (recd_minilm_tokenizer_vocab_size(m->tok) != m->vocab) {
+        rc = seterr(errstr, errlen, RECD_ECONFIG, "minilm: %s has %zu tokens but config.json "
+                    "says vocab_size %zu", path, recd_minilm_tokenizer_vocab_size(m->tok), m->vocab);
+        goto cleanup;
+    }
+
+    /* weight arena */
+    total = round_up(m->vocab * H) + round_up(m->maxpos * H) + round_up(m->ntypes * H)
+            + 2 * round_up(H);
+    total += m->nlayers * (round_up(3 * H * H) + round_up(3 * H) + round_up(H * H) + round_up(H)
+                           + 4 * round_up(H) + round_up(I * H) + round_up(I) + round_up(H * I)
+                           + round_up(H));
+    m->arena = falloc(total);
+    m->layers = calloc(m->nlayers, sizeof(*m->layers));
+    if (m->arena == NULL || m->layers == NULL) {
+        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory for %zu weights", total);
+        goto cleanup;
+    }
+    snprintf(path, sizeof(path), "%s/model.safetensors", model_dir);
+    if ((rc = st_open(&sf, path, errstr, errlen)) != RECD_OK)
+        goto cleanup;
+    a = m->arena;
+    off = 0;
+#define TAKE(ptr, n) do { (ptr) = a + off; off += round_up(n); } while (0)
+#define READ(nm, d0, d1, dst) \
+    do { if ((rc = st_read(&sf, (nm), (d0), (d1), (dst), errstr, errlen)) != RECD_OK) goto cleanup; } while (0)
+    {
+        float *p;
+        TAKE(p, m->vocab * H);
+        READ("embeddings.word_embeddings.weight", m->vocab, H, p);
+        m->wemb = p;
+        TAKE(p, m->maxpos * H);
+        READ("embeddings.position_embeddings.weight", m->maxpos, H, p);
+        m->pemb = p;
+        TAKE(p, m->ntypes * H);
+        READ("embeddings.token_type_embeddings.weight", m->ntypes, H, p);
+        m->temb = p;
+        TAKE(p, H);
+        READ("embeddings.LayerNorm.weight", H, 0, p);
+        m->eln_g = p;
+        TAKE(p, H);
+        READ("embeddings.LayerNorm.bias", H, 0, p);
+        m->eln_b = p;
+    }
+    for (l = 0; l < m->nlayers; l++) {
+        layer *ly = &m->layers[l];
+        float *w, *b, *p;
+        static const char *const qkv[3] = {"query", "key", "value"};
+        int k;
+        TAKE(w, 3 * H * H);
+        TAKE(b, 3 * H);
+        for (k = 0; k < 3; k++) {
+            snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.weight", l, qkv[k]);
+            READ(name, H, H, w + (size_t)k * H * H);
+            snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.bias", l, qkv[k]);
+            READ(name, H, 0, b + (size_t)k * H);
+        }
+        ly->wqkv = w;
+        ly->bqkv = b;
+#define LAYER_T(field, suffix, d0, d1) \
+        do { TAKE(p, (d1) ? (d0) * (d1) : (d0)); \
+             snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
+             READ(name, (d0), (d1), p); ly->field = p; } while (0)
+        LAYER_T(wo, "attention.output.dense.weight", H, H);
+        LAYER_T(bo, "attention.output.dense.bias", H, 0);
+        LAYER_T(ln1_g, "attention.output.LayerNorm.weight", H, 0);
+        LAYER_T(ln1_b, "attention.output.LayerNorm.bias", H, 0);
+        LAYER_T(w1, "intermediate.dense.weight", I, H);
+        LAYER_T(b1, "intermediate.dense.bias", I, 0);
+        LAYER_T(w2, "output.dense.weight", H, I);
+        LAYER_T(b2, "output.dense.bias", H, 0);
+        LAYER_T(ln2_g, "output.LayerNorm.weight", H, 0);
+        LAYER_T(ln2_b, "output.LayerNorm.bias", H, 0);
+#undef LAYER_T
+    }
+#undef TAKE
+#undef READ
+    st_close(&sf);
+
+    m->ids = malloc(m->max_batch * m->max_seq * sizeof(*m->ids));
+    m->lens = malloc(m->max_batch * sizeof(*m->lens));
+    m->idp = malloc(m->max_batch * sizeof(*m->idp));
+    m->scores = falloc(m->max_seq * m->max_seq);
+    if (m->ids == NULL || m->lens == NULL || m->idp == NULL || m->scores == NULL) {
+        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+        goto cleanup;
+    }
+    *out = m;
+    m = NULL;
+    rc = RECD_OK;
+cleanup:
+    st_close(&sf);
+    recd_minilm_close(m);
+    return rc;
+}
+
+size_t recd_minilm_dim(const recd_minilm *m)
+{
+    return m ? m->H : 0;
+}
+
+size_t recd_minilm_max_seq_len(const recd_minilm *m)
+{
+    return m ? m->max_seq : 0;
+}
+
+const recd_minilm_tokenizer *recd_minilm_get_tokenizer(const recd_minilm *m)
+{
+    return m ? m->tok : NULL;
+}
+
+void recd_minilm_get_stats(const recd_minilm *m, recd_minilm_stats *st)
+{
+    if (m != NULL && st != NULL)
+        *st = m->st;
+}
+
+void recd_minilm_reset_stats(recd_minilm *m)
+{
+    if (m != NULL)
+        memset(&m->st, 0, sizeof(m->st));
+}
+
+/* ---- forward -------------------------------------------------------------------------- */
+
+static int ensure_scratch(recd_minilm *m, size_t T, char *errstr, size_t errlen)
+{
+    size_t cap;
+
+    if (T <= m->cap_tokens)
+        return RECD_OK;
+    cap = m->cap_tokens ? m->cap_tokens : 64;
+    while (cap < T)
+        cap *= 2;
+    free(m->x);
+    free(m->qkv);
+    free(m->ctx);
+    free(m->tmp);
+    free(m->hid);
+    m->x = falloc(cap * m->H);
+    m->qkv = falloc(cap * 3 * m->H);
+    m->ctx = falloc(cap * m->H);
+    m->tmp = falloc(cap * m->H);
+    m->hid = falloc(cap * m->I);
+    if (m->x == NULL || m->qkv == NULL || m->ctx == NULL || m->tmp == NULL || m->hid == NULL) {
+        m->cap_tokens = 0;
+        return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory for %zu tokens", cap);
+    }
+    m->cap_tokens = cap;
+    return RECD_OK;
+}
+
+static void gemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                    const float *B, size_t ldb, float *C, size_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K,
+                alpha, A, (blasint)lda, B, (blasint)ldb, 0.0f, C, (blasint)ldc);
+}
+
+/* One forward pass over n <= max_batch sequences. */
+static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens, size_t n,
+                   float *out, char *errstr, size_t errlen)
+{
+    const size_t H = m->H, I = m->I, H3 = 3 * m->H, dh = m->dhead;
+    const float scale = 1.0f / sqrtf((float)m->dhead);
+    size_t T = 0, s, t, l, h, c, off;
+    double t0, t1;
+    int rc;
+
+    for (s = 0; s < n; s++) {
+        if (lens[s] == 0 || lens[s] > m->max_seq)
+            return seterr(errstr, errlen, RECD_EINVAL, "minilm: sequence %zu has %zu tokens "
+                          "(1..%zu allowed)", s, lens[s], m->max_seq);
+        for (t = 0; t < lens[s]; t++) {
+            if (ids[s][t] < 0 || (size_t)ids[s][t] >= m->vocab)
+                return seterr(errstr, errlen, RECD_EINVAL,
+                              "minilm: token id %d out of range", (int)ids[s][t]);
+        }
+        T += lens[s];
+    }
+    if (n == 0)
+        return RECD_OK;
+    if ((rc = ensure_scratch(m, T, errstr, errlen)) != RECD_OK)
+        return rc;
+
+    /* embeddings: word + position + token type 0, then LayerNorm */
+    t0 = now_s();
+    off = 0;
+    for (s = 0; s < n; s++) {
+        for (t = 0; t < lens[s]; t++) {
+            float *xr = m->tmp + (off + t) * H;
+            const float *we = m->wemb + (size_t)ids[s][t] * H, *pe = m->pemb + t * H;
+            for (c = 0; c < H; c++)
+                xr[c] = we[c] + pe[c];
+        }
+        off += lens[s];
+    }
+    memset(m->x, 0, T * H * sizeof(float));
+    minilm_bias_res_layernorm(m->x, m->temb, m->tmp, m->eln_g, m->eln_b, m->eps, T, H);
+    t1 = now_s();
+    m->st.other_s += t1 - t0;
+
+    for (l = 0; l < m->nlayers; l++) {
+        const layer *ly = &m->layers[l];
+
+        t0 = now_s();
+        gemm_nt(T, H3, H, 1.0f, m->x, H, ly->wqkv, H, m->qkv, H3);
+        t1 = now_s();
+        m->st.gemm_s += t1 - t0;
+        minilm_bias(m->qkv, ly->bqkv, T, H3);
+        t0 = now_s();
+        m->st.other_s += t0 - t1;
+
+        off = 0;
+        for (s = 0; s < n; s++) {
+            const size_t L = lens[s];
+            for (h = 0; h < m->nheads; h++) {
+                const float *q = m->qkv + off * H3 + h * dh;
+                const float *k = q + H, *v = q + 2 * H;
+                double a0 = now_s(), a1, a2;
+                gemm_nt(L, L, dh, scale, q, H3, k, H3, m->scores, L);
+                a1 = now_s();
+                for (t = 0; t < L; t++) {
+                    float *row = m->scores + t * L, mx = row[0], sum, inv;
+                    for (c = 1; c < L; c++)
+                        mx = row[c] > mx ? row[c] : mx;
+                    sum = minilm_exp_sum(row, L, mx);
+                    inv = 1.0f / sum;
+                    for (c = 0; c < L; c++)
+                        row[c] *= inv;
+                }
+                a2 = now_s();
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)L, (blasint)dh,
+                            (blasint)L, 1.0f, m->scores, (blasint)L, v, (blasint)H3, 0.0f,
+                            m->ctx + off * H + h * dh, (blasint)H);
+                m->st.attn_s += (a1 - a0) + (now_s() - a2);
+                m->st.other_s += a2 - a1;
+                m->st.attn_flops += 4.0 * (double)L * (double)L * (double)dh;
+            }
+            off += L;
+        }
+
+        t0 = now_s();
+        gemm_nt(T, H, H, 1.0f, m->ctx, H, ly->wo, H, m->tmp, H);
+        t1 = now_s();
+        m->st.gemm_s += t1 - t0;
+        minilm_bias_res_layernorm(m->tmp, ly->bo, m->x, ly->ln1_g, ly->ln1_b, m->eps, T, H);
+        t0 = now_s();
+        m->st.other_s += t0 - t1;
+        gemm_nt(T, I, H, 1.0f, m->tmp, H, ly->w1, H, m->hid, I);
+        t1 = now_s();
+        m->st.gemm_s += t1 - t0;
+        minilm_bias_gelu(m->hid, ly->b1, T, I);
+        t0 = now_s();
+        m->st.other_s += t0 - t1;
+        gemm_nt(T, H, I, 1.0f, m->hid, I, ly->w2, I, m->x, H);
+        t1 = now_s();
+        m->st.gemm_s += t1 - t0;
+        minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, T, H);
+        m->st.other_s += now_s() - t1;
+        m->st.gemm_flops += 2.0 * (double)T * (double)H * (3.0 * (double)H + (double)H
+                                                          + 2.0 * (double)I);
+    }
+
+    /* mean pooling and L2 normalisation */
+    t0 = now_s();
+    off = 0;
+    for (s = 0; s < n; s++) {
+        float *o = out + s * H;
+        double norm = 0.0;
+        float inv;
+        for (c = 0; c < H; c++)
+            o[c] = 0.0f;
+        for (t = 0; t < lens[s]; t++) {
+            const float *xr = m->x + (off + t) * H;
+            for (c = 0; c < H; c++)
+                o[c] += xr[c];
+        }
+        for (c = 0; c < H; c++) {
+            o[c] /= (float)lens[s];
+            norm += (double)o[c] * (double)o[c];
+        }
+        norm = sqrt(norm);
+        inv = (float)(1.0 / (norm > 1e-12 ? norm : 1e-12));
+        for (c = 0; c < H; c++)
+            o[c] *= inv;
+        off += lens[s];
+    }
+    m->st.other_s += now_s() - t0;
+    m->st.tokens += T;
+    m->st.texts += n;
+    m->st.forwards++;
+    return RECD_OK;
+}
+
+int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size_t *lens,
+                           size_t n, float *out, char *errstr, size_t errlen)
+{
+    size_t done = 0;
+    int rc;
+
+    if (m == NULL || (n > 0 && (ids == NULL || lens == NULL || out == NULL)))
+        return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
+    while (done < n) {
+        size_t k = n - done < m->max_batch ? n - done : m->max_batch;
+        if ((rc = forward(m, ids + done, lens + done, k, out + done * m->H, errstr, errlen))
+            != RECD_OK)
+            return rc;
+        done += k;
+    }
+    return RECD_OK;
+}
+
+int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n, float *out,
+                             char *errstr, size_t errlen)
+{
+    size_t done = 0, i;
+    int rc;
+
+    if (m == NULL || (n > 0 && (texts == NULL || out == NULL)))
+        return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
+    while (done < n) {
+        size_t k = n - done < m->max_batch ? n - done : m->max_batch;
+        double t0 = now_s();
+        for (i = 0; i < k; i++) {
+            const char *txt = texts[done + i] ? texts[done + i] : "";
+            int32_t *row = m->ids + i * m->max_seq;
+            if ((rc = recd_minilm_tokenize(m->tok, txt, strlen(txt), row, m->max_seq,
+                                           &m->lens[i], errstr, errlen)) != RECD_OK)
+                return rc;
+            m->idp[i] = row;
+        }
+        m->st.tokenize_s += now_s() - t0;
+        if ((rc = forward(m, m->idp, m->lens, k, out + done * m->H, errstr, errlen)) != RECD_OK)
+            return rc;
+        done += k;
+    }
+    return RECD_OK;
+}

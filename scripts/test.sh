@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# test.sh — the README's second command: install everything (Debian packages, Kafka broker
+# jars, model weights), build twice (release and ASan+UBSan), run the whole ctest suite in
+# both, and the unit/operator tests under valgrind memcheck.
+#
+#   RECD_TEST_TIERS="release asan valgrind" (default: all three)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tiers="${RECD_TEST_TIERS:-release asan valgrind}"
+jobs="$(nproc)"
+
+"$root/scripts/install-deps.sh" --test
+if [ -x "$root/scripts/install-model.sh" ]; then
+    "$root/scripts/install-model.sh"
+fi
+
+start=$SECONDS
+for tier in $tiers; do
+    case "$tier" in
+    release)
+        b="$root/build-test"
+        cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        cmake --build "$b" -j"$jobs"
+        (cd "$b" && ctest --output-on-failure --timeout 1800)
+        ;;
+    asan)
+        b="$root/build-asan"
+        cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DRECD_SANITIZE=ON >/dev/null
+        cmake --build "$b" -j"$jobs"
+        # the heaviest state tests run in the release tier; everything else again here
+        (cd "$b" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            RECD_TEST_SCALE=small ctest --output-on-failure --timeout 1800)
+        ;;
+    valgrind)
+        b="$root/build-test"
+        [ -d "$b" ] || { cmake -S "$root" -B "$b" >/dev/null; cmake --build "$b" -j"$jobs"; }
+        (cd "$b" && ctest -L 'unit|operator' -E 'minilm_encoder' --output-on-failure \
+            -T memcheck >/tmp/recd-memcheck.log 2>&1) || { cat /tmp/recd-memcheck.log; exit 1; }
+        grep -E "tests passed|Memory checking" /tmp/recd-memcheck.log || true
+        ;;
+    *) echo "test.sh: unknown tier $tier" >&2; exit 64 ;;
+    esac
+done
+echo "test.sh: all tiers ($tiers) passed in $((SECONDS - start)) s"

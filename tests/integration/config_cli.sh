@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# config_cli.sh — recd -t, exact config error messages (file:line: key: message, exit 78),
+# --dump-config masking, and that conf/recd.conf and docs/CONFIGURATION.md are not stale.
+source "$(dirname "$0")/lib.sh"
+
+conf="$RECD_SOURCE_DIR/conf/recd.conf"
+"$RECD_BIN" -t -c "$conf" >/dev/null || fail "recd -t rejects conf/recd.conf"
+pass "example config validates"
+
+expect_error() {   # FILE EXPECTED-MESSAGE
+    local out rc=0
+    out="$("$RECD_BIN" -t -c "$1" 2>&1)" || rc=$?
+    [ $rc -eq 78 ] || fail "exit code $rc (want 78) for $1: $out"
+    [ "$out" = "$2" ] || fail "message: got '$out', want '$2'"
+    pass "$2"
+}
+
+cp "$conf" "$T/unknown.conf"
+line=$(grep -n '^    max_wait_ms' "$T/unknown.conf" | cut -d: -f1)
+sed -i "${line}a\\    frobnicate = 3;" "$T/unknown.conf"
+expect_error "$T/unknown.conf" "$T/unknown.conf:$((line + 1)): batch.frobnicate: unknown key"
+
+printf 'batch = {\n  max_records = 0;\n};\n' > "$T/range.conf"
+expect_error "$T/range.conf" "$T/range.conf:2: batch.max_records: value 0 out of range [1, 100000]"
+
+printf 'pipeline = { chain = ["popular", "nope"]; };\n' > "$T/chain.conf"
+expect_error "$T/chain.conf" "$T/chain.conf:1: pipeline.chain: unknown operator \"nope\" (known: popular)"
+
+printf 'kafka = {\n  properties = {\n    bogus_property = "1";\n  };\n};\n' > "$T/rdk.conf"
+out="$("$RECD_BIN" -t -c "$T/rdk.conf" 2>&1)" && fail "unknown librdkafka property accepted"
+case "$out" in "$T/rdk.conf:"*"kafka.properties: librdkafka property bogus.property"*) pass "unknown librdkafka property: $out";;
+               *) fail "librdkafka property message: $out";; esac
+
+printf 'frobnicate = { a = 1; };\n' > "$T/section.conf"
+expect_error "$T/section.conf" "$T/section.conf:1: frobnicate: unknown section"
+
+printf 'kafka = {\n  properties = { sasl_password = "hunter2"; sasl_username = "svc"; };\n};\n' > "$T/secret.conf"
+"$RECD_BIN" --dump-config -c "$T/secret.conf" > "$T/dump.txt"
+grep -q hunter2 "$T/dump.txt" && fail "--dump-config leaks a secret"
+grep -q 'sasl_password = "\*\*\*\*\*\*\*\*"' "$T/dump.txt" || fail "--dump-config did not mask sasl.password"
+"$RECD_BIN" -t -c "$T/dump.txt" >/dev/null || fail "--dump-config output does not load back"
+pass "--dump-config masks secrets and loads back"
+
+"$RECD_BIN" --config-example | diff -u "$conf" - >/dev/null \
+    || fail "conf/recd.conf is stale: regenerate with: recd --config-example > conf/recd.conf"
+"$RECD_BIN" --config-doc | diff -u "$RECD_SOURCE_DIR/docs/CONFIGURATION.md" - >/dev/null \
+    || fail "docs/CONFIGURATION.md is stale: regenerate with: recd --config-doc > docs/CONFIGURATION.md"
+pass "conf/recd.conf and docs/CONFIGURATION.md match the config tables"
+
+rc=0; "$RECD_BIN" -c /nonexistent.conf 2>"$T/err.txt" || rc=$?
+[ $rc -eq 78 ] || fail "missing config file: exit $rc"
+pass "missing config file exits 78: $(cat "$T/err.txt")"
+echo "config_cli: all passed"
