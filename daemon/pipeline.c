@@ -344,6 +344,38 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         recd_metrics_add(p->metrics, "recd_records_decoded_total", labels, (double)decoded[i]);
     }
 
+    /* A deletion forgets everything consumed for the user up to the end of the batch it
+     * arrives in (deletions come from their own topic, so their order relative to the
+     * user's events is not defined by Kafka; this rule errs on the side of forgetting).
+     * Stable: the other events keep their order. */
+    {
+        size_t w = 0, nd = 0;
+        struct recd_event tmp;
+
+        for (i = 0; i < ne; i++) {
+            if (p->events[i].kind == RECD_KIND_DELETION) {
+                nd++;
+            }
+        }
+        if (nd > 0 && nd < ne) {
+            struct recd_event *dels = recd_arena_alloc(p->arena, nd * sizeof(*dels));
+            size_t k = 0;
+
+            if (dels == NULL) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            }
+            for (i = 0; i < ne; i++) {
+                tmp = p->events[i];
+                if (tmp.kind == RECD_KIND_DELETION) {
+                    dels[k++] = tmp;
+                } else {
+                    p->events[w++] = tmp;
+                }
+            }
+            memcpy(p->events + w, dels, nd * sizeof(*dels));
+        }
+    }
+
     /* 2. per-user event counts, 3. operators, split around deletions */
     for (i = 0, start = 0; i < ne; i++) {
         struct recd_event *ev = &p->events[i];

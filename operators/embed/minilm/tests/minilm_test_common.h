@@ -50,7 +50,7 @@ static inline void mt_model_dir(char *buf, size_t len)
 /* Prints what to run and returns 0 if the installed model is missing. */
 static inline int mt_model_present(const char *dir)
 {
-    char p[4096];
+    char p[4200];
     struct stat sb;
 
     snprintf(p, sizeof(p), "%s/model.safetensors", dir);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# state_forget.sh — a user-deletion record removes all of the user's state and publishes a
+# tombstone, also when the user's events are in the same batch as the deletion; nothing
+# resurrects the user later unless new events arrive.
+source "$(dirname "$0")/lib.sh"
+start_broker 1
+"$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" --phase train --limit 2000 \
+    > "$T/replay.log" 2>&1 || fail "replay failed"
+BATCH=5000; WAIT_MS=1500
+write_conf "$T/recd.conf" "$T/state"
+run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "first run failed"
+
+X="$("$RECCTL_BIN" tail -b "$B" --kind click --from-beginning --idle-ms 3000 --max 1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["value"]["user_id"])')"
+"$RECCTL_BIN" state show "$X" --state "$T/state" > "$T/x.before.json" || fail "user $X has no state before deletion"
+pass "user $X has state: $(head -c 200 "$T/x.before.json")"
+
+# Y: brand-new user whose clicks and deletion arrive in the same batch
+Y="forget-me-y"
+ts=1600000000000
+printf '{"event_id":"y1","user_id":"%s","item_id":"1","ts":%d}\n{"event_id":"y2","user_id":"%s","item_id":"2","ts":%d}\n' \
+    "$Y" $ts "$Y" $((ts + 1000)) | "$RECCTL_BIN" produce -b "$B" --kind click - || fail "produce Y clicks"
+printf '{"user_id":"%s","requested_ts":%d}\n{"user_id":"%s","requested_ts":%d}\n' "$X" $ts "$Y" $((ts + 2000)) \
+    | "$RECCTL_BIN" produce -b "$B" --kind deletion - || fail "produce deletions"
+run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "second run failed"
+
+for u in "$X" "$Y"; do
+    rc=0; "$RECCTL_BIN" state show "$u" --state "$T/state" > "$T/show.json" 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "recctl state show $u after deletion: exit $rc: $(cat "$T/show.json")"
+done
+pass "recctl state show finds nothing for $X and $Y"
+
+IDLE_MS=3000 tail_json recommendations "$T/recs.json"
+python3 - "$T/recs.json" "$X" "$Y" <<'PY'
+import json, sys
+f, x, y = sys.argv[1:]
+last = {}
+for l in open(f):
+    r = json.loads(l); last[r["key"]] = r["value"]
+for u in (x, y):
+    assert u in last, f"no record at all for {u}"
+    assert last[u] is None, f"last record for {u} is not a tombstone: {last[u]}"
+print(f"ok: last record for {x} and {y} is a tombstone")
+PY
+
+# more unrelated input: the users stay forgotten
+"$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" --phase test --limit 500 > /dev/null 2>&1 || fail "replay 2"
+run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "third run failed"
+for u in "$X" "$Y"; do
+    rc=0; "$RECCTL_BIN" state show "$u" --state "$T/state" >/dev/null 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "$u resurrected"
+done
+pass "still forgotten after more input"
+
+# a new event brings the user back, as a new user (seq from 1)
+printf '{"event_id":"y3","user_id":"%s","item_id":"3","ts":%d}\n' "$Y" $((ts + 5000)) \
+    | "$RECCTL_BIN" produce -b "$B" --kind click - || fail "produce Y again"
+run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "fourth run failed"
+"$RECCTL_BIN" state show "$Y" --state "$T/state" | grep -q '"seq": 1' || fail "Y did not come back with seq 1"
+pass "a new event for $Y starts a new user (seq 1)"
+echo "state_forget: all passed"
