@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <systemd/sd-daemon.h>
 
@@ -238,6 +239,10 @@ static int flush_batch(struct daemon *d)
         r->klen = m->key_len;
         r->val = m->payload;
         r->vlen = m->len;
+        r->ts_ms = rd_kafka_message_timestamp(m, NULL);
+        if (r->ts_ms < 0) {
+            r->ts_ms = 0;
+        }
     }
     rc = recd_pipeline_run_batch(d->pipeline, d->raws, d->n_msgs, &sink, err, sizeof(err));
     if (rc != RECD_OK) {
@@ -281,6 +286,35 @@ out:
     }
     d->n_msgs = 0;
     return rc;
+}
+
+/* librdkafka statistics (kafka.stats_interval_ms): consumer lag per assigned partition. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    struct daemon *d = opaque;
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr), *topics, *t, *parts, *p, *lag;
+    const char *tname, *pid;
+    char labels[320];
+
+    if (root == NULL) {
+        return 0;
+    }
+    topics = json_object_get(root, "topics");
+    json_object_foreach(topics, tname, t) {
+        parts = json_object_get(t, "partitions");
+        json_object_foreach(parts, pid, p) {
+            lag = json_object_get(p, "consumer_lag");
+            if (strcmp(pid, "-1") == 0 || !json_is_integer(lag) || json_integer_value(lag) < 0) {
+                continue;
+            }
+            snprintf(labels, sizeof(labels), "topic=\"%.200s\",partition=\"%.16s\"", tname, pid);
+            recd_metrics_set(d->metrics, "recd_consumer_lag", labels,
+                             (double)json_integer_value(lag));
+        }
+    }
+    json_decref(root);
+    return 0;   /* librdkafka frees json */
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -566,6 +600,11 @@ static void declare_metrics(struct recd_metrics *m)
                          "Approximate state size (SST files + memtables).");
     recd_metrics_declare(m, "recd_config_reloads_total", RECD_M_COUNTER,
                          "Configuration reloads by result.");
+    recd_metrics_declare(m, "recd_consumer_lag", RECD_M_GAUGE,
+                         "Records behind the partition's high watermark (librdkafka statistics).");
+    recd_metrics_declare(m, "recd_event_publish_latency_seconds", RECD_M_HISTOGRAM,
+                         "From an event's Kafka timestamp to the acknowledged publication of its "
+                         "user's recommendations.");
     recd_metrics_declare(m, "recd_build_info", RECD_M_GAUGE, "Build information.");
     recd_metrics_set(m, "recd_build_info", "version=\"" RECD_VERSION "\",revision=\"" RECD_GIT_REV "\"", 1);
 }
@@ -610,6 +649,14 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     }
     rd_kafka_conf_set_opaque(cc, d);
     rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
+    if (kc->stats_interval_ms > 0) {
+        snprintf(err, sizeof(err), "%lld", (long long)kc->stats_interval_ms);
+        if (rd_kafka_conf_set(cc, "statistics.interval.ms", err, err, sizeof(err))) {
+            rd_kafka_conf_destroy(cc);
+            return recd_seterr(errstr, errlen, RECD_ECONFIG, "consumer: %s", err);
+        }
+        rd_kafka_conf_set_stats_cb(cc, stats_cb);
+    }
     d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
     if (d->consumer == NULL) {
         rd_kafka_conf_destroy(cc);

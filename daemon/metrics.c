@@ -199,6 +199,33 @@ void recd_metrics_observe(struct recd_metrics *m, const char *name, const char *
     pthread_mutex_unlock(&m->lock);
 }
 
+void recd_metrics_observe_many(struct recd_metrics *m, const char *name, const char *labels,
+                               const double *v, size_t n)
+{
+    struct series *s;
+    size_t j;
+    int i;
+
+    if (m == NULL || n == 0) {
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    s = get_series(m, name, labels);
+    if (s) {
+        s->hist = 1;
+        for (j = 0; j < n; j++) {
+            s->value += v[j];
+            s->count++;
+            for (i = 0; i < N_BUCKETS; i++) {
+                if (v[j] <= bucket_le[i]) {
+                    s->buckets[i]++;
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
 double recd_metrics_get(struct recd_metrics *m, const char *name, const char *labels)
 {
     struct series *s;

@@ -9,6 +9,7 @@
 #ifndef RECD_METRICS_H
 #define RECD_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct recd_metrics;
@@ -24,6 +25,9 @@ void recd_metrics_add(struct recd_metrics *m, const char *name, const char *labe
 void recd_metrics_set(struct recd_metrics *m, const char *name, const char *labels, double v);
 /* Histogram observation (seconds; fixed exponential buckets 100us..60s). */
 void recd_metrics_observe(struct recd_metrics *m, const char *name, const char *labels, double v);
+/* n observations under one lock (per-batch aggregation of per-record latencies). */
+void recd_metrics_observe_many(struct recd_metrics *m, const char *name, const char *labels,
+                               const double *v, size_t n);
 double recd_metrics_get(struct recd_metrics *m, const char *name, const char *labels);
 
 /* Health flags read by /healthz (loop alive recently) and /readyz. */

@@ -492,6 +492,20 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     if (rc != RECD_OK) {
         goto fail;
     }
+    /* event -> publish latency: every event of the batch led to its user's list (or tombstone)
+     * being published and acknowledged just now */
+    if (p->metrics != NULL && n > 0) {
+        double *lat = recd_arena_alloc(p->arena, n * sizeof(double));
+        int64_t now = recd_now_wall_ms();
+        size_t nl = 0;
+
+        for (i = 0; lat != NULL && i < n; i++) {
+            if (recs[i].ts_ms > 0 && recs[i].kind != RECD_KIND_ITEM) {
+                lat[nl++] = now > recs[i].ts_ms ? (double)(now - recs[i].ts_ms) / 1000.0 : 0.0;
+            }
+        }
+        recd_metrics_observe_many(p->metrics, "recd_event_publish_latency_seconds", NULL, lat, nl);
+    }
 
     /* 6. offsets + commit, atomically */
     for (i = 0; i < p->n_offs; i++) {

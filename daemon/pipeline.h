@@ -34,6 +34,8 @@ struct recd_raw {
     size_t klen;
     const void *val;          /* NULL for a null value (tombstone) */
     size_t vlen;
+    int64_t ts_ms;            /* Kafka message timestamp (producer create time), 0 if none:
+                                 the start of the event -> publish latency */
 };
 
 struct recd_sink {

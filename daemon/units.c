@@ -187,6 +187,9 @@ static const struct recd_conf_decl kafka_decls[] = {
      K(flush_timeout_ms),
      "How long a batch waits for its output to be acknowledged before the batch fails "
      "(and recd exits non-zero without committing it).", NULL, NULL},
+    {"stats_interval_ms", RECD_CT_INT, "5000", 0, 3600000, 0, K(stats_interval_ms),
+     "Interval of librdkafka statistics, the source of the recd_consumer_lag metric (0: off).",
+     NULL, NULL},
 };
 #undef K
 

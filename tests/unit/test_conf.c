@@ -150,7 +150,7 @@ static void expect_err(const char *text, const char *msg)
     assert_string_equal(err, msg);
 }
 
-static char *mem_dump(const struct recd_conf *c)
+__attribute__((noinline)) static char *mem_dump(const struct recd_conf *c)
 {
     char *buf = NULL;
     size_t len = 0;

@@ -75,13 +75,20 @@ float minilm_erf(float x)
 MINILM_CLONES
 float minilm_exp_sum(float *x, size_t n, float max)
 {
+    float acc[16] = {0};
     float sum = 0.0f;
-    size_t i;
+    size_t i, j;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n; i++)
         x[i] = exp_poly(x[i] - max);
-        sum += x[i];
-    }
+    /* 16 partial sums (a fixed order, so the result does not depend on the ISA clone) */
+    for (i = 0; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++)
+            acc[j] += x[i + j];
+    for (; i < n; i++)
+        acc[i % 16] += x[i];
+    for (j = 0; j < 16; j++)
+        sum += acc[j];
     return sum;
 }
 

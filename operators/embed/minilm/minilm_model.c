@@ -3,18 +3,19 @@
  *
  * Loading: config.json, sentence_bert_config.json (max_seq_length), 1_Pooling/config.json and
  * the safetensors header are parsed with jansson; every tensor is checked for name, dtype F32,
- * shape and extent, then read straight into one 64-byte-aligned weight arena (Q, K and V of a
- * layer side by side as one [3H x H] matrix).
+ * shape and extent, then read into one 64-byte-aligned weight arena, linear weights transposed
+ * to [in x out] (Q, K and V of a layer side by side as one [H x 3H] matrix).
  *
  * Forward pass for a batch of n sequences of lengths L_i (T = sum L_i tokens):
  *   the tokens of all sequences are packed into one [T x H] matrix X (no padding rows);
- *   per layer:  QKV = X Wqkv^T + b                   one SGEMM [T x 3H]
+ *   per layer:  QKV = X Wqkv + b                     one SGEMM [T x 3H]
  *               per sequence, per head: S = Q K^T / sqrt(d) (SGEMM [L x L]), softmax rows,
  *               C = S V (SGEMM [L x d]) into the head's columns of CTX [T x H]; each sequence
  *               attends only to its own L_i tokens, which is exactly the reference's padding
  *               mask (masked keys get weight exp(-inf) = 0) without computing padded rows
- *               X = LN(X + CTX Wo^T + bo)            one SGEMM [T x H]
- *               X = LN(X + GELU(X W1^T + b1) W2^T + b2)  SGEMMs [T x I] and [T x H]
+ *               X = LN(X + CTX Wo + bo)              one SGEMM [T x H]
+ *               X = LN(X + GELU(X W1 + b1) W2 + b2)  SGEMMs [T x I] and [T x H]
+ *   (the linear weights are kept transposed, [in x out], see struct layer)
  *   mean pooling over each sequence's tokens (all of them are unmasked), L2 normalisation.
  * Scratch buffers are sized for the largest token count seen (grown by doubling, never per
  * token); the tokenizer writes into a preallocated [max_batch x max_seq_len] id buffer.
@@ -41,11 +42,13 @@
 #define DEFAULT_BATCH 32
 
 typedef struct layer {
-    const float *wqkv, *bqkv;   /* [3H x H], [3H] : query, key, value rows stacked */
+    /* Weights are stored transposed ([in x out], so Y = X W is a plain NN product, which
+     * OpenBLAS runs faster than X W^T for the few-token matrices of small batches). */
+    const float *wqkv, *bqkv;   /* [H x 3H], [3H] : query, key, value columns side by side */
     const float *wo, *bo;       /* [H x H], [H] */
     const float *ln1_g, *ln1_b; /* attention output LayerNorm */
-    const float *w1, *b1;       /* [I x H], [I] */
-    const float *w2, *b2;       /* [H x I], [H] */
+    const float *w1, *b1;       /* [H x I], [I] */
+    const float *w2, *b2;       /* [I x H], [H] */
     const float *ln2_g, *ln2_b; /* output LayerNorm */
 } layer;
 
@@ -324,6 +327,22 @@ static int st_read(st_file *s, const char *name, size_t d0, size_t d1, float *ds
     return RECD_OK;
 }
 
+/* Read a PyTorch Linear weight [out x in] and store it transposed into dst[in x ldd] at
+ * column offset col (dst already offset by the caller). tmp holds out*in floats. */
+static int st_read_t(st_file *s, const char *name, size_t out, size_t in, float *dst, size_t ldd,
+                     float *tmp, char *errstr, size_t errlen)
+{
+    size_t o, i;
+    int rc = st_read(s, name, out, in, tmp, errstr, errlen);
+
+    if (rc != RECD_OK)
+        return rc;
+    for (o = 0; o < out; o++)
+        for (i = 0; i < in; i++)
+            dst[i * ldd + o] = tmp[o * in + i];
+    return RECD_OK;
+}
+
 /* ---- open / close --------------------------------------------------------------------- */
 
 void recd_minilm_close(recd_minilm *m)
@@ -357,7 +376,7 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
     st_file sf;
     char path[4096], name[256];
     size_t total, H, I, l, off;
-    float *a;
+    float *a, *tmpw = NULL;
     int rc;
 
     memset(&sf, 0, sizeof(sf));
@@ -391,7 +410,8 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
                            + round_up(H));
     m->arena = falloc(total);
     m->layers = calloc(m->nlayers, sizeof(*m->layers));
-    if (m->arena == NULL || m->layers == NULL) {
+    tmpw = falloc(H * (I > 3 * H ? I : 3 * H));
+    if (m->arena == NULL || m->layers == NULL || tmpw == NULL) {
         rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory for %zu weights", total);
         goto cleanup;
     }
@@ -430,7 +450,9 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
         TAKE(b, 3 * H);
         for (k = 0; k < 3; k++) {
             snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.weight", l, qkv[k]);
-            READ(name, H, H, w + (size_t)k * H * H);
+            if ((rc = st_read_t(&sf, name, H, H, w + (size_t)k * H, 3 * H, tmpw, errstr, errlen))
+                != RECD_OK)
+                goto cleanup;
             snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.bias", l, qkv[k]);
             READ(name, H, 0, b + (size_t)k * H);
         }
@@ -440,17 +462,24 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
         do { TAKE(p, (d1) ? (d0) * (d1) : (d0)); \
              snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
              READ(name, (d0), (d1), p); ly->field = p; } while (0)
-        LAYER_T(wo, "attention.output.dense.weight", H, H);
+#define LAYER_W(field, suffix, out_, in_) \
+        do { TAKE(p, (out_) * (in_)); \
+             snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
+             if ((rc = st_read_t(&sf, name, (out_), (in_), p, (out_), tmpw, errstr, errlen)) \
+                 != RECD_OK) goto cleanup; \
+             ly->field = p; } while (0)
+        LAYER_W(wo, "attention.output.dense.weight", H, H);
         LAYER_T(bo, "attention.output.dense.bias", H, 0);
         LAYER_T(ln1_g, "attention.output.LayerNorm.weight", H, 0);
         LAYER_T(ln1_b, "attention.output.LayerNorm.bias", H, 0);
-        LAYER_T(w1, "intermediate.dense.weight", I, H);
+        LAYER_W(w1, "intermediate.dense.weight", I, H);
         LAYER_T(b1, "intermediate.dense.bias", I, 0);
-        LAYER_T(w2, "output.dense.weight", H, I);
+        LAYER_W(w2, "output.dense.weight", H, I);
         LAYER_T(b2, "output.dense.bias", H, 0);
         LAYER_T(ln2_g, "output.LayerNorm.weight", H, 0);
         LAYER_T(ln2_b, "output.LayerNorm.bias", H, 0);
 #undef LAYER_T
+#undef LAYER_W
     }
 #undef TAKE
 #undef READ
@@ -468,6 +497,7 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
     m = NULL;
     rc = RECD_OK;
 cleanup:
+    free(tmpw);
     st_close(&sf);
     recd_minilm_close(m);
     return rc;
@@ -529,11 +559,13 @@ static int ensure_scratch(recd_minilm *m, size_t T, char *errstr, size_t errlen)
     return RECD_OK;
 }
 
-static void gemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
-                    const float *B, size_t ldb, float *C, size_t ldc)
+/* C[M x N] = alpha A[M x K] op(B), row-major; op(B) = B^T with B stored [N x K] if bt */
+static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                 const float *B, size_t ldb, float *C, size_t ldc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K,
-                alpha, A, (blasint)lda, B, (blasint)ldb, 0.0f, C, (blasint)ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (blasint)M,
+                (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, 0.0f, C,
+                (blasint)ldc);
 }
 
 /* One forward pass over n <= max_batch sequences. */
@@ -583,7 +615,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         const layer *ly = &m->layers[l];
 
         t0 = now_s();
-        gemm_nt(T, H3, H, 1.0f, m->x, H, ly->wqkv, H, m->qkv, H3);
+        gemm(0, T, H3, H, 1.0f, m->x, H, ly->wqkv, H3, m->qkv, H3);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias(m->qkv, ly->bqkv, T, H3);
@@ -597,7 +629,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
                 const float *q = m->qkv + off * H3 + h * dh;
                 const float *k = q + H, *v = q + 2 * H;
                 double a0 = now_s(), a1, a2;
-                gemm_nt(L, L, dh, scale, q, H3, k, H3, m->scores, L);
+                gemm(1, L, L, dh, scale, q, H3, k, H3, m->scores, L);
                 a1 = now_s();
                 for (t = 0; t < L; t++) {
                     float *row = m->scores + t * L, mx = row[0], sum, inv;
@@ -609,9 +641,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
                         row[c] *= inv;
                 }
                 a2 = now_s();
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)L, (blasint)dh,
-                            (blasint)L, 1.0f, m->scores, (blasint)L, v, (blasint)H3, 0.0f,
-                            m->ctx + off * H + h * dh, (blasint)H);
+                gemm(0, L, dh, L, 1.0f, m->scores, L, v, H3, m->ctx + off * H + h * dh, H);
                 m->st.attn_s += (a1 - a0) + (now_s() - a2);
                 m->st.other_s += a2 - a1;
                 m->st.attn_flops += 4.0 * (double)L * (double)L * (double)dh;
@@ -620,19 +650,19 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
 
         t0 = now_s();
-        gemm_nt(T, H, H, 1.0f, m->ctx, H, ly->wo, H, m->tmp, H);
+        gemm(0, T, H, H, 1.0f, m->ctx, H, ly->wo, H, m->tmp, H);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_res_layernorm(m->tmp, ly->bo, m->x, ly->ln1_g, ly->ln1_b, m->eps, T, H);
         t0 = now_s();
         m->st.other_s += t0 - t1;
-        gemm_nt(T, I, H, 1.0f, m->tmp, H, ly->w1, H, m->hid, I);
+        gemm(0, T, I, H, 1.0f, m->tmp, H, ly->w1, I, m->hid, I);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_gelu(m->hid, ly->b1, T, I);
         t0 = now_s();
         m->st.other_s += t0 - t1;
-        gemm_nt(T, H, I, 1.0f, m->hid, I, ly->w2, I, m->x, H);
+        gemm(0, T, H, I, 1.0f, m->hid, I, ly->w2, H, m->x, H);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, T, H);

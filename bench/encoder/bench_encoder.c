@@ -1,0 +1,320 @@
+/*
+ * bench_encoder.c — throughput of recd's MiniLM encoder (operators/embed/minilm) and the
+ * OpenBLAS SGEMM peak, measured in the same process. Driven by bench/encoder/run, which also
+ * runs the PyTorch side on the same texts and merges both into bench/results/encoder.json.
+ *
+ *   bench_encoder --model DIR --texts texts.json --fixture-dir DIR --out part.json [--seconds S]
+ *   bench_encoder --model DIR --embed TEXT        (prints one embedding; a small valgrind case)
+ *
+ * texts.json: {"short": [...], "long": [...]} (UTF-8 strings). For each set and batch size
+ * 1, 8, 32 it encodes consecutive batches of the set (tokenization included, as PyTorch's
+ * encode() includes it) for at least S seconds and reports texts/s, the time split by phase,
+ * and the GFLOPS of the matrix-product phases. min_cosine is over the committed fixture.
+ * Single core: run it with OPENBLAS_NUM_THREADS=1 (bench/encoder/run does, and pins a CPU).
+ */
+#include "minilm.h"
+
+#include <cblas.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Best-of GFLOPS of one SGEMM shape (row-major C[MxN] = A[MxK] B^T, B stored [N x K]). */
+static double sgemm_gflops(int M, int N, int K, int trans_b, double min_s)
+{
+    float *a = malloc((size_t)M * K * sizeof(float)), *b = malloc((size_t)N * K * sizeof(float));
+    float *c = malloc((size_t)M * N * sizeof(float));
+    double best = 0.0, t_end;
+    size_t i;
+
+    if (a == NULL || b == NULL || c == NULL) {
+        free(a);
+        free(b);
+        free(c);
+        return 0.0;
+    }
+    for (i = 0; i < (size_t)M * K; i++)
+        a[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    for (i = 0; i < (size_t)N * K; i++)
+        b[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    t_end = now_s() + min_s;
+    do {
+        double t0 = now_s(), dt, g;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                    1.0f, a, K, b, trans_b ? K : N, 0.0f, c, N);
+        dt = now_s() - t0;
+        g = 2.0 * M * N * K / dt / 1e9;
+        best = g > best ? g : best;
+    } while (now_s() < t_end);
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+typedef struct texts {
+    const char **v;
+    size_t n;
+} texts;
+
+static int load_texts(json_t *root, const char *key, texts *t)
+{
+    json_t *arr = json_object_get(root, key);
+    size_t i;
+
+    t->n = json_array_size(arr);
+    t->v = calloc(t->n ? t->n : 1, sizeof(*t->v));
+    if (t->n == 0 || t->v == NULL)
+        return -1;
+    for (i = 0; i < t->n; i++) {
+        t->v[i] = json_string_value(json_array_get(arr, i));
+        if (t->v[i] == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+/* Encode consecutive batches of the set for >= min_s seconds (and >= 2 batches). */
+static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double min_s,
+                          double *tps_out)
+{
+    const size_t dim = recd_minilm_dim(m);
+    float *out = malloc(batch * dim * sizeof(float));
+    const char **bt = malloc(batch * sizeof(*bt));
+    recd_minilm_stats st;
+    char err[256];
+    size_t done = 0, pos = 0, i, nb = 0;
+    double t0, wall, tok_avg, mm_s, mm_flops;
+    json_t *o = NULL;
+
+    if (out == NULL || bt == NULL)
+        goto cleanup;
+    /* warm-up: grows the scratch buffers to this configuration's size */
+    for (i = 0; i < batch; i++)
+        bt[i] = t->v[i % t->n];
+    if (recd_minilm_encode_batch(m, bt, batch, out, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench_encoder: %s\n", err);
+        goto cleanup;
+    }
+    recd_minilm_reset_stats(m);
+    t0 = now_s();
+    do {
+        for (i = 0; i < batch; i++)
+            bt[i] = t->v[(pos + i) % t->n];
+        pos = (pos + batch) % t->n;
+        if (recd_minilm_encode_batch(m, bt, batch, out, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bench_encoder: %s\n", err);
+            goto cleanup;
+        }
+        done += batch;
+        nb++;
+    } while (now_s() - t0 < min_s || nb < 2);
+    wall = now_s() - t0;
+    recd_minilm_get_stats(m, &st);
+    tok_avg = (double)st.tokens / (double)st.texts;
+    mm_s = st.gemm_s + st.attn_s;
+    mm_flops = st.gemm_flops + st.attn_flops;
+    *tps_out = (double)done / wall;
+    o = json_pack("{s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                  "texts_per_s", (double)done / wall,
+                  "texts", (json_int_t)done,
+                  "seconds", wall,
+                  "tokens_per_text", tok_avg,
+                  "gflops_matmul", mm_s > 0 ? mm_flops / mm_s / 1e9 : 0.0,
+                  "gflops_projections", st.gemm_s > 0 ? st.gemm_flops / st.gemm_s / 1e9 : 0.0,
+                  "gflops_attention", st.attn_s > 0 ? st.attn_flops / st.attn_s / 1e9 : 0.0,
+                  "gflops_overall", mm_flops / wall / 1e9,
+                  "share_matmul", mm_s / wall,
+                  "share_other", st.other_s / wall,
+                  "share_tokenize", st.tokenize_s / wall,
+                  "ms_per_batch", wall / (double)nb * 1e3);
+cleanup:
+    free(out);
+    free(bt);
+    return o;
+}
+
+/* min cosine over the committed fixture, re-checked in the benchmark run */
+static double fixture_min_cosine(recd_minilm *m, const char *fixture_dir, size_t *count)
+{
+    char path[4096], err[256];
+    json_error_t jerr;
+    json_t *root;
+    json_t *arr;
+    FILE *f = NULL;
+    size_t n, i, c, dim = recd_minilm_dim(m);
+    const char **tx = NULL;
+    float *ref = NULL, *out = NULL;
+    double minc = -2.0;
+
+    *count = 0;
+    snprintf(path, sizeof(path), "%s/fixture.json", fixture_dir);
+    root = json_load_file(path, 0, &jerr);
+    if (root == NULL)
+        return -2.0;
+    arr = json_object_get(root, "texts");
+    n = json_array_size(arr);
+    tx = calloc(n ? n : 1, sizeof(*tx));
+    ref = malloc((n ? n : 1) * dim * sizeof(float));
+    out = malloc((n ? n : 1) * dim * sizeof(float));
+    if (tx == NULL || ref == NULL || out == NULL)
+        goto cleanup;
+    for (i = 0; i < n; i++)
+        tx[i] = json_string_value(json_object_get(json_array_get(arr, i), "text"));
+    snprintf(path, sizeof(path), "%s/vectors.f32", fixture_dir);
+    f = fopen(path, "rb");
+    if (f == NULL || fread(ref, sizeof(float), n * dim, f) != n * dim)
+        goto cleanup;
+    if (recd_minilm_encode_batch(m, tx, n, out, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench_encoder: %s\n", err);
+        goto cleanup;
+    }
+    minc = 2.0;
+    for (i = 0; i < n; i++) {
+        double ab = 0, aa = 0, bb = 0, cs;
+        for (c = 0; c < dim; c++) {
+            ab += (double)out[i * dim + c] * ref[i * dim + c];
+            aa += (double)out[i * dim + c] * out[i * dim + c];
+            bb += (double)ref[i * dim + c] * ref[i * dim + c];
+        }
+        cs = ab / sqrt(aa * bb);
+        minc = cs < minc ? cs : minc;
+    }
+    *count = n;
+cleanup:
+    if (f != NULL)
+        fclose(f);
+    free(tx);
+    free(ref);
+    free(out);
+    json_decref(root);
+    return minc;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bench_encoder --model DIR --texts FILE --fixture-dir DIR --out FILE "
+            "[--seconds S]\n       bench_encoder --model DIR --embed TEXT\n");
+    return 64;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_dir = NULL, *texts_path = NULL, *out_path = NULL, *fixture_dir = NULL;
+    const char *embed = NULL;
+    double min_s = 3.0;
+    recd_minilm *m = NULL;
+    recd_minilm_opts opts = {0, 32};
+    char err[512];
+    json_error_t jerr;
+    json_t *troot = NULL, *res = NULL, *cfgs;
+    texts sets[2] = {{NULL, 0}, {NULL, 0}};
+    static const char *const set_names[2] = {"short", "long"};
+    static const size_t batches[3] = {1, 8, 32};
+    double peak, peak_nt, shape_g, minc;
+    size_t s, b, nfix;
+    int i, rc = 1;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+            model_dir = argv[++i];
+        else if (strcmp(argv[i], "--texts") == 0 && i + 1 < argc)
+            texts_path = argv[++i];
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out_path = argv[++i];
+        else if (strcmp(argv[i], "--fixture-dir") == 0 && i + 1 < argc)
+            fixture_dir = argv[++i];
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            min_s = atof(argv[++i]);
+        else if (strcmp(argv[i], "--embed") == 0 && i + 1 < argc)
+            embed = argv[++i];
+        else
+            return usage();
+    }
+    if (model_dir == NULL || (embed == NULL && (texts_path == NULL || out_path == NULL
+                                                || fixture_dir == NULL)))
+        return usage();
+    if (recd_minilm_open_opts(model_dir, &opts, &m, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench_encoder: %s\n", err);
+        return 1;
+    }
+    if (embed != NULL) {
+        float v[4096];
+        size_t c, dim = recd_minilm_dim(m);
+        if (dim > 4096 || recd_minilm_encode_batch(m, &embed, 1, v, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bench_encoder: %s\n", err);
+            goto cleanup;
+        }
+        for (c = 0; c < dim; c++)
+            printf("%s%.7g", c ? " " : "", v[c]);
+        printf("\n");
+        rc = 0;
+        goto cleanup;
+    }
+    troot = json_load_file(texts_path, 0, &jerr);
+    if (troot == NULL || load_texts(troot, "short", &sets[0]) != 0
+        || load_texts(troot, "long", &sets[1]) != 0) {
+        fprintf(stderr, "bench_encoder: cannot load %s\n", texts_path);
+        goto cleanup;
+    }
+
+    fprintf(stderr, "bench_encoder: OpenBLAS %s, %d thread(s)\n", openblas_get_corename(),
+            openblas_get_num_threads());
+    peak = sgemm_gflops(2048, 2048, 2048, 0, 2.0);
+    peak_nt = sgemm_gflops(2048, 2048, 2048, 1, 2.0);
+    peak = peak_nt > peak ? peak_nt : peak;
+    shape_g = sgemm_gflops(4096, 1536, 384, 1, 1.0);
+    fprintf(stderr, "bench_encoder: SGEMM peak %.1f GFLOPS (2048^3), FFN shape 4096x1536x384 "
+            "%.1f GFLOPS\n", peak, shape_g);
+    minc = fixture_min_cosine(m, fixture_dir, &nfix);
+    fprintf(stderr, "bench_encoder: min cosine %.9f over %zu fixture texts\n", minc, nfix);
+
+    cfgs = json_object();
+    res = json_pack("{s:s, s:i, s:f, s:f, s:f, s:I, s:o}",
+                    "openblas_core", openblas_get_corename(),
+                    "openblas_threads", openblas_get_num_threads(),
+                    "sgemm_peak_gflops", peak,
+                    "sgemm_ffn_shape_gflops", shape_g,
+                    "min_cosine", minc,
+                    "fixture_texts", (json_int_t)nfix,
+                    "configs", cfgs);
+    for (s = 0; s < 2; s++) {
+        for (b = 0; b < 3; b++) {
+            char key[64];
+            double tps = 0.0;
+            json_t *o = run_config(m, &sets[s], batches[b], min_s, &tps);
+            if (o == NULL)
+                goto cleanup;
+            snprintf(key, sizeof(key), "%s_batch%zu", set_names[s], batches[b]);
+            fprintf(stderr, "bench_encoder: %-14s %8.1f texts/s  matmul %.1f GFLOPS\n", key, tps,
+                    json_real_value(json_object_get(o, "gflops_matmul")));
+            json_object_set_new(cfgs, key, o);
+        }
+    }
+    if (json_dump_file(res, out_path, JSON_INDENT(2)) != 0) {
+        fprintf(stderr, "bench_encoder: cannot write %s\n", out_path);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(sets[0].v);
+    free(sets[1].v);
+    json_decref(troot);
+    json_decref(res);
+    recd_minilm_close(m);
+    return rc;
+}

@@ -1,0 +1,155 @@
+/* sessrec.h — session-based next-item scoring core for recd (no I/O, no clock, no RNG).
+ *
+ * One model holds everything learned from a stream of clicks, in plain C structures that are
+ * easy to persist per key:
+ *
+ *   item → recent-sessions postings  (ring of the last `postings_cap` sessions that contained it)
+ *   item → successor table           (capped list of (next item, decayed weight), sequential rules)
+ *   item → co-visitation table       (capped list of (item, weight), undirected, same session)
+ *   item → decayed popularity, document frequency (sessions containing the item)
+ *   session → last items             (ring of the last `sess_items_cap` items, last-click tick)
+ *
+ * Time is the model's own click counter (one tick per sessrec_observe call), never the wall
+ * clock: every decay below is expressed in clicks, so results depend only on the order of the
+ * input stream and the same input always yields the same bytes and the same recommendations.
+ *
+ * Scoring blends five signals over a candidate set, each normalised by its maximum over the
+ * candidates:
+ *   SIMILAR_SESSION  VSTAN-style session kNN (position-weighted, IDF-weighted overlap with the
+ *                    most recent sessions per item, neighbour recency decay, items of the
+ *                    neighbour weighted by their distance to the matched item, later > earlier)
+ *   NEXT_ITEM        sequential rules: decayed counts a→b for b within `trans_window` clicks
+ *                    after a, read from the last `trans_hops` items of the current session
+ *   CO_VISITED       co-visitation of the last item (cosine-normalised)
+ *   IN_SESSION       re-recommending items of the current session (recency weighted)
+ *   POPULAR          decayed global popularity (top-`pop_top` list), the cold-start fallback
+ * The blend weights are either fixed (params) or learned online (`learn_blend`): after each
+ * click sessrec_feedback() takes one softmax-regression SGD step on the candidate list that was
+ * scored for that click with the observed next item as the label.
+ *
+ * Ownership: sessrec_new() returns a model the caller owns and frees with sessrec_destroy().
+ * The model never keeps pointers to caller memory. Not thread-safe: one model per thread
+ * (per partition), or external locking. sessrec_score() writes only into caller buffers and
+ * internal scratch space (it mutates scratch, so it is not const).
+ */
+#ifndef RECD_SESSREC_H
+#define RECD_SESSREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Reasons (which signal contributed most to an item's blended score). */
+enum sessrec_reason {
+    SESSREC_POPULAR = 0,
+    SESSREC_SIMILAR_SESSION = 1,
+    SESSREC_NEXT_ITEM = 2,
+    SESSREC_CO_VISITED = 3,
+    SESSREC_IN_SESSION = 4,
+    SESSREC_NSIGNALS = 5
+};
+
+/* All knobs, with the defaults sessrec_params_default() sets. Lengths are in items, decays in
+ * clicks (model ticks) unless stated otherwise. */
+struct sessrec_params {
+    /* --- session kNN (SIMILAR_SESSION) --- */
+    uint32_t postings_cap;    /* most recent sessions remembered per item              (100) */
+    uint32_t sample_cap;      /* max distinct candidate neighbour sessions per score   (500) */
+    uint32_t k_neighbors;     /* neighbours kept after similarity ranking              (100) */
+    uint32_t query_items;     /* last distinct session items used to find neighbours    (10) */
+    float spw_lambda;         /* current-session position weight exp(-age/λ), items     (3.0) */
+    float rec_lambda;         /* neighbour recency decay exp(-ticks/λ); 0 = off      (200000) */
+    float ipw_lambda;         /* neighbour item weight exp(-|dist|/λ) from the match    (2.0) */
+    float before_factor;      /* extra factor for neighbour items before the match      (0.5) */
+    float idf_sim;            /* 1 = weight overlap by item IDF, 0 = plain              (1.0) */
+    float idf_score;          /* exponent of IDF weighting of recommended items          (0) */
+    uint32_t sess_items_cap;  /* last items remembered per session                       (32) */
+    uint32_t max_sessions;    /* sessions kept in memory; oldest-created evicted   (1u << 20) */
+    /* --- sequential rules (NEXT_ITEM) --- */
+    uint32_t trans_cap;       /* successors kept per item (space-saving eviction)        (64) */
+    uint32_t trans_window;    /* a→b counted if b follows a within this many clicks       (3) */
+    float trans_tau;          /* weight decay time constant in ticks; 0 = no decay  (2000000) */
+    uint32_t trans_hops;      /* last session items whose successors are read             (3) */
+    float trans_hop_decay;    /* weight of the h-th last item: decay^h                  (0.5) */
+    uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw            (0) */
+    /* --- co-visitation (CO_VISITED) --- */
+    uint32_t covis_cap;       /* co-visited items kept per item                          (64) */
+    uint32_t covis_window;    /* pairs within this many clicks are co-visits              (5) */
+    /* --- in-session repeats (IN_SESSION) --- */
+    float rep_lambda;         /* weight of an earlier occurrence exp(-age/λ)              (2.0) */
+    /* --- popularity (POPULAR) --- */
+    uint32_t pop_top;         /* popular items tracked and offered as fallback           (100) */
+    float pop_tau;            /* popularity decay in ticks; 0 = no decay             (500000) */
+    /* --- blend --- */
+    float w[SESSREC_NSIGNALS];/* initial / fixed weights, indexed by enum sessrec_reason      */
+    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback()       (1) */
+    float learn_rate;         /* SGD step of the online softmax regression              (0.02) */
+    uint32_t learn_topn;      /* candidates (by current blend) in the softmax               (50) */
+};
+
+/* Fill *p with the defaults listed above. */
+void sessrec_params_default(struct sessrec_params *p);
+
+/* Set one parameter from "name=value" text (names as in the struct; w_pop, w_knn, w_next,
+ * w_covis, w_repeat for the blend weights). Returns 0, or -1 on an unknown name / bad value. */
+int sessrec_params_set(struct sessrec_params *p, const char *name, const char *value);
+
+/* Parse "k=v,k=v,..." with sessrec_params_set(). Returns 0 or -1 (and the bad pair in err). */
+int sessrec_params_parse(struct sessrec_params *p, const char *list, char *err, size_t errlen);
+
+/* Print all parameters as "k=v" lines via the callback-free FILE-less form: writes at most
+ * len-1 bytes into buf, always NUL-terminated; returns the number of bytes needed. */
+size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t len);
+
+struct sessrec;
+
+/* Create an empty model (params copied). NULL on allocation failure or invalid params. */
+struct sessrec *sessrec_new(const struct sessrec_params *p);
+void sessrec_destroy(struct sessrec *m);
+
+/* Learn from one click: session `session_key` (any 64-bit id; 0 is allowed) clicked dense item
+ * index `item` (>= 0; arrays grow on demand). ts_ms is stored for information only. Sessions
+ * are created on their first click. Returns 0, or -1 on allocation failure / negative item. */
+int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64_t ts_ms);
+
+/* Forget a session's item list (e.g. session closed and archived elsewhere). Postings that
+ * reference it are skipped from then on. */
+void sessrec_end_session(struct sessrec *m, uint64_t session_key);
+
+/* Top-k recommendations for a session whose clicks so far are session_items[0..n-1] (oldest
+ * first). session_key identifies the session so that it is never its own neighbour (pass a key
+ * never observed if there is none). Writes up to k items, best first, ties broken by smaller
+ * item index, into out_items / out_scores; out_reason[i] (may be NULL) gets the enum
+ * sessrec_reason of the strongest signal and out_because[i] (may be NULL) the session item that
+ * caused it (-1 for POPULAR). Returns the number written (< k only when fewer candidates exist).
+ * The call remembers its candidate list for a following sessrec_feedback(). */
+size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *session_items,
+                     size_t n, int32_t *out_items, float *out_scores, uint8_t *out_reason,
+                     int32_t *out_because, size_t k);
+
+/* Tell the model which item was actually clicked next after the last sessrec_score() call.
+ * With learn_blend, takes one SGD step on the blend weights. No-op otherwise. */
+void sessrec_feedback(struct sessrec *m, int32_t next_item);
+
+/* Current blend weights (SESSREC_NSIGNALS floats, indexed by enum sessrec_reason). */
+void sessrec_weights(const struct sessrec *m, float *out);
+
+/* Introspection for persistence / metrics. */
+struct sessrec_stats {
+    uint64_t ticks;        /* clicks observed */
+    uint64_t sessions;     /* sessions ever created */
+    uint32_t live_sessions;
+    int32_t n_items;       /* 1 + largest item index seen */
+    size_t bytes;          /* approximate heap bytes held */
+};
+void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out);
+
+const char *sessrec_reason_name(int reason);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
