@@ -19,13 +19,13 @@ for tier in $tiers; do
     case "$tier" in
     release)
         b="$root/build-test"
-        cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
         cmake --build "$b" -j"$jobs"
         (cd "$b" && ctest --output-on-failure --timeout 1800)
         ;;
     asan)
         b="$root/build-asan"
-        cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DRECD_SANITIZE=ON >/dev/null
+        cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DRECD_SANITIZE=ON -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
         cmake --build "$b" -j"$jobs"
         # the heaviest state tests run in the release tier; everything else again here
         (cd "$b" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
