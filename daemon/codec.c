@@ -7,7 +7,7 @@
  * once in recd_codec_new; decoding a record parses no schema and allocates only inside avro-c
  * (its string buffers) and in the caller's arena.
  *
- * Three things avro-c 1.11 does not do for us, and how this file makes up for them:
+ * Four things avro-c 1.11 gets wrong or leaves out, and how this file makes up for them:
  *   1. It trusts the input. A declared string length is malloc'ed before it is checked against
  *      the buffer (a few garbage bytes can ask for gigabytes, and the buffer leaks when the
  *      read then fails), negative block counts overflow, and enum indexes are not range
@@ -23,6 +23,9 @@
  *   3. Its resolver copies enum indexes from writer to reader unchanged, whatever the symbols.
  *      So each enum field carries a writer-index -> reader-index map built by symbol name
  *      (unknown symbols take the reader enum's default).
+ *   4. Its resolved map writer never clears its cache of child wrappers, so a reused resolved
+ *      value slows down (and grows) with every record that has a map. Decoders whose writer
+ *      schema has a map recreate their resolved value per record (has_map).
  */
 #include <errno.h>
 #include <limits.h>
@@ -172,6 +175,7 @@ struct wdec {
     avro_value_t evalue;               /* owned: reused decode target, an eschema instance */
     avro_value_t rvalue;               /* owned: resolved-writer value wrapping evalue (only
                                           with a resolver) */
+    int renew_rvalue;                  /* recreate rvalue before each read (see has_map) */
     int nfields;                       /* reader schema top-level fields */
     int fidx[CODEC_MAX_FIELDS];        /* reader field -> index in eschema; -1: use dflt */
     avro_value_iface_t *dclass[CODEC_MAX_FIELDS];  /* owned: class of dflt[i] (when fidx < 0) */
@@ -675,6 +679,62 @@ static void wdec_destroy(struct wdec *d)
     free(d);
 }
 
+/* Does schema s contain a map (at any depth)? avro-c 1.11's resolved map writer never clears
+ * its cache of child wrappers on reset: every read appends to it and every reset walks all of
+ * it, so a long-lived resolved value that contains a map costs time and memory proportional to
+ * the number of records decoded so far. Decoders whose writer schema has a map therefore get a
+ * fresh resolved value per record (one small allocation). */
+static int has_map(avro_schema_t s, int depth)
+{
+    size_t i, n;
+
+    s = skip_links(s);
+    if (s == NULL || depth > CODEC_MAX_DEPTH) {
+        return 0;
+    }
+    switch (avro_typeof(s)) {
+    case AVRO_MAP:
+        return 1;
+    case AVRO_ARRAY:
+        return has_map(avro_schema_array_items(s), depth + 1);
+    case AVRO_UNION:
+        n = avro_schema_union_size(s);
+        for (i = 0; i < n; i++) {
+            if (has_map(avro_schema_union_branch(s, (int)i), depth + 1)) {
+                return 1;
+            }
+        }
+        return 0;
+    case AVRO_RECORD:
+        n = avro_schema_record_size(s);
+        for (i = 0; i < n; i++) {
+            if (has_map(avro_schema_record_field_get_by_index(s, (int)i), depth + 1)) {
+                return 1;
+            }
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* (Re)create d's resolved-writer value around evalue. */
+static int wdec_new_rvalue(struct wdec *d)
+{
+    if (d->rvalue.self != NULL) {
+        avro_value_decref(&d->rvalue);
+        d->rvalue.self = NULL;
+        d->rvalue.iface = NULL;
+    }
+    if (avro_resolved_writer_new_value(d->resolver, &d->rvalue) != 0) {
+        d->rvalue.self = NULL;
+        d->rvalue.iface = NULL;
+        return -1;
+    }
+    avro_resolved_writer_set_dest(&d->rvalue, &d->evalue);
+    return 0;
+}
+
 /* Build the writer-index -> reader-index map of enum field i (reader schema renum, writer
  * schema wenum). Leaves emap NULL when the symbols are identical. */
 static int build_enum_map(struct wdec *d, int i, avro_schema_t renum, avro_schema_t wenum,
@@ -803,11 +863,11 @@ static int wdec_new(struct recd_codec *c, int kind, avro_schema_t wschema, const
                              origin, recd_kind_schema_file(kind), avro_strerror());
             goto cleanup;
         }
-        if (avro_resolved_writer_new_value(d->resolver, &d->rvalue) != 0) {
+        if (wdec_new_rvalue(d) != 0) {
             rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "%s: %s", origin, avro_strerror());
             goto cleanup;
         }
-        avro_resolved_writer_set_dest(&d->rvalue, &d->evalue);
+        d->renew_rvalue = has_map(d->wschema, 0);
     }
 
     /* 4. defaults of missing fields; enum maps of present enum fields */
@@ -1067,6 +1127,9 @@ static int decode_body(struct recd_codec *c, struct wdec *d, const uint8_t *body
         return recd_seterr(errstr, errlen, RECD_EDECODE,
                            "avro: trailing bytes (%zu after a %zu-byte record)",
                            (size_t)(w.end - w.p), (size_t)(w.p - w.start));
+    }
+    if (d->renew_rvalue && wdec_new_rvalue(d) != 0) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "avro: %s", avro_strerror());
     }
     avro_reader_memory_set_source(c->reader, len > 0 ? (const char *)body : dummy_buf,
                                   (int64_t)len);

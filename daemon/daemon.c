@@ -605,6 +605,14 @@ static void declare_metrics(struct recd_metrics *m)
     recd_metrics_declare(m, "recd_event_publish_latency_seconds", RECD_M_HISTOGRAM,
                          "From an event's Kafka timestamp to the acknowledged publication of its "
                          "user's recommendations.");
+    recd_metrics_declare(m, "recd_online_clicks_scored_total", RECD_M_COUNTER,
+                         "Clicks scored against the list published for their user before them.");
+    recd_metrics_declare(m, "recd_online_hits_total", RECD_M_COUNTER,
+                         "Scored clicks whose item was in the top K of that list.");
+    recd_metrics_declare(m, "recd_online_reciprocal_rank_sum", RECD_M_COUNTER,
+                         "Sum of 1/rank of the clicked item in that list (0 when absent).");
+    recd_metrics_declare(m, "recd_online_hit_ratio", RECD_M_GAUGE, "Online HR@K since start.");
+    recd_metrics_declare(m, "recd_online_mrr", RECD_M_GAUGE, "Online MRR@K since start.");
     recd_metrics_declare(m, "recd_build_info", RECD_M_GAUGE, "Build information.");
     recd_metrics_set(m, "recd_build_info", "version=\"" RECD_VERSION "\",revision=\"" RECD_GIT_REV "\"", 1);
 }

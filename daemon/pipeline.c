@@ -43,6 +43,8 @@ struct recd_pipeline {
     struct recd_buf key, val, enc;       /* scratch */
     char model_version[128];
     struct recd_pipeline_stats stats;
+    size_t batch_ne;                     /* valid events in the current batch */
+    double q_scored, q_hits, q_rr;       /* online quality since start */
 };
 
 static const char *topic_of_kind(const struct recd_conf *c, int kind)
@@ -258,6 +260,49 @@ static int forget_user(struct recd_pipeline *p, const char *user_id)
     return recd_batch_add_forgotten(&p->batch, user_id);
 }
 
+static void online_quality(struct recd_pipeline *p)
+{
+    const struct recd_conf_metrics *mc = RECD_UNIT(p->conf, "metrics", struct recd_conf_metrics);
+    struct recd_recs r;
+    char err[128], labels[32];
+    double scored = 0, hits = 0, rr = 0;
+    size_t i;
+
+    for (i = 0; i < p->batch_ne; i++) {
+        const struct recd_event *ev = &p->events[i];
+
+        if (ev->kind != RECD_KIND_CLICK) {
+            continue;
+        }
+        p->key.len = 0;
+        if (recd_buf_append(&p->key, ev->user_id, strlen(ev->user_id) + 1) != RECD_OK ||
+            recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
+            recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, &r, err,
+                                   sizeof(err)) != RECD_OK) {
+            continue;   /* no list published yet: not a scorable case */
+        }
+        scored++;
+        for (uint32_t j = 0; j < r.n_items && j < (uint32_t)mc->hit_k; j++) {
+            if (strcmp(r.items[j].item_id, ev->u.click.item_id) == 0) {
+                hits++;
+                rr += 1.0 / (double)(j + 1);
+                break;
+            }
+        }
+    }
+    if (scored > 0) {
+        snprintf(labels, sizeof(labels), "k=\"%lld\"", (long long)mc->hit_k);
+        recd_metrics_add(p->metrics, "recd_online_clicks_scored_total", NULL, scored);
+        recd_metrics_add(p->metrics, "recd_online_hits_total", labels, hits);
+        recd_metrics_add(p->metrics, "recd_online_reciprocal_rank_sum", labels, rr);
+        p->q_scored += scored;
+        p->q_hits += hits;
+        p->q_rr += rr;
+        recd_metrics_set(p->metrics, "recd_online_hit_ratio", labels, p->q_hits / p->q_scored);
+        recd_metrics_set(p->metrics, "recd_online_mrr", labels, p->q_rr / p->q_scored);
+    }
+}
+
 static int cmp_out(const void *a, const void *b)
 {
     const struct recd_recs *x = a, *y = b;
@@ -344,6 +389,8 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         recd_metrics_add(p->metrics, "recd_records_decoded_total", labels, (double)decoded[i]);
     }
 
+    p->batch_ne = ne;
+
     /* A deletion forgets everything consumed for the user up to the end of the batch it
      * arrives in (deletions come from their own topic, so their order relative to the
      * user's events is not defined by Kafka; this rule errs on the side of forgetting).
@@ -374,6 +421,12 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             }
             memcpy(p->events + w, dels, nd * sizeof(*dels));
         }
+    }
+
+    /* Online quality, leak-free: each click is scored against the list published for its
+     * user before this batch (lists are computed at the end of a batch, from its events). */
+    if (p->metrics != NULL) {
+        online_quality(p);
     }
 
     /* 2. per-user event counts, 3. operators, split around deletions */

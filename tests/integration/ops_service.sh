@@ -36,7 +36,7 @@ curl -sf "$M/metrics" > "$T/metrics.txt"
 for series in 'recd_records_decoded_total{topic="shop.clicks"}' 'recd_batches_total' \
               'recd_batch_duration_seconds_count' 'recd_build_info{' 'recd_records_dead_lettered_total{' \
               'recd_operator_duration_seconds_bucket{operator="popular"' 'recd_state_size_bytes' \
-              'recd_event_publish_latency_seconds_count' 'recd_consumer_lag{'; do
+              'recd_event_publish_latency_seconds_count' 'recd_consumer_lag{' 'recd_online_hit_ratio{'; do
     grep -qF "$series" "$T/metrics.txt" || fail "metric $series missing"
 done
 grep -q 'user' "$T/metrics.txt" && fail "a metric carries a per-user label"
