@@ -356,7 +356,7 @@ int recd_dataset_detect(const char *dir, char *errstr, size_t errlen)
                        "yoochoose *.txt or diginetica-raw *.csv files)", dir);
 }
 
-/* ---- loading ------------------------------------------------------------------------------------ */
+/* ---- loading --------------------------------------------------------------------------------- */
 static int add_session(struct recd_dataset *ds, int phase, int64_t key, int64_t user,
                        int64_t first, int32_t n, int64_t start)
 {

@@ -37,8 +37,10 @@
  * Interleaving: up to `concurrency` sessions of a phase are open at once (opened in file order,
  * or in order of their start time when the phase has real times); their events are emitted
  * merged by event time, ties broken by the order the sessions were opened. A session's own
- * events keep their order. Concurrency 1 = one session after another. The phases are
- * replayed one after the other (train, then test).
+ * events keep their order. Concurrency 1 = one session after another. With synthetic times
+ * event time never decreases; with real times and a bounded concurrency it may (a session
+ * opened late keeps its real times), so real-time phases default to unlimited concurrency
+ * (pure event-time order). The phases are replayed one after the other (train, then test).
  *
  * Test cases (meta.test_case): the clicks the published protocol scores, i.e. the next item
  * after a prefix — diginetica-srgnn test sessions: every click after the first (= the lines of
@@ -90,7 +92,9 @@ struct recd_dataset_conf {
 /* Per-event provenance. */
 struct recd_dataset_meta {
     int phase;                /* enum recd_dataset_phase */
-    int64_t session_index;    /* 0-based index of the session in its phase (file order) */
+    int64_t session_index;    /* 0-based index of the session in its phase: file order, or
+                                 start-time order for phases with real timestamps (ties:
+                                 file order) */
     int position;             /* 0-based position of the event in its session */
     int session_len;          /* events in the session */
     int test_case;            /* 1: a published test case: score the recommendation list

@@ -81,7 +81,7 @@ static int parse_kind(const char *s)
     return -1;
 }
 
-/* ---- common options ---------------------------------------------------------------------------- */
+/* ---- common options -------------------------------------------------------------------------- */
 #define MAX_X 128
 
 struct common {
@@ -95,7 +95,8 @@ struct common {
 enum {
     O_TOPIC0 = 1000,          /* O_TOPIC0 + topic index */
     O_KIND = 1100, O_TOPIC, O_CONFLUENT_ID, O_FORMAT, O_RATE, O_CONCURRENCY, O_LIMIT, O_SKIP,
-    O_PHASE, O_POISON, O_SEED, O_POISON_LOG, O_UNKNOWN_ITEMS, O_GAP_MS, O_START_TS, O_META_LOG,
+    O_PHASE, O_POISON, O_SEED, O_POISON_LOG, O_UNKNOWN_ITEMS, O_OVERSIZE, O_GAP_MS, O_START_TS,
+    O_META_LOG,
     O_USERS, O_ITEMS, O_EVENTS, O_CATEGORIES, O_JSONL, O_FROM_BEGINNING, O_MAX, O_IDLE_MS,
     O_TIMEOUT_MS, O_PARTITIONS, O_REPLICATION, O_REASON, O_ALL, O_P_QUERY, O_P_CART,
     O_P_PURCHASE, O_TS
@@ -118,7 +119,8 @@ enum {
 
 static const char COMMON_HELP[] =
     "Common options:\n"
-    "  -b, --brokers LIST        bootstrap servers (default: $RECD_BOOTSTRAP, else localhost:9092)\n"
+    "  -b, --brokers LIST        bootstrap servers\n"
+    "                            (default: $RECD_BOOTSTRAP, else localhost:9092)\n"
     "  -X KEY=VALUE              librdkafka property, applied after recctl's own (repeatable)\n"
     "  --topic-clicks T          (default shop.clicks)\n"
     "  --topic-purchases T       (default shop.purchases)\n"
@@ -263,7 +265,7 @@ fail:
     return NULL;
 }
 
-/* ---- small encoders --------------------------------------------------------------------------- */
+/* ---- small encoders -------------------------------------------------------------------------- */
 static char *base64(const void *data, size_t len)
 {
     static const char tab[] =
@@ -495,7 +497,7 @@ static int print_json_line(json_t *j)
     return RECD_OK;
 }
 
-/* ---- JSON → event ------------------------------------------------------------------------------ */
+/* ---- JSON -> event ------------------------------------------------------------------------- */
 struct jctx {
     json_t *obj;
     struct recd_arena *arena;
@@ -765,7 +767,7 @@ static int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct
     }
 }
 
-/* ---- the producing side: a sink with pacing ------------------------------------------------------ */
+/* ---- the producing side: a sink with pacing -------------------------------------------------- */
 struct sink {
     rd_kafka_t *rk;                 /* owned */
     const struct common *c;
@@ -794,7 +796,6 @@ static int sink_open(struct sink *s, const struct common *c, char *err, size_t l
         "enable.idempotence", "true",
         "acks", "all",
         "linger.ms", "5",
-        "message.max.bytes", "2000000",
         NULL
     };
     char e[512];
@@ -880,7 +881,7 @@ static void pace(struct sink *s, double rate, double t0, int64_t n)
     }
 }
 
-/* ---- event emitter (replay, gen): events → topics or JSON lines, with poison records ------------ */
+/* ---- event emitter (replay, gen): events -> topics or JSON lines, with poison records ------ */
 enum poison_class {
     P_RANDOM_BYTES, P_TRUNCATED, P_UNKNOWN_SCHEMA, P_HUGE_STRING, P_NAN_PRICE, P_INF_PRICE,
     P_NEG_PRICE, P_NEG_TS, P_FUTURE_TS, P_EMPTY_USER, P__N
@@ -889,12 +890,15 @@ static const char *const POISON_NAME[P__N] = {
     "random_bytes", "truncated_avro", "unknown_schema_id", "huge_string", "nan_price",
     "inf_price", "negative_price", "negative_ts", "future_ts", "empty_user_id"
 };
-/* What recd must do with it: dead-letter it, or accept it (clamping the string). */
+/* What recd must do with it. Every class is dead-lettered; the column is in the poison log so
+ * that a class recd should accept (clamp) could be added without changing the format. */
 static const char *const POISON_EXPECT[P__N] = {
-    "dlq", "dlq", "dlq", "accept", "dlq", "dlq", "dlq", "dlq", "dlq", "dlq"
+    "dlq", "dlq", "dlq", "dlq", "dlq", "dlq", "dlq", "dlq", "dlq", "dlq"
 };
 
-#define HUGE_STRING_BYTES (960 * 1024)   /* under the broker's default 1 MiB message limit */
+/* Huge strings: 960 KiB keeps a record (and recd's DLQ copy of it, with headers) under
+ * librdkafka's default message.max.bytes (1,000,000) and the broker's 1 MiB limit. */
+#define HUGE_STRING_BYTES (960 * 1024)
 #define YEAR_2200_MS INT64_C(7258118400000)
 
 struct rng { uint64_t s; };
@@ -925,13 +929,18 @@ struct emitter {
     int64_t events, by_kind[RECD_KIND__NINPUT], tombstones;
     /* poison and unknown-item clicks: sorted positions (before event #pos) */
     uint64_t seed;
-    int64_t *ppos, *upos;           /* owned */
-    int64_t n_poison, n_unknown, next_poison, next_unknown;
+    int64_t *ppos, *upos, *opos;    /* owned */
+    int64_t n_poison, n_unknown, n_oversize, next_poison, next_unknown, next_oversize;
     int class_offset;
     FILE *poison_log;               /* owned (when not stdout/stderr) */
     int64_t last_ts;
     char err[512];
 };
+
+static int emitter_oom(struct emitter *em)
+{
+    return recd_seterr(em->err, sizeof em->err, RECD_ENOMEM, "out of memory");
+}
 
 static int emitter_open(struct emitter *em, const struct common *c, FILE *jsonl,
                         int32_t confluent_id)
@@ -958,7 +967,7 @@ static int emitter_open(struct emitter *em, const struct common *c, FILE *jsonl,
 
 /* Poison and unknown-item positions over [0, total]. */
 static int emitter_plan(struct emitter *em, int64_t total, int64_t n_poison, int64_t n_unknown,
-                        uint64_t seed)
+                        int64_t n_oversize, uint64_t seed)
 {
     struct rng r = {seed ^ 0x706F69736F6E0000ull};
     em->seed = seed;
@@ -966,7 +975,9 @@ static int emitter_plan(struct emitter *em, int64_t total, int64_t n_poison, int
     em->n_unknown = n_unknown;
     em->ppos = calloc((size_t)(n_poison ? n_poison : 1), sizeof *em->ppos);
     em->upos = calloc((size_t)(n_unknown ? n_unknown : 1), sizeof *em->upos);
-    if (!em->ppos || !em->upos)
+    em->opos = calloc((size_t)(n_oversize ? n_oversize : 1), sizeof *em->opos);
+    em->n_oversize = n_oversize;
+    if (!em->ppos || !em->upos || !em->opos)
         return RECD_ENOMEM;
     for (int64_t i = 0; i < n_poison; i++)
         em->ppos[i] = (int64_t)(rng_next(&r) % (uint64_t)(total + 1));
@@ -975,6 +986,9 @@ static int emitter_plan(struct emitter *em, int64_t total, int64_t n_poison, int
     qsort(em->ppos, (size_t)n_poison, sizeof *em->ppos, cmp_i64);
     qsort(em->upos, (size_t)n_unknown, sizeof *em->upos, cmp_i64);
     em->class_offset = (int)(rng_next(&r) % P__N);
+    for (int64_t i = 0; i < n_oversize; i++)
+        em->opos[i] = (int64_t)(rng_next(&r) % (uint64_t)(total + 1));
+    qsort(em->opos, (size_t)n_oversize, sizeof *em->opos, cmp_i64);
     return RECD_OK;
 }
 
@@ -994,18 +1008,18 @@ static int emit_event(struct emitter *em, const struct recd_event *ev)
     if (em->jsonl) {
         json_t *o = event_to_json(ev);
         if (!o)
-            return RECD_ENOMEM;
+            return emitter_oom(em);
         if (json_is_null(o)) {
             json_decref(o);
             o = json_pack("{s:s,s:b}", "item_id", key, "removed", 1);
             if (!o)
-                return RECD_ENOMEM;
+                return emitter_oom(em);
         }
         json_object_set_new(o, "_kind", json_string(recd_kind_name(ev->kind)));
         char *s = json_dumps(o, JSON_OUT_FLAGS);
         json_decref(o);
         if (!s)
-            return RECD_ENOMEM;
+            return emitter_oom(em);
         int bad = fputs(s, em->jsonl) == EOF || fputc('\n', em->jsonl) == EOF;
         free(s);
         if (bad) {
@@ -1119,15 +1133,17 @@ static int emit_poison(struct emitter *em, int64_t j, int64_t ts)
         break;
     }
     case P_HUGE_STRING:
-        topic = T_QUERIES;
-        poison_base(em, j, RECD_KIND_QUERY, ts, &ev);
+        /* a valid click or query whose user_id is 960 KiB: rejected (bad_id); the key stays
+         * short so that the record fits the message size limits */
+        topic = rng_next(&r) % 2 ? T_CLICKS : T_QUERIES;
+        poison_base(em, j, topic, ts, &ev);
         huge = malloc(HUGE_STRING_BYTES + 1);
         if (!huge)
-            return RECD_ENOMEM;
+            return emitter_oom(em);
         for (size_t i = 0; i < HUGE_STRING_BYTES; i++)
-            huge[i] = "poison "[i % 7];
+            huge[i] = "poison-"[i % 7];
         huge[HUGE_STRING_BYTES] = '\0';
-        ev.u.query.text = huge;
+        ev.user_id = huge;
         break;
     case P_NAN_PRICE:
     case P_INF_PRICE:
@@ -1153,9 +1169,9 @@ static int emit_poison(struct emitter *em, int64_t j, int64_t ts)
         break;
     }
     if (!val) {
-        if (!ev.event_id || !ev.user_id) {
+        if (!ev.event_id || (topic != T_ITEMS && !ev.user_id)) {
             free(huge);
-            return RECD_ENOMEM;
+            return emitter_oom(em);
         }
         rc = recd_codec_encode_event(em->codec, &ev, em->confluent_id, &em->buf, em->err,
                                      sizeof em->err);
@@ -1194,8 +1210,42 @@ static int emit_unknown(struct emitter *em, int64_t j, int64_t ts)
     snprintf(b, sizeof b, "unknown-%" PRIu64 "-%" PRId64, em->seed, j);
     ev.u.click.item_id = recd_arena_strndup(em->arena, b, strlen(b));
     if (!ev.event_id || !ev.user_id || !ev.u.click.item_id)
-        return RECD_ENOMEM;
+        return emitter_oom(em);
     return emit_event(em, &ev);
+}
+
+/* A valid record with a 960 KiB free-text field (query text or item title) that recd keeps,
+ * clamping the text (not poison). */
+static int emit_oversize(struct emitter *em, int64_t j, int64_t ts)
+{
+    struct recd_event ev;
+    char b[96];
+    int rc;
+    char *huge = malloc(HUGE_STRING_BYTES + 1);
+    if (!huge)
+        return emitter_oom(em);
+    for (size_t i = 0; i < HUGE_STRING_BYTES; i++)
+        huge[i] = "oversize "[i % 9];
+    huge[HUGE_STRING_BYTES] = '\0';
+    recd_arena_reset(em->arena);
+    poison_base(em, j, j % 2 ? RECD_KIND_ITEM : RECD_KIND_QUERY, ts, &ev);
+    if (ev.kind == RECD_KIND_ITEM) {
+        snprintf(b, sizeof b, "oversize-i%" PRId64, j);
+        ev.u.item.item_id = ev.event_id = recd_arena_strndup(em->arena, b, strlen(b));
+        ev.u.item.title = huge;
+    } else {
+        snprintf(b, sizeof b, "oversize:%" PRIu64 ":%" PRId64, em->seed, j);
+        ev.event_id = recd_arena_strndup(em->arena, b, strlen(b));
+        snprintf(b, sizeof b, "oversize-u%" PRId64, j);
+        ev.user_id = recd_arena_strndup(em->arena, b, strlen(b));
+        ev.u.query.text = huge;
+    }
+    if (!ev.event_id || (ev.kind != RECD_KIND_ITEM && !ev.user_id))
+        rc = emitter_oom(em);
+    else
+        rc = emit_event(em, &ev);
+    free(huge);
+    return rc;
 }
 
 /* Inject what is due before event number em->events (ts: time to give the records). */
@@ -1213,6 +1263,12 @@ static int emit_due(struct emitter *em, int64_t ts, int at_end)
         if ((rc = emit_unknown(em, em->next_unknown, ts)) != RECD_OK)
             return rc;
         em->next_unknown++;
+    }
+    while (em->next_oversize < em->n_oversize &&
+           (at_end || em->opos[em->next_oversize] <= em->events)) {
+        if ((rc = emit_oversize(em, em->next_oversize, ts)) != RECD_OK)
+            return rc;
+        em->next_oversize++;
     }
     return RECD_OK;
 }
@@ -1246,7 +1302,8 @@ static int64_t emitter_close(struct emitter *em)
     em->arena = NULL;
     free(em->ppos);
     free(em->upos);
-    em->ppos = em->upos = NULL;
+    free(em->opos);
+    em->ppos = em->upos = em->opos = NULL;
     if (em->poison_log && em->poison_log != stdout && em->poison_log != stderr)
         fclose(em->poison_log);
     em->poison_log = NULL;
@@ -1257,14 +1314,16 @@ static void print_summary(const struct emitter *em, const char *verb, double sec
 {
     printf("%s %" PRId64 " events (%" PRId64 " clicks, %" PRId64 " purchases, %" PRId64
            " queries, %" PRId64 " items, %" PRId64 " deletions), %" PRId64 " poison records, %"
-           PRId64 " unknown-item clicks, in %.2f s (%.0f events/s)\n",
+           PRId64 " unknown-item clicks, %" PRId64 " oversize-text records, in %.2f s"
+           " (%.0f events/s)\n",
            verb, em->events, em->by_kind[RECD_KIND_CLICK], em->by_kind[RECD_KIND_PURCHASE],
            em->by_kind[RECD_KIND_QUERY], em->by_kind[RECD_KIND_ITEM],
-           em->by_kind[RECD_KIND_DELETION], em->next_poison, em->next_unknown, secs,
+           em->by_kind[RECD_KIND_DELETION], em->next_poison, em->next_unknown,
+           em->next_oversize, secs,
            secs > 0 ? (double)em->events / secs : 0.0);
 }
 
-/* ---- usage ------------------------------------------------------------------------------------ */
+/* ---- usage ----------------------------------------------------------------------------------- */
 static const char USAGE_MAIN[] =
     "usage: recctl [COMMON OPTIONS] COMMAND [ARGS]\n"
     "\n"
@@ -1286,15 +1345,17 @@ static const char USAGE_PRODUCE[] =
     "\n"
     "Reads JSON lines (FILE, or stdin for '-' or no FILE) and produces one Avro record per line\n"
     "to the kind's topic. Field names are the Avro schemas' (schemas/*.avsc), timestamps are\n"
-    "integers in ms since the epoch, enums are strings (\"VIEW\", \"SEARCH\"), optional fields may\n"
-    "be omitted or null. The record key is user_id (item_id for items).\n"
-    "  click:    {\"event_id\",\"user_id\",\"item_id\",\"ts\",\"kind\":\"VIEW|CART\",\"session_id\",\n"
-    "             \"source\":\"BROWSE|SEARCH|RECS\",\"query_id\",\"context\":{\"channel\":\"web\"}}\n"
+    "integers in ms since the epoch, enums are strings (\"VIEW\", \"SEARCH\"), optional fields\n"
+    "may be omitted or null. The record key is user_id (item_id for items).\n"
+    "  click:    {\"event_id\",\"user_id\",\"item_id\",\"ts\",\"kind\":\"VIEW|CART\",\n"
+    "             \"session_id\",\"source\":\"BROWSE|SEARCH|RECS\",\"query_id\",\n"
+    "             \"context\":{\"channel\":\"web\"}}\n"
     "  purchase: {\"event_id\",\"user_id\",\"order_id\",\"ts\",\n"
     "             \"lines\":[{\"item_id\",\"quantity\",\"unit_price\"}],\"currency\":\"EUR\"}\n"
     "  query:    {\"event_id\",\"user_id\",\"ts\",\"text\",\"shown_item_ids\":[...]}\n"
-    "  item:     {\"item_id\",\"title\",\"description\",\"category\":[root,...],\"brand\",\"price\",\n"
-    "             \"in_stock\",\"updated_ts\"}   {\"item_id\":\"x\",\"removed\":true} = tombstone\n"
+    "  item:     {\"item_id\",\"title\",\"description\",\"category\":[root,...],\"brand\",\n"
+    "             \"price\",\"in_stock\",\"updated_ts\"}\n"
+    "             {\"item_id\":\"x\",\"removed\":true} = tombstone (item removed)\n"
     "  deletion: {\"user_id\",\"requested_ts\",\"reason\"}\n"
     "Any kind: {\"key\":\"k\",\"value\":null} sends a tombstone with key k.\n"
     "Prices may be \"NaN\", \"Infinity\", \"-Infinity\" (for testing validation).\n"
@@ -1334,18 +1395,23 @@ static const char USAGE_REPLAY[] =
     "  --confluent-id N   Confluent wire format with schema id N (default: plain Avro)\n"
     "  --poison N         interleave N malformed records at pseudo-random positions, cycling\n"
     "                     through the classes random_bytes, truncated_avro, unknown_schema_id\n"
-    "                     (Confluent framing, schema id >= 2000000000), huge_string (a valid\n"
-    "                     query with a 960 KiB text: recd keeps it, clamped), nan_price,\n"
-    "                     inf_price, negative_price (items or purchases), negative_ts,\n"
-    "                     future_ts (year 2200), empty_user_id. Keys: poison-u<j> / poison-i<j>.\n"
+    "                     (Confluent framing, schema id >= 2000000000), huge_string (valid\n"
+    "                     Avro, a 960 KiB user_id), nan_price, inf_price, negative_price\n"
+    "                     (items or purchases), negative_ts, future_ts (year 2200),\n"
+    "                     empty_user_id. recd must dead-letter every one of them.\n"
+    "                     Keys: poison-u<j> / poison-i<j> (empty for empty_user_id).\n"
     "  --seed S           seed of the poison positions and contents (default 1)\n"
     "  --poison-log FILE  one line per poison record: topic<TAB>class<TAB>expect<TAB>position,\n"
-    "                     expect = dlq (must be dead-lettered) or accept (valid, clamped);\n"
+    "                     expect = dlq (must be dead-lettered; every current class);\n"
     "                     position = the number of dataset events sent before it\n"
     "  --unknown-items N  also send N valid clicks on item ids never in any catalogue\n"
     "                     (\"unknown-<seed>-<j>\", users \"unknown-u<j>\"; not poison)\n"
-    "  --meta-log FILE    one line per dataset event: event_id<TAB>user_id<TAB>item_id<TAB>phase\n"
-    "                     <TAB>session_index<TAB>position<TAB>test_case (1 = a published test case)\n"
+    "  --oversize-text N  also send N valid records with a 960 KiB free text (query text or\n"
+    "                     item title; users oversize-u<j>, items oversize-i<j>): recd keeps\n"
+    "                     them and clamps the text (not poison)\n"
+    "  --meta-log FILE    one line per dataset event: event_id<TAB>user_id<TAB>item_id<TAB>\n"
+    "                     phase<TAB>session_index<TAB>position<TAB>test_case\n"
+    "                     (test_case 1 = a published test case of the dataset)\n"
     "\n"
     "Prints a summary line at the end; exits 1 if any record was not delivered.\n"
     "\n";
@@ -1369,7 +1435,8 @@ static const char USAGE_GEN[] =
     "  --rate R           at most R events per second\n"
     "  --jsonl FILE       write JSON lines (with a \"_kind\" field, accepted by recctl produce)\n"
     "                     to FILE ('-' = stdout) instead of producing to Kafka\n"
-    "  --confluent-id N, --poison N, --seed S, --poison-log FILE, --unknown-items N\n"
+    "  --confluent-id N, --poison N, --seed S, --poison-log FILE, --unknown-items N,\n"
+    "  --oversize-text N\n"
     "                     as for replay (not with --jsonl)\n"
     "\n";
 
@@ -1378,7 +1445,8 @@ static const char USAGE_TAIL[] =
     "\n"
     "Consumes a topic (all partitions, no consumer group, nothing committed) and prints one\n"
     "JSON object per record:\n"
-    "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"headers\":{...},\"value\":{...}|null}\n"
+    "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"headers\":{...},\n"
+    "   \"value\":{...}|null}\n"
     "value holds the decoded fields (null = tombstone). A value that fails to decode is printed\n"
     "as \"error\":\"<class>: <detail>\" with \"value_base64\". For the DLQ (--kind dlq) and\n"
     "--kind raw the value is printed as \"value_base64\". Keys and header values that are not\n"
@@ -1438,7 +1506,7 @@ static int bad_usage(const char *cmd)
     return RECD_EXIT_USAGE;
 }
 
-/* ---- produce ---------------------------------------------------------------------------------- */
+/* ---- produce --------------------------------------------------------------------------------- */
 static int cmd_produce(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -1643,10 +1711,10 @@ cleanup:
     return exit_code;
 }
 
-/* ---- replay / gen shared options ------------------------------------------------------------------ */
+/* ---- replay / gen shared options ------------------------------------------------------------- */
 struct stream_opts {
     double rate;
-    long long poison, unknown, seed, confluent_id;
+    long long poison, unknown, oversize, seed, confluent_id;
     const char *poison_log;
 };
 
@@ -1659,6 +1727,8 @@ static int stream_opt(struct stream_opts *so, const char *cmd, int opt, const ch
         return parse_ll(cmd, "--poison", arg, 0, 100000000, &so->poison) ? -1 : 1;
     case O_UNKNOWN_ITEMS:
         return parse_ll(cmd, "--unknown-items", arg, 0, 100000000, &so->unknown) ? -1 : 1;
+    case O_OVERSIZE:
+        return parse_ll(cmd, "--oversize-text", arg, 0, 1000000, &so->oversize) ? -1 : 1;
     case O_SEED:
         return parse_ll(cmd, "--seed", arg, 0, LLONG_MAX, &so->seed) ? -1 : 1;
     case O_CONFLUENT_ID:
@@ -1675,6 +1745,7 @@ static int stream_opt(struct stream_opts *so, const char *cmd, int opt, const ch
     {"rate", required_argument, NULL, O_RATE}, \
     {"poison", required_argument, NULL, O_POISON}, \
     {"unknown-items", required_argument, NULL, O_UNKNOWN_ITEMS}, \
+    {"oversize-text", required_argument, NULL, O_OVERSIZE}, \
     {"seed", required_argument, NULL, O_SEED}, \
     {"confluent-id", required_argument, NULL, O_CONFLUENT_ID}, \
     {"poison-log", required_argument, NULL, O_POISON_LOG}
@@ -1682,7 +1753,8 @@ static int stream_opt(struct stream_opts *so, const char *cmd, int opt, const ch
 static int stream_setup(struct emitter *em, const struct stream_opts *so, int64_t total,
                         const char *cmd)
 {
-    if (emitter_plan(em, total, so->poison, so->unknown, (uint64_t)so->seed) != RECD_OK) {
+    if (emitter_plan(em, total, so->poison, so->unknown, so->oversize,
+                     (uint64_t)so->seed) != RECD_OK) {
         fprintf(stderr, "recctl %s: out of memory\n", cmd);
         return -1;
     }
@@ -1696,7 +1768,7 @@ static int stream_setup(struct emitter *em, const struct stream_opts *so, int64_
     return 0;
 }
 
-/* ---- replay ------------------------------------------------------------------------------------ */
+/* ---- replay ---------------------------------------------------------------------------------- */
 static int cmd_replay(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -1712,7 +1784,7 @@ static int cmd_replay(struct common *c, int argc, char **argv)
         {"meta-log", required_argument, NULL, O_META_LOG},
         {NULL, 0, NULL, 0}
     };
-    struct stream_opts so = {0, 0, 0, 1, -1, NULL};
+    struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
     struct recd_dataset_conf dc;
     struct recd_dataset *ds = NULL;
     struct recd_arena *arena = NULL;
@@ -1885,7 +1957,7 @@ cleanup:
     return exit_code;
 }
 
-/* ---- gen ---------------------------------------------------------------------------------------- */
+/* ---- gen ------------------------------------------------------------------------------------- */
 static int cmd_gen(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -1903,7 +1975,7 @@ static int cmd_gen(struct common *c, int argc, char **argv)
         {"jsonl", required_argument, NULL, O_JSONL},
         {NULL, 0, NULL, 0}
     };
-    struct stream_opts so = {0, 0, 0, 1, -1, NULL};
+    struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
     struct recd_shopgen_conf gc;
     struct recd_shopgen *g = NULL;
     struct recd_arena *arena = NULL;
@@ -1984,9 +2056,9 @@ static int cmd_gen(struct common *c, int argc, char **argv)
         fprintf(stderr, "recctl gen: unexpected argument '%s'\n", argv[optind]);
         return bad_usage("gen");
     }
-    if (jsonl_path && (so.poison || so.unknown || so.confluent_id >= 0)) {
-        fprintf(stderr, "recctl gen: --poison, --unknown-items and --confluent-id need Kafka "
-                        "(not --jsonl)\n");
+    if (jsonl_path && (so.poison || so.unknown || so.oversize || so.confluent_id >= 0)) {
+        fprintf(stderr, "recctl gen: --poison, --unknown-items, --oversize-text and "
+                        "--confluent-id need Kafka (not --jsonl)\n");
         return RECD_EXIT_USAGE;
     }
     if (seed_set)
@@ -2074,7 +2146,7 @@ cleanup:
     return exit_code;
 }
 
-/* ---- forget ------------------------------------------------------------------------------------ */
+/* ---- forget ---------------------------------------------------------------------------------- */
 static int cmd_forget(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -2145,7 +2217,7 @@ static int cmd_forget(struct common *c, int argc, char **argv)
     return exit_code;
 }
 
-/* ---- tail --------------------------------------------------------------------------------------- */
+/* ---- tail ------------------------------------------------------------------------------------ */
 static json_t *bytes_json(const void *p, size_t n)
 {
     return p ? jstrn(p, n) : json_null();
@@ -2431,7 +2503,7 @@ cleanup:
     return exit_code;
 }
 
-/* ---- metadata ----------------------------------------------------------------------------------- */
+/* ---- metadata -------------------------------------------------------------------------------- */
 static int cmp_topic_md(const void *a, const void *b)
 {
     return strcmp(((const rd_kafka_metadata_topic_t *)a)->topic,
@@ -2529,7 +2601,7 @@ static int cmd_metadata(struct common *c, int argc, char **argv)
     return RECD_EXIT_OK;
 }
 
-/* ---- topics create ------------------------------------------------------------------------------ */
+/* ---- topics create --------------------------------------------------------------------------- */
 static int cmd_topics(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -2663,7 +2735,7 @@ cleanup:
     return exit_code;
 }
 
-/* ---- dispatch ---------------------------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------------------------- */
 struct command {
     const char *name;
     int (*fn)(struct common *c, int argc, char **argv);
@@ -2700,6 +2772,19 @@ static const struct command *find_command(const char *name)
         if (strcmp(COMMANDS[i].name, name) == 0)
             return &COMMANDS[i];
     return NULL;
+}
+
+/* glibc keeps getopt's ordering mode (REQUIRE_ORDER, from the "+" of MAIN_SHORT) until a call
+ * made with optind = 0. Reinitialise it with a no-op parse so that command parsers which
+ * start with optind = 1 (recctl_state.c) get the default permuting mode, i.e. options may
+ * follow positional arguments. */
+static void reset_getopt(void)
+{
+    static char arg0[] = "recctl";
+    char *av[] = {arg0, NULL};
+    optind = 0;
+    (void)getopt(1, av, "");
+    optind = 1;
 }
 
 static void usage_main(FILE *fp)
@@ -2740,18 +2825,22 @@ int main(int argc, char **argv)
         return RECD_EXIT_USAGE;
     }
     const char *name = argv[optind];
+    int first = optind;
+    reset_getopt();
+    optind = first;
     if (strcmp(name, "help") == 0) {
-        if (optind + 1 >= argc) {
+        if (first + 1 >= argc) {
             usage_main(stdout);
             return RECD_EXIT_OK;
         }
-        const struct command *hc = find_command(argv[optind + 1]);
+        const struct command *hc = find_command(argv[first + 1]);
         if (!hc) {
-            fprintf(stderr, "recctl: unknown command '%s'\n", argv[optind + 1]);
+            fprintf(stderr, "recctl: unknown command '%s'\n", argv[first + 1]);
             return RECD_EXIT_USAGE;
         }
         if (!hc->usage) {
-            char *hargv[] = {argv[optind + 1], (char *)"--help", NULL};
+            char help_opt[] = "--help";
+            char *hargv[] = {argv[first + 1], help_opt, NULL};
             return hc->fn(&c, 2, hargv);
         }
         usage_to(stdout, hc->usage);
@@ -2763,5 +2852,5 @@ int main(int argc, char **argv)
         usage_main(stderr);
         return RECD_EXIT_USAGE;
     }
-    return cmd->fn(&c, argc - optind, argv + optind);
+    return cmd->fn(&c, argc - first, argv + first);
 }

@@ -175,7 +175,7 @@ int recctl_state_main(int argc, char **argv)
     int c, rc = 1;
     char digest[33], err[512];
 
-    optind = 1;
+    optind = 0;
     while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': dir = optarg; break;
@@ -252,7 +252,7 @@ int recctl_checkpoint_main(int argc, char **argv)
     long pid, timeout_s = 60;
     int c;
 
-    optind = 1;
+    optind = 0;
     while ((c = getopt_long(argc, argv, "s:t:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': sdir = optarg; break;

@@ -683,7 +683,7 @@ static int64_t dwell_ms(struct recd_shopgen *g, double mean_s)
     return (int64_t)ms;
 }
 
-/* ---- item choice ------------------------------------------------------------------------------ */
+/* ---- item choice ----------------------------------------------------------------------------- */
 static int32_t pick_in_cat(struct recd_shopgen *g, int32_t cat, int band)
 {
     struct sg_rng *r = &g->rng;
@@ -744,7 +744,7 @@ static void remember_view(struct sg_session *s, int32_t item)
         s->viewed[item % SG_MAX_VIEWED] = item;
 }
 
-/* ---- event building --------------------------------------------------------------------------- */
+/* ---- event building -------------------------------------------------------------------------- */
 static int fill_context(struct recd_shopgen *g, const struct sg_session *s, int64_t ts,
                         struct recd_arena *a, struct recd_click *ck)
 {

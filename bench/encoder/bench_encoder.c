@@ -5,6 +5,9 @@
  *
  *   bench_encoder --model DIR --texts texts.json --fixture-dir DIR --out part.json [--seconds S]
  *   bench_encoder --model DIR --embed TEXT        (prints one embedding; a small valgrind case)
+ *   bench_encoder --model DIR --tokenize FILE     (FILE: JSON array of strings; prints the token
+ *                                                  ids as a JSON array of arrays, for
+ *                                                  operators/embed/minilm/tests/fuzz_tokenizer.py)
  *
  * texts.json: {"short": [...], "long": [...]} (UTF-8 strings). For each set and batch size
  * 1, 8, 32 it encodes consecutive batches of the set (tokenization included, as PyTorch's
@@ -208,14 +211,15 @@ cleanup:
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_encoder --model DIR --texts FILE --fixture-dir DIR --out FILE "
-            "[--seconds S]\n       bench_encoder --model DIR --embed TEXT\n");
+            "[--seconds S]\n       bench_encoder --model DIR --embed TEXT\n"
+            "       bench_encoder --model DIR --tokenize FILE.json\n");
     return 64;
 }
 
 int main(int argc, char **argv)
 {
     const char *model_dir = NULL, *texts_path = NULL, *out_path = NULL, *fixture_dir = NULL;
-    const char *embed = NULL;
+    const char *embed = NULL, *tokenize = NULL;
     double min_s = 3.0;
     recd_minilm *m = NULL;
     recd_minilm_opts opts = {0, 32};
@@ -242,11 +246,13 @@ int main(int argc, char **argv)
             min_s = atof(argv[++i]);
         else if (strcmp(argv[i], "--embed") == 0 && i + 1 < argc)
             embed = argv[++i];
+        else if (strcmp(argv[i], "--tokenize") == 0 && i + 1 < argc)
+            tokenize = argv[++i];
         else
             return usage();
     }
-    if (model_dir == NULL || (embed == NULL && (texts_path == NULL || out_path == NULL
-                                                || fixture_dir == NULL)))
+    if (model_dir == NULL || (embed == NULL && tokenize == NULL
+                              && (texts_path == NULL || out_path == NULL || fixture_dir == NULL)))
         return usage();
     if (recd_minilm_open_opts(model_dir, &opts, &m, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench_encoder: %s\n", err);
@@ -262,6 +268,39 @@ int main(int argc, char **argv)
         for (c = 0; c < dim; c++)
             printf("%s%.7g", c ? " " : "", v[c]);
         printf("\n");
+        rc = 0;
+        goto cleanup;
+    }
+    if (tokenize != NULL) {
+        const recd_minilm_tokenizer *tok = recd_minilm_get_tokenizer(m);
+        size_t ms = recd_minilm_max_seq_len(m), k, j, nids;
+        int32_t *ids = malloc(ms * sizeof(*ids));
+        json_t *outv = json_array(), *arr;
+        troot = json_load_file(tokenize, 0, &jerr);
+        if (ids == NULL || outv == NULL || !json_is_array(troot)) {
+            fprintf(stderr, "bench_encoder: cannot load %s\n", tokenize);
+            free(ids);
+            json_decref(outv);
+            goto cleanup;
+        }
+        for (k = 0; k < json_array_size(troot); k++) {
+            json_t *sv = json_array_get(troot, k);
+            if (recd_minilm_tokenize(tok, json_string_value(sv), json_string_length(sv), ids, ms,
+                                     &nids, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bench_encoder: %s\n", err);
+                free(ids);
+                json_decref(outv);
+                goto cleanup;
+            }
+            arr = json_array();
+            for (j = 0; j < nids; j++)
+                json_array_append_new(arr, json_integer(ids[j]));
+            json_array_append_new(outv, arr);
+        }
+        json_dumpf(outv, stdout, JSON_COMPACT);
+        printf("\n");
+        free(ids);
+        json_decref(outv);
         rc = 0;
         goto cleanup;
     }

@@ -52,6 +52,22 @@ enum sessrec_reason {
     SESSREC_NSIGNALS = 5
 };
 
+/* Features of a candidate item, each in [0,1] after normalisation over the candidates; the
+ * blend is Σ w[f]·x[f]. Each feature belongs to one signal (reason). */
+enum sessrec_feature {
+    SESSREC_F_POP = 0,        /* POPULAR:         decayed popularity / max */
+    SESSREC_F_KNN,            /* SIMILAR_SESSION: neighbour items at/after the matched item */
+    SESSREC_F_KNN_BEFORE,     /* SIMILAR_SESSION: neighbour items before the matched item */
+    SESSREC_F_KNN_SQRT,       /* SIMILAR_SESSION: sqrt of the total (a concave transform) */
+    SESSREC_F_NEXT,           /* NEXT_ITEM:       successors of the last item */
+    SESSREC_F_NEXT_HOPS,      /* NEXT_ITEM:       successors of earlier items (hop-decayed) */
+    SESSREC_F_NEXT_SQRT,      /* NEXT_ITEM:       sqrt of the total */
+    SESSREC_F_COVIS,          /* CO_VISITED:      cosine co-visitation with the last item */
+    SESSREC_F_REPEAT,         /* IN_SESSION:      recency-weighted occurrences in the session */
+    SESSREC_F_LAST,           /* IN_SESSION:      1 if it is the session's last item */
+    SESSREC_NFEATURES
+};
+
 /* All knobs, with the defaults sessrec_params_default() sets. Lengths are in items, decays in
  * clicks (model ticks) unless stated otherwise. */
 struct sessrec_params {
@@ -62,8 +78,8 @@ struct sessrec_params {
     uint32_t query_items;     /* last distinct session items used to find neighbours    (10) */
     float spw_lambda;         /* current-session position weight exp(-age/λ), items     (3.0) */
     float rec_lambda;         /* neighbour recency decay exp(-ticks/λ); 0 = off      (200000) */
+    float sim_norm;           /* divide similarity by (neighbour length)^x              (0) */
     float ipw_lambda;         /* neighbour item weight exp(-|dist|/λ) from the match    (2.0) */
-    float before_factor;      /* extra factor for neighbour items before the match      (0.5) */
     float idf_sim;            /* 1 = weight overlap by item IDF, 0 = plain              (1.0) */
     float idf_score;          /* exponent of IDF weighting of recommended items          (0) */
     uint32_t sess_items_cap;  /* last items remembered per session                       (32) */
@@ -84,10 +100,14 @@ struct sessrec_params {
     uint32_t pop_top;         /* popular items tracked and offered as fallback           (100) */
     float pop_tau;            /* popularity decay in ticks; 0 = no decay             (500000) */
     /* --- blend --- */
-    float w[SESSREC_NSIGNALS];/* initial / fixed weights, indexed by enum sessrec_reason      */
+    uint32_t signals;         /* bitmask of enabled signals, bit = 1 << reason          (31) */
+    float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature; names
+                                 * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
+                                 * w_repeat w_last (defaults in sessrec_params_default) */
     uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback()       (1) */
-    float learn_rate;         /* SGD step of the online softmax regression              (0.02) */
-    uint32_t learn_topn;      /* candidates (by current blend) in the softmax               (50) */
+    uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = pairwise vs. items above  (0) */
+    float learn_rate;         /* AdaGrad step size                                      (0.05) */
+    uint32_t learn_topn;      /* candidates (by current blend) used by the loss             (50) */
 };
 
 /* Fill *p with the defaults listed above. */
@@ -134,7 +154,7 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *ses
  * With learn_blend, takes one SGD step on the blend weights. No-op otherwise. */
 void sessrec_feedback(struct sessrec *m, int32_t next_item);
 
-/* Current blend weights (SESSREC_NSIGNALS floats, indexed by enum sessrec_reason). */
+/* Current blend weights (SESSREC_NFEATURES floats, indexed by enum sessrec_feature). */
 void sessrec_weights(const struct sessrec *m, float *out);
 
 /* Introspection for persistence / metrics. */

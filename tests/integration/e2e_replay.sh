@@ -25,7 +25,10 @@ def lines(f):
     with open(f) as fh:
         return [json.loads(l) for l in fh if l.strip()]
 clicks = lines(f"{t}/clicks.json"); recs = lines(f"{t}/recs.json"); dlq = lines(f"{t}/dlq.json")
-good = [c for c in clicks if "error" not in c and c.get("value")]
+dead_at = {(d["headers"]["source.topic"], int(d["headers"]["source.partition"]),
+            int(d["headers"]["source.offset"])) for d in dlq}
+good = [c for c in clicks if "error" not in c and c.get("value")
+        and (c["topic"], c["partition"], c["offset"]) not in dead_at]
 users = {c["value"]["user_id"] for c in good if c["value"].get("user_id")}
 bad_click_topic = len(clicks) - len(good)
 m = re.search(r"(\d+) records, (\d+) events, (\d+) dead-lettered", summary)

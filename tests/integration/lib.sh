@@ -48,7 +48,7 @@ start_broker() {
 write_conf() {
     cat > "$1" <<CONF
 daemon = { log_level = "info"; };
-kafka = { brokers = "${B:-127.0.0.1:1}"; group_id = "recd-test"; };
+kafka = { brokers = "${B:-127.0.0.1:1}"; group_id = "recd-test"; stats_interval_ms = ${STATS_MS:-5000}; };
 state = { dir = "$2"; block_cache_mb = 32; write_buffer_mb = 16; };
 metrics = { enabled = false; };
 batch = { max_records = ${BATCH:-500}; max_wait_ms = ${WAIT_MS:-200}; };

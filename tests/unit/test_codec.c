@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <avro.h>
@@ -687,6 +688,79 @@ static void test_older_writer_defaults(void **state)
         assert_string_equal(out.u.click.query_id, "q-old");
         recd_buf_free(&b);
     }
+    recd_codec_destroy(c);
+    recd_arena_destroy(a);
+}
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Regression: avro-c's resolved map writer never clears its child cache, so decoding through a
+ * long-lived resolver got slower with every record carrying a map (quadratic). The cost of
+ * the last chunk of decodes must stay close to the first's. */
+static void test_resolver_map_reuse(void **state)
+{
+    struct recd_codec_schema_id ids[] = {
+        { 101, RECD_KIND_CLICK, SCHEMA("click_v2.avsc") },
+    };
+    struct recd_codec_conf conf = { 0 };
+    struct recd_codec *c;
+    struct recd_arena *a = recd_arena_new(1 << 16);
+    struct recd_event out;
+    struct recd_buf b;
+    struct wrec w;
+    avro_value_t f, e;
+    char err[256];
+    double t0 = 0.0, first = 0.0, last = 0.0;
+    int i, chunk = 3000, chunks = 8;
+
+    (void)state;
+    conf.format = RECD_WIRE_CONFLUENT;
+    conf.ids = ids;
+    conf.n_ids = 1;
+    c = codec_with(&conf);
+    recd_buf_init(&b);
+    wrec_open(&w, SCHEMA("click_v2.avsc"));
+    wset_str(&w, "event_id", "e");
+    wset_str(&w, "user_id", "u");
+    wset_str(&w, "item_id", "i");
+    wset_long(&w, "ts", 5);
+    wset_opt_str(&w, "referrer", NULL);
+    wset_opt_str(&w, "session_id", NULL);
+    wset_opt_str(&w, "query_id", NULL);
+    assert_int_equal(avro_value_get_by_name(&w.v, "context", &f, NULL), 0);
+    assert_int_equal(avro_value_add(&f, "a", &e, NULL, NULL), 0);
+    assert_int_equal(avro_value_set_string(&e, "1"), 0);
+    assert_int_equal(avro_value_add(&f, "b", &e, NULL, NULL), 0);
+    assert_int_equal(avro_value_set_string(&e, "2"), 0);
+    assert_int_equal(avro_value_add(&f, "c", &e, NULL, NULL), 0);
+    assert_int_equal(avro_value_set_string(&e, "3"), 0);
+    wrec_write(&w, 101, &b);
+    wrec_close(&w);
+    for (i = 0; i < chunk * chunks; i++) {
+        if (i % chunk == 0) {
+            t0 = cpu_seconds();
+        }
+        assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out,
+                                           err, sizeof(err)), RECD_OK);
+        assert_int_equal(out.u.click.n_context, 3);
+        if (i % chunk == chunk - 1) {
+            if (i < chunk) {
+                first = cpu_seconds() - t0;
+            } else {
+                last = cpu_seconds() - t0;
+            }
+            recd_arena_reset(a);
+        }
+    }
+    print_message("first chunk %.4fs, last chunk %.4fs\n", first, last);
+    assert_true(last < first * 3.0 + 0.005);
+    recd_buf_free(&b);
     recd_codec_destroy(c);
     recd_arena_destroy(a);
 }
@@ -1454,6 +1528,7 @@ int main(void)
         cmocka_unit_test(test_encode_rejects_missing_fields),
         cmocka_unit_test(test_confluent_evolved_writer),
         cmocka_unit_test(test_older_writer_defaults),
+        cmocka_unit_test(test_resolver_map_reuse),
         cmocka_unit_test(test_enum_evolution),
         cmocka_unit_test(test_plain_writer_per_topic),
         cmocka_unit_test(test_codec_new_errors),

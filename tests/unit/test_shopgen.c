@@ -287,7 +287,7 @@ static void test_shopgen_bad_conf(void **state)
     recd_shopgen_destroy(g);
 }
 
-/* ---- datasets --------------------------------------------------------------------------------- */
+/* ---- datasets -------------------------------------------------------------------------------- */
 static int dataset_dir(const char *name, char *out, size_t len)
 {
     const char *src = getenv("RECD_SOURCE_DIR");

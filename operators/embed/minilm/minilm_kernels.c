@@ -28,7 +28,8 @@ static inline float exp_poly(float x)
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
     z = x * 1.44269504088896341f;
-    n = floorf(z + 0.5f);
+    /* round to nearest by the 1.5 * 2^23 trick (|z| < 2^22): no libm call, so it vectorises */
+    n = (z + 12582912.0f) - 12582912.0f;
     r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     p = 1.9875691500e-4f;
@@ -122,24 +123,58 @@ MINILM_CLONES
 void minilm_bias_res_layernorm(float *y, const float *b, const float *res, const float *g,
                                const float *beta, float eps, size_t rows, size_t cols)
 {
-    size_t r, c;
+    size_t r, c, j;
 
     for (r = 0; r < rows; r++) {
         float *row = y + r * cols;
         const float *rr = res + r * cols;
-        float mean = 0.0f, var = 0.0f, inv;
-        for (c = 0; c < cols; c++) {
+        float acc[16] = {0}, mean = 0.0f, var = 0.0f, inv;
+        for (c = 0; c < cols; c++)
             row[c] += b[c] + rr[c];
-            mean += row[c];
+        /* 16 partial sums in a fixed order: vectorisable, and the same result on every ISA */
+        for (c = 0; c + 16 <= cols; c += 16)
+            for (j = 0; j < 16; j++)
+                acc[j] += row[c + j];
+        for (; c < cols; c++)
+            acc[c % 16] += row[c];
+        for (j = 0; j < 16; j++) {
+            mean += acc[j];
+            acc[j] = 0.0f;
         }
         mean /= (float)cols;
-        for (c = 0; c < cols; c++) {
-            float d = row[c] - mean;
-            var += d * d;
-        }
+        for (c = 0; c + 16 <= cols; c += 16)
+            for (j = 0; j < 16; j++)
+                acc[j] += (row[c + j] - mean) * (row[c + j] - mean);
+        for (; c < cols; c++)
+            acc[c % 16] += (row[c] - mean) * (row[c] - mean);
+        for (j = 0; j < 16; j++)
+            var += acc[j];
         var /= (float)cols;
         inv = 1.0f / sqrtf(var + eps);
         for (c = 0; c < cols; c++)
             row[c] = (row[c] - mean) * inv * g[c] + beta[c];
+    }
+}
+
+MINILM_CLONES
+void minilm_softmax_rows(float *s, size_t rows, size_t cols)
+{
+    size_t r, c, j;
+
+    for (r = 0; r < rows; r++) {
+        float *row = s + r * cols, mx[16], m, inv;
+        for (j = 0; j < 16; j++)
+            mx[j] = row[0];
+        for (c = 0; c + 16 <= cols; c += 16)
+            for (j = 0; j < 16; j++)
+                mx[j] = row[c + j] > mx[j] ? row[c + j] : mx[j];
+        for (; c < cols; c++)
+            mx[c % 16] = row[c] > mx[c % 16] ? row[c] : mx[c % 16];
+        m = mx[0];
+        for (j = 1; j < 16; j++)
+            m = mx[j] > m ? mx[j] : m;
+        inv = 1.0f / minilm_exp_sum(row, cols, m);
+        for (c = 0; c < cols; c++)
+            row[c] *= inv;
     }
 }

@@ -11,6 +11,8 @@
 
 /* x[i] = exp(x[i] - max) for i < n, returns the sum (x[i] <= max assumed). */
 float minilm_exp_sum(float *x, size_t n, float max);
+/* softmax of each row of s[rows x cols], in place */
+void minilm_softmax_rows(float *s, size_t rows, size_t cols);
 /* y[r][c] = gelu(y[r][c] + b[c]), exact (erf) GELU, rows x cols, row stride cols */
 void minilm_bias_gelu(float *y, const float *b, size_t rows, size_t cols);
 /* y[r][c] += b[c] + res[r][c], then LayerNorm of each row with gamma/beta/eps, in place */

@@ -568,13 +568,25 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
                 (blasint)ldc);
 }
 
+/* Rows of the packed token matrix are padded to a multiple of ROW_PAD (so at least ROW_PAD)
+ * with zero rows. Without it, OpenBLAS takes its small-matrix kernel for products below
+ * M*N*K = 10^6 (a text of a few tokens alone) and another summation order otherwise, so a
+ * text's embedding would differ in the last bits with the batch it is in. With the padding
+ * (8 x 384 x 384 > 10^6) every projection runs the same kernel path and an embedding is
+ * bit-identical whether encoded alone or in any batch (recd's state must not depend on
+ * micro-batch boundaries; tests/test_minilm_encoder.c checks it). Padding rows never reach
+ * attention or pooling. */
+#ifndef ROW_PAD
+#define ROW_PAD 8
+#endif
+
 /* One forward pass over n <= max_batch sequences. */
 static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens, size_t n,
                    float *out, char *errstr, size_t errlen)
 {
     const size_t H = m->H, I = m->I, H3 = 3 * m->H, dh = m->dhead;
     const float scale = 1.0f / sqrtf((float)m->dhead);
-    size_t T = 0, s, t, l, h, c, off;
+    size_t T = 0, Tp, s, t, l, h, c, off;
     double t0, t1;
     int rc;
 
@@ -591,10 +603,11 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
     }
     if (n == 0)
         return RECD_OK;
-    if ((rc = ensure_scratch(m, T, errstr, errlen)) != RECD_OK)
+    Tp = (T + ROW_PAD - 1) / ROW_PAD * ROW_PAD;
+    if ((rc = ensure_scratch(m, Tp, errstr, errlen)) != RECD_OK)
         return rc;
 
-    /* embeddings: word + position + token type 0, then LayerNorm */
+    /* embeddings: word + position + token type 0, then LayerNorm; padding rows are zero */
     t0 = now_s();
     off = 0;
     for (s = 0; s < n; s++) {
@@ -606,8 +619,10 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
         off += lens[s];
     }
-    memset(m->x, 0, T * H * sizeof(float));
-    minilm_bias_res_layernorm(m->x, m->temb, m->tmp, m->eln_g, m->eln_b, m->eps, T, H);
+    memset(m->tmp + T * H, 0, (Tp - T) * H * sizeof(float));
+    memset(m->ctx + T * H, 0, (Tp - T) * H * sizeof(float));  /* attention skips these rows */
+    memset(m->x, 0, Tp * H * sizeof(float));
+    minilm_bias_res_layernorm(m->x, m->temb, m->tmp, m->eln_g, m->eln_b, m->eps, Tp, H);
     t1 = now_s();
     m->st.other_s += t1 - t0;
 
@@ -615,12 +630,11 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         const layer *ly = &m->layers[l];
 
         t0 = now_s();
-        gemm(0, T, H3, H, 1.0f, m->x, H, ly->wqkv, H3, m->qkv, H3);
+        gemm(0, Tp, H3, H, 1.0f, m->x, H, ly->wqkv, H3, m->qkv, H3);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias(m->qkv, ly->bqkv, T, H3);
-        t0 = now_s();
-        m->st.other_s += t0 - t1;
+        m->st.other_s += now_s() - t1;
 
         off = 0;
         for (s = 0; s < n; s++) {
@@ -631,15 +645,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
                 double a0 = now_s(), a1, a2;
                 gemm(1, L, L, dh, scale, q, H3, k, H3, m->scores, L);
                 a1 = now_s();
-                for (t = 0; t < L; t++) {
-                    float *row = m->scores + t * L, mx = row[0], sum, inv;
-                    for (c = 1; c < L; c++)
-                        mx = row[c] > mx ? row[c] : mx;
-                    sum = minilm_exp_sum(row, L, mx);
-                    inv = 1.0f / sum;
-                    for (c = 0; c < L; c++)
-                        row[c] *= inv;
-                }
+                minilm_softmax_rows(m->scores, L, L);
                 a2 = now_s();
                 gemm(0, L, dh, L, 1.0f, m->scores, L, v, H3, m->ctx + off * H + h * dh, H);
                 m->st.attn_s += (a1 - a0) + (now_s() - a2);
@@ -650,23 +656,24 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
 
         t0 = now_s();
-        gemm(0, T, H, H, 1.0f, m->ctx, H, ly->wo, H, m->tmp, H);
+        gemm(0, Tp, H, H, 1.0f, m->ctx, H, ly->wo, H, m->tmp, H);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
-        minilm_bias_res_layernorm(m->tmp, ly->bo, m->x, ly->ln1_g, ly->ln1_b, m->eps, T, H);
+        minilm_bias_res_layernorm(m->tmp, ly->bo, m->x, ly->ln1_g, ly->ln1_b, m->eps, Tp, H);
         t0 = now_s();
         m->st.other_s += t0 - t1;
-        gemm(0, T, I, H, 1.0f, m->tmp, H, ly->w1, I, m->hid, I);
+        gemm(0, Tp, I, H, 1.0f, m->tmp, H, ly->w1, I, m->hid, I);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
-        minilm_bias_gelu(m->hid, ly->b1, T, I);
+        minilm_bias_gelu(m->hid, ly->b1, Tp, I);
         t0 = now_s();
         m->st.other_s += t0 - t1;
-        gemm(0, T, H, I, 1.0f, m->hid, I, ly->w2, H, m->x, H);
+        gemm(0, Tp, H, I, 1.0f, m->hid, I, ly->w2, H, m->x, H);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
-        minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, T, H);
+        minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, Tp, H);
         m->st.other_s += now_s() - t1;
+        /* useful work only: padding rows are not counted */
         m->st.gemm_flops += 2.0 * (double)T * (double)H * (3.0 * (double)H + (double)H
                                                           + 2.0 * (double)I);
     }

@@ -1,0 +1,1265 @@
+/* sessrec.c — session-based next-item scoring core (see sessrec.h for the model and API). */
+#include "sessrec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- parameters ------------------------------------------------------------------------ */
+
+void sessrec_params_default(struct sessrec_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->postings_cap = 100;
+    p->sample_cap = 500;
+    p->k_neighbors = 100;
+    p->query_items = 10;
+    p->spw_lambda = 3.0f;
+    p->rec_lambda = 500000.0f;
+    p->sim_norm = 0.0f;
+    p->ipw_lambda = 3.0f;
+    p->idf_sim = 1.0f;
+    p->idf_score = 0.0f;
+    p->sess_items_cap = 32;
+    p->max_sessions = 1u << 20;
+    p->trans_cap = 64;
+    p->trans_window = 5;
+    p->trans_tau = 500000.0f;
+    p->trans_hops = 5;
+    p->trans_hop_decay = 0.6f;
+    p->trans_norm = 0;
+    p->covis_cap = 64;
+    p->covis_window = 5;
+    p->rep_lambda = 2.0f;
+    p->pop_top = 100;
+    p->pop_tau = 500000.0f;
+    p->w[SESSREC_F_POP] = 0.01f;
+    p->w[SESSREC_F_KNN] = 1.0f;
+    p->w[SESSREC_F_KNN_BEFORE] = 0.7f;
+    p->w[SESSREC_F_KNN_SQRT] = 0.0f;
+    p->w[SESSREC_F_NEXT] = 1.0f;
+    p->w[SESSREC_F_NEXT_HOPS] = 1.0f;
+    p->w[SESSREC_F_NEXT_SQRT] = 0.0f;
+    p->w[SESSREC_F_COVIS] = 0.0f;
+    p->w[SESSREC_F_REPEAT] = 0.5f;
+    p->w[SESSREC_F_LAST] = 0.0f;
+    p->learn_loss = 0;
+    p->signals = (1u << SESSREC_NSIGNALS) - 1;
+    p->learn_blend = 1;
+    p->learn_rate = 0.05f;
+    p->learn_topn = 50;
+}
+
+enum ptype { PT_U32, PT_F32 };
+struct pdesc {
+    const char *name;
+    enum ptype type;
+    size_t off;
+};
+#define PU(f) { #f, PT_U32, offsetof(struct sessrec_params, f) }
+#define PF(f) { #f, PT_F32, offsetof(struct sessrec_params, f) }
+static const struct pdesc pdescs[] = {
+    PU(postings_cap), PU(sample_cap), PU(k_neighbors), PU(query_items), PF(spw_lambda),
+    PF(rec_lambda), PF(sim_norm), PF(ipw_lambda), PF(idf_sim), PF(idf_score),
+    PU(sess_items_cap), PU(max_sessions), PU(trans_cap), PU(trans_window), PF(trans_tau),
+    PU(trans_hops), PF(trans_hop_decay), PU(trans_norm), PU(covis_cap), PU(covis_window),
+    PF(rep_lambda), PU(pop_top), PF(pop_tau),
+#define PW(name, f) { name, PT_F32, offsetof(struct sessrec_params, w) + (f) * sizeof(float) }
+    PW("w_pop", SESSREC_F_POP), PW("w_knn", SESSREC_F_KNN), PW("w_knnb", SESSREC_F_KNN_BEFORE),
+    PW("w_knns", SESSREC_F_KNN_SQRT), PW("w_next", SESSREC_F_NEXT),
+    PW("w_nexth", SESSREC_F_NEXT_HOPS), PW("w_nexts", SESSREC_F_NEXT_SQRT),
+    PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
+#undef PW
+    PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
+};
+#define NPDESC (sizeof(pdescs) / sizeof(pdescs[0]))
+
+int sessrec_params_set(struct sessrec_params *p, const char *name, const char *value)
+{
+    size_t i;
+    char *end = NULL;
+
+    for (i = 0; i < NPDESC; i++) {
+        if (strcmp(pdescs[i].name, name) != 0)
+            continue;
+        if (pdescs[i].type == PT_U32) {
+            unsigned long v = strtoul(value, &end, 10);
+            if (end == value || *end != '\0' || v > UINT32_MAX || value[0] == '-')
+                return -1;
+            *(uint32_t *)(void *)((char *)p + pdescs[i].off) = (uint32_t)v;
+        } else {
+            float v = strtof(value, &end);
+            if (end == value || *end != '\0' || !isfinite(v))
+                return -1;
+            *(float *)(void *)((char *)p + pdescs[i].off) = v;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+int sessrec_params_parse(struct sessrec_params *p, const char *list, char *err, size_t errlen)
+{
+    char buf[256];
+    const char *s = list;
+
+    while (s && *s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        char *eq;
+        if (len > 0) {
+            if (len >= sizeof(buf))
+                goto bad;
+            memcpy(buf, s, len);
+            buf[len] = '\0';
+            eq = strchr(buf, '=');
+            if (!eq)
+                goto bad;
+            *eq = '\0';
+            if (sessrec_params_set(p, buf, eq + 1) != 0)
+                goto bad;
+        }
+        s = comma ? comma + 1 : NULL;
+        continue;
+bad:
+        if (err && errlen) {
+            size_t n = len < errlen - 1 ? len : errlen - 1;
+            memcpy(err, s, n);
+            err[n] = '\0';
+        }
+        return -1;
+    }
+    return 0;
+}
+
+size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t len)
+{
+    size_t used = 0, i;
+
+    for (i = 0; i < NPDESC; i++) {
+        char line[96];
+        int n;
+        if (pdescs[i].type == PT_U32)
+            n = snprintf(line, sizeof(line), "%s=%u\n", pdescs[i].name,
+                         *(const uint32_t *)(const void *)((const char *)p + pdescs[i].off));
+        else
+            n = snprintf(line, sizeof(line), "%s=%g\n", pdescs[i].name,
+                         (double)*(const float *)(const void *)((const char *)p + pdescs[i].off));
+        if (n < 0)
+            continue;
+        if (buf && used + (size_t)n < len)
+            memcpy(buf + used, line, (size_t)n + 1);
+        used += (size_t)n;
+    }
+    if (buf && len > 0 && used >= len)
+        buf[len - 1] = '\0';
+    return used + 1;
+}
+
+const char *sessrec_reason_name(int reason)
+{
+    switch (reason) {
+    case SESSREC_POPULAR: return "POPULAR";
+    case SESSREC_SIMILAR_SESSION: return "SIMILAR_SESSION";
+    case SESSREC_NEXT_ITEM: return "NEXT_ITEM";
+    case SESSREC_CO_VISITED: return "CO_VISITED";
+    case SESSREC_IN_SESSION: return "IN_SESSION";
+    default: return "UNKNOWN";
+    }
+}
+
+/* ---- model state ----------------------------------------------------------------------- */
+
+/* A capped weighted edge list with forward decay: the stored weight of an edge is
+ * Σ add_i·exp((t_i − ref)/τ); its true weight at tick t is stored·exp((ref − t)/τ). */
+struct edge {
+    int32_t item;
+    float w;
+};
+struct etab {
+    struct edge *e;    /* owned, cap entries */
+    uint32_t n, cap;
+    uint64_t ref;      /* forward-decay reference tick */
+    float total;       /* Σ stored weights (for per-source normalisation) */
+};
+
+struct posting {
+    uint32_t slot;
+    uint32_t gen;          /* session slot generation when posted (stale if it differs) */
+    uint32_t tick;         /* low 32 bits of the click tick */
+};
+
+struct item {
+    struct posting *post;  /* owned ring of postings_cap entries, NULL until first use */
+    uint32_t post_n;       /* valid entries (<= postings_cap) */
+    uint32_t post_head;    /* next write index */
+    uint32_t df;           /* sessions that contained the item */
+    float pop;             /* forward-decayed click count (global reference m->pop_ref) */
+    struct etab tr;        /* successors */
+    struct etab cv;        /* co-visited */
+};
+
+/* A session record; its sess_items_cap items follow it in the same block (one cache line
+ * or two for short sessions). */
+struct sess {
+    uint64_t key;
+    uint32_t last_tick;    /* low 32 bits of the tick of its last click */
+    uint32_t gen;          /* bumped when the slot is evicted / ended */
+    uint32_t n;            /* items stored (<= sess_items_cap) */
+    uint32_t live;
+};
+
+/* Per-slot similarity accumulator for one scoring call. */
+struct sacc {
+    uint32_t stamp;
+    float sim;
+    uint32_t tick;         /* newest posting tick seen for the slot */
+    uint32_t gen;          /* mirror of the slot's struct sess gen (same cache line as stamp) */
+};
+
+/* Per-candidate accumulator in the scoring scratch space. */
+struct acc {
+    float f[SESSREC_NFEATURES];
+    float score;
+    float best_next, best_knn;
+    int32_t because_next, because_knn;
+};
+
+struct nb {
+    float sim;
+    uint32_t slot;
+};
+
+struct cand {
+    float score;
+    int32_t item;
+};
+
+struct sessrec {
+    struct sessrec_params p;
+    uint64_t tick;
+    uint64_t sessions_created;
+
+    struct item *items;    /* owned, items_cap entries */
+    int32_t n_items, items_cap;
+
+    char *sblob;           /* owned, sess_cap records of sess_stride bytes */
+    size_t sess_stride;
+    uint32_t sess_cap, sess_used, sess_next; /* slots allocated / ever used / ring pointer */
+    uint32_t live_sessions;
+
+    uint64_t *hkeys;       /* owned open-addressing map key → slot+1 (0 = empty) */
+    uint32_t *hvals;
+    uint32_t hcap;         /* power of two */
+
+    /* popularity: forward decay with one global reference; top list kept exactly */
+    uint64_t pop_ref;
+    int32_t *pop_top;      /* owned, pop_top entries */
+    uint32_t pop_n;
+
+    /* blend weights (learned or fixed) */
+    float w[SESSREC_NFEATURES];
+    float g2[SESSREC_NFEATURES]; /* AdaGrad accumulators */
+    float *lz;             /* learn_topn + 1 scratch logits */
+
+    /* scoring scratch (owned) */
+    struct acc *acc;       /* items_cap */
+    uint32_t *astamp;      /* items_cap */
+    int32_t *qpos;         /* items_cap: last position of the item in the query session */
+    uint32_t *qstamp;      /* items_cap */
+    uint32_t stamp;
+    int32_t *touched;      /* items_cap */
+    uint32_t n_touched;
+    struct sacc *sacc;     /* sess_cap */
+    float rec_tab[1025];   /* exp(-x) for x = i/64 */
+    struct nb *nbs;        /* sample_cap */
+    struct cand *cands;    /* items_cap */
+    uint32_t n_cands;      /* candidates in last score (sorted prefix: n_sorted) */
+    uint32_t n_sorted;
+    float *ipw_tab;        /* sess_items_cap */
+    int have_last;         /* a score is pending feedback */
+};
+
+#ifdef SESSREC_STATS
+uint64_t sessrec_dbg[8];
+#define SR_COUNT(i) (sessrec_dbg[i]++)
+#define SR_ADD(i, v) (sessrec_dbg[i] += (v))
+#else
+#define SR_COUNT(i) ((void)0)
+#define SR_ADD(i, v) ((void)0)
+#endif
+
+static const uint8_t feat_signal[SESSREC_NFEATURES] = {
+    SESSREC_POPULAR, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
+    SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_CO_VISITED,
+    SESSREC_IN_SESSION, SESSREC_IN_SESSION,
+};
+
+static uint64_t hash64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static void etab_free(struct etab *t)
+{
+    free(t->e);
+    t->e = NULL;
+    t->n = t->cap = 0;
+}
+
+void sessrec_destroy(struct sessrec *m)
+{
+    int32_t i;
+
+    if (!m)
+        return;
+    for (i = 0; i < m->n_items; i++) {
+        free(m->items[i].post);
+        etab_free(&m->items[i].tr);
+        etab_free(&m->items[i].cv);
+    }
+    free(m->items);
+    free(m->sblob);
+    free(m->hkeys);
+    free(m->hvals);
+    free(m->pop_top);
+    free(m->acc);
+    free(m->astamp);
+    free(m->qpos);
+    free(m->qstamp);
+    free(m->touched);
+    free(m->sacc);
+    free(m->nbs);
+    free(m->cands);
+    free(m->ipw_tab);
+    free(m->lz);
+    free(m);
+}
+
+struct sessrec *sessrec_new(const struct sessrec_params *p)
+{
+    struct sessrec *m;
+    uint32_t i;
+
+    if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
+        p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
+        p->covis_cap > 65535)
+        return NULL;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->p = *p;
+    if (m->p.k_neighbors > m->p.sample_cap)
+        m->p.k_neighbors = m->p.sample_cap;
+    memcpy(m->w, p->w, sizeof(m->w));
+    for (i = 0; i < SESSREC_NFEATURES; i++)
+        if (!(p->signals & (1u << feat_signal[i])))
+            m->w[i] = 0;
+    m->hcap = 1024;
+    m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
+    m->hvals = calloc(m->hcap, sizeof(*m->hvals));
+    m->nbs = calloc(p->sample_cap, sizeof(*m->nbs));
+    m->ipw_tab = calloc(p->sess_items_cap, sizeof(*m->ipw_tab));
+    m->pop_top = calloc(p->pop_top ? p->pop_top : 1, sizeof(*m->pop_top));
+    m->lz = calloc((size_t)p->learn_topn + 1, sizeof(*m->lz));
+    if (!m->lz || !m->hkeys || !m->hvals || !m->nbs || !m->ipw_tab || !m->pop_top)
+        goto fail;
+    m->sess_stride = (sizeof(struct sess) + p->sess_items_cap * sizeof(int32_t) + 7) & ~(size_t)7;
+    for (i = 0; i < 1025; i++)
+        m->rec_tab[i] = i == 1024 ? 0.0f : expf(-(float)i / 64.0f);
+    for (i = 0; i < p->sess_items_cap; i++)
+        m->ipw_tab[i] = p->ipw_lambda > 0 ? expf(-(float)i / p->ipw_lambda) : (i == 0 ? 1.0f : 0.0f);
+    return m;
+fail:
+    sessrec_destroy(m);
+    return NULL;
+}
+
+void sessrec_weights(const struct sessrec *m, float *out)
+{
+    memcpy(out, m->w, sizeof(m->w));
+}
+
+void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
+{
+    size_t b = sizeof(*m);
+    int32_t i;
+
+    out->ticks = m->tick;
+    out->sessions = m->sessions_created;
+    out->live_sessions = m->live_sessions;
+    out->n_items = m->n_items;
+    b += (size_t)m->items_cap * (sizeof(struct item) + sizeof(struct acc) + 4 * 4 + sizeof(struct cand));
+    b += (size_t)m->sess_cap * (m->sess_stride + sizeof(struct sacc));
+    b += (size_t)m->hcap * 12;
+    for (i = 0; i < m->n_items; i++) {
+        const struct item *it = &m->items[i];
+        if (it->post)
+            b += m->p.postings_cap * sizeof(struct posting);
+        b += (it->tr.cap + it->cv.cap) * sizeof(struct edge);
+    }
+    out->bytes = b;
+}
+
+/* ---- growth ---------------------------------------------------------------------------- */
+
+static int grow_items(struct sessrec *m, int32_t item)
+{
+    int32_t ncap;
+    void *q;
+
+    if (item < m->items_cap) {
+        if (item >= m->n_items)
+            m->n_items = item + 1;
+        return 0;
+    }
+    ncap = m->items_cap ? m->items_cap : 1024;
+    while (ncap <= item) {
+        if (ncap > INT32_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+#define GROW(ptr, type, zero)                                                        \
+    do {                                                                             \
+        q = realloc(ptr, (size_t)ncap * sizeof(type));                               \
+        if (!q)                                                                      \
+            return -1;                                                               \
+        ptr = q;                                                                     \
+        if (zero)                                                                    \
+            memset((type *)ptr + m->items_cap, 0, (size_t)(ncap - m->items_cap) * sizeof(type)); \
+    } while (0)
+    GROW(m->items, struct item, 1);
+    GROW(m->acc, struct acc, 1);
+    GROW(m->astamp, uint32_t, 1);
+    GROW(m->qpos, int32_t, 1);
+    GROW(m->qstamp, uint32_t, 1);
+    GROW(m->touched, int32_t, 0);
+    GROW(m->cands, struct cand, 0);
+#undef GROW
+    m->items_cap = ncap;
+    m->n_items = item + 1;
+    return 0;
+}
+
+static int grow_sessions(struct sessrec *m)
+{
+    uint32_t ncap = m->sess_cap ? m->sess_cap * 2 : 4096;
+    void *q;
+
+    if (ncap > m->p.max_sessions)
+        ncap = m->p.max_sessions;
+    q = realloc(m->sblob, (size_t)ncap * m->sess_stride);
+    if (!q)
+        return -1;
+    m->sblob = q;
+    memset(m->sblob + (size_t)m->sess_cap * m->sess_stride, 0,
+           (size_t)(ncap - m->sess_cap) * m->sess_stride);
+    q = realloc(m->sacc, (size_t)ncap * sizeof(*m->sacc));
+    if (!q)
+        return -1;
+    m->sacc = q;
+    memset(m->sacc + m->sess_cap, 0, (size_t)(ncap - m->sess_cap) * sizeof(*m->sacc));
+    m->sess_cap = ncap;
+    return 0;
+}
+
+/* ---- session map ----------------------------------------------------------------------- */
+
+static struct sess *sess_at(const struct sessrec *m, uint32_t slot)
+{
+    return (struct sess *)(void *)(m->sblob + (size_t)slot * m->sess_stride);
+}
+
+static int32_t *sess_items(struct sess *s)
+{
+    return (int32_t *)(void *)(s + 1);
+}
+
+static int64_t hfind(const struct sessrec *m, uint64_t key)
+{
+    uint32_t mask = m->hcap - 1, i = (uint32_t)hash64(key) & mask;
+
+    while (m->hvals[i]) {
+        if (m->hkeys[i] == key)
+            return (int64_t)i;
+        i = (i + 1) & mask;
+    }
+    return -1;
+}
+
+static void hdel_at(struct sessrec *m, uint32_t i)
+{
+    uint32_t mask = m->hcap - 1, j = i;
+
+    /* backward-shift deletion for linear probing */
+    m->hvals[i] = 0;
+    for (;;) {
+        uint32_t home;
+        j = (j + 1) & mask;
+        if (!m->hvals[j])
+            return;
+        home = (uint32_t)hash64(m->hkeys[j]) & mask;
+        /* can the entry at j move to i? yes if home is not cyclically in (i, j] */
+        if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+            m->hkeys[i] = m->hkeys[j];
+            m->hvals[i] = m->hvals[j];
+            m->hvals[j] = 0;
+            i = j;
+        }
+    }
+}
+
+static int hput(struct sessrec *m, uint64_t key, uint32_t slot)
+{
+    uint32_t mask, i;
+
+    if ((uint64_t)(m->live_sessions + 1) * 2 > m->hcap) {
+        uint32_t ocap = m->hcap, k;
+        uint64_t *ok = m->hkeys;
+        uint32_t *ov = m->hvals;
+        m->hcap = ocap * 2;
+        m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
+        m->hvals = calloc(m->hcap, sizeof(*m->hvals));
+        if (!m->hkeys || !m->hvals) {
+            free(m->hkeys);
+            free(m->hvals);
+            m->hkeys = ok;
+            m->hvals = ov;
+            m->hcap = ocap;
+            return -1;
+        }
+        mask = m->hcap - 1;
+        for (k = 0; k < ocap; k++) {
+            if (!ov[k])
+                continue;
+            i = (uint32_t)hash64(ok[k]) & mask;
+            while (m->hvals[i])
+                i = (i + 1) & mask;
+            m->hkeys[i] = ok[k];
+            m->hvals[i] = ov[k];
+        }
+        free(ok);
+        free(ov);
+    }
+    mask = m->hcap - 1;
+    i = (uint32_t)hash64(key) & mask;
+    while (m->hvals[i])
+        i = (i + 1) & mask;
+    m->hkeys[i] = key;
+    m->hvals[i] = slot + 1;
+    return 0;
+}
+
+static void kill_slot(struct sessrec *m, uint32_t slot)
+{
+    struct sess *s = sess_at(m, slot);
+    int64_t h;
+
+    if (!s->live)
+        return;
+    h = hfind(m, s->key);
+    if (h >= 0)
+        hdel_at(m, (uint32_t)h);
+    s->live = 0;
+    s->gen++;
+    m->sacc[slot].gen = s->gen;
+    s->n = 0;
+    m->live_sessions--;
+}
+
+void sessrec_end_session(struct sessrec *m, uint64_t session_key)
+{
+    int64_t h = hfind(m, session_key);
+
+    if (h >= 0)
+        kill_slot(m, m->hvals[h] - 1);
+}
+
+static int64_t session_get(struct sessrec *m, uint64_t key, int create)
+{
+    int64_t h = hfind(m, key);
+    uint32_t slot;
+
+    if (h >= 0)
+        return (int64_t)m->hvals[h] - 1;
+    if (!create)
+        return -1;
+    if (m->sess_used < m->p.max_sessions) {
+        if (m->sess_used == m->sess_cap && grow_sessions(m) != 0)
+            return -1;
+        slot = m->sess_used++;
+    } else {
+        slot = m->sess_next;
+        m->sess_next = (m->sess_next + 1) % m->p.max_sessions;
+        kill_slot(m, slot);
+    }
+    if (hput(m, key, slot) != 0)
+        return -1;
+    sess_at(m, slot)->key = key;
+    sess_at(m, slot)->live = 1;
+    sess_at(m, slot)->n = 0;
+    sess_at(m, slot)->last_tick = (uint32_t)m->tick;
+    m->live_sessions++;
+    m->sessions_created++;
+    return slot;
+}
+
+/* ---- edge tables ----------------------------------------------------------------------- */
+
+/* Add `add` (true weight, now) to edge t[item]; space-saving eviction of the lightest edge. */
+static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint64_t now, float tau)
+{
+    uint32_t i, mini = 0;
+    float fw = 1.0f;
+
+    if (cap == 0)
+        return 0;
+    if (tau > 0) {
+        double x;
+        if (t->n == 0)
+            t->ref = now;
+        x = (double)(now - t->ref) / tau;
+        if (x > 30.0) {
+            float sc = (float)exp(-x);
+            for (i = 0; i < t->n; i++)
+                t->e[i].w *= sc;
+            t->total *= sc;
+            t->ref = now;
+            x = 0;
+        }
+        fw = (float)exp(x);
+    }
+    add *= fw;
+    for (i = 0; i < t->n; i++) {
+        if (t->e[i].item == item) {
+            t->e[i].w += add;
+            t->total += add;
+            return 0;
+        }
+        if (t->e[i].w < t->e[mini].w)
+            mini = i;
+    }
+    if (t->n < cap) {
+        if (t->n == t->cap) {
+            uint32_t ncap = t->cap ? t->cap * 2 : 4;
+            void *q;
+            if (ncap > cap)
+                ncap = cap;
+            q = realloc(t->e, ncap * sizeof(*t->e));
+            if (!q)
+                return -1;
+            t->e = q;
+            t->cap = ncap;
+        }
+        t->e[t->n].item = item;
+        t->e[t->n].w = add;
+        t->n++;
+    } else {
+        t->total -= t->e[mini].w;
+        t->e[mini].item = item;
+        t->e[mini].w = add;
+    }
+    t->total += add;
+    return 0;
+}
+
+/* Factor that turns stored weights of t into true weights at tick `now`. */
+static float etab_scale(const struct etab *t, uint64_t now, float tau)
+{
+    if (tau <= 0)
+        return 1.0f;
+    return (float)exp(-(double)(now - t->ref) / tau);
+}
+
+/* ---- popularity ------------------------------------------------------------------------ */
+
+static void pop_add(struct sessrec *m, int32_t item)
+{
+    struct item *it = &m->items[item];
+    float fw = 1.0f;
+    uint32_t i, mini = 0;
+
+    if (m->p.pop_tau > 0) {
+        double x = (double)(m->tick - m->pop_ref) / m->p.pop_tau;
+        if (x > 30.0) {
+            float sc = (float)exp(-x);
+            int32_t k;
+            for (k = 0; k < m->n_items; k++)
+                m->items[k].pop *= sc;
+            m->pop_ref = m->tick;
+            x = 0;
+        }
+        fw = (float)exp(x);
+    }
+    it->pop += fw;
+    if (m->p.pop_top == 0)
+        return;
+    for (i = 0; i < m->pop_n; i++) {
+        if (m->pop_top[i] == item)
+            return;
+        if (m->items[m->pop_top[i]].pop < m->items[m->pop_top[mini]].pop ||
+            (m->items[m->pop_top[i]].pop == m->items[m->pop_top[mini]].pop &&
+             m->pop_top[i] > m->pop_top[mini]))
+            mini = i;
+    }
+    if (m->pop_n < m->p.pop_top)
+        m->pop_top[m->pop_n++] = item;
+    else if (it->pop > m->items[m->pop_top[mini]].pop)
+        m->pop_top[mini] = item;
+}
+
+/* ---- observe --------------------------------------------------------------------------- */
+
+int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64_t ts_ms)
+{
+    int64_t sl;
+    struct sess *s;
+    int32_t *si;
+    uint32_t d, cap = m->p.sess_items_cap, j;
+    int seen = 0;
+
+    (void)ts_ms;
+    if (item < 0 || grow_items(m, item) != 0)
+        return -1;
+    m->tick++;
+    sl = session_get(m, session_key, 1);
+    if (sl < 0)
+        return -1;
+    s = sess_at(m, (uint32_t)sl);
+    si = sess_items(s);
+    /* sequential rules a→item for the last trans_window items a */
+    for (d = 1; d <= m->p.trans_window && d <= s->n; d++) {
+        int32_t a = si[s->n - d];
+        if (etab_add(&m->items[a].tr, m->p.trans_cap, item, 1.0f / (float)d, m->tick,
+                     m->p.trans_tau) != 0)
+            return -1;
+    }
+    /* co-visitation, undirected, no decay */
+    for (d = 1; d <= m->p.covis_window && d <= s->n; d++) {
+        int32_t a = si[s->n - d];
+        if (a == item)
+            continue;
+        if (etab_add(&m->items[a].cv, m->p.covis_cap, item, 1.0f, m->tick, 0) != 0 ||
+            etab_add(&m->items[item].cv, m->p.covis_cap, a, 1.0f, m->tick, 0) != 0)
+            return -1;
+    }
+    for (j = 0; j < s->n; j++) {
+        if (si[j] == item) {
+            seen = 1;
+            break;
+        }
+    }
+    if (!seen && m->p.postings_cap > 0) {
+        struct item *it = &m->items[item];
+        if (!it->post) {
+            it->post = calloc(m->p.postings_cap, sizeof(*it->post));
+            if (!it->post)
+                return -1;
+        }
+        it->post[it->post_head].slot = (uint32_t)sl;
+        it->post[it->post_head].gen = s->gen;
+        it->post[it->post_head].tick = (uint32_t)m->tick;
+        it->post_head = (it->post_head + 1) % m->p.postings_cap;
+        if (it->post_n < m->p.postings_cap)
+            it->post_n++;
+        it->df++;
+    } else if (!seen) {
+        m->items[item].df++;
+    }
+    if (s->n == cap) {
+        memmove(si, si + 1, (size_t)(cap - 1) * sizeof(*si));
+        s->n--;
+    }
+    si[s->n++] = item;
+    s->last_tick = (uint32_t)m->tick;
+    pop_add(m, item);
+    return 0;
+}
+
+/* ---- scoring --------------------------------------------------------------------------- */
+
+/* Is signal s computed? Enabled in the mask and either weighted or being learned. */
+static int on(const struct sessrec *m, int s)
+{
+    int f, any = m->p.learn_blend != 0;
+
+    for (f = 0; f < SESSREC_NFEATURES && !any; f++)
+        any = feat_signal[f] == s && m->w[f] != 0;
+    return (m->p.signals & (1u << s)) && any;
+}
+
+static struct acc *touch(struct sessrec *m, int32_t item)
+{
+    struct acc *a = &m->acc[item];
+
+    if (m->astamp[item] != m->stamp) {
+        m->astamp[item] = m->stamp;
+        memset(a, 0, sizeof(*a));
+        a->because_next = a->because_knn = -1;
+        m->touched[m->n_touched++] = item;
+    }
+    return a;
+}
+
+static int nb_before(const struct nb *a, const struct nb *b)
+{
+    if (a->sim != b->sim)
+        return a->sim > b->sim;
+    return a->slot > b->slot;
+}
+
+/* Partial selection: afterwards v[0..k-1] are the k best (unordered). Deterministic. */
+static void nb_select(struct nb *v, uint32_t n, uint32_t k)
+{
+    uint32_t lo = 0, hi = n;
+
+    while (hi - lo > 1 && k > lo && k < hi) {
+        uint32_t mid = lo + (hi - lo) / 2, i, st;
+        struct nb piv = v[mid], t;
+        /* move pivot to end */
+        v[mid] = v[hi - 1];
+        v[hi - 1] = piv;
+        st = lo;
+        for (i = lo; i < hi - 1; i++) {
+            if (nb_before(&v[i], &piv)) {
+                t = v[i];
+                v[i] = v[st];
+                v[st] = t;
+                st++;
+            }
+        }
+        v[hi - 1] = v[st];
+        v[st] = piv;
+        if (st == k || st + 1 == k)
+            return;
+        if (st > k)
+            hi = st;
+        else
+            lo = st + 1;
+    }
+}
+
+static int cand_before(const struct cand *a, const struct cand *b)
+{
+    if (a->score != b->score)
+        return a->score > b->score;
+    return a->item < b->item;
+}
+
+static void cand_select(struct cand *v, uint32_t n, uint32_t k)
+{
+    uint32_t lo = 0, hi = n;
+
+    while (hi - lo > 1 && k > lo && k < hi) {
+        uint32_t mid = lo + (hi - lo) / 2, i, st;
+        struct cand piv = v[mid], t;
+        v[mid] = v[hi - 1];
+        v[hi - 1] = piv;
+        st = lo;
+        for (i = lo; i < hi - 1; i++) {
+            if (cand_before(&v[i], &piv)) {
+                t = v[i];
+                v[i] = v[st];
+                v[st] = t;
+                st++;
+            }
+        }
+        v[hi - 1] = v[st];
+        v[st] = piv;
+        if (st == k || st + 1 == k)
+            return;
+        if (st > k)
+            hi = st;
+        else
+            lo = st + 1;
+    }
+}
+
+static void cand_sort(struct cand *v, uint32_t n)
+{
+    uint32_t i, j;
+
+    for (i = 1; i < n; i++) {
+        struct cand x = v[i];
+        for (j = i; j > 0 && cand_before(&x, &v[j - 1]); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+static float idf_of(const struct sessrec *m, int32_t item)
+{
+    double n = (double)m->sessions_created + 1.0, df = (double)m->items[item].df + 1.0;
+
+    return df >= n ? 0.0f : (float)log(n / df);
+}
+
+static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t n)
+{
+    uint32_t nq = 0, nt = 0, i, k;
+    float rinv;
+    size_t j;
+
+    for (j = n; j-- > 0 && nq < m->p.query_items;) {
+        int32_t a = q[j];
+        const struct item *it;
+        float w;
+        uint32_t c, pi;
+        if (a < 0 || a >= m->n_items || m->qpos[a] != (int32_t)j)
+            continue; /* only the last occurrence of each item */
+        nq++;
+        it = &m->items[a];
+        if (!it->post)
+            continue;
+        w = m->p.spw_lambda > 0 ? expf(-(float)(n - 1 - j) / m->p.spw_lambda) : 1.0f;
+        if (m->p.idf_sim > 0)
+            w *= powf(idf_of(m, a), m->p.idf_sim);
+        if (w <= 0)
+            continue;
+        /* newest postings first */
+        pi = it->post_head;
+        for (c = 0; c < it->post_n; c++) {
+            const struct posting *po;
+            struct sacc *sa;
+            pi = pi == 0 ? m->p.postings_cap - 1 : pi - 1;
+            po = &it->post[pi];
+            if ((int64_t)po->slot == self)
+                continue;
+            sa = &m->sacc[po->slot];
+            if (sa->gen != po->gen)
+                continue; /* slot evicted or ended since */
+            if (sa->stamp != m->stamp) {
+                if (nt >= m->p.sample_cap)
+                    continue;
+                sa->stamp = m->stamp;
+                sa->sim = 0;
+                sa->tick = po->tick;
+                m->nbs[nt].slot = po->slot;
+                nt++;
+            }
+            SR_COUNT(0);
+            sa->sim += w;
+            if ((int32_t)(po->tick - sa->tick) > 0)
+                sa->tick = po->tick;
+        }
+    }
+    if (nt == 0)
+        return;
+    rinv = m->p.rec_lambda > 0 ? 1.0f / m->p.rec_lambda : 0.0f;
+    SR_ADD(1, nt);
+    for (i = 0; i < nt; i++) {
+        const struct sacc *sa = &m->sacc[m->nbs[i].slot];
+        float sim = sa->sim;
+        if (m->p.sim_norm > 0) {
+            uint32_t ln = sess_at(m, m->nbs[i].slot)->n;
+            sim /= powf((float)(ln ? ln : 1), m->p.sim_norm);
+        }
+        if (m->p.rec_lambda > 0) {
+            float x = (float)(uint32_t)((uint32_t)m->tick - sa->tick) * rinv;
+            sim *= x >= 16.0f ? 0.0f : m->rec_tab[(int)(x * 64.0f)];
+        }
+        m->nbs[i].sim = sim;
+    }
+    k = m->p.k_neighbors < nt ? m->p.k_neighbors : nt;
+    nb_select(m->nbs, nt, k);
+    for (i = 0; i < k; i++) {
+        struct sess *ss = sess_at(m, m->nbs[i].slot);
+        const int32_t *si = sess_items(ss);
+        uint32_t ns = ss->n, p;
+        int32_t mpos = -1, best = -1;
+        float sim = m->nbs[i].sim;
+        if (sim <= 0 || !ss->live)
+            continue;
+        for (p = 0; p < ns; p++) {
+            int32_t it = si[p];
+            if (it < m->n_items && m->qstamp[it] == m->stamp && m->qpos[it] >= best) {
+                best = m->qpos[it];
+                mpos = (int32_t)p;
+            }
+        }
+        if (mpos < 0)
+            continue;
+        for (p = 0; p < ns; p++) {
+            int32_t it = si[p], d = (int32_t)p - mpos;
+            float w = sim * m->ipw_tab[d < 0 ? -d : d];
+            struct acc *a;
+            if (m->p.idf_score > 0)
+                w *= powf(idf_of(m, it) + 1.0f, m->p.idf_score);
+            if (w <= 0)
+                continue;
+            a = touch(m, it);
+            a->f[d < 0 ? SESSREC_F_KNN_BEFORE : SESSREC_F_KNN] += w;
+            if (w > a->best_knn) {
+                a->best_knn = w;
+                a->because_knn = si[mpos];
+            }
+        }
+    }
+}
+
+
+size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, size_t n,
+                     int32_t *out_items, float *out_scores, uint8_t *out_reason,
+                     int32_t *out_because, size_t k)
+{
+    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0;
+    float iknn, inext, icov, irep, ipop;
+    int64_t self = session_get(m, session_key, 0);
+    uint32_t i, h, f, nsel;
+    int32_t last = -1;
+    size_t j;
+
+    m->have_last = 0;
+    m->n_cands = m->n_sorted = 0;
+    if (m->n_items == 0)
+        return 0;
+    if (++m->stamp == 0) {
+        memset(m->astamp, 0, (size_t)m->items_cap * sizeof(*m->astamp));
+        memset(m->qstamp, 0, (size_t)m->items_cap * sizeof(*m->qstamp));
+        for (i = 0; i < m->sess_cap; i++)
+            m->sacc[i].stamp = 0;
+        m->stamp = 1;
+    }
+    m->n_touched = 0;
+
+    /* the query session: last position of each item (unknown items are ignored) */
+    for (j = 0; j < n; j++) {
+        int32_t it = q[j];
+        if (it < 0 || it >= m->n_items)
+            continue;
+        m->qstamp[it] = m->stamp;
+        m->qpos[it] = (int32_t)j;
+    }
+    if (n > 0 && q[n - 1] >= 0 && q[n - 1] < m->n_items)
+        last = q[n - 1];
+
+    /* IN_SESSION */
+    if (on(m, SESSREC_IN_SESSION)) {
+        for (j = 0; j < n; j++) {
+            int32_t it = q[j];
+            if (it < 0 || it >= m->n_items)
+                continue;
+            touch(m, it)->f[SESSREC_F_REPEAT] +=
+                m->p.rep_lambda > 0 ? expf(-(float)(n - 1 - j) / m->p.rep_lambda) : 1.0f;
+        }
+        if (last >= 0)
+            touch(m, last)->f[SESSREC_F_LAST] = 1.0f;
+    }
+    /* NEXT_ITEM */
+    if (on(m, SESSREC_NEXT_ITEM)) {
+        float wh = 1.0f;
+        for (h = 0; h < m->p.trans_hops && h < n; h++, wh *= m->p.trans_hop_decay) {
+            int32_t a = q[n - 1 - h];
+            const struct etab *t;
+            float sc;
+            int fi = h == 0 ? SESSREC_F_NEXT : SESSREC_F_NEXT_HOPS;
+            if (a < 0 || a >= m->n_items)
+                continue;
+            t = &m->items[a].tr;
+            if (t->n == 0)
+                continue;
+            sc = wh * etab_scale(t, m->tick, m->p.trans_tau);
+            if (m->p.trans_norm && t->total > 0)
+                sc /= t->total;
+            for (i = 0; i < t->n; i++) {
+                struct acc *ac = touch(m, t->e[i].item);
+                float c = sc * t->e[i].w;
+                ac->f[fi] += c;
+                if (c > ac->best_next) {
+                    ac->best_next = c;
+                    ac->because_next = a;
+                }
+            }
+        }
+    }
+    /* SIMILAR_SESSION */
+    if (on(m, SESSREC_SIMILAR_SESSION))
+        score_knn(m, self, q, n);
+    /* CO_VISITED (last item, cosine) */
+    if (on(m, SESSREC_CO_VISITED) && last >= 0) {
+        const struct etab *t = &m->items[last].cv;
+        float da = (float)m->items[last].df + 1.0f;
+        for (i = 0; i < t->n; i++) {
+            float db = (float)m->items[t->e[i].item].df + 1.0f;
+            touch(m, t->e[i].item)->f[SESSREC_F_COVIS] += t->e[i].w / sqrtf(da * db);
+        }
+    }
+    /* POPULAR (always offered as fallback candidates; the feature only when enabled) */
+    {
+        int pop_on = on(m, SESSREC_POPULAR);
+        for (i = 0; i < m->pop_n; i++) {
+            struct acc *a = touch(m, m->pop_top[i]);
+            if (pop_on)
+                a->f[SESSREC_F_POP] = m->items[m->pop_top[i]].pop;
+        }
+    }
+
+    /* normalise each signal by its max over the candidates; derived features; blend */
+    for (i = 0; i < m->n_touched; i++) {
+        const struct acc *a = &m->acc[m->touched[i]];
+        float v = a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE];
+        if (v > mknn)
+            mknn = v;
+        v = a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS];
+        if (v > mnext)
+            mnext = v;
+        if (a->f[SESSREC_F_COVIS] > mcov)
+            mcov = a->f[SESSREC_F_COVIS];
+        if (a->f[SESSREC_F_REPEAT] > mrep)
+            mrep = a->f[SESSREC_F_REPEAT];
+        if (a->f[SESSREC_F_POP] > mpop)
+            mpop = a->f[SESSREC_F_POP];
+    }
+    iknn = mknn > 0 ? 1.0f / mknn : 0.0f;
+    inext = mnext > 0 ? 1.0f / mnext : 0.0f;
+    icov = mcov > 0 ? 1.0f / mcov : 0.0f;
+    irep = mrep > 0 ? 1.0f / mrep : 0.0f;
+    ipop = mpop > 0 ? 1.0f / mpop : 0.0f;
+    for (i = 0; i < m->n_touched; i++) {
+        int32_t it = m->touched[i];
+        struct acc *a = &m->acc[it];
+        float sc = 0;
+        a->f[SESSREC_F_POP] *= ipop;
+        a->f[SESSREC_F_KNN] *= iknn;
+        a->f[SESSREC_F_KNN_BEFORE] *= iknn;
+        a->f[SESSREC_F_KNN_SQRT] = sqrtf(a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE]);
+        a->f[SESSREC_F_NEXT] *= inext;
+        a->f[SESSREC_F_NEXT_HOPS] *= inext;
+        a->f[SESSREC_F_NEXT_SQRT] = sqrtf(a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS]);
+        a->f[SESSREC_F_COVIS] *= icov;
+        a->f[SESSREC_F_REPEAT] *= irep;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            sc += m->w[f] * a->f[f];
+        a->score = sc;
+        m->cands[i].score = sc;
+        m->cands[i].item = it;
+    }
+    m->n_cands = m->n_touched;
+    SR_ADD(2, m->n_touched);
+    SR_COUNT(3);
+    nsel = (uint32_t)(k > m->p.learn_topn ? k : m->p.learn_topn);
+    if (nsel > m->n_cands)
+        nsel = m->n_cands;
+    cand_select(m->cands, m->n_cands, nsel);
+    cand_sort(m->cands, nsel);
+    m->n_sorted = nsel;
+    m->have_last = 1;
+    if (k > nsel)
+        k = nsel;
+    for (j = 0; j < k; j++) {
+        int32_t it = m->cands[j].item;
+        const struct acc *a = &m->acc[it];
+        float contrib[SESSREC_NSIGNALS] = { 0 }, bv = -1;
+        int best = SESSREC_POPULAR;
+        uint32_t s;
+        out_items[j] = it;
+        if (out_scores)
+            out_scores[j] = a->score;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            contrib[feat_signal[f]] += m->w[f] * a->f[f];
+        for (s = 0; s < SESSREC_NSIGNALS; s++) {
+            if (contrib[s] > bv) {
+                bv = contrib[s];
+                best = (int)s;
+            }
+        }
+        if (out_reason)
+            out_reason[j] = (uint8_t)best;
+        if (out_because) {
+            int32_t b = -1;
+            if (best == SESSREC_NEXT_ITEM)
+                b = a->because_next;
+            else if (best == SESSREC_SIMILAR_SESSION)
+                b = a->because_knn;
+            else if (best == SESSREC_CO_VISITED)
+                b = last;
+            else if (best == SESSREC_IN_SESSION)
+                b = it;
+            out_because[j] = b;
+        }
+    }
+    return k;
+}
+
+/* One AdaGrad step on the blend weights given gradient g (ascent direction). */
+static void learn_step(struct sessrec *m, const float *g)
+{
+    uint32_t f;
+
+    for (f = 0; f < SESSREC_NFEATURES; f++) {
+        if (!(m->p.signals & (1u << feat_signal[f])) || g[f] == 0)
+            continue;
+        m->g2[f] += g[f] * g[f];
+        m->w[f] += m->p.learn_rate * g[f] / sqrtf(m->g2[f] + 1e-6f);
+        if (m->w[f] < 0)
+            m->w[f] = 0;
+    }
+}
+
+void sessrec_feedback(struct sessrec *m, int32_t y)
+{
+    float grad[SESSREC_NFEATURES], maxz = -1e30f, sum = 0, sy;
+    const float *fy;
+    uint32_t n, i, f, cnt = 0;
+    int32_t rank = -1;
+
+    if (!m->have_last || !m->p.learn_blend)
+        return;
+    m->have_last = 0;
+    if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp)
+        return; /* target not among the candidates: nothing to learn from */
+    n = m->n_sorted < m->p.learn_topn ? m->n_sorted : m->p.learn_topn;
+    for (i = 0; i < n; i++)
+        if (m->cands[i].item == y)
+            rank = (int32_t)i;
+    fy = m->acc[y].f;
+    sy = m->acc[y].score;
+    memset(grad, 0, sizeof(grad));
+    if (m->p.learn_loss == 1) {
+        /* pairwise logistic loss against every candidate ranked above the target */
+        uint32_t top = rank < 0 ? n : (uint32_t)rank;
+        for (i = 0; i < top; i++) {
+            const float *fi = m->acc[m->cands[i].item].f;
+            float d = sy - m->cands[i].score, p = 1.0f / (1.0f + expf(d * 4.0f));
+            for (f = 0; f < SESSREC_NFEATURES; f++)
+                grad[f] += p * (fy[f] - fi[f]);
+            cnt++;
+        }
+        if (cnt == 0)
+            return;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            grad[f] /= (float)cnt;
+        learn_step(m, grad);
+        return;
+    }
+    /* softmax over the top-n (+ the target if outside) */
+    for (i = 0; i < n; i++) {
+        m->lz[i] = m->cands[i].score;
+        if (m->lz[i] > maxz)
+            maxz = m->lz[i];
+    }
+    if (rank < 0) {
+        m->lz[n] = sy;
+        if (sy > maxz)
+            maxz = sy;
+    }
+    for (i = 0; i < n + (rank < 0); i++) {
+        m->lz[i] = expf(m->lz[i] - maxz);
+        sum += m->lz[i];
+    }
+    for (f = 0; f < SESSREC_NFEATURES; f++)
+        grad[f] = fy[f];
+    for (i = 0; i < n + (rank < 0); i++) {
+        const float *fi = i < n ? m->acc[m->cands[i].item].f : fy;
+        float p = m->lz[i] / sum;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            grad[f] -= p * fi[f];
+    }
+    learn_step(m, grad);
+}
