@@ -7,8 +7,18 @@
  *   assign:  every assigned partition starts at the offset stored in recd's state
  *            (Kafka's committed offsets are only updated afterwards, for visibility);
  *            READY=1 goes to systemd after the first assignment
- *   loop:    collect up to batch.max_records or batch.max_wait_ms -> pipeline (process,
- *            checkpoint, publish + flush, commit state+offsets atomically) -> WATCHDOG=1
+ *   loop:    collect up to batch.max_records, BATCH_MAX_BYTES of payload or
+ *            batch.max_wait_ms -> pipeline (process, checkpoint, publish + flush, commit
+ *            state+offsets atomically) -> WATCHDOG=1
+ *   fence:   a record below the next offset recd has already consumed from its partition
+ *            (state's offset at assignment, then every record taken) is dropped, never applied
+ *            again: librdkafka may rewind a partition on its own (auto.offset.reset after
+ *            OFFSET_OUT_OF_RANGE, e.g. after a leader change) and that must not apply events
+ *            twice
+ *   failure: a batch that cannot be committed (output not acknowledged, state write error
+ *            such as a full disk) or a fatal Kafka client error: /readyz reports not ready,
+ *            STATUS= tells systemd why, nothing of the batch is committed and recd exits 1;
+ *            a restart resumes from the offsets in state
  *   revoke:  the pending batch is processed and committed before partitions are released
  *   SIGHUP:  RELOADING=1, re-read + validate off to the side, swap reloadable knobs, READY=1
  *   SIGTERM: finish the batch, STOPPING=1, close the consumer, flush the producer, exit 0;
@@ -20,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -59,6 +70,18 @@ static void on_usr1(int sig)
 
 #define MAX_RETIRED 64
 
+/* A batch also ends once it holds this much record payload (keys + values): with records of
+ * up to ~1 MiB, batch.max_records alone would let one batch (and the DLQ copies of its bad
+ * records, held until they are acknowledged) grow to hundreds of MiB. */
+#define BATCH_MAX_BYTES (32u << 20)
+
+/* Next offset to take from one input partition (the consumption fence). */
+struct fence {
+    int kind;                   /* enum recd_kind of the topic */
+    int32_t partition;
+    int64_t next;               /* < 0: nothing stored yet, take anything */
+};
+
 struct daemon {
     struct recd_conf *conf;                 /* owned: current config */
     struct recd_conf *retired[MAX_RETIRED]; /* owned: replaced configs (pointers may linger) */
@@ -79,6 +102,10 @@ struct daemon {
     rd_kafka_message_t **msgs;              /* pending batch (owned messages) */
     struct recd_raw *raws;
     size_t n_msgs, cap_msgs;
+    size_t batch_bytes;                     /* payload of the pending batch */
+    struct fence *fences;                   /* owned */
+    size_t n_fences, cap_fences;
+    uint64_t skipped;                       /* records below the fence, dropped */
     int assigned;
     int notified_ready;
     int fatal;                              /* a batch failed: stop without committing */
@@ -213,6 +240,52 @@ static int kind_of_topic(struct daemon *d, const char *topic)
     return -1;
 }
 
+/* Stop without committing anything more: not ready, tell systemd why, exit 1 after the loop. */
+static void set_failed(struct daemon *d, const char *why)
+{
+    char status[600];
+
+    d->fatal = 1;
+    recd_metrics_set_ready(d->metrics, 0, why);
+    snprintf(status, sizeof(status), "STATUS=failed, exiting: %.500s", why);
+    sd_notify(0, status);
+}
+
+static struct fence *fence_find(struct daemon *d, int kind, int32_t partition)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_fences; i++) {
+        if (d->fences[i].partition == partition && d->fences[i].kind == kind) {
+            return &d->fences[i];
+        }
+    }
+    return NULL;
+}
+
+/* At assignment: the partition continues at `next` (the offset stored in state, or < 0). */
+static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t next)
+{
+    struct fence *f = fence_find(d, kind, partition);
+
+    if (f == NULL) {
+        if (d->n_fences == d->cap_fences) {
+            size_t nc = d->cap_fences ? d->cap_fences * 2 : 16;
+            struct fence *nf = realloc(d->fences, nc * sizeof(*nf));
+
+            if (nf == NULL) {
+                return;   /* no fence for this partition: records are taken as they come */
+            }
+            d->fences = nf;
+            d->cap_fences = nc;
+        }
+        f = &d->fences[d->n_fences++];
+        f->kind = kind;
+        f->partition = partition;
+    }
+    f->next = next;
+}
+
 /* Run the pending messages through the pipeline; destroys them. */
 static int flush_batch(struct daemon *d)
 {
@@ -248,8 +321,7 @@ static int flush_batch(struct daemon *d)
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_MAIN, "batch of %zu records failed, nothing committed: %s",
                  d->n_msgs, err);
-        recd_metrics_set_ready(d->metrics, 0, err);
-        d->fatal = 1;
+        set_failed(d, err);
         goto out;
     }
     recd_metrics_observe(d->metrics, "recd_batch_duration_seconds", NULL,
@@ -285,6 +357,7 @@ out:
         rd_kafka_message_destroy(d->msgs[i]);
     }
     d->n_msgs = 0;
+    d->batch_bytes = 0;
     return rc;
 }
 
@@ -337,6 +410,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 tp->offset = strcmp(kc->start_from, "latest") == 0 ? RD_KAFKA_OFFSET_END :
                              RD_KAFKA_OFFSET_BEGINNING;
             }
+            fence_set(d, kind_of_topic(d, tp->topic), tp->partition,
+                      tp->offset >= 0 ? tp->offset : -1);
             RLOG_INFO(RECD_LOG_KAFKA, "assigned %s[%d] from offset %lld%s", tp->topic,
                       (int)tp->partition, (long long)tp->offset,
                       tp->offset < 0 ? " (no offset in state)" : " (from state)");
@@ -390,24 +465,56 @@ static int push_msg(struct daemon *d, rd_kafka_message_t *m)
         d->cap_msgs = nc;
     }
     d->msgs[d->n_msgs++] = m;
+    d->batch_bytes += m->len + m->key_len;
     d->last_msg_ns = recd_now_mono_ns();
     return RECD_OK;
 }
 
-/* Accept a polled message: errors are logged and dropped. Returns 1 if kept. */
-static int accept_msg(struct daemon *d, rd_kafka_message_t *m)
+/* Accept a polled message: errors are logged and dropped (a fatal client error stops recd),
+ * so are records below the partition's fence. Returns 1 if kept. */
+static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
 {
+    struct fence *f;
+    int kind;
+
     if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char why[512], msg[600];
+
+            rd_kafka_fatal_error(rk, why, sizeof(why));
+            snprintf(msg, sizeof(msg), "fatal Kafka consumer error: %s", why);
+            RLOG_ERR(RECD_LOG_KAFKA, "%s", msg);
+            set_failed(d, msg);
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "consume_error", "consume: %s",
                         rd_kafka_message_errstr(m));
         }
         rd_kafka_message_destroy(m);
         return 0;
     }
-    if (kind_of_topic(d, rd_kafka_topic_name(m->rkt)) < 0 || push_msg(d, m) != RECD_OK) {
+    kind = kind_of_topic(d, rd_kafka_topic_name(m->rkt));
+    if (kind < 0) {
         rd_kafka_message_destroy(m);
         return 0;
+    }
+    f = fence_find(d, kind, m->partition);
+    if (f != NULL && f->next >= 0 && m->offset < f->next) {
+        d->skipped++;
+        recd_metrics_add(d->metrics, "recd_records_skipped_total", "reason=\"already_consumed\"", 1);
+        recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "fence",
+                    "%s[%d]@%lld is below the next offset %lld recd consumes from that "
+                    "partition (the client rewound it): skipped, not applied twice",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset,
+                    (long long)f->next);
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    if (push_msg(d, m) != RECD_OK) {
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    if (f != NULL) {
+        f->next = m->offset + 1;
     }
     return 1;
 }
@@ -447,6 +554,7 @@ static void items_assign(struct daemon *d)
 
         tp->offset = recd_state_get_offset(d->state, tp->topic, p, &next) == RECD_OK ?
                      next : RD_KAFKA_OFFSET_BEGINNING;
+        fence_set(d, RECD_KIND_ITEM, p, tp->offset >= 0 ? tp->offset : -1);
     }
     rd_kafka_assign(d->items, parts);
     RLOG_INFO(RECD_LOG_KAFKA, "reading items topic %s (%d partitions) in full",
@@ -464,21 +572,22 @@ static void collect_batch(struct daemon *d)
     rd_kafka_message_t *m;
 
     items_assign(d);
-    while (!sig_stop && !sig_reload && !sig_checkpoint && !d->fatal && d->n_msgs < (size_t)bc->max_records) {
+    while (!sig_stop && !sig_reload && !sig_checkpoint && !d->fatal &&
+           d->n_msgs < (size_t)bc->max_records && d->batch_bytes < BATCH_MAX_BYTES) {
         int64_t left_ms = (deadline - recd_now_mono_ns()) / 1000000;
 
         if (d->items_assigned) {
-            while (d->n_msgs < (size_t)bc->max_records &&
+            while (d->n_msgs < (size_t)bc->max_records && d->batch_bytes < BATCH_MAX_BYTES &&
                    (m = rd_kafka_consumer_poll(d->items, 0)) != NULL) {
-                accept_msg(d, m);
+                accept_msg(d, d->items, m);
             }
         }
-        if (d->n_msgs >= (size_t)bc->max_records) {
+        if (d->n_msgs >= (size_t)bc->max_records || d->batch_bytes >= BATCH_MAX_BYTES) {
             break;
         }
         m = rd_kafka_consumer_poll(d->consumer, left_ms > 0 ? (int)(left_ms > 100 ? 100 : left_ms) : 0);
         if (m != NULL) {
-            accept_msg(d, m);
+            accept_msg(d, d->consumer, m);
         }
         if (m == NULL && recd_now_mono_ns() >= deadline) {
             break;
@@ -591,6 +700,9 @@ static void declare_metrics(struct recd_metrics *m)
     recd_metrics_declare(m, "recd_records_dead_lettered_total", RECD_M_COUNTER,
                          "Records sent to the DLQ, by topic and reason.");
     recd_metrics_declare(m, "recd_batches_total", RECD_M_COUNTER, "Micro-batches committed.");
+    recd_metrics_declare(m, "recd_records_skipped_total", RECD_M_COUNTER,
+                         "Records dropped because recd had already consumed their offset (the "
+                         "Kafka client rewound a partition), by reason.");
     recd_metrics_declare(m, "recd_batch_duration_seconds", RECD_M_HISTOGRAM,
                          "Time from a batch's first record to its commit.");
     recd_metrics_declare(m, "recd_operator_duration_seconds", RECD_M_HISTOGRAM,
@@ -734,6 +846,7 @@ static void teardown(struct daemon *d)
     free(d->dlq_topic);
     free(d->msgs);
     free(d->raws);
+    free(d->fences);
     for (i = 0; i < d->n_retired; i++) {
         recd_conf_destroy(d->retired[i]);
     }
@@ -863,14 +976,19 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     }
     {
         struct recd_pipeline_stats ps;
+        struct rusage ru;
 
+        memset(&ru, 0, sizeof(ru));
+        getrusage(RUSAGE_SELF, &ru);   /* ru_maxrss: peak resident set in KiB (Linux) */
         recd_pipeline_stats(d->pipeline, &ps);
         RLOG_NOTICE(RECD_LOG_MAIN,
                     "stopping: %llu batches, %llu records, %llu events, %llu dead-lettered, "
-                    "%llu lists published, %llu tombstones",
+                    "%llu lists published, %llu tombstones, %llu skipped as already consumed; "
+                    "peak RSS %ld KiB",
                     (unsigned long long)ps.batches, (unsigned long long)ps.records,
                     (unsigned long long)ps.events, (unsigned long long)ps.dead_lettered,
-                    (unsigned long long)ps.published, (unsigned long long)ps.tombstones);
+                    (unsigned long long)ps.published, (unsigned long long)ps.tombstones,
+                    (unsigned long long)d->skipped, (long)ru.ru_maxrss);
     }
     code = d->fatal ? RECD_EXIT_FAILURE : RECD_EXIT_OK;
 out:

@@ -109,6 +109,9 @@ struct recd_event {
     const char *event_id;
     const char *user_id;
     int64_t ts_ms;                /* event time, ms since the epoch */
+    /* annotations added by the sessionize operator (0 / -1 before it ran) */
+    uint64_t session_key;         /* identity of the user's current session */
+    int32_t item_idx;             /* dense catalogue index of the event's item (clicks) */
     union {
         struct recd_click click;
         struct recd_purchase purchase;

@@ -31,6 +31,7 @@ struct recd_pipeline {
     struct recd_codec *codec;            /* borrowed */
     struct recd_validate_conf vconf;
     struct op_inst *ops;                 /* owned, n_ops */
+    struct recd_services *services;      /* owned */
     size_t n_ops;
     struct recd_arena *arena;            /* owned, reset per batch */
     struct recd_txn *txn;                /* owned, cleared per batch */
@@ -97,9 +98,15 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
+    p->services = recd_services_new();
+    if (p->services == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto fail;
+    }
     env.state = st;
     env.metrics = metrics;
     env.model_version = p->model_version;
+    env.services = p->services;
     for (i = 0; i < pc->chain.n; i++) {
         const struct recd_operator_desc *d = recd_operator_find(pc->chain.v[i]);
         const void *oc;
@@ -137,6 +144,7 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
         p->ops[i - 1].desc->fini(p->ops[i - 1].ctx);
     }
     free(p->ops);
+    recd_services_destroy(p->services);
     recd_txn_destroy(p->txn);
     recd_arena_destroy(p->arena);
     recd_strmap_destroy(p->seq);
@@ -373,6 +381,8 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             continue;
         }
         decoded[r->kind]++;
+        ev->item_idx = -1;
+        ev->session_key = 0;
         ev->topic = r->topic;
         ev->partition = r->partition;
         ev->offset = r->offset;

@@ -126,3 +126,46 @@ int recd_batch_add_forgotten(struct recd_batch *b, const char *user_id)
     b->n_out = n;
     return RECD_OK;
 }
+
+/* ---- services ---------------------------------------------------------------------------- */
+
+#define RECD_MAX_SERVICES 16
+
+struct recd_services {
+    const char *name[RECD_MAX_SERVICES];   /* static strings */
+    void *ptr[RECD_MAX_SERVICES];          /* borrowed */
+    size_t n;
+};
+
+struct recd_services *recd_services_new(void)
+{
+    return calloc(1, sizeof(struct recd_services));
+}
+
+void recd_services_destroy(struct recd_services *s)
+{
+    free(s);
+}
+
+int recd_services_put(struct recd_services *s, const char *name, void *ptr)
+{
+    if (s == NULL || s->n == RECD_MAX_SERVICES) {
+        return RECD_ENOMEM;
+    }
+    s->name[s->n] = name;
+    s->ptr[s->n] = ptr;
+    s->n++;
+    return RECD_OK;
+}
+
+void *recd_services_get(const struct recd_services *s, const char *name)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < s->n; i++) {
+        if (strcmp(s->name[i], name) == 0) {
+            return s->ptr[i];
+        }
+    }
+    return NULL;
+}

@@ -37,11 +37,19 @@ struct recd_txn;
 struct recd_conf_unit;
 struct recd_metrics;
 
+/* Services operators offer each other (e.g. sessionize offers "catalog" and "sessions"):
+ * an operator registers a pointer under a name in init(); operators later in the chain look
+ * it up in their init() and fail with a clear message when it is missing. */
+struct recd_services;
+int recd_services_put(struct recd_services *s, const char *name, void *ptr);
+void *recd_services_get(const struct recd_services *s, const char *name);
+
 /* What the daemon lends an operator. All borrowed for the operator's lifetime. */
 struct recd_op_env {
     struct recd_state *state;
     struct recd_metrics *metrics;       /* may be NULL (tools, tests) */
     const char *model_version;
+    struct recd_services *services;
 };
 
 /* One micro-batch. */
@@ -92,6 +100,10 @@ struct recd_operator_desc {
     int (*reconfigure)(void *ctx, const void *conf, char *errstr, size_t errlen);
     void (*fini)(void *ctx);
 };
+
+/* The daemon's side of the services registry. */
+struct recd_services *recd_services_new(void);
+void recd_services_destroy(struct recd_services *s);
 
 /* Registry (operators/registry.c). */
 const struct recd_operator_desc *recd_operator_find(const char *name);

@@ -6,8 +6,14 @@
 #include "operator.h"
 
 extern const struct recd_operator_desc recd_op_popular;
+extern const struct recd_operator_desc recd_op_sessionize;
+extern const struct recd_operator_desc recd_op_sgd;
+extern const struct recd_operator_desc recd_op_rerank;
 
 static const struct recd_operator_desc *const operators[] = {
+    &recd_op_sessionize,
+    &recd_op_sgd,
+    &recd_op_rerank,
     &recd_op_popular,
 };
 

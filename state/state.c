@@ -516,6 +516,17 @@ int recd_key_sub(struct recd_buf *out, const char *id, const char *sub)
 
 int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t errlen)
 {
+    return recd_state_digest_ex(st, 0, out, errstr, errlen);
+}
+
+static int is_offset_key(const void *k, size_t kl)
+{
+    return kl >= 4 && memcmp(k, "off", 4) == 0;
+}
+
+int recd_state_digest_ex(struct recd_state *st, unsigned flags, char out[33], char *errstr,
+                         size_t errlen)
+{
     XXH3_state_t *h = XXH3_createState();
     XXH128_hash_t d;
     int cf;
@@ -540,6 +551,9 @@ int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t 
         }
         XXH3_128bits_update(h, cf_names[cf], strlen(cf_names[cf]) + 1);
         while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+            if ((flags & RECD_DIGEST_NO_OFFSETS) && cf == RECD_CF_META && is_offset_key(k, kl)) {
+                continue;
+            }
             lens[0] = kl;
             lens[1] = vl;
             XXH3_128bits_update(h, lens, sizeof(lens));
@@ -552,6 +566,44 @@ int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t 
     XXH3_freeState(h);
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)d.high64,
              (unsigned long long)d.low64);
+    return RECD_OK;
+}
+
+int recd_state_offsets(struct recd_state *st,
+                       int (*fn)(void *arg, const char *topic, int32_t partition, int64_t next),
+                       void *arg)
+{
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl;
+    int rc;
+
+    rc = recd_state_iter_new(st, RECD_CF_META, "off", 4, &it);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        const uint8_t *p = k, *q = v;
+        size_t tl = kl > 4 ? strnlen((const char *)p + 4, kl - 4) : 0;
+        uint32_t part = 0;
+        uint64_t next = 0;
+        int i;
+
+        /* "off" 0x00 <topic> 0x00 <partition be32> -> <next be64> */
+        if (kl != 4 + tl + 1 + 4 || vl != 8) {
+            continue;
+        }
+        for (i = 0; i < 4; i++) {
+            part = (part << 8) | p[4 + tl + 1 + i];
+        }
+        for (i = 0; i < 8; i++) {
+            next = (next << 8) | q[i];
+        }
+        if (fn(arg, (const char *)p + 4, (int32_t)part, (int64_t)next) != 0) {
+            break;
+        }
+    }
+    recd_state_iter_destroy(it);
     return RECD_OK;
 }
 

@@ -96,6 +96,18 @@ int recd_key_sub(struct recd_buf *out, const char *id, const char *sub);
 /* Stable digest (hex, 32 chars + NUL) of all state in every column family except OUTPUTS:
  * keys and values in key order, column families in enum order. */
 int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t errlen);
+/* The same with flags: RECD_DIGEST_NO_OFFSETS leaves out the input offsets (META keys
+ * "off" 0x00 ...), so that two stores that applied the same events read from different
+ * topics or at different offsets (e.g. with and without interleaved dead-lettered records)
+ * compare equal. recd_state_digest(st, ...) == recd_state_digest_ex(st, 0, ...). */
+#define RECD_DIGEST_NO_OFFSETS 1u
+int recd_state_digest_ex(struct recd_state *st, unsigned flags, char out[33], char *errstr,
+                         size_t errlen);
+/* Call fn for every stored input offset (topic, partition, next offset to consume), in key
+ * order; stops early when fn returns non-zero. Returns RECD_OK or RECD_ENOMEM. */
+int recd_state_offsets(struct recd_state *st,
+                       int (*fn)(void *arg, const char *topic, int32_t partition, int64_t next),
+                       void *arg);
 /* RocksDB checkpoint into dir (must not exist). */
 int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, size_t errlen);
 /* Approximate bytes on disk (SST + WAL). */

@@ -1,7 +1,10 @@
 /*
  * recctl_state.c — recctl's state tools:
  *
- *   recctl state digest [--state DIR]        stable digest of all state (outputs excluded)
+ *   recctl state digest [--state DIR] [--no-offsets]
+ *                                            stable digest of all state (outputs excluded;
+ *                                            --no-offsets: input offsets excluded too)
+ *   recctl state offsets [--state DIR]       the stored input offsets, one per line
  *   recctl state show USER [--state DIR]     a user's state and last published list, as JSON
  *   recctl checkpoint DIR [--state SDIR]     RocksDB checkpoint (consistent copy) into DIR
  *
@@ -154,22 +157,36 @@ static int state_show(struct recd_state *st, const char *user)
     return 0;
 }
 
+static int print_offset(void *arg, const char *topic, int32_t partition, int64_t next)
+{
+    printf("%s\t%d\t%lld\n", topic, (int)partition, (long long)next);
+    return 0;
+}
+
 static void state_usage(FILE *out)
 {
     fprintf(out,
-            "usage: recctl state digest [--state DIR]\n"
+            "usage: recctl state digest [--state DIR] [--no-offsets]\n"
+            "       recctl state offsets [--state DIR]\n"
             "       recctl state show USER [--state DIR]\n"
-            "  --state DIR   recd's state directory (state.dir; default " DEFAULT_STATE_DIR ")\n"
+            "  --state DIR    recd's state directory (state.dir; default " DEFAULT_STATE_DIR ")\n"
+            "  --no-offsets   digest: leave out the stored input offsets\n"
             "digest prints a stable hash of all state (published lists excluded): two stores that\n"
-            "applied the same input have the same digest. show prints a user's state and last\n"
-            "published recommendations as JSON (exit 2 when the user has no state).\n");
+            "applied the same input have the same digest. With --no-offsets, two stores that\n"
+            "applied the same events from different topics or at different offsets (e.g. with\n"
+            "and without interleaved dead-lettered records) have the same digest too.\n"
+            "offsets prints topic<TAB>partition<TAB>next offset to consume, per stored partition.\n"
+            "show prints a user's state and last published recommendations as JSON (exit 2 when\n"
+            "the user has no state).\n");
 }
 
 int recctl_state_main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"state", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
+        {"state", required_argument, NULL, 's'}, {"no-offsets", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
     };
+    unsigned flags = 0;
     const char *dir = DEFAULT_STATE_DIR, *verb;
     struct recd_state *st = NULL;
     int c, rc = 1;
@@ -179,6 +196,7 @@ int recctl_state_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': dir = optarg; break;
+        case 'n': flags |= RECD_DIGEST_NO_OFFSETS; break;
         case 'h': state_usage(stdout); return 0;
         default: state_usage(stderr); return 64;
         }
@@ -188,7 +206,8 @@ int recctl_state_main(int argc, char **argv)
         return 64;
     }
     verb = argv[optind];
-    if (strcmp(verb, "digest") != 0 && strcmp(verb, "show") != 0) {
+    if (strcmp(verb, "digest") != 0 && strcmp(verb, "show") != 0 &&
+        strcmp(verb, "offsets") != 0) {
         fprintf(stderr, "recctl state: unknown command \"%s\"\n", verb);
         state_usage(stderr);
         return 64;
@@ -201,12 +220,14 @@ int recctl_state_main(int argc, char **argv)
         return 1;
     }
     if (strcmp(verb, "digest") == 0) {
-        if (recd_state_digest(st, digest, err, sizeof(err)) == RECD_OK) {
+        if (recd_state_digest_ex(st, flags, digest, err, sizeof(err)) == RECD_OK) {
             printf("%s\n", digest);
             rc = 0;
         } else {
             fprintf(stderr, "recctl: %s\n", err);
         }
+    } else if (strcmp(verb, "offsets") == 0) {
+        rc = recd_state_offsets(st, print_offset, NULL) == RECD_OK ? 0 : 1;
     } else {
         rc = state_show(st, argv[optind + 1]);
     }

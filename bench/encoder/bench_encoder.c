@@ -91,19 +91,25 @@ static int load_texts(json_t *root, const char *key, texts *t)
     return 0;
 }
 
-/* Encode consecutive batches of the set for >= min_s seconds (and >= 2 batches). */
+/* Encode consecutive batches of the set for >= min_s seconds, in windows of >= WINDOW_S
+ * seconds and >= 2 batches; report the best window (the machine may be shared: the best
+ * window is the closest to undisturbed throughput; run's alternation does the same across
+ * processes) and the mean over all windows. */
+#define WINDOW_S 0.25
+
 static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double min_s,
                           double *tps_out)
 {
     const size_t dim = recd_minilm_dim(m);
     float *out = malloc(batch * dim * sizeof(float));
     const char **bt = malloc(batch * sizeof(*bt));
-    recd_minilm_stats st;
+    recd_minilm_stats st, best_st;
     char err[256];
-    size_t done = 0, pos = 0, i, nb = 0;
-    double t0, wall, tok_avg, mm_s, mm_flops;
+    size_t done_all = 0, pos = 0, i, nwin = 0;
+    double t_all0, wall_all, best_tps = -1.0, best_wall = 0.0, tok_avg, mm_s, mm_flops;
     json_t *o = NULL;
 
+    memset(&best_st, 0, sizeof(best_st));
     if (out == NULL || bt == NULL)
         goto cleanup;
     /* warm-up: grows the scratch buffers to this configuration's size */
@@ -113,38 +119,55 @@ static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double m
         fprintf(stderr, "bench_encoder: %s\n", err);
         goto cleanup;
     }
-    recd_minilm_reset_stats(m);
-    t0 = now_s();
+    t_all0 = now_s();
     do {
-        for (i = 0; i < batch; i++)
-            bt[i] = t->v[(pos + i) % t->n];
-        pos = (pos + batch) % t->n;
-        if (recd_minilm_encode_batch(m, bt, batch, out, err, sizeof(err)) != 0) {
-            fprintf(stderr, "bench_encoder: %s\n", err);
-            goto cleanup;
+        size_t done = 0, nb = 0;
+        double t0, wall;
+        recd_minilm_reset_stats(m);
+        t0 = now_s();
+        do {
+            for (i = 0; i < batch; i++)
+                bt[i] = t->v[(pos + i) % t->n];
+            pos = (pos + batch) % t->n;
+            if (recd_minilm_encode_batch(m, bt, batch, out, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bench_encoder: %s\n", err);
+                goto cleanup;
+            }
+            done += batch;
+            nb++;
+        } while (now_s() - t0 < WINDOW_S || nb < 2);
+        wall = now_s() - t0;
+        recd_minilm_get_stats(m, &st);
+        if ((double)done / wall > best_tps) {
+            best_tps = (double)done / wall;
+            best_wall = wall;
+            best_st = st;
         }
-        done += batch;
-        nb++;
-    } while (now_s() - t0 < min_s || nb < 2);
-    wall = now_s() - t0;
-    recd_minilm_get_stats(m, &st);
-    tok_avg = (double)st.tokens / (double)st.texts;
-    mm_s = st.gemm_s + st.attn_s;
-    mm_flops = st.gemm_flops + st.attn_flops;
-    *tps_out = (double)done / wall;
-    o = json_pack("{s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
-                  "texts_per_s", (double)done / wall,
-                  "texts", (json_int_t)done,
-                  "seconds", wall,
+        done_all += done;
+        nwin++;
+    } while (now_s() - t_all0 < min_s);
+    wall_all = now_s() - t_all0;
+    tok_avg = (double)best_st.tokens / (double)best_st.texts;
+    mm_s = best_st.gemm_s + best_st.attn_s;
+    mm_flops = best_st.gemm_flops + best_st.attn_flops;
+    *tps_out = best_tps;
+    o = json_pack("{s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                  "texts_per_s", best_tps,
+                  "texts_per_s_mean", (double)done_all / wall_all,
+                  "texts", (json_int_t)done_all,
+                  "windows", (json_int_t)nwin,
+                  "seconds", wall_all,
                   "tokens_per_text", tok_avg,
                   "gflops_matmul", mm_s > 0 ? mm_flops / mm_s / 1e9 : 0.0,
-                  "gflops_projections", st.gemm_s > 0 ? st.gemm_flops / st.gemm_s / 1e9 : 0.0,
-                  "gflops_attention", st.attn_s > 0 ? st.attn_flops / st.attn_s / 1e9 : 0.0,
-                  "gflops_overall", mm_flops / wall / 1e9,
-                  "share_matmul", mm_s / wall,
-                  "share_other", st.other_s / wall,
-                  "share_tokenize", st.tokenize_s / wall,
-                  "ms_per_batch", wall / (double)nb * 1e3);
+                  "gflops_projections",
+                  best_st.gemm_s > 0 ? best_st.gemm_flops / best_st.gemm_s / 1e9 : 0.0,
+                  "gflops_attention",
+                  best_st.attn_s > 0 ? best_st.attn_flops / best_st.attn_s / 1e9 : 0.0,
+                  "gflops_overall", mm_flops / best_wall / 1e9,
+                  "share_matmul", mm_s / best_wall,
+                  "share_other", best_st.other_s / best_wall,
+                  "share_tokenize", best_st.tokenize_s / best_wall,
+                  "ms_per_batch", best_wall / (double)best_st.forwards * 1e3);
 cleanup:
     free(out);
     free(bt);

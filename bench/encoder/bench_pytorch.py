@@ -92,18 +92,27 @@ def run(model_dir, texts_path, out, seconds):
         for b in (1, 8, 32):
             with torch.inference_mode():
                 model.encode(texts[:b], batch_size=b, show_progress_bar=False)   # warm-up
-                done, pos, t0 = 0, 0, time.perf_counter()
+                # windows of >= 0.25 s and >= 2 batches; the best window is reported (the
+                # machine may be shared), as bench_encoder.c does
+                done_all, best, pos, t_all = 0, 0.0, 0, time.perf_counter()
                 while True:
-                    chunk = [texts[(pos + i) % len(texts)] for i in range(b * 4)]
-                    pos = (pos + b * 4) % len(texts)
-                    model.encode(chunk, batch_size=b, show_progress_bar=False)
-                    done += len(chunk)
-                    if time.perf_counter() - t0 >= seconds:
+                    done, t0 = 0, time.perf_counter()
+                    while True:
+                        chunk = [texts[(pos + i) % len(texts)] for i in range(b * 2)]
+                        pos = (pos + b * 2) % len(texts)
+                        model.encode(chunk, batch_size=b, show_progress_bar=False)
+                        done += len(chunk)
+                        if time.perf_counter() - t0 >= 0.25:
+                            break
+                    best = max(best, done / (time.perf_counter() - t0))
+                    done_all += done
+                    if time.perf_counter() - t_all >= seconds:
                         break
-                wall = time.perf_counter() - t0
-            res['configs']['%s_batch%d' % (name, b)] = {'texts_per_s': done / wall,
-                                                        'texts': done, 'seconds': wall}
-            print('bench_pytorch: %-14s %8.1f texts/s' % ('%s_batch%d' % (name, b), done / wall),
+                wall = time.perf_counter() - t_all
+            res['configs']['%s_batch%d' % (name, b)] = {'texts_per_s': best,
+                                                        'texts_per_s_mean': done_all / wall,
+                                                        'texts': done_all, 'seconds': wall}
+            print('bench_pytorch: %-14s %8.1f texts/s' % ('%s_batch%d' % (name, b), best),
                   file=sys.stderr)
     with open(out, 'w') as f:
         json.dump(res, f, indent=2)

@@ -19,8 +19,8 @@ void sessrec_params_default(struct sessrec_params *p)
     p->rec_lambda = 500000.0f;
     p->sim_norm = 0.0f;
     p->ipw_lambda = 3.0f;
-    p->idf_sim = 1.0f;
-    p->idf_score = 0.0f;
+    p->idf_sim = 3.0f;
+    p->idf_score = 1.0f;
     p->sess_items_cap = 32;
     p->max_sessions = 1u << 20;
     p->trans_cap = 64;
@@ -196,6 +196,7 @@ struct item {
     uint32_t post_head;    /* next write index */
     uint32_t df;           /* sessions that contained the item */
     float pop;             /* forward-decayed click count (global reference m->pop_ref) */
+    float ldf;             /* log(df + 1), cached for IDF */
     struct etab tr;        /* successors */
     struct etab cv;        /* co-visited */
 };
@@ -240,6 +241,7 @@ struct sessrec {
     struct sessrec_params p;
     uint64_t tick;
     uint64_t sessions_created;
+    float log_n;           /* log(sessions_created + 1) */
 
     struct item *items;    /* owned, items_cap entries */
     int32_t n_items, items_cap;
@@ -607,6 +609,7 @@ static int64_t session_get(struct sessrec *m, uint64_t key, int create)
     sess_at(m, slot)->last_tick = (uint32_t)m->tick;
     m->live_sessions++;
     m->sessions_created++;
+    m->log_n = logf((float)m->sessions_created + 1.0f);
     return slot;
 }
 
@@ -769,8 +772,10 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         if (it->post_n < m->p.postings_cap)
             it->post_n++;
         it->df++;
+        it->ldf = logf((float)it->df + 1.0f);
     } else if (!seen) {
         m->items[item].df++;
+        m->items[item].ldf = logf((float)m->items[item].df + 1.0f);
     }
     if (s->n == cap) {
         memmove(si, si + 1, (size_t)(cap - 1) * sizeof(*si));
@@ -895,9 +900,9 @@ static void cand_sort(struct cand *v, uint32_t n)
 
 static float idf_of(const struct sessrec *m, int32_t item)
 {
-    double n = (double)m->sessions_created + 1.0, df = (double)m->items[item].df + 1.0;
+    float v = m->log_n - m->items[item].ldf;
 
-    return df >= n ? 0.0f : (float)log(n / df);
+    return v > 0 ? v : 0.0f;
 }
 
 static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t n)
@@ -919,7 +924,7 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
             continue;
         w = m->p.spw_lambda > 0 ? expf(-(float)(n - 1 - j) / m->p.spw_lambda) : 1.0f;
         if (m->p.idf_sim > 0)
-            w *= powf(idf_of(m, a), m->p.idf_sim);
+            w *= powf(idf_of(m, a), m->p.idf_sim); /* once per query item */
         if (w <= 0)
             continue;
         /* newest postings first */
@@ -989,7 +994,9 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
             int32_t it = si[p], d = (int32_t)p - mpos;
             float w = sim * m->ipw_tab[d < 0 ? -d : d];
             struct acc *a;
-            if (m->p.idf_score > 0)
+            if (m->p.idf_score == 1.0f)
+                w *= idf_of(m, it) + 1.0f;
+            else if (m->p.idf_score > 0)
                 w *= powf(idf_of(m, it) + 1.0f, m->p.idf_score);
             if (w <= 0)
                 continue;
@@ -1222,19 +1229,22 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     sy = m->acc[y].score;
     memset(grad, 0, sizeof(grad));
     if (m->p.learn_loss == 1) {
-        /* pairwise logistic loss against every candidate ranked above the target */
-        uint32_t top = rank < 0 ? n : (uint32_t)rank;
-        for (i = 0; i < top; i++) {
-            const float *fi = m->acc[m->cands[i].item].f;
-            float d = sy - m->cands[i].score, p = 1.0f / (1.0f + expf(d * 4.0f));
-            for (f = 0; f < SESSREC_NFEATURES; f++)
-                grad[f] += p * (fy[f] - fi[f]);
-            cnt++;
-        }
-        if (cnt == 0)
+        /* perceptron-style hinge at the list boundary: a target outside the top 20 is pushed
+         * above the item at rank 20; a target inside above its predecessor (half step) */
+        uint32_t bnd = n < 20 ? n : 20;
+        const float *fb;
+        float scale = 1.0f;
+        (void)cnt;
+        if (rank == 0 || bnd == 0)
             return;
+        if (rank > 0 && (uint32_t)rank < bnd) {
+            fb = m->acc[m->cands[rank - 1].item].f;
+            scale = 0.5f;
+        } else {
+            fb = m->acc[m->cands[bnd - 1].item].f;
+        }
         for (f = 0; f < SESSREC_NFEATURES; f++)
-            grad[f] /= (float)cnt;
+            grad[f] = scale * (fy[f] - fb[f]);
         learn_step(m, grad);
         return;
     }
@@ -1262,4 +1272,23 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
             grad[f] -= p * fi[f];
     }
     learn_step(m, grad);
+}
+
+/* ---- session access (added for the sgd operator) ------------------------------------------ */
+
+size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int32_t *out,
+                             size_t cap)
+{
+    int64_t h = hfind(m, session_key);
+    struct sess *s;
+    size_t n, from;
+
+    if (h < 0) {
+        return 0;
+    }
+    s = sess_at(m, m->hvals[h] - 1);
+    n = s->n < cap ? s->n : cap;
+    from = s->n - n;
+    memcpy(out, sess_items(s) + from, n * sizeof(*out));
+    return n;
 }

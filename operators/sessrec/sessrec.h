@@ -150,6 +150,11 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *ses
                      size_t n, int32_t *out_items, float *out_scores, uint8_t *out_reason,
                      int32_t *out_because, size_t k);
 
+/* The last items (up to cap, oldest first) the model remembers for a session; 0 if unknown.
+ * (Added for the sgd operator: the prefix a click is scored against when learning the blend.) */
+size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int32_t *out,
+                             size_t cap);
+
 /* Tell the model which item was actually clicked next after the last sessrec_score() call.
  * With learn_blend, takes one SGD step on the blend weights. No-op otherwise. */
 void sessrec_feedback(struct sessrec *m, int32_t next_item);

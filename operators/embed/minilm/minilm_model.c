@@ -128,6 +128,7 @@ static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *
     int rc;
 
     snprintf(path, sizeof(path), "%s/config.json", dir);
+    errno = 0;
     cfg = json_load_file(path, 0, &jerr);
     if (cfg == NULL) {
         rc = seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EDECODE,
@@ -164,6 +165,7 @@ static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *
     }
 
     snprintf(path, sizeof(path), "%s/sentence_bert_config.json", dir);
+    errno = 0;
     st = json_load_file(path, 0, &jerr);
     if (st == NULL) {
         rc = seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EDECODE,

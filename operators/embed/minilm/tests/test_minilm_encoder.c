@@ -278,7 +278,7 @@ static void test_missing_and_corrupt_model(void **state)
     assert_non_null(f);
     fputs("{\"hidden_size\": ", f);
     fclose(f);
-    assert_true(recd_minilm_open(dir, &m, err, sizeof(err)) < 0);
+    assert_int_equal(recd_minilm_open(dir, &m, err, sizeof(err)), RECD_EDECODE);
     assert_null(m);
     fprintf(stderr, "badconfig: %s\n", err);
 

@@ -1,0 +1,357 @@
+/*
+ * rerank.c — the rerank operator: for every user whose recommendations must change in a
+ * batch, generate candidates, blend, filter, diversify and publish the top N with a reason and
+ * a because-item per entry.
+ *
+ *   candidates  the sgd model's blended scores for the user's current session (session kNN,
+ *               next-item transitions, co-visitation, in-session, popularity), `candidates`
+ *               of them
+ *   filters     items removed or out of stock in the catalogue, items the user purchased within
+ *               `exclude_purchased_s`, blocked categories, optionally the item being viewed
+ *   diversity   MMR: greedily pick argmax  lambda*relevance - (1-lambda)*max similarity to the
+ *               items already picked, similarity 1 for the same leaf category, 0.5 for the same
+ *               top-level category (lambda = 1: off)
+ *   output      one Recommendations list per dirty user, computed from the state at the end
+ *               of the batch; ties break on the item index (deterministic)
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "operator.h"
+#include "recd.h"
+#include "sessionize.h"
+#include "sessrec.h"
+#include "sgd.h"
+
+struct rerank_conf {
+    int64_t n;
+    int64_t candidates;
+    double mmr_lambda;
+    int exclude_viewing;
+    int exclude_out_of_stock;
+    double exclude_purchased_s;
+    struct recd_strlist blocked_categories;
+};
+
+#define C(f) offsetof(struct rerank_conf, f)
+static const struct recd_conf_decl rerank_decls[] = {
+    {"n", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, C(n),
+     "Items in each published list.", NULL, NULL},
+    {"candidates", RECD_CT_INT, "100", 1, 10000, RECD_CF_RELOADABLE, C(candidates),
+     "Candidates scored per user before filters and diversity.", NULL, NULL},
+    {"mmr_lambda", RECD_CT_DOUBLE, "0.9", 0, 1, RECD_CF_RELOADABLE, C(mmr_lambda),
+     "MMR trade-off: 1 = pure relevance, lower = more diverse categories.", NULL, NULL},
+    {"exclude_viewing", RECD_CT_BOOL, "false", 1, 0, RECD_CF_RELOADABLE, C(exclude_viewing),
+     "Never recommend the item the user is viewing (their last click). Off by default: on real "
+     "session data users often come back to the item they just viewed.", NULL, NULL},
+    {"exclude_out_of_stock", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE,
+     C(exclude_out_of_stock), "Drop items the catalogue marks out of stock or removed.", NULL, NULL},
+    {"exclude_purchased_s", RECD_CT_DOUBLE, "2592000.0", 0, 1e10, RECD_CF_RELOADABLE,
+     C(exclude_purchased_s),
+     "Drop items the user purchased within this many seconds (event time); 0 = off.", NULL, NULL},
+    {"blocked_categories", RECD_CT_STRLIST, "[]", 0, 10000, RECD_CF_RELOADABLE,
+     C(blocked_categories),
+     "Categories never recommended: a top-level name (\"Adult\") or a full path "
+     "(\"Home/Kitchen/Knives\").", NULL, NULL},
+};
+#undef C
+
+static const struct recd_conf_unit rerank_unit = {
+    "operators.rerank",
+    "Candidates, blend, business filters, MMR diversity and the published top N with reasons.",
+    rerank_decls, RECD_ARRAY_SIZE(rerank_decls), sizeof(struct rerank_conf)
+};
+
+struct rerank {
+    int64_t n, candidates;
+    double mmr_lambda, exclude_purchased_s;
+    int exclude_viewing, exclude_out_of_stock;
+    uint32_t *blocked;                      /* category hashes, owned */
+    size_t n_blocked;
+    struct recd_catalog *cat;               /* borrowed services */
+    struct recd_sessions *sessions;
+    struct recd_sessrec_ref *sr;
+    const char *model_version;
+    int32_t *c_item, *c_because;            /* scratch, candidates entries */
+    float *c_score;
+    uint8_t *c_reason, *c_taken;
+    int32_t *c_picked;                      /* scratch, n entries */
+    int64_t cap_picked;
+};
+
+static const char *const reason_name[SESSREC_NSIGNALS] = {
+    "popular", "similar_session", "next_item", "co_visited", "in_session"
+};
+
+static int apply_conf(struct rerank *op, const struct rerank_conf *c)
+{
+    uint32_t *b = NULL;
+    size_t i;
+
+    if (c->blocked_categories.n > 0) {
+        b = calloc(c->blocked_categories.n, sizeof(*b));
+        if (b == NULL) {
+            return RECD_ENOMEM;
+        }
+        for (i = 0; i < c->blocked_categories.n; i++) {
+            b[i] = recd_category_hash(c->blocked_categories.v[i]);
+        }
+    }
+    if ((size_t)c->candidates > (size_t)op->candidates || op->c_item == NULL) {
+        size_t m = (size_t)c->candidates + 1;
+        int32_t *ci = realloc(op->c_item, m * sizeof(int32_t));
+        int32_t *cb = ci ? realloc(op->c_because, m * sizeof(int32_t)) : NULL;
+
+        if (ci) op->c_item = ci;
+        if (cb) op->c_because = cb;
+        float *cs = cb ? realloc(op->c_score, m * sizeof(float)) : NULL;
+        if (cs) op->c_score = cs;
+        uint8_t *cr = cs ? realloc(op->c_reason, m) : NULL;
+        if (cr) op->c_reason = cr;
+        uint8_t *ct = cr ? realloc(op->c_taken, m) : NULL;
+        if (ct) op->c_taken = ct;
+        if (ct == NULL) {
+            free(b);
+            return RECD_ENOMEM;
+        }
+    }
+    if (c->n > op->cap_picked) {
+        int32_t *pk = realloc(op->c_picked, (size_t)c->n * sizeof(int32_t));
+
+        if (pk == NULL) {
+            free(b);
+            return RECD_ENOMEM;
+        }
+        op->c_picked = pk;
+        op->cap_picked = c->n;
+    }
+    free(op->blocked);
+    op->blocked = b;
+    op->n_blocked = c->blocked_categories.n;
+    op->n = c->n;
+    op->candidates = c->candidates;
+    op->mmr_lambda = c->mmr_lambda;
+    op->exclude_viewing = c->exclude_viewing;
+    op->exclude_out_of_stock = c->exclude_out_of_stock;
+    op->exclude_purchased_s = c->exclude_purchased_s;
+    return RECD_OK;
+}
+
+static void rerank_fini(void *ctx)
+{
+    struct rerank *op = ctx;
+
+    if (op == NULL) {
+        return;
+    }
+    free(op->blocked);
+    free(op->c_item);
+    free(op->c_because);
+    free(op->c_score);
+    free(op->c_reason);
+    free(op->c_taken);
+    free(op->c_picked);
+    free(op);
+}
+
+static int rerank_init(void **ctx, const void *conf, const struct recd_op_env *env,
+                       char *errstr, size_t errlen)
+{
+    struct rerank *op = calloc(1, sizeof(*op));
+
+    if (op == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+    }
+    op->cat = recd_services_get(env->services, "catalog");
+    op->sessions = recd_services_get(env->services, "sessions");
+    op->sr = recd_services_get(env->services, "sessrec");
+    if (op->cat == NULL || op->sessions == NULL || op->sr == NULL) {
+        free(op);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "operator rerank needs sessionize and sgd before it in pipeline.chain");
+    }
+    op->model_version = env->model_version;
+    if (apply_conf(op, conf) != RECD_OK) {
+        rerank_fini(op);
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+    }
+    *ctx = op;
+    return RECD_OK;
+}
+
+static int rerank_reconfigure(void *ctx, const void *conf, char *errstr, size_t errlen)
+{
+    if (apply_conf(ctx, conf) != RECD_OK) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+    }
+    return RECD_OK;
+}
+
+static int filtered(const struct rerank *op, int32_t item, const struct recd_session *s,
+                    const struct recd_profile *p, int64_t now)
+{
+    const struct recd_item_meta *m = recd_catalog_meta(op->cat, item);
+
+    if (m == NULL) {
+        return 1;
+    }
+    if (op->exclude_out_of_stock && (m->removed || !m->in_stock)) {
+        return 1;
+    }
+    for (size_t i = 0; i < op->n_blocked; i++) {
+        if (m->cat_top == op->blocked[i] || m->cat_leaf == op->blocked[i]) {
+            return 1;
+        }
+    }
+    if (op->exclude_viewing && s != NULL && s->n_items > 0 && s->items[s->n_items - 1] == item) {
+        return 1;
+    }
+    if (op->exclude_purchased_s > 0 && p != NULL) {
+        int64_t window = (int64_t)(op->exclude_purchased_s * 1000.0);
+
+        for (uint32_t i = 0; i < p->n_purchased; i++) {
+            if (p->purchased[i] == item && now - p->purchased_ts[i] <= window) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static double similarity(const struct rerank *op, int32_t a, int32_t b)
+{
+    const struct recd_item_meta *x = recd_catalog_meta(op->cat, a), *y = recd_catalog_meta(op->cat, b);
+
+    if (x == NULL || y == NULL || x->cat_leaf == 0) {
+        return 0;
+    }
+    if (x->cat_leaf == y->cat_leaf) {
+        return 1;
+    }
+    return x->cat_top != 0 && x->cat_top == y->cat_top ? 0.5 : 0;
+}
+
+static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
+                     const char *trigger)
+{
+    const struct recd_session *s = recd_sessions_get(op->sessions, user);
+    const struct recd_profile *p = recd_profile_get(op->sessions, user);
+    struct recd_recs *r;
+    size_t nc, i, picked = 0, kept = 0;
+    int64_t now = s ? s->last_ts : (p ? p->updated_ts : 0);
+    double top = 0;
+
+    nc = sessrec_score(op->sr->model, s ? s->key : 0, s ? s->items : NULL, s ? s->n_items : 0,
+                       op->c_item, op->c_score, op->c_reason, op->c_because,
+                       (size_t)op->candidates);
+    /* filters, in place */
+    for (i = 0; i < nc; i++) {
+        if (filtered(op, op->c_item[i], s, p, now)) {
+            continue;
+        }
+        op->c_item[kept] = op->c_item[i];
+        op->c_score[kept] = op->c_score[i];
+        op->c_reason[kept] = op->c_reason[i];
+        op->c_because[kept] = op->c_because[i];
+        kept++;
+    }
+    nc = kept;
+    r = recd_batch_add_output(b);
+    if (r == NULL) {
+        return RECD_ENOMEM;
+    }
+    r->user_id = user;
+    r->trigger_event_id = trigger;
+    r->model_version = op->model_version;
+    r->items = recd_arena_alloc(b->arena, (size_t)op->n * sizeof(*r->items) + 1);
+    if (r->items == NULL) {
+        return RECD_ENOMEM;
+    }
+    memset(op->c_taken, 0, nc);
+    for (i = 0; i < nc; i++) {
+        top = fmax(top, (double)op->c_score[i]);
+    }
+    while (picked < (size_t)op->n && picked < nc) {
+        size_t best = nc;
+        double best_v = -INFINITY;
+
+        for (i = 0; i < nc; i++) {
+            double v, rel, sim = 0;
+
+            if (op->c_taken[i]) {
+                continue;
+            }
+            rel = top > 0 ? op->c_score[i] / top : 0;
+            if (op->mmr_lambda < 1.0 && recd_catalog_meta(op->cat, op->c_item[i])->cat_leaf != 0) {
+                for (size_t j = 0; j < picked && sim < 1; j++) {
+                    double x = similarity(op, op->c_item[i], op->c_picked[j]);
+
+                    sim = x > sim ? x : sim;
+                }
+                v = op->mmr_lambda * rel - (1.0 - op->mmr_lambda) * sim;
+            } else {
+                v = rel;
+            }
+            if (v > best_v) {     /* candidates arrive best first: ties keep the earlier */
+                best_v = v;
+                best = i;
+            }
+        }
+        if (best == nc) {
+            break;
+        }
+        op->c_taken[best] = 1;
+        op->c_picked[picked] = op->c_item[best];
+        r->items[picked].item_id = recd_catalog_item_id(op->cat, op->c_item[best]);
+        r->items[picked].score = op->c_score[best];
+        r->items[picked].reason = reason_name[op->c_reason[best] < SESSREC_NSIGNALS ?
+                                              op->c_reason[best] : 0];
+        r->items[picked].because_item_id = op->c_because[best] >= 0 ?
+            recd_catalog_item_id(op->cat, op->c_because[best]) : NULL;
+        picked++;
+    }
+    r->n_items = (uint32_t)picked;
+    return RECD_OK;
+}
+
+static int rerank_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
+{
+    struct rerank *op = ctx;
+
+    for (size_t i = 0; i < b->n_events; i++) {
+        const struct recd_event *ev = &b->events[i];
+
+        if ((ev->kind == RECD_KIND_CLICK || ev->kind == RECD_KIND_PURCHASE ||
+             ev->kind == RECD_KIND_QUERY) &&
+            recd_batch_mark_dirty(b, ev->user_id, ev->event_id) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+        }
+    }
+    recd_batch_dirty_sorted(b);
+    for (size_t i = 0; i < b->n_dirty; i++) {
+        if (recommend(op, b, b->dirty[i], b->dirty_trigger[i]) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+        }
+    }
+    return RECD_OK;
+}
+
+static int rerank_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
+{
+    return RECD_OK;   /* rerank keeps no state of its own */
+}
+
+const struct recd_operator_desc recd_op_rerank = {
+    .name = "rerank",
+    .description = "candidates, blend, filters, MMR diversity, top N with reasons",
+    .conf = &rerank_unit,
+    .init = rerank_init,
+    .process = rerank_process,
+    .checkpoint = rerank_checkpoint,
+    .reconfigure = rerank_reconfigure,
+    .fini = rerank_fini,
+};

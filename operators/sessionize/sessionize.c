@@ -1,0 +1,880 @@
+/*
+ * sessionize.c — the sessionize operator: per-user sessions on event time, the user's
+ * long-term profile, and the catalogue (item dictionary + metadata). See sessionize.h for
+ * what it offers the operators after it.
+ *
+ * Sessions. An event starts a new session when it comes more than `gap_s` after the user's
+ * last event. Events up to `grace_s` older than the session's last event still join it (late
+ * or out-of-order arrivals, in arrival order). Events older than that, or older than the
+ * stream's event-time high-water mark minus `session_ttl_s`, are "late": they count in the
+ * profile but not in the session. A session whose last event is older than hwm - ttl does not
+ * exist any more (logical expiry), and is deleted at the end of the batch through a time-
+ * bucketed index (MODEL "sxp" 0x00 <bucket be64> 0x00 <user>), so expiry never scans all users.
+ *
+ * State:
+ *   SESSIONS <user>\0sess  -> struct recd_session (format version byte + bytes)
+ *   USERS    <user>\0prof  -> struct recd_profile
+ *   ITEMS    <item>\0idx   -> int32 dense index;  ITEMS <item>\0meta -> struct recd_item_meta
+ *   MODEL    sz.hwm        -> int64 event-time high-water mark;  MODEL sz.nitems -> int32
+ *   MODEL    sxp\0<bucket>\0<user> -> "" (expiry index)
+ * Structs are stored as their bytes (created zeroed, so padding is deterministic); the state
+ * directory is therefore tied to the CPU architecture, like RocksDB's own files are not.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "conf.h"
+#include "log.h"
+#include "operator.h"
+#include "recd.h"
+#include "sessionize.h"
+#include "state.h"
+#include "strmap.h"
+
+#define FORMAT_VERSION 1
+#define BUCKET_MS 3600000LL
+
+struct sz_conf {
+    double gap_s, grace_s, session_ttl_s, profile_half_life_s;
+};
+
+static const struct recd_conf_decl sz_decls[] = {
+    {"gap_s", RECD_CT_DOUBLE, "1800.0", 1, 1e8, 0, offsetof(struct sz_conf, gap_s),
+     "Inactivity gap (seconds of event time) after which a user's next event starts a new "
+     "session.", NULL, NULL},
+    {"grace_s", RECD_CT_DOUBLE, "60.0", 0, 1e7, 0, offsetof(struct sz_conf, grace_s),
+     "Events up to this much older than the session's last event still join it (late or "
+     "out-of-order arrivals); older ones only update the profile.", NULL, NULL},
+    {"session_ttl_s", RECD_CT_DOUBLE, "604800.0", 60, 1e9, 0,
+     offsetof(struct sz_conf, session_ttl_s),
+     "A session whose last event is this much older than the newest event seen expires and is "
+     "deleted (bounded state). Must exceed gap_s.", NULL, NULL},
+    {"profile_half_life_s", RECD_CT_DOUBLE, "2592000.0", 60, 1e10, 0,
+     offsetof(struct sz_conf, profile_half_life_s),
+     "Half-life (event time) of the long-term category and price affinities.", NULL, NULL},
+};
+
+static const struct recd_conf_unit sz_unit = {
+    "operators.sessionize",
+    "Event-time sessions, session context and long-term profiles; owns the item catalogue.",
+    sz_decls, RECD_ARRAY_SIZE(sz_decls), sizeof(struct sz_conf)
+};
+
+struct recd_catalog {
+    struct recd_strmap *ids;        /* item id -> (void *)(intptr_t)(idx + 1) */
+    char **id;                      /* owned strings, by idx */
+    struct recd_item_meta *meta;    /* by idx */
+    uint8_t *dirty;                 /* by idx: 1 idx+meta to write, 2 meta only */
+    size_t n, cap;
+    int n_dirty_new;
+};
+
+struct userview {
+    struct recd_session s;
+    struct recd_profile p;
+    int has_s, has_p;
+    int dirty;
+    int forgotten;
+    int64_t loaded_bucket;          /* expiry bucket of the committed session, -1 none */
+};
+
+struct recd_sessions {
+    struct sessionize *op;          /* back-pointer */
+};
+
+struct sessionize {
+    struct sz_conf conf;
+    struct recd_state *state;       /* borrowed */
+    struct recd_catalog cat;
+    struct recd_sessions sessions;
+    struct recd_strmap *users;      /* user id -> struct userview (this batch) */
+    int64_t hwm, hwm_committed;
+    int64_t swept_upto, sweep_pending;  /* expiry buckets swept (in memory: -1 after start) */
+    struct recd_buf key, val;
+};
+
+/* ---- catalog -------------------------------------------------------------------------------- */
+
+uint32_t recd_category_hash(const char *name)
+{
+    return (uint32_t)XXH3_64bits(name, strlen(name)) | 1u;   /* never 0 (0 = unknown) */
+}
+
+int32_t recd_catalog_find(const struct recd_catalog *c, const char *item_id)
+{
+    void *v = recd_strmap_get(c->ids, item_id);
+
+    return v ? (int32_t)((intptr_t)v - 1) : -1;
+}
+
+const char *recd_catalog_item_id(const struct recd_catalog *c, int32_t idx)
+{
+    return (idx >= 0 && (size_t)idx < c->n) ? c->id[idx] : NULL;
+}
+
+size_t recd_catalog_size(const struct recd_catalog *c)
+{
+    return c->n;
+}
+
+const struct recd_item_meta *recd_catalog_meta(const struct recd_catalog *c, int32_t idx)
+{
+    return (idx >= 0 && (size_t)idx < c->n) ? &c->meta[idx] : NULL;
+}
+
+static int cat_grow(struct recd_catalog *c, size_t need)
+{
+    size_t nc = c->cap ? c->cap : 1024;
+
+    if (need <= c->cap) {
+        return RECD_OK;
+    }
+    while (nc < need) {
+        nc *= 2;
+    }
+    char **id = realloc(c->id, nc * sizeof(*id));
+    if (id == NULL) {
+        return RECD_ENOMEM;
+    }
+    c->id = id;
+    struct recd_item_meta *m = realloc(c->meta, nc * sizeof(*m));
+    if (m == NULL) {
+        return RECD_ENOMEM;
+    }
+    c->meta = m;
+    uint8_t *d = realloc(c->dirty, nc);
+    if (d == NULL) {
+        return RECD_ENOMEM;
+    }
+    c->dirty = d;
+    memset(c->id + c->cap, 0, (nc - c->cap) * sizeof(*id));
+    memset(c->meta + c->cap, 0, (nc - c->cap) * sizeof(*m));
+    memset(c->dirty + c->cap, 0, nc - c->cap);
+    c->cap = nc;
+    return RECD_OK;
+}
+
+/* Place item `id` at `idx` (load) — arrays grow as needed. */
+static int cat_place(struct recd_catalog *c, const char *id, int32_t idx)
+{
+    if (idx < 0 || cat_grow(c, (size_t)idx + 1) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    if (c->id[idx] == NULL) {
+        c->id[idx] = recd_strdup(id);
+        if (c->id[idx] == NULL ||
+            recd_strmap_put(c->ids, id, (void *)(intptr_t)(idx + 1)) != RECD_OK) {
+            return RECD_ENOMEM;
+        }
+        c->meta[idx].in_stock = 1;
+    }
+    if ((size_t)idx + 1 > c->n) {
+        c->n = (size_t)idx + 1;
+    }
+    return RECD_OK;
+}
+
+/* Index of an item, assigned on first sight (dense, in stream order). -1 on OOM. */
+static int32_t cat_intern(struct recd_catalog *c, const char *id)
+{
+    int32_t idx = recd_catalog_find(c, id);
+
+    if (idx >= 0) {
+        return idx;
+    }
+    idx = (int32_t)c->n;
+    if (cat_place(c, id, idx) != RECD_OK) {
+        return -1;
+    }
+    c->dirty[idx] = 1;
+    return idx;
+}
+
+static void cat_free(struct recd_catalog *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->id[i]);
+    }
+    free(c->id);
+    free(c->meta);
+    free(c->dirty);
+    recd_strmap_destroy(c->ids);
+    memset(c, 0, sizeof(*c));
+}
+
+static int cat_load(struct sessionize *op)
+{
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = RECD_OK;
+
+    if (recd_state_iter_new(op->state, RECD_CF_ITEMS, NULL, 0, &it) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    while (rc == RECD_OK && recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        const char *key = k;
+        size_t idlen = strnlen(key, kl);
+        const char *sub = key + idlen + 1;
+        char *id;
+        int32_t idx;
+
+        if (idlen + 1 >= kl) {
+            continue;
+        }
+        id = recd_strndup(key, idlen);
+        if (id == NULL) {
+            rc = RECD_ENOMEM;
+            break;
+        }
+        if (kl - idlen - 1 == 3 && memcmp(sub, "idx", 3) == 0 && vl == sizeof(int32_t)) {
+            memcpy(&idx, v, sizeof(idx));
+            rc = cat_place(&op->cat, id, idx);
+        }
+        free(id);
+    }
+    recd_state_iter_destroy(it);
+    /* second pass: metadata (the dictionary is complete now) */
+    if (rc == RECD_OK && recd_state_iter_new(op->state, RECD_CF_ITEMS, NULL, 0, &it) == RECD_OK) {
+        while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+            const char *key = k;
+            size_t idlen = strnlen(key, kl);
+            int32_t idx;
+
+            if (idlen + 1 + 4 != kl || memcmp(key + idlen + 1, "meta", 4) != 0 ||
+                vl != sizeof(struct recd_item_meta)) {
+                continue;
+            }
+            char *id = recd_strndup(key, idlen);
+            if (id == NULL) {
+                rc = RECD_ENOMEM;
+                break;
+            }
+            idx = recd_catalog_find(&op->cat, id);
+            free(id);
+            if (idx >= 0) {
+                memcpy(&op->cat.meta[idx], v, vl);
+            }
+        }
+        recd_state_iter_destroy(it);
+    }
+    return rc;
+}
+
+/* ---- users -------------------------------------------------------------------------------- */
+
+static int64_t bucket_of(int64_t ts)
+{
+    return ts / BUCKET_MS;
+}
+
+static int expired(const struct sessionize *op, int64_t last_ts)
+{
+    return last_ts < op->hwm - (int64_t)(op->conf.session_ttl_s * 1000.0);
+}
+
+static int load_blob(struct sessionize *op, int cf, const char *user, const char *sub,
+                     void *out, size_t size)
+{
+    if (recd_key_sub(&op->key, user, sub) != RECD_OK ||
+        recd_state_get(op->state, cf, op->key.data, op->key.len, &op->val) != RECD_OK ||
+        op->val.len != size + 1 || op->val.data[0] != FORMAT_VERSION) {
+        return 0;
+    }
+    memcpy(out, op->val.data + 1, size);
+    return 1;
+}
+
+static struct userview *user_view(struct sessionize *op, const char *user)
+{
+    struct userview *u = recd_strmap_get(op->users, user);
+
+    if (u != NULL) {
+        return u;
+    }
+    u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        return NULL;
+    }
+    u->loaded_bucket = -1;
+    u->has_s = load_blob(op, RECD_CF_SESSIONS, user, "sess", &u->s, sizeof(u->s));
+    if (u->has_s) {
+        u->loaded_bucket = bucket_of(u->s.last_ts);
+        if (expired(op, u->s.last_ts)) {
+            u->has_s = 0;       /* logically gone; deleted at checkpoint */
+            u->dirty = 1;
+        }
+    }
+    u->has_p = load_blob(op, RECD_CF_USERS, user, "prof", &u->p, sizeof(u->p));
+    if (recd_strmap_put(op->users, user, u) != RECD_OK) {
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+const struct recd_session *recd_sessions_get(struct recd_sessions *s, const char *user_id)
+{
+    struct userview *u = user_view(s->op, user_id);
+
+    return (u != NULL && u->has_s && !u->forgotten) ? &u->s : NULL;
+}
+
+const struct recd_profile *recd_profile_get(struct recd_sessions *s, const char *user_id)
+{
+    struct userview *u = user_view(s->op, user_id);
+
+    return (u != NULL && u->has_p && !u->forgotten) ? &u->p : NULL;
+}
+
+static void profile_decay(struct sessionize *op, struct recd_profile *p, int64_t ts)
+{
+    double f;
+
+    if (ts <= p->updated_ts) {
+        return;
+    }
+    f = p->updated_ts == 0 ? 1.0 :
+        exp2(-(double)(ts - p->updated_ts) / (op->conf.profile_half_life_s * 1000.0));
+    for (uint32_t i = 0; i < p->n_cats; i++) {
+        p->cat_w[i] = (float)(p->cat_w[i] * f);
+    }
+    p->price_w = (float)(p->price_w * f);
+    p->updated_ts = ts;
+}
+
+static void profile_add_cat(struct recd_profile *p, uint32_t cat, float w)
+{
+    uint32_t i, min = 0;
+
+    if (cat == 0) {
+        return;
+    }
+    for (i = 0; i < p->n_cats; i++) {
+        if (p->cat[i] == cat) {
+            p->cat_w[i] += w;
+            return;
+        }
+        if (p->cat_w[i] < p->cat_w[min]) {
+            min = i;
+        }
+    }
+    if (p->n_cats < RECD_PROFILE_CATS) {
+        i = p->n_cats++;
+    } else {
+        i = min;   /* replace the weakest */
+    }
+    p->cat[i] = cat;
+    p->cat_w[i] = w;
+}
+
+static void profile_add_price(struct recd_profile *p, float price, float w)
+{
+    if (price <= 0) {
+        return;
+    }
+    p->log_price_mean = (p->log_price_mean * p->price_w + logf(price) * w) / (p->price_w + w);
+    p->price_w += w;
+}
+
+static void session_add_cat(struct recd_session *s, uint32_t cat)
+{
+    uint32_t i, min = 0;
+
+    if (cat == 0) {
+        return;
+    }
+    for (i = 0; i < 4; i++) {
+        if (s->top_cat[i] == cat) {
+            s->top_cat_n[i]++;
+            return;
+        }
+        if (s->top_cat_n[i] < s->top_cat_n[min]) {
+            min = i;
+        }
+    }
+    s->top_cat[min] = cat;
+    s->top_cat_n[min] = 1;
+}
+
+static void copy_field(char *dst, size_t n, const char *src)
+{
+    size_t l = src ? strnlen(src, n - 1) : 0;
+
+    memset(dst, 0, n);
+    if (l) {
+        memcpy(dst, src, l);
+    }
+}
+
+/* Start a session or continue it; returns 0 when the event is late (profile only). */
+static int session_touch(struct sessionize *op, struct userview *u, const char *user,
+                         const struct recd_event *ev)
+{
+    struct recd_session *s = &u->s;
+    int64_t gap = (int64_t)(op->conf.gap_s * 1000.0), grace = (int64_t)(op->conf.grace_s * 1000.0);
+
+    if (expired(op, ev->ts_ms)) {
+        return 0;
+    }
+    if (u->has_s && ev->ts_ms < s->last_ts - grace) {
+        s->n_late++;
+        return 0;
+    }
+    if (!u->has_s || ev->ts_ms - s->last_ts > gap) {
+        uint32_t number = ++u->p.n_sessions;   /* in the profile: survives session expiry */
+        uint64_t seed[2];
+
+        memset(s, 0, sizeof(*s));
+        s->number = number;
+        seed[0] = XXH3_64bits(user, strlen(user));
+        seed[1] = number;
+        s->key = XXH3_64bits(seed, sizeof(seed));
+        s->start_ts = ev->ts_ms;
+        s->last_ts = ev->ts_ms;
+        s->local_hour = -1;
+        s->price_min = INFINITY;
+        u->has_s = 1;
+    }
+    if (ev->ts_ms > s->last_ts) {
+        if (s->n_items > 0 && s->dwell_ms[s->n_items - 1] == 0) {
+            s->dwell_ms[s->n_items - 1] = (uint32_t)(ev->ts_ms - s->last_ts);
+        }
+        s->last_ts = ev->ts_ms;
+    }
+    s->n_events++;
+    return 1;
+}
+
+static void session_click(struct recd_session *s, int32_t idx, const struct recd_item_meta *m)
+{
+    if (s->n_items == RECD_SESSION_ITEMS) {
+        memmove(s->items, s->items + 1, (RECD_SESSION_ITEMS - 1) * sizeof(s->items[0]));
+        memmove(s->dwell_ms, s->dwell_ms + 1, (RECD_SESSION_ITEMS - 1) * sizeof(s->dwell_ms[0]));
+        s->n_items--;
+    }
+    s->items[s->n_items] = idx;
+    s->dwell_ms[s->n_items] = 0;
+    s->n_items++;
+    if (m != NULL) {
+        session_add_cat(s, m->cat_leaf);
+        if (m->price > 0) {
+            s->price_min = fminf(s->price_min, m->price);
+            s->price_max = fmaxf(s->price_max, m->price);
+            s->price_sum += m->price;
+            s->price_n++;
+        }
+    }
+}
+
+static void scene(struct recd_session *s, const struct recd_click *c)
+{
+    for (uint32_t i = 0; i < c->n_context; i++) {
+        const char *k = c->context[i].key, *v = c->context[i].value;
+
+        if (strcmp(k, "channel") == 0) {
+            copy_field(s->channel, sizeof(s->channel), v);
+        } else if (strcmp(k, "device") == 0) {
+            copy_field(s->device, sizeof(s->device), v);
+        } else if (strcmp(k, "local_hour") == 0) {
+            s->local_hour = atoi(v);
+        }
+    }
+}
+
+static int on_item(struct sessionize *op, const struct recd_item *it)
+{
+    int32_t idx = cat_intern(&op->cat, it->item_id);
+    struct recd_item_meta *m;
+
+    if (idx < 0) {
+        return RECD_ENOMEM;
+    }
+    m = &op->cat.meta[idx];
+    if (it->removed) {
+        m->removed = 1;
+        m->in_stock = 0;
+    } else {
+        m->removed = 0;
+        m->known = 1;
+        m->in_stock = it->in_stock ? 1 : 0;
+        m->price = (float)it->price;
+        m->cat_top = it->n_category > 0 ? recd_category_hash(it->category[0]) : 0;
+        if (it->n_category > 0) {
+            char path[512] = "";
+
+            for (uint32_t i = 0; i < it->n_category; i++) {
+                snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s%s", i ? "/" : "",
+                         it->category[i]);
+            }
+            m->cat_leaf = recd_category_hash(path);
+        } else {
+            m->cat_leaf = 0;
+        }
+    }
+    if (op->cat.dirty[idx] == 0) {
+        op->cat.dirty[idx] = 2;
+    }
+    return RECD_OK;
+}
+
+static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
+{
+    struct sessionize *op = ctx;
+
+    for (size_t i = 0; i < b->n_events; i++) {
+        struct recd_event *ev = &b->events[i];
+        struct userview *u;
+
+        if (ev->kind == RECD_KIND_ITEM) {
+            if (on_item(op, &ev->u.item) != RECD_OK) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+            }
+            continue;
+        }
+        u = user_view(op, ev->user_id);
+        if (u == NULL) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+        }
+        if (ev->kind == RECD_KIND_DELETION) {
+            ev->session_key = u->has_s ? u->s.key : 0;   /* for sgd: end it in the model */
+            memset(&u->s, 0, sizeof(u->s));
+            memset(&u->p, 0, sizeof(u->p));
+            u->has_s = u->has_p = 0;
+            u->forgotten = 1;
+            u->dirty = 1;
+            continue;
+        }
+        u->forgotten = 0;
+        u->dirty = 1;
+        if (!u->has_p) {
+            memset(&u->p, 0, sizeof(u->p));
+            u->has_p = 1;
+        }
+        profile_decay(op, &u->p, ev->ts_ms);
+        if (ev->kind == RECD_KIND_CLICK) {
+            int32_t idx = cat_intern(&op->cat, ev->u.click.item_id);
+            const struct recd_item_meta *m;
+
+            if (idx < 0) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+            }
+            m = &op->cat.meta[idx];
+            ev->item_idx = idx;
+            profile_add_cat(&u->p, m->cat_leaf, ev->u.click.type == RECD_CLICK_CART ? 3.0f : 1.0f);
+            profile_add_price(&u->p, m->price, 1.0f);
+            if (session_touch(op, u, ev->user_id, ev)) {
+                session_click(&u->s, idx, m);
+                u->s.n_clicks++;
+                u->s.n_carts += ev->u.click.type == RECD_CLICK_CART;
+                scene(&u->s, &ev->u.click);
+            }
+        } else if (ev->kind == RECD_KIND_PURCHASE) {
+            for (uint32_t j = 0; j < ev->u.purchase.n_lines; j++) {
+                int32_t idx = cat_intern(&op->cat, ev->u.purchase.lines[j].item_id);
+                struct recd_profile *p = &u->p;
+
+                if (idx < 0) {
+                    return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+                }
+                profile_add_cat(p, op->cat.meta[idx].cat_leaf, 5.0f);
+                profile_add_price(p, (float)ev->u.purchase.lines[j].unit_price, 5.0f);
+                if (p->n_purchased == RECD_PROFILE_PURCHASES) {
+                    memmove(p->purchased, p->purchased + 1, (RECD_PROFILE_PURCHASES - 1) * sizeof(int32_t));
+                    memmove(p->purchased_ts, p->purchased_ts + 1, (RECD_PROFILE_PURCHASES - 1) * sizeof(int64_t));
+                    p->n_purchased--;
+                }
+                p->purchased[p->n_purchased] = idx;
+                p->purchased_ts[p->n_purchased] = ev->ts_ms;
+                p->n_purchased++;
+            }
+            if (session_touch(op, u, ev->user_id, ev)) {
+                u->s.n_purchases++;
+            }
+        } else if (ev->kind == RECD_KIND_QUERY) {
+            if (session_touch(op, u, ev->user_id, ev)) {
+                copy_field(u->s.last_query, sizeof(u->s.last_query), ev->u.query.text);
+                u->s.n_queries++;
+            }
+        }
+        if (u->has_s) {
+            ev->session_key = u->s.key;
+        }
+        if (ev->ts_ms > op->hwm) {
+            op->hwm = ev->ts_ms;
+        }
+    }
+    return RECD_OK;
+}
+
+static int put_blob(struct sessionize *op, struct recd_txn *t, int cf, const char *user,
+                    const char *sub, const void *p, size_t size)
+{
+    uint8_t v = FORMAT_VERSION;
+
+    op->val.len = 0;
+    if (recd_key_sub(&op->key, user, sub) != RECD_OK || recd_buf_append(&op->val, &v, 1) != RECD_OK ||
+        recd_buf_append(&op->val, p, size) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    return recd_txn_put(t, cf, op->key.data, op->key.len, op->val.data, op->val.len);
+}
+
+static int exp_key(struct recd_buf *k, int64_t bucket, const char *user)
+{
+    uint8_t b[8];
+
+    for (int i = 7; i >= 0; i--) {
+        b[i] = (uint8_t)bucket;
+        bucket >>= 8;
+    }
+    k->len = 0;
+    if (recd_buf_append(k, "sxp", 4) != RECD_OK || recd_buf_append(k, b, 8) != RECD_OK ||
+        recd_buf_append(k, "", 1) != RECD_OK || recd_buf_append(k, user, strlen(user)) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    return RECD_OK;
+}
+
+/* Delete committed sessions whose bucket is entirely before the expiry cutoff. */
+static int expire(struct sessionize *op, struct recd_txn *t)
+{
+    int64_t cutoff = op->hwm - (int64_t)(op->conf.session_ttl_s * 1000.0);
+    int64_t last_bucket = bucket_of(cutoff) - 1;   /* buckets fully before the cutoff */
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = RECD_OK;
+
+    /* Entries written later always land in buckets after the cutoff of their time, so once
+     * buckets up to last_bucket were swept, a sweep is only needed when the cutoff moves into
+     * a new bucket (this also avoids iterating over the delete tombstones of the last sweep). */
+    if (cutoff <= 0 || last_bucket <= op->swept_upto) {
+        return RECD_OK;
+    }
+    if (recd_state_iter_new(op->state, RECD_CF_MODEL, "sxp", 4, &it) != RECD_OK) {
+        return RECD_OK;
+    }
+    op->sweep_pending = last_bucket;
+    while (rc == RECD_OK && recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        const uint8_t *p = (const uint8_t *)k + 4;
+        int64_t bucket = 0;
+        const char *user;
+
+        if (kl < 13) {
+            continue;
+        }
+        for (int i = 0; i < 8; i++) {
+            bucket = (bucket << 8) | p[i];
+        }
+        if (bucket > last_bucket) {
+            break;   /* key order = bucket order */
+        }
+        user = (const char *)k + 13;
+        {
+            char *uid = recd_strndup(user, kl - 13);
+
+            if (uid == NULL) {
+                rc = RECD_ENOMEM;
+                break;
+            }
+            if (recd_strmap_get(op->users, uid) == NULL) {   /* views handle their own */
+                if (recd_key_sub(&op->key, uid, "sess") == RECD_OK) {
+                    rc = recd_txn_del(t, RECD_CF_SESSIONS, op->key.data, op->key.len);
+                }
+            }
+            free(uid);
+        }
+        if (rc == RECD_OK) {
+            rc = recd_txn_del(t, RECD_CF_MODEL, k, kl);
+        }
+    }
+    recd_state_iter_destroy(it);
+    return rc;
+}
+
+static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
+{
+    struct sessionize *op = ctx;
+    size_t pos = 0;
+    const char *user;
+    void *val;
+    int rc = RECD_OK;
+    int32_t n = (int32_t)op->cat.n;
+
+    for (size_t i = 0; rc == RECD_OK && i < op->cat.n; i++) {
+        if (op->cat.dirty[i] == 0) {
+            continue;
+        }
+        if (op->cat.dirty[i] == 1) {
+            int32_t idx = (int32_t)i;
+
+            rc = recd_key_sub(&op->key, op->cat.id[i], "idx");
+            if (rc == RECD_OK) {
+                rc = recd_txn_put(b->txn, RECD_CF_ITEMS, op->key.data, op->key.len, &idx, sizeof(idx));
+            }
+        }
+        if (rc == RECD_OK && (op->cat.meta[i].known || op->cat.meta[i].removed)) {
+            rc = recd_key_sub(&op->key, op->cat.id[i], "meta");
+            if (rc == RECD_OK) {
+                rc = recd_txn_put(b->txn, RECD_CF_ITEMS, op->key.data, op->key.len,
+                                  &op->cat.meta[i], sizeof(op->cat.meta[i]));
+            }
+        }
+    }
+    if (rc == RECD_OK) {
+        rc = recd_txn_put(b->txn, RECD_CF_MODEL, "sz.nitems", 9, &n, sizeof(n));
+    }
+    if (rc == RECD_OK && op->hwm != op->hwm_committed) {
+        rc = recd_txn_put(b->txn, RECD_CF_MODEL, "sz.hwm", 6, &op->hwm, sizeof(op->hwm));
+    }
+    if (rc == RECD_OK) {
+        rc = expire(op, b->txn);
+    }
+    while (rc == RECD_OK && recd_strmap_next(op->users, &pos, &user, &val)) {
+        struct userview *u = val;
+
+        if (!u->dirty) {
+            continue;
+        }
+        if (u->has_s && expired(op, u->s.last_ts)) {
+            u->has_s = 0;
+        }
+        if (u->loaded_bucket >= 0 && (!u->has_s || bucket_of(u->s.last_ts) != u->loaded_bucket)) {
+            rc = exp_key(&op->key, u->loaded_bucket, user);
+            if (rc == RECD_OK) {
+                rc = recd_txn_del(b->txn, RECD_CF_MODEL, op->key.data, op->key.len);
+            }
+        }
+        if (rc != RECD_OK || u->forgotten) {
+            continue;   /* the pipeline deletes the user's key ranges */
+        }
+        if (u->has_s) {
+            rc = put_blob(op, b->txn, RECD_CF_SESSIONS, user, "sess", &u->s, sizeof(u->s));
+            if (rc == RECD_OK) {
+                rc = exp_key(&op->key, bucket_of(u->s.last_ts), user);
+            }
+            if (rc == RECD_OK) {
+                rc = recd_txn_put(b->txn, RECD_CF_MODEL, op->key.data, op->key.len, "", 0);
+            }
+        } else if (u->loaded_bucket >= 0) {
+            rc = recd_key_sub(&op->key, user, "sess");
+            if (rc == RECD_OK) {
+                rc = recd_txn_del(b->txn, RECD_CF_SESSIONS, op->key.data, op->key.len);
+            }
+        }
+        if (rc == RECD_OK && u->has_p) {
+            rc = put_blob(op, b->txn, RECD_CF_USERS, user, "prof", &u->p, sizeof(u->p));
+        }
+    }
+    if (rc != RECD_OK) {
+        return recd_seterr(errstr, errlen, rc, "sessionize: checkpoint: %s", recd_strerror(rc));
+    }
+    return RECD_OK;
+}
+
+static int load_all(struct sessionize *op)
+{
+    int32_t n = 0;
+
+    cat_free(&op->cat);
+    op->cat.ids = recd_strmap_new(4096, NULL);
+    if (op->cat.ids == NULL) {
+        return RECD_ENOMEM;
+    }
+    op->hwm = 0;
+    if (recd_state_get(op->state, RECD_CF_MODEL, "sz.hwm", 6, &op->val) == RECD_OK &&
+        op->val.len == sizeof(int64_t)) {
+        memcpy(&op->hwm, op->val.data, sizeof(int64_t));
+    }
+    op->hwm_committed = op->hwm;
+    if (recd_state_get(op->state, RECD_CF_MODEL, "sz.nitems", 9, &op->val) == RECD_OK &&
+        op->val.len == sizeof(int32_t)) {
+        memcpy(&n, op->val.data, sizeof(n));
+    }
+    if (cat_load(op) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    if ((int32_t)op->cat.n != n) {
+        RLOG_WARN(RECD_LOG_OPERATOR, "sessionize: %zu items in the dictionary, %d expected",
+                  op->cat.n, (int)n);
+    }
+    return RECD_OK;
+}
+
+static void sz_committed(void *ctx, int ok)
+{
+    struct sessionize *op = ctx;
+
+    recd_strmap_clear(op->users);
+    if (ok) {
+        memset(op->cat.dirty, 0, op->cat.n);
+        op->hwm_committed = op->hwm;
+        if (op->sweep_pending > op->swept_upto) {
+            op->swept_upto = op->sweep_pending;
+        }
+    } else if (load_all(op) != RECD_OK) {
+        RLOG_ERR(RECD_LOG_OPERATOR, "sessionize: cannot reload state after a failed commit");
+    }
+}
+
+static void sz_fini(void *ctx)
+{
+    struct sessionize *op = ctx;
+
+    if (op == NULL) {
+        return;
+    }
+    cat_free(&op->cat);
+    recd_strmap_destroy(op->users);
+    recd_buf_free(&op->key);
+    recd_buf_free(&op->val);
+    free(op);
+}
+
+static int sz_init(void **ctx, const void *conf, const struct recd_op_env *env, char *errstr,
+                   size_t errlen)
+{
+    struct sessionize *op = calloc(1, sizeof(*op));
+
+    if (op == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+    }
+    memcpy(&op->conf, conf, sizeof(op->conf));
+    if (op->conf.session_ttl_s <= op->conf.gap_s) {
+        free(op);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "operators.sessionize.session_ttl_s must exceed gap_s");
+    }
+    op->state = env->state;
+    op->sessions.op = op;
+    op->swept_upto = op->sweep_pending = -1;
+    recd_buf_init(&op->key);
+    recd_buf_init(&op->val);
+    op->users = recd_strmap_new(1024, free);
+    if (op->users == NULL || load_all(op) != RECD_OK ||
+        recd_services_put(env->services, "catalog", &op->cat) != RECD_OK ||
+        recd_services_put(env->services, "sessions", &op->sessions) != RECD_OK) {
+        sz_fini(op);
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+    }
+    RLOG_INFO(RECD_LOG_OPERATOR, "sessionize: %zu items in the catalogue", op->cat.n);
+    *ctx = op;
+    return RECD_OK;
+}
+
+const struct recd_operator_desc recd_op_sessionize = {
+    .name = "sessionize",
+    .description = "event-time sessions, session context, profiles and the item catalogue",
+    .conf = &sz_unit,
+    .init = sz_init,
+    .process = sz_process,
+    .checkpoint = sz_checkpoint,
+    .committed = sz_committed,
+    .fini = sz_fini,
+};

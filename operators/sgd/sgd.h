@@ -1,0 +1,15 @@
+/*
+ * sgd.h — what the sgd operator offers rerank: service "sessrec" is a struct
+ * recd_sessrec_ref whose model pointer stays valid until the end of the current batch (the
+ * model may be rebuilt after a failed commit).
+ */
+#ifndef RECD_SGD_H
+#define RECD_SGD_H
+
+struct sessrec;
+
+struct recd_sessrec_ref {
+    struct sessrec *model;
+};
+
+#endif

@@ -1,0 +1,119 @@
+# fault_lib.sh — helpers of the fault tests (sourced after lib.sh): the mock cluster driver,
+# a restart-on-failure supervisor for recd (what systemd's Restart=on-failure does), catch-up
+# detection from the offsets in recd's state, and per-user checks of the output.
+: "${FAULT_TOOL:=${RECD_BUILD_DIR:-}/tests/fault/fault_tool}"
+[ -x "$FAULT_TOOL" ] || fail "fault_tool not built ($FAULT_TOOL)"
+
+# ---- mock cluster (fault_tool mock), commands through a FIFO ----
+# mock_start ARGS... — sets MB (bootstrap list)
+mock_start() {
+    mkfifo "$T/mock.in"
+    "$FAULT_TOOL" mock "$@" < "$T/mock.in" > "$T/mock.out" 2> "$T/mock.log" &
+    RECD_PIDS+=($!)
+    exec 7> "$T/mock.in"
+    for _ in $(seq 1 100); do grep -q '^BOOTSTRAP=' "$T/mock.out" 2>/dev/null && break; sleep 0.1; done
+    MB="$(sed -n 's/^BOOTSTRAP=//p' "$T/mock.out")"
+    [ -n "$MB" ] || fail "mock cluster did not start: $(cat "$T/mock.log")"
+    export MB
+}
+
+# mock CMD... — one fault command; fails the test unless the driver answers "ok"
+mock() {
+    local before; before=$(wc -l < "$T/mock.out")
+    echo "$*" >&7
+    for _ in $(seq 1 100); do
+        [ "$(wc -l < "$T/mock.out")" -gt "$before" ] && break; sleep 0.05
+    done
+    local ans; ans="$(tail -1 "$T/mock.out")"
+    case "$ans" in ok*) echo "  [$(date +%T)] mock: $*" ;; *) fail "mock $*: $ans" ;; esac
+}
+
+# ---- recd under a supervisor ----
+# sup_start NAME CONF LOG — (re)start recd; SUP_PID, SUP_STARTS[NAME], SUP_FAILS[NAME]
+declare -A SUP_STARTS SUP_FAILS
+sup_start() {
+    local name="$1" conf="$2" log="$3"
+    start_recd "$conf" "$log"
+    SUP_PID=$RECD_PID
+    SUP_STARTS[$name]=$(( ${SUP_STARTS[$name]:-0} + 1 ))
+}
+
+# sup_check NAME CONF LOG — if recd exited: non-zero = restart it (after 1 s, like
+# RestartSec); zero = an unexpected clean exit, fail
+sup_check() {
+    local name="$1" conf="$2" log="$3" rc=0
+    kill -0 "$SUP_PID" 2>/dev/null && return 0
+    wait "$SUP_PID" || rc=$?
+    [ $rc -ne 0 ] || fail "$name: recd exited 0 on its own"
+    SUP_FAILS[$name]=$(( ${SUP_FAILS[$name]:-0} + 1 ))
+    echo "  [$(date +%T)] $name: recd exited $rc ($(grep -E 'failed|fatal' "$log" | tail -1 | cut -c1-200)); restarting"
+    sleep 1
+    sup_start "$name" "$conf" "$log"
+}
+
+# caught_up BROKERS STATE TOPIC... — every partition of the topics has its state offset at
+# the topic's end (high watermark)
+caught_up() {
+    local brokers="$1" state="$2"; shift 2
+    local offs; offs="$("$RECCTL_BIN" state offsets --state "$state" 2>/dev/null)" || return 1
+    local t p h
+    for t in "$@"; do
+        while read -r p h; do
+            [ "$h" -eq 0 ] && continue
+            grep -qP "^\Q$t\E\t$p\t$h\$" <<< "$offs" || return 1
+        done < <("$FAULT_TOOL" hwm -b "$brokers" --topic "$t" 2>/dev/null || echo "0 -1")
+    done
+}
+
+# sup_until_caught_up NAME CONF LOG BROKERS STATE DEADLINE_S TOPIC... — supervise recd until its
+# state has consumed the topics to their end, then SIGTERM it (must exit 0)
+sup_until_caught_up() {
+    local name="$1" conf="$2" log="$3" brokers="$4" state="$5" deadline=$((SECONDS + $6))
+    shift 6
+    while :; do
+        sup_check "$name" "$conf" "$log"
+        caught_up "$brokers" "$state" "$@" && break
+        [ $SECONDS -lt $deadline ] || fail "$name: recd did not catch up within $((deadline - SECONDS + $6)) s"
+        sleep 0.5
+    done
+    sleep 1   # let a last batch (items etc.) commit
+    kill -TERM "$SUP_PID"
+    local rc=0; wait "$SUP_PID" || rc=$?
+    [ $rc -eq 0 ] || fail "$name: recd exited $rc on SIGTERM"
+}
+
+# peak_rss_kib LOG — the peak RSS recd reported in its last "stopping:" line
+peak_rss_kib() { grep -o 'peak RSS [0-9]* KiB' "$1" | tail -1 | grep -o '[0-9]*'; }
+
+# check_users CLICKS_JSON RECS_JSON — every user of the click topic has a last
+# Recommendations record whose seq equals the user's number of clicks in the topic (no event
+# lost, none applied twice), and seq never goes backwards per user.
+check_users() {
+    python3 - "$1" "$2" <<'PY'
+import collections, json, sys
+clicks, recs = sys.argv[1], sys.argv[2]
+n = collections.Counter()
+for l in open(clicks):
+    if l.strip():
+        r = json.loads(l)
+        if r.get("value") and "error" not in r:
+            n[r["value"]["user_id"]] += 1
+last = {}
+for l in open(recs):
+    if not l.strip():
+        continue
+    r = json.loads(l)
+    v = r["value"]
+    if v is None:
+        continue
+    p = last.get(r["key"])
+    assert p is None or v["seq"] >= p, f"seq went backwards for {r['key']}: {p} -> {v['seq']}"
+    last[r["key"]] = v["seq"]
+missing = [u for u in n if u not in last]
+wrong = [u for u in n if u in last and last[u] != n[u]]
+assert not missing, f"{len(missing)} users without recommendations, e.g. {missing[:3]}"
+assert not wrong, (f"{len(wrong)} users' last seq != their clicks, e.g. "
+                   + ", ".join(f"{u}: seq {last[u]} vs {n[u]} clicks" for u in wrong[:3]))
+print(f"ok: {len(n)} users, {sum(n.values())} clicks: every user's last list has seq = its clicks")
+PY
+}
