@@ -285,7 +285,7 @@ static const struct recd_conf_decl metrics_decls[] = {
 #undef M
 
 static const struct recd_conf_decl pipeline_decls[] = {
-    {"chain", RECD_CT_STRLIST, "[\"popular\"]", 1, 16, 0,
+    {"chain", RECD_CT_STRLIST, "[\"sessionize\", \"embed\", \"sgd\", \"rerank\"]", 1, 16, 0,
      offsetof(struct recd_conf_pipeline, chain),
      "Operators every micro-batch runs through, in order.", NULL, check_chain},
 };

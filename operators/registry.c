@@ -8,10 +8,12 @@
 extern const struct recd_operator_desc recd_op_popular;
 extern const struct recd_operator_desc recd_op_sessionize;
 extern const struct recd_operator_desc recd_op_sgd;
+extern const struct recd_operator_desc recd_op_embed;
 extern const struct recd_operator_desc recd_op_rerank;
 
 static const struct recd_operator_desc *const operators[] = {
     &recd_op_sessionize,
+    &recd_op_embed,
     &recd_op_sgd,
     &recd_op_rerank,
     &recd_op_popular,

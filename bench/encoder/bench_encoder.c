@@ -91,11 +91,14 @@ static int load_texts(json_t *root, const char *key, texts *t)
     return 0;
 }
 
-/* Encode consecutive batches of the set for >= min_s seconds, in windows of >= WINDOW_S
- * seconds and >= 2 batches; report the best window (the machine may be shared: the best
- * window is the closest to undisturbed throughput; run's alternation does the same across
- * processes) and the mean over all windows. */
+/* Encode for >= min_s seconds in windows; a window is the smallest number of whole passes over
+ * the first WINDOW_TEXTS texts of the set (the same texts in every window and on the PyTorch
+ * side; bench_pytorch.py shuffles the sets so they are representative) lasting >= WINDOW_S.
+ * Report the best window (the machine may be shared: the best window is the closest to
+ * undisturbed throughput; run's alternation of rounds does the same across processes) and the
+ * mean over all windows. */
 #define WINDOW_S 0.25
+#define WINDOW_TEXTS 32
 
 static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double min_s,
                           double *tps_out)
@@ -105,7 +108,7 @@ static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double m
     const char **bt = malloc(batch * sizeof(*bt));
     recd_minilm_stats st, best_st;
     char err[256];
-    size_t done_all = 0, pos = 0, i, nwin = 0;
+    size_t done_all = 0, i, nwin = 0, wt = t->n < WINDOW_TEXTS ? t->n : WINDOW_TEXTS;
     double t_all0, wall_all, best_tps = -1.0, best_wall = 0.0, tok_avg, mm_s, mm_flops;
     json_t *o = NULL;
 
@@ -121,21 +124,22 @@ static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double m
     }
     t_all0 = now_s();
     do {
-        size_t done = 0, nb = 0;
+        size_t done = 0, pos;
         double t0, wall;
         recd_minilm_reset_stats(m);
         t0 = now_s();
         do {
-            for (i = 0; i < batch; i++)
-                bt[i] = t->v[(pos + i) % t->n];
-            pos = (pos + batch) % t->n;
-            if (recd_minilm_encode_batch(m, bt, batch, out, err, sizeof(err)) != 0) {
-                fprintf(stderr, "bench_encoder: %s\n", err);
-                goto cleanup;
+            for (pos = 0; pos < wt; pos += batch) {
+                size_t k = wt - pos < batch ? wt - pos : batch;
+                for (i = 0; i < k; i++)
+                    bt[i] = t->v[pos + i];
+                if (recd_minilm_encode_batch(m, bt, k, out, err, sizeof(err)) != 0) {
+                    fprintf(stderr, "bench_encoder: %s\n", err);
+                    goto cleanup;
+                }
+                done += k;
             }
-            done += batch;
-            nb++;
-        } while (now_s() - t0 < WINDOW_S || nb < 2);
+        } while (now_s() - t0 < WINDOW_S);
         wall = now_s() - t0;
         recd_minilm_get_stats(m, &st);
         if ((double)done / wall > best_tps) {
@@ -346,10 +350,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_encoder: min cosine %.9f over %zu fixture texts\n", minc, nfix);
 
     cfgs = json_object();
-    res = json_pack("{s:s, s:i, s:f, s:f, s:f, s:I, s:o}",
+    res = json_pack("{s:s, s:i, s:f, s:f, s:I, s:o}",
                     "openblas_core", openblas_get_corename(),
                     "openblas_threads", openblas_get_num_threads(),
-                    "sgemm_peak_gflops", peak,
                     "sgemm_ffn_shape_gflops", shape_g,
                     "min_cosine", minc,
                     "fixture_texts", (json_int_t)nfix,
@@ -357,8 +360,13 @@ int main(int argc, char **argv)
     for (s = 0; s < 2; s++) {
         for (b = 0; b < 3; b++) {
             char key[64];
-            double tps = 0.0;
-            json_t *o = run_config(m, &sets[s], batches[b], min_s, &tps);
+            double tps = 0.0, p;
+            json_t *o;
+            /* the SGEMM peak is re-measured between configurations and the best kept, so that
+             * a busy moment of a shared machine does not understate it */
+            p = sgemm_gflops(2048, 2048, 2048, 0, 0.3);
+            peak = p > peak ? p : peak;
+            o = run_config(m, &sets[s], batches[b], min_s, &tps);
             if (o == NULL)
                 goto cleanup;
             snprintf(key, sizeof(key), "%s_batch%zu", set_names[s], batches[b]);
@@ -367,6 +375,8 @@ int main(int argc, char **argv)
             json_object_set_new(cfgs, key, o);
         }
     }
+    json_object_set_new(res, "sgemm_peak_gflops", json_real(peak));
+    fprintf(stderr, "bench_encoder: SGEMM peak (best of the run) %.1f GFLOPS\n", peak);
     if (json_dump_file(res, out_path, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "bench_encoder: cannot write %s\n", out_path);
         goto cleanup;

@@ -15,9 +15,9 @@
  * click and the click is scored (HR@K, MRR@K). With --valid the last 10% of the train sessions
  * play the test role and the test files are not read.
  *
- * Methods (--only picks a comma list): recd (the blend with --params), recd-fixed (same, blend
- * weights frozen), ablations -knn -next -repeat -covis -pop, POP, S-POP, ItemKNN, and the single
- * signals knn, next.
+ * Methods (--only picks a comma list): recd (the blend with --params), recd-learn (same with
+ * learn_blend=1: blend weights learned online), ablations -knn -next -repeat -covis -pop (one
+ * signal disabled), POP, S-POP, ItemKNN, and the single signals knn, next.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -674,7 +674,7 @@ static int wanted(const char *only, const char *name)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *plist = NULL, *only = "recd,recd-fixed,-knn,-next,-repeat,-covis,-pop,"
+    const char *dir = NULL, *plist = NULL, *only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
                                                   "POP,S-POP,ItemKNN";
     int valid = 0, i, rc = 1;
     size_t K = 20;
@@ -726,12 +726,12 @@ int main(int argc, char **argv)
             goto done;
         print_result("recd", &r, K, 1);
     }
-    if (wanted(only, "recd-fixed")) {
+    if (wanted(only, "recd-learn")) {
         struct sessrec_params p = base;
-        p.learn_blend = 0;
+        p.learn_blend = 1;
         if (run_sessrec(&ds, &p, K, &r) != 0)
             goto done;
-        print_result("recd-fixed", &r, K, 1);
+        print_result("recd-learn", &r, K, 1);
     }
     {
         static const struct {

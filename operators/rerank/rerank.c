@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "conf.h"
+#include "embed.h"
 #include "log.h"
 #include "operator.h"
 #include "recd.h"
@@ -35,6 +38,8 @@ struct rerank_conf {
     int exclude_out_of_stock;
     double exclude_purchased_s;
     struct recd_strlist blocked_categories;
+    double w_text;
+    int64_t text_candidates;
 };
 
 #define C(f) offsetof(struct rerank_conf, f)
@@ -57,6 +62,14 @@ static const struct recd_conf_decl rerank_decls[] = {
      C(blocked_categories),
      "Categories never recommended: a top-level name (\"Adult\") or a full path "
      "(\"Home/Kitchen/Knives\").", NULL, NULL},
+    {"w_text", RECD_CT_DOUBLE, "0.3", 0, 100, RECD_CF_RELOADABLE, C(w_text),
+     "Weight of text similarity (cosine of the item's text vector with the session intent: the "
+     "last query and the recent items' vectors, scored for all dirty users by one SGEMM) in "
+     "the blend; the model's blended score is scaled to [0, 1]. Needs the embed operator.",
+     NULL, NULL},
+    {"text_candidates", RECD_CT_INT, "20", 0, 1000, RECD_CF_RELOADABLE, C(text_candidates),
+     "Extra candidates per user from the text-similarity scores (query match, similar text).",
+     NULL, NULL},
 };
 #undef C
 
@@ -81,10 +94,29 @@ struct rerank {
     uint8_t *c_reason, *c_taken;
     int32_t *c_picked;                      /* scratch, n entries */
     int64_t cap_picked;
+    double w_text;
+    int64_t text_candidates;
+    struct recd_embed *embed;               /* borrowed service, may be NULL */
+    float *u, *sims, *qv;                   /* SGEMM scratch: users x dim, users x items */
+    size_t cap_u, cap_sims;
+    int32_t *u_row;                         /* dirty index -> row of u/sims, -1 none */
+    size_t cap_u_row;
+    int64_t sgemm_ns;
+    double sgemm_flop;
 };
 
-static const char *const reason_name[SESSREC_NSIGNALS] = {
-    "popular", "similar_session", "next_item", "co_visited", "in_session"
+struct cand {
+    int32_t item;
+    int32_t because;
+    float score;
+    uint8_t reason;
+};
+
+#define REASON_SIMILAR_TEXT SESSREC_NSIGNALS
+#define REASON_QUERY_MATCH (SESSREC_NSIGNALS + 1)
+static const char *const reason_name[SESSREC_NSIGNALS + 2] = {
+    "popular", "similar_session", "next_item", "co_visited", "in_session", "similar_text",
+    "query_match"
 };
 
 static int apply_conf(struct rerank *op, const struct rerank_conf *c)
@@ -101,8 +133,9 @@ static int apply_conf(struct rerank *op, const struct rerank_conf *c)
             b[i] = recd_category_hash(c->blocked_categories.v[i]);
         }
     }
-    if ((size_t)c->candidates > (size_t)op->candidates || op->c_item == NULL) {
-        size_t m = (size_t)c->candidates + 1;
+    if ((size_t)(c->candidates + c->text_candidates) > (size_t)(op->candidates + op->text_candidates) ||
+        op->c_item == NULL) {
+        size_t m = (size_t)(c->candidates + c->text_candidates) + 1;
         int32_t *ci = realloc(op->c_item, m * sizeof(int32_t));
         int32_t *cb = ci ? realloc(op->c_because, m * sizeof(int32_t)) : NULL;
 
@@ -138,6 +171,8 @@ static int apply_conf(struct rerank *op, const struct rerank_conf *c)
     op->exclude_viewing = c->exclude_viewing;
     op->exclude_out_of_stock = c->exclude_out_of_stock;
     op->exclude_purchased_s = c->exclude_purchased_s;
+    op->w_text = c->w_text;
+    op->text_candidates = c->text_candidates;
     return RECD_OK;
 }
 
@@ -155,6 +190,10 @@ static void rerank_fini(void *ctx)
     free(op->c_reason);
     free(op->c_taken);
     free(op->c_picked);
+    free(op->u);
+    free(op->sims);
+    free(op->qv);
+    free(op->u_row);
     free(op);
 }
 
@@ -175,6 +214,7 @@ static int rerank_init(void **ctx, const void *conf, const struct recd_op_env *e
                            "operator rerank needs sessionize and sgd before it in pipeline.chain");
     }
     op->model_version = env->model_version;
+    op->embed = recd_services_get(env->services, "embed");   /* optional */
     if (apply_conf(op, conf) != RECD_OK) {
         rerank_fini(op);
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
@@ -235,29 +275,86 @@ static double similarity(const struct rerank *op, int32_t a, int32_t b)
     return x->cat_top != 0 && x->cat_top == y->cat_top ? 0.5 : 0;
 }
 
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+
+    if (x->score != y->score) {
+        return x->score > y->score ? -1 : 1;
+    }
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+/* sims: this user's text similarity to every item (rows entries), or NULL. */
 static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
-                     const char *trigger)
+                     const char *trigger, const float *sims, size_t rows)
 {
     const struct recd_session *s = recd_sessions_get(op->sessions, user);
     const struct recd_profile *p = recd_profile_get(op->sessions, user);
     struct recd_recs *r;
-    size_t nc, i, picked = 0, kept = 0;
+    struct cand *cs;
+    size_t nc, i, picked = 0, kept = 0, n_all;
     int64_t now = s ? s->last_ts : (p ? p->updated_ts : 0);
-    double top = 0;
+    double top = 0, mx = 0;
+    int query = s != NULL && s->last_query[0] != '\0';
 
     nc = sessrec_score(op->sr->model, s ? s->key : 0, s ? s->items : NULL, s ? s->n_items : 0,
                        op->c_item, op->c_score, op->c_reason, op->c_because,
                        (size_t)op->candidates);
-    /* filters, in place */
+    cs = recd_arena_alloc(b->arena, (nc + (size_t)op->text_candidates + 1) * sizeof(*cs));
+    if (cs == NULL) {
+        return RECD_ENOMEM;
+    }
     for (i = 0; i < nc; i++) {
-        if (filtered(op, op->c_item[i], s, p, now)) {
-            continue;
+        mx = fmax(mx, (double)op->c_score[i]);
+    }
+    for (i = 0; i < nc; i++) {
+        float t = (sims != NULL && (size_t)op->c_item[i] < rows) ? sims[op->c_item[i]] : 0.0f;
+
+        cs[i].item = op->c_item[i];
+        cs[i].because = op->c_because[i];
+        cs[i].reason = op->c_reason[i];
+        cs[i].score = (float)((mx > 0 ? op->c_score[i] / mx : 0) + op->w_text * t);
+    }
+    n_all = nc;
+    /* text candidates: the best text matches not already among the model's candidates */
+    if (sims != NULL && op->text_candidates > 0 && op->w_text > 0) {
+        size_t want = (size_t)op->text_candidates, got = 0;
+        struct cand *tc = cs + nc;
+
+        for (size_t it = 0; it < rows; it++) {
+            float v = sims[it];
+            size_t j;
+
+            if (v <= 0 || (got == want && v <= tc[got - 1].score)) {
+                continue;
+            }
+            for (j = 0; j < nc && cs[j].item != (int32_t)it; j++) {
+            }
+            if (j < nc) {
+                continue;
+            }
+            j = got < want ? got++ : got - 1;       /* insertion into the sorted top list */
+            while (j > 0 && tc[j - 1].score < v) {
+                tc[j] = tc[j - 1];
+                j--;
+            }
+            tc[j].item = (int32_t)it;
+            tc[j].score = v;
         }
-        op->c_item[kept] = op->c_item[i];
-        op->c_score[kept] = op->c_score[i];
-        op->c_reason[kept] = op->c_reason[i];
-        op->c_because[kept] = op->c_because[i];
-        kept++;
+        for (i = 0; i < got; i++) {
+            tc[i].score = (float)(op->w_text * tc[i].score);
+            tc[i].reason = query ? REASON_QUERY_MATCH : REASON_SIMILAR_TEXT;
+            tc[i].because = (!query && s != NULL && s->n_items > 0) ? s->items[s->n_items - 1] : -1;
+        }
+        n_all += got;
+    }
+    qsort(cs, n_all, sizeof(*cs), cmp_cand);
+    /* filters, in place */
+    for (i = 0; i < n_all; i++) {
+        if (!filtered(op, cs[i].item, s, p, now)) {
+            cs[kept++] = cs[i];
+        }
     }
     nc = kept;
     r = recd_batch_add_output(b);
@@ -273,7 +370,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     }
     memset(op->c_taken, 0, nc);
     for (i = 0; i < nc; i++) {
-        top = fmax(top, (double)op->c_score[i]);
+        top = fmax(top, (double)cs[i].score);
     }
     while (picked < (size_t)op->n && picked < nc) {
         size_t best = nc;
@@ -285,10 +382,10 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             if (op->c_taken[i]) {
                 continue;
             }
-            rel = top > 0 ? op->c_score[i] / top : 0;
-            if (op->mmr_lambda < 1.0 && recd_catalog_meta(op->cat, op->c_item[i])->cat_leaf != 0) {
+            rel = top > 0 ? cs[i].score / top : 0;
+            if (op->mmr_lambda < 1.0 && recd_catalog_meta(op->cat, cs[i].item)->cat_leaf != 0) {
                 for (size_t j = 0; j < picked && sim < 1; j++) {
-                    double x = similarity(op, op->c_item[i], op->c_picked[j]);
+                    double x = similarity(op, cs[i].item, op->c_picked[j]);
 
                     sim = x > sim ? x : sim;
                 }
@@ -300,21 +397,113 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
                 best_v = v;
                 best = i;
             }
+            if (op->mmr_lambda >= 1.0) {
+                break;            /* no diversity: the first untaken is the best */
+            }
         }
         if (best == nc) {
             break;
         }
         op->c_taken[best] = 1;
-        op->c_picked[picked] = op->c_item[best];
-        r->items[picked].item_id = recd_catalog_item_id(op->cat, op->c_item[best]);
-        r->items[picked].score = op->c_score[best];
-        r->items[picked].reason = reason_name[op->c_reason[best] < SESSREC_NSIGNALS ?
-                                              op->c_reason[best] : 0];
-        r->items[picked].because_item_id = op->c_because[best] >= 0 ?
-            recd_catalog_item_id(op->cat, op->c_because[best]) : NULL;
+        op->c_picked[picked] = cs[best].item;
+        r->items[picked].item_id = recd_catalog_item_id(op->cat, cs[best].item);
+        r->items[picked].score = cs[best].score;
+        r->items[picked].reason = reason_name[cs[best].reason <= REASON_QUERY_MATCH ?
+                                              cs[best].reason : 0];
+        r->items[picked].because_item_id = cs[best].because >= 0 ?
+            recd_catalog_item_id(op->cat, cs[best].because) : NULL;
         picked++;
     }
     r->n_items = (uint32_t)picked;
+    return RECD_OK;
+}
+
+/* Session intent of every dirty user (last query + recent items' text vectors), scored
+ * against the whole item matrix with one SGEMM. Sets op->u_row[i] for users with an intent. */
+static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out)
+{
+    size_t rows, dim, nu = 0, i, j;
+    const float *items;
+
+    *rows_out = 0;
+    if (op->cap_u_row < b->n_dirty) {
+        int32_t *ur = realloc(op->u_row, (b->n_dirty + 1) * sizeof(*ur));
+
+        if (ur == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->u_row = ur;
+        op->cap_u_row = b->n_dirty;
+    }
+    for (i = 0; i < b->n_dirty; i++) {
+        op->u_row[i] = -1;
+    }
+    if (op->embed == NULL || op->w_text <= 0 || !recd_embed_has_items(op->embed)) {
+        return RECD_OK;
+    }
+    items = recd_embed_items(op->embed, &rows);
+    dim = recd_embed_dim(op->embed);
+    if (op->cap_u < b->n_dirty * dim) {
+        float *u = realloc(op->u, b->n_dirty * dim * sizeof(float));
+
+        if (u == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->u = u;
+        op->cap_u = b->n_dirty * dim;
+    }
+    if (op->qv == NULL && (op->qv = malloc(dim * sizeof(float))) == NULL) {
+        return RECD_ENOMEM;
+    }
+    for (i = 0; i < b->n_dirty; i++) {
+        const struct recd_session *s = recd_sessions_get(op->sessions, b->dirty[i]);
+        float *u = op->u + nu * dim;
+        double norm = 0;
+        uint32_t k, from;
+
+        if (s == NULL) {
+            continue;
+        }
+        memset(u, 0, dim * sizeof(float));
+        from = s->n_items > 5 ? s->n_items - 5 : 0;
+        for (k = from; k < s->n_items; k++) {   /* recent items, later ones weigh more */
+            if ((size_t)s->items[k] < rows) {
+                cblas_saxpy((int)dim, (float)(k - from + 1), items + (size_t)s->items[k] * dim, 1, u, 1);
+            }
+        }
+        if (s->last_query[0] != '\0' && recd_embed_query(op->embed, s->last_query, op->qv) == RECD_OK) {
+            cblas_saxpy((int)dim, 5.0f, op->qv, 1, u, 1);   /* the query dominates the intent */
+        }
+        for (j = 0; j < dim; j++) {
+            norm += (double)u[j] * u[j];
+        }
+        if (norm <= 0) {
+            continue;
+        }
+        cblas_sscal((int)dim, (float)(1.0 / sqrt(norm)), u, 1);
+        op->u_row[i] = (int32_t)nu++;
+    }
+    if (nu == 0) {
+        return RECD_OK;
+    }
+    if (op->cap_sims < nu * rows) {
+        float *sm = realloc(op->sims, nu * rows * sizeof(float));
+
+        if (sm == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->sims = sm;
+        op->cap_sims = nu * rows;
+    }
+    {
+        int64_t t0 = recd_now_mono_ns();
+
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nu, (int)rows, (int)dim, 1.0f,
+                    op->u, (int)dim, items, (int)dim, 0.0f, op->sims, (int)rows);
+        op->sgemm_ns += recd_now_mono_ns() - t0;
+        op->sgemm_flop += 2.0 * (double)nu * (double)rows * (double)dim;
+    }
+    *rows_out = rows;
     return RECD_OK;
 }
 
@@ -332,9 +521,18 @@ static int rerank_process(void *ctx, struct recd_batch *b, char *errstr, size_t 
         }
     }
     recd_batch_dirty_sorted(b);
-    for (size_t i = 0; i < b->n_dirty; i++) {
-        if (recommend(op, b, b->dirty[i], b->dirty_trigger[i]) != RECD_OK) {
+    {
+        size_t rows = 0;
+
+        if (text_scores(op, b, &rows) != RECD_OK) {
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+        }
+        for (size_t i = 0; i < b->n_dirty; i++) {
+            const float *sims = op->u_row[i] >= 0 ? op->sims + (size_t)op->u_row[i] * rows : NULL;
+
+            if (recommend(op, b, b->dirty[i], b->dirty_trigger[i], sims, rows) != RECD_OK) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
+            }
         }
     }
     return RECD_OK;

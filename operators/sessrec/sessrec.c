@@ -38,15 +38,15 @@ void sessrec_params_default(struct sessrec_params *p)
     p->w[SESSREC_F_KNN] = 1.0f;
     p->w[SESSREC_F_KNN_BEFORE] = 0.7f;
     p->w[SESSREC_F_KNN_SQRT] = 0.0f;
-    p->w[SESSREC_F_NEXT] = 1.0f;
-    p->w[SESSREC_F_NEXT_HOPS] = 1.0f;
+    p->w[SESSREC_F_NEXT] = 0.2f;
+    p->w[SESSREC_F_NEXT_HOPS] = 0.1f;
     p->w[SESSREC_F_NEXT_SQRT] = 0.0f;
     p->w[SESSREC_F_COVIS] = 0.0f;
-    p->w[SESSREC_F_REPEAT] = 0.5f;
+    p->w[SESSREC_F_REPEAT] = 0.2f;
     p->w[SESSREC_F_LAST] = 0.0f;
     p->learn_loss = 0;
     p->signals = (1u << SESSREC_NSIGNALS) - 1;
-    p->learn_blend = 1;
+    p->learn_blend = 0;
     p->learn_rate = 0.05f;
     p->learn_topn = 50;
 }

@@ -23,9 +23,17 @@
  *   CO_VISITED       co-visitation of the last item (cosine-normalised)
  *   IN_SESSION       re-recommending items of the current session (recency weighted)
  *   POPULAR          decayed global popularity (top-`pop_top` list), the cold-start fallback
- * The blend weights are either fixed (params) or learned online (`learn_blend`): after each
- * click sessrec_feedback() takes one softmax-regression SGD step on the candidate list that was
- * scored for that click with the observed next item as the label.
+ * Each signal yields one or more features (enum sessrec_feature); the score is Σ w·feature.
+ * The weights are either fixed (params; the default, tuned on Diginetica validation and best
+ * for HR@20 on every dataset tried) or learned online (`learn_blend`): after each click
+ * sessrec_feedback() takes one AdaGrad step of softmax regression over the top-n candidates
+ * that were scored for that click, with the observed next item as the label (higher MRR,
+ * slightly lower HR@20; see docs/QUALITY.md).
+ *
+ * Persistence: everything is plain arrays/structs — per item a postings ring (slot, gen, tick),
+ * two edge lists (item, weight) with a forward-decay reference tick, df and popularity; per
+ * session a fixed-size record (key, last tick, gen, n, items). Serialising them per key is
+ * direct; the in-memory session table is bounded by max_sessions (FIFO slot reuse).
  *
  * Ownership: sessrec_new() returns a model the caller owns and frees with sessrec_destroy().
  * The model never keeps pointers to caller memory. Not thread-safe: one model per thread
@@ -50,6 +58,7 @@ enum sessrec_reason {
     SESSREC_CO_VISITED = 3,
     SESSREC_IN_SESSION = 4,
     SESSREC_NSIGNALS = 5
+    /* (the "signals" param is a bitmask of 1 << reason) */
 };
 
 /* Features of a candidate item, each in [0,1] after normalisation over the candidates; the
@@ -77,19 +86,19 @@ struct sessrec_params {
     uint32_t k_neighbors;     /* neighbours kept after similarity ranking              (100) */
     uint32_t query_items;     /* last distinct session items used to find neighbours    (10) */
     float spw_lambda;         /* current-session position weight exp(-age/λ), items     (3.0) */
-    float rec_lambda;         /* neighbour recency decay exp(-ticks/λ); 0 = off      (200000) */
+    float rec_lambda;         /* neighbour recency decay exp(-ticks/λ); 0 = off      (500000) */
     float sim_norm;           /* divide similarity by (neighbour length)^x              (0) */
-    float ipw_lambda;         /* neighbour item weight exp(-|dist|/λ) from the match    (2.0) */
-    float idf_sim;            /* 1 = weight overlap by item IDF, 0 = plain              (1.0) */
-    float idf_score;          /* exponent of IDF weighting of recommended items          (0) */
+    float ipw_lambda;         /* neighbour item weight exp(-|dist|/λ) from the match    (3.0) */
+    float idf_sim;            /* exponent of the IDF weight of shared items; 0 = plain   (3.0) */
+    float idf_score;          /* exponent of (1 + IDF) weighting of recommended items   (1.0) */
     uint32_t sess_items_cap;  /* last items remembered per session                       (32) */
     uint32_t max_sessions;    /* sessions kept in memory; oldest-created evicted   (1u << 20) */
     /* --- sequential rules (NEXT_ITEM) --- */
     uint32_t trans_cap;       /* successors kept per item (space-saving eviction)        (64) */
-    uint32_t trans_window;    /* a→b counted if b follows a within this many clicks       (3) */
-    float trans_tau;          /* weight decay time constant in ticks; 0 = no decay  (2000000) */
-    uint32_t trans_hops;      /* last session items whose successors are read             (3) */
-    float trans_hop_decay;    /* weight of the h-th last item: decay^h                  (0.5) */
+    uint32_t trans_window;    /* a→b counted if b follows a within this many clicks       (5) */
+    float trans_tau;          /* weight decay time constant in ticks; 0 = no decay   (500000) */
+    uint32_t trans_hops;      /* last session items whose successors are read             (5) */
+    float trans_hop_decay;    /* weight of the h-th last item: decay^h                  (0.6) */
     uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw            (0) */
     /* --- co-visitation (CO_VISITED) --- */
     uint32_t covis_cap;       /* co-visited items kept per item                          (64) */
@@ -103,9 +112,9 @@ struct sessrec_params {
     uint32_t signals;         /* bitmask of enabled signals, bit = 1 << reason          (31) */
     float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature; names
                                  * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
-                                 * w_repeat w_last (defaults in sessrec_params_default) */
-    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback()       (1) */
-    uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = pairwise vs. items above  (0) */
+                                 * w_repeat w_last; defaults 0.01 1 0.7 0 0.2 0.1 0 0 0.2 0 */
+    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback()       (0) */
+    uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 (worse)  (0) */
     float learn_rate;         /* AdaGrad step size                                      (0.05) */
     uint32_t learn_topn;      /* candidates (by current blend) used by the loss             (50) */
 };

@@ -11,7 +11,7 @@
  *   - RECD_OK; 2 <= n <= max_len; ids[0] = [CLS], ids[n-1] = [SEP]; every id inside the
  *     vocabulary; the output buffer holds exactly max_len ids (ASan catches a write past it);
  *   - truncation is a prefix: the pieces with max_len 8 are the first pieces of max_len 256;
- *   - tokenizing is deterministic (a second call gives the same ids);
+ *   - tokenizing is deterministic (a second call gives the same ids; texts up to 64 bytes);
  *   - recd_minilm_token_id of the input, when found, maps back through recd_minilm_token_str
  *     to the same bytes.
  */
@@ -125,10 +125,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(text, data, size);
     }
     full = tokenize(0, size > 0 ? text : NULL, size, &nfull);
-    again = tokenize(0, size > 0 ? text : NULL, size, &nagain);
-    FUZZ_CHECK(nagain == nfull && memcmp(full, again, nfull * sizeof(*full)) == 0,
-               "tokenize is not deterministic");
-    free(again);
+    if (size <= 64) {
+        /* (only for short texts: a full tokenization is most of this target's time) */
+        again = tokenize(0, size > 0 ? text : NULL, size, &nagain);
+        FUZZ_CHECK(nagain == nfull && memcmp(full, again, nfull * sizeof(*full)) == 0,
+                   "tokenize is not deterministic");
+        free(again);
+    }
     for (i = 1; i < N_TOK; i++) {
         other = tokenize(i, size > 0 ? text : NULL, size, &nother);
         /* content pieces: full[1..nfull-1), other[1..nother-1) */

@@ -17,7 +17,8 @@
 # tests/fuzz/regressions/<target>/ once the bug is fixed.
 #
 # Environment: RECD_FUZZ_SECONDS, RECD_FUZZ_RUNS, RECD_FUZZ_TARGETS (a subset, e.g. "fuzz_decode"),
-# RECD_FUZZ_WORK; ASAN_OPTIONS / UBSAN_OPTIONS are appended to the defaults below.
+# RECD_FUZZ_WORK; ASAN_OPTIONS / LSAN_OPTIONS / UBSAN_OPTIONS are appended to the defaults
+# below (lsan.supp suppresses one known libconfig 1.5 leak).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +44,7 @@ work="${RECD_FUZZ_WORK:-$bindir/work}"
 targets="${RECD_FUZZ_TARGETS:-$(cat "$bindir/targets.txt")}"
 
 export ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then
     for s in llvm-symbolizer llvm-symbolizer-14; do
@@ -137,7 +139,7 @@ for t in $targets; do
         tail -n 80 "$log" >&2
         echo "run.sh: $t: input(s) that failed:" >&2
         ls -1 "$work/$t"/crash-* "$work/$t"/leak-* "$work/$t"/timeout-* "$work/$t"/oom-* \
-            "$work/$t"/slow-unit-* 2>/dev/null >&2 || true
+            "$work/$t"/slow-unit-* >&2 2>/dev/null || true
         echo "run.sh: reproduce with: $bin FILE; after the fix copy FILE to" \
              "tests/fuzz/regressions/$t/" >&2
         failed="$failed $t"
