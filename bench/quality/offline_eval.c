@@ -1,7 +1,7 @@
 /* offline_eval.c — online next-click evaluation of the sessrec scoring core (no Kafka).
  *
  * usage: sessrec_offline_eval DATASET_DIR [--valid] [--params k=v,...] [--only NAMES]
- *                             [--k 20] [--quiet]
+ *                             [--k 20] [--score-all]
  *
  * DATASET_DIR is one of
  *   srgnn format:        train_sessions.txt + test_sessions.txt (one session per line) or
@@ -12,7 +12,8 @@
  * Protocol (online, leak-free): train sessions then test sessions are replayed click by click in
  * file order; every click updates the model. Before each click of a test session whose prefix
  * has at least min_prefix items, the top-K list is computed from the state strictly before that
- * click and the click is scored (HR@K, MRR@K). With --valid the last 10% of the train sessions
+ * click and the click is scored (HR@K, MRR@K). --score-all computes a top-K list before every
+ * click (train clicks too), as the daemon does, so that ev/s is the end-to-end cost. With --valid the last 10% of the train sessions
  * play the test role and the test files are not read.
  *
  * Methods (--only picks a comma list): recd (the blend with --params), recd-learn (same with
@@ -481,6 +482,8 @@ static void hit(struct result *r, const int32_t *top, size_t n, int32_t y)
     }
 }
 
+static int g_score_all; /* --score-all: score before every click, as the daemon does */
+
 static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p, size_t K,
                        struct result *r)
 {
@@ -503,7 +506,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
             key++;
             for (j = 0; j < len; j++) {
                 int is_case = phase == 1 && j >= ds->min_prefix;
-                if (j > 0 && (is_case || p->learn_blend)) {
+                if (j > 0 && (is_case || p->learn_blend || g_score_all)) {
                     size_t nt = sessrec_score(m, key, it, j, top, NULL, NULL, NULL, K);
                     r->scores++;
                     if (is_case)
@@ -686,6 +689,8 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--valid") == 0)
             valid = 1;
+        else if (strcmp(argv[i], "--score-all") == 0)
+            g_score_all = 1;
         else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
             plist = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "embed.h"
 #include "log.h"
+#include "metrics.h"
 #include "operator.h"
 #include "recd.h"
 #include "sessionize.h"
@@ -97,6 +98,7 @@ struct rerank {
     double w_text;
     int64_t text_candidates;
     struct recd_embed *embed;               /* borrowed service, may be NULL */
+    struct recd_metrics *metrics;           /* borrowed, may be NULL */
     float *u, *sims, *qv;                   /* SGEMM scratch: users x dim, users x items */
     size_t cap_u, cap_sims;
     int32_t *u_row;                         /* dirty index -> row of u/sims, -1 none */
@@ -215,6 +217,7 @@ static int rerank_init(void **ctx, const void *conf, const struct recd_op_env *e
     }
     op->model_version = env->model_version;
     op->embed = recd_services_get(env->services, "embed");   /* optional */
+    op->metrics = env->metrics;
     if (apply_conf(op, conf) != RECD_OK) {
         rerank_fini(op);
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
@@ -502,6 +505,11 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
                     op->u, (int)dim, items, (int)dim, 0.0f, op->sims, (int)rows);
         op->sgemm_ns += recd_now_mono_ns() - t0;
         op->sgemm_flop += 2.0 * (double)nu * (double)rows * (double)dim;
+        recd_metrics_add(op->metrics, "recd_rerank_sgemm_seconds_total", NULL,
+                         (double)(recd_now_mono_ns() - t0) / 1e9);
+        recd_metrics_add(op->metrics, "recd_rerank_sgemm_flop_total", NULL,
+                         2.0 * (double)nu * (double)rows * (double)dim);
+        recd_metrics_add(op->metrics, "recd_rerank_sgemm_calls_total", NULL, 1);
     }
     *rows_out = rows;
     return RECD_OK;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# fault_broker_mock.sh — broker faults from librdkafka's mock cluster (3 brokers, clicks in 2
-# partitions with 3 replicas) while a rate-limited Diginetica replay is produced and recd
+# fault_broker_mock.sh — broker faults from librdkafka's mock cluster (3 brokers, topics with 3
+# replicas) while a rate-limited Diginetica replay is produced and recd
 # consumes it: produce, fetch (incl. OFFSET_OUT_OF_RANGE and disconnects), offset-commit,
 # heartbeat/join/sync errors, two coordinator moves, a partition leader move, a broker down
 # and up. recd runs under a restart-on-failure supervisor (as under systemd). Afterwards:
@@ -13,9 +13,9 @@ N=40000
 [ "$RECD_TEST_SCALE" = small ] && N=8000
 RATE=$((N / 12))
 
-mock_start --brokers 3 --topic shop.clicks:2:3 --topic shop.purchases:1:3 --topic shop.queries:1:3 \
-    --topic shop.items:1:3 --topic shop.user-deletions:1:3 --topic recs.fault:2:3 --topic dlq.fault:1:3 \
-    --topic recs.ref:2:3 --topic dlq.ref:1:3
+mock_start --brokers 3 --topic shop.clicks:1:3 --topic shop.purchases:1:3 --topic shop.queries:1:3 \
+    --topic shop.items:1:3 --topic shop.user-deletions:1:3 --topic recs.fault:1:3 --topic dlq.fault:1:3 \
+    --topic recs.ref:1:3 --topic dlq.ref:1:3
 echo "mock cluster: $MB"
 
 B="$MB" BATCH=100 WAIT_MS=50 STATS_MS=0 write_conf "$T/fault.conf" "$T/fault" \

@@ -70,12 +70,18 @@ caught_up() {
 sup_until_caught_up() {
     local name="$1" conf="$2" log="$3" brokers="$4" state="$5" deadline=$((SECONDS + $6))
     shift 6
+    local t0=$SECONDS next_report=$((SECONDS + 10))
     while :; do
         sup_check "$name" "$conf" "$log"
         caught_up "$brokers" "$state" "$@" && break
+        if [ $SECONDS -ge $next_report ]; then
+            echo "  [$(date +%T)] $name: catching up: $("$RECCTL_BIN" state offsets --state "$state" 2>/dev/null | tr '\t\n' ': ')"
+            next_report=$((SECONDS + 10))
+        fi
         [ $SECONDS -lt $deadline ] || fail "$name: recd did not catch up within $((deadline - SECONDS + $6)) s"
         sleep 0.5
     done
+    echo "  [$(date +%T)] $name: caught up after $((SECONDS - t0)) s"
     sleep 1   # let a last batch (items etc.) commit
     kill -TERM "$SUP_PID"
     local rc=0; wait "$SUP_PID" || rc=$?
