@@ -636,16 +636,17 @@ static void do_reload(struct daemon *d)
     if (rc == RECD_OK) {
         rc = recd_pipeline_reconfigure(d->pipeline, nc, err, sizeof(err));
     }
+    /* metrics before the log line: observers (tests, SREs) see both once the line is there */
     if (rc != RECD_OK) {
-        RLOG_ERR(RECD_LOG_CONFIG, "reload rejected, keeping the running configuration: %s", err);
         recd_metrics_add(d->metrics, "recd_config_reloads_total", "result=\"failure\"", 1);
+        RLOG_ERR(RECD_LOG_CONFIG, "reload rejected, keeping the running configuration: %s", err);
         recd_conf_destroy(nc);
     } else {
         d->retired[d->n_retired++] = d->conf;
         d->conf = nc;
         apply_log_conf(nc);
-        RLOG_NOTICE(RECD_LOG_CONFIG, "configuration reloaded from %s", d->opts->config_path);
         recd_metrics_add(d->metrics, "recd_config_reloads_total", "result=\"success\"", 1);
+        RLOG_NOTICE(RECD_LOG_CONFIG, "configuration reloaded from %s", d->opts->config_path);
     }
     sd_notify(0, "READY=1\nSTATUS=processing");
 }

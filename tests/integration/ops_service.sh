@@ -74,8 +74,12 @@ reload
 grep -q 'reload rejected.*topics.clicks: cannot be changed by reload (restart required)' "$T/recd.log" \
     || fail "forbidden change: $(tail -3 "$T/recd.log")"
 pass "non-reloadable change refused, naming the key"
-curl -sf "$M/metrics" | grep -q 'recd_config_reloads_total{result="failure"} 2' || fail "reload failure counter"
-curl -sf "$M/metrics" | grep -q 'recd_config_reloads_total{result="success"} 1' || fail "reload success counter"
+for _ in $(seq 1 20); do
+    curl -sf "$M/metrics" > "$T/m2.txt"
+    grep -q 'recd_config_reloads_total{result="failure"} 2' "$T/m2.txt" && break; sleep 0.1
+done
+grep -q 'recd_config_reloads_total{result="failure"} 2' "$T/m2.txt" || fail "reload failure counter"
+grep -q 'recd_config_reloads_total{result="success"} 1' "$T/m2.txt" || fail "reload success counter"
 grep -q 'RELOADING=1' "$T/notify.txt" || fail "no RELOADING=1"
 awk '/RELOADING=1/{r=1; next} r && /^READY=1/{ok=1} END{exit !ok}' "$T/notify.txt" || fail "no READY=1 after RELOADING=1"
 pass "RELOADING=1 then READY=1 around SIGHUP"
