@@ -1337,6 +1337,7 @@ static const char USAGE_MAIN[] =
     "  topics create  create recd's topics (idempotent)\n"
     "  state        state digest / show a user's state (reads the state directory)\n"
     "  checkpoint   take a consistent checkpoint of the state\n"
+    "  status       readiness, lag and throughput of a running recd (metrics endpoint)\n"
     "  help [CMD]   help for a command (also: recctl CMD --help)\n"
     "\n";
 
@@ -2754,6 +2755,12 @@ static int cmd_checkpoint(struct common *c, int argc, char **argv)
     return recctl_checkpoint_main(argc, argv);
 }
 
+static int cmd_status(struct common *c, int argc, char **argv)
+{
+    (void)c;
+    return recctl_status_main(argc, argv);
+}
+
 static const struct command COMMANDS[] = {
     {"produce", cmd_produce, USAGE_PRODUCE},
     {"replay", cmd_replay, USAGE_REPLAY},
@@ -2764,6 +2771,7 @@ static const struct command COMMANDS[] = {
     {"topics", cmd_topics, USAGE_TOPICS},
     {"state", cmd_state, NULL},
     {"checkpoint", cmd_checkpoint, NULL},
+    {"status", cmd_status, NULL},
 };
 
 static const struct command *find_command(const char *name)

@@ -11,4 +11,7 @@ int recctl_state_main(int argc, char **argv);
 /* recctl checkpoint DIR ...       (tools/recctl_state.c) */
 int recctl_checkpoint_main(int argc, char **argv);
 
+/* recctl status [--metrics HOST:PORT]  (tools/recctl_state.c) */
+int recctl_status_main(int argc, char **argv);
+
 #endif

@@ -25,6 +25,9 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "codec.h"
 #include "recctl.h"
@@ -359,4 +362,116 @@ int recctl_checkpoint_main(int argc, char **argv)
     }
     fprintf(stderr, "recctl: recd (pid %ld) did not answer within %ld s\n", pid, timeout_s);
     return 1;
+}
+
+/* ---- status --------------------------------------------------------------------------------- */
+
+/* GET path from host:port over loopback HTTP/1.0; body into out (malloc'd). Returns the HTTP
+ * status or -1. */
+static int http_get(const char *hostport, const char *path, char **out)
+{
+    char host[128], req[256];
+    const char *colon = strrchr(hostport, ':');
+    struct sockaddr_in sa;
+    struct recd_buf b;
+    char buf[4096];
+    ssize_t n;
+    int fd, status = -1;
+    char *body;
+
+    *out = NULL;
+    if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host)) {
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        return -1;
+    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+        close(fd);
+        return -1;
+    }
+    n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, hostport);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    recd_buf_init(&b);
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        if (recd_buf_append(&b, buf, (size_t)n) != RECD_OK) {
+            break;
+        }
+    }
+    close(fd);
+    if (recd_buf_append(&b, "", 1) != RECD_OK) {
+        recd_buf_free(&b);
+        return -1;
+    }
+    if (sscanf((char *)b.data, "HTTP/%*s %d", &status) != 1) {
+        status = -1;
+    }
+    body = strstr((char *)b.data, "\r\n\r\n");
+    *out = recd_strdup(body ? body + 4 : "");
+    recd_buf_free(&b);
+    return status;
+}
+
+int recctl_status_main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"metrics", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}
+    };
+    const char *addr = "127.0.0.1:9464";
+    char *ready = NULL, *metrics = NULL, *line, *save = NULL;
+    int c, rs, ms;
+    double lag = 0, consumed = 0, dead = 0;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'm': addr = optarg; break;
+        case 'h':
+            printf("usage: recctl status [--metrics HOST:PORT]\n"
+                   "Asks a running recd (its metrics.listen address, default 127.0.0.1:9464) whether\n"
+                   "it is ready, and prints its consumer lag per partition, records consumed and\n"
+                   "dead-lettered. Exit 0 when ready, 1 when not ready, 2 when unreachable.\n");
+            return 0;
+        default: return 64;
+        }
+    }
+    rs = http_get(addr, "/readyz", &ready);
+    if (rs < 0) {
+        fprintf(stderr, "recctl status: cannot reach recd's metrics endpoint at %s\n", addr);
+        return 2;
+    }
+    printf("readiness: %s", ready ? ready : "?\n");
+    ms = http_get(addr, "/metrics", &metrics);
+    if (ms == 200 && metrics != NULL) {
+        for (line = strtok_r(metrics, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            const char *sp = strrchr(line, ' ');
+            double v = sp ? atof(sp + 1) : 0;
+
+            if (strncmp(line, "recd_consumer_lag{", 18) == 0) {
+                printf("lag: %s\n", line + 17);
+                lag += v;
+            } else if (strncmp(line, "recd_records_consumed_total", 27) == 0) {
+                consumed += v;
+            } else if (strncmp(line, "recd_records_dead_lettered_total", 32) == 0) {
+                dead += v;
+            }
+        }
+        printf("total lag: %.0f records; consumed %.0f, dead-lettered %.0f\n", lag, consumed, dead);
+    }
+    free(ready);
+    free(metrics);
+    return rs == 200 ? 0 : 1;
 }
