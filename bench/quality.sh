@@ -49,7 +49,7 @@ for ds in "${datasets[@]}"; do
     for v in "${variants[@]}"; do
         sd="$T/$name.$v.state"
         learn=true; [ "$v" = fixed_blend ] && learn=false
-        common="kafka = { brokers = \"$B\"; group_id = \"q-$name-$v\"; };
+        common="kafka = { brokers = \"$B\"; group_id = \"q-$name-$v\"; properties = { linger_ms = \"0\"; }; };
 state = { dir = \"$sd\"; };
 metrics = { enabled = false; };
 daemon = { log_level = \"notice\"; };

@@ -743,8 +743,10 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     if (rc != RECD_OK) {
         return rc;
     }
+    /* recd's producer defaults; kafka.properties (applied in recd_kafka_base_conf) win */
     if (rd_kafka_conf_set(pc, "enable.idempotence", "true", err, sizeof(err)) ||
-        rd_kafka_conf_set(pc, "linger.ms", "5", err, sizeof(err))) {
+        (recd_kvlist_get(&kc->properties, "linger.ms") == NULL &&
+         rd_kafka_conf_set(pc, "linger.ms", "5", err, sizeof(err)))) {
         rd_kafka_conf_destroy(pc);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "producer: %s", err);
     }
