@@ -69,4 +69,5 @@ pass "digest under faults equals the fault-free run: $ref"
 "$RECCTL_BIN" tail -b "$MB" --topic recs.fault --kind recommendations --from-beginning --idle-ms 3000 > "$T/recs.json"
 check_users "$T/clicks.json" "$T/recs.json" || fail "per-user check"
 mock quit
+keep_logs
 echo "fault_broker_mock: all passed ($N clicks; digest $ref)"

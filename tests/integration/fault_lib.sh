@@ -123,3 +123,6 @@ assert not wrong, (f"{len(wrong)} users' last seq != their clicks, e.g. "
 print(f"ok: {len(n)} users, {sum(n.values())} clicks: every user's last list has seq = its clicks")
 PY
 }
+
+# FAULT_KEEP=DIR keeps a copy of the scratch directory (logs, states) of a passing test
+keep_logs() { if [ -n "${FAULT_KEEP:-}" ]; then mkdir -p "$FAULT_KEEP" && cp -r "$T"/. "$FAULT_KEEP"/ 2>/dev/null || true; fi; }

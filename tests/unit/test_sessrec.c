@@ -209,6 +209,15 @@ static void test_eviction_and_params(void **s)
         assert_int_equal(sessrec_observe(m, k, 1, 0), 0);
         assert_int_equal(sessrec_observe(m, k, (int32_t)(k % 7) + 2, 0), 0);
     }
+    {
+        int32_t it[4];
+        assert_int_equal(sessrec_session_items(m, 50, it, 4), 2);
+        assert_int_equal(it[0], 1);
+        assert_int_equal(it[1], 50 % 7 + 2);
+        assert_int_equal(sessrec_session_items(m, 50, it, 1), 1);
+        assert_int_equal(it[0], 50 % 7 + 2);
+        assert_int_equal(sessrec_session_items(m, 12345, it, 4), 0);
+    }
     sessrec_end_session(m, 50);
     sessrec_stats(m, &st);
     assert_int_equal(st.live_sessions, 3);

@@ -570,16 +570,16 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
                 (blasint)ldc);
 }
 
-/* Rows of the packed token matrix are padded to a multiple of ROW_PAD (so at least ROW_PAD)
- * with zero rows. Without it, OpenBLAS takes its small-matrix kernel for products below
- * M*N*K = 10^6 (a text of a few tokens alone) and another summation order otherwise, so a
- * text's embedding would differ in the last bits with the batch it is in. With the padding
- * (8 x 384 x 384 > 10^6) every projection runs the same kernel path and an embedding is
- * bit-identical whether encoded alone or in any batch (recd's state must not depend on
- * micro-batch boundaries; tests/test_minilm_encoder.c checks it). Padding rows never reach
- * attention or pooling. */
-#ifndef ROW_PAD
-#define ROW_PAD 8
+/* The packed token matrix has at least ROW_MIN rows (zero rows are added to a smaller batch).
+ * OpenBLAS takes its small-matrix kernel, with another summation order, for products below
+ * M*N*K = 10^6 — a text of a few tokens encoded alone — so without this a text's embedding
+ * would differ in the last bits with the batch it is in. With 8 x 384 x 384 > 10^6 every
+ * projection runs the same kernel path (its edge kernels keep the summation order) and an
+ * embedding is bit-identical whether encoded alone or in any batch: recd's state must not
+ * depend on micro-batch boundaries (tests/test_minilm_encoder.c checks it). Padding rows never
+ * reach attention or pooling. */
+#ifndef ROW_MIN
+#define ROW_MIN 8
 #endif
 
 /* One forward pass over n <= max_batch sequences. */
@@ -605,7 +605,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
     }
     if (n == 0)
         return RECD_OK;
-    Tp = (T + ROW_PAD - 1) / ROW_PAD * ROW_PAD;
+    Tp = T < ROW_MIN ? ROW_MIN : T;
     if ((rc = ensure_scratch(m, Tp, errstr, errlen)) != RECD_OK)
         return rc;
 
@@ -621,7 +621,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
         off += lens[s];
     }
-    memset(m->tmp + T * H, 0, (Tp - T) * H * sizeof(float));
+    memset(m->tmp + T * H, 0, (Tp - T) * H * sizeof(float));     /* no-ops unless T < ROW_MIN */
     memset(m->ctx + T * H, 0, (Tp - T) * H * sizeof(float));  /* attention skips these rows */
     memset(m->x, 0, Tp * H * sizeof(float));
     minilm_bias_res_layernorm(m->x, m->temb, m->tmp, m->eln_g, m->eln_b, m->eps, Tp, H);
