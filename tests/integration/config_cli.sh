@@ -24,7 +24,7 @@ printf 'batch = {\n  max_records = 0;\n};\n' > "$T/range.conf"
 expect_error "$T/range.conf" "$T/range.conf:2: batch.max_records: value 0 out of range [1, 100000]"
 
 printf 'pipeline = { chain = ["popular", "nope"]; };\n' > "$T/chain.conf"
-expect_error "$T/chain.conf" "$T/chain.conf:1: pipeline.chain: unknown operator \"nope\" (known: popular)"
+expect_error "$T/chain.conf" "$T/chain.conf:1: pipeline.chain: unknown operator \"nope\" (known: sessionize, embed, sgd, rerank, popular)"
 
 printf 'kafka = {\n  properties = {\n    bogus_property = "1";\n  };\n};\n' > "$T/rdk.conf"
 out="$("$RECD_BIN" -t -c "$T/rdk.conf" 2>&1)" && fail "unknown librdkafka property accepted"
@@ -50,4 +50,11 @@ pass "conf/recd.conf and docs/CONFIGURATION.md match the config tables"
 rc=0; "$RECD_BIN" -c /nonexistent.conf 2>"$T/err.txt" || rc=$?
 [ $rc -eq 78 ] || fail "missing config file: exit $rc"
 pass "missing config file exits 78: $(cat "$T/err.txt")"
+# a missing model is a clear startup error (exit 78), never a crash
+printf 'kafka = { brokers = "127.0.0.1:1"; };\nstate = { dir = "%s"; };\nmetrics = { enabled = false; };\noperators = { embed = { encoder = "minilm"; model_dir = "%s"; }; };\n' \
+    "$T/state-minilm" "$T/no-such-model" > "$T/minilm.conf"
+rc=0; "$RECD_BIN" -c "$T/minilm.conf" 2>"$T/minilm.err" || rc=$?
+[ $rc -eq 78 ] || fail "missing model: exit $rc: $(cat "$T/minilm.err")"
+grep -q "no-such-model" "$T/minilm.err" || fail "missing model message does not name the directory: $(cat "$T/minilm.err")"
+pass "missing MiniLM model: exit 78: $(grep -m1 no-such-model "$T/minilm.err")"
 echo "config_cli: all passed"
