@@ -792,7 +792,10 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     if (rc != RECD_OK) {
         return rc;
     }
+    /* auto.offset.reset: librdkafka's default ("latest") would skip the whole catalogue
+     * after an OFFSET_OUT_OF_RANGE fetch error; rewinding is safe (the fence) */
     if (rd_kafka_conf_set(ic, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(ic, "auto.offset.reset", "earliest", err, sizeof(err)) ||
         rd_kafka_conf_set(ic, "group.id", kc->group_id, err, sizeof(err))) {
         rd_kafka_conf_destroy(ic);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "items reader: %s", err);

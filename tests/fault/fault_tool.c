@@ -4,7 +4,18 @@
  *   fault_tool mock [--brokers N] [--topic NAME:PARTITIONS:REPLICAS]...
  *       A librdkafka mock cluster (rdkafka_mock.h) in this process. Prints
  *       "BOOTSTRAP=host:port,..." and then executes fault commands read from stdin, one per
- *       line, answering each with one line "ok ..." or "error ..." (see cmd_usage below).
+ *       line, answering each with one line "ok ..." or "error ...":
+ *         err API ERR...          the next requests of type API (name or number, any client,
+ *                                 any broker) fail with these errors in turn (librdkafka
+ *                                 names: NOT_COORDINATOR, _TRANSPORT = disconnect, ...)
+ *         berr ID API ERR...      the same for the requests to broker ID only
+ *         clear API               forget the pending errors of API
+ *         down ID / up ID         broker ID refuses connections / accepts them again
+ *         rtt ID MS               broker ID answers MS later
+ *         coord group KEY ID      move the coordinator of group KEY to broker ID
+ *         leader TOPIC PART ID    move the partition's leader to broker ID (-1: none)
+ *         topic NAME PARTS REPL   create a topic
+ *         quit
  *       Exits at "quit" or end of input, destroying the cluster.
  *
  *   fault_tool copy -b BROKERS --from TOPIC --to TOPIC [--drop-log FILE]
@@ -176,6 +187,31 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         reply("ok err %s x%d", argv[1], argc - 2);
         return 0;
     }
+    if (strcmp(argv[0], "berr") == 0 && argc >= 4) {
+        /* berr BROKER API ERROR... : the next requests of that type to one broker fail */
+        int32_t id = (int32_t)strtol(argv[1], NULL, 10);
+        int16_t key;
+
+        if (api_key(argv[2], &key) != 0) {
+            reply("error unknown api %s", argv[2]);
+            return 0;
+        }
+        for (int i = 3; i < argc; i++) {
+            rd_kafka_resp_err_t code;
+
+            if (err_code(argv[i], &code) != 0) {
+                reply("error unknown error code %s", argv[i]);
+                return 0;
+            }
+            e = rd_kafka_mock_broker_push_request_error_rtts(mc, id, key, 1, code, 0);
+            if (e) {
+                reply("error berr: %s", rd_kafka_err2str(e));
+                return 0;
+            }
+        }
+        reply("ok berr %d %s x%d", (int)id, argv[2], argc - 3);
+        return 0;
+    }
     if (strcmp(argv[0], "clear") == 0 && argc == 2) {
         int16_t key;
 
@@ -207,7 +243,8 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         e = rd_kafka_mock_topic_create(mc, argv[1], (int)strtol(argv[2], NULL, 10),
                                        (int)strtol(argv[3], NULL, 10));
     } else {
-        reply("error unknown command %s (err API ERR..., clear API, down ID, up ID, rtt ID MS, "
+        reply("error unknown command %s (err API ERR..., berr ID API ERR..., clear API, down ID, "
+              "up ID, rtt ID MS, "
               "coord group KEY ID, leader TOPIC PART ID, topic NAME PARTS REPLICAS, quit)",
               argv[0]);
         return 0;

@@ -77,8 +77,9 @@ void recd_minilm_close(recd_minilm *m);
 
 /* Sentence embeddings of n UTF-8 texts (NUL-terminated; NULL counts as "") into
  * out[n * dim], row i for texts[i], each L2-normalised (the all-zero input cannot occur: every
- * text has at least [CLS] [SEP]). Texts of different lengths share one forward pass; no
- * padding compute. Scratch buffers grow to the largest batch seen and are reused. */
+ * text has at least [CLS] [SEP]). Texts of different lengths share one forward pass without
+ * padding to the longest; a text's vector is bit-identical whatever batch it is in. Scratch
+ * buffers grow to the largest batch seen and are reused. */
 int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n, float *out,
                              char *errstr, size_t errlen);
 /* Same from token ids (each sequence 1..max_seq_len ids, normally [CLS] ... [SEP]); used by
