@@ -3,7 +3,7 @@
 # *reference* implementation of all-MiniLM-L6-v2: PyTorch + transformers + sentence-transformers.
 #
 # It is needed only by scripts/minilm_fixture.py (regenerates tests/fixtures/minilm/) and by
-# bench/encoder/run (the PyTorch side of the benchmark). The test suite never needs it.
+# bench/encoder (the PyTorch side of the benchmark). The test suite never needs it.
 #
 #   venv:  ${RECD_CACHE:-$HOME/.cache/recd}/venv-ref     (outside the source tree)
 #   usage: scripts/setup-ref-venv.sh          # idempotent; prints the venv's python path

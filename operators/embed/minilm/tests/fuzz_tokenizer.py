@@ -5,7 +5,7 @@ Not part of ctest (it needs the reference `tokenizers` package): a developer che
 reference venv after changing the tokenizer or regenerating the Unicode tables:
 
     "$(scripts/setup-ref-venv.sh)" operators/embed/minilm/tests/fuzz_tokenizer.py \\
-        BUILD/bench/encoder/bench_encoder [SEED] [COUNT]
+        BUILD/bench/encoder.d/bench_encoder [SEED] [COUNT]
 
 Strings mix item texts from ../shared/data/amazon-scientific with random code points from every
 plane, combining marks, Hangul, controls, whitespace, special tokens, case and normalization

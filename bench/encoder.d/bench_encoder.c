@@ -1,6 +1,6 @@
 /*
  * bench_encoder.c — throughput of recd's MiniLM encoder (operators/embed/minilm) and the
- * OpenBLAS SGEMM peak, measured in the same process. Driven by bench/encoder/run, which also
+ * OpenBLAS SGEMM peak, measured in the same process. Driven by bench/encoder, which also
  * runs the PyTorch side on the same texts and merges both into bench/results/encoder.json.
  *
  *   bench_encoder --model DIR --texts texts.json --fixture-dir DIR --out part.json [--seconds S]
@@ -13,7 +13,7 @@
  * 1, 8, 32 it encodes consecutive batches of the set (tokenization included, as PyTorch's
  * encode() includes it) for at least S seconds and reports texts/s, the time split by phase,
  * and the GFLOPS of the matrix-product phases. min_cosine is over the committed fixture.
- * Single core: run it with OPENBLAS_NUM_THREADS=1 (bench/encoder/run does, and pins a CPU).
+ * Single core: run it with OPENBLAS_NUM_THREADS=1 (bench/encoder does, and pins a CPU).
  */
 #include "minilm.h"
 
