@@ -360,6 +360,9 @@ static void embed_committed(void *ctx, int ok)
 {
     struct recd_embed *e = ctx;
 
+    if (e->cap_rows == 0) {
+        return;   /* nothing ever embedded (arrays not allocated yet) */
+    }
     if (ok) {
         memset(e->dirty, 0, e->rows);
         return;

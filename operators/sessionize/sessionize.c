@@ -813,7 +813,9 @@ static void sz_committed(void *ctx, int ok)
 
     recd_strmap_clear(op->users);
     if (ok) {
-        memset(op->cat.dirty, 0, op->cat.n);
+        if (op->cat.n > 0) {
+            memset(op->cat.dirty, 0, op->cat.n);
+        }
         op->hwm_committed = op->hwm;
         if (op->sweep_pending > op->swept_upto) {
             op->swept_upto = op->sweep_pending;

@@ -10,6 +10,8 @@
  *                                 names: NOT_COORDINATOR, _TRANSPORT = disconnect, ...)
  *         berr ID API ERR...      the same for the requests to broker ID only
  *         clear API               forget the pending errors of API
+ *         pending                 forget all pending cluster-wide errors; answers
+ *                                 "ok pending N", N = per-broker errors not used yet
  *         down ID / up ID         broker ID refuses connections / accepts them again
  *         rtt ID MS               broker ID answers MS later
  *         coord group KEY ID      move the coordinator of group KEY to broker ID
@@ -29,7 +31,7 @@
  *       Produce N clicks of N distinct users ("flood-u<i>", i = U .. U+N-1) on K items.
  *
  *   fault_tool hwm -b BROKERS --topic T
- *       Print "partition<TAB>high watermark" for every partition of T.
+ *       Print "partition<TAB>high watermark<TAB>low watermark" for every partition of T.
  *
  * Exit status 0 on success, 1 on failure, 64 on usage errors.
  */
@@ -212,6 +214,24 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         reply("ok berr %d %s x%d", (int)id, argv[2], argc - 3);
         return 0;
     }
+    if (strcmp(argv[0], "pending") == 0 && argc == 1) {
+        /* pending: forget the cluster-wide errors not used yet; report the per-broker
+         * errors (berr) not used yet (there is no call to drop those) */
+        size_t total = 0, cnt;
+
+        for (int16_t k = 0; k <= 70; k++) {
+            rd_kafka_mock_clear_request_errors(mc, k);
+            for (int32_t id = 1; id <= 16; id++) {
+                cnt = 0;
+                if (rd_kafka_mock_broker_error_stack_cnt(mc, id, k, &cnt) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    total += cnt;
+                }
+            }
+        }
+        reply("ok pending %zu", total);
+        return 0;
+    }
     if (strcmp(argv[0], "clear") == 0 && argc == 2) {
         int16_t key;
 
@@ -243,7 +263,7 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         e = rd_kafka_mock_topic_create(mc, argv[1], (int)strtol(argv[2], NULL, 10),
                                        (int)strtol(argv[3], NULL, 10));
     } else {
-        reply("error unknown command %s (err API ERR..., berr ID API ERR..., clear API, down ID, "
+        reply("error unknown command %s (err API ERR..., berr ID API ERR..., clear API, pending, down ID, "
               "up ID, rtt ID MS, "
               "coord group KEY ID, leader TOPIC PART ID, topic NAME PARTS REPLICAS, quit)",
               argv[0]);
@@ -405,7 +425,7 @@ static int cmd_hwm(int argc, char **argv)
             if (watermarks(rk, topic, ids[i], &l, &h) != 0) {
                 rc = 1;
             } else {
-                printf("%d\t%" PRId64 "\n", (int)ids[i], h);
+                printf("%d\t%" PRId64 "\t%" PRId64 "\n", (int)ids[i], h, l);
             }
         }
     }

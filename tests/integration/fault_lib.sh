@@ -9,13 +9,16 @@
 mock_start() {
     mkfifo "$T/mock.in"
     "$FAULT_TOOL" mock "$@" < "$T/mock.in" > "$T/mock.out" 2> "$T/mock.log" &
-    RECD_PIDS+=($!)
+    MOCK_PID=$!
+    RECD_PIDS+=($MOCK_PID)
     exec 7> "$T/mock.in"
     for _ in $(seq 1 100); do grep -q '^BOOTSTRAP=' "$T/mock.out" 2>/dev/null && break; sleep 0.1; done
     MB="$(sed -n 's/^BOOTSTRAP=//p' "$T/mock.out")"
     [ -n "$MB" ] || fail "mock cluster did not start: $(cat "$T/mock.log")"
     export MB
 }
+
+mock_stop() { mock quit; exec 7>&-; wait "$MOCK_PID" 2>/dev/null || true; }
 
 # mock CMD... — one fault command; fails the test unless the driver answers "ok"
 mock() {
@@ -58,7 +61,7 @@ caught_up() {
     local offs; offs="$("$RECCTL_BIN" state offsets --state "$state" 2>/dev/null)" || return 1
     local t p h
     for t in "$@"; do
-        while read -r p h; do
+        while read -r p h _; do
             [ "$h" -eq 0 ] && continue
             grep -qP "^\Q$t\E\t$p\t$h\$" <<< "$offs" || return 1
         done < <("$FAULT_TOOL" hwm -b "$brokers" --topic "$t" 2>/dev/null || echo "0 -1")
@@ -68,7 +71,8 @@ caught_up() {
 # sup_until_caught_up NAME CONF LOG BROKERS STATE DEADLINE_S TOPIC... — supervise recd until its
 # state has consumed the topics to their end, then SIGTERM it (must exit 0)
 sup_until_caught_up() {
-    local name="$1" conf="$2" log="$3" brokers="$4" state="$5" deadline=$((SECONDS + $6))
+    local name="$1" conf="$2" log="$3" brokers="$4" state="$5" limit="$6"
+    local deadline=$((SECONDS + limit))
     shift 6
     local t0=$SECONDS next_report=$((SECONDS + 10))
     while :; do
@@ -78,7 +82,7 @@ sup_until_caught_up() {
             echo "  [$(date +%T)] $name: catching up: $("$RECCTL_BIN" state offsets --state "$state" 2>/dev/null | tr '\t\n' ': ')"
             next_report=$((SECONDS + 10))
         fi
-        [ $SECONDS -lt $deadline ] || fail "$name: recd did not catch up within $((deadline - SECONDS + $6)) s"
+        [ $SECONDS -lt $deadline ] || fail "$name: recd did not consume $* to the end within $limit s: state offsets $("$RECCTL_BIN" state offsets --state "$state" 2>/dev/null | tr '\t\n' ': ')"
         sleep 0.5
     done
     echo "  [$(date +%T)] $name: caught up after $((SECONDS - t0)) s"
@@ -86,6 +90,17 @@ sup_until_caught_up() {
     kill -TERM "$SUP_PID"
     local rc=0; wait "$SUP_PID" || rc=$?
     [ $rc -eq 0 ] || fail "$name: recd exited $rc on SIGTERM"
+}
+
+# complete_logs BROKERS TOPIC... — no record was ever dropped from these topics (the mock
+# cluster keeps at most 5 MB per partition and drops the oldest batches beyond that)
+complete_logs() {
+    local brokers="$1" t p h l; shift
+    for t in "$@"; do
+        while read -r p h l; do
+            [ "$l" -eq 0 ] || fail "$t[$p] starts at offset $l: the broker dropped records"
+        done < <("$FAULT_TOOL" hwm -b "$brokers" --topic "$t")
+    done
 }
 
 # peak_rss_kib LOG — the peak RSS recd reported in its last "stopping:" line
@@ -126,3 +141,27 @@ PY
 
 # FAULT_KEEP=DIR keeps a copy of the scratch directory (logs, states) of a passing test
 keep_logs() { if [ -n "${FAULT_KEEP:-}" ]; then mkdir -p "$FAULT_KEEP" && cp -r "$T"/. "$FAULT_KEEP"/ 2>/dev/null || true; fi; }
+
+# ---- the real broker: stop and start it again in place (same port, same log dirs) ----
+# broker_stop — SIGTERM (clean shutdown), wait until it is gone; BROKER_ARGV keeps its command
+broker_stop() {
+    local pid; pid="$(cat "$BROKER_DIR/broker.pid")"
+    mapfile -d '' BROKER_ARGV < "/proc/$pid/cmdline"
+    BROKER_CWD="$(readlink "/proc/$pid/cwd")"
+    kill -TERM "$pid"
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; sleep 1; }
+    echo "  [$(date +%T)] broker stopped"
+}
+
+# broker_start — the same command again; waits until it answers a metadata request
+broker_start() {
+    (cd "$BROKER_CWD" && exec setsid "${BROKER_ARGV[@]}" >> "$BROKER_DIR/stdout.log" 2>&1 < /dev/null) &
+    echo $! > "$BROKER_DIR/broker.pid"
+    for _ in $(seq 1 240); do
+        "$RECCTL_BIN" metadata -b "$B" > /dev/null 2>&1 && break
+        sleep 0.25
+    done
+    "$RECCTL_BIN" metadata -b "$B" > /dev/null 2>&1 || fail "broker did not come back"
+    echo "  [$(date +%T)] broker up again"
+}
