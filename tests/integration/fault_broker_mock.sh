@@ -65,7 +65,7 @@ at 10 up 3
 at 11 coord group fault 3
 at 11 berr 3 Fetch OFFSET_OUT_OF_RANGE
 at 12 err OffsetCommit UNKNOWN_MEMBER_ID
-rc=0; wait $REPLAY_PID || rc=$?
+rc=0; sup_wait fault "$T/fault.conf" "$T/fault.log" $REPLAY_PID || rc=$?
 [ $rc -eq 0 ] || fail "replay into the mock cluster failed: $(tail -3 "$T/replay.log")"
 pass "replay under faults: $(tail -1 "$T/replay.log")"
 sup_until_caught_up fault "$T/fault.conf" "$T/fault.log" "$MB" "$T/fault" 240 shop.clicks shop.items

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # fault_broker_restart.sh — the real broker is stopped and started again twice while a
 # Diginetica replay is produced and recd consumes it. recd runs under a restart-on-failure
-# supervisor (as under systemd). Outage 1: kafka.flush_timeout_ms is 30 s, recd rides it out.
+# supervisor (as under systemd), with static group membership (kafka.properties
+# group_instance_id) so that a restarted recd takes its partitions back at once instead of
+# waiting for the session of its previous incarnation to time out. Outage 1: kafka.flush_timeout_ms is 30 s, recd rides it out.
 # Outage 2: flush_timeout_ms reloaded (SIGHUP) to 2 s, so the batch in flight cannot be
 # acknowledged: recd exits non-zero without committing it and recovers on restart (started
 # again while the broker is still down). Afterwards its state digest equals a fault-free run
@@ -17,7 +19,7 @@ start_broker 1
 
 BATCH=200 WAIT_MS=100 STATS_MS=0 write_conf "$T/fault.conf" "$T/fault" \
     'topics = { recommendations = "recs.fault"; dlq = "dlq.fault"; };'
-sed -i 's/group_id = "recd-test"; stats_interval_ms = 0;/group_id = "fault"; stats_interval_ms = 0; flush_timeout_ms = 30000;/' "$T/fault.conf"
+sed -i 's/group_id = "recd-test"; stats_interval_ms = 0;/group_id = "fault"; stats_interval_ms = 0; flush_timeout_ms = 30000; properties = { group_instance_id = "fault-1"; };/' "$T/fault.conf"
 grep -q 'flush_timeout_ms = 30000' "$T/fault.conf" || fail "config"
 STATS_MS=0 write_conf "$T/ref.conf" "$T/ref" 'topics = { recommendations = "recs.ref"; dlq = "dlq.ref"; };'
 sed -i 's/group_id = "recd-test"/group_id = "ref"/' "$T/ref.conf"
@@ -43,7 +45,7 @@ for k in 1 2; do
     while [ $SECONDS -lt $until_t ]; do sup_check fault "$T/fault.conf" "$T/fault.log"; sleep 0.2; done
     broker_start
 done
-rc=0; wait $REPLAY_PID || rc=$?
+rc=0; sup_wait fault "$T/fault.conf" "$T/fault.log" $REPLAY_PID || rc=$?
 [ $rc -eq 0 ] || fail "replay across broker restarts failed: $(tail -3 "$T/replay.log")"
 pass "replay across 2 broker restarts: $(tail -1 "$T/replay.log")"
 sup_until_caught_up fault "$T/fault.conf" "$T/fault.log" "$B" "$T/fault" 300 shop.clicks

@@ -49,9 +49,18 @@ sup_check() {
     wait "$SUP_PID" || rc=$?
     [ $rc -ne 0 ] || fail "$name: recd exited 0 on its own"
     SUP_FAILS[$name]=$(( ${SUP_FAILS[$name]:-0} + 1 ))
-    echo "  [$(date +%T)] $name: recd exited $rc ($(grep -E 'failed|fatal' "$log" | tail -1 | cut -c1-200)); restarting"
+    echo "  [$(date +%T)] $name: recd exited $rc ($(grep -E 'main: batch of|fatal Kafka|<3>state|<3>main' "$log" | tail -1 | cut -c1-240)); restarting"
     sleep 1
     sup_start "$name" "$conf" "$log"
+}
+
+# sup_wait NAME CONF LOG PID — wait for another process (a replay), supervising recd meanwhile;
+# returns that process's exit status
+sup_wait() {
+    local name="$1" conf="$2" log="$3" pid="$4" rc=0
+    while kill -0 "$pid" 2>/dev/null; do sup_check "$name" "$conf" "$log"; sleep 0.2; done
+    wait "$pid" || rc=$?
+    return $rc
 }
 
 # caught_up BROKERS STATE TOPIC... — every partition of the topics has its state offset at

@@ -35,7 +35,7 @@ curl -sf "$M/metrics" > "$T/metrics.txt"
 [ -n "$c2" ] && [ "${c2%.*}" -gt 0 ] || fail "consumed counter did not move ($c1 -> $c2)"
 for series in 'recd_records_decoded_total{topic="shop.clicks"}' 'recd_batches_total' \
               'recd_batch_duration_seconds_count' 'recd_build_info{' 'recd_records_dead_lettered_total{' \
-              'recd_operator_duration_seconds_bucket{operator="popular"' 'recd_state_size_bytes' \
+              'recd_operator_duration_seconds_bucket{operator="rerank"' 'recd_operator_duration_seconds_bucket{operator="sessionize"' 'recd_state_size_bytes' \
               'recd_event_publish_latency_seconds_count' 'recd_consumer_lag{' 'recd_online_hit_ratio{'; do
     grep -qF "$series" "$T/metrics.txt" || fail "metric $series missing"
 done
