@@ -311,6 +311,20 @@ static void online_quality(struct recd_pipeline *p)
     }
 }
 
+/* Per-stage time of a batch (recd_stage_duration_seconds{stage}). */
+static void stage(struct recd_pipeline *p, const char *name, int64_t *t)
+{
+    int64_t now = recd_now_mono_ns();
+    char labels[48];
+
+    if (p->metrics != NULL) {
+        snprintf(labels, sizeof(labels), "stage=\"%s\"", name);
+        recd_metrics_add(p->metrics, "recd_stage_duration_seconds_total", labels,
+                         (double)(now - *t) / 1e9);
+    }
+    *t = now;
+}
+
 static int cmp_out(const void *a, const void *b)
 {
     const struct recd_recs *x = a, *y = b;
@@ -345,6 +359,8 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         p->events = e;
         p->cap_events = n;
     }
+
+    int64_t t_stage = recd_now_mono_ns();
 
     /* 1. decode and validate; bad records are dead-lettered, their offsets still advance */
     for (i = 0; i < n; i++) {
@@ -435,9 +451,11 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
 
     /* Online quality, leak-free: each click is scored against the list published for its
      * user before this batch (lists are computed at the end of a batch, from its events). */
+    stage(p, "decode", &t_stage);
     if (p->metrics != NULL) {
         online_quality(p);
     }
+    stage(p, "online_quality", &t_stage);
 
     /* 2. per-user event counts, 3. operators, split around deletions */
     for (i = 0, start = 0; i < ne; i++) {
@@ -470,6 +488,8 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         goto fail;
     }
 
+    stage(p, "operators", &t_stage);
+
     /* 4. checkpoint */
     for (i = 0; i < p->n_ops; i++) {
         rc = p->ops[i].desc->checkpoint(p->ops[i].ctx, &p->batch, errstr, errlen);
@@ -494,6 +514,8 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             }
         }
     }
+
+    stage(p, "checkpoint", &t_stage);
 
     /* 5. publish: tombstones first, then each user's last list of the batch */
     for (i = 0; i < p->batch.n_forgotten; i++) {
@@ -551,7 +573,9 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         }
         p->stats.published++;
     }
+    stage(p, "publish", &t_stage);
     rc = sink->flush(sink->opaque, errstr, errlen);
+    stage(p, "flush", &t_stage);
     if (rc != RECD_OK) {
         goto fail;
     }
@@ -581,6 +605,7 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     if (rc != RECD_OK) {
         goto fail;
     }
+    stage(p, "commit", &t_stage);
     for (i = 0; i < p->n_ops; i++) {
         if (p->ops[i].desc->committed) {
             p->ops[i].desc->committed(p->ops[i].ctx, 1);

@@ -9,11 +9,11 @@
  * (sessrec_observe). A deletion ends the user's session in the model.
  *
  * Persistence (exactly-once, deterministic): the model lives in memory; every input it learns
- * from is appended to an event log in the MODEL column family — one key per event,
- * "srl" 0x00 <event number be64> -> {session key u64, item i32, ts i64} — in the batch's
- * atomic write, so log and offsets commit together. On start the model is rebuilt by replaying
- * the log through the same code path. Keys are per event, not per batch, so the stored bytes do
- * not depend on batch boundaries.
+ * from is appended to an event log in the MODEL column family — chunks of LOG_CHUNK events,
+ * "srl" 0x00 <chunk number be64> -> LOG_CHUNK x {session key u64, item i32, ts i64} (the last
+ * chunk partial) — in the batch's atomic write, so log and offsets commit together. On start
+ * the model is rebuilt by replaying the log through the same code path. Chunks start at fixed
+ * event numbers, not at batch starts, so the stored bytes do not depend on batch boundaries.
  * Snapshots that truncate the log are future work (see docs/ARCHITECTURE.md): the log grows by
  * 20 bytes per click and start-up replays it (~1 s per 100k clicks).
  */
@@ -87,6 +87,8 @@ struct log_rec {
 };
 #pragma pack(pop)
 
+#define LOG_CHUNK 256
+
 struct sgd {
     struct sessrec_params params;
     int learn;
@@ -97,17 +99,19 @@ struct sgd {
     uint64_t n_committed;
     struct log_rec *pending;        /* this batch's log records */
     size_t n_pending, cap_pending;
+    struct log_rec tail[LOG_CHUNK]; /* committed records of the last, partial chunk */
+    struct log_rec next_tail[LOG_CHUNK]; /* the same after this batch commits */
     int32_t *scratch_items;
     int32_t *cand;                  /* learn_topn scratch */
     float *cand_score;
 };
 
-static void log_key(uint8_t key[12], uint64_t n)
+static void log_key(uint8_t key[12], uint64_t chunk)
 {
     memcpy(key, "srl", 4);
     for (int i = 11; i >= 4; i--) {
-        key[i] = (uint8_t)n;
-        n >>= 8;
+        key[i] = (uint8_t)chunk;
+        chunk >>= 8;
     }
 }
 
@@ -150,18 +154,25 @@ static int replay(struct sgd *op, char *errstr, size_t errlen)
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
     }
     while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
-        struct log_rec r;
+        size_t cnt = vl / sizeof(struct log_rec);
 
-        if (vl != sizeof(r)) {
+        if (vl % sizeof(struct log_rec) != 0 || cnt == 0 || cnt > LOG_CHUNK) {
             recd_state_iter_destroy(it);
-            return recd_seterr(errstr, errlen, RECD_ESTATE, "sgd: corrupt event log entry");
+            return recd_seterr(errstr, errlen, RECD_ESTATE, "sgd: corrupt event log chunk");
         }
-        memcpy(&r, v, sizeof(r));
-        if (apply(op, &r) != RECD_OK) {
-            recd_state_iter_destroy(it);
-            return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
+        for (size_t j = 0; j < cnt; j++) {
+            struct log_rec r;
+
+            memcpy(&r, (const char *)v + j * sizeof(r), sizeof(r));
+            if (apply(op, &r) != RECD_OK) {
+                recd_state_iter_destroy(it);
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
+            }
+            if (cnt < LOG_CHUNK) {
+                op->tail[j] = r;     /* the last chunk may be partial: keep it for appends */
+            }
         }
-        n++;
+        n += cnt;
     }
     recd_state_iter_destroy(it);
     if (n != op->n_events) {
@@ -296,10 +307,34 @@ static int sgd_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t 
     uint8_t key[12];
     int rc = RECD_OK;
 
-    for (size_t i = 0; rc == RECD_OK && i < op->n_pending; i++) {
-        log_key(key, op->n_committed + i);
-        rc = recd_txn_put(b->txn, RECD_CF_MODEL, key, sizeof(key), &op->pending[i],
-                          sizeof(op->pending[i]));
+    /* rewrite the partial chunk (committed tail + new) and write the chunks that follow */
+    {
+        uint64_t first = op->n_committed, chunk = first / LOG_CHUNK;
+        size_t in_tail = (size_t)(first % LOG_CHUNK), done = 0;
+        struct log_rec buf[LOG_CHUNK];
+
+        while (rc == RECD_OK && done < op->n_pending) {
+            size_t fill = 0, take;
+
+            if (in_tail > 0) {
+                memcpy(buf, op->tail, in_tail * sizeof(buf[0]));
+                fill = in_tail;
+                in_tail = 0;
+            }
+            take = LOG_CHUNK - fill;
+            if (take > op->n_pending - done) {
+                take = op->n_pending - done;
+            }
+            memcpy(buf + fill, op->pending + done, take * sizeof(buf[0]));
+            fill += take;
+            done += take;
+            log_key(key, chunk);
+            rc = recd_txn_put(b->txn, RECD_CF_MODEL, key, sizeof(key), buf, fill * sizeof(buf[0]));
+            if (fill < LOG_CHUNK) {
+                memcpy(op->next_tail, buf, fill * sizeof(buf[0]));   /* becomes tail on commit */
+            }
+            chunk++;
+        }
     }
     if (rc == RECD_OK && op->n_pending > 0) {
         rc = recd_txn_put(b->txn, RECD_CF_MODEL, "sr.n", 4, &op->n_events, sizeof(op->n_events));
@@ -317,6 +352,9 @@ static void sgd_committed(void *ctx, int ok)
 
     op->n_pending = 0;
     if (ok) {
+        if (op->n_events != op->n_committed) {   /* next_tail was written by this checkpoint */
+            memcpy(op->tail, op->next_tail, (op->n_events % LOG_CHUNK) * sizeof(op->tail[0]));
+        }
         op->n_committed = op->n_events;
         return;
     }

@@ -25,7 +25,8 @@
  *       partition, byte for byte (key, value, timestamp), leaving out the records a fault
  *       test injected as poison: an empty key or a key starting with "poison-" (recctl
  *       replay --poison). FILE gets "topic<TAB>partition<TAB>offset" of every record left
- *       out. This builds "the good records alone" in the order of the poisoned stream.
+ *       out, with the value's length and CRC-32 ("<TAB>length<TAB>crc32"). This builds "the
+ *       good records alone" in the order of the poisoned stream.
  *
  *   fault_tool flood -b BROKERS --users N [--topic T] [--items K] [--first U] [--ts MS]
  *       Produce N clicks of N distinct users ("flood-u<i>", i = U .. U+N-1) on K items.
@@ -46,6 +47,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <zlib.h>
 
 #include "codec.h"
 #include "event.h"
@@ -589,7 +591,13 @@ static int cmd_copy(int argc, char **argv)
         if (is_poison_key(m->key, m->key_len)) {
             dropped++;
             if (drop != NULL) {
-                fprintf(drop, "%s\t%d\t%" PRId64 "\n", from, (int)m->partition, m->offset);
+                uLong crc = crc32(0L, Z_NULL, 0);
+
+                if (m->payload != NULL && m->len > 0) {
+                    crc = crc32(crc, m->payload, (uInt)m->len);
+                }
+                fprintf(drop, "%s\t%d\t%" PRId64 "\t%zu\t%lu\n", from, (int)m->partition,
+                        m->offset, m->len, (unsigned long)crc);
             }
         } else {
             if (produce(prod, to, m->partition, m->key, m->key_len, m->payload, m->len,
