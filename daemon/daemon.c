@@ -15,10 +15,11 @@
  *            again: librdkafka may rewind a partition on its own (auto.offset.reset after
  *            OFFSET_OUT_OF_RANGE, e.g. after a leader change) and that must not apply events
  *            twice
- *   failure: a batch that cannot be committed (output not acknowledged, state write error
- *            such as a full disk) or a fatal Kafka client error: /readyz reports not ready,
- *            STATUS= tells systemd why, nothing of the batch is committed and recd exits 1;
- *            a restart resumes from the offsets in state
+ *   failure: a batch that cannot be committed (output not acknowledged, a state write error,
+ *            less free space than 2 x state.write_buffer_mb + 16 MiB on the state filesystem)
+ *            or a fatal Kafka client error: nothing of the batch is committed, /readyz answers
+ *            503 with the reason (for FAIL_LINGER_MS more), STATUS= tells systemd why, recd
+ *            exits 1; a restart resumes from the offsets in state
  *   revoke:  the pending batch is processed and committed before partitions are released
  *   SIGHUP:  RELOADING=1, re-read + validate off to the side, swap reloadable knobs, READY=1
  *   SIGTERM: finish the batch, STOPPING=1, close the consumer, flush the producer, exit 0;
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -74,6 +76,9 @@ static void on_usr1(int sig)
  * up to ~1 MiB, batch.max_records alone would let one batch (and the DLQ copies of its bad
  * records, held until they are acknowledged) grow to hundreds of MiB. */
 #define BATCH_MAX_BYTES (32u << 20)
+
+/* After a fatal error: how long /readyz reports the failure before recd exits. */
+#define FAIL_LINGER_MS 1000
 
 /* Next offset to take from one input partition (the consumption fence). */
 struct fence {
@@ -910,6 +915,8 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     stc.write_buffer_bytes = sc->write_buffer_mb << 20;
     stc.compression = sc->compression;
     stc.sync_commit = sc->sync_commit;
+    /* headroom for the WAL and one memtable flush: recd stops before RocksDB hits ENOSPC */
+    stc.min_free_bytes = (2 * sc->write_buffer_mb + 16) << 20;
     rc = recd_state_open(&stc, &d->state, err, sizeof(err));
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_STATE, "%s", err);
@@ -997,6 +1004,12 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
                     (unsigned long long)d->skipped, (long)ru.ru_maxrss);
     }
     code = d->fatal ? RECD_EXIT_FAILURE : RECD_EXIT_OK;
+    if (d->fatal && mc->enabled && !sig_stop) {
+        /* /readyz keeps answering 503 with the reason a little longer, for probes/scrapes */
+        struct timespec ts = {FAIL_LINGER_MS / 1000, (FAIL_LINGER_MS % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+    }
 out:
     teardown(d);
     return code;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
@@ -37,6 +38,7 @@ struct recd_state {
     char *dir;
     int lock_fd;
     int read_only;
+    int64_t min_free_bytes;
 };
 
 struct recd_txn {
@@ -154,6 +156,7 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
     }
     st->lock_fd = -1;
     st->read_only = conf->read_only;
+    st->min_free_bytes = conf->min_free_bytes;
     st->dir = recd_strdup(conf->dir);
     if (st->dir == NULL) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
@@ -428,6 +431,16 @@ size_t recd_txn_count(const struct recd_txn *t)
 int recd_txn_commit(struct recd_txn *t, char *errstr, size_t errlen)
 {
     char *err = NULL;
+    struct statvfs fs;
+
+    if (t->st->min_free_bytes > 0 && statvfs(t->st->dir, &fs) == 0 &&
+        (int64_t)fs.f_bavail * (int64_t)fs.f_frsize < t->st->min_free_bytes) {
+        return recd_seterr(errstr, errlen, RECD_EIO,
+                           "state commit refused: no space left for state in %s: %lld MiB "
+                           "free, fewer than the %lld MiB kept free for RocksDB",
+                           t->st->dir, (long long)((int64_t)fs.f_bavail * (int64_t)fs.f_frsize >> 20),
+                           (long long)(t->st->min_free_bytes >> 20));
+    }
 
     rocksdb_write(t->st->db, t->st->wopts, t->wb, &err);
     if (err != NULL) {

@@ -43,6 +43,8 @@ struct recd_state_conf {
     const char *compression;       /* "none", "lz4", "zstd", "snappy" */
     int sync_commit;               /* fsync the WAL on every commit */
     int read_only;                 /* open without the lock (recctl) */
+    int64_t min_free_bytes;        /* > 0: a commit fails (nothing written) while the state
+                                      filesystem has less space free than this */
 };
 
 struct recd_state;
@@ -75,7 +77,11 @@ int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t p
 int recd_txn_set_offset(struct recd_txn *t, const char *topic, int32_t partition,
                         int64_t next_offset);
 size_t recd_txn_count(const struct recd_txn *t);
-/* Apply atomically. On failure nothing was applied (RECD_ESTATE / RECD_EIO, errstr set). */
+/* Apply atomically. On failure nothing was applied (RECD_ESTATE / RECD_EIO, errstr set).
+ * With min_free_bytes set, a commit while the filesystem has less free space fails with
+ * RECD_EIO before anything is written: RocksDB is never driven into ENOSPC by recd itself
+ * (the system's librocksdb 7.8 asserts, i.e. aborts, when it has to log twice to a LOG file
+ * whose first write failed). */
 int recd_txn_commit(struct recd_txn *t, char *errstr, size_t errlen);
 
 /* ---- iteration (startup loads, digest, tools) ---- */

@@ -105,6 +105,9 @@ struct rerank {
     size_t cap_u_row;
     int64_t sgemm_ns;
     double sgemm_flop;
+    uint32_t *mark;                         /* item -> stamp of the last user it was a candidate for */
+    size_t cap_mark;
+    uint32_t stamp;
 };
 
 struct cand {
@@ -196,6 +199,7 @@ static void rerank_fini(void *ctx)
     free(op->sims);
     free(op->qv);
     free(op->u_row);
+    free(op->mark);
     free(op);
 }
 
@@ -325,16 +329,31 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         size_t want = (size_t)op->text_candidates, got = 0;
         struct cand *tc = cs + nc;
 
+        /* mark the model's candidates so the scan below skips them in O(1) */
+        if (op->cap_mark < rows) {
+            uint32_t *mk = realloc(op->mark, rows * sizeof(*mk));
+
+            if (mk == NULL) {
+                return RECD_ENOMEM;
+            }
+            memset(mk + op->cap_mark, 0, (rows - op->cap_mark) * sizeof(*mk));
+            op->mark = mk;
+            op->cap_mark = rows;
+        }
+        if (++op->stamp == 0) {
+            memset(op->mark, 0, op->cap_mark * sizeof(*op->mark));
+            op->stamp = 1;
+        }
+        for (i = 0; i < nc; i++) {
+            if ((size_t)cs[i].item < rows) {
+                op->mark[cs[i].item] = op->stamp;
+            }
+        }
         for (size_t it = 0; it < rows; it++) {
             float v = sims[it];
             size_t j;
 
-            if (v <= 0 || (got == want && v <= tc[got - 1].score)) {
-                continue;
-            }
-            for (j = 0; j < nc && cs[j].item != (int32_t)it; j++) {
-            }
-            if (j < nc) {
+            if (v <= 0 || (got == want && v <= tc[got - 1].score) || op->mark[it] == op->stamp) {
                 continue;
             }
             j = got < want ? got++ : got - 1;       /* insertion into the sorted top list */
