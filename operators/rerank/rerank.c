@@ -269,18 +269,6 @@ static int filtered(const struct rerank *op, int32_t item, const struct recd_ses
     return 0;
 }
 
-static double similarity(const struct rerank *op, int32_t a, int32_t b)
-{
-    const struct recd_item_meta *x = recd_catalog_meta(op->cat, a), *y = recd_catalog_meta(op->cat, b);
-
-    if (x == NULL || y == NULL || x->cat_leaf == 0) {
-        return 0;
-    }
-    if (x->cat_leaf == y->cat_leaf) {
-        return 1;
-    }
-    return x->cat_top != 0 && x->cat_top == y->cat_top ? 0.5 : 0;
-}
 
 static int cmp_cand(const void *a, const void *b)
 {
@@ -390,51 +378,72 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     if (r->items == NULL) {
         return RECD_ENOMEM;
     }
-    memset(op->c_taken, 0, nc);
-    for (i = 0; i < nc; i++) {
-        top = fmax(top, (double)cs[i].score);
-    }
-    while (picked < (size_t)op->n && picked < nc) {
-        size_t best = nc;
-        double best_v = -INFINITY;
+    /* MMR, incremental: maxsim[i] = similarity of candidate i to the closest item picked so
+     * far, updated against each newly picked item only (O(n * candidates) per user). */
+    {
+        float *maxsim = recd_arena_alloc(b->arena, (nc + 1) * sizeof(float));
+        const struct recd_item_meta **meta = recd_arena_alloc(b->arena, (nc + 1) * sizeof(*meta));
 
+        if (maxsim == NULL || meta == NULL) {
+            return RECD_ENOMEM;
+        }
+        memset(op->c_taken, 0, nc);
         for (i = 0; i < nc; i++) {
-            double v, rel, sim = 0;
+            top = fmax(top, (double)cs[i].score);
+            maxsim[i] = 0;
+            meta[i] = recd_catalog_meta(op->cat, cs[i].item);
+        }
+        while (picked < (size_t)op->n && picked < nc) {
+            size_t best = nc;
+            double best_v = -INFINITY;
+            const struct recd_item_meta *pm;
 
-            if (op->c_taken[i]) {
-                continue;
-            }
-            rel = top > 0 ? cs[i].score / top : 0;
-            if (op->mmr_lambda < 1.0 && recd_catalog_meta(op->cat, cs[i].item)->cat_leaf != 0) {
-                for (size_t j = 0; j < picked && sim < 1; j++) {
-                    double x = similarity(op, cs[i].item, op->c_picked[j]);
+            for (i = 0; i < nc; i++) {
+                double v;
 
-                    sim = x > sim ? x : sim;
+                if (op->c_taken[i]) {
+                    continue;
                 }
-                v = op->mmr_lambda * rel - (1.0 - op->mmr_lambda) * sim;
-            } else {
-                v = rel;
+                v = top > 0 ? cs[i].score / top : 0;
+                if (op->mmr_lambda < 1.0) {
+                    v = op->mmr_lambda * v - (1.0 - op->mmr_lambda) * maxsim[i];
+                }
+                if (v > best_v) {     /* candidates arrive best first: ties keep the earlier */
+                    best_v = v;
+                    best = i;
+                }
+                if (op->mmr_lambda >= 1.0) {
+                    break;            /* no diversity: the first untaken is the best */
+                }
             }
-            if (v > best_v) {     /* candidates arrive best first: ties keep the earlier */
-                best_v = v;
-                best = i;
+            if (best == nc) {
+                break;
             }
-            if (op->mmr_lambda >= 1.0) {
-                break;            /* no diversity: the first untaken is the best */
+            op->c_taken[best] = 1;
+            op->c_picked[picked] = cs[best].item;
+            r->items[picked].item_id = recd_catalog_item_id(op->cat, cs[best].item);
+            r->items[picked].score = cs[best].score;
+            r->items[picked].reason = reason_name[cs[best].reason <= REASON_QUERY_MATCH ?
+                                                  cs[best].reason : 0];
+            r->items[picked].because_item_id = cs[best].because >= 0 ?
+                recd_catalog_item_id(op->cat, cs[best].because) : NULL;
+            picked++;
+            pm = meta[best];
+            if (op->mmr_lambda < 1.0 && pm != NULL && pm->cat_leaf != 0) {
+                for (i = 0; i < nc; i++) {
+                    float x;
+
+                    if (op->c_taken[i] || meta[i] == NULL || meta[i]->cat_leaf == 0) {
+                        continue;
+                    }
+                    x = meta[i]->cat_leaf == pm->cat_leaf ? 1.0f :
+                        (meta[i]->cat_top != 0 && meta[i]->cat_top == pm->cat_top) ? 0.5f : 0.0f;
+                    if (x > maxsim[i]) {
+                        maxsim[i] = x;
+                    }
+                }
             }
         }
-        if (best == nc) {
-            break;
-        }
-        op->c_taken[best] = 1;
-        op->c_picked[picked] = cs[best].item;
-        r->items[picked].item_id = recd_catalog_item_id(op->cat, cs[best].item);
-        r->items[picked].score = cs[best].score;
-        r->items[picked].reason = reason_name[cs[best].reason <= REASON_QUERY_MATCH ?
-                                              cs[best].reason : 0];
-        r->items[picked].because_item_id = cs[best].because >= 0 ?
-            recd_catalog_item_id(op->cat, cs[best].because) : NULL;
-        picked++;
     }
     r->n_items = (uint32_t)picked;
     return RECD_OK;
