@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "daemon.h"
 #include "demo.h"
 #include "log.h"
@@ -63,6 +65,11 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    /* recd is single-threaded by design (one core per instance): OpenBLAS's own threads would
+     * spin in sched_yield next to the processing loop. OPENBLAS_NUM_THREADS still overrides. */
+    if (getenv("OPENBLAS_NUM_THREADS") == NULL) {
+        openblas_set_num_threads(1);
+    }
     while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;

@@ -69,8 +69,9 @@ static const struct recd_conf_decl rerank_decls[] = {
      "the blend; the model's blended score is scaled to [0, 1]. Needs the embed operator.",
      NULL, NULL},
     {"text_candidates", RECD_CT_INT, "20", 0, 1000, RECD_CF_RELOADABLE, C(text_candidates),
-     "Extra candidates per user from the text-similarity scores (query match, similar text).",
-     NULL, NULL},
+     "Extra candidates from the text-similarity scores (query match, similar text) for users "
+     "whose session has a query or at most one item; other users' candidates come from the "
+     "model and text similarity re-weights them.", NULL, NULL},
 };
 #undef C
 
@@ -313,7 +314,11 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     }
     n_all = nc;
     /* text candidates: the best text matches not already among the model's candidates */
-    if (sims != NULL && op->text_candidates > 0 && op->w_text > 0) {
+    /* Text candidates cost a scan of every item's score; they matter when the session says
+     * little through clicks (a query, or at most one item) — otherwise text similarity only
+     * re-weights the model's candidates. */
+    if (sims != NULL && op->text_candidates > 0 && op->w_text > 0 &&
+        (query || s == NULL || s->n_items <= 1)) {
         size_t want = (size_t)op->text_candidates, got = 0;
         struct cand *tc = cs + nc;
 
