@@ -962,6 +962,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
 
     while (!sig_stop && !d->fatal) {
         int64_t now;
+        int had_input;
 
         if (sig_reload) {
             do_reload(d);
@@ -970,8 +971,12 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
             do_checkpoint(d);
         }
         collect_batch(d);
+        had_input = d->n_msgs > 0;
         flush_batch(d);
         now = recd_now_mono_ns();
+        if (had_input) {
+            d->last_msg_ns = now;   /* --exit-idle counts time waiting for input, not working */
+        }
         recd_metrics_heartbeat(d->metrics);
         if (d->watchdog_interval_ns > 0 && now - d->last_watchdog_ns >= d->watchdog_interval_ns) {
             sd_notify(0, "WATCHDOG=1");

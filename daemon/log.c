@@ -96,6 +96,8 @@ void recd_log_set_ratelimit(int interval_ms, int burst)
 }
 
 static void emit_locked(int sub, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void emit_locked(int sub, int level, const char *fmt, va_list ap)
 {
     char line[2048];
     int n;
@@ -133,6 +135,8 @@ void recd_log(int sub, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+static void emitf_locked(int sub, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void emitf_locked(int sub, int level, const char *fmt, ...)
 {
     va_list ap;

@@ -32,7 +32,8 @@ int recd_log_enabled(int sub, int level);
 void recd_log_set_ratelimit(int interval_ms, int burst);
 
 void recd_log(int sub, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void recd_vlog(int sub, int level, const char *fmt, va_list ap);
+void recd_vlog(int sub, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Rate-limited variant for per-record messages; `key` groups messages (e.g. the error class).
  * When a window closes with suppressed lines, one line reports how many were suppressed. */
 void recd_log_rl(int sub, int level, const char *key, const char *fmt, ...)

@@ -3,10 +3,11 @@
 # jars, model weights), build twice (release and ASan+UBSan), run the whole ctest suite in
 # both, and the unit/operator tests under valgrind memcheck.
 #
-#   RECD_TEST_TIERS="release asan valgrind" (default: all three)
+#   RECD_TEST_TIERS="release asan valgrind fuzz" (default: all four; fuzz = libFuzzer targets for
+#   a bounded time each, RECD_FUZZ_SECONDS, after replaying tests/fuzz/regressions)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tiers="${RECD_TEST_TIERS:-release asan valgrind}"
+tiers="${RECD_TEST_TIERS:-release asan valgrind fuzz}"
 jobs="$(nproc)"
 
 "$root/scripts/install-deps.sh" --test
@@ -37,6 +38,12 @@ for tier in $tiers; do
         (cd "$b" && ctest -L 'unit|operator' -E 'minilm_encoder' --output-on-failure \
             -T memcheck >/tmp/recd-memcheck.log 2>&1) || { cat /tmp/recd-memcheck.log; exit 1; }
         grep -E "tests passed|Memory checking" /tmp/recd-memcheck.log || true
+        ;;
+    fuzz)
+        b="$root/build-fuzz"
+        CC=clang cmake -S "$root" -B "$b" -DRECD_FUZZ=ON -DRECD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        cmake --build "$b" -j"$jobs"
+        RECD_FUZZ_SECONDS="${RECD_FUZZ_SECONDS:-20}" "$root/tests/fuzz/run.sh" "$b"
         ;;
     *) echo "test.sh: unknown tier $tier" >&2; exit 64 ;;
     esac

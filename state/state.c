@@ -118,6 +118,25 @@ static int take_lock(struct recd_state *st, char *errstr, size_t errlen)
     return RECD_OK;
 }
 
+/* min_free_bytes: RocksDB must never be driven into ENOSPC (see recd_txn_commit in state.h). */
+static int check_free(const struct recd_state *st, const char *what, char *errstr, size_t errlen)
+{
+    struct statvfs fs;
+    int64_t avail;
+
+    if (st->min_free_bytes <= 0 || statvfs(st->dir, &fs) != 0) {
+        return RECD_OK;
+    }
+    avail = (int64_t)fs.f_bavail * (int64_t)fs.f_frsize;
+    if (avail >= st->min_free_bytes) {
+        return RECD_OK;
+    }
+    return recd_seterr(errstr, errlen, RECD_EIO,
+                       "%s: no space left for state in %s: %lld MiB free, fewer than the %lld "
+                       "MiB kept free for RocksDB", what, st->dir, (long long)(avail >> 20),
+                       (long long)(st->min_free_bytes >> 20));
+}
+
 static int compression_of(const char *name)
 {
     if (name == NULL || strcmp(name, "lz4") == 0) {
@@ -169,6 +188,10 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
             goto fail;
         }
         rc = take_lock(st, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+        rc = check_free(st, "cannot open state", errstr, errlen);
         if (rc != RECD_OK) {
             goto fail;
         }
@@ -431,21 +454,14 @@ size_t recd_txn_count(const struct recd_txn *t)
 int recd_txn_commit(struct recd_txn *t, char *errstr, size_t errlen)
 {
     char *err = NULL;
-    struct statvfs fs;
+    int rc = check_free(t->st, "state commit refused", errstr, errlen);
 
-    if (t->st->min_free_bytes > 0 && statvfs(t->st->dir, &fs) == 0 &&
-        (int64_t)fs.f_bavail * (int64_t)fs.f_frsize < t->st->min_free_bytes) {
-        return recd_seterr(errstr, errlen, RECD_EIO,
-                           "state commit refused: no space left for state in %s: %lld MiB "
-                           "free, fewer than the %lld MiB kept free for RocksDB",
-                           t->st->dir, (long long)((int64_t)fs.f_bavail * (int64_t)fs.f_frsize >> 20),
-                           (long long)(t->st->min_free_bytes >> 20));
+    if (rc != RECD_OK) {
+        return rc;
     }
-
     rocksdb_write(t->st->db, t->st->wopts, t->wb, &err);
     if (err != NULL) {
-        int rc = recd_seterr(errstr, errlen, RECD_ESTATE, "state commit failed: %s", err);
-
+        rc = recd_seterr(errstr, errlen, RECD_ESTATE, "state commit failed: %s", err);
         rocksdb_free(err);
         return rc;
     }

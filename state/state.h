@@ -43,8 +43,8 @@ struct recd_state_conf {
     const char *compression;       /* "none", "lz4", "zstd", "snappy" */
     int sync_commit;               /* fsync the WAL on every commit */
     int read_only;                 /* open without the lock (recctl) */
-    int64_t min_free_bytes;        /* > 0: a commit fails (nothing written) while the state
-                                      filesystem has less space free than this */
+    int64_t min_free_bytes;        /* > 0: open and commits fail (nothing written) while
+                                      the state filesystem has less space free than this */
 };
 
 struct recd_state;

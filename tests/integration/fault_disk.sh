@@ -5,8 +5,9 @@
 #      message otherwise). recd keeps 2 x write_buffer_mb + 16 MiB free for RocksDB: once the
 #      filesystem has less, it must refuse to commit the batch, report not ready (/readyz
 #      503, STATUS= to systemd) and exit non-zero; started again on the still-full disk it
-#      must fail again without advancing its offsets; once the filesystem is grown it resumes
-#      and its state digest equals an unconstrained run's.
+#      must fail again without advancing its offsets; on a 100 % full filesystem it must exit
+#      1 without opening RocksDB (no abort); once the filesystem is grown it resumes and its
+#      state digest equals an unconstrained run's.
 #   B. RocksDB write errors: recd under RLIMIT_FSIZE (ulimit -f, SIGXFSZ ignored), so state
 #      files cannot grow past a few MB and writes fail with EFBIG: same expectations.
 source "$(dirname "$0")/lib.sh"
@@ -84,6 +85,7 @@ expect_failure() {
     kill -0 "$SUP_PID" 2>/dev/null && fail "$name: recd still running after 120 s on a $what"
     wait "$SUP_PID" || rc=$?
     [ $rc -ne 0 ] || fail "$name: recd exited 0 on a $what"
+    [ $rc -lt 128 ] || fail "$name: recd was killed by signal $((rc - 128)) on a $what (not a clean failure)"
     FAIL_LINE="$(grep -E 'nothing committed|cannot open state|<3>state' "$log" | tail -1)"
     [ -n "$FAIL_LINE" ] || fail "$name: no failure logged: $(tail -3 "$log")"
     echo "  $name: exit $rc: ${FAIL_LINE:0:220}"
@@ -119,8 +121,16 @@ if mkdir -p "$T/small" && mount -t tmpfs -o size=${SMALL_MB}m tmpfs "$T/small" 2
     [ "$offs1" = "$offs2" ] || fail "full: offsets moved while the disk was full: [$offs1] -> [$offs2]"
     pass "restart on the full disk: fails again, offsets unchanged ($(tr '\t\n' ': ' <<< "$offs1"))"
 
+    # a completely full filesystem (0 bytes free): recd must not even open RocksDB (the
+    # system's librocksdb aborts when its LOG file cannot be written twice in a row)
+    dd if=/dev/zero of="$T/small/ballast2" bs=4096 status=none 2>/dev/null || true
+    sup_start full "$T/full.conf" "$T/full.log"
+    expect_failure full "$T/full.log" "100 % full disk"
+    grep -q 'cannot open state: no space left' <<< "$FAIL_LINE" || fail "full: 100 % full disk: $FAIL_LINE"
+    pass "start on a 100 % full filesystem: exit 1 before opening the store, not an abort"
+
     # space returns
-    rm -f "$T/small/ballast"
+    rm -f "$T/small/ballast" "$T/small/ballast2"
     mount -o remount,size=512m "$T/small" || fail "cannot grow the tmpfs"
     sup_start full "$T/full.conf" "$T/full.log"
     sup_until_caught_up full "$T/full.conf" "$T/full.log" "$B" "$T/small/state" 180 shop.clicks
