@@ -13,6 +13,14 @@ rc=0; "$RECD_BIN" -c "$T/a.conf" 2>"$T/second.log" || rc=$?
 grep -q "state directory $T/state/nested/dir is in use by another process (pid $RECD_PID)" "$T/second.log" \
     || fail "unclear message: $(cat "$T/second.log")"
 pass "second recd refused (exit $rc): $(grep 'in use' "$T/second.log")"
+# recctl checkpoint while recd runs: recd takes it between two batches (SIGUSR1)
+"$RECCTL_BIN" checkpoint "$T/ckpt" --state "$T/state/nested/dir" --timeout 30 > "$T/ckpt.log" 2>&1 \
+    || fail "recctl checkpoint: $(cat "$T/ckpt.log")"
+[ -f "$T/ckpt/CURRENT" ] || fail "checkpoint has no CURRENT file"
+grep -q "checkpoint written to $T/ckpt" "$T/first.log" || fail "recd did not log the checkpoint"
+pass "recctl checkpoint while running: $(cat "$T/ckpt.log")"
 kill -TERM "$RECD_PID"; wait "$RECD_PID" || fail "first recd did not exit 0 on SIGTERM"
+[ "$(digest "$T/ckpt")" = "$(digest "$T/state/nested/dir")" ] || fail "checkpoint digest differs from the state"
+pass "checkpoint digest equals the state's (documented restore: stop, replace state.dir, start)"
 pass "first recd exited 0 on SIGTERM"
 echo "state_lock: all passed"
