@@ -28,9 +28,13 @@ for tier in $tiers; do
         b="$root/build-asan"
         cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DRECD_SANITIZE=ON -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
         cmake --build "$b" -j"$jobs"
-        # the heaviest state tests run in the release tier; everything else again here
+        # Everything again with smaller event counts, except three fault tests whose assertions
+        # are about resources and timing that ASan itself changes (an RSS budget, a flood's
+        # RSS, and a batch failing within a 2 s flush timeout during a broker outage): they run
+        # in the release tier only.
         (cd "$b" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            RECD_TEST_SCALE=small ctest --output-on-failure --timeout 1800)
+            RECD_TEST_SCALE=small ctest --output-on-failure --timeout 1800 \
+            -E '^(fault_poison|fault_broker_restart|fault_flood)$')
         ;;
     valgrind)
         b="$root/build-test"

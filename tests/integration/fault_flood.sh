@@ -8,7 +8,7 @@
 # of users in state).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/fault_lib.sh"
-USERS=5000000
+USERS="${RECD_FLOOD_USERS:-1000000}"   # the documented long run: RECD_FLOOD_USERS=5000000
 [ "$RECD_TEST_SCALE" = small ] && USERS=300000
 start_broker 1
 t0=$SECONDS
