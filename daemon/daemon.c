@@ -309,8 +309,8 @@ static int flush_batch(struct daemon *d)
         rd_kafka_message_t *m = d->msgs[i];
         struct recd_raw *r = &d->raws[i];
 
-        r->topic = d->topic[kind_of_topic(d, rd_kafka_topic_name(m->rkt))];
-        r->kind = kind_of_topic(d, r->topic);
+        r->kind = kind_of_topic(d, rd_kafka_topic_name(m->rkt));   /* known: accept_msg */
+        r->topic = d->topic[r->kind];
         r->partition = m->partition;
         r->offset = m->offset;
         r->key = m->key;

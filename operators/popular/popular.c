@@ -340,16 +340,12 @@ static int popular_process(void *ctx, struct recd_batch *b, char *errstr, size_t
             continue;
         }
         if (ev->kind == RECD_KIND_DELETION) {
-            recd_strmap_del(op->users, ev->user_id);
-            u = user_get(op, ev->user_id);   /* reads the committed list ... */
-            if (u == NULL) {
+            /* the user is forgotten: an empty view, so nothing committed is read back */
+            u = calloc(1, sizeof(*u));
+            if (u == NULL || recd_strmap_put(op->users, ev->user_id, u) != RECD_OK) {
+                free(u);
                 return recd_seterr(errstr, errlen, RECD_ENOMEM, "popular: out of memory");
             }
-            for (j = 0; j < u->n; j++) {     /* ... and empties it: the user is forgotten */
-                free(u->items[j]);
-            }
-            u->n = 0;
-            u->dirty = 0;
             u->forgotten = 1;
             continue;
         }
