@@ -49,8 +49,10 @@ struct recd_txn {
 
 struct recd_state_iter {
     rocksdb_iterator_t *it;
-    char *prefix;
+    char *prefix;                  /* owned; entries must start with it */
     size_t plen;
+    char *upper;                   /* owned; exclusive upper bound (range iterators), or NULL */
+    rocksdb_readoptions_t *ropts;  /* owned when upper is set (it holds the bound) */
     int started;
 };
 
@@ -530,12 +532,53 @@ int recd_state_iter_next(struct recd_state_iter *it, const void **key, size_t *k
     return 1;
 }
 
+int recd_state_iter_range(struct recd_state *st, int cf, const void *prefix, size_t plen,
+                          const void *from, size_t flen, const void *to, size_t tlen,
+                          struct recd_state_iter **out)
+{
+    struct recd_state_iter *it;
+
+    if (cf < 0 || cf >= RECD_CF__N || flen < plen || tlen == 0 ||
+        (plen > 0 && memcmp(from, prefix, plen) != 0)) {
+        return RECD_EINVAL;
+    }
+    it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        return RECD_ENOMEM;
+    }
+    it->prefix = malloc(plen ? plen : 1);
+    it->upper = malloc(tlen);
+    it->ropts = rocksdb_readoptions_create();
+    if (it->prefix == NULL || it->upper == NULL || it->ropts == NULL) {
+        recd_state_iter_destroy(it);
+        return RECD_ENOMEM;
+    }
+    if (plen) {
+        memcpy(it->prefix, prefix, plen);
+    }
+    it->plen = plen;
+    memcpy(it->upper, to, tlen);
+    /* The bound lets RocksDB stop at `to` instead of skipping every delete tombstone after the
+     * last live entry in range (sweeps of a time-ordered index delete what they visit). */
+    rocksdb_readoptions_set_iterate_upper_bound(it->ropts, it->upper, tlen);
+    it->it = rocksdb_create_iterator_cf(st->db, it->ropts, cfh(st, cf));
+    rocksdb_iter_seek(it->it, from, flen);
+    *out = it;
+    return RECD_OK;
+}
+
 void recd_state_iter_destroy(struct recd_state_iter *it)
 {
     if (it == NULL) {
         return;
     }
-    rocksdb_iter_destroy(it->it);
+    if (it->it != NULL) {
+        rocksdb_iter_destroy(it->it);
+    }
+    if (it->ropts != NULL) {
+        rocksdb_readoptions_destroy(it->ropts);
+    }
+    free(it->upper);
     free(it->prefix);
     free(it);
 }

@@ -89,6 +89,12 @@ struct recd_state_iter;
 /* Iterate keys of cf starting with prefix (plen 0: all) in key order. */
 int recd_state_iter_new(struct recd_state *st, int cf, const void *prefix, size_t plen,
                         struct recd_state_iter **out);
+/* Iterate keys of cf in [from, to) that start with prefix (from must start with it); RocksDB
+ * stops at `to` (iterate_upper_bound), so a range ahead of deleted entries costs nothing for
+ * them. RECD_EINVAL on a bad range. */
+int recd_state_iter_range(struct recd_state *st, int cf, const void *prefix, size_t plen,
+                          const void *from, size_t flen, const void *to, size_t tlen,
+                          struct recd_state_iter **out);
 /* 1 and key/val (valid until the next call) while there are entries, 0 at the end. */
 int recd_state_iter_next(struct recd_state_iter *it, const void **key, size_t *klen,
                          const void **val, size_t *vlen);

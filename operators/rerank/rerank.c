@@ -100,9 +100,11 @@ struct rerank {
     int64_t text_candidates;
     struct recd_embed *embed;               /* borrowed service, may be NULL */
     struct recd_metrics *metrics;           /* borrowed, may be NULL */
-    float *u, *sims, *qv;                   /* SGEMM scratch: users x dim, users x items */
-    size_t cap_u, cap_sims;
-    int32_t *u_row;                         /* dirty index -> row of u/sims, -1 none */
+    float *u, *ue, *sims, *qv;              /* intents: users x dim; the explore users' intents
+                                             * (ue) x items = sims by SGEMM */
+    size_t cap_u, cap_ue, cap_sims;
+    int32_t *u_row;                         /* dirty index -> row of u (intent), -1 none */
+    int32_t *s_row;                         /* dirty index -> row of sims, -1 none */
     size_t cap_u_row;
     int64_t sgemm_ns;
     double sgemm_flop;
@@ -197,9 +199,11 @@ static void rerank_fini(void *ctx)
     free(op->c_taken);
     free(op->c_picked);
     free(op->u);
+    free(op->ue);
     free(op->sims);
     free(op->qv);
     free(op->u_row);
+    free(op->s_row);
     free(op->mark);
     free(op);
 }
@@ -281,9 +285,18 @@ static int cmp_cand(const void *a, const void *b)
     return (x->item > y->item) - (x->item < y->item);
 }
 
-/* sims: this user's text similarity to every item (rows entries), or NULL. */
+/* A user "explores" when the clicks say little about what comes next (a query, or at most one
+ * item): only then are candidates taken from text similarity over the whole catalogue. */
+static int explores(const struct recd_session *s)
+{
+    return s == NULL || s->n_items <= 1 || s->last_query[0] != '\0';
+}
+
+/* intent: this user's text intent (dim floats) or NULL; sims: its similarity to every item
+ * (rows entries, explore users only) or NULL; items: the item text matrix (rows x dim). */
 static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
-                     const char *trigger, const float *sims, size_t rows)
+                     const char *trigger, const float *intent, const float *sims,
+                     const float *items, size_t rows, size_t dim)
 {
     const struct recd_session *s = recd_sessions_get(op->sessions, user);
     const struct recd_profile *p = recd_profile_get(op->sessions, user);
@@ -305,7 +318,20 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         mx = fmax(mx, (double)op->c_score[i]);
     }
     for (i = 0; i < nc; i++) {
-        float t = (sims != NULL && (size_t)op->c_item[i] < rows) ? sims[op->c_item[i]] : 0.0f;
+        size_t it = (size_t)op->c_item[i];
+        float t = 0.0f;
+
+        if (sims != NULL && it < rows) {
+            t = sims[it];
+        } else if (intent != NULL && it < rows) {
+            /* candidates of a user with a click history: a dot product per candidate
+             * (~100 x dim flops) instead of a row of the catalogue SGEMM (items x dim) */
+            const float *v = items + it * dim;
+
+            for (size_t j = 0; j < dim; j++) {
+                t += intent[j] * v[j];
+            }
+        }
 
         cs[i].item = op->c_item[i];
         cs[i].because = op->c_because[i];
@@ -317,8 +343,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     /* Text candidates cost a scan of every item's score; they matter when the session says
      * little through clicks (a query, or at most one item) — otherwise text similarity only
      * re-weights the model's candidates. */
-    if (sims != NULL && op->text_candidates > 0 && op->w_text > 0 &&
-        (query || s == NULL || s->n_items <= 1)) {
+    if (sims != NULL && op->text_candidates > 0 && op->w_text > 0 && explores(s)) {
         size_t want = (size_t)op->text_candidates, got = 0;
         struct cand *tc = cs + nc;
 
@@ -454,25 +479,30 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     return RECD_OK;
 }
 
-/* Session intent of every dirty user (last query + recent items' text vectors), scored
- * against the whole item matrix with one SGEMM. Sets op->u_row[i] for users with an intent. */
+/* Session intent of every dirty user (last query + recent items' text vectors). The intents
+ * of the users who explore (see explores()) are scored against the whole item matrix with one
+ * SGEMM, for their text candidates; the others' candidates are scored by dot products in
+ * recommend(). Sets op->u_row[i] for users with an intent, op->s_row[i] for SGEMM rows. */
 static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out)
 {
-    size_t rows, dim, nu = 0, i, j;
+    size_t rows, dim, nu = 0, ne = 0, i, j;
     const float *items;
 
     *rows_out = 0;
-    if (op->cap_u_row < b->n_dirty) {
+    if (op->cap_u_row < b->n_dirty || op->u_row == NULL) {
         int32_t *ur = realloc(op->u_row, (b->n_dirty + 1) * sizeof(*ur));
+        int32_t *sr = ur ? realloc(op->s_row, (b->n_dirty + 1) * sizeof(*sr)) : NULL;
 
-        if (ur == NULL) {
+        if (ur) op->u_row = ur;
+        if (sr == NULL) {
             return RECD_ENOMEM;
         }
-        op->u_row = ur;
+        op->s_row = sr;
         op->cap_u_row = b->n_dirty;
     }
     for (i = 0; i < b->n_dirty; i++) {
         op->u_row[i] = -1;
+        op->s_row[i] = -1;
     }
     if (op->embed == NULL || op->w_text <= 0 || !recd_embed_has_items(op->embed)) {
         return RECD_OK;
@@ -518,33 +548,51 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
         }
         cblas_sscal((int)dim, (float)(1.0 / sqrt(norm)), u, 1);
         op->u_row[i] = (int32_t)nu++;
+        if (explores(s) && op->text_candidates > 0) {
+            op->s_row[i] = (int32_t)ne++;
+        }
     }
-    if (nu == 0) {
+    *rows_out = rows;
+    if (ne == 0) {
         return RECD_OK;
     }
-    if (op->cap_sims < nu * rows) {
-        float *sm = realloc(op->sims, nu * rows * sizeof(float));
+    if (op->cap_ue < ne * dim) {
+        float *ue = realloc(op->ue, ne * dim * sizeof(float));
+
+        if (ue == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->ue = ue;
+        op->cap_ue = ne * dim;
+    }
+    for (i = 0; i < b->n_dirty; i++) {
+        if (op->s_row[i] >= 0) {
+            memcpy(op->ue + (size_t)op->s_row[i] * dim, op->u + (size_t)op->u_row[i] * dim,
+                   dim * sizeof(float));
+        }
+    }
+    if (op->cap_sims < ne * rows) {
+        float *sm = realloc(op->sims, ne * rows * sizeof(float));
 
         if (sm == NULL) {
             return RECD_ENOMEM;
         }
         op->sims = sm;
-        op->cap_sims = nu * rows;
+        op->cap_sims = ne * rows;
     }
     {
         int64_t t0 = recd_now_mono_ns();
 
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nu, (int)rows, (int)dim, 1.0f,
-                    op->u, (int)dim, items, (int)dim, 0.0f, op->sims, (int)rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ne, (int)rows, (int)dim, 1.0f,
+                    op->ue, (int)dim, items, (int)dim, 0.0f, op->sims, (int)rows);
         op->sgemm_ns += recd_now_mono_ns() - t0;
-        op->sgemm_flop += 2.0 * (double)nu * (double)rows * (double)dim;
+        op->sgemm_flop += 2.0 * (double)ne * (double)rows * (double)dim;
         recd_metrics_add(op->metrics, "recd_rerank_sgemm_seconds_total", NULL,
                          (double)(recd_now_mono_ns() - t0) / 1e9);
         recd_metrics_add(op->metrics, "recd_rerank_sgemm_flop_total", NULL,
-                         2.0 * (double)nu * (double)rows * (double)dim);
+                         2.0 * (double)ne * (double)rows * (double)dim);
         recd_metrics_add(op->metrics, "recd_rerank_sgemm_calls_total", NULL, 1);
     }
-    *rows_out = rows;
     return RECD_OK;
 }
 
@@ -563,15 +611,22 @@ static int rerank_process(void *ctx, struct recd_batch *b, char *errstr, size_t 
     }
     recd_batch_dirty_sorted(b);
     {
-        size_t rows = 0;
+        size_t rows = 0, dim = 0;
+        const float *items = NULL;
 
         if (text_scores(op, b, &rows) != RECD_OK) {
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
         }
+        if (rows > 0) {
+            items = recd_embed_items(op->embed, &rows);
+            dim = recd_embed_dim(op->embed);
+        }
         for (size_t i = 0; i < b->n_dirty; i++) {
-            const float *sims = op->u_row[i] >= 0 ? op->sims + (size_t)op->u_row[i] * rows : NULL;
+            const float *intent = op->u_row[i] >= 0 ? op->u + (size_t)op->u_row[i] * dim : NULL;
+            const float *sims = op->s_row[i] >= 0 ? op->sims + (size_t)op->s_row[i] * rows : NULL;
 
-            if (recommend(op, b, b->dirty[i], b->dirty_trigger[i], sims, rows) != RECD_OK) {
+            if (recommend(op, b, b->dirty[i], b->dirty_trigger[i], intent, sims, items, rows,
+                          dim) != RECD_OK) {
                 return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
             }
         }

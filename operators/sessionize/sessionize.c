@@ -657,8 +657,24 @@ static int expire(struct sessionize *op, struct recd_txn *t)
     if (cutoff <= 0 || last_bucket <= op->swept_upto) {
         return RECD_OK;
     }
-    if (recd_state_iter_new(op->state, RECD_CF_MODEL, "sxp", 4, &it) != RECD_OK) {
-        return RECD_OK;
+    {
+        uint8_t from[12], to[12];
+        int64_t fb = op->swept_upto + 1 > 0 ? op->swept_upto + 1 : 0, tb = last_bucket + 1;
+
+        /* only the buckets not swept yet: seeking past the swept ones skips their delete
+         * tombstones, and the upper bound stops RocksDB before the live buckets after them */
+        memcpy(from, "sxp", 4);
+        memcpy(to, "sxp", 4);
+        for (int i = 11; i >= 4; i--) {
+            from[i] = (uint8_t)fb;
+            to[i] = (uint8_t)tb;
+            fb >>= 8;
+            tb >>= 8;
+        }
+        if (recd_state_iter_range(op->state, RECD_CF_MODEL, "sxp", 4, from, sizeof(from), to,
+                                  sizeof(to), &it) != RECD_OK) {
+            return RECD_OK;
+        }
     }
     op->sweep_pending = last_bucket;
     while (rc == RECD_OK && recd_state_iter_next(it, &k, &kl, &v, &vl)) {
@@ -756,11 +772,13 @@ static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t e
         }
         if (u->has_s) {
             rc = put_blob(op, b->txn, RECD_CF_SESSIONS, user, "sess", &u->s, sizeof(u->s));
-            if (rc == RECD_OK) {
+            /* the expiry index entry: only when the session moved to another bucket (the
+             * committed entry is already there otherwise) */
+            if (rc == RECD_OK && bucket_of(u->s.last_ts) != u->loaded_bucket) {
                 rc = exp_key(&op->key, bucket_of(u->s.last_ts), user);
-            }
-            if (rc == RECD_OK) {
-                rc = recd_txn_put(b->txn, RECD_CF_MODEL, op->key.data, op->key.len, "", 0);
+                if (rc == RECD_OK) {
+                    rc = recd_txn_put(b->txn, RECD_CF_MODEL, op->key.data, op->key.len, "", 0);
+                }
             }
         } else if (u->loaded_bucket >= 0) {
             rc = recd_key_sub(&op->key, user, "sess");
