@@ -52,6 +52,8 @@ struct ds_sess {
     int64_t user;     /* known user id, or -1 */
     int64_t first;    /* first event in ds->ev */
     int32_t n;        /* events */
+    int32_t pos0;     /* position of the first event in the user's history (amazon-recbole:
+                         a user's test click continues their train history), else 0 */
     int64_t start;    /* real start (TIME_START / TIME_FULL) */
 };
 
@@ -91,17 +93,23 @@ struct recd_dataset {
     size_t n_orders, cap_orders;
     struct ds_line *lines;            /* owned */
     size_t n_lines, cap_lines;
+    char **titles;                    /* catalogue (owned): item index -> text ("" none) */
+    size_t n_items;
+    int64_t catalog_ts;               /* event time of the catalogue records */
+    int user_sessions;                /* session id = user id in every phase (amazon-recbole) */
     /* iteration */
     int cur;                          /* current phase, RECD_DS__NPHASES at the end */
     struct ds_iter it;
     int it_live;
+    size_t cat_next;                  /* next catalogue record */
     int64_t passed;                   /* events passed (skipped or returned) */
     int64_t returned;
     int64_t total;
 };
 
 static const char *const FORMAT_NAMES[RECD_DS__NFORMATS] = {
-    "auto", "diginetica-srgnn", "retailrocket-sbr", "yoochoose", "diginetica-raw"
+    "auto", "diginetica-srgnn", "retailrocket-sbr", "yoochoose", "diginetica-raw",
+    "amazon-recbole"
 };
 static const char *const PHASE_NAMES[RECD_DS__NPHASES] = {"train", "test"};
 
@@ -342,7 +350,13 @@ int recd_dataset_detect(const char *dir, char *errstr, size_t errlen)
         return RECD_DS_DIGINETICA_RAW;
     char **names = NULL;
     size_t n = 0;
-    int rc = list_files(dir, ".txt", &names, &n, errstr, errlen);
+    int rc = list_files(dir, ".test.inter", &names, &n, errstr, errlen);
+    if (rc != RECD_OK)
+        return rc;
+    free_names(names, n);
+    if (n > 0)
+        return RECD_DS_AMAZON_RECBOLE;
+    rc = list_files(dir, ".txt", &names, &n, errstr, errlen);
     if (rc != RECD_OK)
         return rc;
     int found = 0;
@@ -353,7 +367,8 @@ int recd_dataset_detect(const char *dir, char *errstr, size_t errlen)
         return RECD_DS_YOOCHOOSE;
     return recd_seterr(errstr, errlen, RECD_ENOENT,
                        "%s: no dataset recognised (expected train_sessions.txt, "
-                       "yoochoose *.txt or diginetica-raw *.csv files)", dir);
+                       "yoochoose *.txt, diginetica-raw *.csv or RecBole *.test.inter files)",
+                       dir);
 }
 
 /* ---- loading --------------------------------------------------------------------------------- */
@@ -368,6 +383,7 @@ static int add_session(struct recd_dataset *ds, int phase, int64_t key, int64_t 
     s->user = user;
     s->first = first;
     s->n = n;
+    s->pos0 = 0;
     s->start = start;
     return RECD_OK;
 }
@@ -803,6 +819,374 @@ cleanup:
     return rc;
 }
 
+/* ---- amazon-recbole: RecBole atomic files of a leave-one-out split ------------------------- */
+struct am_asin {
+    const char *asin;   /* borrowed from the index -> ASIN array */
+    int64_t idx;
+};
+
+struct am_user {
+    int64_t user;
+    int64_t first;      /* the user's history (+ held-out item) in ds->ev */
+    int32_t len;        /* history length before the held-out item */
+};
+
+static int cmp_asin(const void *a, const void *b)
+{
+    return strcmp(((const struct am_asin *)a)->asin, ((const struct am_asin *)b)->asin);
+}
+
+static int cmp_am_user(const void *a, const void *b)
+{
+    const struct am_user *x = a, *y = b;
+    return (x->user > y->user) - (x->user < y->user);
+}
+
+static FILE *am_open(const char *dir, const char *prefix, const char *suffix, char *path,
+                     size_t plen, char *errstr, size_t errlen, int *rc)
+{
+    FILE *fp;
+    int n = snprintf(path, plen, "%s/%s%s", dir, prefix, suffix);
+    if (n < 0 || (size_t)n >= plen) {
+        *rc = recd_seterr(errstr, errlen, RECD_EINVAL, "%s/%s%s: path too long", dir, prefix,
+                          suffix);
+        return NULL;
+    }
+    fp = fopen(path, "r");
+    if (!fp)
+        *rc = recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s",
+                          path, strerror(errno));
+    return fp;
+}
+
+/* item2index (ASIN<TAB>index, header optional) → ds->titles sized to the catalogue; *asin
+ * (index → ASIN, owned by the caller) and *by (sorted by ASIN) for the text file. */
+static int am_load_items(struct recd_dataset *ds, const char *dir, const char *prefix,
+                         char ***asin_out, struct am_asin **by_out, char *errstr, size_t errlen)
+{
+    char path[4096];
+    FILE *fp;
+    char *line = NULL;
+    size_t lcap = 0, cap = 0, n = 0;
+    char **asin = NULL;
+    struct am_asin *by = NULL;
+    int64_t lineno = 0;
+    int rc = RECD_OK;
+
+    *asin_out = NULL;
+    *by_out = NULL;
+    fp = am_open(dir, prefix, ".item2index", path, sizeof path, errstr, errlen, &rc);
+    if (!fp)
+        return rc;
+    while (getline(&line, &lcap, fp) >= 0) {
+        char *f[3], *fe[3];
+        int64_t idx;
+        lineno++;
+        int nf = split_fields(line, '\t', f, fe, 3);
+        if (nf == 1 && line[0] == '\0')
+            continue;
+        if (nf != 2 || f[0] == fe[0] || parse_i64(f[1], fe[1], &idx) != 0 || idx >= INT32_MAX) {
+            if (lineno == 1)
+                continue;           /* header */
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE,
+                             "%s:%" PRId64 ": expected ASIN<TAB>item_index", path, lineno);
+            goto cleanup;
+        }
+        if ((size_t)idx >= cap) {
+            size_t old = cap;
+            if (GROW(asin, cap, (size_t)idx + 1) != RECD_OK)
+                goto oom;
+            memset(asin + old, 0, (cap - old) * sizeof *asin);
+        }
+        if (asin[idx]) {
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE,
+                             "%s:%" PRId64 ": item index %" PRId64 " appears twice", path,
+                             lineno, idx);
+            goto cleanup;
+        }
+        *fe[0] = '\0';
+        if (!(asin[idx] = recd_strdup(f[0])))
+            goto oom;
+        if ((size_t)idx + 1 > n)
+            n = (size_t)idx + 1;
+    }
+    if (ferror(fp)) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
+        goto cleanup;
+    }
+    if (n == 0) {
+        rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s: no items", path);
+        goto cleanup;
+    }
+    ds->titles = calloc(n, sizeof *ds->titles);
+    by = calloc(n, sizeof *by);
+    if (!ds->titles || !by)
+        goto oom;
+    ds->n_items = n;
+    size_t nb = 0;
+    for (size_t i = 0; i < n; i++)
+        if (asin[i]) {
+            by[nb].asin = asin[i];
+            by[nb++].idx = (int64_t)i;
+        }
+    qsort(by, nb, sizeof *by, cmp_asin);
+    for (size_t i = 1; i < nb; i++)
+        if (strcmp(by[i - 1].asin, by[i].asin) == 0) {
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s: ASIN %s has two indexes", path,
+                             by[i].asin);
+            goto cleanup;
+        }
+    for (size_t i = nb; i < n; i++)
+        by[i].asin = NULL;          /* unused tail (indexes without an ASIN) */
+    *asin_out = asin;
+    *by_out = by;
+    asin = NULL;
+    by = NULL;
+    goto cleanup;
+oom:
+    rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+cleanup:
+    if (asin)
+        for (size_t i = 0; i < cap; i++)
+            free(asin[i]);
+    free(asin);
+    free(by);
+    free(line);
+    fclose(fp);
+    return rc;
+}
+
+/* text (ASIN<TAB>text, one header line) → ds->titles; ASINs outside item2index are ignored. */
+static int am_load_text(struct recd_dataset *ds, const char *dir, const char *prefix,
+                        const struct am_asin *by, size_t nb, char *errstr, size_t errlen)
+{
+    char path[4096];
+    FILE *fp;
+    char *line = NULL;
+    size_t lcap = 0;
+    int64_t lineno = 0;
+    int rc = RECD_OK;
+
+    fp = am_open(dir, prefix, ".text", path, sizeof path, errstr, errlen, &rc);
+    if (!fp)
+        return rc;
+    while (getline(&line, &lcap, fp) >= 0) {
+        size_t len = strlen(line);
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+                           line[len - 1] == ' ' || line[len - 1] == '\t'))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        char *tab = strchr(line, '\t');
+        if (lineno == 1 && strncmp(line, "item_id", 7) == 0)
+            continue;               /* header "item_id:token<TAB>text:token_seq" */
+        if (!tab || tab == line) {
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": expected ASIN<TAB>text",
+                             path, lineno);
+            goto cleanup;
+        }
+        *tab = '\0';
+        struct am_asin key = {line, 0};
+        const struct am_asin *hit = bsearch(&key, by, nb, sizeof *by, cmp_asin);
+        if (!hit)
+            continue;               /* not in this split's item index */
+        const char *text = tab + 1;
+        while (*text == ' ' || *text == '\t')
+            text++;
+        if (ds->titles[hit->idx]) {
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": ASIN %s appears twice",
+                             path, lineno, line);
+            goto cleanup;
+        }
+        if (!(ds->titles[hit->idx] = recd_strdup(text))) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
+    if (ferror(fp))
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
+cleanup:
+    free(line);
+    fclose(fp);
+    return rc;
+}
+
+static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *errstr,
+                               size_t errlen)
+{
+    static const char SUFFIX[] = ".test.inter";
+    char **names = NULL, **asin = NULL;
+    struct am_asin *by = NULL;
+    struct am_user *us = NULL;
+    size_t nn = 0, n_us = 0, cap_us = 0;
+    char prefix[1024], path[4096];
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t lcap = 0;
+    int64_t lineno = 0;
+    int rc;
+
+    rc = list_files(dir, SUFFIX, &names, &nn, errstr, errlen);
+    if (rc != RECD_OK)
+        return rc;
+    if (nn == 0) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOENT, "%s: no *%s file", dir, SUFFIX);
+        goto cleanup;
+    }
+    {
+        size_t pl = strlen(names[0]) - (sizeof SUFFIX - 1);
+        if (pl >= sizeof prefix) {
+            rc = recd_seterr(errstr, errlen, RECD_EINVAL, "%s: file name too long", names[0]);
+            goto cleanup;
+        }
+        memcpy(prefix, names[0], pl);   /* several splits: the first name in sort order */
+        prefix[pl] = '\0';
+    }
+    /* the catalogue: item2index and text (both optional) */
+    snprintf(path, sizeof path, "%s.item2index", prefix);
+    if (file_exists(dir, path)) {
+        rc = am_load_items(ds, dir, prefix, &asin, &by, errstr, errlen);
+        if (rc != RECD_OK)
+            goto cleanup;
+        snprintf(path, sizeof path, "%s.text", prefix);
+        if (file_exists(dir, path)) {
+            size_t nb = 0;
+            while (nb < ds->n_items && by[nb].asin)
+                nb++;
+            rc = am_load_text(ds, dir, prefix, by, nb, errstr, errlen);
+            if (rc != RECD_OK)
+                goto cleanup;
+        }
+    }
+    /* the held-out split: user<TAB>history<TAB>held-out item, one row per user */
+    fp = am_open(dir, prefix, ds->conf.valid ? ".valid.inter" : SUFFIX, path, sizeof path,
+                 errstr, errlen, &rc);
+    if (!fp)
+        goto cleanup;
+    while (getline(&line, &lcap, fp) >= 0) {
+        char *f[4], *fe[4];
+        int64_t user, item;
+        lineno++;
+        int nf = split_fields(line, '\t', f, fe, 4);
+        if (nf == 1 && line[0] == '\0')
+            continue;
+        if (nf != 3 || parse_i64(f[0], fe[0], &user) != 0) {
+            if (lineno == 1)
+                continue;           /* header "user_id:token<TAB>item_id_list:token_seq<TAB>..." */
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE,
+                             "%s:%" PRId64 ": expected user_index<TAB>item_index_list<TAB>"
+                             "next_item_index", path, lineno);
+            goto cleanup;
+        }
+        if (GROW(us, cap_us, n_us + 1) != RECD_OK)
+            goto oom;
+        struct am_user *u = &us[n_us];
+        u->user = user;
+        u->first = (int64_t)ds->n_ev;
+        u->len = 0;
+        *fe[1] = '\0';
+        *fe[2] = '\0';
+        for (int col = 1; col <= 2; col++) {
+            char *p = f[col];
+            int64_t got = 0;
+            for (;;) {
+                while (*p == ' ')
+                    p++;
+                if (!*p)
+                    break;
+                char *q = p;
+                while (*q && *q != ' ')
+                    q++;
+                if (parse_i64(p, q, &item) != 0 ||
+                    (ds->n_items > 0 && (uint64_t)item >= ds->n_items)) {
+                    rc = recd_seterr(errstr, errlen, RECD_EDECODE,
+                                     "%s:%" PRId64 ": bad item index '%.*s'%s", path, lineno,
+                                     (int)(q - p > 40 ? 40 : q - p), p,
+                                     ds->n_items > 0 ? " (not in item2index)" : "");
+                    goto cleanup;
+                }
+                if (add_ev(ds, 0, item) != RECD_OK)
+                    goto oom;
+                got++;
+                p = q;
+            }
+            if (col == 1 && got >= INT32_MAX - 1) {
+                rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": history too long",
+                                 path, lineno);
+                goto cleanup;
+            }
+            if (col == 1)
+                u->len = (int32_t)got;
+            else if (got != 1) {
+                rc = recd_seterr(errstr, errlen, RECD_EDECODE,
+                                 "%s:%" PRId64 ": expected one next item", path, lineno);
+                goto cleanup;
+            }
+        }
+        n_us++;
+    }
+    if (ferror(fp)) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
+        goto cleanup;
+    }
+    if (n_us > 1)
+        qsort(us, n_us, sizeof *us, cmp_am_user);
+    for (size_t i = 1; i < n_us; i++)
+        if (us[i].user == us[i - 1].user) {
+            rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s: user %" PRId64 " has two rows",
+                             path, us[i].user);
+            goto cleanup;
+        }
+    /* synthetic times aligned at the end of the histories (dataset.h) */
+    {
+        int64_t base = ds->conf.start_ts_ms ? ds->conf.start_ts_ms : DS_DEFAULT_START_MS;
+        int64_t g = ds->conf.session_gap_ms, rounds = 0;
+        if (g < (int64_t)n_us + 1)
+            g = (int64_t)n_us + 1;
+        for (size_t i = 0; i < n_us; i++)
+            if (us[i].len > rounds)
+                rounds = us[i].len;
+        if (rounds + 2 > (INT64_MAX / 2 - base) / g) {
+            rc = recd_seterr(errstr, errlen, RECD_EINVAL, "%s: synthetic timeline overflows",
+                             path);
+            goto cleanup;
+        }
+        ds->catalog_ts = base;
+        for (size_t i = 0; i < n_us; i++) {
+            const struct am_user *u = &us[i];
+            for (int32_t k = 0; k <= u->len; k++)
+                ds->ev[u->first + k].ts = base + (1 + rounds - u->len + k) * g + (int64_t)i;
+            if (u->len > 0 && add_session(ds, RECD_DS_TRAIN, u->user, u->user, u->first, u->len,
+                                          ds->ev[u->first].ts) != RECD_OK)
+                goto oom;
+            if (add_session(ds, RECD_DS_TEST, u->user, u->user, u->first + u->len, 1,
+                            ds->ev[u->first + u->len].ts) != RECD_OK)
+                goto oom;
+            ds->ph[RECD_DS_TEST].s[ds->ph[RECD_DS_TEST].n - 1].pos0 = u->len;
+        }
+    }
+    ds->ph[RECD_DS_TRAIN].timing = TIME_FULL;
+    ds->ph[RECD_DS_TEST].timing = TIME_FULL;
+    ds->user_sessions = 1;
+    rc = RECD_OK;
+    goto cleanup;
+oom:
+    rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+cleanup:
+    if (fp)
+        fclose(fp);
+    free(line);
+    free(us);
+    free(by);
+    if (asin)
+        for (size_t i = 0; i < ds->n_items; i++)
+            free(asin[i]);
+    free(asin);
+    free_names(names, nn);
+    return rc;
+}
+
 /* ---- replay order --------------------------------------------------------------------------- */
 static int is_test_case(int format, int phase, int32_t pos)
 {
@@ -812,6 +1196,7 @@ static int is_test_case(int format, int phase, int32_t pos)
     case RECD_DS_DIGINETICA_SRGNN: return pos >= 1;
     case RECD_DS_RETAILROCKET_SBR: return pos >= 2;
     case RECD_DS_YOOCHOOSE: return pos >= 1;
+    case RECD_DS_AMAZON_RECBOLE: return 1;
     default: return 0;
     }
 }
@@ -1003,6 +1388,7 @@ void recd_dataset_rewind(struct recd_dataset *ds)
     iter_free(&ds->it);
     ds->it_live = 0;
     ds->cur = 0;
+    ds->cat_next = 0;
     ds->passed = 0;
     ds->returned = 0;
 }
@@ -1064,6 +1450,9 @@ int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset 
     case RECD_DS_DIGINETICA_RAW:
         rc = load_diginetica_raw(ds, conf->dir, errstr, errlen);
         break;
+    case RECD_DS_AMAZON_RECBOLE:
+        rc = load_amazon_recbole(ds, conf->dir, errstr, errlen);
+        break;
     default:
         rc = recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: unknown format");
     }
@@ -1095,6 +1484,8 @@ int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset 
         for (int p = 0; p < RECD_DS__NPHASES; p++)
             if (ds->conf.phases & (1u << p))
                 total += ds->ph[p].events;
+        if (ds->conf.phases & RECD_DS_PHASE_CATALOG)
+            total += (int64_t)ds->n_items;
         total -= ds->conf.skip;
         if (total < 0)
             total = 0;
@@ -1122,11 +1513,16 @@ static int emit(struct recd_dataset *ds, int phase, int64_t si, int32_t pos, int
     ev->partition = -1;
     ev->offset = -1;
     ev->ts_ms = ts;
-    n = snprintf(buf, sizeof buf, "%s:%s:%" PRId64 ":%" PRId32, fmt, pn, s->key, pos);
+    n = snprintf(buf, sizeof buf, "%s:%s:%" PRId64 ":%" PRId32, fmt, pn, s->key, s->pos0 + pos);
     ev->event_id = recd_arena_strndup(a, buf, (size_t)n);
-    n = snprintf(buf, sizeof buf, "%s-%" PRId64, pn, s->key);
+    if (ds->user_sessions)
+        n = snprintf(buf, sizeof buf, "user-%" PRId64, s->user);
+    else
+        n = snprintf(buf, sizeof buf, "%s-%" PRId64, pn, s->key);
     char *sid = recd_arena_strndup(a, buf, (size_t)n);
-    if (s->user >= 0) {
+    if (ds->user_sessions) {
+        ev->user_id = sid;
+    } else if (s->user >= 0) {
         n = snprintf(buf, sizeof buf, "user-%" PRId64, s->user);
         ev->user_id = recd_arena_strndup(a, buf, (size_t)n);
     } else {
@@ -1172,9 +1568,47 @@ static int emit(struct recd_dataset *ds, int phase, int64_t si, int32_t pos, int
     if (meta) {
         meta->phase = phase;
         meta->session_index = si;
-        meta->position = pos;
-        meta->session_len = s->n;
+        meta->position = s->pos0 + pos;
+        meta->session_len = s->pos0 + s->n;
         meta->test_case = e->ref >= 0 && is_test_case(ds->format, phase, pos);
+    }
+    return RECD_OK;
+}
+
+/* Catalogue record `idx` (amazon-recbole). */
+static int emit_item(struct recd_dataset *ds, size_t idx, struct recd_arena *a,
+                     struct recd_event *ev, struct recd_dataset_meta *meta)
+{
+    struct recd_item *it = &ev->u.item;
+    const char *title = ds->titles[idx] ? ds->titles[idx] : "";
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%zu", idx);
+
+    memset(ev, 0, sizeof *ev);
+    ev->kind = RECD_KIND_ITEM;
+    ev->partition = -1;
+    ev->offset = -1;
+    ev->ts_ms = ds->catalog_ts;
+    ev->event_id = recd_arena_strndup(a, buf, (size_t)n);
+    ev->user_id = NULL;
+    it->item_id = ev->event_id;
+    it->title = recd_arena_strndup(a, title, strlen(title));
+    it->description = recd_arena_strndup(a, "", 0);
+    if (!ev->event_id || !it->title || !it->description)
+        return RECD_ENOMEM;
+    it->category = NULL;
+    it->n_category = 0;
+    it->brand = NULL;
+    it->price = 0.0;
+    it->in_stock = 1;
+    it->updated_ts = ds->catalog_ts;
+    it->removed = 0;
+    if (meta) {
+        meta->phase = RECD_DS_CATALOG;
+        meta->session_index = (int64_t)idx;
+        meta->position = 0;
+        meta->session_len = 1;
+        meta->test_case = 0;
     }
     return RECD_OK;
 }
@@ -1185,6 +1619,16 @@ int recd_dataset_next(struct recd_dataset *ds, struct recd_arena *arena, struct 
     for (;;) {
         if (ds->conf.limit && ds->returned >= ds->conf.limit)
             return 0;
+        if ((ds->conf.phases & RECD_DS_PHASE_CATALOG) && ds->cat_next < ds->n_items) {
+            size_t idx = ds->cat_next++;    /* the catalogue comes before every click */
+            if (ds->passed++ < ds->conf.skip)
+                continue;
+            int rc = emit_item(ds, idx, arena, ev, meta);
+            if (rc != RECD_OK)
+                return rc;
+            ds->returned++;
+            return 1;
+        }
         if (ds->cur >= RECD_DS__NPHASES)
             return 0;
         if (!ds->it_live) {
@@ -1229,6 +1673,7 @@ void recd_dataset_stats(const struct recd_dataset *ds, struct recd_dataset_stats
         st->purchases[p] = ds->ph[p].purchases;
         st->test_cases[p] = ds->ph[p].test_cases;
     }
+    st->items = (int64_t)ds->n_items;
 }
 
 int64_t recd_dataset_total(const struct recd_dataset *ds)
@@ -1246,5 +1691,8 @@ void recd_dataset_close(struct recd_dataset *ds)
     free(ds->ev);
     free(ds->orders);
     free(ds->lines);
+    for (size_t i = 0; i < ds->n_items; i++)
+        free(ds->titles[i]);
+    free(ds->titles);
     free(ds);
 }

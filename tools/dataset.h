@@ -15,11 +15,19 @@
  *                     ms. Purchases are grouped by (session, ordernumber) into one event whose
  *                     lines have quantity = the number of rows and unit_price 0 (the data has
  *                     no prices). Everything is train. No catalogue (no titles or prices).
+ *   amazon-recbole    RecBole atomic files of a leave-one-out split (e.g. amazon-scientific):
+ *                     <P>.test.inter and <P>.valid.inter "user_index<TAB>item_index_list<TAB>
+ *                     next_item_index" (one header line, one row per user), <P>.item2index
+ *                     "ASIN<TAB>item_index" (header optional) and <P>.text "ASIN<TAB>text" (one
+ *                     header line). <P>.train.inter (one row per training prefix) is not read:
+ *                     a user's test.inter prefix is already their whole history before the
+ *                     test item (train prefixes + the valid item). See "amazon-recbole" below.
  *
  * Each session becomes one user: user_id = session_id = "<phase>-<session>" where <phase> is
  * "train" or "test" and <session> is the dataset's session id when it has one (retailrocket
  * test, yoochoose, diginetica-raw), else the 0-based index of the session in its file
- * (diginetica-raw: user_id "user-<userId>" when the data knows the user). Clicks are
+ * (diginetica-raw: user_id "user-<userId>" when the data knows the user; amazon-recbole: see
+ * below, one user spans both phases). Clicks are
  * RECD_CLICK_VIEW / RECD_SRC_BROWSE without context. Event ids are
  * "<format>:<phase>:<session>:<position>".
  *
@@ -45,7 +53,31 @@
  * Test cases (meta.test_case): the clicks the published protocol scores, i.e. the next item
  * after a prefix — diginetica-srgnn test sessions: every click after the first (= the lines of
  * test_examples.tsv); retailrocket-sbr: every click from the third on (prefixes of length
- * >= 2, = test_examples.tsv); yoochoose test: every click after the first.
+ * >= 2, = test_examples.tsv); yoochoose test: every click after the first; amazon-recbole:
+ * every test click (the held-out next item of each user).
+ *
+ * amazon-recbole (users with histories, not anonymous sessions):
+ *   - one user = one session: user_id = session_id = "user-<user_index>" in both phases, item
+ *     ids are the item indexes ("17"); event ids "amazon-recbole:<phase>:<user>:<position>" with
+ *     position = the 0-based position in the user's whole history (so the test click of a user
+ *     with 6 earlier clicks has position 6 = the number of the user's events before it);
+ *   - train phase = each user's history up to, not including, the held-out next item; test
+ *     phase = the held-out next item, one click per user, every one a test case. The held-out
+ *     item is the test one (test.inter), or with conf.valid the validation one (valid.inter:
+ *     its prefix ends before the valid item and the test item is never read) — for tuning;
+ *   - catalogue: one Item per line of item2index, in index order, before every click (phase
+ *     bit RECD_DS_PHASE_CATALOG, meta.phase RECD_DS_CATALOG, meta.session_index = the item
+ *     index): item_id = the index, title = the item's text from <P>.text (title, categories
+ *     and brand as one English string; "" when the item has no text), no categories, price 0,
+ *     in stock, updated_ts = event time = the start of the timeline;
+ *   - synthetic times, aligned at the end of the histories: with R = the longest train
+ *     history, a user with L train clicks makes click k (0-based) in round R - L + k and the
+ *     held-out click in round R; round r is at start + (r + 1) * G with G = session_gap_ms
+ *     (default 60 s; at least one ms per user), and inside a round users follow in user-index
+ *     order 1 ms apart (user i at + i ms). So a user's consecutive clicks are G apart (one
+ *     session for recd as long as G < operators.sessionize.gap_s), every user's history ends in
+ *     the last train round, the held-out clicks all come in round R, and event time strictly
+ *     increases over the whole stream (unlimited concurrency: pure event-time order).
  *
  * Ownership: the dataset is loaded into memory by recd_dataset_open() and owned by the
  * handle; events returned by recd_dataset_next() have their strings in the caller's arena.
@@ -64,15 +96,22 @@ enum recd_dataset_format {
     RECD_DS_RETAILROCKET_SBR,
     RECD_DS_YOOCHOOSE,
     RECD_DS_DIGINETICA_RAW,
+    RECD_DS_AMAZON_RECBOLE,
     RECD_DS__NFORMATS
 };
 
-enum recd_dataset_phase { RECD_DS_TRAIN = 0, RECD_DS_TEST = 1, RECD_DS__NPHASES };
+/* The session phases. The catalogue (Item records, formats that have one) is not a session
+ * phase: its events carry meta.phase RECD_DS_CATALOG and come before every click. */
+enum recd_dataset_phase {
+    RECD_DS_TRAIN = 0, RECD_DS_TEST = 1, RECD_DS__NPHASES,
+    RECD_DS_CATALOG = RECD_DS__NPHASES
+};
 
 /* Phase selection bits. */
-#define RECD_DS_PHASE_TRAIN (1u << RECD_DS_TRAIN)
-#define RECD_DS_PHASE_TEST  (1u << RECD_DS_TEST)
-#define RECD_DS_PHASE_ALL   (RECD_DS_PHASE_TRAIN | RECD_DS_PHASE_TEST)
+#define RECD_DS_PHASE_TRAIN   (1u << RECD_DS_TRAIN)
+#define RECD_DS_PHASE_TEST    (1u << RECD_DS_TEST)
+#define RECD_DS_PHASE_CATALOG (1u << RECD_DS_CATALOG)
+#define RECD_DS_PHASE_ALL     (RECD_DS_PHASE_TRAIN | RECD_DS_PHASE_TEST | RECD_DS_PHASE_CATALOG)
 
 #define RECD_DS_CONCURRENCY_UNLIMITED (-1)
 
@@ -87,16 +126,21 @@ struct recd_dataset_conf {
     int64_t start_ts_ms;      /* base of the first synthetic phase; 0 = format default */
     int64_t skip;             /* events to skip first (after phase selection) */
     int64_t limit;            /* max events returned (after skip); 0 = no limit */
+    int valid;                /* amazon-recbole: 1 = hold out the validation item instead of
+                                 the test item (tuning; the test items are not read) */
 };
 
 /* Per-event provenance. */
 struct recd_dataset_meta {
-    int phase;                /* enum recd_dataset_phase */
+    int phase;                /* enum recd_dataset_phase (RECD_DS_CATALOG for Item records) */
     int64_t session_index;    /* 0-based index of the session in its phase: file order, or
                                  start-time order for phases with real timestamps (ties:
-                                 file order) */
-    int position;             /* 0-based position of the event in its session */
-    int session_len;          /* events in the session */
+                                 file order); amazon-recbole: user-index order; catalogue:
+                                 the item's index */
+    int position;             /* 0-based position of the event in its session (amazon-recbole:
+                                 in the user's whole history, across phases) */
+    int session_len;          /* events in the session (amazon-recbole: the user's events up to
+                                 the end of this phase) */
     int test_case;            /* 1: a published test case: score the recommendation list
                                  published before this click against its item */
 };
@@ -108,13 +152,15 @@ struct recd_dataset_stats {
     int64_t clicks[RECD_DS__NPHASES];
     int64_t purchases[RECD_DS__NPHASES];
     int64_t test_cases[RECD_DS__NPHASES];
+    int64_t items;                         /* catalogue records */
 };
 
 struct recd_dataset;
 
 void recd_dataset_conf_init(struct recd_dataset_conf *c);
 
-/* "diginetica-srgnn", "retailrocket-sbr", "yoochoose", "diginetica-raw" ("auto" for 0). */
+/* "diginetica-srgnn", "retailrocket-sbr", "yoochoose", "diginetica-raw", "amazon-recbole"
+ * ("auto" for 0). */
 const char *recd_dataset_format_name(int format);
 /* Name → format, or -1. Accepts "auto". */
 int recd_dataset_format_parse(const char *name);

@@ -96,7 +96,7 @@ enum {
     O_TOPIC0 = 1000,          /* O_TOPIC0 + topic index */
     O_KIND = 1100, O_TOPIC, O_CONFLUENT_ID, O_FORMAT, O_RATE, O_CONCURRENCY, O_LIMIT, O_SKIP,
     O_PHASE, O_POISON, O_SEED, O_POISON_LOG, O_UNKNOWN_ITEMS, O_OVERSIZE, O_GAP_MS, O_START_TS,
-    O_META_LOG,
+    O_META_LOG, O_VALID,
     O_USERS, O_ITEMS, O_EVENTS, O_CATEGORIES, O_JSONL, O_FROM_BEGINNING, O_MAX, O_IDLE_MS,
     O_TIMEOUT_MS, O_PARTITIONS, O_REPLICATION, O_REASON, O_ALL, O_P_QUERY, O_P_CART,
     O_P_PURCHASE, O_TS
@@ -1373,25 +1373,36 @@ static const char USAGE_PRODUCE[] =
 
 static const char USAGE_REPLAY[] =
     "usage: recctl replay DIR [--format F] [--rate N] [--concurrency K] [--limit N] [--skip N]\n"
-    "                     [--phase train|test|all] [--poison N --seed S [--poison-log FILE]]\n"
+    "                     [--phase train|test|catalog|all] [--valid]\n"
+    "                     [--poison N --seed S [--poison-log FILE]]\n"
     "\n"
     "Streams a dataset directory (../shared/data/...) into the event topics: clicks to the\n"
-    "clicks topic, purchases to the purchases topic. Each session is one user\n"
+    "clicks topic, purchases to the purchases topic, catalogue records (datasets with item\n"
+    "text) to the items topic before any click. Each session is one user\n"
     "(user_id = session_id = \"train-<n>\" / \"test-<n>\"); event ids are\n"
     "\"<format>:<phase>:<session>:<position>\". Sessions without timestamps get synthetic\n"
     "deterministic times (sessions --gap-ms apart, clicks 30-120 s apart).\n"
+    "amazon-recbole (RecBole leave-one-out files, e.g. amazon-scientific): one user =\n"
+    "one session (\"user-<index>\") across both phases; train = each user's history before\n"
+    "the held-out item, test = the held-out item (one test case per user); the catalogue\n"
+    "(item id = item index, title = the item text) comes first; synthetic times with the\n"
+    "histories aligned at their end, a user's clicks --gap-ms apart (tools/dataset.h).\n"
     "\n"
     "Options:\n"
-    "  --format F         diginetica-srgnn, retailrocket-sbr, yoochoose, diginetica-raw, auto\n"
-    "                     (default auto: detected from the files)\n"
-    "  --phase P          train, test or all (default all: train, then test)\n"
+    "  --format F         diginetica-srgnn, retailrocket-sbr, yoochoose, diginetica-raw,\n"
+    "                     amazon-recbole, auto (default auto: detected from the files)\n"
+    "  --phase P          train, test, catalog or all, or a comma-separated list (default all:\n"
+    "                     the catalogue, then train, then test)\n"
+    "  --valid            amazon-recbole: hold out the validation item instead of the test\n"
+    "                     item (for tuning; the test items are not read)\n"
     "  --concurrency K    sessions open at once, events merged by event time (default 8 for\n"
     "                     synthetic times, unlimited for real timestamps; 1 = one session after\n"
     "                     another; 0 = unlimited)\n"
     "  --limit N          stop after N events (default: all)\n"
     "  --skip N           skip the first N events\n"
     "  --rate N           at most N events per second (default: as fast as possible)\n"
-    "  --gap-ms MS        spacing of synthetic session starts (default 60000)\n"
+    "  --gap-ms MS        spacing of synthetic session starts (default 60000; amazon-recbole:\n"
+    "                     of a user's consecutive clicks)\n"
     "  --start-ts MS      start of the synthetic timeline (ms since the epoch)\n"
     "  --confluent-id N   Confluent wire format with schema id N (default: plain Avro)\n"
     "  --poison N         interleave N malformed records at pseudo-random positions, cycling\n"
@@ -1412,7 +1423,8 @@ static const char USAGE_REPLAY[] =
     "                     them and clamps the text (not poison)\n"
     "  --meta-log FILE    one line per dataset event: event_id<TAB>user_id<TAB>item_id<TAB>\n"
     "                     phase<TAB>session_index<TAB>position<TAB>test_case\n"
-    "                     (test_case 1 = a published test case of the dataset)\n"
+    "                     (test_case 1 = a published test case of the dataset; catalogue\n"
+    "                     records: user_id -, item_id, phase catalog, session_index = index)\n"
     "\n"
     "Prints a summary line at the end; exits 1 if any record was not delivered.\n"
     "\n";
@@ -1770,6 +1782,31 @@ static int stream_setup(struct emitter *em, const struct stream_opts *so, int64_
 }
 
 /* ---- replay ---------------------------------------------------------------------------------- */
+/* "train", "test", "catalog", "all" or a comma-separated list of them → RECD_DS_PHASE_* bits. */
+static int parse_phases(const char *arg, unsigned *out)
+{
+    unsigned bits = 0;
+    const char *p = arg;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 5 && strncmp(p, "train", 5) == 0)
+            bits |= RECD_DS_PHASE_TRAIN;
+        else if (n == 4 && strncmp(p, "test", 4) == 0)
+            bits |= RECD_DS_PHASE_TEST;
+        else if (n == 7 && strncmp(p, "catalog", 7) == 0)
+            bits |= RECD_DS_PHASE_CATALOG;
+        else if (n == 3 && strncmp(p, "all", 3) == 0)
+            bits |= RECD_DS_PHASE_ALL;
+        else
+            return -1;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *out = bits;
+    return 0;
+}
+
 static int cmd_replay(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -1783,6 +1820,7 @@ static int cmd_replay(struct common *c, int argc, char **argv)
         {"gap-ms", required_argument, NULL, O_GAP_MS},
         {"start-ts", required_argument, NULL, O_START_TS},
         {"meta-log", required_argument, NULL, O_META_LOG},
+        {"valid", no_argument, NULL, O_VALID},
         {NULL, 0, NULL, 0}
     };
     struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
@@ -1815,7 +1853,8 @@ static int cmd_replay(struct common *c, int argc, char **argv)
             dc.format = recd_dataset_format_parse(optarg);
             if (dc.format < 0) {
                 fprintf(stderr, "recctl replay: --format: expected diginetica-srgnn, "
-                                "retailrocket-sbr, yoochoose, diginetica-raw or auto\n");
+                                "retailrocket-sbr, yoochoose, diginetica-raw, amazon-recbole "
+                                "or auto\n");
                 return RECD_EXIT_USAGE;
             }
             break;
@@ -1835,16 +1874,14 @@ static int cmd_replay(struct common *c, int argc, char **argv)
             dc.skip = v;
             break;
         case O_PHASE:
-            if (strcmp(optarg, "train") == 0)
-                dc.phases = RECD_DS_PHASE_TRAIN;
-            else if (strcmp(optarg, "test") == 0)
-                dc.phases = RECD_DS_PHASE_TEST;
-            else if (strcmp(optarg, "all") == 0)
-                dc.phases = RECD_DS_PHASE_ALL;
-            else {
-                fprintf(stderr, "recctl replay: --phase: expected train, test or all\n");
+            if (parse_phases(optarg, &dc.phases) != 0) {
+                fprintf(stderr, "recctl replay: --phase: expected train, test, catalog or all "
+                                "(or a comma-separated list, e.g. catalog,train)\n");
                 return RECD_EXIT_USAGE;
             }
+            break;
+        case O_VALID:
+            dc.valid = 1;
             break;
         case O_GAP_MS:
             if (parse_ll("replay", "--gap-ms", optarg, 1, INT64_C(86400000) * 365, &v))
@@ -1920,10 +1957,12 @@ static int cmd_replay(struct common *c, int argc, char **argv)
             break;
         }
         if (meta)
-            fprintf(meta, "%s\t%s\t%s\t%s\t%" PRId64 "\t%d\t%d\n", ev.event_id, ev.user_id,
-                    ev.kind == RECD_KIND_CLICK ? ev.u.click.item_id : "-",
-                    m.phase == RECD_DS_TEST ? "test" : "train", m.session_index, m.position,
-                    m.test_case);
+            fprintf(meta, "%s\t%s\t%s\t%s\t%" PRId64 "\t%d\t%d\n", ev.event_id,
+                    ev.user_id ? ev.user_id : "-",
+                    ev.kind == RECD_KIND_CLICK ? ev.u.click.item_id :
+                    ev.kind == RECD_KIND_ITEM ? ev.u.item.item_id : "-",
+                    m.phase == RECD_DS_TEST ? "test" : m.phase == RECD_DS_CATALOG ? "catalog" :
+                    "train", m.session_index, m.position, m.test_case);
         if (c->verbose && now_s() >= next_progress) {
             next_progress += 5;
             fprintf(stderr, "recctl replay: %" PRId64 "/%" PRId64 " events\n", em.events,
