@@ -21,12 +21,14 @@
  * signal disabled), POP, S-POP, ItemKNN, and the single signals knn, next.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "mf.h"
 #include "sessrec.h"
 
 /* ---- dataset --------------------------------------------------------------------------- */
@@ -527,6 +529,101 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
     return 0;
 }
 
+/* recd with the sgd operator's matrix factorisation (operators/sgd/mf.c) learning online
+ * from every click: mode 0 = MF alone over the whole catalogue; mode 1 = sessrec's top
+ * `ncand` candidates re-scored as  blend/max + w_mf * (mf - min)/(max - min)  (what rerank
+ * does). No text here (the SR-GNN files carry none). */
+static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
+                  const struct mf_params *mp, float w_mf, size_t ncand, int mode, size_t K,
+                  struct result *r)
+{
+    struct sessrec *m = sessrec_new(p);
+    struct mf *f = mf_new(mp, 0);
+    int32_t top[MAXK], *cand = calloc(ncand + 1, sizeof(int32_t));
+    float *cs = calloc(ncand + 1, sizeof(float)), *u = calloc(mp->dim, sizeof(float));
+    float *all = calloc((size_t)ds->n_items + 1, sizeof(float));
+    uint64_t key = 0;
+    int rc = -1;
+    double t0;
+
+    memset(r, 0, sizeof(*r));
+    if (!m || !f || !cand || !cs || !u || !all)
+        goto out;
+    t0 = now_s();
+    for (int phase = 0; phase < 2; phase++) {
+        const struct sessions *S = phase == 0 ? &ds->train : &ds->test;
+        for (size_t i = 0; i < S->n; i++) {
+            const int32_t *it = S->items + sess_begin(S, i);
+            size_t len = sess_end(S, i) - sess_begin(S, i), j;
+            key++;
+            for (j = 0; j < len; j++) {
+                int is_case = phase == 1 && j >= ds->min_prefix;
+                if (j > 0 && is_case) {
+                    size_t nt = 0, c;
+                    int has_u = mf_user(f, it, j, NULL, u, NULL) == 0;
+                    if (mode == 0) {
+                        /* top-K of MF over all items (ties: smaller index) */
+                        for (int32_t x = 0; x < ds->n_items; x++) {
+                            float v = has_u ? mf_score(f, u, NULL, x, NULL) : 0;
+                            size_t q;
+                            if (nt == K && v <= all[nt - 1])
+                                continue;
+                            q = nt < K ? nt++ : nt - 1;
+                            while (q > 0 && all[q - 1] < v) {
+                                all[q] = all[q - 1];
+                                top[q] = top[q - 1];
+                                q--;
+                            }
+                            all[q] = v;
+                            top[q] = x;
+                        }
+                    } else {
+                        float mx = 0, lo = INFINITY, hi = -INFINITY;
+                        size_t nc = sessrec_score(m, key, it, j, cand, cs, NULL, NULL, ncand);
+                        for (c = 0; c < nc; c++) {
+                            mx = cs[c] > mx ? cs[c] : mx;
+                            all[c] = has_u ? mf_score(f, u, NULL, cand[c], NULL) : 0;
+                            lo = all[c] < lo ? all[c] : lo;
+                            hi = all[c] > hi ? all[c] : hi;
+                        }
+                        for (c = 0; c < nc; c++) {
+                            float b = mx > 0 ? cs[c] / mx : 0;
+                            float q = hi > lo ? (all[c] - lo) / (hi - lo) : 0;
+                            cs[c] = b + w_mf * q;
+                        }
+                        /* selection sort of the top K (nc is small) */
+                        for (nt = 0; nt < K && nt < nc; nt++) {
+                            size_t best = nt;
+                            for (c = nt + 1; c < nc; c++)
+                                if (cs[c] > cs[best] || (cs[c] == cs[best] && cand[c] < cand[best]))
+                                    best = c;
+                            float ts = cs[nt]; cs[nt] = cs[best]; cs[best] = ts;
+                            int32_t ti = cand[nt]; cand[nt] = cand[best]; cand[best] = ti;
+                            top[nt] = cand[nt];
+                        }
+                    }
+                    r->scores++;
+                    hit(r, top, nt, it[j]);
+                }
+                if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0 ||
+                    mf_learn(f, it, j, it[j], 1.0f, NULL) != 0)
+                    goto out;
+                r->clicks++;
+            }
+        }
+    }
+    r->secs = now_s() - t0;
+    rc = 0;
+out:
+    sessrec_destroy(m);
+    mf_destroy(f);
+    free(cand);
+    free(cs);
+    free(u);
+    free(all);
+    return rc;
+}
+
 /* POP (all-time counts) and S-POP (in-session counts, then POP). */
 static int run_pop(const struct dataset *ds, int spop, size_t K, struct result *r)
 {
@@ -677,7 +774,7 @@ static int wanted(const char *only, const char *name)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *plist = NULL, *only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
+    const char *dir = NULL, *plist = NULL, *mflist = NULL, *only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
                                                   "POP,S-POP,ItemKNN";
     int valid = 0, i, rc = 1;
     size_t K = 20;
@@ -693,6 +790,8 @@ int main(int argc, char **argv)
             g_score_all = 1;
         else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
             plist = argv[++i];
+        else if (strcmp(argv[i], "--mf") == 0 && i + 1 < argc)
+            mflist = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--k") == 0 && i + 1 < argc)
@@ -774,6 +873,41 @@ int main(int argc, char **argv)
             if (run_sessrec(&ds, &p, K, &r) != 0)
                 goto done;
             print_result(one[a].name, &r, K, 0);
+        }
+    }
+    if (wanted(only, "mf") || wanted(only, "recd+mf")) {
+        struct mf_params mp;
+        float w_mf = 0.3f;
+        size_t ncand = 100;
+        char *copy = strdup(mflist ? mflist : ""), *tok, *save = NULL;
+        mf_params_default(&mp);
+        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq)
+                continue;
+            *eq = '\0';
+            if (strcmp(tok, "w_mf") == 0)
+                w_mf = strtof(eq + 1, NULL);
+            else if (strcmp(tok, "cands") == 0)
+                ncand = strtoul(eq + 1, NULL, 10);
+            else if (mf_params_set(&mp, tok, eq + 1) != 0) {
+                fprintf(stderr, "bad mf parameter %s\n", tok);
+                free(copy);
+                goto done;
+            }
+        }
+        free(copy);
+        if (mflist)
+            printf("# mf: %s\n", mflist);
+        if (wanted(only, "mf")) {
+            if (run_mf(&ds, &base, &mp, w_mf, ncand, 0, K, &r) != 0)
+                goto done;
+            print_result("mf", &r, K, 0);
+        }
+        if (wanted(only, "recd+mf")) {
+            if (run_mf(&ds, &base, &mp, w_mf, ncand, 1, K, &r) != 0)
+                goto done;
+            print_result("recd+mf", &r, K, 0);
         }
     }
     if (wanted(only, "POP")) {

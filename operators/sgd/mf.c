@@ -1,0 +1,457 @@
+/*
+ * mf.c — online matrix factorisation with a learned text projection (see mf.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf.h"
+
+struct mf {
+    struct mf_params p;
+    size_t dim, tdim;
+    size_t n_items, cap_items;
+    float *P, *Q, *b;      /* owned: cap_items x dim, cap_items x dim, cap_items */
+    float *W;              /* owned: dim x tdim (row-major): targets' text projection, or NULL */
+    float *Win;            /* owned: dim x tdim: the context items' text projection, or NULL */
+    int32_t *ring;         /* owned: recent positives */
+    size_t ring_n, ring_pos;
+    uint64_t counter;      /* events learned: drives the sampling sequence */
+    /* scratch (owned) */
+    float *u, *du, *out_pos, *out_neg, *ebar, *gsum, *tmp;
+};
+
+void mf_params_default(struct mf_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->dim = 32;
+    p->lr = 0.05f;
+    p->reg = 1e-4f;
+    p->negatives = 8;
+    p->neg_uniform = 0.2f;
+    p->neg_ring = 100000;
+    p->ctx = 5;
+    p->ctx_decay = 0.7f;
+    p->text_lr = 0.01f;
+    p->seed = 1;
+}
+
+int mf_params_set(struct mf_params *p, const char *name, const char *value)
+{
+    char *end;
+    double d = strtod(value, &end);
+
+    if (end == value || *end != '\0' || !isfinite(d) || d < 0) {
+        return -1;
+    }
+#define U(n, lo, hi) if (strcmp(name, #n) == 0) { if (d < (lo) || d > (hi) || d != floor(d)) return -1; \
+                                                  p->n = (uint32_t)d; return 0; }
+#define F(n, lo, hi) if (strcmp(name, #n) == 0) { if (d < (lo) || d > (hi)) return -1; \
+                                                  p->n = (float)d; return 0; }
+    U(dim, 1, 1024)
+    F(lr, 0, 10)
+    F(reg, 0, 10)
+    U(negatives, 0, 1000)
+    F(neg_uniform, 0, 1)
+    U(neg_ring, 1, 100000000)
+    U(ctx, 1, 64)
+    F(ctx_decay, 0, 1)
+    F(text_lr, 0, 10)
+    if (strcmp(name, "seed") == 0) {
+        p->seed = (uint64_t)d;
+        return 0;
+    }
+#undef U
+#undef F
+    return -1;
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* uniform in [-a, a), a pure function of (seed, i, j) */
+static float init_val(uint64_t seed, uint64_t i, uint64_t j, float a)
+{
+    uint64_t r = splitmix64(seed ^ splitmix64(i * 0x100000001b3ULL + j));
+
+    return (float)(((double)(r >> 11) * 0x1.0p-53 * 2.0 - 1.0) * a);
+}
+
+void mf_destroy(struct mf *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    free(m->P);
+    free(m->Q);
+    free(m->b);
+    free(m->W);
+    free(m->Win);
+    free(m->ring);
+    free(m->u);
+    free(m->du);
+    free(m->out_pos);
+    free(m->out_neg);
+    free(m->ebar);
+    free(m->gsum);
+    free(m->tmp);
+    free(m);
+}
+
+struct mf *mf_new(const struct mf_params *p, size_t tdim)
+{
+    struct mf *m;
+    size_t t1 = tdim ? tdim : 1;
+
+    if (p->dim == 0 || p->neg_ring == 0 || p->ctx == 0) {
+        return NULL;
+    }
+    m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return NULL;
+    }
+    m->p = *p;
+    m->dim = p->dim;
+    m->tdim = tdim;
+    m->ring = calloc(p->neg_ring, sizeof(*m->ring));
+    m->u = calloc(m->dim, sizeof(float));
+    m->du = calloc(m->dim, sizeof(float));
+    m->out_pos = calloc(m->dim, sizeof(float));
+    m->out_neg = calloc(m->dim, sizeof(float));
+    m->tmp = calloc(m->dim, sizeof(float));
+    m->ebar = calloc(t1, sizeof(float));
+    m->gsum = calloc(t1, sizeof(float));
+    if (m->ring == NULL || m->u == NULL || m->du == NULL || m->out_pos == NULL ||
+        m->out_neg == NULL || m->tmp == NULL || m->ebar == NULL || m->gsum == NULL) {
+        mf_destroy(m);
+        return NULL;
+    }
+    if (tdim > 0) {
+        /* W ~ U(-a, a) with a = sqrt(3/dim): E[WᵀW] = I, so before any learning
+         * s(j) ≈ e_ctx · e_j — text similarity is the prior of an untrained model */
+        float a = sqrtf(3.0f / (float)m->dim);
+
+        m->W = malloc(m->dim * tdim * sizeof(float));
+        m->Win = malloc(m->dim * tdim * sizeof(float));
+        if (m->W == NULL || m->Win == NULL) {
+            mf_destroy(m);
+            return NULL;
+        }
+        for (size_t i = 0; i < m->dim * tdim; i++) {
+            m->W[i] = init_val(p->seed, 0xFFFFFFFFu, i, a);
+        }
+        /* the same start for both (the prior is text similarity); they learn apart, so the
+         * text relation context → target need not be symmetric (a phone → its case) */
+        memcpy(m->Win, m->W, m->dim * tdim * sizeof(float));
+    }
+    return m;
+}
+
+static int grow(struct mf *m, size_t n)
+{
+    size_t cap = m->cap_items ? m->cap_items : 1024, i;
+    float *P, *Q, *b;
+    float a = 0.1f / sqrtf((float)m->dim);
+
+    if (n <= m->n_items) {
+        return 0;
+    }
+    if (n > m->cap_items) {
+        while (cap < n) {
+            cap *= 2;
+        }
+        P = realloc(m->P, cap * m->dim * sizeof(float));
+        if (P == NULL) {
+            return -1;
+        }
+        m->P = P;
+        Q = realloc(m->Q, cap * m->dim * sizeof(float));
+        if (Q == NULL) {
+            return -1;
+        }
+        m->Q = Q;
+        b = realloc(m->b, cap * sizeof(float));
+        if (b == NULL) {
+            return -1;
+        }
+        m->b = b;
+        m->cap_items = cap;
+    }
+    for (i = m->n_items; i < n; i++) {
+        for (size_t d = 0; d < m->dim; d++) {
+            m->P[i * m->dim + d] = init_val(m->p.seed, i, d, a);
+        }
+        memset(m->Q + i * m->dim, 0, m->dim * sizeof(float));
+        m->b[i] = 0;
+    }
+    m->n_items = n;
+    return 0;
+}
+
+static const float *text_of(const struct mf *m, const struct mf_text *t, int32_t j)
+{
+    if (m->W == NULL || t == NULL || t->v == NULL || t->tdim != m->tdim || (size_t)j >= t->rows) {
+        return NULL;
+    }
+    return t->v + (size_t)j * t->tdim;
+}
+
+/* out = Q[j] + W e_j */
+static void out_vec(const struct mf *m, int32_t j, const struct mf_text *t, float *out)
+{
+    const float *e = text_of(m, t, j);
+
+    memcpy(out, m->Q + (size_t)j * m->dim, m->dim * sizeof(float));
+    if (e != NULL) {
+        for (size_t d = 0; d < m->dim; d++) {
+            const float *w = m->W + d * m->tdim;
+            float s = 0;
+
+            for (size_t k = 0; k < m->tdim; k++) {
+                s += w[k] * e[k];
+            }
+            out[d] += s;
+        }
+    }
+}
+
+/* u = Σ a_k (P[c_k] + W e_{c_k}) / Σ a_k over the last p.ctx items; also ebar = Σ a_k e_{c_k}
+ * / Σ a_k. Returns Σ a_k over known items (0: none). The weight of ctx[from + i] goes to
+ * wts[i] (0 = unknown item), from = n - min(n, p.ctx). */
+static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *t,
+                       float *u, float *ebar, float *wts)
+{
+    size_t from = n > m->p.ctx ? n - m->p.ctx : 0, k, d;
+    float sum = 0, a = 1.0f;
+    int has_text = 0;
+
+    memset(u, 0, m->dim * sizeof(float));
+    if (m->tdim > 0) {
+        memset(ebar, 0, m->tdim * sizeof(float));
+    }
+    for (k = n; k-- > from;) {     /* the last item has weight 1, earlier ones decay */
+        const float *e;
+
+        wts[k - from] = 0;
+        if (ctx[k] >= 0 && (size_t)ctx[k] < m->n_items) {
+            const float *pv = m->P + (size_t)ctx[k] * m->dim;
+
+            for (d = 0; d < m->dim; d++) {
+                u[d] += a * pv[d];
+            }
+            e = text_of(m, t, ctx[k]);
+            if (e != NULL) {
+                for (d = 0; d < m->tdim; d++) {
+                    ebar[d] += a * e[d];
+                }
+                has_text = 1;
+            }
+            wts[k - from] = a;
+            sum += a;
+        }
+        a *= m->p.ctx_decay;
+    }
+    if (sum <= 0) {
+        return 0;
+    }
+    for (d = 0; d < m->dim; d++) {
+        u[d] /= sum;
+    }
+    if (has_text) {
+        for (d = 0; d < m->tdim; d++) {
+            ebar[d] /= sum;
+        }
+        for (d = 0; d < m->dim; d++) {
+            const float *w = m->Win + d * m->tdim;
+            float s = 0;
+
+            for (k = 0; k < m->tdim; k++) {
+                s += w[k] * ebar[k];
+            }
+            u[d] += s;
+        }
+    }
+    return sum;
+}
+
+static float dot(const float *a, const float *b, size_t n)
+{
+    float s = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        s += a[i] * b[i];
+    }
+    return s;
+}
+
+int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weight,
+             const struct mf_text *text)
+{
+    float wts[64];
+    size_t from = n > m->p.ctx ? n - m->p.ctx : 0, d, k;
+    const float lr = m->p.lr, reg = m->p.reg;
+    const float *epos;
+    float sum_g = 0;
+    int32_t maxi = pos;
+
+    if (pos < 0 || !(weight > 0)) {
+        return -1;
+    }
+    for (k = from; k < n; k++) {
+        maxi = ctx[k] > maxi ? ctx[k] : maxi;
+    }
+    if (grow(m, (size_t)maxi + 1) != 0) {
+        return -1;
+    }
+    m->counter++;
+    if (n > 0 && fold_user(m, ctx + 0, n, text, m->u, m->ebar, wts) > 0) {
+        epos = text_of(m, text, pos);
+        memset(m->du, 0, m->dim * sizeof(float));
+        if (m->tdim > 0) {
+            memset(m->gsum, 0, m->tdim * sizeof(float));
+        }
+        for (uint32_t t = 0; t < m->p.negatives; t++) {
+            uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL + t);
+            double q = (double)(r >> 11) * 0x1.0p-53;
+            int32_t neg;
+            const float *eneg;
+            float x, g;
+
+            if (m->ring_n == 0 || q < m->p.neg_uniform) {
+                neg = (int32_t)(splitmix64(r) % m->n_items);
+            } else {
+                neg = m->ring[splitmix64(r) % m->ring_n];
+            }
+            if (neg == pos) {
+                continue;
+            }
+            out_vec(m, pos, text, m->out_pos);
+            out_vec(m, neg, text, m->out_neg);
+            x = dot(m->u, m->out_pos, m->dim) - dot(m->u, m->out_neg, m->dim) + m->b[pos] - m->b[neg];
+            if (x > 30.0f) {
+                continue;                       /* σ(-x) ~ 0: nothing to learn */
+            }
+            g = weight / (1.0f + expf(x));      /* d log σ(x) / dx */
+            for (d = 0; d < m->dim; d++) {
+                float *qp = m->Q + (size_t)pos * m->dim + d, *qn = m->Q + (size_t)neg * m->dim + d;
+
+                m->du[d] += g * (m->out_pos[d] - m->out_neg[d]);
+                *qp += lr * (g * m->u[d] - reg * *qp);
+                *qn += lr * (-g * m->u[d] - reg * *qn);
+            }
+            m->b[pos] += lr * (g - reg * m->b[pos]);
+            m->b[neg] += lr * (-g - reg * m->b[neg]);
+            eneg = text_of(m, text, neg);
+            if (m->tdim > 0) {                  /* gsum = Σ g (e_pos - e_neg) */
+                for (d = 0; d < m->tdim; d++) {
+                    m->gsum[d] += g * ((epos ? epos[d] : 0.0f) - (eneg ? eneg[d] : 0.0f));
+                }
+            }
+            sum_g += g;
+        }
+        if (sum_g > 0) {
+            float sum_a = 0;
+
+            for (k = from; k < n; k++) {
+                sum_a += wts[k - from];
+            }
+            /* context items: d/dP[c_k] = (a_k / Σa) du */
+            for (k = from; k < n; k++) {
+                float *pv;
+                float s;
+
+                if (wts[k - from] <= 0) {
+                    continue;
+                }
+                pv = m->P + (size_t)ctx[k] * m->dim;
+                s = wts[k - from] / sum_a;
+                for (d = 0; d < m->dim; d++) {
+                    pv[d] += lr * (s * m->du[d] - reg * pv[d]);
+                }
+            }
+            /* W += u ⊗ gsum (targets), Win += du ⊗ ebar (context) */
+            if (m->W != NULL && m->p.text_lr > 0) {
+                const float tl = m->p.text_lr;
+
+                for (d = 0; d < m->dim; d++) {
+                    float *w = m->W + d * m->tdim, *wi = m->Win + d * m->tdim;
+                    const float a1 = tl * m->u[d], a2 = tl * m->du[d];
+
+                    for (k = 0; k < m->tdim; k++) {
+                        w[k] += a1 * m->gsum[k] - tl * reg * w[k];
+                        wi[k] += a2 * m->ebar[k] - tl * reg * wi[k];
+                    }
+                }
+            }
+        }
+    }
+    m->ring[m->ring_pos] = pos;
+    m->ring_pos = (m->ring_pos + 1) % m->p.neg_ring;
+    if (m->ring_n < m->p.neg_ring) {
+        m->ring_n++;
+    }
+    return 0;
+}
+
+int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *text,
+            float *u, float *ut)
+{
+    float wts[64];
+    float sum = fold_user(m, ctx, n, text, u, m->ebar, wts);
+
+    if (ut != NULL && m->W != NULL) {
+        for (size_t k = 0; k < m->tdim; k++) {
+            ut[k] = 0;
+        }
+        for (size_t d = 0; d < m->dim; d++) {
+            const float *w = m->W + d * m->tdim;
+
+            for (size_t k = 0; k < m->tdim; k++) {
+                ut[k] += u[d] * w[k];
+            }
+        }
+    }
+    return sum > 0 ? 0 : -1;
+}
+
+float mf_score(const struct mf *m, const float *u, const float *ut, int32_t j,
+               const struct mf_text *text)
+{
+    float s = 0;
+    const float *e;
+
+    if (j < 0) {
+        return 0;
+    }
+    if ((size_t)j < m->n_items) {
+        s = dot(u, m->Q + (size_t)j * m->dim, m->dim) + m->b[j];
+    }
+    e = text_of(m, text, j);
+    if (e != NULL && ut != NULL) {
+        s += dot(ut, e, m->tdim);
+    }
+    return s;
+}
+
+const float *mf_item_factors(const struct mf *m, const float **bias, size_t *n_items)
+{
+    *bias = m->b;
+    *n_items = m->n_items;
+    return m->Q;
+}
+
+size_t mf_dim(const struct mf *m)
+{
+    return m->dim;
+}
+
+size_t mf_bytes(const struct mf *m)
+{
+    return sizeof(*m) + m->cap_items * (2 * m->dim + 1) * sizeof(float) +
+           m->dim * m->tdim * sizeof(float) + m->p.neg_ring * sizeof(int32_t);
+}
