@@ -18,7 +18,7 @@ struct mf {
     size_t ring_n, ring_pos;
     uint64_t counter;      /* events learned: drives the sampling sequence */
     /* scratch (owned) */
-    float *u, *du, *out_pos, *out_neg, *ebar, *gsum, *tmp;
+    float *u, *du, *out_pos, *out_neg, *ebar, *gsum, *tmp, *gq, *ut, *ge;
 };
 
 void mf_params_default(struct mf_params *p)
@@ -100,6 +100,9 @@ void mf_destroy(struct mf *m)
     free(m->ebar);
     free(m->gsum);
     free(m->tmp);
+    free(m->gq);
+    free(m->ut);
+    free(m->ge);
     free(m);
 }
 
@@ -126,7 +129,10 @@ struct mf *mf_new(const struct mf_params *p, size_t tdim)
     m->tmp = calloc(m->dim, sizeof(float));
     m->ebar = calloc(t1, sizeof(float));
     m->gsum = calloc(t1, sizeof(float));
-    if (m->ring == NULL || m->u == NULL || m->du == NULL || m->out_pos == NULL ||
+    m->gq = calloc(m->dim, sizeof(float));
+    m->ut = calloc(t1, sizeof(float));
+    m->ge = calloc(t1, sizeof(float));
+    if (m->gq == NULL || m->ut == NULL || m->ge == NULL || m->ring == NULL || m->u == NULL || m->du == NULL || m->out_pos == NULL ||
         m->out_neg == NULL || m->tmp == NULL || m->ebar == NULL || m->gsum == NULL) {
         mf_destroy(m);
         return NULL;
@@ -201,21 +207,25 @@ static const float *text_of(const struct mf *m, const struct mf_text *t, int32_t
     return t->v + (size_t)j * t->tdim;
 }
 
-/* out = Q[j] + W e_j */
-static void out_vec(const struct mf *m, int32_t j, const struct mf_text *t, float *out)
+static float dot(const float *a, const float *b, size_t n);
+
+/* out = W e (dim), or zeros without e */
+static void w_times(const struct mf *m, const float *e, float *out)
 {
-    const float *e = text_of(m, t, j);
+    for (size_t d = 0; d < m->dim; d++) {
+        out[d] = e != NULL ? dot(m->W + d * m->tdim, e, m->tdim) : 0.0f;
+    }
+}
 
-    memcpy(out, m->Q + (size_t)j * m->dim, m->dim * sizeof(float));
-    if (e != NULL) {
-        for (size_t d = 0; d < m->dim; d++) {
-            const float *w = m->W + d * m->tdim;
-            float s = 0;
+/* ut = Wᵀ u (tdim) */
+static void wt_times(const struct mf *m, const float *u, float *ut)
+{
+    memset(ut, 0, m->tdim * sizeof(float));
+    for (size_t d = 0; d < m->dim; d++) {
+        const float *w = m->W + d * m->tdim;
 
-            for (size_t k = 0; k < m->tdim; k++) {
-                s += w[k] * e[k];
-            }
-            out[d] += s;
+        for (size_t k = 0; k < m->tdim; k++) {
+            ut[k] += u[d] * w[k];
         }
     }
 }
@@ -267,23 +277,26 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
             ebar[d] /= sum;
         }
         for (d = 0; d < m->dim; d++) {
-            const float *w = m->Win + d * m->tdim;
-            float s = 0;
-
-            for (k = 0; k < m->tdim; k++) {
-                s += w[k] * ebar[k];
-            }
-            u[d] += s;
+            u[d] += dot(m->Win + d * m->tdim, ebar, m->tdim);
         }
     }
     return sum;
 }
 
+/* Eight independent partial sums, so that the compiler vectorises the reduction without
+ * -ffast-math (this file is built with -O3; see operators/CMakeLists.txt). */
 static float dot(const float *a, const float *b, size_t n)
 {
-    float s = 0;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++) {
+    for (; i + 8 <= n; i += 8) {
+        for (size_t j = 0; j < 8; j++) {
+            acc[j] += a[i + j] * b[i + j];
+        }
+    }
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) {
         s += a[i] * b[i];
     }
     return s;
@@ -310,10 +323,20 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
     }
     m->counter++;
     if (n > 0 && fold_user(m, ctx + 0, n, text, m->u, m->ebar, wts) > 0) {
+        /* Per negative only dot products: s(neg) = u·Q[neg] + (Wᵀu)·e_neg; the gradient's
+         * W e_neg terms are summed first (ge) and multiplied by W once after the loop. */
+        float *wepos = m->tmp;              /* W e_pos */
+        const int has_w = m->W != NULL;
+
         epos = text_of(m, text, pos);
         memset(m->du, 0, m->dim * sizeof(float));
-        if (m->tdim > 0) {
-            memset(m->gsum, 0, m->tdim * sizeof(float));
+        memset(m->gq, 0, m->dim * sizeof(float));
+        if (has_w) {
+            w_times(m, epos, wepos);
+            wt_times(m, m->u, m->ut);
+            memset(m->ge, 0, m->tdim * sizeof(float));
+        } else {
+            memset(wepos, 0, m->dim * sizeof(float));
         }
         for (uint32_t t = 0; t < m->p.negatives; t++) {
             uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL + t);
@@ -330,9 +353,12 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
             if (neg == pos) {
                 continue;
             }
-            out_vec(m, pos, text, m->out_pos);
-            out_vec(m, neg, text, m->out_neg);
-            x = dot(m->u, m->out_pos, m->dim) - dot(m->u, m->out_neg, m->dim) + m->b[pos] - m->b[neg];
+            for (d = 0; d < m->dim; d++) {
+                m->out_pos[d] = m->Q[(size_t)pos * m->dim + d] + wepos[d];
+            }
+            eneg = has_w ? text_of(m, text, neg) : NULL;
+            x = dot(m->u, m->out_pos, m->dim) - dot(m->u, m->Q + (size_t)neg * m->dim, m->dim) -
+                (eneg != NULL ? dot(m->ut, eneg, m->tdim) : 0.0f) + m->b[pos] - m->b[neg];
             if (x > 30.0f) {
                 continue;                       /* σ(-x) ~ 0: nothing to learn */
             }
@@ -340,19 +366,35 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
             for (d = 0; d < m->dim; d++) {
                 float *qp = m->Q + (size_t)pos * m->dim + d, *qn = m->Q + (size_t)neg * m->dim + d;
 
-                m->du[d] += g * (m->out_pos[d] - m->out_neg[d]);
+                m->du[d] += g * m->out_pos[d];
+                m->gq[d] += g * *qn;
                 *qp += lr * (g * m->u[d] - reg * *qp);
                 *qn += lr * (-g * m->u[d] - reg * *qn);
             }
             m->b[pos] += lr * (g - reg * m->b[pos]);
             m->b[neg] += lr * (-g - reg * m->b[neg]);
-            eneg = text_of(m, text, neg);
-            if (m->tdim > 0) {                  /* gsum = Σ g (e_pos - e_neg) */
+            if (eneg != NULL) {
                 for (d = 0; d < m->tdim; d++) {
-                    m->gsum[d] += g * ((epos ? epos[d] : 0.0f) - (eneg ? eneg[d] : 0.0f));
+                    m->ge[d] += g * eneg[d];
                 }
             }
             sum_g += g;
+        }
+        if (sum_g > 0) {
+            /* du = Σ g (out_pos - out_neg) = Σ g out_pos - Σ g Q[neg] - W Σ g e_neg;
+             * gsum = Σ g (e_pos - e_neg) */
+            for (d = 0; d < m->dim; d++) {
+                m->du[d] -= m->gq[d];
+            }
+            if (has_w) {
+                w_times(m, m->ge, m->out_neg);
+                for (d = 0; d < m->dim; d++) {
+                    m->du[d] -= m->out_neg[d];
+                }
+                for (d = 0; d < m->tdim; d++) {
+                    m->gsum[d] = (epos != NULL ? sum_g * epos[d] : 0.0f) - m->ge[d];
+                }
+            }
         }
         if (sum_g > 0) {
             float sum_a = 0;
@@ -405,16 +447,7 @@ int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *te
     float sum = fold_user(m, ctx, n, text, u, m->ebar, wts);
 
     if (ut != NULL && m->W != NULL) {
-        for (size_t k = 0; k < m->tdim; k++) {
-            ut[k] = 0;
-        }
-        for (size_t d = 0; d < m->dim; d++) {
-            const float *w = m->W + d * m->tdim;
-
-            for (size_t k = 0; k < m->tdim; k++) {
-                ut[k] += u[d] * w[k];
-            }
-        }
+        wt_times(m, u, ut);
     }
     return sum > 0 ? 0 : -1;
 }
