@@ -345,11 +345,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         } else if (intent != NULL && it < rows) {
             /* candidates of a user with a click history: a dot product per candidate
              * (~100 x dim flops) instead of a row of the catalogue SGEMM (items x dim) */
-            const float *v = items + it * dim;
-
-            for (size_t j = 0; j < dim; j++) {
-                t += intent[j] * v[j];
-            }
+            t = cblas_sdot((int)dim, intent, 1, items + it * dim, 1);
         }
 
         cs[i].item = op->c_item[i];
