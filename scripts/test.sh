@@ -28,13 +28,12 @@ for tier in $tiers; do
         b="$root/build-asan"
         cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DRECD_SANITIZE=ON -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
         cmake --build "$b" -j"$jobs"
-        # Everything again with smaller event counts, except three fault tests whose assertions
-        # are about resources and timing that ASan itself changes (an RSS budget, a flood's
-        # RSS, and a batch failing within a 2 s flush timeout during a broker outage): they run
-        # in the release tier only.
+        # The whole suite again with smaller event counts. ctest gives the script tests
+        # RECD_SANITIZER=asan (tests/CMakeLists.txt): the fault tests keep every correctness
+        # check but skip their RSS-budget assertions (ASan's shadow memory and quarantine make
+        # RSS meaningless; the release tier asserts them) and say so in their output.
         (cd "$b" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            RECD_TEST_SCALE=small ctest --output-on-failure --timeout 1800 \
-            -E '^(fault_poison|fault_broker_restart|fault_flood)$')
+            RECD_TEST_SCALE=small ctest --output-on-failure --timeout 1800)
         ;;
     valgrind)
         b="$root/build-test"

@@ -45,7 +45,7 @@ for u in flood-u0 "flood-u$((USERS / 2))" "flood-u$((USERS - 1))"; do
     "$RECCTL_BIN" state show "$u" --state "$T/state" | grep -q '"seq": 1' || fail "user $u not in state with seq 1"
 done
 pass "$USERS distinct users applied in $secs s ($((USERS / (secs > 0 ? secs : 1))) /s); state on disk $state_mb MiB; sample users in state"
-[ "$peak" -le $((BUDGET_MB * 1024)) ] || fail "peak RSS $((peak / 1024)) MiB over the budget of $BUDGET_MB MiB"
-pass "peak RSS $((peak / 1024)) MiB within the budget of $BUDGET_MB MiB (block cache $CACHE_MB, write buffers $WBUF_MB, queues $((QUEUE_KB / 1024)) MiB) for $USERS users"
+check_rss_budget "flood of $USERS users" "$peak" $BUDGET_MB \
+    "block cache $CACHE_MB, write buffers $WBUF_MB, queues $((QUEUE_KB / 1024)) MiB"
 keep_logs
 echo "fault_flood: all passed"

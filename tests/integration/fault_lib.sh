@@ -115,6 +115,23 @@ complete_logs() {
 # peak_rss_kib LOG — the peak RSS recd reported in its last "stopping:" line
 peak_rss_kib() { grep -o 'peak RSS [0-9]* KiB' "$1" | tail -1 | grep -o '[0-9]*'; }
 
+# check_rss_budget WHAT PEAK_KIB BUDGET_MB DETAIL — fail unless the peak RSS is within the
+# budget. Under a sanitizer build (RECD_SANITIZER, lib.sh) the check is skipped, loudly: ASan's
+# shadow memory, redzones and quarantine (256 MiB by default) make RSS meaningless, so the
+# budget is asserted by the release tier only.
+check_rss_budget() {
+    local what="$1" kib="$2" budget="$3" detail="$4"
+    [ -n "$kib" ] || fail "$what: recd reported no peak RSS"
+    if [ "$RECD_SANITIZER" != none ]; then
+        echo "SKIPPED: $what: RSS budget check skipped because of the sanitizer build" \
+             "(RECD_SANITIZER=$RECD_SANITIZER: shadow memory and quarantine make RSS meaningless;" \
+             "the release tier asserts it): peak RSS $((kib / 1024)) MiB, budget $budget MiB not checked"
+        return 0
+    fi
+    [ "$kib" -le $((budget * 1024)) ] || fail "$what: peak RSS $((kib / 1024)) MiB over the budget of $budget MiB"
+    pass "$what: peak RSS $((kib / 1024)) MiB within the budget of $budget MiB ($detail)"
+}
+
 # check_users CLICKS_JSON RECS_JSON — every user of the click topic has a last
 # Recommendations record whose seq equals the user's number of clicks in the topic (no event
 # lost, none applied twice), and seq never goes backwards per user.

@@ -7,7 +7,18 @@ set -euo pipefail
 : "${RECCTL_BIN:?RECCTL_BIN not set (run through ctest)}"
 : "${RECD_SOURCE_DIR:?}"
 RECD_DATA="${RECD_DATA:-$RECD_SOURCE_DIR/../shared/data}"
+# RECD_SANITIZER: "asan" when recd was built with -DRECD_SANITIZE=ON (ctest sets it from the
+# build; run by hand, the binary itself tells: it links the ASan runtime). A sanitizer build
+# runs every test with smaller inputs (RECD_TEST_SCALE defaults to small) and skips the
+# resource-budget assertions (sanitized_skip in fault_lib.sh), keeping every correctness check.
+if [ "${RECD_SANITIZER:-none}" = none ] && grep -qa '__asan_init' "$RECD_BIN" 2>/dev/null; then
+    RECD_SANITIZER=asan
+fi
+RECD_SANITIZER="${RECD_SANITIZER:-none}"
 # RECD_TEST_SCALE=small (sanitizer tier) shrinks the event counts of the heavy tests
+if [ "$RECD_SANITIZER" != none ]; then
+    RECD_TEST_SCALE="${RECD_TEST_SCALE:-small}"
+fi
 RECD_TEST_SCALE="${RECD_TEST_SCALE:-full}"
 
 T="$(mktemp -d /tmp/recd-test.XXXXXX)"
