@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "mf.h"
 
 struct mf {
@@ -19,7 +21,14 @@ struct mf {
     uint64_t counter;      /* events learned: drives the sampling sequence */
     /* scratch (owned) */
     float *u, *du, *out_pos, *out_neg, *ebar, *gsum, *tmp, *gq, *ut, *ge;
+    /* The projections' rank-1 updates, MF_WBATCH at a time (owned): W += tl Σ u ⊗ gsum and
+     * Win += tl Σ du ⊗ ebar are applied by two SGEMMs every MF_WBATCH learning events (a
+     * fixed count, so the model stays a pure function of the event sequence). */
+    float *bu, *bg, *bdu, *be;
+    size_t nb;
 };
+
+#define MF_WBATCH 32
 
 void mf_params_default(struct mf_params *p)
 {
@@ -74,6 +83,12 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* [0, n) from 64 random bits by multiply-shift (no 64-bit division on the hot path) */
+static size_t range(uint64_t r, size_t n)
+{
+    return (size_t)(((r >> 32) * (uint64_t)(uint32_t)n) >> 32);
+}
+
 /* uniform in [-a, a), a pure function of (seed, i, j) */
 static float init_val(uint64_t seed, uint64_t i, uint64_t j, float a)
 {
@@ -103,6 +118,10 @@ void mf_destroy(struct mf *m)
     free(m->gq);
     free(m->ut);
     free(m->ge);
+    free(m->bu);
+    free(m->bg);
+    free(m->bdu);
+    free(m->be);
     free(m);
 }
 
@@ -144,7 +163,12 @@ struct mf *mf_new(const struct mf_params *p, size_t tdim)
 
         m->W = malloc(m->dim * tdim * sizeof(float));
         m->Win = malloc(m->dim * tdim * sizeof(float));
-        if (m->W == NULL || m->Win == NULL) {
+        m->bu = malloc(MF_WBATCH * m->dim * sizeof(float));
+        m->bdu = malloc(MF_WBATCH * m->dim * sizeof(float));
+        m->bg = malloc(MF_WBATCH * tdim * sizeof(float));
+        m->be = malloc(MF_WBATCH * tdim * sizeof(float));
+        if (m->W == NULL || m->Win == NULL || m->bu == NULL || m->bdu == NULL || m->bg == NULL ||
+            m->be == NULL) {
             mf_destroy(m);
             return NULL;
         }
@@ -212,22 +236,19 @@ static float dot(const float *a, const float *b, size_t n);
 /* out = W e (dim), or zeros without e */
 static void w_times(const struct mf *m, const float *e, float *out)
 {
-    for (size_t d = 0; d < m->dim; d++) {
-        out[d] = e != NULL ? dot(m->W + d * m->tdim, e, m->tdim) : 0.0f;
+    if (e == NULL) {
+        memset(out, 0, m->dim * sizeof(float));
+        return;
     }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->dim, (int)m->tdim, 1.0f, m->W,
+                (int)m->tdim, e, 1, 0.0f, out, 1);
 }
 
 /* ut = Wᵀ u (tdim) */
 static void wt_times(const struct mf *m, const float *u, float *ut)
 {
-    memset(ut, 0, m->tdim * sizeof(float));
-    for (size_t d = 0; d < m->dim; d++) {
-        const float *w = m->W + d * m->tdim;
-
-        for (size_t k = 0; k < m->tdim; k++) {
-            ut[k] += u[d] * w[k];
-        }
-    }
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)m->dim, (int)m->tdim, 1.0f, m->W, (int)m->tdim,
+                u, 1, 0.0f, ut, 1);
 }
 
 /* u = Σ a_k (P[c_k] + W e_{c_k}) / Σ a_k over the last p.ctx items; also ebar = Σ a_k e_{c_k}
@@ -276,9 +297,8 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
         for (d = 0; d < m->tdim; d++) {
             ebar[d] /= sum;
         }
-        for (d = 0; d < m->dim; d++) {
-            u[d] += dot(m->Win + d * m->tdim, ebar, m->tdim);
-        }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->dim, (int)m->tdim, 1.0f, m->Win,
+                    (int)m->tdim, ebar, 1, 1.0f, u, 1);
     }
     return sum;
 }
@@ -346,9 +366,9 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
             float x, g;
 
             if (m->ring_n == 0 || q < m->p.neg_uniform) {
-                neg = (int32_t)(splitmix64(r) % m->n_items);
+                neg = (int32_t)range(splitmix64(r), m->n_items);
             } else {
-                neg = m->ring[splitmix64(r) % m->ring_n];
+                neg = m->ring[range(splitmix64(r), m->ring_n)];
             }
             if (neg == pos) {
                 continue;
@@ -416,18 +436,23 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
                     pv[d] += lr * (s * m->du[d] - reg * pv[d]);
                 }
             }
-            /* W += u ⊗ gsum (targets), Win += du ⊗ ebar (context) */
+            /* W += u ⊗ gsum (targets), Win += du ⊗ ebar (context): queued, applied in
+             * blocks of MF_WBATCH by SGEMM (rank-32 updates instead of rank-1 loops) */
             if (m->W != NULL && m->p.text_lr > 0) {
-                const float tl = m->p.text_lr;
+                memcpy(m->bu + m->nb * m->dim, m->u, m->dim * sizeof(float));
+                memcpy(m->bdu + m->nb * m->dim, m->du, m->dim * sizeof(float));
+                memcpy(m->bg + m->nb * m->tdim, m->gsum, m->tdim * sizeof(float));
+                memcpy(m->be + m->nb * m->tdim, m->ebar, m->tdim * sizeof(float));
+                if (++m->nb == MF_WBATCH) {
+                    /* weight decay (1 - tl·reg) per queued event, applied as beta */
+                    const float tl = m->p.text_lr, beta = 1.0f - tl * reg * (float)m->nb;
+                    const int D = (int)m->dim, T = (int)m->tdim, B = (int)m->nb;
 
-                for (d = 0; d < m->dim; d++) {
-                    float *w = m->W + d * m->tdim, *wi = m->Win + d * m->tdim;
-                    const float a1 = tl * m->u[d], a2 = tl * m->du[d];
-
-                    for (k = 0; k < m->tdim; k++) {
-                        w[k] += a1 * m->gsum[k] - tl * reg * w[k];
-                        wi[k] += a2 * m->ebar[k] - tl * reg * wi[k];
-                    }
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, T, B, tl, m->bu, D,
+                                m->bg, T, beta, m->W, T);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, T, B, tl, m->bdu, D,
+                                m->be, T, beta, m->Win, T);
+                    m->nb = 0;
                 }
             }
         }

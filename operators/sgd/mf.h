@@ -18,7 +18,9 @@
  * `negatives` BPR steps  max log σ(s(pos) − s(neg))  with L2 regularisation, scaled by the
  * event's weight; negatives are drawn deterministically (splitmix64 of the model's event
  * counter) from a ring of recent positives (popularity-proportional) or, with probability
- * `neg_uniform`, uniformly over all known items. Same input → same bytes, always.
+ * `neg_uniform`, uniformly over all known items. The projections' rank-1 updates are queued
+ * and applied 32 at a time by SGEMM (a fixed event count: still a pure function of the input).
+ * Same input → same bytes, always.
  *
  * Ownership: mf_new() returns a model the caller owns (mf_destroy()). Text vectors are read
  * through the caller's matrix pointer passed to each call, never kept. Not thread-safe.
