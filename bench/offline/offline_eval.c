@@ -604,6 +604,11 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                     }
                     r->scores++;
                     hit(r, top, nt, it[j]);
+                    if (mode == 1)
+                        sessrec_feedback(m, it[j]);   /* learn_blend: one step (no-op otherwise) */
+                } else if (j > 0 && p->learn_blend) {
+                    sessrec_score(m, key, it, j, cand, cs, NULL, NULL, ncand);
+                    sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0 ||
                     mf_learn(f, it, j, it[j], 1.0f, NULL) != 0)
