@@ -6,7 +6,12 @@
 # waiting for the session of its previous incarnation to time out. Outage 1: kafka.flush_timeout_ms is 30 s, recd rides it out.
 # Outage 2: flush_timeout_ms reloaded (SIGHUP) to 2 s, so the batch in flight cannot be
 # acknowledged: recd exits non-zero without committing it and recovers on restart (started
-# again while the broker is still down). Afterwards its state digest equals a fault-free run
+# again while the broker is still down). So that a batch is certainly in flight when the
+# broker goes down (recd may otherwise be idle, caught up, or still reconnecting after
+# outage 1 — which one depends on the machine and the build), recd is frozen (SIGSTOP) before
+# outage 2 until a backlog has built up, let go until it has committed one batch of it (it
+# has then fetched the rest), frozen again while the broker stops, and let go once the broker
+# is down. Afterwards its state digest equals a fault-free run
 # over the same topics (no event lost, none applied twice) and every user's last published
 # list has seq = the user's clicks.
 source "$(dirname "$0")/lib.sh"
@@ -29,18 +34,41 @@ sed -i 's/group_id = "recd-test"/group_id = "ref"/' "$T/ref.conf"
 REPLAY_PID=$!
 RECD_PIDS+=($REPLAY_PID)
 sup_start fault "$T/fault.conf" "$T/fault.log"
+clicks_state() { "$RECCTL_BIN" state offsets --state "$T/fault" 2>/dev/null | awk -F'\t' '$1 == "shop.clicks" {s += $3} END {print s + 0}'; }
+clicks_end() { "$FAULT_TOOL" hwm -b "$B" --topic shop.clicks 2>/dev/null | awk '{s += $2} END {print s + 0}'; }
 span=$((N / RATE))
 for k in 1 2; do
+    if [ $k -eq 2 ]; then
+        sup_check fault "$T/fault.conf" "$T/fault.log"
+        sed -i 's/flush_timeout_ms = 30000;/flush_timeout_ms = 2000;/' "$T/fault.conf"
+        kill -HUP "$SUP_PID"
+        # applied between batches: a batch from before outage 1 may still wait for its output
+        # (up to the old flush_timeout_ms, 30 s)
+        for _ in $(seq 1 600); do grep -q 'configuration reloaded' "$T/fault.log" && break; sleep 0.1; done
+        grep -q 'configuration reloaded' "$T/fault.log" || fail "flush_timeout_ms reload"
+        kill -STOP "$SUP_PID"   # the backlog builds up while the replay goes on
+        echo "  [$(date +%T)] recd frozen at $(clicks_state) of $(clicks_end) clicks"
+    fi
     until_t=$((SECONDS + span / 4))
     while [ $SECONDS -lt $until_t ]; do sup_check fault "$T/fault.conf" "$T/fault.log"; sleep 0.2; done
     if [ $k -eq 2 ]; then
-        sed -i 's/flush_timeout_ms = 30000;/flush_timeout_ms = 2000;/' "$T/fault.conf"
-        kill -HUP "$SUP_PID"
-        for _ in $(seq 1 50); do grep -q 'configuration reloaded' "$T/fault.log" && break; sleep 0.1; done
-        grep -q 'configuration reloaded' "$T/fault.log" || fail "flush_timeout_ms reload"
+        before=$(clicks_state)
+        [ $(($(clicks_end) - before)) -ge 400 ] || fail "no backlog after $((span / 4)) s: state at $before of $(clicks_end) clicks"
+        kill -CONT "$SUP_PID"
+        deadline=$((SECONDS + 120))
+        while [ "$(clicks_state)" -eq "$before" ]; do
+            [ $SECONDS -lt $deadline ] || fail "recd committed nothing of its backlog within 120 s"
+            kill -0 "$SUP_PID" 2>/dev/null || fail "recd exited while working off its backlog: $(tail -3 "$T/fault.log")"
+            sleep 0.05
+        done
+        kill -STOP "$SUP_PID"
+        held=$(clicks_state) end=$(clicks_end)
+        [ "$held" -lt "$end" ] || fail "recd worked off its whole backlog before it could be held ($held of $end)"
+        echo "  [$(date +%T)] recd frozen again at $held of $end clicks (${before} before)"
     fi
     echo "  [$(date +%T)] restart $k: state at $("$RECCTL_BIN" state offsets --state "$T/fault" 2>/dev/null | tr '\t\n' ': ')"
     broker_stop
+    [ $k -eq 2 ] && kill -CONT "$SUP_PID"
     until_t=$((SECONDS + DOWN_S))
     while [ $SECONDS -lt $until_t ]; do sup_check fault "$T/fault.conf" "$T/fault.log"; sleep 0.2; done
     broker_start
