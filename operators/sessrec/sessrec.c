@@ -898,6 +898,9 @@ static void cand_sort(struct cand *v, uint32_t n)
     }
 }
 
+/* How far ahead the kNN loops prefetch (postings, neighbour sessions). */
+#define SR_PREFETCH 8
+
 static float idf_of(const struct sessrec *m, int32_t item)
 {
     float v = m->log_n - m->items[item].ldf;
@@ -927,13 +930,20 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
             w *= powf(idf_of(m, a), m->p.idf_sim); /* once per query item */
         if (w <= 0)
             continue;
-        /* newest postings first */
+        /* newest postings first; each one's accumulator is a random line of sacc[], so the
+         * one SR_PREFETCH postings ahead is prefetched (memory latency, not arithmetic, is
+         * the cost of this loop) */
         pi = it->post_head;
         for (c = 0; c < it->post_n; c++) {
             const struct posting *po;
             struct sacc *sa;
             pi = pi == 0 ? m->p.postings_cap - 1 : pi - 1;
             po = &it->post[pi];
+            if (c + SR_PREFETCH < it->post_n) {
+                uint32_t ahead = pi >= SR_PREFETCH ? pi - SR_PREFETCH :
+                                 pi + m->p.postings_cap - SR_PREFETCH;
+                __builtin_prefetch(&m->sacc[it->post[ahead].slot]);
+            }
             if ((int64_t)po->slot == self)
                 continue;
             sa = &m->sacc[po->slot];
@@ -973,8 +983,14 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
     }
     k = m->p.k_neighbors < nt ? m->p.k_neighbors : nt;
     nb_select(m->nbs, nt, k);
+    for (i = 0; i < k && i < SR_PREFETCH; i++) {
+        __builtin_prefetch(sess_at(m, m->nbs[i].slot));
+    }
     for (i = 0; i < k; i++) {
         struct sess *ss = sess_at(m, m->nbs[i].slot);
+        if (i + SR_PREFETCH < k) {
+            __builtin_prefetch(sess_at(m, m->nbs[i + SR_PREFETCH].slot));
+        }
         const int32_t *si = sess_items(ss);
         uint32_t ns = ss->n, p;
         int32_t mpos = -1, best = -1;
