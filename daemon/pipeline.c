@@ -39,6 +39,8 @@ struct recd_pipeline {
     struct recd_event *events;           /* owned, cap_events */
     size_t cap_events;
     struct recd_strmap *seq;             /* user_id -> int64_t* (this batch) */
+    struct recd_strmap *lists;           /* user_id -> decoded last list (arena) or &no_list,
+                                            for online_quality (this batch) */
     struct offset_ent *offs;             /* owned */
     size_t n_offs, cap_offs;
     struct recd_buf key, val, enc;       /* scratch */
@@ -94,7 +96,9 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
     recd_buf_init(&p->outbox);
     p->arena = recd_arena_new(1u << 20);
     p->seq = recd_strmap_new(1024, free);
-    if (p->arena == NULL || p->seq == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
+    p->lists = recd_strmap_new(1024, NULL);
+    if (p->arena == NULL || p->seq == NULL || p->lists == NULL ||
+        recd_txn_new(st, &p->txn) != RECD_OK) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
@@ -153,6 +157,7 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
     recd_txn_destroy(p->txn);
     recd_arena_destroy(p->arena);
     recd_strmap_destroy(p->seq);
+    recd_strmap_destroy(p->lists);
     free(p->events);
     free(p->offs);
     free(p->batch.dirty);
@@ -275,30 +280,52 @@ static int forget_user(struct recd_pipeline *p, const char *user_id)
     return recd_batch_add_forgotten(&p->batch, user_id);
 }
 
+/* The user's last list published before this batch, read and decoded once per batch. NULL:
+ * none (or unreadable). */
+static const struct recd_recs *last_list(struct recd_pipeline *p, const char *user_id)
+{
+    static char no_list;   /* sentinel value in p->lists */
+    struct recd_recs *r = recd_strmap_get(p->lists, user_id);
+    char err[128];
+
+    if (r != NULL) {
+        return r == (void *)&no_list ? NULL : r;
+    }
+    r = recd_arena_alloc(p->arena, sizeof(*r));
+    p->key.len = 0;
+    if (r == NULL ||
+        recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
+        recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
+        recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, r, err,
+                               sizeof(err)) != RECD_OK) {
+        r = NULL;
+    }
+    /* out of memory here only costs a second read */
+    (void)recd_strmap_put(p->lists, user_id, r != NULL ? (void *)r : (void *)&no_list);
+    return r;
+}
+
 static void online_quality(struct recd_pipeline *p)
 {
     const struct recd_conf_metrics *mc = RECD_UNIT(p->conf, "metrics", struct recd_conf_metrics);
-    struct recd_recs r;
-    char err[128], labels[32];
+    const struct recd_recs *r;
+    char labels[32];
     double scored = 0, hits = 0, rr = 0;
     size_t i;
 
+    recd_strmap_clear(p->lists);
     for (i = 0; i < p->batch_ne; i++) {
         const struct recd_event *ev = &p->events[i];
 
         if (ev->kind != RECD_KIND_CLICK) {
             continue;
         }
-        p->key.len = 0;
-        if (recd_buf_append(&p->key, ev->user_id, strlen(ev->user_id) + 1) != RECD_OK ||
-            recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
-            recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, &r, err,
-                                   sizeof(err)) != RECD_OK) {
+        if ((r = last_list(p, ev->user_id)) == NULL) {
             continue;   /* no list published yet: not a scorable case */
         }
         scored++;
-        for (uint32_t j = 0; j < r.n_items && j < (uint32_t)mc->hit_k; j++) {
-            if (strcmp(r.items[j].item_id, ev->u.click.item_id) == 0) {
+        for (uint32_t j = 0; j < r->n_items && j < (uint32_t)mc->hit_k; j++) {
+            if (strcmp(r->items[j].item_id, ev->u.click.item_id) == 0) {
                 hits++;
                 rr += 1.0 / (double)(j + 1);
                 break;
