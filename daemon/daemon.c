@@ -86,6 +86,7 @@ static void on_usr1(int sig)
 struct slot {
     int used;
     int sealed;
+    int failed;               /* a record's delivery failed: never acknowledged */
     uint64_t batch_no;
     size_t outstanding;       /* produced, delivery report not yet served */
     int64_t *ts;              /* owned: Kafka timestamps (ms) of the batch's events */
@@ -190,10 +191,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         sl->outstanding--;
         /* a failed delivery never completes its batch: the outbox entry stays */
         if (m->err) {
-            sl->batch_no = UINT64_MAX;
+            sl->failed = 1;
         }
         if (sl->sealed && sl->outstanding == 0) {
-            if (sl->batch_no == UINT64_MAX) {
+            if (sl->failed) {
                 sl->used = sl->sealed = 0;
                 d->n_sealed--;
             } else {
@@ -280,9 +281,16 @@ static int sink_hold(void *opaque, uint64_t batch_no)
     sl->sealed = 1;
     d->n_sealed++;
     if (sl->outstanding == 0) {
-        slot_complete(d, sl);
+        if (sl->failed) {
+            sl->used = sl->sealed = 0;
+            d->n_sealed--;
+        } else {
+            slot_complete(d, sl);
+        }
     }
-    return kc->publish_inflight > 0 && !d->batch_dlq;
+    /* a delivery failed already: flush, which reports it, so that this batch fails before
+     * its commit */
+    return kc->publish_inflight > 0 && !d->batch_dlq && d->delivery_failures == 0;
 }
 
 struct dlq_arg { const struct recd_raw *r; const char *cls, *msg; };
@@ -370,6 +378,7 @@ static struct slot *slot_open(struct daemon *d)
         if (!d->slots[i].used) {
             d->slots[i].used = 1;
             d->slots[i].sealed = 0;
+            d->slots[i].failed = 0;
             d->slots[i].outstanding = 0;
             d->slots[i].t_produce_ms = 0;
             d->slots[i].max_ack_us = 0;
