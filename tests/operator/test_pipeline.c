@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "codec.h"
 #include "conf.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "recd.h"
 #include "state.h"
@@ -443,6 +445,55 @@ static void test_outbox(void **s)
     world_free(w);
 }
 
+/* Online quality: every click of a batch is scored against the list its user had before the
+ * batch (several clicks of one user in a batch against the same list), users without a list
+ * are not scored. */
+static void test_online_quality(void **s)
+{
+    struct world *w = world_new(NULL);
+    struct recd_metrics *mx = recd_metrics_new();
+    struct recd_pipeline *p2;
+    const struct captured *c;
+    char user[16], err[512];
+    int rank_b;
+
+    assert_non_null(mx);
+    recd_pipeline_destroy(w->p);
+    w->p = NULL;
+    if (recd_pipeline_new(w->conf, w->st, mx, w->codec, &p2, err, sizeof(err)) != RECD_OK) {
+        fail_msg("pipeline: %s", err);
+    }
+    w->p = p2;
+    for (int i = 0; i < 30; i++) {
+        snprintf(user, sizeof(user), "u%d", i);
+        click(w, user, "a", T0 + i * 1000);
+        click(w, user, "b", T0 + i * 1000 + 100);
+    }
+    run(w, 500);   /* nobody had a list before: nothing scored */
+    assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == 0.0);
+    click(w, "q", "a", T0 + 100000);
+    run(w, 1);
+    c = last_for(w, "q");
+    assert_non_null(c);
+    rank_b = listed(c, "b");
+    assert_true(rank_b > 0);
+    assert_int_equal(listed(c, "nosuchitem"), 0);
+    /* one batch: q clicks b twice and an item not in its list; "fresh" has no list */
+    click(w, "q", "b", T0 + 100100);
+    click(w, "q", "nosuchitem", T0 + 100200);
+    click(w, "q", "b", T0 + 100300);
+    click(w, "fresh", "a", T0 + 100400);
+    run(w, 500);
+    assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == 3.0);
+    assert_true(recd_metrics_get(mx, "recd_online_hits_total", "k=\"20\"") == 2.0);
+    assert_true(fabs(recd_metrics_get(mx, "recd_online_reciprocal_rank_sum", "k=\"20\"") -
+                     2.0 / rank_b) < 1e-9);
+    recd_pipeline_destroy(w->p);   /* before the metrics it borrows */
+    w->p = NULL;
+    recd_metrics_destroy(mx);
+    world_free(w);
+}
+
 /* the same input in batches of 1, 3 and 64 gives the same state digest (items, queries,
  * sessions across the gap, a deletion) */
 static void test_batch_boundaries(void **s)
@@ -507,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_batch_boundaries),
         cmocka_unit_test(test_session_gap),
         cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_online_quality),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
