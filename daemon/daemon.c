@@ -1040,7 +1040,14 @@ static void teardown(struct daemon *d)
         rd_kafka_destroy(d->items);
     }
     if (d->producer) {
-        rd_kafka_flush(d->producer, 10000);
+        if (d->fatal) {
+            /* nothing in flight needs waiting for: records of the failed batch are produced
+             * again when it is re-consumed, lists of committed batches are in the outbox */
+            rd_kafka_purge(d->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_flush(d->producer, 1000);   /* serves the purged records' reports */
+        } else {
+            rd_kafka_flush(d->producer, 10000);
+        }
         rd_kafka_destroy(d->producer);
     }
     recd_metrics_stop(d->metrics);
