@@ -336,10 +336,25 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     for (i = 0; i < nc; i++) {
         mx = fmax(mx, (double)op->c_score[i]);
     }
+    /* the candidates' rows are random lines of the item matrices: fetch them ahead */
+#define RR_PREFETCH 8
+    for (i = 0; i < nc && i < RR_PREFETCH; i++) {
+        if (intent != NULL && (size_t)op->c_item[i] < rows) {
+            for (size_t d = 0; d < dim; d += 16) {
+                __builtin_prefetch(items + (size_t)op->c_item[i] * dim + d);
+            }
+        }
+    }
     for (i = 0; i < nc; i++) {
         size_t it = (size_t)op->c_item[i];
         float t = 0.0f;
 
+        if (i + RR_PREFETCH < nc && sims == NULL && intent != NULL &&
+            (size_t)op->c_item[i + RR_PREFETCH] < rows) {
+            for (size_t d = 0; d < dim; d += 16) {
+                __builtin_prefetch(items + (size_t)op->c_item[i + RR_PREFETCH] * dim + d);
+            }
+        }
         if (sims != NULL && it < rows) {
             t = sims[it];
         } else if (intent != NULL && it < rows) {
@@ -417,7 +432,13 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             t.tdim = recd_embed_dim(op->embed);
         }
         if (mf_user(op->sr->mf, s->items, s->n_items, &t, op->mf_u, op->mf_ut) == 0) {
+            for (i = 0; i < n_all && i < RR_PREFETCH; i++) {
+                mf_prefetch(op->sr->mf, cs[i].item);
+            }
             for (i = 0; i < n_all; i++) {
+                if (i + RR_PREFETCH < n_all) {
+                    mf_prefetch(op->sr->mf, cs[i + RR_PREFETCH].item);
+                }
                 mfs[i] = mf_score(op->sr->mf, op->mf_u, op->mf_ut, cs[i].item, &t);
                 lo = fminf(lo, mfs[i]);
                 hi = fmaxf(hi, mfs[i]);

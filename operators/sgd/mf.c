@@ -501,6 +501,18 @@ int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *te
     return sum > 0 ? 0 : -1;
 }
 
+void mf_prefetch(const struct mf *m, int32_t j)
+{
+    if (j >= 0 && (size_t)j < m->n_items) {
+        const float *q = m->Q + (size_t)j * m->dim;
+
+        for (size_t d = 0; d < m->dim; d += 16) {
+            __builtin_prefetch(q + d);
+        }
+        __builtin_prefetch(m->b + j);
+    }
+}
+
 float mf_score(const struct mf *m, const float *u, const float *ut, int32_t j,
                const struct mf_text *text)
 {

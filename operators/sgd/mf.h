@@ -72,6 +72,9 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
 int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *text,
             float *u, float *ut);
 
+/* Hint: item j is about to be scored (its factor row and bias are fetched into the cache). */
+void mf_prefetch(const struct mf *m, int32_t j);
+
 /* s(j) for a user factor from mf_user(); items the model has not seen score by text only. */
 float mf_score(const struct mf *m, const float *u, const float *ut, int32_t j,
                const struct mf_text *text);
