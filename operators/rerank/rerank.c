@@ -111,6 +111,8 @@ struct rerank {
     float *u, *ue, *sims, *qv;              /* intents: users x dim; the explore users' intents
                                              * (ue) x items = sims by SGEMM */
     size_t cap_u, cap_ue, cap_sims;
+    float *simst;                           /* scratch: sims item-major (several explorers) */
+    size_t cap_simst;
     int32_t *u_row;                         /* dirty index -> row of u (intent), -1 none */
     int32_t *s_row;                         /* dirty index -> row of sims, -1 none */
     size_t cap_u_row;
@@ -212,6 +214,7 @@ static void rerank_fini(void *ctx)
     free(op->mf_ut);
     free(op->ue);
     free(op->sims);
+    free(op->simst);
     free(op->qv);
     free(op->u_row);
     free(op->s_row);
@@ -638,20 +641,48 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
                    dim * sizeof(float));
         }
     }
-    if (op->cap_sims < ne * rows) {
-        float *sm = realloc(op->sims, ne * rows * sizeof(float));
+    if (op->cap_sims < ne * rows || (ne > 1 && op->cap_simst < ne * rows)) {
+        float *sm = op->cap_sims < ne * rows ? realloc(op->sims, ne * rows * sizeof(float)) : op->sims;
+        float *st;
 
         if (sm == NULL) {
             return RECD_ENOMEM;
         }
         op->sims = sm;
-        op->cap_sims = ne * rows;
+        op->cap_sims = op->cap_sims < ne * rows ? ne * rows : op->cap_sims;
+        if (ne > 1 && op->cap_simst < ne * rows) {
+            st = realloc(op->simst, ne * rows * sizeof(float));
+            if (st == NULL) {
+                return RECD_ENOMEM;
+            }
+            op->simst = st;
+            op->cap_simst = ne * rows;
+        }
     }
     {
         int64_t t0 = recd_now_mono_ns();
 
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ne, (int)rows, (int)dim, 1.0f,
-                    op->ue, (int)dim, items, (int)dim, 0.0f, op->sims, (int)rows);
+        /* Scores item-major, Sᵀ = items · Ueᵀ (rows x ne): OpenBLAS packs the item matrix ~35%
+         * faster as the left operand (measured 1.0 -> 0.65 ms for one user at 43k x 64), and
+         * one exploring user per batch is the common shape. Always this orientation, so that
+         * a user's scores do not depend on how many explorers share its batch; with several,
+         * the result is transposed to one row per user. */
+        if (ne == 1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, 1, (int)dim, 1.0f,
+                        items, (int)dim, op->ue, (int)dim, 0.0f, op->sims, 1);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)ne, (int)dim,
+                        1.0f, items, (int)dim, op->ue, (int)dim, 0.0f, op->simst, (int)ne);
+            for (size_t r0 = 0; r0 < rows; r0 += 256) {   /* blocked transpose */
+                size_t r1 = r0 + 256 < rows ? r0 + 256 : rows;
+
+                for (size_t e = 0; e < ne; e++) {
+                    for (size_t r = r0; r < r1; r++) {
+                        op->sims[e * rows + r] = op->simst[r * ne + e];
+                    }
+                }
+            }
+        }
         op->sgemm_ns += recd_now_mono_ns() - t0;
         op->sgemm_flop += 2.0 * (double)ne * (double)rows * (double)dim;
         recd_metrics_add(op->metrics, "recd_rerank_sgemm_seconds_total", NULL,
