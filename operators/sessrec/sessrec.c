@@ -49,6 +49,8 @@ void sessrec_params_default(struct sessrec_params *p)
     p->learn_blend = 0;
     p->learn_rate = 0.05f;
     p->learn_topn = 50;
+    p->order_top = 20;
+    p->learn_every = 1;
 }
 
 enum ptype { PT_U32, PT_F32 };
@@ -72,6 +74,7 @@ static const struct pdesc pdescs[] = {
     PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
 #undef PW
     PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
+    PU(order_top), PU(learn_every),
 };
 #define NPDESC (sizeof(pdescs) / sizeof(pdescs[0]))
 
@@ -223,6 +226,7 @@ struct sacc {
 struct acc {
     float f[SESSREC_NFEATURES];
     float score;
+    float lscore;          /* learn_blend=2: the learned blend (score is the fixed one) */
     float best_next, best_knn;
     int32_t because_next, because_knn;
 };
@@ -262,6 +266,7 @@ struct sessrec {
 
     /* blend weights (learned or fixed) */
     float w[SESSREC_NFEATURES];
+    float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
     float g2[SESSREC_NFEATURES]; /* AdaGrad accumulators */
     float *lz;             /* learn_topn + 1 scratch logits */
 
@@ -351,7 +356,7 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
 
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
-        p->covis_cap > 65535)
+        p->covis_cap > 65535 || p->learn_blend > 2)
         return NULL;
     m = calloc(1, sizeof(*m));
     if (!m)
@@ -363,13 +368,15 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     for (i = 0; i < SESSREC_NFEATURES; i++)
         if (!(p->signals & (1u << feat_signal[i])))
             m->w[i] = 0;
+    memcpy(m->wf, m->w, sizeof(m->wf));
     m->hcap = 1024;
     m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
     m->hvals = calloc(m->hcap, sizeof(*m->hvals));
     m->nbs = calloc(p->sample_cap, sizeof(*m->nbs));
     m->ipw_tab = calloc(p->sess_items_cap, sizeof(*m->ipw_tab));
     m->pop_top = calloc(p->pop_top ? p->pop_top : 1, sizeof(*m->pop_top));
-    m->lz = calloc((size_t)p->learn_topn + 1, sizeof(*m->lz));
+    m->lz = calloc((size_t)(p->learn_topn > p->order_top ? p->learn_topn : p->order_top) + 1,
+                   sizeof(*m->lz));
     if (!m->lz || !m->hkeys || !m->hvals || !m->nbs || !m->ipw_tab || !m->pop_top)
         goto fail;
     m->sess_stride = (sizeof(struct sess) + p->sess_items_cap * sizeof(int32_t) + 7) & ~(size_t)7;
@@ -1141,8 +1148,17 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         a->f[SESSREC_F_NEXT_SQRT] = sqrtf(a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS]);
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
-            sc += m->w[f] * a->f[f];
+        if (m->p.learn_blend == 2) {
+            float lsc = 0;
+            for (f = 0; f < SESSREC_NFEATURES; f++) {
+                sc += m->wf[f] * a->f[f];
+                lsc += m->w[f] * a->f[f];
+            }
+            a->lscore = lsc;
+        } else {
+            for (f = 0; f < SESSREC_NFEATURES; f++)
+                sc += m->w[f] * a->f[f];
+        }
         a->score = sc;
         m->cands[i].score = sc;
         m->cands[i].item = it;
@@ -1150,7 +1166,9 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     m->n_cands = m->n_touched;
     SR_ADD(2, m->n_touched);
     SR_COUNT(3);
-    nsel = (uint32_t)(k > m->p.learn_topn ? k : m->p.learn_topn);
+    nsel = m->p.learn_blend == 2 ? m->p.order_top : m->p.learn_topn;
+    if (nsel < k)
+        nsel = (uint32_t)k;
     if (nsel > m->n_cands)
         nsel = m->n_cands;
     cand_select(m->cands, m->n_cands, nsel);
@@ -1169,7 +1187,7 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         if (out_scores)
             out_scores[j] = a->score;
         for (f = 0; f < SESSREC_NFEATURES; f++)
-            contrib[feat_signal[f]] += m->w[f] * a->f[f];
+            contrib[feat_signal[f]] += (m->p.learn_blend == 2 ? m->wf[f] : m->w[f]) * a->f[f];
         for (s = 0; s < SESSREC_NSIGNALS; s++) {
             if (contrib[s] > bv) {
                 bv = contrib[s];
@@ -1221,6 +1239,36 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     m->have_last = 0;
     if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp)
         return; /* target not among the candidates: nothing to learn from */
+    if (m->p.learn_blend == 2) {
+        /* two-stage: the fixed blend chose the list head; learn the order within it (softmax
+         * over the head, only when the target is in it) */
+        n = m->n_sorted < m->p.order_top ? m->n_sorted : m->p.order_top;
+        for (i = 0; i < n; i++)
+            if (m->cands[i].item == y)
+                rank = (int32_t)i;
+        if (rank < 0 || n < 2)
+            return;
+        for (i = 0; i < n; i++) {
+            m->lz[i] = m->acc[m->cands[i].item].lscore;
+            if (m->lz[i] > maxz)
+                maxz = m->lz[i];
+        }
+        for (i = 0; i < n; i++) {
+            m->lz[i] = expf(m->lz[i] - maxz);
+            sum += m->lz[i];
+        }
+        fy = m->acc[y].f;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            grad[f] = fy[f];
+        for (i = 0; i < n; i++) {
+            const float *fi = m->acc[m->cands[i].item].f;
+            float pr = m->lz[i] / sum;
+            for (f = 0; f < SESSREC_NFEATURES; f++)
+                grad[f] -= pr * fi[f];
+        }
+        learn_step(m, grad);
+        return;
+    }
     n = m->n_sorted < m->p.learn_topn ? m->n_sorted : m->p.learn_topn;
     for (i = 0; i < n; i++)
         if (m->cands[i].item == y)
@@ -1272,6 +1320,28 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
             grad[f] -= p * fi[f];
     }
     learn_step(m, grad);
+}
+
+int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key)
+{
+    if (!m->p.learn_blend)
+        return 0;
+    if (m->p.learn_every <= 1)
+        return 1;
+    /* the tick the click will get, so the choice is a pure function of the input order */
+    return hash64(session_key ^ hash64(m->tick + 1)) % m->p.learn_every == 0;
+}
+
+float sessrec_order_score(const struct sessrec *m, int32_t item)
+{
+    if (m->p.learn_blend != 2 || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp)
+        return -INFINITY;
+    return m->acc[item].lscore;
+}
+
+size_t sessrec_orders(const struct sessrec *m)
+{
+    return m->p.learn_blend == 2 ? m->p.order_top : 0;
 }
 
 /* ---- session access (added for the sgd operator) ------------------------------------------ */

@@ -113,10 +113,16 @@ struct sessrec_params {
     float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature; names
                                  * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
                                  * w_repeat w_last; defaults 0.01 1 0.7 0 0.2 0.1 0 0 0.2 0 */
-    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback()       (0) */
+    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback(), they  (0)
+                               *     score every candidate;
+                               * 2 = two-stage: the fixed weights choose and score the
+                               *     candidates (HR@k unchanged), weights learned online
+                               *     order the list head (sessrec_order_score()) */
     uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 (worse)  (0) */
     float learn_rate;         /* AdaGrad step size                                      (0.05) */
     uint32_t learn_topn;      /* candidates (by current blend) used by the loss             (50) */
+    uint32_t order_top;       /* learn_blend=2: list head ordered by the learned blend       (20) */
+    uint32_t learn_every;     /* learn from one click in N (deterministic hash of key, tick)  (1) */
 };
 
 /* Fill *p with the defaults listed above. */
@@ -167,6 +173,19 @@ size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int3
 /* Tell the model which item was actually clicked next after the last sessrec_score() call.
  * With learn_blend, takes one SGD step on the blend weights. No-op otherwise. */
 void sessrec_feedback(struct sessrec *m, int32_t next_item);
+
+/* Should the click about to be observed for session_key be learned from (scored, then
+ * sessrec_feedback())? 1 when learn_blend is on and the click is one of the `learn_every`
+ * sampled deterministically (hash of the key and the model's tick); 0 otherwise. */
+int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key);
+
+/* learn_blend=2 (two-stage): the learned-blend score of `item` for the last sessrec_score()
+ * call; callers re-sort the head of their final list (the first `order_top` items, after
+ * their own re-scoring and filters) by it, descending, keeping their order on ties.
+ * -INFINITY for an item that was not a candidate. sessrec_orders() tells whether to. */
+float sessrec_order_score(const struct sessrec *m, int32_t item);
+/* 0, or how many list-head items to order by sessrec_order_score() (learn_blend=2). */
+size_t sessrec_orders(const struct sessrec *m);
 
 /* Current blend weights (SESSREC_NFEATURES floats, indexed by enum sessrec_feature). */
 void sessrec_weights(const struct sessrec *m, float *out);

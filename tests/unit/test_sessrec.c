@@ -1,4 +1,5 @@
 /* test_sessrec.c — the sessrec scoring core on tiny synthetic sessions. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +229,86 @@ static void test_eviction_and_params(void **s)
     sessrec_destroy(NULL);
 }
 
+/* learn_blend=2 (two-stage): the fixed blend still chooses and scores the list (identical to
+ * learn_blend=0 whatever was learned), the learned weights move and give the head's order. */
+static void test_learn_order(void **s)
+{
+    struct sessrec *f = make(0), *m = make(2);
+    int32_t q[] = { 1, 2 }, of[20], om[20];
+    float sf[20], sm[20], w0[SESSREC_NFEATURES], w1[SESSREC_NFEATURES];
+    size_t nf = 0, nm = 0, r, i;
+
+    (void)s;
+    assert_non_null(f);
+    assert_non_null(m);
+    assert_int_equal(sessrec_orders(f), 0);
+    assert_int_equal(sessrec_orders(m), 20);
+    float gap0 = 0;
+    sessrec_weights(m, w0);
+    for (r = 0; r < 20; r++) {
+        feed(f, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
+        feed(m, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
+        nf = sessrec_score(f, 7, q, 2, of, sf, NULL, NULL, 20);
+        nm = sessrec_score(m, 7, q, 2, om, sm, NULL, NULL, 20);
+        assert_int_equal(nf, nm);
+        assert_memory_equal(of, om, nf * sizeof(*of));
+        assert_memory_equal(sf, sm, nf * sizeof(*sf));
+        if (r == 0) {   /* the learned blend starts as the fixed one */
+            for (i = 0; i < nm; i++)
+                assert_float_equal(sessrec_order_score(m, om[i]), sm[i], 1e-6);
+            gap0 = sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]);
+        }
+        sessrec_feedback(f, 4);      /* a no-op without learning */
+        sessrec_feedback(m, 4);      /* 4 follows 1, 2 once in the data: a weaker successor */
+    }
+    sessrec_weights(m, w1);
+    assert_memory_not_equal(w0, w1, sizeof(w0));
+    sessrec_weights(f, w1);
+    assert_memory_equal(w0, w1, sizeof(w0));
+    /* learned scores exist for the candidates only; 4 (the label) gained on the top item */
+    nm = sessrec_score(m, 7, q, 2, om, sm, NULL, NULL, 20);
+    for (i = 0; i < nm; i++)
+        assert_true(isfinite(sessrec_order_score(m, om[i])));
+    assert_false(isfinite(sessrec_order_score(m, 12345)));
+    assert_false(isfinite(sessrec_order_score(f, om[0])));
+    assert_true(sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]) > gap0);
+    sessrec_destroy(f);
+    sessrec_destroy(m);
+}
+
+/* learn_every: a deterministic share of the clicks, none without learning */
+static void test_learn_every(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *a, *b, *off = make(0);
+    unsigned k, na = 0;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.learn_blend = 2;
+    p.learn_every = 4;
+    a = sessrec_new(&p);
+    b = sessrec_new(&p);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(off);
+    for (k = 0; k < 4000; k++) {
+        int wa = sessrec_wants_feedback(a, k / 3);
+        assert_int_equal(wa, sessrec_wants_feedback(b, k / 3));
+        assert_int_equal(sessrec_wants_feedback(off, k / 3), 0);
+        na += (unsigned)wa;
+        assert_int_equal(sessrec_observe(a, k / 3, (int32_t)(k % 50), 0), 0);
+        assert_int_equal(sessrec_observe(b, k / 3, (int32_t)(k % 50), 0), 0);
+        assert_int_equal(sessrec_observe(off, k / 3, (int32_t)(k % 50), 0), 0);
+    }
+    assert_in_range(na, 800, 1200);
+    sessrec_destroy(a);
+    sessrec_destroy(b);
+    sessrec_destroy(off);
+    p.learn_blend = 3;
+    assert_null(sessrec_new(&p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +318,8 @@ int main(void)
         cmocka_unit_test(test_ties_by_id),
         cmocka_unit_test(test_repeat_and_self),
         cmocka_unit_test(test_eviction_and_params),
+        cmocka_unit_test(test_learn_order),
+        cmocka_unit_test(test_learn_every),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
