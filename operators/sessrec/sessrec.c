@@ -51,6 +51,10 @@ void sessrec_params_default(struct sessrec_params *p)
     p->learn_topn = 50;
     p->order_top = 20;
     p->learn_every = 1;
+    p->learn_set = 1;
+    p->set_rate = 0.01f;
+    p->set_temp = 0.05f;
+    p->set_window = 5;
 }
 
 enum ptype { PT_U32, PT_F32 };
@@ -74,7 +78,8 @@ static const struct pdesc pdescs[] = {
     PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
 #undef PW
     PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
-    PU(order_top), PU(learn_every),
+    PU(order_top), PU(learn_every), PU(learn_set), PF(set_rate), PF(set_temp),
+    PU(set_window),
 };
 #define NPDESC (sizeof(pdescs) / sizeof(pdescs[0]))
 
@@ -267,6 +272,8 @@ struct sessrec {
     /* blend weights (learned or fixed) */
     float w[SESSREC_NFEATURES];
     float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
+    float ws[SESSREC_NFEATURES]; /* learn_set: the weights choosing the list (start = wf) */
+    float g2s[SESSREC_NFEATURES];
     float g2[SESSREC_NFEATURES]; /* AdaGrad accumulators */
     float *lz;             /* learn_topn + 1 scratch logits */
 
@@ -369,13 +376,14 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
         if (!(p->signals & (1u << feat_signal[i])))
             m->w[i] = 0;
     memcpy(m->wf, m->w, sizeof(m->wf));
+    memcpy(m->ws, m->w, sizeof(m->ws));
     m->hcap = 1024;
     m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
     m->hvals = calloc(m->hcap, sizeof(*m->hvals));
     m->nbs = calloc(p->sample_cap, sizeof(*m->nbs));
     m->ipw_tab = calloc(p->sess_items_cap, sizeof(*m->ipw_tab));
     m->pop_top = calloc(p->pop_top ? p->pop_top : 1, sizeof(*m->pop_top));
-    m->lz = calloc((size_t)(p->learn_topn > p->order_top ? p->learn_topn : p->order_top) + 1,
+    m->lz = calloc((size_t)(p->learn_topn > 2 * p->order_top ? p->learn_topn : 2 * p->order_top) + 1,
                    sizeof(*m->lz));
     if (!m->lz || !m->hkeys || !m->hvals || !m->nbs || !m->ipw_tab || !m->pop_top)
         goto fail;
@@ -1149,9 +1157,10 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
         if (m->p.learn_blend == 2) {
+            const float *ws = m->p.learn_set ? m->ws : m->wf;
             float lsc = 0;
             for (f = 0; f < SESSREC_NFEATURES; f++) {
-                sc += m->wf[f] * a->f[f];
+                sc += ws[f] * a->f[f];
                 lsc += m->w[f] * a->f[f];
             }
             a->lscore = lsc;
@@ -1166,7 +1175,7 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     m->n_cands = m->n_touched;
     SR_ADD(2, m->n_touched);
     SR_COUNT(3);
-    nsel = m->p.learn_blend == 2 ? m->p.order_top : m->p.learn_topn;
+    nsel = m->p.learn_blend == 2 ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
     if (nsel < k)
         nsel = (uint32_t)k;
     if (nsel > m->n_cands)
@@ -1187,7 +1196,8 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         if (out_scores)
             out_scores[j] = a->score;
         for (f = 0; f < SESSREC_NFEATURES; f++)
-            contrib[feat_signal[f]] += (m->p.learn_blend == 2 ? m->wf[f] : m->w[f]) * a->f[f];
+            contrib[feat_signal[f]] += (m->p.learn_blend != 2 ? m->w[f] :
+                                        m->p.learn_set ? m->ws[f] : m->wf[f]) * a->f[f];
         for (s = 0; s < SESSREC_NSIGNALS; s++) {
             if (contrib[s] > bv) {
                 bv = contrib[s];
@@ -1212,19 +1222,58 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     return k;
 }
 
-/* One AdaGrad step on the blend weights given gradient g (ascent direction). */
-static void learn_step(struct sessrec *m, const float *g)
+/* One AdaGrad step on weights w (accumulators g2) given gradient g (ascent direction). */
+static void adagrad(const struct sessrec *m, float *w, float *g2, float rate, const float *g)
 {
     uint32_t f;
 
     for (f = 0; f < SESSREC_NFEATURES; f++) {
         if (!(m->p.signals & (1u << feat_signal[f])) || g[f] == 0)
             continue;
-        m->g2[f] += g[f] * g[f];
-        m->w[f] += m->p.learn_rate * g[f] / sqrtf(m->g2[f] + 1e-6f);
-        if (m->w[f] < 0)
-            m->w[f] = 0;
+        g2[f] += g[f] * g[f];
+        w[f] += rate * g[f] / sqrtf(g2[f] + 1e-6f);
+        if (w[f] < 0)
+            w[f] = 0;
     }
+}
+
+static void learn_step(struct sessrec *m, const float *g)
+{
+    adagrad(m, m->w, m->g2, m->p.learn_rate, g);
+}
+
+/* learn_set: pairwise logistic loss between the target and the items just across the
+ * boundary of the list head (h = order_top, w = set_window): a target ranked h..2h-1 against
+ * the w last items of the head, a target inside the head against the w first items after it;
+ * pair weight σ((s_j − s_y)/T). Only swaps that change HR@h count (LambdaRank-style Δ HR@h),
+ * and only the ones a small weight change can make (near the boundary). */
+static void learn_set_step(struct sessrec *m, int32_t y)
+{
+    uint32_t h = m->p.order_top, n2 = m->n_sorted < 2 * h ? m->n_sorted : 2 * h, i, f, from, to;
+    uint32_t bw = m->p.set_window;
+    float grad[SESSREC_NFEATURES], sy, it = m->p.set_temp > 0 ? 1.0f / m->p.set_temp : 1.0f;
+    const float *fy;
+    int32_t rank = -1;
+
+    if (h > n2)
+        h = n2;
+    for (i = 0; i < n2; i++)
+        if (m->cands[i].item == y)
+            rank = (int32_t)i;
+    if (rank < 0 || h == 0 || n2 <= h || bw == 0)
+        return;
+    from = (uint32_t)rank >= h ? h - (bw < h ? bw : h) : h;
+    to = (uint32_t)rank >= h ? h : (h + bw < n2 ? h + bw : n2);
+    fy = m->acc[y].f;
+    sy = m->acc[y].score;
+    memset(grad, 0, sizeof(grad));
+    for (i = from; i < to; i++) {
+        const struct acc *a = &m->acc[m->cands[i].item];
+        float wgt = 1.0f / (1.0f + expf((sy - a->score) * it)) / (float)(to - from);
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            grad[f] += wgt * (fy[f] - a->f[f]);
+    }
+    adagrad(m, m->ws, m->g2s, m->p.set_rate, grad);
 }
 
 void sessrec_feedback(struct sessrec *m, int32_t y)
@@ -1242,6 +1291,8 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     if (m->p.learn_blend == 2) {
         /* two-stage: the fixed blend chose the list head; learn the order within it (softmax
          * over the head, only when the target is in it) */
+        if (m->p.learn_set)
+            learn_set_step(m, y);
         n = m->n_sorted < m->p.order_top ? m->n_sorted : m->p.order_top;
         for (i = 0; i < n; i++)
             if (m->cands[i].item == y)

@@ -115,14 +115,21 @@ struct sessrec_params {
                                  * w_repeat w_last; defaults 0.01 1 0.7 0 0.2 0.1 0 0 0.2 0 */
     uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback(), they  (0)
                                *     score every candidate;
-                               * 2 = two-stage: the fixed weights choose and score the
-                               *     candidates (HR@k unchanged), weights learned online
-                               *     order the list head (sessrec_order_score()) */
+                               * 2 = two-stage: the set weights (fixed, or with learn_set
+                               *     learned for HR@order_top) choose and score the
+                               *     candidates; weights learned online by softmax over the
+                               *     list head order it (sessrec_order_score()) */
     uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 (worse)  (0) */
     float learn_rate;         /* AdaGrad step size                                      (0.05) */
     uint32_t learn_topn;      /* candidates (by current blend) used by the loss             (50) */
     uint32_t order_top;       /* learn_blend=2: list head ordered by the learned blend       (20) */
     uint32_t learn_every;     /* learn from one click in N (deterministic hash of key, tick)  (1) */
+    uint32_t learn_set;       /* learn_blend=2: the weights that choose the list are learned
+                               * too, starting from the fixed ones, with a pairwise loss
+                               * across the order_top boundary (Δ HR@order_top)          (1) */
+    float set_rate;           /* their AdaGrad step size                                (0.01) */
+    float set_temp;           /* logistic temperature of the pairwise loss              (0.05) */
+    uint32_t set_window;      /* items on the other side of the boundary per target       (5) */
 };
 
 /* Fill *p with the defaults listed above. */

@@ -231,9 +231,19 @@ static void test_eviction_and_params(void **s)
 
 /* learn_blend=2 (two-stage): the fixed blend still chooses and scores the list (identical to
  * learn_blend=0 whatever was learned), the learned weights move and give the head's order. */
+static struct sessrec *make_order(uint32_t learn_set)
+{
+    struct sessrec_params p;
+
+    sessrec_params_default(&p);
+    p.learn_blend = 2;
+    p.learn_set = learn_set;
+    return sessrec_new(&p);
+}
+
 static void test_learn_order(void **s)
 {
-    struct sessrec *f = make(0), *m = make(2);
+    struct sessrec *f = make(0), *m = make_order(0);
     int32_t q[] = { 1, 2 }, of[20], om[20];
     float sf[20], sm[20], w0[SESSREC_NFEATURES], w1[SESSREC_NFEATURES];
     size_t nf = 0, nm = 0, r, i;
@@ -274,6 +284,47 @@ static void test_learn_order(void **s)
     assert_true(sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]) > gap0);
     sessrec_destroy(f);
     sessrec_destroy(m);
+}
+
+/* learn_set: the weights choosing the list learn from targets near the list boundary */
+static void test_learn_set(void **s)
+{
+    struct sessrec *f = make(0), *a = make_order(1), *b = make_order(1);
+    int32_t q[] = { 1, 2 }, of[30], oa[30], ob[30];
+    float sf[30], sa[30], sb[30];
+    size_t nf, na, nb, r, i, k;
+    int differs = 0;
+
+    (void)s;
+    assert_non_null(f);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (r = 0; r < 20; r++) {
+        /* 30 more items, each after 1, 2 once: the list boundary runs through them */
+        for (k = 0; k < 30; k++) {
+            int32_t row[3] = { 1, 2, (int32_t)(10 + k) };
+            for (i = 0; i < 3; i++) {
+                assert_int_equal(sessrec_observe(f, 1000 * r + k + 5000, row[i], 0), 0);
+                assert_int_equal(sessrec_observe(a, 1000 * r + k + 5000, row[i], 0), 0);
+                assert_int_equal(sessrec_observe(b, 1000 * r + k + 5000, row[i], 0), 0);
+            }
+        }
+        nf = sessrec_score(f, 7, q, 2, of, sf, NULL, NULL, 30);
+        na = sessrec_score(a, 7, q, 2, oa, sa, NULL, NULL, 30);
+        nb = sessrec_score(b, 7, q, 2, ob, sb, NULL, NULL, 30);
+        assert_int_equal(na, nb);
+        assert_memory_equal(oa, ob, na * sizeof(*oa));
+        assert_memory_equal(sa, sb, na * sizeof(*sa));
+        differs |= nf != na || memcmp(sf, sa, nf * sizeof(*sf)) != 0;
+        sessrec_feedback(a, oa[na > 21 ? 21 : na - 1]);   /* a target just outside the head */
+        sessrec_feedback(b, ob[nb > 21 ? 21 : nb - 1]);
+        for (i = 1; i < na; i++)
+            assert_true(sa[i - 1] >= sa[i]);
+    }
+    assert_true(differs);   /* the set weights moved away from the fixed ones */
+    sessrec_destroy(f);
+    sessrec_destroy(a);
+    sessrec_destroy(b);
 }
 
 /* learn_every: a deterministic share of the clicks, none without learning */
@@ -319,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_repeat_and_self),
         cmocka_unit_test(test_eviction_and_params),
         cmocka_unit_test(test_learn_order),
+        cmocka_unit_test(test_learn_set),
         cmocka_unit_test(test_learn_every),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
