@@ -525,8 +525,10 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
     double t0;
 
     memset(r, 0, sizeof(*r));
-    if (!m)
+    if (!m || p->learn_topn > MAXK + 1024 || p->order_top > MAXK + 1024) {
+        sessrec_destroy(m);
         return -1;
+    }
     t0 = now_s();
     for (phase = 0; phase < 2; phase++) {
         const struct sessions *S = phase == 0 ? &ds->train : &ds->test;
@@ -538,7 +540,8 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
             for (j = 0; j < len; j++) {
                 int is_case = phase == 1 && j >= ds->min_prefix;
                 int learn = j > 0 && sessrec_wants_feedback(m, key);
-                if (j > 0 && (is_case || learn || g_score_all)) {
+                if (j > 0 && (is_case || g_score_all)) {
+                    /* the list rerank publishes */
                     size_t nt = sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
                                               K > sessrec_orders(m) ? K : sessrec_orders(m));
                     r->scores++;
@@ -546,8 +549,13 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
                         order_head(m, top, NULL, nt);
                         hit(r, top, nt < K ? nt : K, it[j]);
                     }
-                    if (learn)
-                        sessrec_feedback(m, it[j]);
+                }
+                if (learn) {
+                    /* what sgd does for a sampled click: its own scoring, one step */
+                    sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
+                                  p->learn_blend == 2 ? p->order_top : p->learn_topn);
+                    r->scores++;
+                    sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0) {
                     sessrec_destroy(m);
