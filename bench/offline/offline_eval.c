@@ -798,7 +798,8 @@ static void print_result(const char *name, const struct result *r, size_t K, int
            r->clicks ? 1e6 * r->secs / (double)r->clicks : 0.0, r->scores);
     if (show_w) {
         static const char *const fn[SESSREC_NFEATURES] = {
-            "pop", "knn", "knnb", "knns", "next", "nexth", "nexts", "covis", "rep", "last"
+            "pop", "knn", "knnb", "knns", "next", "nexth", "nexts", "covis", "rep", "last",
+            "trend"
         };
         int f;
         printf("  w=");

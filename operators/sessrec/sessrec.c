@@ -44,6 +44,8 @@ void sessrec_params_default(struct sessrec_params *p)
     p->w[SESSREC_F_COVIS] = 0.0f;
     p->w[SESSREC_F_REPEAT] = 0.2f;
     p->w[SESSREC_F_LAST] = 0.0f;
+    p->w[SESSREC_F_TREND] = 0.0f;
+    p->trend_tau = 10000.0f;
     p->learn_loss = 0;
     p->signals = (1u << SESSREC_NSIGNALS) - 1;
     p->learn_blend = 0;
@@ -76,6 +78,7 @@ static const struct pdesc pdescs[] = {
     PW("w_knns", SESSREC_F_KNN_SQRT), PW("w_next", SESSREC_F_NEXT),
     PW("w_nexth", SESSREC_F_NEXT_HOPS), PW("w_nexts", SESSREC_F_NEXT_SQRT),
     PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
+    PW("w_trend", SESSREC_F_TREND), PF(trend_tau),
 #undef PW
     PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
     PU(order_top), PU(learn_every), PU(learn_set), PF(set_rate), PF(set_temp),
@@ -204,6 +207,7 @@ struct item {
     uint32_t post_head;    /* next write index */
     uint32_t df;           /* sessions that contained the item */
     float pop;             /* forward-decayed click count (global reference m->pop_ref) */
+    float trend;           /* the same with trend_tau (reference m->trend_ref) */
     float ldf;             /* log(df + 1), cached for IDF */
     struct etab tr;        /* successors */
     struct etab cv;        /* co-visited */
@@ -265,7 +269,7 @@ struct sessrec {
     uint32_t hcap;         /* power of two */
 
     /* popularity: forward decay with one global reference; top list kept exactly */
-    uint64_t pop_ref;
+    uint64_t pop_ref, trend_ref;
     int32_t *pop_top;      /* owned, pop_top entries */
     uint32_t pop_n;
 
@@ -307,7 +311,7 @@ uint64_t sessrec_dbg[8];
 static const uint8_t feat_signal[SESSREC_NFEATURES] = {
     SESSREC_POPULAR, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
     SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_CO_VISITED,
-    SESSREC_IN_SESSION, SESSREC_IN_SESSION,
+    SESSREC_IN_SESSION, SESSREC_IN_SESSION, SESSREC_POPULAR,
 };
 
 static uint64_t hash64(uint64_t x)
@@ -716,6 +720,18 @@ static void pop_add(struct sessrec *m, int32_t item)
         fw = (float)exp(x);
     }
     it->pop += fw;
+    if (m->p.trend_tau > 0) {
+        double x = (double)(m->tick - m->trend_ref) / m->p.trend_tau;
+        if (x > 30.0) {
+            float sc = (float)exp(-x);
+            int32_t k;
+            for (k = 0; k < m->n_items; k++)
+                m->items[k].trend *= sc;
+            m->trend_ref = m->tick;
+            x = 0;
+        }
+        it->trend += (float)exp(x);
+    }
     if (m->p.pop_top == 0)
         return;
     for (i = 0; i < m->pop_n; i++) {
@@ -1030,8 +1046,9 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
                      int32_t *out_items, float *out_scores, uint8_t *out_reason,
                      int32_t *out_because, size_t k)
 {
-    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0;
-    float iknn, inext, icov, irep, ipop;
+    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0;
+    float iknn, inext, icov, irep, ipop, itr;
+    int trend_on;
     int64_t self = session_get(m, session_key, 0);
     uint32_t i, h, f, nsel;
     int32_t last = -1;
@@ -1123,9 +1140,16 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     }
 
     /* normalise each signal by its max over the candidates; derived features; blend */
+    trend_on = on(m, SESSREC_POPULAR) && m->p.trend_tau > 0 &&
+               (m->p.learn_blend || m->w[SESSREC_F_TREND] != 0);
     for (i = 0; i < m->n_touched; i++) {
-        const struct acc *a = &m->acc[m->touched[i]];
+        struct acc *a = &m->acc[m->touched[i]];
         float v = a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE];
+        if (trend_on) {
+            a->f[SESSREC_F_TREND] = m->items[m->touched[i]].trend;
+            if (a->f[SESSREC_F_TREND] > mtr)
+                mtr = a->f[SESSREC_F_TREND];
+        }
         if (v > mknn)
             mknn = v;
         v = a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS];
@@ -1143,11 +1167,13 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     icov = mcov > 0 ? 1.0f / mcov : 0.0f;
     irep = mrep > 0 ? 1.0f / mrep : 0.0f;
     ipop = mpop > 0 ? 1.0f / mpop : 0.0f;
+    itr = mtr > 0 ? 1.0f / mtr : 0.0f;
     for (i = 0; i < m->n_touched; i++) {
         int32_t it = m->touched[i];
         struct acc *a = &m->acc[it];
         float sc = 0;
         a->f[SESSREC_F_POP] *= ipop;
+        a->f[SESSREC_F_TREND] *= itr;
         a->f[SESSREC_F_KNN] *= iknn;
         a->f[SESSREC_F_KNN_BEFORE] *= iknn;
         a->f[SESSREC_F_KNN_SQRT] = sqrtf(a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE]);

@@ -327,6 +327,48 @@ static void test_learn_set(void **s)
     sessrec_destroy(b);
 }
 
+/* TREND: fast-decayed clicks rank an item clicked a little just now above one clicked a lot
+ * long ago (POPULAR, slow decay, ranks them the other way) */
+static void test_trend(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *m;
+    int32_t q[] = { 99 }, out[4];
+    size_t n;
+    uint64_t k;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.signals = 1u << SESSREC_POPULAR;
+    p.trend_tau = 100;
+    p.w[SESSREC_F_POP] = 0;
+    p.w[SESSREC_F_TREND] = 1;
+    m = sessrec_new(&p);
+    assert_non_null(m);
+    for (k = 0; k < 50; k++)
+        assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0);     /* item 1: 50 clicks */
+    for (k = 0; k < 1000; k++)   /* time passes: 1000 other items clicked once each */
+        assert_int_equal(sessrec_observe(m, k + 100, 100 + (int32_t)k, 0), 0);
+    for (k = 0; k < 5; k++)
+        assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0);  /* item 2: 5, just now */
+    n = sessrec_score(m, 9999, q, 1, out, NULL, NULL, NULL, 4);
+    assert_true(n >= 1);
+    assert_int_equal(out[0], 2);
+    sessrec_destroy(m);
+    p.w[SESSREC_F_POP] = 1;
+    p.w[SESSREC_F_TREND] = 0;
+    p.pop_tau = 0;
+    m = sessrec_new(&p);
+    assert_non_null(m);
+    for (k = 0; k < 50; k++)
+        assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0);
+    for (k = 0; k < 5; k++)
+        assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0);
+    n = sessrec_score(m, 9999, q, 1, out, NULL, NULL, NULL, 4);
+    assert_int_equal(out[0], 1);
+    sessrec_destroy(m);
+}
+
 /* learn_every: a deterministic share of the clicks, none without learning */
 static void test_learn_every(void **s)
 {
@@ -371,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_eviction_and_params),
         cmocka_unit_test(test_learn_order),
         cmocka_unit_test(test_learn_set),
+        cmocka_unit_test(test_trend),
         cmocka_unit_test(test_learn_every),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
