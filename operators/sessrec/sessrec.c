@@ -367,7 +367,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
 
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
-        p->covis_cap > 65535 || p->learn_blend > 2)
+        p->covis_cap > 65535 || p->learn_blend > 2 || p->order_top > 65535 ||
+        p->learn_topn > 65535)
         return NULL;
     m = calloc(1, sizeof(*m));
     if (!m)

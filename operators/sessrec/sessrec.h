@@ -152,7 +152,8 @@ size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t l
 
 struct sessrec;
 
-/* Create an empty model (params copied). NULL on allocation failure or invalid params. */
+/* Create an empty model (params copied). NULL on allocation failure or invalid params
+ * (among them learn_blend > 2, order_top or learn_topn > 65535). */
 struct sessrec *sessrec_new(const struct sessrec_params *p);
 void sessrec_destroy(struct sessrec *m);
 

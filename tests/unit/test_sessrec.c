@@ -400,6 +400,9 @@ static void test_learn_every(void **s)
     sessrec_destroy(off);
     p.learn_blend = 3;
     assert_null(sessrec_new(&p));
+    p.learn_blend = 2;
+    p.order_top = 1u << 31;
+    assert_null(sessrec_new(&p));
 }
 
 int main(void)
