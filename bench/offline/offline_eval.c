@@ -17,7 +17,8 @@
  * play the test role and the test files are not read.
  *
  * Methods (--only picks a comma list): recd (the blend with --params), recd-learn (same with
- * learn_blend=1: blend weights learned online), ablations -knn -next -repeat -covis -pop (one
+ * learn_blend=1: blend weights learned online), recd-order (learn_blend=2: the two-stage
+ * ranking, the daemon's default with --params learn_blend=2,learn_every=8), ablations -knn -next -repeat -covis -pop (one
  * signal disabled), POP, S-POP, ItemKNN, and the single signals knn, next.
  */
 #include <errno.h>

@@ -67,7 +67,7 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
 static const struct recd_conf_decl sgd_decls[] = {
     {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
      "Learn the blend of signals online from each click's actual next item (softmax "
-     "regression over the candidates; costs one scoring per click). Measured: +0.3..1.1 MRR@20, "
+     "regression over the candidates; costs one scoring per learned click, see learn_every). Measured: +0.3..1.1 MRR@20, "
      "-0.4..1.2 HR@20 on three datasets (docs/QUALITY.md). Off: the fixed weights of `tuning`.",
      NULL, NULL},
     {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
