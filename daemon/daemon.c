@@ -80,6 +80,21 @@ static void on_usr1(int sig)
 /* After a fatal error: how long /readyz reports the failure before recd exits. */
 #define FAIL_LINGER_MS 1000
 
+/* Output of one batch on its way to the broker (kafka.publish_inflight). A slot is open while
+ * its batch publishes, sealed by hold(), and complete once sealed with nothing outstanding. */
+#define MAX_SLOTS 65   /* publish_inflight (<= 64) sealed slots + the open one */
+struct slot {
+    int used;
+    int sealed;
+    int failed;               /* a record's delivery failed: never acknowledged */
+    uint64_t batch_no;
+    size_t outstanding;       /* produced, delivery report not yet served */
+    int64_t *ts;              /* owned: Kafka timestamps (ms) of the batch's events */
+    size_t n_ts, cap_ts;
+    int64_t t_produce_ms;     /* wall clock when the batch's first record was produced */
+    int64_t max_ack_us;       /* longest produce -> acknowledgement of its records */
+};
+
 /* Next offset to take from one input partition (the consumption fence). */
 struct fence {
     int kind;                   /* enum recd_kind of the topic */
@@ -116,6 +131,10 @@ struct daemon {
     int fatal;                              /* a batch failed: stop without committing */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
     char delivery_err[256];
+    struct slot slots[MAX_SLOTS];
+    struct slot *open_slot;                 /* the batch being published, or NULL */
+    size_t n_sealed;                        /* sealed, not yet complete */
+    int batch_dlq;                          /* the batch dead-lettered records */
     int64_t last_msg_ns;
     int64_t watchdog_interval_ns;
     int64_t last_watchdog_ns;
@@ -123,13 +142,65 @@ struct daemon {
 
 /* ---- producer sink ------------------------------------------------------------------------ */
 
+/* Everything of a sealed batch is acknowledged: event -> publish latency, outbox removal. */
+static void slot_complete(struct daemon *d, struct slot *sl)
+{
+    /* acknowledged at: produce time + librdkafka's measured produce -> ack latency, so that the
+     * figure does not depend on when the delivery report is served */
+    int64_t now = sl->max_ack_us > 0 ? sl->t_produce_ms + sl->max_ack_us / 1000 :
+                                       recd_now_wall_ms();
+    size_t i;
+
+    if (sl->n_ts > 0) {
+        double *lat = malloc(sl->n_ts * sizeof(*lat));
+
+        for (i = 0; lat != NULL && i < sl->n_ts; i++) {
+            lat[i] = now > sl->ts[i] ? (double)(now - sl->ts[i]) / 1000.0 : 0.0;
+        }
+        if (lat != NULL) {
+            recd_metrics_observe_many(d->metrics, "recd_event_publish_latency_seconds", NULL,
+                                      lat, sl->n_ts);
+        }
+        free(lat);
+    }
+    if (recd_pipeline_acked(d->pipeline, sl->batch_no) != RECD_OK) {
+        /* the entry stays in the outbox: a restart republishes those lists once more */
+        RLOG_WARN(RECD_LOG_STATE, "out of memory: outbox entry of batch %llu kept",
+                  (unsigned long long)sl->batch_no);
+    }
+    sl->used = 0;
+    sl->sealed = 0;
+    d->n_sealed--;
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct daemon *d = opaque;
+    struct slot *sl = m->_private;   /* NULL: DLQ record or a republished list */
 
     if (m->err) {
         d->delivery_failures++;
         snprintf(d->delivery_err, sizeof(d->delivery_err), "%s", rd_kafka_err2str(m->err));
+    }
+    if (sl != NULL) {
+        int64_t us = rd_kafka_message_latency(m);
+
+        if (us > sl->max_ack_us) {
+            sl->max_ack_us = us;
+        }
+        sl->outstanding--;
+        /* a failed delivery never completes its batch: the outbox entry stays */
+        if (m->err) {
+            sl->failed = 1;
+        }
+        if (sl->sealed && sl->outstanding == 0) {
+            if (sl->failed) {
+                sl->used = sl->sealed = 0;
+                d->n_sealed--;
+            } else {
+                slot_complete(d, sl);
+            }
+        }
     }
 }
 
@@ -152,7 +223,7 @@ static int produce_retry(struct daemon *d, rd_kafka_resp_err_t (*fn)(struct daem
     return RECD_OK;
 }
 
-struct pub_arg { const char *user; const void *val; size_t len; };
+struct pub_arg { const char *user; const void *val; size_t len; struct slot *sl; };
 
 static rd_kafka_resp_err_t do_publish(struct daemon *d, void *a)
 {
@@ -161,14 +232,65 @@ static rd_kafka_resp_err_t do_publish(struct daemon *d, void *a)
     return rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->topic[RECD_KIND_RECS]),
                              RD_KAFKA_V_KEY(p->user, strlen(p->user)),
                              RD_KAFKA_V_VALUE((void *)p->val, p->len),
+                             RD_KAFKA_V_OPAQUE(p->sl),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 }
 
 static int sink_publish(void *opaque, const char *user_id, const void *val, size_t len)
 {
-    struct pub_arg a = {user_id, val, len};
+    struct daemon *d = opaque;
+    struct pub_arg a = {user_id, val, len, d->open_slot};
+    int rc = produce_retry(opaque, do_publish, &a);
 
-    return produce_retry(opaque, do_publish, &a);
+    if (rc == RECD_OK && a.sl != NULL) {
+        if (a.sl->outstanding++ == 0 && a.sl->t_produce_ms == 0) {
+            a.sl->t_produce_ms = recd_now_wall_ms();
+        }
+    }
+    return rc;
+}
+
+/* The batch's output is all handed to the producer: seal its slot. Held (committed before
+ * acknowledged) unless publishing is synchronous or the batch dead-lettered records. */
+static int sink_hold(void *opaque, uint64_t batch_no)
+{
+    struct daemon *d = opaque;
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    struct slot *sl = d->open_slot;
+    size_t i;
+
+    if (sl == NULL) {
+        return 0;
+    }
+    d->open_slot = NULL;
+    sl->batch_no = batch_no;
+    sl->n_ts = 0;
+    if (sl->cap_ts < d->n_msgs) {
+        int64_t *nt = realloc(sl->ts, d->n_msgs * sizeof(*nt));
+
+        if (nt != NULL) {
+            sl->ts = nt;
+            sl->cap_ts = d->n_msgs;
+        }
+    }
+    for (i = 0; sl->cap_ts >= d->n_msgs && i < d->n_msgs; i++) {
+        if (d->raws[i].ts_ms > 0 && d->raws[i].kind != RECD_KIND_ITEM) {
+            sl->ts[sl->n_ts++] = d->raws[i].ts_ms;
+        }
+    }
+    sl->sealed = 1;
+    d->n_sealed++;
+    if (sl->outstanding == 0) {
+        if (sl->failed) {
+            sl->used = sl->sealed = 0;
+            d->n_sealed--;
+        } else {
+            slot_complete(d, sl);
+        }
+    }
+    /* a delivery failed already: flush, which reports it, so that this batch fails before
+     * its commit */
+    return kc->publish_inflight > 0 && !d->batch_dlq && d->delivery_failures == 0;
 }
 
 struct dlq_arg { const struct recd_raw *r; const char *cls, *msg; };
@@ -203,6 +325,7 @@ static int sink_dead_letter(void *opaque, const struct recd_raw *r, const char *
 {
     struct dlq_arg a = {r, cls, msg};
 
+    ((struct daemon *)opaque)->batch_dlq = 1;
     return produce_retry(opaque, do_dlq, &a);
 }
 
@@ -221,6 +344,48 @@ static int sink_flush(void *opaque, char *errstr, size_t errlen)
                            (unsigned long long)d->delivery_failures, d->delivery_err);
     }
     return RECD_OK;
+}
+
+/* Wait until at most `limit` committed batches await acknowledgement (serving delivery
+ * reports). Fails after kafka.flush_timeout_ms or on a failed delivery: the state is committed,
+ * the outbox keeps the unacknowledged batches' users for the next start. */
+static int wait_inflight(struct daemon *d, size_t limit, char *errstr, size_t errlen)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int64_t deadline = recd_now_mono_ns() + kc->flush_timeout_ms * 1000000LL;
+
+    for (;;) {
+        rd_kafka_poll(d->producer, d->n_sealed > limit ? 5 : 0);
+        if (d->delivery_failures) {
+            return recd_seterr(errstr, errlen, RECD_EKAFKA, "%llu output records failed: %s",
+                               (unsigned long long)d->delivery_failures, d->delivery_err);
+        }
+        if (d->n_sealed <= limit) {
+            return RECD_OK;
+        }
+        if (recd_now_mono_ns() >= deadline) {
+            return recd_seterr(errstr, errlen, RECD_EKAFKA,
+                               "output of %zu committed batch(es) not acknowledged within "
+                               "%lld ms (kept in the outbox: republished at the next start)",
+                               d->n_sealed, (long long)kc->flush_timeout_ms);
+        }
+    }
+}
+
+static struct slot *slot_open(struct daemon *d)
+{
+    for (size_t i = 0; i < MAX_SLOTS; i++) {
+        if (!d->slots[i].used) {
+            d->slots[i].used = 1;
+            d->slots[i].sealed = 0;
+            d->slots[i].failed = 0;
+            d->slots[i].outstanding = 0;
+            d->slots[i].t_produce_ms = 0;
+            d->slots[i].max_ack_us = 0;
+            return &d->slots[i];
+        }
+    }
+    return NULL;   /* cannot happen: wait_inflight keeps <= 64 sealed */
 }
 
 /* ---- batches ------------------------------------------------------------------------------ */
@@ -294,7 +459,8 @@ static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t nex
 /* Run the pending messages through the pipeline; destroys them. */
 static int flush_batch(struct daemon *d)
 {
-    struct recd_sink sink = {d, sink_publish, sink_dead_letter, sink_flush};
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    struct recd_sink sink = {d, sink_publish, sink_dead_letter, sink_flush, sink_hold};
     char err[512];
     size_t i;
     int rc = RECD_OK;
@@ -304,7 +470,14 @@ static int flush_batch(struct daemon *d)
     if (d->n_msgs == 0 || d->fatal) {
         goto out;
     }
-    d->delivery_failures = 0;
+    rc = wait_inflight(d, (size_t)kc->publish_inflight, err, sizeof(err));
+    if (rc != RECD_OK) {
+        RLOG_ERR(RECD_LOG_MAIN, "stopping before a batch of %zu records: %s", d->n_msgs, err);
+        set_failed(d, err);
+        goto out;
+    }
+    d->open_slot = slot_open(d);
+    d->batch_dlq = 0;
     for (i = 0; i < d->n_msgs; i++) {
         rd_kafka_message_t *m = d->msgs[i];
         struct recd_raw *r = &d->raws[i];
@@ -323,6 +496,7 @@ static int flush_batch(struct daemon *d)
         }
     }
     rc = recd_pipeline_run_batch(d->pipeline, d->raws, d->n_msgs, &sink, err, sizeof(err));
+    d->open_slot = NULL;   /* failed before hold(): the slot stays used (recd stops) */
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_MAIN, "batch of %zu records failed, nothing committed: %s",
                  d->n_msgs, err);
@@ -364,6 +538,26 @@ out:
     d->n_msgs = 0;
     d->batch_bytes = 0;
     return rc;
+}
+
+/* Wait for the output of every committed batch and commit the removal of their outbox entries
+ * (at a stop and before partitions are given up). On failure the entries stay: the next start
+ * republishes those lists. */
+static void drain_output(struct daemon *d)
+{
+    char err[512];
+    int rc;
+
+    if (d->fatal) {
+        return;
+    }
+    rc = wait_inflight(d, 0, err, sizeof(err));
+    if (rc == RECD_OK) {
+        rc = recd_pipeline_commit_acked(d->pipeline, err, sizeof(err));
+    }
+    if (rc != RECD_OK) {
+        RLOG_WARN(RECD_LOG_KAFKA, "%s", err);
+    }
 }
 
 /* librdkafka statistics (kafka.stats_interval_ms): consumer lag per assigned partition. */
@@ -438,6 +632,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         RLOG_INFO(RECD_LOG_KAFKA, "revoking %d partitions: committing the pending batch first",
                   parts->cnt);
         flush_batch(d);
+        drain_output(d);
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
 
@@ -577,6 +772,7 @@ static void collect_batch(struct daemon *d)
     rd_kafka_message_t *m;
 
     items_assign(d);
+    rd_kafka_poll(d->producer, 0);   /* delivery reports: in-flight batches complete */
     while (!sig_stop && !sig_reload && !sig_checkpoint && !d->fatal &&
            d->n_msgs < (size_t)bc->max_records && d->batch_bytes < BATCH_MAX_BYTES) {
         int64_t left_ms = (deadline - recd_now_mono_ns()) / 1000000;
@@ -593,6 +789,8 @@ static void collect_batch(struct daemon *d)
         m = rd_kafka_consumer_poll(d->consumer, left_ms > 0 ? (int)(left_ms > 100 ? 100 : left_ms) : 0);
         if (m != NULL) {
             accept_msg(d, d->consumer, m);
+        } else {
+            rd_kafka_poll(d->producer, 0);
         }
         if (m == NULL && recd_now_mono_ns() >= deadline) {
             break;
@@ -858,6 +1056,9 @@ static void teardown(struct daemon *d)
     free(d->msgs);
     free(d->raws);
     free(d->fences);
+    for (i = 0; i < MAX_SLOTS; i++) {
+        free(d->slots[i].ts);
+    }
     for (i = 0; i < d->n_retired; i++) {
         recd_conf_destroy(d->retired[i]);
     }
@@ -951,6 +1152,18 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         RLOG_ERR(RECD_LOG_KAFKA, "%s", err);
         goto out;
     }
+    {
+        /* lists committed before a crash whose output was never acknowledged */
+        struct recd_sink rs = {d, sink_publish, sink_dead_letter, sink_flush, NULL};
+        size_t nrep = 0;
+
+        rc = recd_pipeline_recover(d->pipeline, &rs, &nrep, err, sizeof(err));
+        if (rc != RECD_OK) {
+            RLOG_ERR(RECD_LOG_KAFKA, "cannot republish unacknowledged output: %s", err);
+            goto out;
+        }
+        d->delivery_failures = 0;
+    }
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
         d->watchdog_interval_ns = (int64_t)wd_usec * 1000 / dc->watchdog_divisor;
     }
@@ -991,6 +1204,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     if (!d->fatal) {
         flush_batch(d);   /* records polled before the stop signal */
+        drain_output(d);
     }
     {
         struct recd_pipeline_stats ps;

@@ -143,6 +143,9 @@ static void show(const char *state_dir, struct recd_codec *codec, struct recd_st
     while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
         struct recd_recs r;
 
+        if (kl > 0 && ((const char *)k)[0] == '\0') {
+            continue;   /* the outbox (pipeline.h), not a user's list */
+        }
         total++;
         if (shown >= DEMO_SHOW_USERS || total % 7 != 1) {
             continue;   /* a spread of users, not just the first ids */

@@ -39,12 +39,18 @@ struct recd_pipeline {
     struct recd_event *events;           /* owned, cap_events */
     size_t cap_events;
     struct recd_strmap *seq;             /* user_id -> int64_t* (this batch) */
+    struct recd_strmap *lists;           /* user_id -> decoded last list (arena) or &no_list,
+                                            for online_quality (this batch) */
     struct offset_ent *offs;             /* owned */
     size_t n_offs, cap_offs;
     struct recd_buf key, val, enc;       /* scratch */
     char model_version[128];
     struct recd_pipeline_stats stats;
     size_t batch_ne;                     /* valid events in the current batch */
+    uint64_t batch_no;                   /* number of the batch being run (outbox keys) */
+    uint64_t *acked;                     /* owned: batches acknowledged, outbox not yet removed */
+    size_t n_acked, cap_acked;
+    struct recd_buf outbox;              /* scratch: the users published in the batch */
     double q_scored, q_hits, q_rr;       /* online quality since start */
 };
 
@@ -87,9 +93,12 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
     recd_buf_init(&p->key);
     recd_buf_init(&p->val);
     recd_buf_init(&p->enc);
+    recd_buf_init(&p->outbox);
     p->arena = recd_arena_new(1u << 20);
     p->seq = recd_strmap_new(1024, free);
-    if (p->arena == NULL || p->seq == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
+    p->lists = recd_strmap_new(1024, NULL);
+    if (p->arena == NULL || p->seq == NULL || p->lists == NULL ||
+        recd_txn_new(st, &p->txn) != RECD_OK) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
@@ -148,6 +157,7 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
     recd_txn_destroy(p->txn);
     recd_arena_destroy(p->arena);
     recd_strmap_destroy(p->seq);
+    recd_strmap_destroy(p->lists);
     free(p->events);
     free(p->offs);
     free(p->batch.dirty);
@@ -157,6 +167,8 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
     recd_buf_free(&p->key);
     recd_buf_free(&p->val);
     recd_buf_free(&p->enc);
+    recd_buf_free(&p->outbox);
+    free(p->acked);
     free(p);
 }
 
@@ -268,30 +280,52 @@ static int forget_user(struct recd_pipeline *p, const char *user_id)
     return recd_batch_add_forgotten(&p->batch, user_id);
 }
 
+/* The user's last list published before this batch, read and decoded once per batch. NULL:
+ * none (or unreadable). */
+static const struct recd_recs *last_list(struct recd_pipeline *p, const char *user_id)
+{
+    static char no_list;   /* sentinel value in p->lists */
+    struct recd_recs *r = recd_strmap_get(p->lists, user_id);
+    char err[128];
+
+    if (r != NULL) {
+        return r == (void *)&no_list ? NULL : r;
+    }
+    r = recd_arena_alloc(p->arena, sizeof(*r));
+    p->key.len = 0;
+    if (r == NULL ||
+        recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
+        recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
+        recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, r, err,
+                               sizeof(err)) != RECD_OK) {
+        r = NULL;
+    }
+    /* out of memory here only costs a second read */
+    (void)recd_strmap_put(p->lists, user_id, r != NULL ? (void *)r : (void *)&no_list);
+    return r;
+}
+
 static void online_quality(struct recd_pipeline *p)
 {
     const struct recd_conf_metrics *mc = RECD_UNIT(p->conf, "metrics", struct recd_conf_metrics);
-    struct recd_recs r;
-    char err[128], labels[32];
+    const struct recd_recs *r;
+    char labels[32];
     double scored = 0, hits = 0, rr = 0;
     size_t i;
 
+    recd_strmap_clear(p->lists);
     for (i = 0; i < p->batch_ne; i++) {
         const struct recd_event *ev = &p->events[i];
 
         if (ev->kind != RECD_KIND_CLICK) {
             continue;
         }
-        p->key.len = 0;
-        if (recd_buf_append(&p->key, ev->user_id, strlen(ev->user_id) + 1) != RECD_OK ||
-            recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
-            recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, &r, err,
-                                   sizeof(err)) != RECD_OK) {
+        if ((r = last_list(p, ev->user_id)) == NULL) {
             continue;   /* no list published yet: not a scorable case */
         }
         scored++;
-        for (uint32_t j = 0; j < r.n_items && j < (uint32_t)mc->hit_k; j++) {
-            if (strcmp(r.items[j].item_id, ev->u.click.item_id) == 0) {
+        for (uint32_t j = 0; j < r->n_items && j < (uint32_t)mc->hit_k; j++) {
+            if (strcmp(r->items[j].item_id, ev->u.click.item_id) == 0) {
                 hits++;
                 rr += 1.0 / (double)(j + 1);
                 break;
@@ -325,6 +359,165 @@ static void stage(struct recd_pipeline *p, const char *name, int64_t *t)
     *t = now;
 }
 
+/* ---- outbox: the users of batches committed before their output was acknowledged ---------
+ * CF_OUTPUTS key "\0ob" + big-endian batch number (a user id is never empty, so no user's
+ * "<user_id>\0" key starts with \0), value: the users' ids, each NUL-terminated. CF_OUTPUTS
+ * is outside the state digest: the outbox depends on acknowledgement timing, not on input. */
+#define OUTBOX_PREFIX "\0ob"
+#define OUTBOX_PLEN 3
+#define OUTBOX_KLEN (OUTBOX_PLEN + 8)
+
+static void outbox_key(uint64_t batch_no, unsigned char k[OUTBOX_KLEN])
+{
+    memcpy(k, OUTBOX_PREFIX, OUTBOX_PLEN);
+    for (int i = 0; i < 8; i++) {
+        k[OUTBOX_PLEN + i] = (unsigned char)(batch_no >> (56 - 8 * i));
+    }
+}
+
+int recd_pipeline_acked(struct recd_pipeline *p, uint64_t batch_no)
+{
+    if (p->n_acked == p->cap_acked) {
+        size_t nc = p->cap_acked ? p->cap_acked * 2 : 16;
+        uint64_t *na = realloc(p->acked, nc * sizeof(*na));
+
+        if (na == NULL) {
+            return RECD_ENOMEM;
+        }
+        p->acked = na;
+        p->cap_acked = nc;
+    }
+    p->acked[p->n_acked++] = batch_no;
+    return RECD_OK;
+}
+
+/* Removals of acknowledged batches' entries into the transaction; `cur_written`: whether the
+ * current batch wrote its own entry (a batch acknowledged before its commit that did not write
+ * one — flushed, or nothing published — has nothing to remove). */
+static int outbox_drop_acked(struct recd_pipeline *p, int cur_written)
+{
+    unsigned char k[OUTBOX_KLEN];
+    size_t i;
+
+    for (i = 0; i < p->n_acked; i++) {
+        if (p->acked[i] == p->batch_no && !cur_written) {
+            continue;
+        }
+        outbox_key(p->acked[i], k);
+        if (recd_txn_del(p->txn, RECD_CF_OUTPUTS, k, sizeof(k)) != RECD_OK) {
+            return RECD_ENOMEM;
+        }
+    }
+    return RECD_OK;
+}
+
+int recd_pipeline_commit_acked(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    int rc;
+
+    if (p->n_acked == 0) {
+        return RECD_OK;
+    }
+    recd_txn_clear(p->txn);
+    rc = outbox_drop_acked(p, 1);
+    if (rc != RECD_OK) {
+        rc = recd_seterr(errstr, errlen, rc, "out of memory");
+    } else {
+        rc = recd_txn_commit(p->txn, errstr, errlen);
+    }
+    recd_txn_clear(p->txn);
+    if (rc == RECD_OK) {
+        p->n_acked = 0;
+    }
+    return rc;
+}
+
+int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink, size_t *n_out,
+                          char *errstr, size_t errlen)
+{
+    struct recd_state_iter *it = NULL;
+    const void *k, *v;
+    size_t kl, vl, n = 0, n_entries = 0;
+    uint64_t next_no = 0;
+    int rc;
+
+    if (n_out != NULL) {
+        *n_out = 0;
+    }
+    recd_txn_clear(p->txn);
+    rc = recd_state_iter_new(p->state, RECD_CF_OUTPUTS, OUTBOX_PREFIX, OUTBOX_PLEN, &it);
+    if (rc != RECD_OK) {
+        return recd_seterr(errstr, errlen, rc, "cannot read the outbox");
+    }
+    while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        const char *u = v, *end = (const char *)v + vl;
+        uint64_t no = 0;
+
+        if (kl != OUTBOX_KLEN) {
+            continue;   /* not ours */
+        }
+        for (int i = 0; i < 8; i++) {
+            no = no << 8 | ((const unsigned char *)k)[OUTBOX_PLEN + i];
+        }
+        if (no + 1 > next_no) {
+            next_no = no + 1;
+        }
+        while (u < end) {
+            size_t ul = strnlen(u, (size_t)(end - u));
+
+            if (ul == 0 || ul == (size_t)(end - u)) {
+                break;   /* malformed tail: nothing more to take from this entry */
+            }
+            p->key.len = 0;
+            if (recd_buf_append(&p->key, u, ul + 1) != RECD_OK) {
+                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+                goto out;
+            }
+            rc = recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val);
+            if (rc == RECD_OK) {
+                rc = sink->publish(sink->opaque, u, p->val.data, p->val.len);
+            } else if (rc == RECD_ENOENT) {
+                rc = sink->publish(sink->opaque, u, NULL, 0);   /* forgotten since */
+            }
+            if (rc != RECD_OK) {
+                rc = recd_seterr(errstr, errlen, rc, "cannot republish the list of %s", u);
+                goto out;
+            }
+            n++;
+            u += ul + 1;
+        }
+        if (recd_txn_del(p->txn, RECD_CF_OUTPUTS, k, kl) != RECD_OK) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            goto out;
+        }
+        n_entries++;
+    }
+    recd_state_iter_destroy(it);
+    it = NULL;
+    if (n_entries > 0) {
+        rc = sink->flush(sink->opaque, errstr, errlen);
+        if (rc == RECD_OK) {
+            rc = recd_txn_commit(p->txn, errstr, errlen);
+        }
+        if (rc != RECD_OK) {
+            goto out;
+        }
+        RLOG_NOTICE(RECD_LOG_STATE, "republished %zu list(s) of %zu batch(es) whose output was "
+                    "not acknowledged before the last stop", n, n_entries);
+    }
+    if (next_no > p->batch_no) {
+        p->batch_no = next_no;
+    }
+    if (n_out != NULL) {
+        *n_out = n;
+    }
+    rc = RECD_OK;
+out:
+    recd_state_iter_destroy(it);
+    recd_txn_clear(p->txn);
+    return rc;
+}
+
 static int cmp_out(const void *a, const void *b)
 {
     const struct recd_recs *x = a, *y = b;
@@ -336,7 +529,7 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
                             const struct recd_sink *sink, char *errstr, size_t errlen)
 {
     size_t i, ne = 0, start;
-    int rc = RECD_OK;
+    int rc = RECD_OK, held;
     char err[512];
     int64_t now_ms = recd_now_wall_ms();
     uint64_t consumed[RECD_KIND__NINPUT] = {0}, decoded[RECD_KIND__NINPUT] = {0};
@@ -518,10 +711,16 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     stage(p, "checkpoint", &t_stage);
 
     /* 5. publish: tombstones first, then each user's last list of the batch */
+    p->outbox.len = 0;
     for (i = 0; i < p->batch.n_forgotten; i++) {
         rc = sink->publish(sink->opaque, p->batch.forgotten[i], NULL, 0);
         if (rc != RECD_OK) {
             rc = recd_seterr(errstr, errlen, rc, "cannot publish tombstone");
+            goto fail;
+        }
+        if (recd_buf_append(&p->outbox, p->batch.forgotten[i],
+                            strlen(p->batch.forgotten[i]) + 1) != RECD_OK) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
             goto fail;
         }
         p->stats.tombstones++;
@@ -571,17 +770,42 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             rc = recd_seterr(errstr, errlen, rc, "cannot publish recommendations");
             goto fail;
         }
+        if (recd_buf_append(&p->outbox, r->user_id, strlen(r->user_id) + 1) != RECD_OK) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            goto fail;
+        }
         p->stats.published++;
     }
     stage(p, "publish", &t_stage);
-    rc = sink->flush(sink->opaque, errstr, errlen);
-    stage(p, "flush", &t_stage);
+    held = sink->hold != NULL && sink->hold(sink->opaque, p->batch_no);
+    if (held) {
+        /* committed before acknowledged: the outbox entry lets a restart republish */
+        if (p->outbox.len > 0) {
+            unsigned char k[OUTBOX_KLEN];
+
+            outbox_key(p->batch_no, k);
+            if (recd_txn_put(p->txn, RECD_CF_OUTPUTS, k, sizeof(k), p->outbox.data,
+                             p->outbox.len) != RECD_OK) {
+                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+                goto fail;
+            }
+        }
+    } else {
+        rc = sink->flush(sink->opaque, errstr, errlen);
+        stage(p, "flush", &t_stage);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+    }
+    rc = outbox_drop_acked(p, held && p->outbox.len > 0);
     if (rc != RECD_OK) {
+        rc = recd_seterr(errstr, errlen, rc, "out of memory");
         goto fail;
     }
-    /* event -> publish latency: every event of the batch led to its user's list (or tombstone)
-     * being published and acknowledged just now */
-    if (p->metrics != NULL && n > 0) {
+    /* event -> publish latency (a sink that holds batches observes it at acknowledgement):
+     * every event of the batch led to its user's list (or tombstone) being published and
+     * acknowledged just now */
+    if (p->metrics != NULL && n > 0 && sink->hold == NULL) {
         double *lat = recd_arena_alloc(p->arena, n * sizeof(double));
         int64_t now = recd_now_wall_ms();
         size_t nl = 0;
@@ -606,6 +830,8 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         goto fail;
     }
     stage(p, "commit", &t_stage);
+    p->n_acked = 0;
+    p->batch_no++;
     for (i = 0; i < p->n_ops; i++) {
         if (p->ops[i].desc->committed) {
             p->ops[i].desc->committed(p->ops[i].ctx, 1);

@@ -6,11 +6,17 @@
  *   -> per-user event counts (the Recommendations seq)
  *   -> operators' process() in chain order (split around user deletions)
  *   -> operators' checkpoint() into the batch's state transaction
- *   -> publish outputs and tombstones through the sink, flush (wait for acks)
- *   -> add the consumed offsets to the transaction and commit it atomically.
+ *   -> publish outputs and tombstones through the sink; then either flush (wait for acks),
+ *      or — when the sink holds the batch (asynchronous publishing) — record the batch's
+ *      users in the outbox (CF_OUTPUTS key "\0ob" + big-endian batch number)
+ *   -> add the consumed offsets (and the removal of the outbox entries of batches acknowledged
+ *      since, recd_pipeline_acked) to the transaction and commit it atomically.
  *
  * If anything fails before the commit, nothing of the batch is committed and the error is
- * returned: the daemon exits non-zero and a restart re-reads from the stored offsets.
+ * returned: the daemon exits non-zero and a restart re-reads from the stored offsets. A held
+ * batch is committed before its output is acknowledged; if that output is then lost (crash,
+ * delivery failure), the outbox survives in the state and recd_pipeline_recover() republishes
+ * the users' stored lists at the next start.
  */
 #ifndef RECD_PIPELINE_H
 #define RECD_PIPELINE_H
@@ -47,6 +53,13 @@ struct recd_sink {
                        const char *message);
     /* Wait until everything published/dead-lettered so far is acknowledged. */
     int (*flush)(void *opaque, char *errstr, size_t errlen);
+    /* Optional (NULL: every batch is flushed before its commit). Called once per batch after
+     * its last publish() and before its commit, with the batch's number. Returns 1 when the
+     * sink takes over waiting for the batch's acknowledgement (it then calls
+     * recd_pipeline_acked(batch_no) once everything published for the batch is acknowledged;
+     * it may do so from within hold() or flush()), 0 when the pipeline must flush first. A sink
+     * with hold() also observes the event -> publish latency itself. */
+    int (*hold)(void *opaque, uint64_t batch_no);
 };
 
 struct recd_pipeline;
@@ -59,6 +72,21 @@ void recd_pipeline_destroy(struct recd_pipeline *p);
 
 int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
                             const struct recd_sink *sink, char *errstr, size_t errlen);
+
+/* Everything published for batch batch_no is acknowledged: its outbox entry is removed by the
+ * next commit. Returns RECD_OK or RECD_ENOMEM. */
+int recd_pipeline_acked(struct recd_pipeline *p, uint64_t batch_no);
+
+/* Commit the removal of the outbox entries of batches acknowledged since the last commit
+ * (at a clean stop, after the producer was flushed). No-op when there are none. */
+int recd_pipeline_commit_acked(struct recd_pipeline *p, char *errstr, size_t errlen);
+
+/* At start, before the first batch: republish the stored list (or a tombstone, for a user
+ * forgotten since) of every user in an outbox entry left by a crash, flush, then remove the
+ * entries. *n_out (may be NULL) gets the number of records republished. On failure nothing is
+ * removed (the next start tries again). Also sets the next batch number past the entries. */
+int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink, size_t *n_out,
+                          char *errstr, size_t errlen);
 
 /* Apply the reloadable knobs of a new, already validated config (operators' reconfigure). */
 int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf,

@@ -185,8 +185,17 @@ static const struct recd_conf_decl kafka_decls[] = {
      "properties are errors. Secrets are masked by --dump-config.", NULL, check_rdkafka_props},
     {"flush_timeout_ms", RECD_CT_INT, "30000", 100, 600000, RECD_CF_RELOADABLE,
      K(flush_timeout_ms),
-     "How long a batch waits for its output to be acknowledged before the batch fails "
-     "(and recd exits non-zero without committing it).", NULL, NULL},
+     "How long recd waits for output to be acknowledged: a batch that must wait before its "
+     "commit (publish_inflight = 0, or it dead-lettered records) fails without committing; "
+     "with publish_inflight > 0, the oldest unacknowledged batch. Either way recd then exits "
+     "non-zero and nothing is lost (docs/ARCHITECTURE.md).", NULL, NULL},
+    {"publish_inflight", RECD_CT_INT, "4", 0, 64, RECD_CF_RELOADABLE, K(publish_inflight),
+     "Batches whose published lists may still await the broker's acknowledgement while recd "
+     "commits them and goes on with the next ones. Their users are kept in an outbox in the "
+     "state (committed with the batch, dropped once acknowledged) and their stored lists are "
+     "republished at the next start after a crash. 0: every batch waits for its output's "
+     "acknowledgement before it commits (one broker round trip per batch). A batch that "
+     "dead-lettered records always waits (the DLQ copy is the only one).", NULL, NULL},
     {"stats_interval_ms", RECD_CT_INT, "5000", 0, 3600000, 0, K(stats_interval_ms),
      "Interval of librdkafka statistics, the source of the recd_consumer_lag metric (0: off).",
      NULL, NULL},

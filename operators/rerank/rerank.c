@@ -492,12 +492,16 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         return RECD_ENOMEM;
     }
     /* MMR, incremental: maxsim[i] = similarity of candidate i to the closest item picked so
-     * far, updated against each newly picked item only (O(n * candidates) per user). */
+     * far, updated against each newly picked item only. Candidates are sorted by score, so
+     * rel[i] = score / top never grows with i and λ·rel[i] bounds the MMR value of every
+     * candidate from i on (maxsim >= 0): the scan for the best stops there — typically after
+     * a few candidates instead of all of them. */
     {
         float *maxsim = recd_arena_alloc(b->arena, (nc + 1) * sizeof(float));
+        double *rel = recd_arena_alloc(b->arena, (nc + 1) * sizeof(double));
         const struct recd_item_meta **meta = recd_arena_alloc(b->arena, (nc + 1) * sizeof(*meta));
 
-        if (maxsim == NULL || meta == NULL) {
+        if (maxsim == NULL || rel == NULL || meta == NULL) {
             return RECD_ENOMEM;
         }
         memset(op->c_taken, 0, nc);
@@ -505,6 +509,9 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             top = fmax(top, (double)cs[i].score);
             maxsim[i] = 0;
             meta[i] = recd_catalog_meta(op->cat, cs[i].item);
+        }
+        for (i = 0; i < nc; i++) {
+            rel[i] = top > 0 ? cs[i].score / top : 0;
         }
         while (picked < (size_t)op->n && picked < nc) {
             size_t best = nc;
@@ -517,16 +524,17 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
                 if (op->c_taken[i]) {
                     continue;
                 }
-                v = top > 0 ? cs[i].score / top : 0;
-                if (op->mmr_lambda < 1.0) {
-                    v = op->mmr_lambda * v - (1.0 - op->mmr_lambda) * maxsim[i];
+                if (op->mmr_lambda >= 1.0) {
+                    best = i;         /* no diversity: the first untaken is the best */
+                    break;
                 }
+                if (best < nc && op->mmr_lambda * rel[i] <= best_v) {
+                    break;            /* no candidate from i on can beat best_v */
+                }
+                v = op->mmr_lambda * rel[i] - (1.0 - op->mmr_lambda) * maxsim[i];
                 if (v > best_v) {     /* candidates arrive best first: ties keep the earlier */
                     best_v = v;
                     best = i;
-                }
-                if (op->mmr_lambda >= 1.0) {
-                    break;            /* no diversity: the first untaken is the best */
                 }
             }
             if (best == nc) {

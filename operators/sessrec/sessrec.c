@@ -207,8 +207,6 @@ struct item {
     uint32_t post_head;    /* next write index */
     uint32_t df;           /* sessions that contained the item */
     float pop;             /* forward-decayed click count (global reference m->pop_ref) */
-    float trend;           /* the same with trend_tau (reference m->trend_ref) */
-    float ldf;             /* log(df + 1), cached for IDF */
     struct etab tr;        /* successors */
     struct etab cv;        /* co-visited */
 };
@@ -284,6 +282,11 @@ struct sessrec {
     /* scoring scratch (owned) */
     struct acc *acc;       /* items_cap */
     uint32_t *astamp;      /* items_cap */
+    float *ldf;            /* items_cap: log(df + 1), cached for IDF; apart from struct item
+                              so that the kNN scoring loop reads a dense 4-byte array instead of
+                              a 96-byte record per neighbour item (cache misses were its cost) */
+    float *trend;          /* items_cap: clicks decayed with trend_tau (reference trend_ref);
+                              dense like ldf, read once per candidate */
     int32_t *qpos;         /* items_cap: last position of the item in the query session */
     uint32_t *qstamp;      /* items_cap */
     uint32_t stamp;
@@ -350,6 +353,8 @@ void sessrec_destroy(struct sessrec *m)
     free(m->acc);
     free(m->astamp);
     free(m->qpos);
+    free(m->ldf);
+    free(m->trend);
     free(m->qstamp);
     free(m->touched);
     free(m->sacc);
@@ -417,7 +422,7 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
     out->sessions = m->sessions_created;
     out->live_sessions = m->live_sessions;
     out->n_items = m->n_items;
-    b += (size_t)m->items_cap * (sizeof(struct item) + sizeof(struct acc) + 4 * 4 + sizeof(struct cand));
+    b += (size_t)m->items_cap * (sizeof(struct item) + sizeof(struct acc) + 6 * 4 + sizeof(struct cand));
     b += (size_t)m->sess_cap * (m->sess_stride + sizeof(struct sacc));
     b += (size_t)m->hcap * 12;
     for (i = 0; i < m->n_items; i++) {
@@ -460,6 +465,8 @@ static int grow_items(struct sessrec *m, int32_t item)
     GROW(m->acc, struct acc, 1);
     GROW(m->astamp, uint32_t, 1);
     GROW(m->qpos, int32_t, 1);
+    GROW(m->ldf, float, 1);
+    GROW(m->trend, float, 1);
     GROW(m->qstamp, uint32_t, 1);
     GROW(m->touched, int32_t, 0);
     GROW(m->cands, struct cand, 0);
@@ -727,11 +734,11 @@ static void pop_add(struct sessrec *m, int32_t item)
             float sc = (float)exp(-x);
             int32_t k;
             for (k = 0; k < m->n_items; k++)
-                m->items[k].trend *= sc;
+                m->trend[k] *= sc;
             m->trend_ref = m->tick;
             x = 0;
         }
-        it->trend += (float)exp(x);
+        m->trend[item] += (float)exp(x);
     }
     if (m->p.pop_top == 0)
         return;
@@ -804,10 +811,10 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         if (it->post_n < m->p.postings_cap)
             it->post_n++;
         it->df++;
-        it->ldf = logf((float)it->df + 1.0f);
+        m->ldf[item] = logf((float)it->df + 1.0f);
     } else if (!seen) {
         m->items[item].df++;
-        m->items[item].ldf = logf((float)m->items[item].df + 1.0f);
+        m->ldf[item] = logf((float)m->items[item].df + 1.0f);
     }
     if (s->n == cap) {
         memmove(si, si + 1, (size_t)(cap - 1) * sizeof(*si));
@@ -930,9 +937,12 @@ static void cand_sort(struct cand *v, uint32_t n)
     }
 }
 
+/* How far ahead the kNN loops prefetch (postings, neighbour sessions). */
+#define SR_PREFETCH 8
+
 static float idf_of(const struct sessrec *m, int32_t item)
 {
-    float v = m->log_n - m->items[item].ldf;
+    float v = m->log_n - m->ldf[item];
 
     return v > 0 ? v : 0.0f;
 }
@@ -959,13 +969,20 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
             w *= powf(idf_of(m, a), m->p.idf_sim); /* once per query item */
         if (w <= 0)
             continue;
-        /* newest postings first */
+        /* newest postings first; each one's accumulator is a random line of sacc[], so the
+         * one SR_PREFETCH postings ahead is prefetched (memory latency, not arithmetic, is
+         * the cost of this loop) */
         pi = it->post_head;
         for (c = 0; c < it->post_n; c++) {
             const struct posting *po;
             struct sacc *sa;
             pi = pi == 0 ? m->p.postings_cap - 1 : pi - 1;
             po = &it->post[pi];
+            if (c + SR_PREFETCH < it->post_n) {
+                uint32_t ahead = pi >= SR_PREFETCH ? pi - SR_PREFETCH :
+                                 pi + m->p.postings_cap - SR_PREFETCH;
+                __builtin_prefetch(&m->sacc[it->post[ahead].slot]);
+            }
             if ((int64_t)po->slot == self)
                 continue;
             sa = &m->sacc[po->slot];
@@ -1005,8 +1022,24 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
     }
     k = m->p.k_neighbors < nt ? m->p.k_neighbors : nt;
     nb_select(m->nbs, nt, k);
+    for (i = 0; i < k && i < SR_PREFETCH; i++) {
+        __builtin_prefetch(sess_at(m, m->nbs[i].slot));
+    }
     for (i = 0; i < k; i++) {
         struct sess *ss = sess_at(m, m->nbs[i].slot);
+        if (i + SR_PREFETCH < k) {
+            __builtin_prefetch(sess_at(m, m->nbs[i + SR_PREFETCH].slot));
+        }
+        if (i + 2 < k) {   /* the accumulators the neighbour after next will touch */
+            struct sess *s2 = sess_at(m, m->nbs[i + 2].slot);
+            const int32_t *i2 = sess_items(s2);
+            for (uint32_t p2 = 0; p2 < s2->n; p2++) {
+                if (i2[p2] >= 0 && i2[p2] < m->n_items) {
+                    __builtin_prefetch(&m->acc[i2[p2]], 1);
+                    __builtin_prefetch(&m->astamp[i2[p2]], 1);
+                }
+            }
+        }
         const int32_t *si = sess_items(ss);
         uint32_t ns = ss->n, p;
         int32_t mpos = -1, best = -1;
@@ -1147,7 +1180,7 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         struct acc *a = &m->acc[m->touched[i]];
         float v = a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE];
         if (trend_on) {
-            a->f[SESSREC_F_TREND] = m->items[m->touched[i]].trend;
+            a->f[SESSREC_F_TREND] = m->trend[m->touched[i]];
             if (a->f[SESSREC_F_TREND] > mtr)
                 mtr = a->f[SESSREC_F_TREND];
         }

@@ -29,6 +29,7 @@ struct mf {
 };
 
 #define MF_WBATCH 32
+#define MF_MAX_NEG 1000   /* the bound of p.negatives (mf_params_check) */
 
 void mf_params_default(struct mf_params *p)
 {
@@ -60,7 +61,7 @@ int mf_params_set(struct mf_params *p, const char *name, const char *value)
     U(dim, 1, 1024)
     F(lr, 0, 10)
     F(reg, 0, 10)
-    U(negatives, 0, 1000)
+    U(negatives, 0, MF_MAX_NEG)
     F(neg_uniform, 0, 1)
     U(neg_ring, 1, 100000000)
     U(ctx, 1, 64)
@@ -358,18 +359,41 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
         } else {
             memset(wepos, 0, m->dim * sizeof(float));
         }
-        for (uint32_t t = 0; t < m->p.negatives; t++) {
+        /* The negatives first, and their rows prefetched: each is a random row of Q, of the
+         * text matrix and of b, and waiting for those cache misses one by one was most of the
+         * cost of a click. The arithmetic below is unchanged (same order, same results). */
+        uint32_t nneg = m->p.negatives < MF_MAX_NEG ? m->p.negatives : MF_MAX_NEG;
+        int32_t negs[MF_MAX_NEG];
+
+        for (uint32_t t = 0; t < nneg; t++) {
             uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL + t);
             double q = (double)(r >> 11) * 0x1.0p-53;
             int32_t neg;
-            const float *eneg;
-            float x, g;
 
             if (m->ring_n == 0 || q < m->p.neg_uniform) {
                 neg = (int32_t)range(splitmix64(r), m->n_items);
             } else {
                 neg = m->ring[range(splitmix64(r), m->ring_n)];
             }
+            negs[t] = neg;
+            __builtin_prefetch(m->Q + (size_t)neg * m->dim);
+            __builtin_prefetch(m->Q + (size_t)neg * m->dim + m->dim - 1);
+            __builtin_prefetch(m->b + neg);
+            if (has_w) {
+                const float *e = text_of(m, text, neg);
+
+                if (e != NULL) {
+                    for (d = 0; d < m->tdim; d += 16) {
+                        __builtin_prefetch(e + d);
+                    }
+                }
+            }
+        }
+        for (uint32_t t = 0; t < nneg; t++) {
+            int32_t neg = negs[t];
+            const float *eneg;
+            float x, g;
+
             if (neg == pos) {
                 continue;
             }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "codec.h"
 #include "conf.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "recd.h"
 #include "state.h"
@@ -71,7 +73,7 @@ static int sink_flush(void *o, char *e, size_t l)
     return RECD_OK;
 }
 
-static const struct recd_sink SINK_INIT = {NULL, sink_publish, sink_dlq, sink_flush};
+static const struct recd_sink SINK_INIT = {NULL, sink_publish, sink_dlq, sink_flush, NULL};
 
 static struct world *world_new(const char *extra)
 {
@@ -325,6 +327,173 @@ static void test_forget_same_batch(void **s)
     world_free(w);
 }
 
+/* Asynchronous publishing: a held batch is committed with an outbox entry naming its users;
+ * an acknowledged one leaves none; after a "crash" (the entry still there) a new pipeline
+ * republishes exactly the stored lists (a tombstone for a user forgotten since), removes the
+ * entry and numbers its batches past it. */
+static int hold_mode;   /* 0: never acknowledged, 1: acknowledged inside hold() */
+static uint64_t held_no[8];
+static size_t n_held;
+
+static int sink_hold(void *o, uint64_t batch_no)
+{
+    struct world *w = o;
+
+    held_no[n_held++ % 8] = batch_no;
+    if (hold_mode == 1) {
+        assert_int_equal(recd_pipeline_acked(w->p, batch_no), RECD_OK);
+    }
+    return 1;
+}
+
+static size_t outbox_entries(struct world *w, char *users, size_t cap)
+{
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl, n = 0;
+
+    assert_int_equal(recd_state_iter_new(w->st, RECD_CF_OUTPUTS, "\0ob", 3, &it), RECD_OK);
+    while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        assert_int_equal(kl, 11);
+        if (users != NULL) {   /* NUL-separated ids -> space-separated */
+            for (size_t i = 0; i < vl && i + 1 < cap; i++) {
+                users[i] = ((const char *)v)[i] ? ((const char *)v)[i] : ' ';
+                users[i + 1] = '\0';
+            }
+        }
+        n++;
+    }
+    recd_state_iter_destroy(it);
+    return n;
+}
+
+static void test_outbox(void **s)
+{
+    struct world *w = world_new(NULL);
+    struct recd_sink sink = SINK_INIT;
+    struct recd_pipeline *p2;
+    char err[512], users[256];
+    const struct captured *c;
+    size_t n_rep = 0, before;
+    uint32_t n_items_u;
+    int64_t seq_u;
+
+    sink.opaque = w;
+    sink.hold = sink_hold;
+    /* batch 0 acknowledged within hold(): no entry remains */
+    hold_mode = 1;
+    n_held = 0;
+    click(w, "u", "a", T0);
+    click(w, "u", "b", T0 + 10);
+    click(w, "v", "a", T0 + 20);
+    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)), RECD_OK);
+    w->n_raws = 0;
+    assert_int_equal(n_held, 1);
+    assert_int_equal(held_no[0], 0);
+    assert_int_equal(outbox_entries(w, NULL, 0), 0);
+    /* batch 1 never acknowledged: its users are in the outbox, committed with the batch */
+    hold_mode = 0;
+    click(w, "u", "c", T0 + 30);
+    forget(w, "v", T0 + 40);
+    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)), RECD_OK);
+    w->n_raws = 0;
+    assert_int_equal(held_no[1], 1);
+    assert_int_equal(outbox_entries(w, users, sizeof(users)), 1);
+    assert_string_equal(users, "v u ");   /* tombstones first, then lists */
+    c = last_for(w, "u");
+    assert_non_null(c);
+    n_items_u = c->recs.n_items;
+    seq_u = c->recs.seq;
+    assert_int_equal(seq_u, 3);
+
+    /* "restart": a new pipeline over the same state republishes and clears the outbox */
+    recd_pipeline_destroy(w->p);
+    w->p = NULL;
+    if (recd_pipeline_new(w->conf, w->st, NULL, w->codec, &p2, err, sizeof(err)) != RECD_OK) {
+        fail_msg("pipeline: %s", err);
+    }
+    w->p = p2;
+    before = w->n_out;
+    sink.hold = NULL;
+    if (recd_pipeline_recover(w->p, &sink, &n_rep, err, sizeof(err)) != RECD_OK) {
+        fail_msg("recover: %s", err);
+    }
+    assert_int_equal(n_rep, 2);
+    assert_int_equal(w->n_out, before + 2);
+    assert_string_equal(w->out[before % MAXREC].user, "v");
+    assert_true(w->out[before % MAXREC].tombstone);
+    c = &w->out[(before + 1) % MAXREC];
+    assert_string_equal(c->user, "u");
+    assert_false(c->tombstone);
+    assert_int_equal(c->recs.seq, seq_u);
+    assert_int_equal(c->recs.n_items, n_items_u);
+    assert_int_equal(outbox_entries(w, NULL, 0), 0);
+    /* nothing left: a second recovery republishes nothing */
+    assert_int_equal(recd_pipeline_recover(w->p, &sink, &n_rep, err, sizeof(err)), RECD_OK);
+    assert_int_equal(n_rep, 0);
+    /* the next batch is numbered past the recovered entry */
+    sink.hold = sink_hold;
+    click(w, "u", "d", T0 + 50);
+    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)), RECD_OK);
+    w->n_raws = 0;
+    assert_int_equal(held_no[2], 2);
+    /* acknowledged later: removed by the next commit (also one that publishes nothing) */
+    assert_int_equal(outbox_entries(w, NULL, 0), 1);
+    assert_int_equal(recd_pipeline_acked(w->p, 2), RECD_OK);
+    assert_int_equal(recd_pipeline_commit_acked(w->p, err, sizeof(err)), RECD_OK);
+    assert_int_equal(outbox_entries(w, NULL, 0), 0);
+    world_free(w);
+}
+
+/* Online quality: every click of a batch is scored against the list its user had before the
+ * batch (several clicks of one user in a batch against the same list), users without a list
+ * are not scored. */
+static void test_online_quality(void **s)
+{
+    struct world *w = world_new(NULL);
+    struct recd_metrics *mx = recd_metrics_new();
+    struct recd_pipeline *p2;
+    const struct captured *c;
+    char user[16], err[512];
+    int rank_b;
+
+    assert_non_null(mx);
+    recd_pipeline_destroy(w->p);
+    w->p = NULL;
+    if (recd_pipeline_new(w->conf, w->st, mx, w->codec, &p2, err, sizeof(err)) != RECD_OK) {
+        fail_msg("pipeline: %s", err);
+    }
+    w->p = p2;
+    for (int i = 0; i < 30; i++) {
+        snprintf(user, sizeof(user), "u%d", i);
+        click(w, user, "a", T0 + i * 1000);
+        click(w, user, "b", T0 + i * 1000 + 100);
+    }
+    run(w, 500);   /* nobody had a list before: nothing scored */
+    assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == 0.0);
+    click(w, "q", "a", T0 + 100000);
+    run(w, 1);
+    c = last_for(w, "q");
+    assert_non_null(c);
+    rank_b = listed(c, "b");
+    assert_true(rank_b > 0);
+    assert_int_equal(listed(c, "nosuchitem"), 0);
+    /* one batch: q clicks b twice and an item not in its list; "fresh" has no list */
+    click(w, "q", "b", T0 + 100100);
+    click(w, "q", "nosuchitem", T0 + 100200);
+    click(w, "q", "b", T0 + 100300);
+    click(w, "fresh", "a", T0 + 100400);
+    run(w, 500);
+    assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == 3.0);
+    assert_true(recd_metrics_get(mx, "recd_online_hits_total", "k=\"20\"") == 2.0);
+    assert_true(fabs(recd_metrics_get(mx, "recd_online_reciprocal_rank_sum", "k=\"20\"") -
+                     2.0 / rank_b) < 1e-9);
+    recd_pipeline_destroy(w->p);   /* before the metrics it borrows */
+    w->p = NULL;
+    recd_metrics_destroy(mx);
+    world_free(w);
+}
+
 /* the same input in batches of 1, 3 and 64 gives the same state digest (items, queries,
  * sessions across the gap, a deletion) */
 static void test_batch_boundaries(void **s)
@@ -434,6 +603,8 @@ int main(void)
         cmocka_unit_test(test_batch_boundaries),
         cmocka_unit_test(test_session_gap),
         cmocka_unit_test(test_learn_order_replay),
+        cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_online_quality),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
