@@ -17,7 +17,8 @@
  * play the test role and the test files are not read.
  *
  * Methods (--only picks a comma list): recd (the blend with --params), recd-learn (same with
- * learn_blend=1: blend weights learned online), ablations -knn -next -repeat -covis -pop (one
+ * learn_blend=1: blend weights learned online), recd-order (learn_blend=2: the two-stage
+ * ranking, the daemon's default with --params learn_blend=2,learn_every=8), ablations -knn -next -repeat -covis -pop (one
  * signal disabled), POP, S-POP, ItemKNN, and the single signals knn, next.
  */
 #include <errno.h>
@@ -486,18 +487,49 @@ static void hit(struct result *r, const int32_t *top, size_t n, int32_t y)
 
 static int g_score_all; /* --score-all: score before every click, as the daemon does */
 
+/* learn_blend=2: re-sort the head of a final list by the learned blend (what rerank does
+ * after its own re-scoring): stable insertion sort, descending; scores, if given, stay in
+ * place (the list keeps its descending scores, the items move). */
+static void order_head(const struct sessrec *m, int32_t *items, const float *scores, size_t n)
+{
+    size_t h = sessrec_orders(m), i, j;
+    float ls[MAXK + 1024];
+
+    (void)scores;
+    if (h == 0)
+        return;
+    if (h > n)
+        h = n;
+    if (h > MAXK + 1024)
+        h = MAXK + 1024;
+    for (i = 0; i < h; i++)
+        ls[i] = sessrec_order_score(m, items[i]);
+    for (i = 1; i < h; i++) {
+        int32_t x = items[i];
+        float v = ls[i];
+        for (j = i; j > 0 && ls[j - 1] < v; j--) {
+            items[j] = items[j - 1];
+            ls[j] = ls[j - 1];
+        }
+        items[j] = x;
+        ls[j] = v;
+    }
+}
+
 static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p, size_t K,
                        struct result *r)
 {
     struct sessrec *m = sessrec_new(p);
-    int32_t top[MAXK];
+    int32_t top[MAXK + 1024];
     int phase;
     uint64_t key = 0;
     double t0;
 
     memset(r, 0, sizeof(*r));
-    if (!m)
+    if (!m || p->learn_topn > MAXK + 1024 || p->order_top > MAXK + 1024) {
+        sessrec_destroy(m);
         return -1;
+    }
     t0 = now_s();
     for (phase = 0; phase < 2; phase++) {
         const struct sessions *S = phase == 0 ? &ds->train : &ds->test;
@@ -508,11 +540,22 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
             key++;
             for (j = 0; j < len; j++) {
                 int is_case = phase == 1 && j >= ds->min_prefix;
-                if (j > 0 && (is_case || p->learn_blend || g_score_all)) {
-                    size_t nt = sessrec_score(m, key, it, j, top, NULL, NULL, NULL, K);
+                int learn = j > 0 && sessrec_wants_feedback(m, key);
+                if (j > 0 && (is_case || g_score_all)) {
+                    /* the list rerank publishes */
+                    size_t nt = sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
+                                              K > sessrec_orders(m) ? K : sessrec_orders(m));
                     r->scores++;
-                    if (is_case)
-                        hit(r, top, nt, it[j]);
+                    if (is_case) {
+                        order_head(m, top, NULL, nt);
+                        hit(r, top, nt < K ? nt : K, it[j]);
+                    }
+                }
+                if (learn) {
+                    /* what sgd does for a sampled click: its own scoring, one step */
+                    sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
+                                  p->learn_blend == 2 ? p->order_top : p->learn_topn);
+                    r->scores++;
                     sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0) {
@@ -539,8 +582,9 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
 {
     struct sessrec *m = sessrec_new(p);
     struct mf *f = mf_new(mp, 0);
-    int32_t top[MAXK], *cand = calloc(ncand + 1, sizeof(int32_t));
-    float *cs = calloc(ncand + 1, sizeof(float)), *u = calloc(mp->dim, sizeof(float));
+    size_t ncap = ncand + p->learn_topn + p->order_top + 1;
+    int32_t top[MAXK], *cand = calloc(ncap, sizeof(int32_t));
+    float *cs = calloc(ncap, sizeof(float)), *u = calloc(mp->dim, sizeof(float));
     float *all = calloc((size_t)ds->n_items + 1, sizeof(float));
     uint64_t key = 0;
     int rc = -1;
@@ -591,23 +635,29 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                             float q = hi > lo ? (all[c] - lo) / (hi - lo) : 0;
                             cs[c] = b + w_mf * q;
                         }
-                        /* selection sort of the top K (nc is small) */
-                        for (nt = 0; nt < K && nt < nc; nt++) {
+                        /* selection sort of the top K (nc is small); with learn_blend=2
+                         * the first order_top are sorted, then re-ordered (as rerank does) */
+                        size_t ns = K > sessrec_orders(m) ? K : sessrec_orders(m);
+                        for (nt = 0; nt < ns && nt < nc; nt++) {
                             size_t best = nt;
                             for (c = nt + 1; c < nc; c++)
                                 if (cs[c] > cs[best] || (cs[c] == cs[best] && cand[c] < cand[best]))
                                     best = c;
                             float ts = cs[nt]; cs[nt] = cs[best]; cs[best] = ts;
                             int32_t ti = cand[nt]; cand[nt] = cand[best]; cand[best] = ti;
-                            top[nt] = cand[nt];
                         }
+                        order_head(m, cand, NULL, nt);
+                        if (nt > K)
+                            nt = K;
+                        memcpy(top, cand, nt * sizeof(*top));
                     }
                     r->scores++;
                     hit(r, top, nt, it[j]);
-                    if (mode == 1)
-                        sessrec_feedback(m, it[j]);   /* learn_blend: one step (no-op otherwise) */
-                } else if (j > 0 && p->learn_blend) {
-                    sessrec_score(m, key, it, j, cand, cs, NULL, NULL, ncand);
+                }
+                if (j > 0 && mode == 1 && sessrec_wants_feedback(m, key)) {
+                    /* what sgd does: score the prefix (learn_topn / order_top), one step */
+                    sessrec_score(m, key, it, j, cand, cs, NULL, NULL,
+                                  p->learn_blend == 2 ? p->order_top : p->learn_topn);
                     sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0 ||
@@ -749,7 +799,8 @@ static void print_result(const char *name, const struct result *r, size_t K, int
            r->clicks ? 1e6 * r->secs / (double)r->clicks : 0.0, r->scores);
     if (show_w) {
         static const char *const fn[SESSREC_NFEATURES] = {
-            "pop", "knn", "knnb", "knns", "next", "nexth", "nexts", "covis", "rep", "last"
+            "pop", "knn", "knnb", "knns", "next", "nexth", "nexts", "covis", "rep", "last",
+            "trend"
         };
         int f;
         printf("  w=");
@@ -834,6 +885,13 @@ int main(int argc, char **argv)
         if (run_sessrec(&ds, &base, K, &r) != 0)
             goto done;
         print_result("recd", &r, K, 1);
+    }
+    if (wanted(only, "recd-order")) {
+        struct sessrec_params p = base;
+        p.learn_blend = 2;
+        if (run_sessrec(&ds, &p, K, &r) != 0)
+            goto done;
+        print_result("recd-order", &r, K, 1);
     }
     if (wanted(only, "recd-learn")) {
         struct sessrec_params p = base;

@@ -307,6 +307,48 @@ static int cmp_cand(const void *a, const void *b)
     return (x->item > y->item) - (x->item < y->item);
 }
 
+/* operators.sgd.learn_order: re-sort the list head (the first sessrec_orders() candidates
+ * after the filters) by the blend the model learned online, stably; candidates the model did
+ * not score (text ones) keep their places and the scores stay where they were (descending). */
+static int order_head(struct rerank *op, struct recd_batch *b, struct cand *cs, size_t nc)
+{
+    size_t h = sessrec_orders(op->sr->model), m = 0, i, j;
+    size_t *pos;
+    float *ls;
+    struct cand *c;
+
+    h = h < nc ? h : nc;
+    if (h < 2) {
+        return RECD_OK;
+    }
+    pos = recd_arena_alloc(b->arena, h * sizeof(*pos));
+    ls = recd_arena_alloc(b->arena, h * sizeof(*ls));
+    c = recd_arena_alloc(b->arena, h * sizeof(*c));
+    if (pos == NULL || ls == NULL || c == NULL) {
+        return RECD_ENOMEM;
+    }
+    for (i = 0; i < h; i++) {
+        float v = sessrec_order_score(op->sr->model, cs[i].item);
+
+        if (isfinite(v)) {
+            for (j = m; j > 0 && ls[j - 1] < v; j--) {   /* insertion, stable */
+                ls[j] = ls[j - 1];
+                c[j] = c[j - 1];
+            }
+            ls[j] = v;
+            c[j] = cs[i];
+            pos[m++] = i;
+        }
+    }
+    for (i = 0; i < m; i++) {
+        float score = cs[pos[i]].score;
+
+        cs[pos[i]] = c[i];
+        cs[pos[i]].score = score;
+    }
+    return RECD_OK;
+}
+
 /* A user "explores" when the clicks say little about what comes next (a query, or at most one
  * item): only then are candidates taken from text similarity over the whole catalogue. */
 static int explores(const struct recd_session *s)
@@ -459,6 +501,9 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         }
     }
     nc = kept;
+    if (order_head(op, b, cs, nc) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
     r = recd_batch_add_output(b);
     if (r == NULL) {
         return RECD_ENOMEM;

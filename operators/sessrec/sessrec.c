@@ -44,11 +44,19 @@ void sessrec_params_default(struct sessrec_params *p)
     p->w[SESSREC_F_COVIS] = 0.0f;
     p->w[SESSREC_F_REPEAT] = 0.2f;
     p->w[SESSREC_F_LAST] = 0.0f;
+    p->w[SESSREC_F_TREND] = 0.0f;
+    p->trend_tau = 10000.0f;
     p->learn_loss = 0;
     p->signals = (1u << SESSREC_NSIGNALS) - 1;
     p->learn_blend = 0;
     p->learn_rate = 0.05f;
     p->learn_topn = 50;
+    p->order_top = 20;
+    p->learn_every = 1;
+    p->learn_set = 1;
+    p->set_rate = 0.01f;
+    p->set_temp = 0.05f;
+    p->set_window = 5;
 }
 
 enum ptype { PT_U32, PT_F32 };
@@ -70,8 +78,11 @@ static const struct pdesc pdescs[] = {
     PW("w_knns", SESSREC_F_KNN_SQRT), PW("w_next", SESSREC_F_NEXT),
     PW("w_nexth", SESSREC_F_NEXT_HOPS), PW("w_nexts", SESSREC_F_NEXT_SQRT),
     PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
+    PW("w_trend", SESSREC_F_TREND), PF(trend_tau),
 #undef PW
     PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
+    PU(order_top), PU(learn_every), PU(learn_set), PF(set_rate), PF(set_temp),
+    PU(set_window),
 };
 #define NPDESC (sizeof(pdescs) / sizeof(pdescs[0]))
 
@@ -222,6 +233,7 @@ struct sacc {
 struct acc {
     float f[SESSREC_NFEATURES];
     float score;
+    float lscore;          /* learn_blend=2: the learned blend (score is the fixed one) */
     float best_next, best_knn;
     int32_t because_next, because_knn;
 };
@@ -255,12 +267,15 @@ struct sessrec {
     uint32_t hcap;         /* power of two */
 
     /* popularity: forward decay with one global reference; top list kept exactly */
-    uint64_t pop_ref;
+    uint64_t pop_ref, trend_ref;
     int32_t *pop_top;      /* owned, pop_top entries */
     uint32_t pop_n;
 
     /* blend weights (learned or fixed) */
     float w[SESSREC_NFEATURES];
+    float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
+    float ws[SESSREC_NFEATURES]; /* learn_set: the weights choosing the list (start = wf) */
+    float g2s[SESSREC_NFEATURES];
     float g2[SESSREC_NFEATURES]; /* AdaGrad accumulators */
     float *lz;             /* learn_topn + 1 scratch logits */
 
@@ -270,6 +285,8 @@ struct sessrec {
     float *ldf;            /* items_cap: log(df + 1), cached for IDF; apart from struct item
                               so that the kNN scoring loop reads a dense 4-byte array instead of
                               a 96-byte record per neighbour item (cache misses were its cost) */
+    float *trend;          /* items_cap: clicks decayed with trend_tau (reference trend_ref);
+                              dense like ldf, read once per candidate */
     int32_t *qpos;         /* items_cap: last position of the item in the query session */
     uint32_t *qstamp;      /* items_cap */
     uint32_t stamp;
@@ -297,7 +314,7 @@ uint64_t sessrec_dbg[8];
 static const uint8_t feat_signal[SESSREC_NFEATURES] = {
     SESSREC_POPULAR, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
     SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_CO_VISITED,
-    SESSREC_IN_SESSION, SESSREC_IN_SESSION,
+    SESSREC_IN_SESSION, SESSREC_IN_SESSION, SESSREC_POPULAR,
 };
 
 static uint64_t hash64(uint64_t x)
@@ -337,6 +354,7 @@ void sessrec_destroy(struct sessrec *m)
     free(m->astamp);
     free(m->qpos);
     free(m->ldf);
+    free(m->trend);
     free(m->qstamp);
     free(m->touched);
     free(m->sacc);
@@ -354,7 +372,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
 
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
-        p->covis_cap > 65535)
+        p->covis_cap > 65535 || p->learn_blend > 2 || p->order_top > 65535 ||
+        p->learn_topn > 65535)
         return NULL;
     m = calloc(1, sizeof(*m));
     if (!m)
@@ -366,13 +385,16 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     for (i = 0; i < SESSREC_NFEATURES; i++)
         if (!(p->signals & (1u << feat_signal[i])))
             m->w[i] = 0;
+    memcpy(m->wf, m->w, sizeof(m->wf));
+    memcpy(m->ws, m->w, sizeof(m->ws));
     m->hcap = 1024;
     m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
     m->hvals = calloc(m->hcap, sizeof(*m->hvals));
     m->nbs = calloc(p->sample_cap, sizeof(*m->nbs));
     m->ipw_tab = calloc(p->sess_items_cap, sizeof(*m->ipw_tab));
     m->pop_top = calloc(p->pop_top ? p->pop_top : 1, sizeof(*m->pop_top));
-    m->lz = calloc((size_t)p->learn_topn + 1, sizeof(*m->lz));
+    m->lz = calloc((size_t)(p->learn_topn > 2 * p->order_top ? p->learn_topn : 2 * p->order_top) + 1,
+                   sizeof(*m->lz));
     if (!m->lz || !m->hkeys || !m->hvals || !m->nbs || !m->ipw_tab || !m->pop_top)
         goto fail;
     m->sess_stride = (sizeof(struct sess) + p->sess_items_cap * sizeof(int32_t) + 7) & ~(size_t)7;
@@ -400,7 +422,7 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
     out->sessions = m->sessions_created;
     out->live_sessions = m->live_sessions;
     out->n_items = m->n_items;
-    b += (size_t)m->items_cap * (sizeof(struct item) + sizeof(struct acc) + 4 * 4 + sizeof(struct cand));
+    b += (size_t)m->items_cap * (sizeof(struct item) + sizeof(struct acc) + 6 * 4 + sizeof(struct cand));
     b += (size_t)m->sess_cap * (m->sess_stride + sizeof(struct sacc));
     b += (size_t)m->hcap * 12;
     for (i = 0; i < m->n_items; i++) {
@@ -444,6 +466,7 @@ static int grow_items(struct sessrec *m, int32_t item)
     GROW(m->astamp, uint32_t, 1);
     GROW(m->qpos, int32_t, 1);
     GROW(m->ldf, float, 1);
+    GROW(m->trend, float, 1);
     GROW(m->qstamp, uint32_t, 1);
     GROW(m->touched, int32_t, 0);
     GROW(m->cands, struct cand, 0);
@@ -705,6 +728,18 @@ static void pop_add(struct sessrec *m, int32_t item)
         fw = (float)exp(x);
     }
     it->pop += fw;
+    if (m->p.trend_tau > 0) {
+        double x = (double)(m->tick - m->trend_ref) / m->p.trend_tau;
+        if (x > 30.0) {
+            float sc = (float)exp(-x);
+            int32_t k;
+            for (k = 0; k < m->n_items; k++)
+                m->trend[k] *= sc;
+            m->trend_ref = m->tick;
+            x = 0;
+        }
+        m->trend[item] += (float)exp(x);
+    }
     if (m->p.pop_top == 0)
         return;
     for (i = 0; i < m->pop_n; i++) {
@@ -1045,8 +1080,9 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
                      int32_t *out_items, float *out_scores, uint8_t *out_reason,
                      int32_t *out_because, size_t k)
 {
-    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0;
-    float iknn, inext, icov, irep, ipop;
+    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0;
+    float iknn, inext, icov, irep, ipop, itr;
+    int trend_on;
     int64_t self = session_get(m, session_key, 0);
     uint32_t i, h, f, nsel;
     int32_t last = -1;
@@ -1138,9 +1174,16 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     }
 
     /* normalise each signal by its max over the candidates; derived features; blend */
+    trend_on = on(m, SESSREC_POPULAR) && m->p.trend_tau > 0 &&
+               (m->p.learn_blend || m->w[SESSREC_F_TREND] != 0);
     for (i = 0; i < m->n_touched; i++) {
-        const struct acc *a = &m->acc[m->touched[i]];
+        struct acc *a = &m->acc[m->touched[i]];
         float v = a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE];
+        if (trend_on) {
+            a->f[SESSREC_F_TREND] = m->trend[m->touched[i]];
+            if (a->f[SESSREC_F_TREND] > mtr)
+                mtr = a->f[SESSREC_F_TREND];
+        }
         if (v > mknn)
             mknn = v;
         v = a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS];
@@ -1158,11 +1201,13 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     icov = mcov > 0 ? 1.0f / mcov : 0.0f;
     irep = mrep > 0 ? 1.0f / mrep : 0.0f;
     ipop = mpop > 0 ? 1.0f / mpop : 0.0f;
+    itr = mtr > 0 ? 1.0f / mtr : 0.0f;
     for (i = 0; i < m->n_touched; i++) {
         int32_t it = m->touched[i];
         struct acc *a = &m->acc[it];
         float sc = 0;
         a->f[SESSREC_F_POP] *= ipop;
+        a->f[SESSREC_F_TREND] *= itr;
         a->f[SESSREC_F_KNN] *= iknn;
         a->f[SESSREC_F_KNN_BEFORE] *= iknn;
         a->f[SESSREC_F_KNN_SQRT] = sqrtf(a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE]);
@@ -1171,8 +1216,18 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         a->f[SESSREC_F_NEXT_SQRT] = sqrtf(a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS]);
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
-            sc += m->w[f] * a->f[f];
+        if (m->p.learn_blend == 2) {
+            const float *ws = m->p.learn_set ? m->ws : m->wf;
+            float lsc = 0;
+            for (f = 0; f < SESSREC_NFEATURES; f++) {
+                sc += ws[f] * a->f[f];
+                lsc += m->w[f] * a->f[f];
+            }
+            a->lscore = lsc;
+        } else {
+            for (f = 0; f < SESSREC_NFEATURES; f++)
+                sc += m->w[f] * a->f[f];
+        }
         a->score = sc;
         m->cands[i].score = sc;
         m->cands[i].item = it;
@@ -1180,7 +1235,9 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     m->n_cands = m->n_touched;
     SR_ADD(2, m->n_touched);
     SR_COUNT(3);
-    nsel = (uint32_t)(k > m->p.learn_topn ? k : m->p.learn_topn);
+    nsel = m->p.learn_blend == 2 ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
+    if (nsel < k)
+        nsel = (uint32_t)k;
     if (nsel > m->n_cands)
         nsel = m->n_cands;
     cand_select(m->cands, m->n_cands, nsel);
@@ -1199,7 +1256,8 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         if (out_scores)
             out_scores[j] = a->score;
         for (f = 0; f < SESSREC_NFEATURES; f++)
-            contrib[feat_signal[f]] += m->w[f] * a->f[f];
+            contrib[feat_signal[f]] += (m->p.learn_blend != 2 ? m->w[f] :
+                                        m->p.learn_set ? m->ws[f] : m->wf[f]) * a->f[f];
         for (s = 0; s < SESSREC_NSIGNALS; s++) {
             if (contrib[s] > bv) {
                 bv = contrib[s];
@@ -1224,19 +1282,58 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     return k;
 }
 
-/* One AdaGrad step on the blend weights given gradient g (ascent direction). */
-static void learn_step(struct sessrec *m, const float *g)
+/* One AdaGrad step on weights w (accumulators g2) given gradient g (ascent direction). */
+static void adagrad(const struct sessrec *m, float *w, float *g2, float rate, const float *g)
 {
     uint32_t f;
 
     for (f = 0; f < SESSREC_NFEATURES; f++) {
         if (!(m->p.signals & (1u << feat_signal[f])) || g[f] == 0)
             continue;
-        m->g2[f] += g[f] * g[f];
-        m->w[f] += m->p.learn_rate * g[f] / sqrtf(m->g2[f] + 1e-6f);
-        if (m->w[f] < 0)
-            m->w[f] = 0;
+        g2[f] += g[f] * g[f];
+        w[f] += rate * g[f] / sqrtf(g2[f] + 1e-6f);
+        if (w[f] < 0)
+            w[f] = 0;
     }
+}
+
+static void learn_step(struct sessrec *m, const float *g)
+{
+    adagrad(m, m->w, m->g2, m->p.learn_rate, g);
+}
+
+/* learn_set: pairwise logistic loss between the target and the items just across the
+ * boundary of the list head (h = order_top, w = set_window): a target ranked h..2h-1 against
+ * the w last items of the head, a target inside the head against the w first items after it;
+ * pair weight σ((s_j − s_y)/T). Only swaps that change HR@h count (LambdaRank-style Δ HR@h),
+ * and only the ones a small weight change can make (near the boundary). */
+static void learn_set_step(struct sessrec *m, int32_t y)
+{
+    uint32_t h = m->p.order_top, n2 = m->n_sorted < 2 * h ? m->n_sorted : 2 * h, i, f, from, to;
+    uint32_t bw = m->p.set_window;
+    float grad[SESSREC_NFEATURES], sy, it = m->p.set_temp > 0 ? 1.0f / m->p.set_temp : 1.0f;
+    const float *fy;
+    int32_t rank = -1;
+
+    if (h > n2)
+        h = n2;
+    for (i = 0; i < n2; i++)
+        if (m->cands[i].item == y)
+            rank = (int32_t)i;
+    if (rank < 0 || h == 0 || n2 <= h || bw == 0)
+        return;
+    from = (uint32_t)rank >= h ? h - (bw < h ? bw : h) : h;
+    to = (uint32_t)rank >= h ? h : (h + bw < n2 ? h + bw : n2);
+    fy = m->acc[y].f;
+    sy = m->acc[y].score;
+    memset(grad, 0, sizeof(grad));
+    for (i = from; i < to; i++) {
+        const struct acc *a = &m->acc[m->cands[i].item];
+        float wgt = 1.0f / (1.0f + expf((sy - a->score) * it)) / (float)(to - from);
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            grad[f] += wgt * (fy[f] - a->f[f]);
+    }
+    adagrad(m, m->ws, m->g2s, m->p.set_rate, grad);
 }
 
 void sessrec_feedback(struct sessrec *m, int32_t y)
@@ -1251,6 +1348,38 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     m->have_last = 0;
     if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp)
         return; /* target not among the candidates: nothing to learn from */
+    if (m->p.learn_blend == 2) {
+        /* two-stage: the fixed blend chose the list head; learn the order within it (softmax
+         * over the head, only when the target is in it) */
+        if (m->p.learn_set)
+            learn_set_step(m, y);
+        n = m->n_sorted < m->p.order_top ? m->n_sorted : m->p.order_top;
+        for (i = 0; i < n; i++)
+            if (m->cands[i].item == y)
+                rank = (int32_t)i;
+        if (rank < 0 || n < 2)
+            return;
+        for (i = 0; i < n; i++) {
+            m->lz[i] = m->acc[m->cands[i].item].lscore;
+            if (m->lz[i] > maxz)
+                maxz = m->lz[i];
+        }
+        for (i = 0; i < n; i++) {
+            m->lz[i] = expf(m->lz[i] - maxz);
+            sum += m->lz[i];
+        }
+        fy = m->acc[y].f;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            grad[f] = fy[f];
+        for (i = 0; i < n; i++) {
+            const float *fi = m->acc[m->cands[i].item].f;
+            float pr = m->lz[i] / sum;
+            for (f = 0; f < SESSREC_NFEATURES; f++)
+                grad[f] -= pr * fi[f];
+        }
+        learn_step(m, grad);
+        return;
+    }
     n = m->n_sorted < m->p.learn_topn ? m->n_sorted : m->p.learn_topn;
     for (i = 0; i < n; i++)
         if (m->cands[i].item == y)
@@ -1302,6 +1431,28 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
             grad[f] -= p * fi[f];
     }
     learn_step(m, grad);
+}
+
+int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key)
+{
+    if (!m->p.learn_blend)
+        return 0;
+    if (m->p.learn_every <= 1)
+        return 1;
+    /* the tick the click will get, so the choice is a pure function of the input order */
+    return hash64(session_key ^ hash64(m->tick + 1)) % m->p.learn_every == 0;
+}
+
+float sessrec_order_score(const struct sessrec *m, int32_t item)
+{
+    if (m->p.learn_blend != 2 || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp)
+        return -INFINITY;
+    return m->acc[item].lscore;
+}
+
+size_t sessrec_orders(const struct sessrec *m)
+{
+    return m->p.learn_blend == 2 ? m->p.order_top : 0;
 }
 
 /* ---- session access (added for the sgd operator) ------------------------------------------ */

@@ -22,7 +22,8 @@
  *                    after a, read from the last `trans_hops` items of the current session
  *   CO_VISITED       co-visitation of the last item (cosine-normalised)
  *   IN_SESSION       re-recommending items of the current session (recency weighted)
- *   POPULAR          decayed global popularity (top-`pop_top` list), the cold-start fallback
+ *   POPULAR          decayed global popularity (top-`pop_top` list), the cold-start fallback;
+ *                    TREND: the candidates' clicks decayed fast (trend_tau), what is hot now
  * Each signal yields one or more features (enum sessrec_feature); the score is Σ w·feature.
  * The weights are either fixed (params; the default, tuned on Diginetica validation and best
  * for HR@20 on every dataset tried) or learned online (`learn_blend`): after each click
@@ -74,6 +75,7 @@ enum sessrec_feature {
     SESSREC_F_COVIS,          /* CO_VISITED:      cosine co-visitation with the last item */
     SESSREC_F_REPEAT,         /* IN_SESSION:      recency-weighted occurrences in the session */
     SESSREC_F_LAST,           /* IN_SESSION:      1 if it is the session's last item */
+    SESSREC_F_TREND,          /* POPULAR:         fast-decayed clicks of the item / max */
     SESSREC_NFEATURES
 };
 
@@ -108,15 +110,30 @@ struct sessrec_params {
     /* --- popularity (POPULAR) --- */
     uint32_t pop_top;         /* popular items tracked and offered as fallback           (100) */
     float pop_tau;            /* popularity decay in ticks; 0 = no decay             (500000) */
+    float trend_tau;          /* decay of the TREND feature's click counts, ticks      (10000) */
     /* --- blend --- */
     uint32_t signals;         /* bitmask of enabled signals, bit = 1 << reason          (31) */
     float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature; names
                                  * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
-                                 * w_repeat w_last; defaults 0.01 1 0.7 0 0.2 0.1 0 0 0.2 0 */
-    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback()       (0) */
+                                 * w_repeat w_last w_trend; defaults 0.01 1 0.7 0 0.2 0.1 0 0
+                                 * 0.2 0 0 (learn_set learns w_trend from 0) */
+    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback(), they  (0)
+                               *     score every candidate;
+                               * 2 = two-stage: the set weights (fixed, or with learn_set
+                               *     learned for HR@order_top) choose and score the
+                               *     candidates; weights learned online by softmax over the
+                               *     list head order it (sessrec_order_score()) */
     uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 (worse)  (0) */
     float learn_rate;         /* AdaGrad step size                                      (0.05) */
     uint32_t learn_topn;      /* candidates (by current blend) used by the loss             (50) */
+    uint32_t order_top;       /* learn_blend=2: list head ordered by the learned blend       (20) */
+    uint32_t learn_every;     /* learn from one click in N (deterministic hash of key, tick)  (1) */
+    uint32_t learn_set;       /* learn_blend=2: the weights that choose the list are learned
+                               * too, starting from the fixed ones, with a pairwise loss
+                               * across the order_top boundary (Δ HR@order_top)          (1) */
+    float set_rate;           /* their AdaGrad step size                                (0.01) */
+    float set_temp;           /* logistic temperature of the pairwise loss              (0.05) */
+    uint32_t set_window;      /* items on the other side of the boundary per target       (5) */
 };
 
 /* Fill *p with the defaults listed above. */
@@ -135,7 +152,8 @@ size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t l
 
 struct sessrec;
 
-/* Create an empty model (params copied). NULL on allocation failure or invalid params. */
+/* Create an empty model (params copied). NULL on allocation failure or invalid params
+ * (among them learn_blend > 2, order_top or learn_topn > 65535). */
 struct sessrec *sessrec_new(const struct sessrec_params *p);
 void sessrec_destroy(struct sessrec *m);
 
@@ -167,6 +185,19 @@ size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int3
 /* Tell the model which item was actually clicked next after the last sessrec_score() call.
  * With learn_blend, takes one SGD step on the blend weights. No-op otherwise. */
 void sessrec_feedback(struct sessrec *m, int32_t next_item);
+
+/* Should the click about to be observed for session_key be learned from (scored, then
+ * sessrec_feedback())? 1 when learn_blend is on and the click is one of the `learn_every`
+ * sampled deterministically (hash of the key and the model's tick); 0 otherwise. */
+int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key);
+
+/* learn_blend=2 (two-stage): the learned-blend score of `item` for the last sessrec_score()
+ * call; callers re-sort the head of their final list (the first `order_top` items, after
+ * their own re-scoring and filters) by it, descending, keeping their order on ties.
+ * -INFINITY for an item that was not a candidate. sessrec_orders() tells whether to. */
+float sessrec_order_score(const struct sessrec *m, int32_t item);
+/* 0, or how many list-head items to order by sessrec_order_score() (learn_blend=2). */
+size_t sessrec_orders(const struct sessrec *m);
 
 /* Current blend weights (SESSREC_NFEATURES floats, indexed by enum sessrec_feature). */
 void sessrec_weights(const struct sessrec *m, float *out);

@@ -526,6 +526,51 @@ static void test_batch_boundaries(void **s)
     assert_string_equal(d[0], d[2]);
 }
 
+/* operators.sgd.learn_order: the learned weights are rebuilt exactly by replaying the sgd
+ * event log — a restarted pipeline publishes the same list, in the same order */
+static void test_learn_order_replay(void **s)
+{
+    char lists[2][20][16];
+    uint32_t n[2];
+
+    for (int r = 0; r < 2; r++) {
+        struct world *w = world_new("operators = { sgd = { learn_order = true; learn_every = 2; }; };\n");
+        char user[16], it[16], err[512];
+        const struct captured *c;
+
+        for (int i = 0; i < 400; i++) {
+            snprintf(user, sizeof(user), "u%d", i / 5);
+            snprintf(it, sizeof(it), "i%d", (i / 5 % 9) * 3 + (i % 5) + (i * 7) % 4);
+            click(w, user, it, T0 + i * 1000LL);
+        }
+        run(w, 16);
+        if (r == 1) {   /* restart: the model is rebuilt from the log */
+            recd_pipeline_destroy(w->p);
+            if (recd_pipeline_new(w->conf, w->st, NULL, w->codec, &w->p, err, sizeof(err)) != RECD_OK) {
+                fail_msg("pipeline: %s", err);
+            }
+        }
+        click(w, "probe", "i3", T0 + 900000);
+        click(w, "probe", "i4", T0 + 900100);
+        run(w, 1);
+        c = last_for(w, "probe");
+        assert_non_null(c);
+        assert_true(c->recs.n_items >= 5);
+        n[r] = c->recs.n_items < 20 ? c->recs.n_items : 20;
+        for (uint32_t i = 0; i < n[r]; i++) {
+            snprintf(lists[r][i], sizeof(lists[r][i]), "%s", c->recs.items[i].item_id);
+            if (i > 0) {
+                assert_true(c->recs.items[i - 1].score >= c->recs.items[i].score);
+            }
+        }
+        world_free(w);
+    }
+    assert_int_equal(n[0], n[1]);
+    for (uint32_t i = 0; i < n[0]; i++) {
+        assert_string_equal(lists[0][i], lists[1][i]);
+    }
+}
+
 /* sessions split on the inactivity gap */
 static void test_session_gap(void **s)
 {
@@ -557,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_forget_same_batch),
         cmocka_unit_test(test_batch_boundaries),
         cmocka_unit_test(test_session_gap),
+        cmocka_unit_test(test_learn_order_replay),
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_online_quality),
     };

@@ -1,4 +1,5 @@
 /* test_sessrec.c — the sessrec scoring core on tiny synthetic sessions. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +229,182 @@ static void test_eviction_and_params(void **s)
     sessrec_destroy(NULL);
 }
 
+/* learn_blend=2 (two-stage): the fixed blend still chooses and scores the list (identical to
+ * learn_blend=0 whatever was learned), the learned weights move and give the head's order. */
+static struct sessrec *make_order(uint32_t learn_set)
+{
+    struct sessrec_params p;
+
+    sessrec_params_default(&p);
+    p.learn_blend = 2;
+    p.learn_set = learn_set;
+    return sessrec_new(&p);
+}
+
+static void test_learn_order(void **s)
+{
+    struct sessrec *f = make(0), *m = make_order(0);
+    int32_t q[] = { 1, 2 }, of[20], om[20];
+    float sf[20], sm[20], w0[SESSREC_NFEATURES], w1[SESSREC_NFEATURES];
+    size_t nf = 0, nm = 0, r, i;
+
+    (void)s;
+    assert_non_null(f);
+    assert_non_null(m);
+    assert_int_equal(sessrec_orders(f), 0);
+    assert_int_equal(sessrec_orders(m), 20);
+    float gap0 = 0;
+    sessrec_weights(m, w0);
+    for (r = 0; r < 20; r++) {
+        feed(f, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
+        feed(m, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
+        nf = sessrec_score(f, 7, q, 2, of, sf, NULL, NULL, 20);
+        nm = sessrec_score(m, 7, q, 2, om, sm, NULL, NULL, 20);
+        assert_int_equal(nf, nm);
+        assert_memory_equal(of, om, nf * sizeof(*of));
+        assert_memory_equal(sf, sm, nf * sizeof(*sf));
+        if (r == 0) {   /* the learned blend starts as the fixed one */
+            for (i = 0; i < nm; i++)
+                assert_float_equal(sessrec_order_score(m, om[i]), sm[i], 1e-6);
+            gap0 = sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]);
+        }
+        sessrec_feedback(f, 4);      /* a no-op without learning */
+        sessrec_feedback(m, 4);      /* 4 follows 1, 2 once in the data: a weaker successor */
+    }
+    sessrec_weights(m, w1);
+    assert_memory_not_equal(w0, w1, sizeof(w0));
+    sessrec_weights(f, w1);
+    assert_memory_equal(w0, w1, sizeof(w0));
+    /* learned scores exist for the candidates only; 4 (the label) gained on the top item */
+    nm = sessrec_score(m, 7, q, 2, om, sm, NULL, NULL, 20);
+    for (i = 0; i < nm; i++)
+        assert_true(isfinite(sessrec_order_score(m, om[i])));
+    assert_false(isfinite(sessrec_order_score(m, 12345)));
+    assert_false(isfinite(sessrec_order_score(f, om[0])));
+    assert_true(sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]) > gap0);
+    sessrec_destroy(f);
+    sessrec_destroy(m);
+}
+
+/* learn_set: the weights choosing the list learn from targets near the list boundary */
+static void test_learn_set(void **s)
+{
+    struct sessrec *f = make(0), *a = make_order(1), *b = make_order(1);
+    int32_t q[] = { 1, 2 }, of[30], oa[30], ob[30];
+    float sf[30], sa[30], sb[30];
+    size_t nf, na, nb, r, i, k;
+    int differs = 0;
+
+    (void)s;
+    assert_non_null(f);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (r = 0; r < 20; r++) {
+        /* 30 more items, each after 1, 2 once: the list boundary runs through them */
+        for (k = 0; k < 30; k++) {
+            int32_t row[3] = { 1, 2, (int32_t)(10 + k) };
+            for (i = 0; i < 3; i++) {
+                assert_int_equal(sessrec_observe(f, 1000 * r + k + 5000, row[i], 0), 0);
+                assert_int_equal(sessrec_observe(a, 1000 * r + k + 5000, row[i], 0), 0);
+                assert_int_equal(sessrec_observe(b, 1000 * r + k + 5000, row[i], 0), 0);
+            }
+        }
+        nf = sessrec_score(f, 7, q, 2, of, sf, NULL, NULL, 30);
+        na = sessrec_score(a, 7, q, 2, oa, sa, NULL, NULL, 30);
+        nb = sessrec_score(b, 7, q, 2, ob, sb, NULL, NULL, 30);
+        assert_int_equal(na, nb);
+        assert_memory_equal(oa, ob, na * sizeof(*oa));
+        assert_memory_equal(sa, sb, na * sizeof(*sa));
+        differs |= nf != na || memcmp(sf, sa, nf * sizeof(*sf)) != 0;
+        sessrec_feedback(a, oa[na > 21 ? 21 : na - 1]);   /* a target just outside the head */
+        sessrec_feedback(b, ob[nb > 21 ? 21 : nb - 1]);
+        for (i = 1; i < na; i++)
+            assert_true(sa[i - 1] >= sa[i]);
+    }
+    assert_true(differs);   /* the set weights moved away from the fixed ones */
+    sessrec_destroy(f);
+    sessrec_destroy(a);
+    sessrec_destroy(b);
+}
+
+/* TREND: fast-decayed clicks rank an item clicked a little just now above one clicked a lot
+ * long ago (POPULAR, slow decay, ranks them the other way) */
+static void test_trend(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *m;
+    int32_t q[] = { 99 }, out[4];
+    size_t n;
+    uint64_t k;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.signals = 1u << SESSREC_POPULAR;
+    p.trend_tau = 100;
+    p.w[SESSREC_F_POP] = 0;
+    p.w[SESSREC_F_TREND] = 1;
+    m = sessrec_new(&p);
+    assert_non_null(m);
+    for (k = 0; k < 50; k++)
+        assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0);     /* item 1: 50 clicks */
+    for (k = 0; k < 1000; k++)   /* time passes: 1000 other items clicked once each */
+        assert_int_equal(sessrec_observe(m, k + 100, 100 + (int32_t)k, 0), 0);
+    for (k = 0; k < 5; k++)
+        assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0);  /* item 2: 5, just now */
+    n = sessrec_score(m, 9999, q, 1, out, NULL, NULL, NULL, 4);
+    assert_true(n >= 1);
+    assert_int_equal(out[0], 2);
+    sessrec_destroy(m);
+    p.w[SESSREC_F_POP] = 1;
+    p.w[SESSREC_F_TREND] = 0;
+    p.pop_tau = 0;
+    m = sessrec_new(&p);
+    assert_non_null(m);
+    for (k = 0; k < 50; k++)
+        assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0);
+    for (k = 0; k < 5; k++)
+        assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0);
+    n = sessrec_score(m, 9999, q, 1, out, NULL, NULL, NULL, 4);
+    assert_int_equal(out[0], 1);
+    sessrec_destroy(m);
+}
+
+/* learn_every: a deterministic share of the clicks, none without learning */
+static void test_learn_every(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *a, *b, *off = make(0);
+    unsigned k, na = 0;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.learn_blend = 2;
+    p.learn_every = 4;
+    a = sessrec_new(&p);
+    b = sessrec_new(&p);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(off);
+    for (k = 0; k < 4000; k++) {
+        int wa = sessrec_wants_feedback(a, k / 3);
+        assert_int_equal(wa, sessrec_wants_feedback(b, k / 3));
+        assert_int_equal(sessrec_wants_feedback(off, k / 3), 0);
+        na += (unsigned)wa;
+        assert_int_equal(sessrec_observe(a, k / 3, (int32_t)(k % 50), 0), 0);
+        assert_int_equal(sessrec_observe(b, k / 3, (int32_t)(k % 50), 0), 0);
+        assert_int_equal(sessrec_observe(off, k / 3, (int32_t)(k % 50), 0), 0);
+    }
+    assert_in_range(na, 800, 1200);
+    sessrec_destroy(a);
+    sessrec_destroy(b);
+    sessrec_destroy(off);
+    p.learn_blend = 3;
+    assert_null(sessrec_new(&p));
+    p.learn_blend = 2;
+    p.order_top = 1u << 31;
+    assert_null(sessrec_new(&p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +414,10 @@ int main(void)
         cmocka_unit_test(test_ties_by_id),
         cmocka_unit_test(test_repeat_and_self),
         cmocka_unit_test(test_eviction_and_params),
+        cmocka_unit_test(test_learn_order),
+        cmocka_unit_test(test_learn_set),
+        cmocka_unit_test(test_trend),
+        cmocka_unit_test(test_learn_every),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
