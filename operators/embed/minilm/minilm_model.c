@@ -585,17 +585,22 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
  * packs both operands into buffers on every call, and for a few token rows the packing of the
  * weights dominates: in a profile of batch-1 encoding on a Xeon (Sapphire Rapids, OpenBLAS
  * SkylakeX kernels) 61 % of the time was sgemm_itcopy (the copy of the weights, 42 MB per
- * forward pass) and 32 % the kernel. So a projection of at most SMALL_ROWS token rows is issued
- * as blocks of the weight matrix that each stay under the bound: column blocks of NB columns,
- * and for K > SMALL_KQ the K dimension split exactly as OpenBLAS's level-3 driver splits it
+ * forward pass) and 32 % the kernel. So a projection of at most SMALL_T_MAX token rows is
+ * issued as blocks that each stay under the bound: row blocks of at most SMALL_ROWS rows,
+ * column blocks of the weights (a multiple of 16 columns), and for K > SMALL_KQ the K
+ * dimension split exactly as OpenBLAS's level-3 driver splits it
  * (blocks of GEMM_Q = 448 on these cores; the last two halved), accumulated with beta = 1.
- * Every product is still one cblas_sgemm, and every output element is the same sequence of
+ * Every block is one cblas_sgemm call, and every output element is the same sequence of
  * fused multiply-adds as in the regular path, so an embedding stays bit-identical alone and in
  * any batch — which is not a property OpenBLAS documents: probe_small() checks it at open with
  * the model's own weights and uses the small path only for the K it verified
  * (test_minilm_encoder checks it again on the fixture). */
 #define SMALL_MNK 1000000.0
-#define SMALL_ROWS 40
+#define SMALL_ROWS 40      /* rows per call: column blocks of >= 48 columns for K = 448 */
+#ifndef SMALL_T_MAX
+#define SMALL_T_MAX 128   /* measured: above ~128 rows the regular path (packing amortised
+                           * over the rows) is as fast or faster */
+#endif
 #define SMALL_KQ 448
 
 /* the length of the next K block from k0 (OpenBLAS driver/level3 rule for GEMM_Q) */
@@ -610,24 +615,29 @@ static size_t kblock(size_t K, size_t k0)
     return l;
 }
 
-/* Y[T x N] = X[T x K] W, W stored [K x N]; small != 0: the small-matrix path (T <= SMALL_ROWS) */
+/* Y[T x N] = X[T x K] W, W stored [K x N]; small != 0: the small-matrix path for T <=
+ * SMALL_T_MAX, in row blocks of at most SMALL_ROWS (column block outermost, so that the
+ * block of weights stays in cache for all row blocks) */
 static void proj(int small, size_t T, size_t N, size_t K, const float *X, const float *W,
                  float *Y)
 {
-    size_t kq = K < SMALL_KQ ? K : SMALL_KQ;
-    size_t nb = (size_t)(SMALL_MNK / ((double)T * (double)kq)) / 16 * 16, n0, k0, kl, nn;
+    size_t kq = K < SMALL_KQ ? K : SMALL_KQ, rb = T < SMALL_ROWS ? T : SMALL_ROWS;
+    size_t nb = (size_t)(SMALL_MNK / ((double)rb * (double)kq)) / 16 * 16, n0, t0, k0, kl, nn, tt;
 
-    if (!small || T > SMALL_ROWS || nb == 0) {
+    if (!small || T > SMALL_T_MAX || nb == 0) {
         gemm(0, T, N, K, 1.0f, X, K, W, N, Y, N);
         return;
     }
     for (n0 = 0; n0 < N; n0 += nb) {
         nn = N - n0 < nb ? N - n0 : nb;
-        for (k0 = 0; k0 < K; k0 += kl) {
-            kl = kblock(K, k0);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)T, (blasint)nn,
-                        (blasint)kl, 1.0f, X + k0, (blasint)K, W + k0 * N + n0, (blasint)N,
-                        k0 == 0 ? 0.0f : 1.0f, Y + n0, (blasint)N);
+        for (t0 = 0; t0 < T; t0 += rb) {
+            tt = T - t0 < rb ? T - t0 : rb;
+            for (k0 = 0; k0 < K; k0 += kl) {
+                kl = kblock(K, k0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)tt, (blasint)nn,
+                            (blasint)kl, 1.0f, X + t0 * K + k0, (blasint)K, W + k0 * N + n0,
+                            (blasint)N, k0 == 0 ? 0.0f : 1.0f, Y + t0 * N + n0, (blasint)N);
+            }
         }
     }
 }
@@ -637,8 +647,8 @@ static void proj(int small, size_t T, size_t N, size_t K, const float *X, const 
  * not depend on the values), 0 if not; -1 out of memory. */
 static int probe_small(size_t N, size_t K, const float *W)
 {
-    const size_t big = 2 * SMALL_ROWS + 8, rows[3] = {1, 9, SMALL_ROWS};
-    float *x = falloc(big * K), *ref = falloc(big * N), *y = falloc(SMALL_ROWS * N);
+    const size_t big = 2 * SMALL_ROWS + 8, rows[4] = {1, 9, SMALL_ROWS, big};
+    float *x = falloc(big * K), *ref = falloc(big * N), *y = falloc(big * N);
     uint32_t r = 12345u;
     size_t i, j;
     int ok = 1;
@@ -652,7 +662,7 @@ static int probe_small(size_t N, size_t K, const float *W)
         x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
     }
     proj(0, big, N, K, x, W, ref);
-    for (j = 0; j < 3 && ok; j++) {
+    for (j = 0; j < 4 && ok; j++) {
         proj(1, rows[j], N, K, x, W, y);
         ok = memcmp(y, ref, rows[j] * N * sizeof(float)) == 0;
     }
@@ -670,7 +680,8 @@ cleanup:
  * projection runs the same kernel path (its edge kernels keep the summation order) and an
  * embedding is bit-identical whether encoded alone or in any batch: recd's state must not
  * depend on micro-batch boundaries (tests/test_minilm_encoder.c checks it). Padding rows never
- * reach attention or pooling. */
+ * reach attention or pooling. (Where probe_small() verified the small path, it already sums in
+ * the regular order; the padding matters for the K it did not verify.) */
 #ifndef ROW_MIN
 #define ROW_MIN 8
 #endif
