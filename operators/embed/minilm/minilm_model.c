@@ -587,7 +587,7 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
  * SkylakeX kernels) 61 % of the time was sgemm_itcopy (the copy of the weights, 42 MB per
  * forward pass) and 32 % the kernel. So a projection of at most SMALL_T_MAX token rows is
  * issued as blocks that each stay under the bound: row blocks of at most SMALL_ROWS rows,
- * column blocks of the weights (a multiple of 16 columns), and for K > SMALL_KQ the K
+ * column blocks of SMALL_NB columns of the weights, and for K > SMALL_KQ the K
  * dimension split exactly as OpenBLAS's level-3 driver splits it
  * (blocks of GEMM_Q = 448 on these cores; the last two halved), accumulated with beta = 1.
  * Every block is one cblas_sgemm call, and every output element is the same sequence of
@@ -596,7 +596,9 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
  * the model's own weights and uses the small path only for the K it verified
  * (test_minilm_encoder checks it again on the fixture). */
 #define SMALL_MNK 1000000.0
-#define SMALL_ROWS 40      /* rows per call: column blocks of >= 48 columns for K = 448 */
+#define SMALL_ROWS 32      /* rows per call */
+#define SMALL_NB 64        /* columns per call (measured: 64 beats 32, 48, 96, 128, 192 at 12 and
+                            * 40 rows; 32 x 64 x 448 < 10^6) */
 #ifndef SMALL_T_MAX
 #define SMALL_T_MAX 128   /* measured: above ~128 rows the regular path (packing amortised
                            * over the rows) is as fast or faster */
@@ -622,9 +624,9 @@ static void proj(int small, size_t T, size_t N, size_t K, const float *X, const 
                  float *Y)
 {
     size_t kq = K < SMALL_KQ ? K : SMALL_KQ, rb = T < SMALL_ROWS ? T : SMALL_ROWS;
-    size_t nb = (size_t)(SMALL_MNK / ((double)rb * (double)kq)) / 16 * 16, n0, t0, k0, kl, nn, tt;
+    size_t nb = SMALL_NB, n0, t0, k0, kl, nn, tt;
 
-    if (!small || T > SMALL_T_MAX || nb == 0) {
+    if (!small || T > SMALL_T_MAX || (double)rb * (double)nb * (double)kq > SMALL_MNK) {
         gemm(0, T, N, K, 1.0f, X, K, W, N, Y, N);
         return;
     }
