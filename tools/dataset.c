@@ -122,6 +122,13 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+int recd_dataset_cold_item(double frac, int64_t item)
+{
+    /* the top 53 bits of the hash as a uniform double in [0, 1) */
+    double u = (double)(mix64((uint64_t)item ^ 0xC01DF2AC00000000ull) >> 11) * 0x1.0p-53;
+    return frac > 0 && u < frac;
+}
+
 static int64_t dwell(int phase, int64_t sess, int32_t pos)
 {
     uint64_t h = mix64(((uint64_t)phase << 62) ^ ((uint64_t)sess << 24) ^ (uint64_t)pos);
@@ -1106,10 +1113,12 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
                                      ds->n_items > 0 ? " (not in item2index)" : "");
                     goto cleanup;
                 }
+                p = q;
+                if (col == 1 && recd_dataset_cold_item(ds->conf.cold_frac, item))
+                    continue;       /* held out of training (cold start) */
                 if (add_ev(ds, 0, item) != RECD_OK)
                     goto oom;
                 got++;
-                p = q;
             }
             if (col == 1 && got >= INT32_MAX - 1) {
                 rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": history too long",
@@ -1429,6 +1438,12 @@ int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset 
         ds->format = rc;
     }
 
+    if (!(conf->cold_frac >= 0 && conf->cold_frac <= 1) ||
+        (conf->cold_frac > 0 && ds->format != RECD_DS_AMAZON_RECBOLE)) {
+        rc = recd_seterr(errstr, errlen, RECD_EINVAL,
+                         "dataset: cold_frac must be in [0, 1] and needs format amazon-recbole");
+        goto fail;
+    }
     switch (ds->format) {
     case RECD_DS_DIGINETICA_SRGNN:
         rc = load_session_lines(ds, conf->dir, "train_sessions.txt", RECD_DS_TRAIN, 1, errstr,

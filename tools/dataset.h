@@ -65,6 +65,12 @@
  *     phase = the held-out next item, one click per user, every one a test case. The held-out
  *     item is the test one (test.inter), or with conf.valid the validation one (valid.inter:
  *     its prefix ends before the valid item and the test item is never read) — for tuning;
+ *   - cold start (conf.cold_frac > 0): the items with recd_dataset_cold_item(cold_frac, index)
+ *     are held out of training: their clicks are removed from every train history (the
+ *     remaining clicks keep their order; positions and rounds are those of the shortened
+ *     history), their Item records and the held-out clicks on them are kept, so a test case
+ *     whose target is held out has an item no training click ever touched (a user whose whole
+ *     history is held out has no train session, only the test click at position 0);
  *   - catalogue: one Item per line of item2index, in index order, before every click (phase
  *     bit RECD_DS_PHASE_CATALOG, meta.phase RECD_DS_CATALOG, meta.session_index = the item
  *     index): item_id = the index, title = the item's text from <P>.text (title, categories
@@ -128,6 +134,11 @@ struct recd_dataset_conf {
     int64_t limit;            /* max events returned (after skip); 0 = no limit */
     int valid;                /* amazon-recbole: 1 = hold out the validation item instead of
                                  the test item (tuning; the test items are not read) */
+    double cold_frac;         /* amazon-recbole: hold this fraction of the items out of
+                                 training (0 = none; see recd_dataset_cold_item): every train
+                                 click on them is dropped, their catalogue text and the
+                                 held-out (test/valid) clicks on them are kept, so the test
+                                 cases whose target is one of them are cold-start cases */
 };
 
 /* Per-event provenance. */
@@ -187,5 +198,10 @@ void recd_dataset_stats(const struct recd_dataset *ds, struct recd_dataset_stats
 int64_t recd_dataset_total(const struct recd_dataset *ds);
 
 void recd_dataset_close(struct recd_dataset *ds);
+
+/* 1 if item index `item` is among the items held out of training by cold_frac = frac: a
+ * deterministic hash of the index (splitmix64) mapped to [0, 1) is below frac. The set for a
+ * smaller fraction is a subset of the set for a larger one. */
+int recd_dataset_cold_item(double frac, int64_t item);
 
 #endif

@@ -96,7 +96,7 @@ enum {
     O_TOPIC0 = 1000,          /* O_TOPIC0 + topic index */
     O_KIND = 1100, O_TOPIC, O_CONFLUENT_ID, O_FORMAT, O_RATE, O_CONCURRENCY, O_LIMIT, O_SKIP,
     O_PHASE, O_POISON, O_SEED, O_POISON_LOG, O_UNKNOWN_ITEMS, O_OVERSIZE, O_GAP_MS, O_START_TS,
-    O_META_LOG, O_VALID,
+    O_META_LOG, O_VALID, O_COLD_FRAC,
     O_USERS, O_ITEMS, O_EVENTS, O_CATEGORIES, O_JSONL, O_FROM_BEGINNING, O_MAX, O_IDLE_MS,
     O_TIMEOUT_MS, O_PARTITIONS, O_REPLICATION, O_REASON, O_ALL, O_P_QUERY, O_P_CART,
     O_P_PURCHASE, O_TS
@@ -1373,7 +1373,7 @@ static const char USAGE_PRODUCE[] =
 
 static const char USAGE_REPLAY[] =
     "usage: recctl replay DIR [--format F] [--rate N] [--concurrency K] [--limit N] [--skip N]\n"
-    "                     [--phase train|test|catalog|all] [--valid]\n"
+    "                     [--phase train|test|catalog|all] [--valid] [--cold-frac F]\n"
     "                     [--poison N --seed S [--poison-log FILE]]\n"
     "\n"
     "Streams a dataset directory (../shared/data/...) into the event topics: clicks to the\n"
@@ -1395,6 +1395,9 @@ static const char USAGE_REPLAY[] =
     "                     the catalogue, then train, then test)\n"
     "  --valid            amazon-recbole: hold out the validation item instead of the test\n"
     "                     item (for tuning; the test items are not read)\n"
+    "  --cold-frac F      amazon-recbole: hold the fraction F of the items (a fixed hash of\n"
+    "                     the item index) out of training: their train clicks are dropped,\n"
+    "                     their catalogue text and held-out clicks kept (cold-start cases)\n"
     "  --concurrency K    sessions open at once, events merged by event time (default 8 for\n"
     "                     synthetic times, unlimited for real timestamps; 1 = one session after\n"
     "                     another; 0 = unlimited)\n"
@@ -1821,6 +1824,7 @@ static int cmd_replay(struct common *c, int argc, char **argv)
         {"start-ts", required_argument, NULL, O_START_TS},
         {"meta-log", required_argument, NULL, O_META_LOG},
         {"valid", no_argument, NULL, O_VALID},
+        {"cold-frac", required_argument, NULL, O_COLD_FRAC},
         {NULL, 0, NULL, 0}
     };
     struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
@@ -1883,6 +1887,17 @@ static int cmd_replay(struct common *c, int argc, char **argv)
         case O_VALID:
             dc.valid = 1;
             break;
+        case O_COLD_FRAC: {
+            char *end = NULL;
+            double f = strtod(optarg, &end);
+
+            if (end == optarg || *end != '\0' || !(f >= 0 && f <= 1)) {
+                fprintf(stderr, "recctl replay: --cold-frac: expected a number in [0, 1]\n");
+                return RECD_EXIT_USAGE;
+            }
+            dc.cold_frac = f;
+            break;
+        }
         case O_GAP_MS:
             if (parse_ll("replay", "--gap-ms", optarg, 1, INT64_C(86400000) * 365, &v))
                 return RECD_EXIT_USAGE;

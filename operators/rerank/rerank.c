@@ -43,6 +43,9 @@ struct rerank_conf {
     double w_text;
     int64_t text_candidates;
     double w_mf;
+    int64_t cold_slots;
+    int64_t cold_max_sessions;
+    int64_t cold_pool;
 };
 
 #define C(f) offsetof(struct rerank_conf, f)
@@ -78,6 +81,20 @@ static const struct recd_conf_decl rerank_decls[] = {
      "Weight of the matrix-factorisation score (operators.sgd.mf), min-max scaled to [0, 1] "
      "over each user's candidates, in the blend. Tuned on the validation splits (0.05..0.12 "
      "equally good on Diginetica).", NULL, NULL},
+    {"cold_slots", RECD_CT_INT, "0", 0, 100, RECD_CF_RELOADABLE, C(cold_slots),
+     "Cold start: the last cold_slots places of each list go to the best text matches to the "
+     "session intent (cosine > 0) among catalogue items in at most cold_max_sessions training "
+     "sessions, which the model alone never proposes; 0 = off. Costs one GEMV per user over "
+     "the cold pool (at most cold_pool items x the text dimension). Needs the embed operator "
+     "and w_text > 0. Default chosen on the amazon-scientific valid split (docs/ENCODER.md).",
+     NULL, NULL},
+    {"cold_max_sessions", RECD_CT_INT, "0", 0, 1000000, RECD_CF_RELOADABLE,
+     C(cold_max_sessions),
+     "Cold start: an item is cold while at most this many sessions have clicked it (0 = never "
+     "clicked).", NULL, NULL},
+    {"cold_pool", RECD_CT_INT, "2000", 1, 1000000, RECD_CF_RELOADABLE, C(cold_pool),
+     "Cold start: most cold items considered, the newest (highest catalogue index) first; "
+     "bounds the per-user cost of cold_slots.", NULL, NULL},
 };
 #undef C
 
@@ -121,6 +138,15 @@ struct rerank {
     uint32_t *mark;                         /* item -> stamp of the last user it was a candidate for */
     size_t cap_mark;
     uint32_t stamp;
+    /* cold-start slots (cold_update / cold_fill) */
+    int64_t cold_slots, cold_max_sessions, cold_pool;
+    int32_t *cold;                          /* owned: the cold pool, catalogue indexes ascending */
+    size_t n_cold, cap_cold;
+    size_t cold_rows;                       /* catalogue rows already looked at */
+    int64_t cold_built_max, cold_built_pool; /* the settings the pool was built with */
+    float *cold_v, *cold_s;                 /* owned: pool text vectors (n_cold x dim, gathered
+                                             * every batch), one user's pool scores */
+    size_t cap_cold_v, cap_cold_s;
 };
 
 struct cand {
@@ -192,6 +218,9 @@ static int apply_conf(struct rerank *op, const struct rerank_conf *c)
     op->w_text = c->w_text;
     op->text_candidates = c->text_candidates;
     op->w_mf = c->w_mf;
+    op->cold_slots = c->cold_slots;
+    op->cold_max_sessions = c->cold_max_sessions;
+    op->cold_pool = c->cold_pool;
     return RECD_OK;
 }
 
@@ -219,6 +248,9 @@ static void rerank_fini(void *ctx)
     free(op->u_row);
     free(op->s_row);
     free(op->mark);
+    free(op->cold);
+    free(op->cold_v);
+    free(op->cold_s);
     free(op);
 }
 
@@ -355,6 +387,10 @@ static int explores(const struct recd_session *s)
 {
     return s == NULL || s->n_items <= 1 || s->last_query[0] != '\0';
 }
+
+static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
+                     const struct recd_session *s, const struct recd_profile *p, int64_t now,
+                     const float *intent);
 
 /* intent: this user's text intent (dim floats) or NULL; sims: its similarity to every item
  * (rows entries, explore users only) or NULL; items: the item text matrix (rows x dim). */
@@ -590,6 +626,9 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             }
         }
     }
+    if (cold_fill(op, r, &picked, s, p, now, intent) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
     r->n_items = (uint32_t)picked;
     return RECD_OK;
 }
@@ -739,6 +778,146 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
     return RECD_OK;
 }
 
+/* ---- cold-start slots ----------------------------------------------------------------------
+ * The model proposes only items with clicks (postings, transitions, co-visitation,
+ * popularity), so an item nobody clicked never reaches a list through it. With cold_slots > 0
+ * the rerank keeps a pool of "cold" catalogue items (in at most cold_max_sessions sessions of
+ * the model, the newest cold_pool of them) and gives the last cold_slots places of a user's
+ * list to the pool items whose text best matches the user's intent. Cost: per batch, a pass
+ * over the pool (items that got clicks leave it) and over the catalogue rows added since the
+ * last batch, and a gather of the pool's text vectors; per user with an intent, one GEMV
+ * (n_cold x dim). */
+static int cold_update(struct rerank *op, const float *items, size_t rows, size_t dim)
+{
+    size_t i, kept = 0, lim = (size_t)op->cold_pool;
+
+    if (op->cold_slots <= 0 || items == NULL || rows == 0) {
+        op->n_cold = 0;                     /* off (or no text yet): rebuilt when needed */
+        op->cold_rows = 0;
+        op->cold_built_pool = 0;
+        return RECD_OK;
+    }
+    if (op->cold_built_max != op->cold_max_sessions || op->cold_built_pool != op->cold_pool ||
+        rows < op->cold_rows) {
+        op->n_cold = 0;                     /* settings changed: rebuild from the catalogue */
+        op->cold_rows = 0;
+        op->cold_built_max = op->cold_max_sessions;
+        op->cold_built_pool = op->cold_pool;
+    }
+    for (i = 0; i < op->n_cold; i++) {      /* items that got clicks leave the pool */
+        if (sessrec_item_sessions(op->sr->model, op->cold[i]) <= (uint64_t)op->cold_max_sessions) {
+            op->cold[kept++] = op->cold[i];
+        }
+    }
+    op->n_cold = kept;
+    for (i = op->cold_rows; i < rows; i++) {    /* catalogue rows new since the last batch */
+        if (sessrec_item_sessions(op->sr->model, (int32_t)i) > (uint64_t)op->cold_max_sessions) {
+            continue;
+        }
+        if (op->n_cold == op->cap_cold) {
+            size_t cap = op->cap_cold ? 2 * op->cap_cold : 256;
+            int32_t *c = realloc(op->cold, cap * sizeof(*c));
+
+            if (c == NULL) {
+                return RECD_ENOMEM;
+            }
+            op->cold = c;
+            op->cap_cold = cap;
+        }
+        op->cold[op->n_cold++] = (int32_t)i;
+    }
+    op->cold_rows = rows;
+    if (op->n_cold > lim) {                 /* keep the newest */
+        memmove(op->cold, op->cold + (op->n_cold - lim), lim * sizeof(*op->cold));
+        op->n_cold = lim;
+    }
+    if (op->n_cold == 0) {
+        return RECD_OK;
+    }
+    if (op->cap_cold_v < op->n_cold * dim) {
+        float *v = realloc(op->cold_v, op->n_cold * dim * sizeof(float));
+
+        if (v == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->cold_v = v;
+        op->cap_cold_v = op->n_cold * dim;
+    }
+    if (op->cap_cold_s < op->n_cold) {
+        float *sc = realloc(op->cold_s, op->n_cold * sizeof(float));
+
+        if (sc == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->cold_s = sc;
+        op->cap_cold_s = op->n_cold;
+    }
+    /* gathered every batch: an item's text vector may have changed */
+    for (i = 0; i < op->n_cold; i++) {
+        memcpy(op->cold_v + i * dim, items + (size_t)op->cold[i] * dim, dim * sizeof(float));
+    }
+    return RECD_OK;
+}
+
+/* Give the last places of the list r (picked entries) to the best text matches among the cold
+ * pool: up to cold_slots items with cosine > 0 to the intent, not filtered and not already in
+ * the list, best first (ties: smaller catalogue index). A list shorter than n is extended
+ * instead of cut. Their reason is query_match / similar_text, as for text candidates. */
+static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
+                     const struct recd_session *s, const struct recd_profile *p, int64_t now,
+                     const float *intent)
+{
+    size_t want = (size_t)op->cold_slots, got = 0, i, j, base, dim;
+    int query = s != NULL && s->last_query[0] != '\0';
+    struct cand top[100];
+
+    if (op->cold_slots <= 0 || intent == NULL || op->n_cold == 0 || op->embed == NULL) {
+        return RECD_OK;
+    }
+    dim = recd_embed_dim(op->embed);
+    want = want < (size_t)op->n ? want : (size_t)op->n;
+    want = want < sizeof(top) / sizeof(top[0]) ? want : sizeof(top) / sizeof(top[0]);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)op->n_cold, (int)dim, 1.0f, op->cold_v,
+                (int)dim, intent, 1, 0.0f, op->cold_s, 1);
+    for (i = 0; i < op->n_cold; i++) {
+        float v = op->cold_s[i];
+        int32_t it = op->cold[i];
+        int dup = 0;
+
+        if (v <= 0 || (got == want && v <= top[got - 1].score)) {
+            continue;
+        }
+        for (j = 0; j < *picked && !dup; j++) {
+            dup = op->c_picked[j] == it;
+        }
+        if (dup || filtered(op, it, s, p, now)) {
+            continue;
+        }
+        j = got < want ? got++ : got - 1;   /* insertion into the sorted top list */
+        while (j > 0 && top[j - 1].score < v) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j].item = it;
+        top[j].score = v;
+    }
+    base = *picked + got <= (size_t)op->n ? *picked : (size_t)op->n - got;
+    for (i = 0; i < got; i++) {
+        float sc = (float)(op->w_text * top[i].score);
+
+        if (base + i > 0 && r->items[base + i - 1].score < sc) {
+            sc = r->items[base + i - 1].score;   /* the list stays in score order */
+        }
+        r->items[base + i].item_id = recd_catalog_item_id(op->cat, top[i].item);
+        r->items[base + i].score = sc;
+        r->items[base + i].reason = reason_name[query ? REASON_QUERY_MATCH : REASON_SIMILAR_TEXT];
+        r->items[base + i].because_item_id = (!query && s != NULL && s->n_items > 0) ?
+            recd_catalog_item_id(op->cat, s->items[s->n_items - 1]) : NULL;
+    }
+    *picked = base + got;
+    return RECD_OK;
+}
+
 static int rerank_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
 {
     struct rerank *op = ctx;
@@ -763,6 +942,9 @@ static int rerank_process(void *ctx, struct recd_batch *b, char *errstr, size_t 
         if (rows > 0) {
             items = recd_embed_items(op->embed, &rows);
             dim = recd_embed_dim(op->embed);
+        }
+        if (cold_update(op, items, rows, dim) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "rerank: out of memory");
         }
         for (size_t i = 0; i < b->n_dirty; i++) {
             const float *intent = op->u_row[i] >= 0 ? op->u + (size_t)op->u_row[i] * dim : NULL;

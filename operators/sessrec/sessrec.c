@@ -413,6 +413,11 @@ void sessrec_weights(const struct sessrec *m, float *out)
     memcpy(out, m->w, sizeof(m->w));
 }
 
+uint32_t sessrec_item_sessions(const struct sessrec *m, int32_t item)
+{
+    return (m != NULL && item >= 0 && item < m->n_items) ? m->items[item].df : 0;
+}
+
 void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
 {
     size_t b = sizeof(*m);

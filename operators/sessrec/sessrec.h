@@ -214,6 +214,11 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out);
 
 const char *sessrec_reason_name(int reason);
 
+/* Number of sessions that contained dense item `item` (its document frequency; a session
+ * clicking it twice counts once); 0 for an item the model has never seen or a negative index.
+ * (Added for rerank's cold-start slots: which catalogue items have few or no clicks.) */
+uint32_t sessrec_item_sessions(const struct sessrec *m, int32_t item);
+
 #ifdef __cplusplus
 }
 #endif

@@ -298,6 +298,61 @@ static void test_filters_and_query(void **s)
     world_free(w);
 }
 
+/* Cold start: an item nobody clicked is never a model candidate; with rerank.cold_slots the
+ * last place of a user's list goes to the unclicked item whose title matches the session. */
+static void cold_world(struct world *w)
+{
+    static const char *const warm[][2] = {
+        {"s", "camping stove compact"}, {"l", "camping lantern led"},
+        {"b", "sleeping bag for camping"}, {"m", "coffee mug ceramic"},
+        {"p", "printer paper a4"}, {"k", "kitchen scale digital"},
+        {"d", "desk lamp"}, {"c", "usb cable"},
+    };
+    char user[16];
+
+    for (size_t i = 0; i < sizeof(warm) / sizeof(warm[0]); i++) {
+        item(w, warm[i][0], warm[i][1], "Misc", 1);
+    }
+    item(w, "t", "ultralight camping tent", "Misc", 1);     /* never clicked */
+    item(w, "h", "garden hose green", "Misc", 1);           /* never clicked, unrelated */
+    for (int i = 0; i < 20; i++) {                          /* sessions over all warm items */
+        snprintf(user, sizeof(user), "u%d", i);
+        for (int k = 0; k < 4; k++) {
+            click(w, user, warm[(i + k) % 8][0], T0 + i * 1000 + k * 10);
+        }
+    }
+    run(w, 50);
+    click(w, "camper", "s", T0 + 500000);
+    click(w, "camper", "l", T0 + 500010);
+    click(w, "camper", "b", T0 + 500020);
+    run(w, 3);
+}
+
+static void test_cold_slots(void **s)
+{
+    struct world *w = world_new("operators = { rerank = { n = 5; }; };\n");
+    const struct captured *c;
+
+    cold_world(w);                       /* default cold_slots = 0: the tent is unreachable */
+    c = last_for(w, "camper");
+    assert_non_null(c);
+    assert_int_equal(c->recs.n_items, 5);
+    assert_int_equal(listed(c, "t"), 0);
+    world_free(w);
+
+    w = world_new("operators = { rerank = { n = 5; cold_slots = 1; }; };\n");
+    cold_world(w);
+    c = last_for(w, "camper");
+    assert_non_null(c);
+    assert_int_equal(c->recs.n_items, 5);
+    assert_int_equal(listed(c, "t"), 5);                    /* the reserved last place */
+    assert_int_equal(listed(c, "h"), 0);
+    assert_string_equal(c->recs.items[4].reason, "similar_text");
+    assert_string_equal(c->recs.items[4].because_item_id, "b");
+    assert_true(c->recs.items[4].score <= c->recs.items[3].score);
+    world_free(w);
+}
+
 /* a deletion removes the user's state and publishes a tombstone, also when the user's clicks
  * are in the same batch */
 static void test_forget_same_batch(void **s)
@@ -605,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_learn_order_replay),
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_online_quality),
+        cmocka_unit_test(test_cold_slots),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,6 +287,73 @@ static void test_amazon_fixture(void **state)
     remove_dir(dir);
 }
 
+/* cold_frac: the held-out items' train clicks are gone, everything else stays */
+static void test_amazon_cold(void **state)
+{
+    (void)state;
+    /* the fixture's test-split histories (test.inter) by user, and the held-out items */
+    static const int hist[3][5] = {{0, 1, 2}, {2, 3, 0, 1, 2}, {1, 0}};
+    static const int hlen[3] = {3, 5, 2}, target[3] = {3, 1, 3};
+    char dir[] = "/tmp/recd-amazon-cold-XXXXXX", err[512];
+    struct recd_dataset_conf c = {0};
+    struct recd_dataset *ds = NULL;
+    struct recd_arena *a = recd_arena_new(4096);
+    struct recd_event ev;
+    struct recd_dataset_meta m;
+    static const double fracs[] = {0.0, 0.5, 1.0};
+    int n_cold = 0;
+
+    /* the hash: fraction close to F, nested sets, 0 and 1 are none and all */
+    for (int64_t i = 0; i < 20000; i++) {
+        n_cold += recd_dataset_cold_item(0.1, i);
+        assert_false(recd_dataset_cold_item(0.0, i));
+        assert_true(recd_dataset_cold_item(1.0, i));
+        if (recd_dataset_cold_item(0.1, i))
+            assert_true(recd_dataset_cold_item(0.3, i));
+    }
+    assert_in_range(n_cold, 1800, 2200);
+
+    make_fixture(dir);
+    c.dir = dir;
+    c.format = RECD_DS_AMAZON_RECBOLE;
+    for (size_t f = 0; f < sizeof fracs / sizeof fracs[0]; f++) {
+        int want_train = 0, got_train = 0, got_test = 0, got_cat = 0, kept[3];
+        c.cold_frac = fracs[f];
+        for (int u = 0; u < 3; u++) {
+            kept[u] = 0;
+            for (int k = 0; k < hlen[u]; k++)
+                kept[u] += !recd_dataset_cold_item(c.cold_frac, hist[u][k]);
+            want_train += kept[u];
+        }
+        assert_int_equal(recd_dataset_open(&c, &ds, err, sizeof err), RECD_OK);
+        while (recd_dataset_next(ds, a, &ev, &m) == 1) {
+            if (m.phase == RECD_DS_CATALOG) {
+                got_cat++;
+            } else if (m.phase == RECD_DS_TRAIN) {
+                got_train++;
+                assert_false(recd_dataset_cold_item(c.cold_frac, atoi(ev.u.click.item_id)));
+            } else {
+                int u = (int)m.session_index;
+                got_test++;
+                assert_int_equal(m.test_case, 1);
+                assert_int_equal(atoi(ev.u.click.item_id), target[u]);
+                assert_int_equal(m.position, kept[u]);   /* = the user's earlier clicks */
+            }
+            recd_arena_reset(a);
+        }
+        recd_dataset_close(ds);
+        ds = NULL;
+        assert_int_equal(got_cat, 4);
+        assert_int_equal(got_test, 3);
+        assert_int_equal(got_train, want_train);
+    }
+    c.cold_frac = 1.5;
+    assert_int_equal(recd_dataset_open(&c, &ds, err, sizeof err), RECD_EINVAL);
+    assert_null(ds);
+    recd_arena_destroy(a);
+    remove_dir(dir);
+}
+
 /* ---- the real dataset ------------------------------------------------------------------------ */
 static int dataset_dir(const char *name, char *out, size_t len)
 {
@@ -430,6 +497,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_amazon_fixture),
+        cmocka_unit_test(test_amazon_cold),
         cmocka_unit_test(test_amazon_scientific),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,11 +67,14 @@ struct recd_minilm {
     size_t cap_tokens;           /* rows the float scratch below holds */
     float *x, *qkv, *ctx, *tmp, *hid;
     float *scores;               /* [max_seq x max_seq] */
+    int small_h, small_i;        /* projections with K = H / K = I may take the small-matrix
+                                  * path (proj()): set at open by probe_small() */
     recd_minilm_stats st;
 };
 
 static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+static int probe_small(size_t N, size_t K, const float *W);
 static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -495,6 +498,12 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
         rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
         goto cleanup;
     }
+    m->small_h = probe_small(3 * H, H, m->layers[0].wqkv);
+    m->small_i = probe_small(H, I, m->layers[0].w2);
+    if (m->small_h < 0 || m->small_i < 0) {
+        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+        goto cleanup;
+    }
     *out = m;
     m = NULL;
     rc = RECD_OK;
@@ -570,6 +579,102 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
                 (blasint)ldc);
 }
 
+/* ---- projections: the small-matrix path ----------------------------------------------------
+ * OpenBLAS (0.3.21, AVX-512 core types) runs a product with M*N*K <= 10^6 through its
+ * small-matrix kernel, which reads both operands in place. Above that bound the regular path
+ * packs both operands into buffers on every call, and for a few token rows the packing of the
+ * weights dominates: in a profile of batch-1 encoding on a Xeon (Sapphire Rapids, OpenBLAS
+ * SkylakeX kernels) 61 % of the time was sgemm_itcopy (the copy of the weights, 42 MB per
+ * forward pass) and 32 % the kernel. So a projection of at most SMALL_T_MAX token rows is
+ * issued as blocks that each stay under the bound: row blocks of at most SMALL_ROWS rows,
+ * column blocks of SMALL_NB columns of the weights, and for K > SMALL_KQ the K
+ * dimension split exactly as OpenBLAS's level-3 driver splits it
+ * (blocks of GEMM_Q = 448 on these cores; the last two halved), accumulated with beta = 1.
+ * Every block is one cblas_sgemm call, and every output element is the same sequence of
+ * fused multiply-adds as in the regular path, so an embedding stays bit-identical alone and in
+ * any batch — which is not a property OpenBLAS documents: probe_small() checks it at open with
+ * the model's own weights and uses the small path only for the K it verified
+ * (test_minilm_encoder checks it again on the fixture). */
+#define SMALL_MNK 1000000.0
+#define SMALL_ROWS 32      /* rows per call */
+#define SMALL_NB 64        /* columns per call (measured: 64 beats 32, 48, 96, 128, 192 at 12 and
+                            * 40 rows; 32 x 64 x 448 < 10^6) */
+#ifndef SMALL_T_MAX
+#define SMALL_T_MAX 128   /* measured: above ~128 rows the regular path (packing amortised
+                           * over the rows) is as fast or faster */
+#endif
+#define SMALL_KQ 448
+
+/* the length of the next K block from k0 (OpenBLAS driver/level3 rule for GEMM_Q) */
+static size_t kblock(size_t K, size_t k0)
+{
+    size_t l = K - k0;
+
+    if (l >= 2 * SMALL_KQ)
+        return SMALL_KQ;
+    if (l > SMALL_KQ)
+        return (l / 2 + 15) / 16 * 16;
+    return l;
+}
+
+/* Y[T x N] = X[T x K] W, W stored [K x N]; small != 0: the small-matrix path for T <=
+ * SMALL_T_MAX, in row blocks of at most SMALL_ROWS (column block outermost, so that the
+ * block of weights stays in cache for all row blocks) */
+static void proj(int small, size_t T, size_t N, size_t K, const float *X, const float *W,
+                 float *Y)
+{
+    size_t kq = K < SMALL_KQ ? K : SMALL_KQ, rb = T < SMALL_ROWS ? T : SMALL_ROWS;
+    size_t nb = SMALL_NB, n0, t0, k0, kl, nn, tt;
+
+    if (!small || T > SMALL_T_MAX || (double)rb * (double)nb * (double)kq > SMALL_MNK) {
+        gemm(0, T, N, K, 1.0f, X, K, W, N, Y, N);
+        return;
+    }
+    for (n0 = 0; n0 < N; n0 += nb) {
+        nn = N - n0 < nb ? N - n0 : nb;
+        for (t0 = 0; t0 < T; t0 += rb) {
+            tt = T - t0 < rb ? T - t0 : rb;
+            for (k0 = 0; k0 < K; k0 += kl) {
+                kl = kblock(K, k0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)tt, (blasint)nn,
+                            (blasint)kl, 1.0f, X + t0 * K + k0, (blasint)K, W + k0 * N + n0,
+                            (blasint)N, k0 == 0 ? 0.0f : 1.0f, Y + t0 * N + n0, (blasint)N);
+            }
+        }
+    }
+}
+
+/* 1 if proj()'s small path gives bit-identical rows to the regular path for the weights W
+ * [K x N] on this machine's OpenBLAS (pseudo-random inputs; the order of the operations does
+ * not depend on the values), 0 if not; -1 out of memory. */
+static int probe_small(size_t N, size_t K, const float *W)
+{
+    const size_t big = 2 * SMALL_ROWS + 8, rows[4] = {1, 9, SMALL_ROWS, big};
+    float *x = falloc(big * K), *ref = falloc(big * N), *y = falloc(big * N);
+    uint32_t r = 12345u;
+    size_t i, j;
+    int ok = 1;
+
+    if (x == NULL || ref == NULL || y == NULL) {
+        ok = -1;
+        goto cleanup;
+    }
+    for (i = 0; i < big * K; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
+    }
+    proj(0, big, N, K, x, W, ref);
+    for (j = 0; j < 4 && ok; j++) {
+        proj(1, rows[j], N, K, x, W, y);
+        ok = memcmp(y, ref, rows[j] * N * sizeof(float)) == 0;
+    }
+cleanup:
+    free(x);
+    free(ref);
+    free(y);
+    return ok;
+}
+
 /* The packed token matrix has at least ROW_MIN rows (zero rows are added to a smaller batch).
  * OpenBLAS takes its small-matrix kernel, with another summation order, for products below
  * M*N*K = 10^6 — a text of a few tokens encoded alone — so without this a text's embedding
@@ -577,7 +682,8 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
  * projection runs the same kernel path (its edge kernels keep the summation order) and an
  * embedding is bit-identical whether encoded alone or in any batch: recd's state must not
  * depend on micro-batch boundaries (tests/test_minilm_encoder.c checks it). Padding rows never
- * reach attention or pooling. */
+ * reach attention or pooling. (Where probe_small() verified the small path, it already sums in
+ * the regular order; the padding matters for the K it did not verify.) */
 #ifndef ROW_MIN
 #define ROW_MIN 8
 #endif
@@ -632,7 +738,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         const layer *ly = &m->layers[l];
 
         t0 = now_s();
-        gemm(0, Tp, H3, H, 1.0f, m->x, H, ly->wqkv, H3, m->qkv, H3);
+        proj(m->small_h, Tp, H3, H, m->x, ly->wqkv, m->qkv);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias(m->qkv, ly->bqkv, T, H3);
@@ -658,19 +764,19 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
 
         t0 = now_s();
-        gemm(0, Tp, H, H, 1.0f, m->ctx, H, ly->wo, H, m->tmp, H);
+        proj(m->small_h, Tp, H, H, m->ctx, ly->wo, m->tmp);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_res_layernorm(m->tmp, ly->bo, m->x, ly->ln1_g, ly->ln1_b, m->eps, Tp, H);
         t0 = now_s();
         m->st.other_s += t0 - t1;
-        gemm(0, Tp, I, H, 1.0f, m->tmp, H, ly->w1, I, m->hid, I);
+        proj(m->small_h, Tp, I, H, m->tmp, ly->w1, m->hid);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_gelu(m->hid, ly->b1, Tp, I);
         t0 = now_s();
         m->st.other_s += t0 - t1;
-        gemm(0, Tp, H, I, 1.0f, m->hid, I, ly->w2, H, m->x, H);
+        proj(m->small_i, Tp, H, I, m->hid, ly->w2, m->x);
         t1 = now_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, Tp, H);
