@@ -5,7 +5,10 @@
 source "$(dirname "$0")/lib.sh"
 : "${RECD_BUILD_DIR:?}"
 prefix="$(grep '^CMAKE_INSTALL_PREFIX:' "$RECD_BUILD_DIR/CMakeCache.txt" | cut -d= -f2)"
-[ "$prefix" = "/usr" ] || { echo "build configured with prefix $prefix; reconfiguring a copy with /usr"; }
+# CPACK_PACKAGING_INSTALL_PREFIX is /usr, so programs, schemas, man pages and the unit land
+# there whatever the build's prefix; the config's absolute place follows the build's prefix
+# (/etc for /usr, PREFIX/etc otherwise)
+[ "$prefix" = "/usr" ] || echo "build configured with prefix $prefix: the config is packaged under $prefix/etc"
 (cd "$RECD_BUILD_DIR" && cpack -G DEB -B "$T/pkg" >"$T/cpack.log" 2>&1) || fail "cpack failed: $(tail -20 "$T/cpack.log")"
 deb="$(ls "$T"/pkg/*.deb | head -1)"
 [ -f "$deb" ] || fail "no .deb produced"
@@ -17,8 +20,8 @@ done
 pass "$(basename "$deb"): $depends"
 root="$T/root"
 dpkg-deb -x "$deb" "$root"
-p="$root$prefix"
-etc="$root/etc/recd/recd.conf"; [ "$prefix" = /usr ] || etc="$p/etc/recd/recd.conf"
+p="$root/usr"
+etc="$root/etc/recd/recd.conf"; [ "$prefix" = /usr ] || etc="$root$prefix/etc/recd/recd.conf"
 for f in "$p/sbin/recd" "$p/bin/recctl" "$etc" "$p/share/recd/schemas/click.avsc" \
          "$p/share/man/man8/recd.8" "$p/share/man/man5/recd.conf.5" "$p/share/man/man1/recctl.1" \
          "$p/lib/systemd/system/recd.service"; do
