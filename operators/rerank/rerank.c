@@ -46,6 +46,7 @@ struct rerank_conf {
     int64_t cold_slots;
     int64_t cold_max_sessions;
     int64_t cold_pool;
+    double cold_min_sim;
 };
 
 #define C(f) offsetof(struct rerank_conf, f)
@@ -95,6 +96,9 @@ static const struct recd_conf_decl rerank_decls[] = {
     {"cold_pool", RECD_CT_INT, "2000", 1, 1000000, RECD_CF_RELOADABLE, C(cold_pool),
      "Cold start: most cold items considered, the newest (highest catalogue index) first; "
      "bounds the per-user cost of cold_slots.", NULL, NULL},
+    {"cold_min_sim", RECD_CT_DOUBLE, "0.0", 0, 1, RECD_CF_RELOADABLE, C(cold_min_sim),
+     "Cold start: a cold item takes a slot only if its cosine to the session intent exceeds "
+     "this (the scale depends on the encoder).", NULL, NULL},
 };
 #undef C
 
@@ -140,6 +144,7 @@ struct rerank {
     uint32_t stamp;
     /* cold-start slots (cold_update / cold_fill) */
     int64_t cold_slots, cold_max_sessions, cold_pool;
+    double cold_min_sim;
     int32_t *cold;                          /* owned: the cold pool, catalogue indexes ascending */
     size_t n_cold, cap_cold;
     size_t cold_rows;                       /* catalogue rows already looked at */
@@ -221,6 +226,7 @@ static int apply_conf(struct rerank *op, const struct rerank_conf *c)
     op->cold_slots = c->cold_slots;
     op->cold_max_sessions = c->cold_max_sessions;
     op->cold_pool = c->cold_pool;
+    op->cold_min_sim = c->cold_min_sim;
     return RECD_OK;
 }
 
@@ -884,7 +890,7 @@ static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
         int32_t it = op->cold[i];
         int dup = 0;
 
-        if (v <= 0 || (got == want && v <= top[got - 1].score)) {
+        if (v <= 0 || v <= op->cold_min_sim || (got == want && v <= top[got - 1].score)) {
             continue;
         }
         for (j = 0; j < *picked && !dup; j++) {
