@@ -335,6 +335,22 @@ static int filtered(const struct rerank *op, int32_t item, const struct recd_ses
 }
 
 
+/* Grow a float scratch array to at least n entries (capacity *cap, in entries): the array, or
+ * NULL when out of memory (the old array and *cap are then unchanged). */
+static float *grow_floats(float *v, size_t *cap, size_t n)
+{
+    float *nv;
+
+    if (v != NULL && *cap >= n) {
+        return v;
+    }
+    nv = realloc(v, (n ? n : 1) * sizeof(float));
+    if (nv != NULL) {
+        *cap = n;
+    }
+    return nv;
+}
+
 static int cmp_cand(const void *a, const void *b)
 {
     const struct cand *x = a, *y = b;
@@ -669,14 +685,13 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
     }
     items = recd_embed_items(op->embed, &rows);
     dim = recd_embed_dim(op->embed);
-    if (op->cap_u < b->n_dirty * dim) {
-        float *u = realloc(op->u, b->n_dirty * dim * sizeof(float));
+    {
+        float *nv = grow_floats(op->u, &op->cap_u, b->n_dirty * dim);
 
-        if (u == NULL) {
+        if (nv == NULL) {
             return RECD_ENOMEM;
         }
-        op->u = u;
-        op->cap_u = b->n_dirty * dim;
+        op->u = nv;
     }
     if (op->qv == NULL && (op->qv = malloc(dim * sizeof(float))) == NULL) {
         return RECD_ENOMEM;
@@ -716,14 +731,13 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
     if (ne == 0) {
         return RECD_OK;
     }
-    if (op->cap_ue < ne * dim) {
-        float *ue = realloc(op->ue, ne * dim * sizeof(float));
+    {
+        float *nv = grow_floats(op->ue, &op->cap_ue, ne * dim);
 
-        if (ue == NULL) {
+        if (nv == NULL) {
             return RECD_ENOMEM;
         }
-        op->ue = ue;
-        op->cap_ue = ne * dim;
+        op->ue = nv;
     }
     for (i = 0; i < b->n_dirty; i++) {
         if (op->s_row[i] >= 0) {
@@ -731,22 +745,18 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
                    dim * sizeof(float));
         }
     }
-    if (op->cap_sims < ne * rows || (ne > 1 && op->cap_simst < ne * rows)) {
-        float *sm = op->cap_sims < ne * rows ? realloc(op->sims, ne * rows * sizeof(float)) : op->sims;
-        float *st;
+    {
+        float *sm = grow_floats(op->sims, &op->cap_sims, ne * rows), *st;
 
         if (sm == NULL) {
             return RECD_ENOMEM;
         }
         op->sims = sm;
-        op->cap_sims = op->cap_sims < ne * rows ? ne * rows : op->cap_sims;
-        if (ne > 1 && op->cap_simst < ne * rows) {
-            st = realloc(op->simst, ne * rows * sizeof(float));
-            if (st == NULL) {
+        if (ne > 1) {
+            if ((st = grow_floats(op->simst, &op->cap_simst, ne * rows)) == NULL) {
                 return RECD_ENOMEM;
             }
             op->simst = st;
-            op->cap_simst = ne * rows;
         }
     }
     {
@@ -840,23 +850,21 @@ static int cold_update(struct rerank *op, const float *items, size_t rows, size_
     if (op->n_cold == 0) {
         return RECD_OK;
     }
-    if (op->cap_cold_v < op->n_cold * dim) {
-        float *v = realloc(op->cold_v, op->n_cold * dim * sizeof(float));
+    {
+        float *nv = grow_floats(op->cold_v, &op->cap_cold_v, op->n_cold * dim);
 
-        if (v == NULL) {
+        if (nv == NULL) {
             return RECD_ENOMEM;
         }
-        op->cold_v = v;
-        op->cap_cold_v = op->n_cold * dim;
+        op->cold_v = nv;
     }
-    if (op->cap_cold_s < op->n_cold) {
-        float *sc = realloc(op->cold_s, op->n_cold * sizeof(float));
+    {
+        float *nv = grow_floats(op->cold_s, &op->cap_cold_s, op->n_cold);
 
-        if (sc == NULL) {
+        if (nv == NULL) {
             return RECD_ENOMEM;
         }
-        op->cold_s = sc;
-        op->cap_cold_s = op->n_cold;
+        op->cold_s = nv;
     }
     /* gathered every batch: an item's text vector may have changed */
     for (i = 0; i < op->n_cold; i++) {
