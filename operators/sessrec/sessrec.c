@@ -1354,8 +1354,8 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp)
         return; /* target not among the candidates: nothing to learn from */
     if (m->p.learn_blend == 2) {
-        /* two-stage: the fixed blend chose the list head; learn the order within it (softmax
-         * over the head, only when the target is in it) */
+        /* two-stage: the set blend (fixed, or learned by learn_set_step) chose the list head;
+         * learn the order within it (softmax over the head, only when the target is in it) */
         if (m->p.learn_set)
             learn_set_step(m, y);
         n = m->n_sorted < m->p.order_top ? m->n_sorted : m->p.order_top;

@@ -81,8 +81,8 @@ static const struct recd_conf_decl sgd_decls[] = {
     {"learn_every", RECD_CT_INT, "8", 1, 1000, 0, C(learn_every),
      "learn_blend / learn_order learn from one click in this many (chosen by a hash of the "
      "session key and the click count, so replay is exact): each learning step costs one "
-     "scoring of the session in sgd (8: +1.5 us per click on the 2-core box; 4 gives "
-     "+0.1 MRR@20 on RetailRocket validation for +0.8 us more).", NULL, NULL},
+     "scoring of the session in sgd (8: ~+2 us per click on the 2-core box, 16: ~+1.6 us and "
+     "-0.2 MRR@20 on RetailRocket validation; docs/QUALITY.md).", NULL, NULL},
     {"postings_cap", RECD_CT_INT, "100", 1, 100000, 0, C(postings_cap),
      "Most recent sessions remembered per item (session-kNN neighbour candidates).", NULL, NULL},
     {"k_neighbors", RECD_CT_INT, "100", 1, 10000, 0, C(k_neighbors),
