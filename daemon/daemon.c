@@ -163,6 +163,10 @@ static void slot_complete(struct daemon *d, struct slot *sl)
         }
         free(lat);
     }
+    if (sl->max_ack_us > 0) {
+        recd_metrics_observe(d->metrics, "recd_publish_ack_seconds", NULL,
+                             (double)sl->max_ack_us / 1e6);
+    }
     if (recd_pipeline_acked(d->pipeline, sl->batch_no) != RECD_OK) {
         /* the entry stays in the outbox: a restart republishes those lists once more */
         RLOG_WARN(RECD_LOG_STATE, "out of memory: outbox entry of batch %llu kept",
@@ -918,6 +922,8 @@ static void declare_metrics(struct recd_metrics *m)
                          "Configuration reloads by result.");
     recd_metrics_declare(m, "recd_consumer_lag", RECD_M_GAUGE,
                          "Records behind the partition's high watermark (librdkafka statistics).");
+    recd_metrics_declare(m, "recd_publish_ack_seconds", RECD_M_HISTOGRAM,
+                         "Per batch: the longest produce -> broker acknowledgement of its lists.");
     recd_metrics_declare(m, "recd_event_publish_latency_seconds", RECD_M_HISTOGRAM,
                          "From an event's Kafka timestamp to the acknowledged publication of its "
                          "user's recommendations.");
@@ -946,10 +952,13 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     if (rc != RECD_OK) {
         return rc;
     }
-    /* recd's producer defaults; kafka.properties (applied in recd_kafka_base_conf) win */
+    /* recd's producer defaults; kafka.properties (applied in recd_kafka_base_conf) win.
+     * linger.ms 1: a batch's lists are produced in one burst and nothing waits for their
+     * acknowledgement (kafka.publish_inflight), so lingering only delays them: 5 -> 1 ms took
+     * the mean event -> publish latency from ~50 to ~35 ms at 17k events/s (bench/throughput). */
     if (rd_kafka_conf_set(pc, "enable.idempotence", "true", err, sizeof(err)) ||
         (recd_kvlist_get(&kc->properties, "linger.ms") == NULL &&
-         rd_kafka_conf_set(pc, "linger.ms", "5", err, sizeof(err)))) {
+         rd_kafka_conf_set(pc, "linger.ms", "1", err, sizeof(err)))) {
         rd_kafka_conf_destroy(pc);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "producer: %s", err);
     }
