@@ -117,6 +117,7 @@ struct daemon {
     rd_kafka_t *consumer;                   /* owned: group consumer of the event topics */
     rd_kafka_t *items;                      /* owned: reads the items topic in full */
     rd_kafka_t *producer;                   /* owned: recommendations + DLQ */
+    rd_kafka_topic_t *out_rkt;              /* owned: keeps the output topic's metadata warm */
     int items_assigned;
     int64_t items_retry_ns;
     rd_kafka_message_t **msgs;              /* pending batch (owned messages) */
@@ -475,6 +476,8 @@ static int flush_batch(struct daemon *d)
         goto out;
     }
     rc = wait_inflight(d, (size_t)kc->publish_inflight, err, sizeof(err));
+    recd_metrics_add(d->metrics, "recd_publish_wait_seconds_total", NULL,
+                     (double)(recd_now_mono_ns() - t0) / 1e9);
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_MAIN, "stopping before a batch of %zu records: %s", d->n_msgs, err);
         set_failed(d, err);
@@ -922,6 +925,9 @@ static void declare_metrics(struct recd_metrics *m)
                          "Configuration reloads by result.");
     recd_metrics_declare(m, "recd_consumer_lag", RECD_M_GAUGE,
                          "Records behind the partition's high watermark (librdkafka statistics).");
+    recd_metrics_declare(m, "recd_publish_wait_seconds_total", RECD_M_COUNTER,
+                         "Time batches waited for the acknowledgement of earlier batches "
+                         "(kafka.publish_inflight reached): the broker is the bottleneck.");
     recd_metrics_declare(m, "recd_publish_ack_seconds", RECD_M_HISTOGRAM,
                          "Per batch: the longest produce -> broker acknowledgement of its lists.");
     recd_metrics_declare(m, "recd_event_publish_latency_seconds", RECD_M_HISTOGRAM,
@@ -969,6 +975,10 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(pc);
         return recd_seterr(errstr, errlen, RECD_EKAFKA, "producer: %s", err);
     }
+    /* A topic handle makes the producer look the output topic up now, in the background,
+     * while state loads and the group joins, instead of at the first batch's produce (whose
+     * acknowledgement then took ~1 s, stalling the first batches at publish_inflight). */
+    d->out_rkt = rd_kafka_topic_new(d->producer, d->topic[RECD_KIND_RECS], NULL);
 
     /* group consumer: offsets from state, Kafka commits informational */
     rc = recd_kafka_base_conf(d->conf, &cc, errstr, errlen);
@@ -1056,6 +1066,9 @@ static void teardown(struct daemon *d)
             rd_kafka_flush(d->producer, 1000);   /* serves the purged records' reports */
         } else {
             rd_kafka_flush(d->producer, 10000);
+        }
+        if (d->out_rkt) {
+            rd_kafka_topic_destroy(d->out_rkt);
         }
         rd_kafka_destroy(d->producer);
     }

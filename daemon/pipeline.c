@@ -837,6 +837,7 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             p->ops[i].desc->committed(p->ops[i].ctx, 1);
         }
     }
+    stage(p, "committed", &t_stage);
     p->stats.batches++;
     p->stats.records += n;
     p->stats.events += ne;
