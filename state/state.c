@@ -227,6 +227,11 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
         rocksdb_options_set_write_buffer_size(st->opts, (size_t)conf->write_buffer_bytes);
     }
     rocksdb_options_set_max_background_jobs(st->opts, 2);
+    /* A bloom filter over the memtable's whole keys: a batch looks up the state of every
+     * user it touches, and a new user's keys are in no memtable (without the filter each
+     * miss searched the skip list to the bottom). */
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(st->opts, 0.02);
+    rocksdb_options_set_memtable_whole_key_filtering(st->opts, 1);
     rocksdb_options_set_keep_log_file_num(st->opts, 3);
     st->topts = rocksdb_block_based_options_create();
     st->cache = rocksdb_cache_create_lru(conf->block_cache_bytes > 0 ?

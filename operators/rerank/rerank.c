@@ -351,14 +351,56 @@ static float *grow_floats(float *v, size_t *cap, size_t n)
     return nv;
 }
 
-static int cmp_cand(const void *a, const void *b)
+/* The candidate order: score descending, then item. Candidates are distinct items, so the
+ * order is total and any correct sort gives the same result. */
+static inline int cand_before(const struct cand *x, const struct cand *y)
 {
-    const struct cand *x = a, *y = b;
+    return x->score > y->score || (x->score == y->score && x->item < y->item);
+}
 
-    if (x->score != y->score) {
-        return x->score > y->score ? -1 : 1;
+/* Sort by cand_before: a quicksort with the comparison inlined (glibc's qsort — a merge sort
+ * calling a comparison through a pointer — was ~4.5% of recd's time on ~120 candidates per user). */
+static void sort_cands(struct cand *c, size_t n)
+{
+    while (n > 16) {
+        size_t mid = n / 2, i = 0, j = n - 1;
+        struct cand pv, t;
+
+        /* median of three to c[mid] */
+        if (cand_before(&c[mid], &c[0])) { t = c[mid]; c[mid] = c[0]; c[0] = t; }
+        if (cand_before(&c[n - 1], &c[mid])) {
+            t = c[mid]; c[mid] = c[n - 1]; c[n - 1] = t;
+            if (cand_before(&c[mid], &c[0])) { t = c[mid]; c[mid] = c[0]; c[0] = t; }
+        }
+        pv = c[mid];
+        for (;;) {   /* Hoare partition */
+            while (cand_before(&c[i], &pv)) i++;
+            while (cand_before(&pv, &c[j])) j--;
+            if (i >= j) break;
+            t = c[i]; c[i] = c[j]; c[j] = t;
+            i++;
+            j--;
+        }
+        /* [0, j] and [j + 1, n): recurse into the smaller, loop on the larger */
+        if (j + 1 < n - j - 1) {
+            sort_cands(c, j + 1);
+            c += j + 1;
+            n -= j + 1;
+        } else {
+            sort_cands(c + j + 1, n - j - 1);
+            n = j + 1;
+        }
     }
-    return (x->item > y->item) - (x->item < y->item);
+    for (size_t i = 1; i < n; i++) {   /* insertion sort for short runs */
+        struct cand v = c[i];
+        size_t j = i;
+
+        while (j > 0 && cand_before(&v, &c[j - 1])) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = v;
+    }
 }
 
 /* operators.sgd.learn_order: re-sort the list head (the first sessrec_orders() candidates
@@ -551,7 +593,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             }
         }
     }
-    qsort(cs, n_all, sizeof(*cs), cmp_cand);
+    sort_cands(cs, n_all);
     /* filters, in place */
     for (i = 0; i < n_all; i++) {
         if (!filtered(op, cs[i].item, s, p, now)) {
