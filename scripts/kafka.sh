@@ -9,7 +9,8 @@
 #   scripts/kafka.sh run DIR -- CMD…  start, run CMD with RECD_BOOTSTRAP set, always stop (also when CMD fails)
 #
 # Environment: RECD_KAFKA_VERSION (default 4.1.1), RECD_CACHE (default ~/.cache/recd),
-#              RECD_KAFKA_HEAP (default 512m).
+#              RECD_KAFKA_HEAP (default 512m), RECD_KAFKA_JAVA_OPTS (more JVM options).
+# The broker's GC log is DIR/gc.log (pauses stall fetches and acknowledgements: latency tails).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,6 +77,7 @@ rootLogger.appenderRefs = file
 rootLogger.appenderRef.file.ref = file
 L4J
     local java_opts=(-Xmx"${RECD_KAFKA_HEAP:-512m}" -Xms128m -XX:+UseG1GC -Djava.awt.headless=true
+                     -Xlog:gc:file="$dir/gc.log":time,uptime ${RECD_KAFKA_JAVA_OPTS:-}
                      -Dkafka.logs.dir="$dir" -Dlog4j2.configurationFile="$dir/log4j2.properties")
     local cid; cid="$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
     java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format --cluster-id="$cid" \

@@ -32,6 +32,7 @@ struct recd_state {
     rocksdb_options_t *opts;
     rocksdb_block_based_table_options_t *topts;
     rocksdb_cache_t *cache;
+    rocksdb_env_t *env;            /* the default env (process-wide thread pools) */
     rocksdb_column_family_handle_t *cf[RECD_CF__N + 1];   /* +1: "default" */
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts;
@@ -227,6 +228,22 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
         rocksdb_options_set_write_buffer_size(st->opts, (size_t)conf->write_buffer_bytes);
     }
     rocksdb_options_set_max_background_jobs(st->opts, 2);
+    /* Flushes and compactions run at the lowest CPU priority (nice 19): recd is usually given
+     * one core, which they share with the batch loop. A flush of a full memtable took ~200 ms
+     * of that core at normal priority, slowing the batches under it to 30 ms instead of 12;
+     * at half the maximum rate that was the whole event->publish latency tail (bench/throughput).
+     * At nice 19 they take the loop's idle time; with two memtables per column family a
+     * flush has a whole memtable's worth of writes (seconds) to finish before writes stall. */
+    /* Flushed and compacted files are written back 1 MiB at a time as they are written
+     * (sync_file_range), not all at once by their final fsync: a 60 MB flush synced in one go
+     * stalled every writer of the filesystem — the broker's log appends among them — for
+     * 100-300 ms (vmstat bo bursts matching gaps in the input, bench/throughput latency). */
+    rocksdb_options_set_bytes_per_sync(st->opts, 1u << 20);
+    rocksdb_options_set_wal_bytes_per_sync(st->opts, 1u << 20);
+    st->env = rocksdb_create_default_env();
+    rocksdb_env_lower_thread_pool_cpu_priority(st->env);
+    rocksdb_env_lower_high_priority_thread_pool_cpu_priority(st->env);
+    rocksdb_options_set_env(st->opts, st->env);
     /* A bloom filter over the memtable's whole keys: a batch looks up the state of every
      * user it touches, and a new user's keys are in no memtable (without the filter each
      * miss searched the skip list to the bottom). */
@@ -303,6 +320,7 @@ void recd_state_close(struct recd_state *st)
     if (st->opts) rocksdb_options_destroy(st->opts);
     if (st->topts) rocksdb_block_based_options_destroy(st->topts);
     if (st->cache) rocksdb_cache_destroy(st->cache);
+    if (st->env) rocksdb_env_destroy(st->env);
     if (st->lock_fd != -1) {
         close(st->lock_fd);   /* releases the flock */
     }
