@@ -233,7 +233,6 @@ struct sacc {
 struct acc {
     float f[SESSREC_NFEATURES];
     float score;
-    float lscore;          /* learn_blend=2: the learned blend (score is the fixed one) */
     float best_next, best_knn;
     int32_t because_next, because_knn;
 };
@@ -856,6 +855,17 @@ static struct acc *touch(struct sessrec *m, int32_t item)
     return a;
 }
 
+/* learn_blend=2: the learned order blend of a scored candidate (after sessrec_score's
+ * normalisation, before the next learning step changes w). */
+static float lscore(const struct sessrec *m, const struct acc *a)
+{
+    float lsc = 0;
+
+    for (uint32_t f = 0; f < SESSREC_NFEATURES; f++)
+        lsc += m->w[f] * a->f[f];
+    return lsc;
+}
+
 static int nb_before(const struct nb *a, const struct nb *b)
 {
     if (a->sim != b->sim)
@@ -1222,13 +1232,11 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
         if (m->p.learn_blend == 2) {
+            /* the learned order blend is computed only for the list head (lscore()) */
             const float *ws = m->p.learn_set ? m->ws : m->wf;
-            float lsc = 0;
-            for (f = 0; f < SESSREC_NFEATURES; f++) {
+
+            for (f = 0; f < SESSREC_NFEATURES; f++)
                 sc += ws[f] * a->f[f];
-                lsc += m->w[f] * a->f[f];
-            }
-            a->lscore = lsc;
         } else {
             for (f = 0; f < SESSREC_NFEATURES; f++)
                 sc += m->w[f] * a->f[f];
@@ -1365,7 +1373,7 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
         if (rank < 0 || n < 2)
             return;
         for (i = 0; i < n; i++) {
-            m->lz[i] = m->acc[m->cands[i].item].lscore;
+            m->lz[i] = lscore(m, &m->acc[m->cands[i].item]);
             if (m->lz[i] > maxz)
                 maxz = m->lz[i];
         }
@@ -1452,7 +1460,7 @@ float sessrec_order_score(const struct sessrec *m, int32_t item)
 {
     if (m->p.learn_blend != 2 || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp)
         return -INFINITY;
-    return m->acc[item].lscore;
+    return lscore(m, &m->acc[item]);
 }
 
 size_t sessrec_orders(const struct sessrec *m)
