@@ -29,6 +29,7 @@
 #include "operator.h"
 #include "recd.h"
 #include "sessionize.h"
+#include "inline_sort.h"
 #include "sessrec.h"
 #include "sgd.h"
 
@@ -358,50 +359,8 @@ static inline int cand_before(const struct cand *x, const struct cand *y)
     return x->score > y->score || (x->score == y->score && x->item < y->item);
 }
 
-/* Sort by cand_before: a quicksort with the comparison inlined (glibc's qsort — a merge sort
- * calling a comparison through a pointer — was ~4.5% of recd's time on ~120 candidates per user). */
-static void sort_cands(struct cand *c, size_t n)
-{
-    while (n > 16) {
-        size_t mid = n / 2, i = 0, j = n - 1;
-        struct cand pv, t;
-
-        /* median of three to c[mid] */
-        if (cand_before(&c[mid], &c[0])) { t = c[mid]; c[mid] = c[0]; c[0] = t; }
-        if (cand_before(&c[n - 1], &c[mid])) {
-            t = c[mid]; c[mid] = c[n - 1]; c[n - 1] = t;
-            if (cand_before(&c[mid], &c[0])) { t = c[mid]; c[mid] = c[0]; c[0] = t; }
-        }
-        pv = c[mid];
-        for (;;) {   /* Hoare partition */
-            while (cand_before(&c[i], &pv)) i++;
-            while (cand_before(&pv, &c[j])) j--;
-            if (i >= j) break;
-            t = c[i]; c[i] = c[j]; c[j] = t;
-            i++;
-            j--;
-        }
-        /* [0, j] and [j + 1, n): recurse into the smaller, loop on the larger */
-        if (j + 1 < n - j - 1) {
-            sort_cands(c, j + 1);
-            c += j + 1;
-            n -= j + 1;
-        } else {
-            sort_cands(c + j + 1, n - j - 1);
-            n = j + 1;
-        }
-    }
-    for (size_t i = 1; i < n; i++) {   /* insertion sort for short runs */
-        struct cand v = c[i];
-        size_t j = i;
-
-        while (j > 0 && cand_before(&v, &c[j - 1])) {
-            c[j] = c[j - 1];
-            j--;
-        }
-        c[j] = v;
-    }
-}
+/* the candidates' order (inline_sort.h): ~120 per user, sorted once */
+RECD_DEFINE_SORT(sort_cands, struct cand, cand_before)
 
 /* operators.sgd.learn_order: re-sort the list head (the first sessrec_orders() candidates
  * after the filters) by the blend the model learned online, stably; candidates the model did

@@ -1,5 +1,6 @@
 /* sessrec.c — session-based next-item scoring core (see sessrec.h for the model and API). */
 #include "sessrec.h"
+#include "inline_sort.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -284,6 +285,8 @@ struct sessrec {
     float *ldf;            /* items_cap: log(df + 1), cached for IDF; apart from struct item
                               so that the kNN scoring loop reads a dense 4-byte array instead of
                               a 96-byte record per neighbour item (cache misses were its cost) */
+    uint32_t *dfd;         /* items_cap: df, dense like ldf (the co-visitation cosine reads it
+                              for every co-visited item) */
     float *trend;          /* items_cap: clicks decayed with trend_tau (reference trend_ref);
                               dense like ldf, read once per candidate */
     int32_t *qpos;         /* items_cap: last position of the item in the query session */
@@ -353,6 +356,7 @@ void sessrec_destroy(struct sessrec *m)
     free(m->astamp);
     free(m->qpos);
     free(m->ldf);
+    free(m->dfd);
     free(m->trend);
     free(m->qstamp);
     free(m->touched);
@@ -470,6 +474,7 @@ static int grow_items(struct sessrec *m, int32_t item)
     GROW(m->astamp, uint32_t, 1);
     GROW(m->qpos, int32_t, 1);
     GROW(m->ldf, float, 1);
+    GROW(m->dfd, uint32_t, 1);
     GROW(m->trend, float, 1);
     GROW(m->qstamp, uint32_t, 1);
     GROW(m->touched, int32_t, 0);
@@ -815,9 +820,11 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         if (it->post_n < m->p.postings_cap)
             it->post_n++;
         it->df++;
+        m->dfd[item] = it->df;
         m->ldf[item] = logf((float)it->df + 1.0f);
     } else if (!seen) {
         m->items[item].df++;
+        m->dfd[item] = m->items[item].df;
         m->ldf[item] = logf((float)m->items[item].df + 1.0f);
     }
     if (s->n == cap) {
@@ -940,16 +947,12 @@ static void cand_select(struct cand *v, uint32_t n, uint32_t k)
     }
 }
 
+/* the list head's order (cand_before: distinct items, a total order) */
+RECD_DEFINE_SORT(cand_sort_n, struct cand, cand_before)
+
 static void cand_sort(struct cand *v, uint32_t n)
 {
-    uint32_t i, j;
-
-    for (i = 1; i < n; i++) {
-        struct cand x = v[i];
-        for (j = i; j > 0 && cand_before(&x, &v[j - 1]); j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
+    cand_sort_n(v, n);
 }
 
 /* How far ahead the kNN loops prefetch (postings, neighbour sessions). */
@@ -1172,9 +1175,9 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     /* CO_VISITED (last item, cosine) */
     if (on(m, SESSREC_CO_VISITED) && last >= 0) {
         const struct etab *t = &m->items[last].cv;
-        float da = (float)m->items[last].df + 1.0f;
+        float da = (float)m->dfd[last] + 1.0f;
         for (i = 0; i < t->n; i++) {
-            float db = (float)m->items[t->e[i].item].df + 1.0f;
+            float db = (float)m->dfd[t->e[i].item] + 1.0f;
             touch(m, t->e[i].item)->f[SESSREC_F_COVIS] += t->e[i].w / sqrtf(da * db);
         }
     }
