@@ -582,16 +582,23 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     {
         float *maxsim = recd_arena_alloc(b->arena, (nc + 1) * sizeof(float));
         double *rel = recd_arena_alloc(b->arena, (nc + 1) * sizeof(double));
-        const struct recd_item_meta **meta = recd_arena_alloc(b->arena, (nc + 1) * sizeof(*meta));
+        /* the candidates' categories, dense (0: unknown): the similarity update below reads
+         * them for every candidate after each pick, through the catalogue it was mostly cache
+         * misses */
+        uint32_t *leaf = recd_arena_alloc(b->arena, (nc + 1) * sizeof(uint32_t));
+        uint32_t *ctop = recd_arena_alloc(b->arena, (nc + 1) * sizeof(uint32_t));
 
-        if (maxsim == NULL || rel == NULL || meta == NULL) {
+        if (maxsim == NULL || rel == NULL || leaf == NULL || ctop == NULL) {
             return RECD_ENOMEM;
         }
         memset(op->c_taken, 0, nc);
         for (i = 0; i < nc; i++) {
+            const struct recd_item_meta *m = recd_catalog_meta(op->cat, cs[i].item);
+
             top = fmax(top, (double)cs[i].score);
             maxsim[i] = 0;
-            meta[i] = recd_catalog_meta(op->cat, cs[i].item);
+            leaf[i] = m != NULL ? m->cat_leaf : 0;
+            ctop[i] = m != NULL ? m->cat_top : 0;
         }
         for (i = 0; i < nc; i++) {
             rel[i] = top > 0 ? cs[i].score / top : 0;
@@ -599,7 +606,6 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         while (picked < (size_t)op->n && picked < nc) {
             size_t best = nc;
             double best_v = -INFINITY;
-            const struct recd_item_meta *pm;
 
             for (i = 0; i < nc; i++) {
                 double v;
@@ -632,16 +638,16 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             r->items[picked].because_item_id = cs[best].because >= 0 ?
                 recd_catalog_item_id(op->cat, cs[best].because) : NULL;
             picked++;
-            pm = meta[best];
-            if (op->mmr_lambda < 1.0 && pm != NULL && pm->cat_leaf != 0) {
+            if (op->mmr_lambda < 1.0 && leaf[best] != 0) {
+                uint32_t pl = leaf[best], pt = ctop[best];
+
                 for (i = 0; i < nc; i++) {
                     float x;
 
-                    if (op->c_taken[i] || meta[i] == NULL || meta[i]->cat_leaf == 0) {
+                    if (op->c_taken[i] || leaf[i] == 0) {
                         continue;
                     }
-                    x = meta[i]->cat_leaf == pm->cat_leaf ? 1.0f :
-                        (meta[i]->cat_top != 0 && meta[i]->cat_top == pm->cat_top) ? 0.5f : 0.0f;
+                    x = leaf[i] == pl ? 1.0f : (ctop[i] != 0 && ctop[i] == pt) ? 0.5f : 0.0f;
                     if (x > maxsim[i]) {
                         maxsim[i] = x;
                     }

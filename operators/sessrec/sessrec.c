@@ -1100,6 +1100,8 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
 {
     float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0;
     float iknn, inext, icov, irep, ipop, itr;
+    uint8_t bf[SESSREC_NFEATURES];
+    uint32_t nbf;
     int trend_on;
     int64_t self = session_get(m, session_key, 0);
     uint32_t i, h, f, nsel;
@@ -1220,6 +1222,16 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     irep = mrep > 0 ? 1.0f / mrep : 0.0f;
     ipop = mpop > 0 ? 1.0f / mpop : 0.0f;
     itr = mtr > 0 ? 1.0f / mtr : 0.0f;
+    /* the blend's terms with a non-zero weight, in feature order: a zero weight adds ±0 to a
+     * sum that is never -0, so skipping it changes no bit (the learned weights are often 0) */
+    {
+        const float *bw = m->p.learn_blend == 2 ? (m->p.learn_set ? m->ws : m->wf) : m->w;
+
+        nbf = 0;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            if (bw[f] != 0)
+                bf[nbf++] = (uint8_t)f;
+    }
     for (i = 0; i < m->n_touched; i++) {
         int32_t it = m->touched[i];
         struct acc *a = &m->acc[it];
@@ -1234,15 +1246,12 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         a->f[SESSREC_F_NEXT_SQRT] = sqrtf(a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS]);
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
-        if (m->p.learn_blend == 2) {
-            /* the learned order blend is computed only for the list head (lscore()) */
-            const float *ws = m->p.learn_set ? m->ws : m->wf;
+        /* (learn_blend 2: the learned order blend only for the list head, lscore()) */
+        {
+            const float *bw = m->p.learn_blend == 2 ? (m->p.learn_set ? m->ws : m->wf) : m->w;
 
-            for (f = 0; f < SESSREC_NFEATURES; f++)
-                sc += ws[f] * a->f[f];
-        } else {
-            for (f = 0; f < SESSREC_NFEATURES; f++)
-                sc += m->w[f] * a->f[f];
+            for (f = 0; f < nbf; f++)
+                sc += bw[bf[f]] * a->f[bf[f]];
         }
         a->score = sc;
         m->cands[i].score = sc;
