@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "inline_sort.h"
 #include "sessrec.h"
 
 /* Replay sessions (rows of items terminated by -1) with session keys 1, 2, ... */
@@ -405,9 +407,56 @@ static void test_learn_every(void **s)
     assert_null(sessrec_new(&p));
 }
 
+/* inline_sort.h against qsort with the same order, on shapes that break naive quicksorts */
+struct sc { float score; int32_t item; };
+
+static int sc_before(const struct sc *a, const struct sc *b)
+{
+    return a->score > b->score || (a->score == b->score && a->item < b->item);
+}
+
+static int sc_cmp(const void *x, const void *y)
+{
+    return sc_before(x, y) ? -1 : sc_before(y, x) ? 1 : 0;
+}
+
+RECD_DEFINE_SORT(sc_sort, struct sc, sc_before)
+
+static void test_inline_sort(void **state)
+{
+    static struct sc a[300], b[300];
+    uint64_t r = 42;
+
+    (void)state;
+    for (int shape = 0; shape < 5; shape++) {
+        for (size_t n = 0; n <= 300; n += (n < 40 ? 1 : 37)) {
+            for (size_t i = 0; i < n; i++) {
+                r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+                a[i].item = (int32_t)i;
+                a[i].score = shape == 0 ? (float)(r >> 40) :         /* random */
+                             shape == 1 ? (float)i :                 /* ascending */
+                             shape == 2 ? (float)(n - i) :           /* descending */
+                             shape == 3 ? 1.0f :                     /* all ties: by item */
+                             (float)((r >> 40) % 4);                 /* few distinct scores */
+                if (shape == 3 && (r >> 33) % 2)
+                    a[i].item = (int32_t)(n - i);                    /* ties, items shuffled */
+            }
+            memcpy(b, a, n * sizeof(*a));
+            sc_sort(a, n);
+            if (n > 0)
+                qsort(b, n, sizeof(*b), sc_cmp);
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(a[i].item, b[i].item);
+                assert_true(a[i].score == b[i].score);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inline_sort),
         cmocka_unit_test(test_next_item),
         cmocka_unit_test(test_next_item_only),
         cmocka_unit_test(test_deterministic),
