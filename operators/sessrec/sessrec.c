@@ -862,6 +862,13 @@ static struct acc *touch(struct sessrec *m, int32_t item)
     return a;
 }
 
+/* The weights of the blend that scores (and selects) candidates: the fixed blend, or with
+ * learn_blend=2 the set blend (learned with learn_set, else fixed). */
+static const float *blend_weights(const struct sessrec *m)
+{
+    return m->p.learn_blend == 2 ? (m->p.learn_set ? m->ws : m->wf) : m->w;
+}
+
 /* learn_blend=2: the learned order blend of a scored candidate (after sessrec_score's
  * normalisation, before the next learning step changes w). */
 static float lscore(const struct sessrec *m, const struct acc *a)
@@ -948,12 +955,7 @@ static void cand_select(struct cand *v, uint32_t n, uint32_t k)
 }
 
 /* the list head's order (cand_before: distinct items, a total order) */
-RECD_DEFINE_SORT(cand_sort_n, struct cand, cand_before)
-
-static void cand_sort(struct cand *v, uint32_t n)
-{
-    cand_sort_n(v, n);
-}
+RECD_DEFINE_SORT(cand_sort, struct cand, cand_before)
 
 /* How far ahead the kNN loops prefetch (postings, neighbour sessions). */
 #define SR_PREFETCH 8
@@ -1100,6 +1102,7 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
 {
     float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0;
     float iknn, inext, icov, irep, ipop, itr;
+    const float *bw = blend_weights(m);
     uint8_t bf[SESSREC_NFEATURES];
     uint32_t nbf;
     int trend_on;
@@ -1224,14 +1227,10 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     itr = mtr > 0 ? 1.0f / mtr : 0.0f;
     /* the blend's terms with a non-zero weight, in feature order: a zero weight adds ±0 to a
      * sum that is never -0, so skipping it changes no bit (the learned weights are often 0) */
-    {
-        const float *bw = m->p.learn_blend == 2 ? (m->p.learn_set ? m->ws : m->wf) : m->w;
-
-        nbf = 0;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
-            if (bw[f] != 0)
-                bf[nbf++] = (uint8_t)f;
-    }
+    nbf = 0;
+    for (f = 0; f < SESSREC_NFEATURES; f++)
+        if (bw[f] != 0)
+            bf[nbf++] = (uint8_t)f;
     for (i = 0; i < m->n_touched; i++) {
         int32_t it = m->touched[i];
         struct acc *a = &m->acc[it];
@@ -1247,12 +1246,8 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
         /* (learn_blend 2: the learned order blend only for the list head, lscore()) */
-        {
-            const float *bw = m->p.learn_blend == 2 ? (m->p.learn_set ? m->ws : m->wf) : m->w;
-
-            for (f = 0; f < nbf; f++)
-                sc += bw[bf[f]] * a->f[bf[f]];
-        }
+        for (f = 0; f < nbf; f++)
+            sc += bw[bf[f]] * a->f[bf[f]];
         a->score = sc;
         m->cands[i].score = sc;
         m->cands[i].item = it;
@@ -1281,8 +1276,7 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         if (out_scores)
             out_scores[j] = a->score;
         for (f = 0; f < SESSREC_NFEATURES; f++)
-            contrib[feat_signal[f]] += (m->p.learn_blend != 2 ? m->w[f] :
-                                        m->p.learn_set ? m->ws[f] : m->wf[f]) * a->f[f];
+            contrib[feat_signal[f]] += bw[f] * a->f[f];
         for (s = 0; s < SESSREC_NSIGNALS; s++) {
             if (contrib[s] > bv) {
                 bv = contrib[s];
