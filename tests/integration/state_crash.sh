@@ -59,14 +59,22 @@ def last(f):
             continue
         v = dict(v); v.pop("generated_ts", None)
         prev = out.get(r["key"])
-        assert prev is None or v["seq"] >= prev["seq"], ("seq went backwards", r["key"], prev["seq"], v["seq"])
+        # downstream keeps the highest seq per user (docs/ARCHITECTURE.md): a lower seq after a
+        # higher one happens when a kill falls between a batch's produce and its commit (its
+        # lists reached the topic, the restart republishes the older committed ones from the
+        # outbox, then re-consumes the batch) — counted, and the list downstream keeps compared
+        if prev is not None and v["seq"] < prev["seq"]:
+            back[0] += 1
+            continue
         out[r["key"]] = v
     return out
+back = [0]
 a, b = last(f"{t}/recs.ref.json"), last(f"{t}/recs.crash.json")
 assert a.keys() == b.keys(), f"users differ: {len(a)} vs {len(b)}"
 diff = [u for u in a if a[u] != b[u]]
 assert not diff, f"{len(diff)} users' last lists differ, e.g. {diff[0]}: {a[diff[0]]} vs {b[diff[0]]}"
-print(f"ok: last Recommendations record identical for all {len(a)} users; seq never went backwards")
+print(f"ok: the highest-seq Recommendations record identical for all {len(a)} users "
+      f"({back[0]} lower-seq republication(s) after a higher one)")
 PY
 restarts=$(grep -c 'ready: state open' "$T/crash.log" || true)
 # informational: starts that found committed batches whose output was unacknowledged at the kill
