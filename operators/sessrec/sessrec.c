@@ -12,7 +12,7 @@
 void sessrec_params_default(struct sessrec_params *p)
 {
     memset(p, 0, sizeof(*p));
-    p->postings_cap = 100;
+    p->postings_cap = 30;
     p->sample_cap = 500;
     p->k_neighbors = 100;
     p->query_items = 10;

@@ -83,7 +83,7 @@ enum sessrec_feature {
  * clicks (model ticks) unless stated otherwise. */
 struct sessrec_params {
     /* --- session kNN (SIMILAR_SESSION) --- */
-    uint32_t postings_cap;    /* most recent sessions remembered per item              (100) */
+    uint32_t postings_cap;    /* most recent sessions remembered per item               (30) */
     uint32_t sample_cap;      /* max distinct candidate neighbour sessions per score   (500) */
     uint32_t k_neighbors;     /* neighbours kept after similarity ranking              (100) */
     uint32_t query_items;     /* last distinct session items used to find neighbours    (10) */

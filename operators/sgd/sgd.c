@@ -83,8 +83,10 @@ static const struct recd_conf_decl sgd_decls[] = {
      "session key and the click count, so replay is exact): each learning step costs one "
      "scoring of the session in sgd (8: ~+2 us per click on the 2-core box, 16: ~+1.6 us and "
      "-0.2 MRR@20 on RetailRocket validation; docs/QUALITY.md).", NULL, NULL},
-    {"postings_cap", RECD_CT_INT, "100", 1, 100000, 0, C(postings_cap),
-     "Most recent sessions remembered per item (session-kNN neighbour candidates).", NULL, NULL},
+    {"postings_cap", RECD_CT_INT, "30", 1, 100000, 0, C(postings_cap),
+     "Most recent sessions remembered per item (session-kNN neighbour candidates). 30: the "
+     "middle of a 25..40 plateau on the Diginetica and RetailRocket validation splits (100: "
+     "-0.1 HR@20 and MRR@20, and a slower kNN; docs/QUALITY.md).", NULL, NULL},
     {"k_neighbors", RECD_CT_INT, "100", 1, 10000, 0, C(k_neighbors),
      "Neighbour sessions kept after similarity ranking.", NULL, NULL},
     {"trans_window", RECD_CT_INT, "5", 1, 100, 0, C(trans_window),
