@@ -37,6 +37,7 @@ RECD_PIDS+=($REPLAY_PID)
 sup_start fault "$T/fault.conf" "$T/fault.log"
 clicks_state() { "$RECCTL_BIN" state offsets --state "$T/fault" 2>/dev/null | awk -F'\t' '$1 == "shop.clicks" {s += $3} END {print s + 0}'; }
 clicks_end() { "$FAULT_TOOL" hwm -b "$B" --topic shop.clicks 2>/dev/null | awk '{s += $2} END {print s + 0}'; }
+recs_end() { "$FAULT_TOOL" hwm -b "$B" --topic recs.fault 2>/dev/null | awk '{s += $2} END {print s + 0}'; }
 span=$((N / RATE))
 for k in 1 2; do
     if [ $k -eq 2 ]; then
@@ -54,6 +55,15 @@ for k in 1 2; do
         while [ "$(clicks_end)" -le "$e0" ]; do
             [ $SECONDS -lt $deadline ] || fail "the replay produced nothing within 60 s after outage 1"
             sleep 0.2
+        done
+        # and until recd's own producer delivers again (the output topic grows): frozen while
+        # it still waited out its reconnect backoff, the acks of the batches it committed just
+        # before the freeze came > 4 s after it was let go, and it stopped before committing
+        # any of the backlog (CI, release build, once)
+        r0=$(recs_end); deadline=$((SECONDS + 60))
+        while [ "$(recs_end)" -le "$r0" ]; do
+            [ $SECONDS -lt $deadline ] || fail "recd published nothing within 60 s after outage 1"
+            sup_check fault "$T/fault.conf" "$T/fault.log"; sleep 0.2
         done
         kill -STOP "$SUP_PID"   # the backlog builds up while the replay goes on
         echo "  [$(date +%T)] recd frozen at $(clicks_state) of $(clicks_end) clicks"
