@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigalloc.h"
 #include "conf.h"
 #include "embed.h"
 #include "log.h"
@@ -129,7 +130,9 @@ static int grow_rows(struct recd_embed *e, size_t need)
     while (nc < need) {
         nc *= 2;
     }
-    float *m = realloc(e->items, nc * e->enc.dim * sizeof(float));
+    /* the item text matrix: random rows for every candidate, and the SGEMM's operand */
+    float *m = recd_big_realloc(e->items, e->cap_rows * e->enc.dim * sizeof(float),
+                                nc * e->enc.dim * sizeof(float));
     if (m == NULL) {
         return RECD_ENOMEM;
     }

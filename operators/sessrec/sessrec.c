@@ -1,5 +1,6 @@
 /* sessrec.c — session-based next-item scoring core (see sessrec.h for the model and API). */
 #include "sessrec.h"
+#include "bigalloc.h"
 #include "inline_sort.h"
 
 #include <math.h>
@@ -462,7 +463,8 @@ static int grow_items(struct sessrec *m, int32_t item)
     }
 #define GROW(ptr, type, zero)                                                        \
     do {                                                                             \
-        q = realloc(ptr, (size_t)ncap * sizeof(type));                               \
+        q = recd_big_realloc(ptr, (size_t)m->items_cap * sizeof(type),                \
+                             (size_t)ncap * sizeof(type));                           \
         if (!q)                                                                      \
             return -1;                                                               \
         ptr = q;                                                                     \
@@ -492,13 +494,13 @@ static int grow_sessions(struct sessrec *m)
 
     if (ncap > m->p.max_sessions)
         ncap = m->p.max_sessions;
-    q = realloc(m->sblob, (size_t)ncap * m->sess_stride);
+    q = recd_big_realloc(m->sblob, (size_t)m->sess_cap * m->sess_stride, (size_t)ncap * m->sess_stride);
     if (!q)
         return -1;
     m->sblob = q;
     memset(m->sblob + (size_t)m->sess_cap * m->sess_stride, 0,
            (size_t)(ncap - m->sess_cap) * m->sess_stride);
-    q = realloc(m->sacc, (size_t)ncap * sizeof(*m->sacc));
+    q = recd_big_realloc(m->sacc, (size_t)m->sess_cap * sizeof(*m->sacc), (size_t)ncap * sizeof(*m->sacc));
     if (!q)
         return -1;
     m->sacc = q;

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 
+#include "bigalloc.h"
 #include "mf.h"
 
 struct mf {
@@ -196,12 +197,13 @@ static int grow(struct mf *m, size_t n)
         while (cap < n) {
             cap *= 2;
         }
-        P = realloc(m->P, cap * m->dim * sizeof(float));
+        /* random rows, thousands per batch: on huge pages (bigalloc.h) */
+        P = recd_big_realloc(m->P, m->cap_items * m->dim * sizeof(float), cap * m->dim * sizeof(float));
         if (P == NULL) {
             return -1;
         }
         m->P = P;
-        Q = realloc(m->Q, cap * m->dim * sizeof(float));
+        Q = recd_big_realloc(m->Q, m->cap_items * m->dim * sizeof(float), cap * m->dim * sizeof(float));
         if (Q == NULL) {
             return -1;
         }

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "bigalloc.h"
 #include "inline_sort.h"
 #include "sessrec.h"
 
@@ -453,6 +454,38 @@ static void test_inline_sort(void **state)
     }
 }
 
+
+/* recd_big_realloc: contents kept across growth (small -> small, small -> big, big -> big),
+ * big blocks 2 MiB-aligned (what lets the kernel map them with huge pages), and the models'
+ * results unchanged by it (test_deterministic and the lists A/B in docs cover that). */
+static void test_big_realloc(void **state)
+{
+    size_t sizes[] = {1000, 100000, (size_t)3 << 20, (size_t)9 << 20};
+    unsigned char *p = NULL;
+    size_t have = 0;
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        unsigned char *q = recd_big_realloc(p, have, sizes[k]);
+
+        assert_non_null(q);
+        for (size_t i = 0; i < have; i++) {
+            if (q[i] != (unsigned char)(i * 7 + 3)) {
+                fail_msg("byte %zu lost growing %zu -> %zu", i, have, sizes[k]);
+            }
+        }
+        if (sizes[k] >= ((size_t)2 << 20)) {
+            assert_int_equal((uintptr_t)q % ((uintptr_t)2 << 20), 0);
+        }
+        for (size_t i = have; i < sizes[k]; i++) {
+            q[i] = (unsigned char)(i * 7 + 3);
+        }
+        p = q;
+        have = sizes[k];
+    }
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_learn_set),
         cmocka_unit_test(test_trend),
         cmocka_unit_test(test_learn_every),
+        cmocka_unit_test(test_big_realloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
