@@ -207,7 +207,6 @@ struct item {
     struct posting *post;  /* owned ring of postings_cap entries, NULL until first use */
     uint32_t post_n;       /* valid entries (<= postings_cap) */
     uint32_t post_head;    /* next write index */
-    uint32_t df;           /* sessions that contained the item */
     float pop;             /* forward-decayed click count (global reference m->pop_ref) */
     struct etab tr;        /* successors */
     struct etab cv;        /* co-visited */
@@ -283,11 +282,11 @@ struct sessrec {
     /* scoring scratch (owned) */
     struct acc *acc;       /* items_cap */
     uint32_t *astamp;      /* items_cap */
-    float *ldf;            /* items_cap: log(df + 1), cached for IDF; apart from struct item
+    float *ldf;            /* items_cap: log(dfd + 1), cached for IDF; apart from struct item
                               so that the kNN scoring loop reads a dense 4-byte array instead of
                               a 96-byte record per neighbour item (cache misses were its cost) */
-    uint32_t *dfd;         /* items_cap: df, dense like ldf (the co-visitation cosine reads it
-                              for every co-visited item) */
+    uint32_t *dfd;         /* items_cap: df, the sessions that contained the item (dense like
+                              ldf: the co-visitation cosine reads it for every co-visited item) */
     float *trend;          /* items_cap: clicks decayed with trend_tau (reference trend_ref);
                               dense like ldf, read once per candidate */
     int32_t *qpos;         /* items_cap: last position of the item in the query session */
@@ -419,7 +418,7 @@ void sessrec_weights(const struct sessrec *m, float *out)
 
 uint32_t sessrec_item_sessions(const struct sessrec *m, int32_t item)
 {
-    return (m != NULL && item >= 0 && item < m->n_items) ? m->items[item].df : 0;
+    return (m != NULL && item >= 0 && item < m->n_items) ? m->dfd[item] : 0;
 }
 
 void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
@@ -821,13 +820,10 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         it->post_head = (it->post_head + 1) % m->p.postings_cap;
         if (it->post_n < m->p.postings_cap)
             it->post_n++;
-        it->df++;
-        m->dfd[item] = it->df;
-        m->ldf[item] = logf((float)it->df + 1.0f);
-    } else if (!seen) {
-        m->items[item].df++;
-        m->dfd[item] = m->items[item].df;
-        m->ldf[item] = logf((float)m->items[item].df + 1.0f);
+    }
+    if (!seen) {   /* the session's first click of the item: one more session contains it */
+        m->dfd[item]++;
+        m->ldf[item] = logf((float)m->dfd[item] + 1.0f);
     }
     if (s->n == cap) {
         memmove(si, si + 1, (size_t)(cap - 1) * sizeof(*si));

@@ -42,6 +42,8 @@ span=$((N / RATE))
 for k in 1 2; do
     if [ $k -eq 2 ]; then
         sup_check fault "$T/fault.conf" "$T/fault.log"
+        # (4 s, not 2: once in four ASan runs the acks of the batches produced just before the
+        # freeze took > 2 s after it, and recd stopped before committing any of the backlog)
         sed -i 's/flush_timeout_ms = 30000;/flush_timeout_ms = 4000;/' "$T/fault.conf"
         kill -HUP "$SUP_PID"
         # applied between batches: a batch from before outage 1 may still wait for its output
@@ -73,8 +75,6 @@ for k in 1 2; do
     if [ $k -eq 2 ]; then
         before=$(clicks_state)
         [ $(($(clicks_end) - before)) -ge 400 ] || fail "no backlog after $((span / 4)) s: state at $before of $(clicks_end) clicks"
-        # (4 s, not 2: once in four ASan runs the acks of the batches produced just before the
-        # freeze took > 2 s after it, and recd stopped before committing any of the backlog)
         kill -CONT "$SUP_PID"
         deadline=$((SECONDS + 120))
         while [ "$(clicks_state)" -eq "$before" ]; do

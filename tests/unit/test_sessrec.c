@@ -454,7 +454,6 @@ static void test_inline_sort(void **state)
     }
 }
 
-
 /* recd_big_realloc: contents kept across growth (small -> small, small -> big, big -> big),
  * big blocks 2 MiB-aligned (what lets the kernel map them with huge pages), and the models'
  * results unchanged by it (test_deterministic and the lists A/B in docs cover that). */
