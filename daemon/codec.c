@@ -1726,6 +1726,20 @@ static int enc_fail(struct enc *e, const char *field)
     return -1;
 }
 
+/* Point string value v at s without copying it: a wrapped buffer with no free function, so
+ * avro-c neither mallocs a copy nor frees s. s is borrowed: it must stay valid until v is
+ * reset, which both encode entry points do right after writing ("encode_done" below), so no value
+ * holds a borrowed pointer between calls. A copy per string (avro_value_set_string) was a
+ * malloc, a free and a memcpy for each of a list's ~60 strings. */
+static int borrow_str(avro_value_t *v, const char *s)
+{
+    avro_wrapped_buffer_t wb;
+
+    return avro_wrapped_buffer_new_string(&wb, s) != 0 || avro_value_give_string_len(v, &wb) != 0
+               ? -1
+               : 0;
+}
+
 static int set_str(struct enc *e, avro_value_t *rec, int i, const char *s, const char *name)
 {
     avro_value_t f;
@@ -1734,7 +1748,7 @@ static int set_str(struct enc *e, avro_value_t *rec, int i, const char *s, const
         return enc_fail(e, name);
     }
     if (avro_value_get_by_index(rec, (size_t)i, &f, NULL) != 0
-        || avro_value_set_string(&f, s) != 0) {
+        || borrow_str(&f, s) != 0) {
         return enc_fail(e, name);
     }
     return 0;
@@ -1747,7 +1761,7 @@ static int set_opt_str(struct enc *e, avro_value_t *rec, int i, const char *s, c
 
     if (avro_value_get_by_index(rec, (size_t)i, &f, NULL) != 0
         || avro_value_set_branch(&f, s != NULL ? 1 : 0, &b) != 0
-        || (s != NULL ? avro_value_set_string(&b, s) : avro_value_set_null(&b)) != 0) {
+        || (s != NULL ? borrow_str(&b, s) : avro_value_set_null(&b)) != 0) {
         return enc_fail(e, name);
     }
     return 0;
@@ -1797,7 +1811,7 @@ static int set_str_array(struct enc *e, avro_value_t *arr, const char *const *a,
     }
     for (k = 0; k < n; k++) {
         if (a[k] == NULL || avro_value_append(arr, &x, NULL) != 0
-            || avro_value_set_string(&x, a[k]) != 0) {
+            || borrow_str(&x, a[k]) != 0) {
             return enc_fail(e, name);
         }
     }
@@ -1827,7 +1841,7 @@ static int enc_click(struct enc *e, avro_value_t *rec, const struct recd_event *
     for (k = 0; k < ck->n_context; k++) {
         if (ck->context[k].key == NULL || ck->context[k].value == NULL
             || avro_value_add(&map, ck->context[k].key, &x, NULL, NULL) != 0
-            || avro_value_set_string(&x, ck->context[k].value) != 0) {
+            || borrow_str(&x, ck->context[k].value) != 0) {
             return enc_fail(e, "context");
         }
     }
@@ -2025,10 +2039,13 @@ int recd_codec_encode_event(struct recd_codec *c, const struct recd_event *ev,
         break;
     }
     if (r != 0) {
-        return recd_seterr(errstr, errlen, RECD_EINVAL, "encode %s: missing or bad field %s",
-                           recd_kind_name(ev->kind), e.field != NULL ? e.field : "?");
+        r = recd_seterr(errstr, errlen, RECD_EINVAL, "encode %s: missing or bad field %s",
+                        recd_kind_name(ev->kind), e.field != NULL ? e.field : "?");
+    } else {
+        r = write_value(c, rec, confluent_id, out, errstr, errlen);
     }
-    return write_value(c, rec, confluent_id, out, errstr, errlen);
+    avro_value_reset(rec);   /* encode_done: rec lets go of the borrowed strings */
+    return r;
 }
 
 int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r,
@@ -2036,6 +2053,7 @@ int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r,
 {
     struct enc e = { errstr, errlen, NULL };
     avro_value_t *rec;
+    int rc;
 
     if (c == NULL || r == NULL || out == NULL) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "recd_codec_encode_recs: bad argument");
@@ -2043,9 +2061,12 @@ int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r,
     rec = &c->enc[RECD_KIND_RECS];
     avro_value_reset(rec);
     if (enc_recs(&e, rec, r) != 0) {
-        return recd_seterr(errstr, errlen, RECD_EINVAL,
-                           "encode recommendations: missing or bad field %s",
-                           e.field != NULL ? e.field : "?");
+        rc = recd_seterr(errstr, errlen, RECD_EINVAL,
+                         "encode recommendations: missing or bad field %s",
+                         e.field != NULL ? e.field : "?");
+    } else {
+        rc = write_value(c, rec, -1, out, errstr, errlen);
     }
-    return write_value(c, rec, -1, out, errstr, errlen);
+    avro_value_reset(rec);   /* encode_done: rec lets go of the borrowed strings */
+    return rc;
 }

@@ -261,27 +261,29 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
                        float *u, float *ebar, float *wts)
 {
     size_t from = n > m->p.ctx ? n - m->p.ctx : 0, k, d;
+    const size_t dim = m->dim, tdim = m->tdim;
+    float *restrict uu = u, *restrict eb = ebar;
     float sum = 0, a = 1.0f;
     int has_text = 0;
 
-    memset(u, 0, m->dim * sizeof(float));
-    if (m->tdim > 0) {
-        memset(ebar, 0, m->tdim * sizeof(float));
+    memset(u, 0, dim * sizeof(float));
+    if (tdim > 0) {
+        memset(ebar, 0, tdim * sizeof(float));
     }
     for (k = n; k-- > from;) {     /* the last item has weight 1, earlier ones decay */
-        const float *e;
+        const float *restrict e;
 
         wts[k - from] = 0;
         if (ctx[k] >= 0 && (size_t)ctx[k] < m->n_items) {
-            const float *pv = m->P + (size_t)ctx[k] * m->dim;
+            const float *restrict pv = m->P + (size_t)ctx[k] * dim;
 
-            for (d = 0; d < m->dim; d++) {
-                u[d] += a * pv[d];
+            for (d = 0; d < dim; d++) {
+                uu[d] += a * pv[d];
             }
             e = text_of(m, t, ctx[k]);
             if (e != NULL) {
-                for (d = 0; d < m->tdim; d++) {
-                    ebar[d] += a * e[d];
+                for (d = 0; d < tdim; d++) {
+                    eb[d] += a * e[d];
                 }
                 has_text = 1;
             }
@@ -293,12 +295,12 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
     if (sum <= 0) {
         return 0;
     }
-    for (d = 0; d < m->dim; d++) {
-        u[d] /= sum;
+    for (d = 0; d < dim; d++) {
+        uu[d] /= sum;
     }
     if (has_text) {
-        for (d = 0; d < m->tdim; d++) {
-            ebar[d] /= sum;
+        for (d = 0; d < tdim; d++) {
+            eb[d] /= sum;
         }
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->dim, (int)m->tdim, 1.0f, m->Win,
                     (int)m->tdim, ebar, 1, 1.0f, u, 1);
@@ -330,6 +332,7 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
 {
     float wts[64];
     size_t from = n > m->p.ctx ? n - m->p.ctx : 0, d, k;
+    const size_t dim = m->dim, tdim = m->tdim;
     const float lr = m->p.lr, reg = m->p.reg;
     const float *epos;
     float sum_g = 0;
@@ -391,37 +394,46 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
                 }
             }
         }
+        /* The vectors as restrict locals: the build has -fno-strict-aliasing, so through
+         * m-> every store could change m's pointers and the loops stayed scalar. They do not
+         * overlap (separate allocations; Q's rows pos and neg differ), and each element's
+         * arithmetic is the same in the vector loops, so the results are bit for bit those of
+         * the scalar code. */
+        float *restrict du = m->du, *restrict gq = m->gq, *restrict ge = m->ge;
+        float *restrict outp = m->out_pos;
+        const float *restrict uu = m->u, *restrict wp = wepos;
+
         for (uint32_t t = 0; t < nneg; t++) {
             int32_t neg = negs[t];
-            const float *eneg;
+            const float *restrict eneg;
+            float *restrict qp = m->Q + (size_t)pos * dim, *restrict qn;
             float x, g;
 
             if (neg == pos) {
                 continue;
             }
-            for (d = 0; d < m->dim; d++) {
-                m->out_pos[d] = m->Q[(size_t)pos * m->dim + d] + wepos[d];
+            qn = m->Q + (size_t)neg * dim;
+            for (d = 0; d < dim; d++) {
+                outp[d] = qp[d] + wp[d];
             }
             eneg = has_w ? text_of(m, text, neg) : NULL;
-            x = dot(m->u, m->out_pos, m->dim) - dot(m->u, m->Q + (size_t)neg * m->dim, m->dim) -
-                (eneg != NULL ? dot(m->ut, eneg, m->tdim) : 0.0f) + m->b[pos] - m->b[neg];
+            x = dot(uu, outp, dim) - dot(uu, qn, dim) -
+                (eneg != NULL ? dot(m->ut, eneg, tdim) : 0.0f) + m->b[pos] - m->b[neg];
             if (x > 30.0f) {
                 continue;                       /* σ(-x) ~ 0: nothing to learn */
             }
             g = weight / (1.0f + expf(x));      /* d log σ(x) / dx */
-            for (d = 0; d < m->dim; d++) {
-                float *qp = m->Q + (size_t)pos * m->dim + d, *qn = m->Q + (size_t)neg * m->dim + d;
-
-                m->du[d] += g * m->out_pos[d];
-                m->gq[d] += g * *qn;
-                *qp += lr * (g * m->u[d] - reg * *qp);
-                *qn += lr * (-g * m->u[d] - reg * *qn);
+            for (d = 0; d < dim; d++) {
+                du[d] += g * outp[d];
+                gq[d] += g * qn[d];
+                qp[d] += lr * (g * uu[d] - reg * qp[d]);
+                qn[d] += lr * (-g * uu[d] - reg * qn[d]);
             }
             m->b[pos] += lr * (g - reg * m->b[pos]);
             m->b[neg] += lr * (-g - reg * m->b[neg]);
             if (eneg != NULL) {
-                for (d = 0; d < m->tdim; d++) {
-                    m->ge[d] += g * eneg[d];
+                for (d = 0; d < tdim; d++) {
+                    ge[d] += g * eneg[d];
                 }
             }
             sum_g += g;
@@ -429,16 +441,20 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
         if (sum_g > 0) {
             /* du = Σ g (out_pos - out_neg) = Σ g out_pos - Σ g Q[neg] - W Σ g e_neg;
              * gsum = Σ g (e_pos - e_neg) */
-            for (d = 0; d < m->dim; d++) {
-                m->du[d] -= m->gq[d];
+            for (d = 0; d < dim; d++) {
+                du[d] -= gq[d];
             }
             if (has_w) {
-                w_times(m, m->ge, m->out_neg);
-                for (d = 0; d < m->dim; d++) {
-                    m->du[d] -= m->out_neg[d];
+                float *restrict gs = m->gsum;
+
+                w_times(m, ge, m->out_neg);
+                const float *restrict on = m->out_neg;
+
+                for (d = 0; d < dim; d++) {
+                    du[d] -= on[d];
                 }
-                for (d = 0; d < m->tdim; d++) {
-                    m->gsum[d] = (epos != NULL ? sum_g * epos[d] : 0.0f) - m->ge[d];
+                for (d = 0; d < tdim; d++) {
+                    gs[d] = (epos != NULL ? sum_g * epos[d] : 0.0f) - ge[d];
                 }
             }
         }
@@ -450,23 +466,23 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
             }
             /* context items: d/dP[c_k] = (a_k / Σa) du */
             for (k = from; k < n; k++) {
-                float *pv;
+                float *restrict pv;
                 float s;
 
                 if (wts[k - from] <= 0) {
                     continue;
                 }
-                pv = m->P + (size_t)ctx[k] * m->dim;
+                pv = m->P + (size_t)ctx[k] * dim;
                 s = wts[k - from] / sum_a;
-                for (d = 0; d < m->dim; d++) {
-                    pv[d] += lr * (s * m->du[d] - reg * pv[d]);
+                for (d = 0; d < dim; d++) {
+                    pv[d] += lr * (s * du[d] - reg * pv[d]);
                 }
             }
             /* W += u ⊗ gsum (targets), Win += du ⊗ ebar (context): queued, applied in
              * blocks of MF_WBATCH by SGEMM (rank-32 updates instead of rank-1 loops) */
             if (m->W != NULL && m->p.text_lr > 0) {
                 memcpy(m->bu + m->nb * m->dim, m->u, m->dim * sizeof(float));
-                memcpy(m->bdu + m->nb * m->dim, m->du, m->dim * sizeof(float));
+                memcpy(m->bdu + m->nb * m->dim, du, m->dim * sizeof(float));
                 memcpy(m->bg + m->nb * m->tdim, m->gsum, m->tdim * sizeof(float));
                 memcpy(m->be + m->nb * m->tdim, m->ebar, m->tdim * sizeof(float));
                 if (++m->nb == MF_WBATCH) {
