@@ -603,6 +603,9 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         for (i = 0; i < nc; i++) {
             rel[i] = top > 0 ? cs[i].score / top : 0;
         }
+        const double lam = op->mmr_lambda;
+        const unsigned char *taken = op->c_taken;
+
         while (picked < (size_t)op->n && picked < nc) {
             size_t best = nc;
             double best_v = -INFINITY;
@@ -610,17 +613,17 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             for (i = 0; i < nc; i++) {
                 double v;
 
-                if (op->c_taken[i]) {
+                if (taken[i]) {
                     continue;
                 }
-                if (op->mmr_lambda >= 1.0) {
+                if (lam >= 1.0) {
                     best = i;         /* no diversity: the first untaken is the best */
                     break;
                 }
-                if (best < nc && op->mmr_lambda * rel[i] <= best_v) {
+                if (best < nc && lam * rel[i] <= best_v) {
                     break;            /* no candidate from i on can beat best_v */
                 }
-                v = op->mmr_lambda * rel[i] - (1.0 - op->mmr_lambda) * maxsim[i];
+                v = lam * rel[i] - (1.0 - lam) * maxsim[i];
                 if (v > best_v) {     /* candidates arrive best first: ties keep the earlier */
                     best_v = v;
                     best = i;
@@ -639,18 +642,19 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
                 recd_catalog_item_id(op->cat, cs[best].because) : NULL;
             picked++;
             if (op->mmr_lambda < 1.0 && leaf[best] != 0) {
-                uint32_t pl = leaf[best], pt = ctop[best];
+                /* branch-free over all candidates, so that it vectorises: the taken ones get
+                 * a maxsim too, which nothing reads (the scan above skips them) */
+                const uint32_t pl = leaf[best], pt = ctop[best];
+                const uint32_t *restrict lf = leaf, *restrict ct = ctop;
+                float *restrict ms = maxsim;
 
                 for (i = 0; i < nc; i++) {
-                    float x;
+                    /* 1 same leaf category (pl != 0), 0.5 same top category (known leaf), 0 */
+                    float same = (float)(lf[i] == pl);
+                    float near = 0.5f * (float)((lf[i] != 0) & (ct[i] != 0) & (ct[i] == pt));
+                    float x = same > near ? same : near;
 
-                    if (op->c_taken[i] || leaf[i] == 0) {
-                        continue;
-                    }
-                    x = leaf[i] == pl ? 1.0f : (ctop[i] != 0 && ctop[i] == pt) ? 0.5f : 0.0f;
-                    if (x > maxsim[i]) {
-                        maxsim[i] = x;
-                    }
+                    ms[i] = x > ms[i] ? x : ms[i];
                 }
             }
         }

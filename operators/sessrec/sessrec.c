@@ -676,14 +676,29 @@ static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint6
         fw = (float)exp(x);
     }
     add *= fw;
-    for (i = 0; i < t->n; i++) {
-        if (t->e[i].item == item) {
-            t->e[i].w += add;
-            t->total += add;
-            return 0;
+    /* the edge's search, then (only when the table is full) the lightest edge, the first of
+     * equal ones: as one loop, the minimum's compare-and-move chain ran on every search */
+    {
+        struct edge *e = t->e;
+        const uint32_t n = t->n;
+
+        for (i = 0; i < n; i++) {
+            if (e[i].item == item) {
+                e[i].w += add;
+                t->total += add;
+                return 0;
+            }
         }
-        if (t->e[i].w < t->e[mini].w)
-            mini = i;
+        if (n >= cap && n > 0) {
+            float mw = e[0].w;
+
+            for (i = 1; i < n; i++) {
+                if (e[i].w < mw) {
+                    mw = e[i].w;
+                    mini = i;
+                }
+            }
+        }
     }
     if (t->n < cap) {
         if (t->n == t->cap) {
