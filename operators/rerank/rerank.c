@@ -430,9 +430,10 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     double top = 0, mx = 0;
     int query = s != NULL && s->last_query[0] != '\0';
 
-    nc = sessrec_score(op->sr->model, s ? s->key : 0, s ? s->items : NULL, s ? s->n_items : 0,
-                       op->c_item, op->c_score, op->c_reason, op->c_because,
-                       (size_t)op->candidates);
+    /* unordered: sort_cands() below orders them by their final scores (a total order) */
+    nc = sessrec_score_unordered(op->sr->model, s ? s->key : 0, s ? s->items : NULL,
+                                 s ? s->n_items : 0, op->c_item, op->c_score, op->c_reason,
+                                 op->c_because, (size_t)op->candidates);
     cs = recd_arena_alloc(b->arena, (nc + (size_t)op->text_candidates + 1) * sizeof(*cs));
     if (cs == NULL) {
         return RECD_ENOMEM;

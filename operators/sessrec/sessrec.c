@@ -1109,9 +1109,11 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
 }
 
 
-size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, size_t n,
-                     int32_t *out_items, float *out_scores, uint8_t *out_reason,
-                     int32_t *out_because, size_t k)
+/* sessrec_score (ordered) and sessrec_score_unordered (ordered = 0: the top k in no order,
+ * and nothing pending for sessrec_feedback). */
+static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, size_t n,
+                    int32_t *out_items, float *out_scores, uint8_t *out_reason,
+                    int32_t *out_because, size_t k, int ordered)
 {
     float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0;
     float iknn, inext, icov, irep, ipop, itr;
@@ -1273,12 +1275,19 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         nsel = (uint32_t)k;
     if (nsel > m->n_cands)
         nsel = m->n_cands;
-    cand_select(m->cands, m->n_cands, nsel);
-    cand_sort(m->cands, nsel);
-    m->n_sorted = nsel;
-    m->have_last = 1;
-    if (k > nsel)
-        k = nsel;
+    if (ordered) {
+        cand_select(m->cands, m->n_cands, nsel);
+        cand_sort(m->cands, nsel);
+        m->n_sorted = nsel;
+        m->have_last = 1;
+        if (k > nsel)
+            k = nsel;
+    } else {
+        /* the same k items (cand_before is a total order, so the top k is one set) */
+        if (k > m->n_cands)
+            k = m->n_cands;
+        cand_select(m->cands, m->n_cands, (uint32_t)k);
+    }
     for (j = 0; j < k; j++) {
         int32_t it = m->cands[j].item;
         const struct acc *a = &m->acc[it];
@@ -1312,6 +1321,20 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
         }
     }
     return k;
+}
+
+size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, size_t n,
+                     int32_t *out_items, float *out_scores, uint8_t *out_reason,
+                     int32_t *out_because, size_t k)
+{
+    return score(m, session_key, q, n, out_items, out_scores, out_reason, out_because, k, 1);
+}
+
+size_t sessrec_score_unordered(struct sessrec *m, uint64_t session_key, const int32_t *q,
+                               size_t n, int32_t *out_items, float *out_scores,
+                               uint8_t *out_reason, int32_t *out_because, size_t k)
+{
+    return score(m, session_key, q, n, out_items, out_scores, out_reason, out_because, k, 0);
 }
 
 /* One AdaGrad step on weights w (accumulators g2) given gradient g (ascent direction). */

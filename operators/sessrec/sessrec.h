@@ -177,6 +177,15 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *ses
                      size_t n, int32_t *out_items, float *out_scores, uint8_t *out_reason,
                      int32_t *out_because, size_t k);
 
+/* sessrec_score's k best items in no particular order, for a caller that re-scores and
+ * re-sorts them anyway (rerank): saves the sort of the k items. Same items, scores, reasons
+ * and because-items as sessrec_score, and sessrec_order_score() works after it; it leaves
+ * nothing for sessrec_feedback() (a feedback after it is a no-op). */
+size_t sessrec_score_unordered(struct sessrec *m, uint64_t session_key,
+                               const int32_t *session_items, size_t n, int32_t *out_items,
+                               float *out_scores, uint8_t *out_reason, int32_t *out_because,
+                               size_t k);
+
 /* The last items (up to cap, oldest first) the model remembers for a session; 0 if unknown.
  * (Added for the sgd operator: the prefix a click is scored against when learning the blend.) */
 size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int32_t *out,
