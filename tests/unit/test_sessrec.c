@@ -423,6 +423,49 @@ static int sc_cmp(const void *x, const void *y)
 
 RECD_DEFINE_SORT(sc_sort, struct sc, sc_before)
 
+/* sessrec_score_unordered: the same k items, scores, reasons and because-items as
+ * sessrec_score, in another order; nothing left for sessrec_feedback */
+static void test_unordered(void **s)
+{
+    struct sessrec *m = make_order(1);
+    int32_t q[] = { 3, 17, 42 }, oi[12], ui[12], ob[12], ub[12];
+    float os[12], us[12], w0[SESSREC_NFEATURES], w1[SESSREC_NFEATURES];
+    uint8_t orr[12], ur[12];
+    uint64_t x = 12345;
+    size_t no, nu, i, j;
+
+    (void)s;
+    assert_non_null(m);
+    for (uint64_t key = 1; key <= 400; key++) {   /* 400 random sessions over 60 items */
+        for (j = 0; j < 6; j++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            assert_int_equal(sessrec_observe(m, key, (int32_t)((x >> 33) % 60), (int64_t)key), 0);
+        }
+    }
+    no = sessrec_score(m, 9999, q, 3, oi, os, orr, ob, 12);
+    nu = sessrec_score_unordered(m, 9999, q, 3, ui, us, ur, ub, 12);
+    assert_int_equal(no, 12);   /* more candidates than k: the cut matters */
+    assert_int_equal(nu, no);
+    for (i = 0; i < nu; i++) {
+        for (j = 0; j < no && oi[j] != ui[i]; j++)
+            ;
+        assert_true(j < no);                           /* one of the k best */
+        assert_memory_equal(&us[i], &os[j], sizeof(float));
+        assert_int_equal(ur[i], orr[j]);
+        assert_int_equal(ub[i], ob[j]);
+        assert_true(isfinite(sessrec_order_score(m, ui[i])));
+    }
+    sessrec_weights(m, w0);
+    sessrec_feedback(m, oi[no - 1]);     /* after the unordered call: nothing to learn from */
+    sessrec_weights(m, w1);
+    assert_memory_equal(w0, w1, sizeof(w0));
+    sessrec_score(m, 9999, q, 3, oi, os, NULL, NULL, 12);
+    sessrec_feedback(m, oi[no - 1]);     /* after the ordered one it learns */
+    sessrec_weights(m, w1);
+    assert_memory_not_equal(w0, w1, sizeof(w0));
+    sessrec_destroy(m);
+}
+
 static void test_inline_sort(void **state)
 {
     static struct sc a[300], b[300];
@@ -500,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_trend),
         cmocka_unit_test(test_learn_every),
         cmocka_unit_test(test_big_realloc),
+        cmocka_unit_test(test_unordered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
