@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # config_cli.sh — recd -t, exact config error messages (file:line: key: message, exit 78),
-# --dump-config masking, and that conf/recd.conf and docs/CONFIGURATION.md are not stale.
+# --dump-config masking, that conf/recd.conf and docs/CONFIGURATION.md are not stale, and
+# recctl's --rate pacing.
 source "$(dirname "$0")/lib.sh"
 
 conf="$RECD_SOURCE_DIR/conf/recd.conf"
@@ -57,4 +58,13 @@ rc=0; "$RECD_BIN" -c "$T/minilm.conf" 2>"$T/minilm.err" || rc=$?
 [ $rc -eq 78 ] || fail "missing model: exit $rc: $(cat "$T/minilm.err")"
 grep -q "no-such-model" "$T/minilm.err" || fail "missing model message does not name the directory: $(cat "$T/minilm.err")"
 pass "missing MiniLM model: exit 78: $(grep -m1 no-such-model "$T/minilm.err")"
+# recctl's --rate paces (in ~1 ms bursts, not one sleep per record): 3,100 records at 6,000/s
+# cannot be done in less than ~0.5 s (no upper bound: a loaded machine may be slower)
+t0=$(date +%s%N)
+"$RECCTL_BIN" gen --users 50 --items 100 --events 3000 --rate 6000 --jsonl "$T/paced.jsonl" 2>/dev/null \
+    || fail "recctl gen --rate failed"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(wc -l < "$T/paced.jsonl")" -eq 3100 ] || fail "recctl gen --rate: $(wc -l < "$T/paced.jsonl") records, want 3100"
+[ $ms -ge 480 ] || fail "recctl gen --rate 6000: 3100 records in $ms ms (pacing not applied)"
+pass "recctl --rate paces: 3100 records at 6000/s in $ms ms"
 echo "config_cli: all passed"
