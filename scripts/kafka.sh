@@ -9,7 +9,8 @@
 #   scripts/kafka.sh run DIR -- CMD…  start, run CMD with RECD_BOOTSTRAP set, always stop (also when CMD fails)
 #
 # Environment: RECD_KAFKA_VERSION (default 4.1.1), RECD_CACHE (default ~/.cache/recd),
-#              RECD_KAFKA_HEAP (default 512m), RECD_KAFKA_JAVA_OPTS (more JVM options).
+#              RECD_KAFKA_HEAP (default 512m), RECD_KAFKA_JAVA_OPTS (more JVM options),
+#              RECD_KAFKA_SEGMENT_BYTES (log.segment.bytes, default 64 MiB: small test logs).
 # The broker's GC log is DIR/gc.log (pauses stall fetches and acknowledgements: latency tails).
 set -euo pipefail
 
@@ -62,7 +63,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
-log.segment.bytes=67108864
+log.segment.bytes=${RECD_KAFKA_SEGMENT_BYTES:-67108864}
 message.max.bytes=4194304
 PROPS
     cat > "$dir/log4j2.properties" <<'L4J'
