@@ -302,8 +302,8 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
         for (d = 0; d < tdim; d++) {
             eb[d] /= sum;
         }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->dim, (int)m->tdim, 1.0f, m->Win,
-                    (int)m->tdim, ebar, 1, 1.0f, u, 1);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)dim, (int)tdim, 1.0f, m->Win,
+                    (int)tdim, eb, 1, 1.0f, uu, 1);   /* through uu/eb: the restrict rule */
     }
     return sum;
 }

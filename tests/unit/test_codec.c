@@ -528,6 +528,40 @@ static void test_recs_roundtrip(void **state)
         assert_memory_equal(b2.data, b.data, b.len);
         recd_buf_free(&b2);
     }
+    /* the encoder lends the caller's strings to avro-c (no copies): nothing of them may be
+     * used after the call. Encode from heap copies, free them, encode another list (under
+     * ASan a later use of the freed strings fails) and get the same bytes as before. */
+    {
+        struct recd_rec_item hi[3];
+        struct recd_recs h = r;
+        struct recd_buf b3;
+        char *s[7];
+
+        s[0] = strdup(r.user_id);
+        s[1] = strdup(r.model_version);
+        s[2] = strdup(r.trigger_event_id);
+        for (k = 0; k < 3; k++) {
+            hi[k] = items[k];
+            hi[k].item_id = s[3 + k] = strdup(items[k].item_id);
+        }
+        s[6] = strdup("x");
+        h.user_id = s[0];
+        h.model_version = s[1];
+        h.trigger_event_id = s[2];
+        h.items = hi;
+        recd_buf_init(&b3);
+        assert_int_equal(recd_codec_encode_recs(c, &h, &b3, err, sizeof(err)), RECD_OK);
+        for (k = 0; k < 7; k++) {
+            memset(s[k], '#', strlen(s[k]));
+            free(s[k]);
+        }
+        assert_int_equal(b3.len, b.len);
+        assert_memory_equal(b3.data, b.data, b.len);
+        b3.len = 0;
+        assert_int_equal(recd_codec_encode_recs(c, &r, &b3, err, sizeof(err)), RECD_OK);
+        assert_memory_equal(b3.data, b.data, b.len);
+        recd_buf_free(&b3);
+    }
     /* empty list, no trigger */
     r.trigger_event_id = NULL;
     r.items = NULL;
