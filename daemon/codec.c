@@ -2019,8 +2019,7 @@ int recd_codec_encode_event(struct recd_codec *c, const struct recd_event *ev,
     if (ev->kind == RECD_KIND_ITEM && ev->u.item.removed) {
         return RECD_OK;   /* a removal is a NULL value: nothing to append */
     }
-    rec = &c->enc[ev->kind];
-    avro_value_reset(rec);
+    rec = &c->enc[ev->kind];   /* reset: every encode resets it before returning */
     switch (ev->kind) {
     case RECD_KIND_CLICK:
         r = enc_click(&e, rec, ev);
@@ -2058,8 +2057,7 @@ int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r,
     if (c == NULL || r == NULL || out == NULL) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "recd_codec_encode_recs: bad argument");
     }
-    rec = &c->enc[RECD_KIND_RECS];
-    avro_value_reset(rec);
+    rec = &c->enc[RECD_KIND_RECS];   /* reset: every encode resets it before returning */
     if (enc_recs(&e, rec, r) != 0) {
         rc = recd_seterr(errstr, errlen, RECD_EINVAL,
                          "encode recommendations: missing or bad field %s",

@@ -605,7 +605,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             rel[i] = top > 0 ? cs[i].score / top : 0;
         }
         const double lam = op->mmr_lambda;
-        const unsigned char *taken = op->c_taken;
+        const uint8_t *taken = op->c_taken;
 
         while (picked < (size_t)op->n && picked < nc) {
             size_t best = nc;

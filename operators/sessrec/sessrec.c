@@ -1270,12 +1270,13 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     m->n_cands = m->n_touched;
     SR_ADD(2, m->n_touched);
     SR_COUNT(3);
-    nsel = m->p.learn_blend == 2 ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
-    if (nsel < k)
-        nsel = (uint32_t)k;
-    if (nsel > m->n_cands)
-        nsel = m->n_cands;
     if (ordered) {
+        /* the learning steps read the first nsel (>= k) in order */
+        nsel = m->p.learn_blend == 2 ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
+        if (nsel < k)
+            nsel = (uint32_t)k;
+        if (nsel > m->n_cands)
+            nsel = m->n_cands;
         cand_select(m->cands, m->n_cands, nsel);
         cand_sort(m->cands, nsel);
         m->n_sorted = nsel;
