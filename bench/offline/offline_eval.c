@@ -800,7 +800,7 @@ static void print_result(const char *name, const struct result *r, size_t K, int
     if (show_w) {
         static const char *const fn[SESSREC_NFEATURES] = {
             "pop", "knn", "knnb", "knns", "next", "nexth", "nexts", "covis", "rep", "last",
-            "trend"
+            "trend", "next2"
         };
         int f;
         printf("  w=");

@@ -31,6 +31,8 @@ void sessrec_params_default(struct sessrec_params *p)
     p->trans_hops = 5;
     p->trans_hop_decay = 0.6f;
     p->trans_norm = 0;
+    p->pair_cap = 8;
+    p->max_pairs = 1u << 19;
     p->covis_cap = 64;
     p->covis_window = 5;
     p->rep_lambda = 2.0f;
@@ -73,14 +75,14 @@ static const struct pdesc pdescs[] = {
     PU(postings_cap), PU(sample_cap), PU(k_neighbors), PU(query_items), PF(spw_lambda),
     PF(rec_lambda), PF(sim_norm), PF(ipw_lambda), PF(idf_sim), PF(idf_score),
     PU(sess_items_cap), PU(max_sessions), PU(trans_cap), PU(trans_window), PF(trans_tau),
-    PU(trans_hops), PF(trans_hop_decay), PU(trans_norm), PU(covis_cap), PU(covis_window),
+    PU(trans_hops), PF(trans_hop_decay), PU(trans_norm), PU(pair_cap), PU(max_pairs), PU(covis_cap), PU(covis_window),
     PF(rep_lambda), PU(pop_top), PF(pop_tau),
 #define PW(name, f) { name, PT_F32, offsetof(struct sessrec_params, w) + (f) * sizeof(float) }
     PW("w_pop", SESSREC_F_POP), PW("w_knn", SESSREC_F_KNN), PW("w_knnb", SESSREC_F_KNN_BEFORE),
     PW("w_knns", SESSREC_F_KNN_SQRT), PW("w_next", SESSREC_F_NEXT),
     PW("w_nexth", SESSREC_F_NEXT_HOPS), PW("w_nexts", SESSREC_F_NEXT_SQRT),
     PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
-    PW("w_trend", SESSREC_F_TREND), PF(trend_tau),
+    PW("w_trend", SESSREC_F_TREND), PW("w_next2", SESSREC_F_NEXT2), PF(trend_tau),
 #undef PW
     PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
     PU(order_top), PU(learn_every), PU(learn_set), PF(set_rate), PF(set_temp),
@@ -197,6 +199,15 @@ struct etab {
     float total;       /* Σ stored weights (for per-source normalisation) */
 };
 
+#define PAIR_WAYS 8u   /* slots per bucket of the pair table (its keys: one cache line) */
+/* A pair's successors, inline (no allocation per pair): 80 bytes. */
+struct pslot {
+    uint64_t ref;          /* forward-decay reference tick of e[] */
+    uint32_t tick;         /* low 32 bits of the tick the pair was last added to */
+    uint32_t n;            /* edges used (<= pair_cap <= SESSREC_PAIR_EDGES) */
+    struct edge e[SESSREC_PAIR_EDGES];
+};
+
 struct posting {
     uint32_t slot;
     uint32_t gen;          /* session slot generation when posted (stale if it differs) */
@@ -271,6 +282,11 @@ struct sessrec {
     int32_t *pop_top;      /* owned, pop_top entries */
     uint32_t pop_n;
 
+    /* order-2 transitions (NEXT2): (previous, last) item pair → successors */
+    uint64_t *pkeys;       /* owned, pcap keys (pair_key, 0 = free; none until a pair) */
+    struct pslot *pslots;  /* owned, pcap slots */
+    uint32_t pcap, pn;     /* slots, pairs stored */
+
     /* blend weights (learned or fixed) */
     float w[SESSREC_NFEATURES];
     float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
@@ -316,7 +332,7 @@ uint64_t sessrec_dbg[8];
 static const uint8_t feat_signal[SESSREC_NFEATURES] = {
     SESSREC_POPULAR, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
     SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_CO_VISITED,
-    SESSREC_IN_SESSION, SESSREC_IN_SESSION, SESSREC_POPULAR,
+    SESSREC_IN_SESSION, SESSREC_IN_SESSION, SESSREC_POPULAR, SESSREC_NEXT_ITEM,
 };
 
 static uint64_t hash64(uint64_t x)
@@ -347,6 +363,8 @@ void sessrec_destroy(struct sessrec *m)
         etab_free(&m->items[i].tr);
         etab_free(&m->items[i].cv);
     }
+    free(m->pkeys);
+    free(m->pslots);
     free(m->items);
     free(m->sblob);
     free(m->hkeys);
@@ -376,7 +394,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
         p->covis_cap > 65535 || p->learn_blend > 2 || p->order_top > 65535 ||
-        p->learn_topn > 65535)
+        p->learn_topn > 65535 || p->pair_cap > SESSREC_PAIR_EDGES ||
+        (p->pair_cap > 0 && (p->max_pairs < PAIR_WAYS || (p->max_pairs & (p->max_pairs - 1)))))
         return NULL;
     m = calloc(1, sizeof(*m));
     if (!m)
@@ -439,6 +458,7 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
             b += m->p.postings_cap * sizeof(struct posting);
         b += (it->tr.cap + it->cv.cap) * sizeof(struct edge);
     }
+    b += (size_t)m->pcap * (sizeof(struct pslot) + sizeof(uint64_t));
     out->bytes = b;
 }
 
@@ -652,84 +672,93 @@ static int64_t session_get(struct sessrec *m, uint64_t key, int create)
 
 /* ---- edge tables ----------------------------------------------------------------------- */
 
-/* Add `add` (true weight, now) to edge t[item]; space-saving eviction of the lightest edge. */
-static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint64_t now, float tau)
+/* Add `add` (true weight at tick now) to the edge to `item` of the list e[0..*n) (room
+ * entries allocated, at most cap used; stored weights forward-decayed from *ref with time
+ * constant tau, 0 = none; *total, if not NULL, keeps their sum); a full list replaces its
+ * lightest edge (space-saving). Returns 1, changing no edge, when a new edge needs more room
+ * than allocated (the caller grows e and calls again), else 0. */
+static int edges_add(struct edge *e, uint32_t *n, uint32_t room, uint32_t cap, uint64_t *ref,
+                     float *total, int32_t item, float add, uint64_t now, float tau)
 {
     uint32_t i, mini = 0;
-    float fw = 1.0f;
+    const uint32_t ne = *n;
 
-    if (cap == 0)
-        return 0;
     if (tau > 0) {
         double x;
-        if (t->n == 0)
-            t->ref = now;
-        x = (double)(now - t->ref) / tau;
+        if (ne == 0)
+            *ref = now;
+        x = (double)(now - *ref) / tau;
         if (x > 30.0) {
             float sc = (float)exp(-x);
-            for (i = 0; i < t->n; i++)
-                t->e[i].w *= sc;
-            t->total *= sc;
-            t->ref = now;
+            for (i = 0; i < ne; i++)
+                e[i].w *= sc;
+            if (total)
+                *total *= sc;
+            *ref = now;
             x = 0;
         }
-        fw = (float)exp(x);
+        add *= (float)exp(x);
     }
-    add *= fw;
-    /* the edge's search, then (only when the table is full) the lightest edge, the first of
+    /* the edge's search, then (only when the list is full) the lightest edge, the first of
      * equal ones: as one loop, the minimum's compare-and-move chain ran on every search */
-    {
-        struct edge *e = t->e;
-        const uint32_t n = t->n;
-
-        for (i = 0; i < n; i++) {
-            if (e[i].item == item) {
-                e[i].w += add;
-                t->total += add;
-                return 0;
-            }
-        }
-        if (n >= cap && n > 0) {
-            float mw = e[0].w;
-
-            for (i = 1; i < n; i++) {
-                if (e[i].w < mw) {
-                    mw = e[i].w;
-                    mini = i;
-                }
-            }
+    for (i = 0; i < ne; i++) {
+        if (e[i].item == item) {
+            e[i].w += add;
+            if (total)
+                *total += add;
+            return 0;
         }
     }
-    if (t->n < cap) {
-        if (t->n == t->cap) {
-            uint32_t ncap = t->cap ? t->cap * 2 : 4;
-            void *q;
-            if (ncap > cap)
-                ncap = cap;
-            q = realloc(t->e, ncap * sizeof(*t->e));
-            if (!q)
-                return -1;
-            t->e = q;
-            t->cap = ncap;
-        }
-        t->e[t->n].item = item;
-        t->e[t->n].w = add;
-        t->n++;
+    if (ne < cap) {
+        if (ne == room)
+            return 1;
+        e[ne].item = item;
+        e[ne].w = add;
+        *n = ne + 1;
     } else {
-        t->total -= t->e[mini].w;
-        t->e[mini].item = item;
-        t->e[mini].w = add;
+        float mw = e[0].w;
+
+        for (i = 1; i < ne; i++) {
+            if (e[i].w < mw) {
+                mw = e[i].w;
+                mini = i;
+            }
+        }
+        if (total)
+            *total -= e[mini].w;
+        e[mini].item = item;
+        e[mini].w = add;
     }
-    t->total += add;
+    if (total)
+        *total += add;
     return 0;
 }
 
-/* Factor that turns stored weights of t into true weights at tick `now`. */
-static float etab_scale(const struct etab *t, uint64_t now, float tau)
+/* Add to edge t[item] (edges_add on a table grown on demand up to cap edges). */
+static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint64_t now, float tau)
+{
+    if (cap == 0)
+        return 0;
+    while (edges_add(t->e, &t->n, t->cap, cap, &t->ref, &t->total, item, add, now, tau)) {
+        uint32_t ncap = t->cap ? t->cap * 2 : 4;
+        void *q;
+        if (ncap > cap)
+            ncap = cap;
+        q = realloc(t->e, ncap * sizeof(*t->e));
+        if (!q)
+            return -1;
+        t->e = q;
+        t->cap = ncap;
+    }
+    return 0;
+}
+
+/* Factor that turns weights stored with reference tick ref into true weights at tick now. */
+static float decay_scale(uint64_t ref, uint64_t now, float tau)
 {
     if (tau <= 0)
         return 1.0f;
-    return (float)exp(-(double)(now - t->ref) / tau);
+    return (float)exp(-(double)(now - ref) / tau);
 }
 
 /* ---- popularity ------------------------------------------------------------------------ */
@@ -781,6 +810,104 @@ static void pop_add(struct sessrec *m, int32_t item)
         m->pop_top[mini] = item;
 }
 
+/* ---- order-2 transitions ---------------------------------------------------------------- */
+
+/* The (previous, last) item pairs live in a set-associative table of PAIR_WAYS-slot buckets
+ * (slot count a power of two, doubling up to max_pairs; a bucket's keys are one cache line);
+ * in a full bucket of the full-size table the pair added to longest ago is evicted, so memory
+ * is bounded and what is kept is a pure function of the input order. */
+
+static uint64_t pair_key(int32_t a, int32_t b)
+{
+    return (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
+}
+
+static uint32_t pair_bucket(uint64_t key, uint32_t cap)
+{
+    return (uint32_t)(hash64(key) & (cap / PAIR_WAYS - 1)) * PAIR_WAYS;
+}
+
+/* The slot index of key, or -1. */
+static int64_t pair_find(const struct sessrec *m, uint64_t key)
+{
+    uint32_t b, w;
+
+    if (m->pcap == 0)
+        return -1;
+    b = pair_bucket(key, m->pcap);
+    for (w = 0; w < PAIR_WAYS; w++)
+        if (m->pkeys[b + w] == key)
+            return (int64_t)(b + w);
+    return -1;
+}
+
+/* A free slot in key's bucket of (keys, slots, cap), evicting the stalest pair if none is. */
+static uint32_t pair_slot(struct sessrec *m, uint64_t *keys, struct pslot *slots, uint32_t cap,
+                          uint64_t key)
+{
+    uint32_t b = pair_bucket(key, cap), w, old = b, now = (uint32_t)m->tick;
+
+    for (w = 0; w < PAIR_WAYS; w++) {
+        if (keys[b + w] == 0)
+            return b + w;
+        if (now - slots[b + w].tick > now - slots[old].tick)
+            old = b + w;
+    }
+    keys[old] = 0;
+    m->pn--;
+    return old;
+}
+
+static int pair_grow(struct sessrec *m)
+{
+    uint32_t ncap = m->pcap ? m->pcap * 2 : 4096, i;
+    uint64_t *nk;
+    struct pslot *ns;
+
+    if (ncap > m->p.max_pairs)
+        ncap = m->p.max_pairs;
+    nk = recd_big_realloc(NULL, 0, (size_t)ncap * sizeof(*nk));
+    ns = recd_big_realloc(NULL, 0, (size_t)ncap * sizeof(*ns));
+    if (!nk || !ns) {
+        free(nk);
+        free(ns);
+        return -1;
+    }
+    memset(nk, 0, (size_t)ncap * sizeof(*nk));
+    memset(ns, 0, (size_t)ncap * sizeof(*ns));
+    for (i = 0; i < m->pcap; i++) {   /* in slot order: a deterministic rehash */
+        if (m->pkeys[i] != 0) {
+            uint32_t d = pair_slot(m, nk, ns, ncap, m->pkeys[i]);
+            nk[d] = m->pkeys[i];
+            ns[d] = m->pslots[i];
+        }
+    }
+    free(m->pkeys);
+    free(m->pslots);
+    m->pkeys = nk;
+    m->pslots = ns;
+    m->pcap = ncap;
+    return 0;
+}
+
+/* The pair's slot, created (empty) if absent; NULL on allocation failure. */
+static struct pslot *pair_get(struct sessrec *m, int32_t a, int32_t b)
+{
+    uint64_t key = pair_key(a, b);
+    int64_t i = pair_find(m, key);
+
+    if (i < 0) {
+        if (m->pcap < m->p.max_pairs && (m->pn + 1) * 4 > m->pcap * 3 && pair_grow(m) != 0)
+            return NULL;
+        i = pair_slot(m, m->pkeys, m->pslots, m->pcap, key);
+        m->pkeys[i] = key;
+        m->pslots[i].n = 0;
+        m->pn++;
+    }
+    m->pslots[i].tick = (uint32_t)m->tick;
+    return &m->pslots[i];
+}
+
 /* ---- observe --------------------------------------------------------------------------- */
 
 int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64_t ts_ms)
@@ -800,12 +927,23 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         return -1;
     s = sess_at(m, (uint32_t)sl);
     si = sess_items(s);
+    /* the pair's bucket is read below, after the edge tables' work: prefetched */
+    if (m->p.pair_cap > 0 && s->n >= 2 && m->pcap > 0)
+        __builtin_prefetch(&m->pkeys[pair_bucket(pair_key(si[s->n - 2], si[s->n - 1]), m->pcap)]);
     /* sequential rules a→item for the last trans_window items a */
     for (d = 1; d <= m->p.trans_window && d <= s->n; d++) {
         int32_t a = si[s->n - d];
         if (etab_add(&m->items[a].tr, m->p.trans_cap, item, 1.0f / (float)d, m->tick,
                      m->p.trans_tau) != 0)
             return -1;
+    }
+    /* order-2 rule (prev, last)→item */
+    if (m->p.pair_cap > 0 && s->n >= 2) {
+        struct pslot *ps = pair_get(m, si[s->n - 2], si[s->n - 1]);
+        if (!ps)
+            return -1;
+        (void)edges_add(ps->e, &ps->n, SESSREC_PAIR_EDGES, m->p.pair_cap, &ps->ref, NULL, item,
+                        1.0f, m->tick, m->p.trans_tau);   /* inline room: never 1 */
     }
     /* co-visitation, undirected, no decay */
     for (d = 1; d <= m->p.covis_window && d <= s->n; d++) {
@@ -1115,8 +1253,8 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
                     int32_t *out_items, float *out_scores, uint8_t *out_reason,
                     int32_t *out_because, size_t k, int ordered)
 {
-    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0;
-    float iknn, inext, icov, irep, ipop, itr;
+    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0, mn2 = 0;
+    float iknn, inext, icov, irep, ipop, itr, in2;
     const float *bw = blend_weights(m);
     uint8_t bf[SESSREC_NFEATURES];
     uint32_t nbf;
@@ -1175,7 +1313,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
             t = &m->items[a].tr;
             if (t->n == 0)
                 continue;
-            sc = wh * etab_scale(t, m->tick, m->p.trans_tau);
+            sc = wh * decay_scale(t->ref, m->tick, m->p.trans_tau);
             if (m->p.trans_norm && t->total > 0)
                 sc /= t->total;
             for (i = 0; i < t->n; i++) {
@@ -1186,6 +1324,24 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
                     ac->best_next = c;
                     ac->because_next = a;
                 }
+            }
+        }
+    }
+    /* NEXT2 (its own feature: computed when learned or weighted) */
+    if (on(m, SESSREC_NEXT_ITEM) && (m->p.learn_blend || bw[SESSREC_F_NEXT2] != 0 ||
+                                      m->w[SESSREC_F_NEXT2] != 0) &&
+        m->p.pair_cap > 0 && n >= 2 && last >= 0 &&
+        q[n - 2] >= 0 && q[n - 2] < m->n_items) {
+        int64_t pi = pair_find(m, pair_key(q[n - 2], last));
+        const struct pslot *ps = pi >= 0 ? &m->pslots[pi] : NULL;
+        if (ps && ps->n > 0) {
+            float sc = decay_scale(ps->ref, m->tick, m->p.trans_tau);
+            for (i = 0; i < ps->n; i++) {
+                struct acc *ac = touch(m, ps->e[i].item);
+                float c = sc * ps->e[i].w;
+                ac->f[SESSREC_F_NEXT2] += c;
+                if (ac->because_next < 0)
+                    ac->because_next = last;
             }
         }
     }
@@ -1233,6 +1389,8 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
             mrep = a->f[SESSREC_F_REPEAT];
         if (a->f[SESSREC_F_POP] > mpop)
             mpop = a->f[SESSREC_F_POP];
+        if (a->f[SESSREC_F_NEXT2] > mn2)
+            mn2 = a->f[SESSREC_F_NEXT2];
     }
     iknn = mknn > 0 ? 1.0f / mknn : 0.0f;
     inext = mnext > 0 ? 1.0f / mnext : 0.0f;
@@ -1240,6 +1398,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     irep = mrep > 0 ? 1.0f / mrep : 0.0f;
     ipop = mpop > 0 ? 1.0f / mpop : 0.0f;
     itr = mtr > 0 ? 1.0f / mtr : 0.0f;
+    in2 = mn2 > 0 ? 1.0f / mn2 : 0.0f;
     /* the blend's terms with a non-zero weight, in feature order: a zero weight adds ±0 to a
      * sum that is never -0, so skipping it changes no bit (the learned weights are often 0) */
     nbf = 0;
@@ -1260,6 +1419,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
         a->f[SESSREC_F_NEXT_SQRT] = sqrtf(a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS]);
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
+        a->f[SESSREC_F_NEXT2] *= in2;
         /* (learn_blend 2: the learned order blend only for the list head, lscore()) */
         for (f = 0; f < nbf; f++)
             sc += bw[bf[f]] * a->f[bf[f]];
@@ -1389,6 +1549,7 @@ static void learn_set_step(struct sessrec *m, int32_t y)
         for (f = 0; f < SESSREC_NFEATURES; f++)
             grad[f] += wgt * (fy[f] - a->f[f]);
     }
+    grad[SESSREC_F_NEXT2] = 0;   /* NEXT2 orders the head; it does not choose it (see .h) */
     adagrad(m, m->ws, m->g2s, m->p.set_rate, grad);
 }
 

@@ -76,8 +76,11 @@ enum sessrec_feature {
     SESSREC_F_REPEAT,         /* IN_SESSION:      recency-weighted occurrences in the session */
     SESSREC_F_LAST,           /* IN_SESSION:      1 if it is the session's last item */
     SESSREC_F_TREND,          /* POPULAR:         fast-decayed clicks of the item / max */
+    SESSREC_F_NEXT2,          /* NEXT_ITEM:       successors of the last two items as a pair */
     SESSREC_NFEATURES
 };
+
+#define SESSREC_PAIR_EDGES 8   /* the most successors kept per item pair (NEXT2) */
 
 /* All knobs, with the defaults sessrec_params_default() sets. Lengths are in items, decays in
  * clicks (model ticks) unless stated otherwise. */
@@ -102,6 +105,10 @@ struct sessrec_params {
     uint32_t trans_hops;      /* last session items whose successors are read             (5) */
     float trans_hop_decay;    /* weight of the h-th last item: decay^h                  (0.6) */
     uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw            (0) */
+    uint32_t pair_cap;        /* successors kept per (previous, last) item pair, at most
+                               * SESSREC_PAIR_EDGES; 0 = off                             (8) */
+    uint32_t max_pairs;       /* pairs kept: a power of two >= 8; in a full bucket the pair
+                               * added to longest ago is evicted; 80 B + 8 B each  (1u << 19) */
     /* --- co-visitation (CO_VISITED) --- */
     uint32_t covis_cap;       /* co-visited items kept per item                          (64) */
     uint32_t covis_window;    /* pairs within this many clicks are co-visits              (5) */

@@ -56,10 +56,21 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
     struct sessrec_params p;
     char err[128];
 
+    struct sessrec *m;
+
     sessrec_params_default(&p);
     if (sessrec_params_parse(&p, *(char *const *)value, err, sizeof(err)) != 0) {
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "bad parameter: %s", err);
     }
+    /* the values' ranges and combinations: the model refuses what it cannot take (an empty
+     * model is small) */
+    m = sessrec_new(&p);
+    if (m == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "parameters out of range (sessrec.h: e.g. pair_cap <= %d, max_pairs "
+                           "a power of two >= 8, learn_blend <= 2)", SESSREC_PAIR_EDGES);
+    }
+    sessrec_destroy(m);
     return RECD_OK;
 }
 

@@ -27,6 +27,14 @@ expect_error "$T/range.conf" "$T/range.conf:2: batch.max_records: value 0 out of
 printf 'pipeline = { chain = ["popular", "nope"]; };\n' > "$T/chain.conf"
 expect_error "$T/chain.conf" "$T/chain.conf:1: pipeline.chain: unknown operator \"nope\" (known: sessionize, embed, sgd, rerank, popular)"
 
+# sgd's tuning string: unknown names and values the model cannot take, at parse time
+printf 'operators = {\n  sgd = {\n    tuning = "pair_cap=9";\n  };\n};\n' > "$T/tuning.conf"
+expect_error "$T/tuning.conf" "$T/tuning.conf:3: operators.sgd.tuning: parameters out of range (sessrec.h: e.g. pair_cap <= 8, max_pairs a power of two >= 8, learn_blend <= 2)"
+printf 'operators = {\n  sgd = {\n    tuning = "pair_cap=4,max_pairs=65536,w_next2=0.1";\n  };\n};\n' > "$T/tuning-ok.conf"
+"$RECD_BIN" -t -c "$T/tuning-ok.conf" >/dev/null || fail "valid tuning rejected"
+printf 'operators = {\n  sgd = {\n    tuning = "frob=1";\n  };\n};\n' > "$T/tuning-bad.conf"
+expect_error "$T/tuning-bad.conf" "$T/tuning-bad.conf:3: operators.sgd.tuning: bad parameter: frob=1"
+
 printf 'kafka = {\n  properties = {\n    bogus_property = "1";\n  };\n};\n' > "$T/rdk.conf"
 out="$("$RECD_BIN" -t -c "$T/rdk.conf" 2>&1)" && fail "unknown librdkafka property accepted"
 case "$out" in "$T/rdk.conf:"*"kafka.properties: librdkafka property bogus.property"*) pass "unknown librdkafka property: $out";;

@@ -466,6 +466,88 @@ static void test_unordered(void **s)
     sessrec_destroy(m);
 }
 
+/* NEXT2: the successors of the (previous, last) pair, not of the last item alone */
+static struct sessrec *make_next2(uint32_t max_pairs)
+{
+    struct sessrec_params p;
+    int f;
+
+    sessrec_params_default(&p);
+    p.learn_blend = 0;
+    p.signals = 1u << SESSREC_NEXT_ITEM;
+    for (f = 0; f < SESSREC_NFEATURES; f++)
+        p.w[f] = 0;
+    p.w[SESSREC_F_NEXT2] = 1.0f;
+    p.max_pairs = max_pairs;
+    return sessrec_new(&p);
+}
+
+static void test_next2(void **s)
+{
+    /* after 2, item 3 follows 1 2 and item 4 follows 5 2 (order 1 sees 2→3 and 2→4 alike) */
+    static const int32_t rows[][4] = {
+        { 1, 2, 3, -1 }, { 5, 2, 4, -1 }, { 1, 2, 3, -1 }, { 5, 2, 4, -1 }, { 5, 2, 4, -1 },
+    };
+    struct sessrec *m = make_next2(1u << 20), *small;
+    int32_t q1[] = { 1, 2 }, q5[] = { 5, 2 }, q7[] = { 7, 2 }, out[5];
+    float sc[5];
+    uint8_t why[5];
+    int32_t because[5];
+    size_t n;
+    int32_t i;
+
+    (void)s;
+    assert_non_null(m);
+    feed(m, &rows[0][0], sizeof(rows) / sizeof(rows[0]), 4, 1);
+    /* (the popular items are always offered as candidates, here with score 0) */
+    n = sessrec_score(m, 1000, q1, 2, out, sc, why, because, 5);
+    assert_true(n >= 2);
+    assert_int_equal(out[0], 3);
+    assert_true(sc[0] > 0 && sc[1] == 0);
+    assert_int_equal(why[0], SESSREC_NEXT_ITEM);
+    assert_int_equal(because[0], 2);
+    n = sessrec_score(m, 1000, q5, 2, out, sc, NULL, NULL, 5);
+    assert_true(n >= 2);
+    assert_int_equal(out[0], 4);
+    assert_true(sc[0] > 0 && sc[1] == 0);
+    n = sessrec_score(m, 1000, q7, 2, out, sc, NULL, NULL, 5);   /* pair never seen */
+    assert_true(n >= 1 && sc[0] == 0);
+    n = sessrec_score(m, 1000, q1 + 1, 1, out, sc, NULL, NULL, 5);   /* no pair yet */
+    assert_true(n >= 1 && sc[0] == 0);
+    sessrec_destroy(m);
+
+    /* bounded: one bucket of 8 pairs; each new distinct pair then evicts the one added to
+     * longest ago (the table cannot grow) */
+    assert_null(make_next2(6));   /* not a power of two */
+    small = make_next2(8);
+    assert_non_null(small);
+    for (i = 0; i < 12; i++) {
+        int32_t row[3] = { 100 + i, 200 + i, 300 + i }, q[] = { 100, 200 };
+        for (int j = 0; j < 3; j++)
+            assert_int_equal(sessrec_observe(small, 10 + (uint64_t)i, row[j], 0), 0);
+        n = sessrec_score(small, 1000, q, 2, out, sc, NULL, NULL, 5);
+        assert_true(n >= 1);
+        if (i < 8) {
+            assert_int_equal(out[0], 300);   /* the first pair is still there */
+            assert_true(sc[0] > 0);
+        } else {
+            assert_true(sc[0] == 0);         /* ... until the 9th evicted it */
+        }
+    }
+    for (i = 0; i < 12; i++) {
+        int32_t q[] = { 100 + i, 200 + i };
+        n = sessrec_score(small, 1000, q, 2, out, sc, NULL, NULL, 5);
+        assert_true(n >= 1);
+        if (i < 4) {
+            assert_true(sc[0] == 0);   /* pairs 0..3 were the stalest */
+        } else {
+            assert_int_equal(out[0], 300 + i);
+            assert_true(sc[0] > 0);
+        }
+    }
+    sessrec_destroy(small);
+}
+
 static void test_inline_sort(void **state)
 {
     static struct sc a[300], b[300];
@@ -544,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_learn_every),
         cmocka_unit_test(test_big_realloc),
         cmocka_unit_test(test_unordered),
+        cmocka_unit_test(test_next2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
