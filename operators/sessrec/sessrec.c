@@ -286,6 +286,7 @@ struct sessrec {
     uint64_t *pkeys;       /* owned, pcap keys (pair_key, 0 = free; none until a pair) */
     struct pslot *pslots;  /* owned, pcap slots */
     uint32_t pcap, pn;     /* slots, pairs stored */
+    int pairs_on;          /* NEXT2 is learned or weighted: the table is kept */
 
     /* blend weights (learned or fixed) */
     float w[SESSREC_NFEATURES];
@@ -408,6 +409,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
         if (!(p->signals & (1u << feat_signal[i])))
             m->w[i] = 0;
     memcpy(m->wf, m->w, sizeof(m->wf));
+    m->pairs_on = p->pair_cap > 0 && (p->signals & (1u << SESSREC_NEXT_ITEM)) &&
+                  (p->learn_blend || m->w[SESSREC_F_NEXT2] != 0);
     memcpy(m->ws, m->w, sizeof(m->ws));
     m->hcap = 1024;
     m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
@@ -675,8 +678,9 @@ static int64_t session_get(struct sessrec *m, uint64_t key, int create)
 /* Add `add` (true weight at tick now) to the edge to `item` of the list e[0..*n) (room
  * entries allocated, at most cap used; stored weights forward-decayed from *ref with time
  * constant tau, 0 = none; *total, if not NULL, keeps their sum); a full list replaces its
- * lightest edge (space-saving). Returns 1, changing no edge, when a new edge needs more room
- * than allocated (the caller grows e and calls again), else 0. */
+ * lightest edge (space-saving). Returns 1 when a new edge needs more room than allocated: no
+ * edge weight is added then (the decay reference may have been moved, which the repeated call
+ * then sees), the caller grows e and calls again; else 0. */
 static int edges_add(struct edge *e, uint32_t *n, uint32_t room, uint32_t cap, uint64_t *ref,
                      float *total, int32_t item, float add, uint64_t now, float tau)
 {
@@ -813,9 +817,10 @@ static void pop_add(struct sessrec *m, int32_t item)
 /* ---- order-2 transitions ---------------------------------------------------------------- */
 
 /* The (previous, last) item pairs live in a set-associative table of PAIR_WAYS-slot buckets
- * (slot count a power of two, doubling up to max_pairs; a bucket's keys are one cache line);
- * in a full bucket of the full-size table the pair added to longest ago is evicted, so memory
- * is bounded and what is kept is a pure function of the input order. */
+ * (slot count a power of two, doubling up to max_pairs whenever a new pair's bucket is full;
+ * a bucket's keys are one cache line). In a full bucket of the full-size table the pair least
+ * recently added to is evicted, so memory is bounded and what is kept is a pure function of
+ * the input order. Built only when NEXT2 can be read (m->pairs_on). */
 
 static uint64_t pair_key(int32_t a, int32_t b)
 {
@@ -841,7 +846,19 @@ static int64_t pair_find(const struct sessrec *m, uint64_t key)
     return -1;
 }
 
-/* A free slot in key's bucket of (keys, slots, cap), evicting the stalest pair if none is. */
+/* Is key's bucket full? */
+static int pair_full(const struct sessrec *m, uint64_t key)
+{
+    uint32_t b = pair_bucket(key, m->pcap), w;
+
+    for (w = 0; w < PAIR_WAYS; w++)
+        if (m->pkeys[b + w] == 0)
+            return 0;
+    return 1;
+}
+
+/* A free slot in key's bucket of (keys, slots, cap), evicting the stalest pair if none is
+ * (only in the full-size table: pair_get grows it first, and a doubling never fills a bucket). */
 static uint32_t pair_slot(struct sessrec *m, uint64_t *keys, struct pslot *slots, uint32_t cap,
                           uint64_t key)
 {
@@ -897,8 +914,11 @@ static struct pslot *pair_get(struct sessrec *m, int32_t a, int32_t b)
     int64_t i = pair_find(m, key);
 
     if (i < 0) {
-        if (m->pcap < m->p.max_pairs && (m->pn + 1) * 4 > m->pcap * 3 && pair_grow(m) != 0)
-            return NULL;
+        /* below the full size, a full bucket grows the table (each doubling splits every
+         * bucket in two, so a full one may need more than one) */
+        while (m->pcap < m->p.max_pairs && (m->pcap == 0 || pair_full(m, key)))
+            if (pair_grow(m) != 0)
+                return NULL;
         i = pair_slot(m, m->pkeys, m->pslots, m->pcap, key);
         m->pkeys[i] = key;
         m->pslots[i].n = 0;
@@ -928,7 +948,7 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
     s = sess_at(m, (uint32_t)sl);
     si = sess_items(s);
     /* the pair's bucket is read below, after the edge tables' work: prefetched */
-    if (m->p.pair_cap > 0 && s->n >= 2 && m->pcap > 0)
+    if (m->pairs_on && s->n >= 2 && m->pcap > 0)
         __builtin_prefetch(&m->pkeys[pair_bucket(pair_key(si[s->n - 2], si[s->n - 1]), m->pcap)]);
     /* sequential rules a→item for the last trans_window items a */
     for (d = 1; d <= m->p.trans_window && d <= s->n; d++) {
@@ -938,7 +958,7 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
             return -1;
     }
     /* order-2 rule (prev, last)→item */
-    if (m->p.pair_cap > 0 && s->n >= 2) {
+    if (m->pairs_on && s->n >= 2) {
         struct pslot *ps = pair_get(m, si[s->n - 2], si[s->n - 1]);
         if (!ps)
             return -1;
@@ -1327,10 +1347,8 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
             }
         }
     }
-    /* NEXT2 (its own feature: computed when learned or weighted) */
-    if (on(m, SESSREC_NEXT_ITEM) && (m->p.learn_blend || bw[SESSREC_F_NEXT2] != 0 ||
-                                      m->w[SESSREC_F_NEXT2] != 0) &&
-        m->p.pair_cap > 0 && n >= 2 && last >= 0 &&
+    /* NEXT2 */
+    if (m->pairs_on && on(m, SESSREC_NEXT_ITEM) && n >= 2 && last >= 0 &&
         q[n - 2] >= 0 && q[n - 2] < m->n_items) {
         int64_t pi = pair_find(m, pair_key(q[n - 2], last));
         const struct pslot *ps = pi >= 0 ? &m->pslots[pi] : NULL;
@@ -1549,7 +1567,7 @@ static void learn_set_step(struct sessrec *m, int32_t y)
         for (f = 0; f < SESSREC_NFEATURES; f++)
             grad[f] += wgt * (fy[f] - a->f[f]);
     }
-    grad[SESSREC_F_NEXT2] = 0;   /* NEXT2 orders the head; it does not choose it (see .h) */
+    grad[SESSREC_F_NEXT2] = 0;   /* NEXT2: its set weight stays w_next2 (sessrec.h) */
     adagrad(m, m->ws, m->g2s, m->p.set_rate, grad);
 }
 

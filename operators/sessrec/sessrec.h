@@ -76,7 +76,9 @@ enum sessrec_feature {
     SESSREC_F_REPEAT,         /* IN_SESSION:      recency-weighted occurrences in the session */
     SESSREC_F_LAST,           /* IN_SESSION:      1 if it is the session's last item */
     SESSREC_F_TREND,          /* POPULAR:         fast-decayed clicks of the item / max */
-    SESSREC_F_NEXT2,          /* NEXT_ITEM:       successors of the last two items as a pair */
+    SESSREC_F_NEXT2,          /* NEXT_ITEM:       successors of the (previous, last) item pair;
+                               * learn_blend 2: learned for the order only, its weight in
+                               * the set blend stays w_next2 (default 0: not in the set) */
     SESSREC_NFEATURES
 };
 
@@ -107,8 +109,9 @@ struct sessrec_params {
     uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw            (0) */
     uint32_t pair_cap;        /* successors kept per (previous, last) item pair, at most
                                * SESSREC_PAIR_EDGES; 0 = off                             (8) */
-    uint32_t max_pairs;       /* pairs kept: a power of two >= 8; in a full bucket the pair
-                               * added to longest ago is evicted; 80 B + 8 B each  (1u << 19) */
+    uint32_t max_pairs;       /* pair table slots: a power of two >= 8; once full, in a full
+                               * bucket the pair least recently added to is evicted;
+                               * 88 B each; kept only with learn_blend or w_next2  (1u << 19) */
     /* --- co-visitation (CO_VISITED) --- */
     uint32_t covis_cap;       /* co-visited items kept per item                          (64) */
     uint32_t covis_window;    /* pairs within this many clicks are co-visits              (5) */

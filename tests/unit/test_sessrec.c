@@ -489,7 +489,7 @@ static void test_next2(void **s)
         { 1, 2, 3, -1 }, { 5, 2, 4, -1 }, { 1, 2, 3, -1 }, { 5, 2, 4, -1 }, { 5, 2, 4, -1 },
     };
     struct sessrec *m = make_next2(1u << 20), *small;
-    int32_t q1[] = { 1, 2 }, q5[] = { 5, 2 }, q7[] = { 7, 2 }, out[5];
+    int32_t q1[] = { 1, 2 }, q5[] = { 5, 2 }, q7[] = { 3, 2 }, out[5];
     float sc[5];
     uint8_t why[5];
     int32_t because[5];
@@ -510,7 +510,7 @@ static void test_next2(void **s)
     assert_true(n >= 2);
     assert_int_equal(out[0], 4);
     assert_true(sc[0] > 0 && sc[1] == 0);
-    n = sessrec_score(m, 1000, q7, 2, out, sc, NULL, NULL, 5);   /* pair never seen */
+    n = sessrec_score(m, 1000, q7, 2, out, sc, NULL, NULL, 5);   /* known items, new pair */
     assert_true(n >= 1 && sc[0] == 0);
     n = sessrec_score(m, 1000, q1 + 1, 1, out, sc, NULL, NULL, 5);   /* no pair yet */
     assert_true(n >= 1 && sc[0] == 0);
@@ -546,6 +546,53 @@ static void test_next2(void **s)
         }
     }
     sessrec_destroy(small);
+
+    /* growth keeps every pair: 20,000 distinct pairs (the table doubles from 4,096 slots) */
+    m = make_next2(1u << 19);
+    assert_non_null(m);
+    for (i = 0; i < 20000; i++) {
+        int32_t row[3] = { i % 1000, 1000 + i / 1000, 2000 + i % 7 };
+        for (int j = 0; j < 3; j++)
+            assert_int_equal(sessrec_observe(m, 100000 + (uint64_t)i, row[j], 0), 0);
+    }
+    for (i = 0; i < 20000; i++) {
+        int32_t q[] = { i % 1000, 1000 + i / 1000 };
+        n = sessrec_score(m, 1, q, 2, out, sc, NULL, NULL, 5);
+        assert_true(n >= 1);
+        assert_int_equal(out[0], 2000 + i % 7);
+        assert_true(sc[0] > 0 && sc[1] == 0);
+    }
+    sessrec_destroy(m);
+
+    /* a pair's full successor list replaces its lightest successor */
+    {
+        struct sessrec_params p;
+        int f;
+
+        sessrec_params_default(&p);
+        p.learn_blend = 0;
+        p.signals = 1u << SESSREC_NEXT_ITEM;
+        for (f = 0; f < SESSREC_NFEATURES; f++)
+            p.w[f] = 0;
+        p.w[SESSREC_F_NEXT2] = 1.0f;
+        p.pair_cap = 2;
+        m = sessrec_new(&p);
+        assert_non_null(m);
+    }
+    {
+        static const int32_t succ[] = { 3, 3, 3, 4, 5 };   /* 3 x3, 4 x1, then 5 replaces 4 */
+        for (i = 0; i < 5; i++) {
+            int32_t row[3] = { 1, 2, succ[i] };
+            for (int j = 0; j < 3; j++)
+                assert_int_equal(sessrec_observe(m, 500 + (uint64_t)i, row[j], 0), 0);
+        }
+        n = sessrec_score(m, 1, q1, 2, out, sc, NULL, NULL, 5);
+        assert_true(n >= 3);
+        assert_int_equal(out[0], 3);
+        assert_int_equal(out[1], 5);
+        assert_true(sc[1] > 0 && sc[2] == 0);   /* 4 is gone */
+    }
+    sessrec_destroy(m);
 }
 
 static void test_inline_sort(void **state)
