@@ -31,8 +31,7 @@ void sessrec_params_default(struct sessrec_params *p)
     p->trans_hops = 5;
     p->trans_hop_decay = 0.6f;
     p->trans_norm = 0;
-    p->pair_cap = 8;
-    p->max_pairs = 1u << 19;
+    p->pair_cap = 32;
     p->covis_cap = 64;
     p->covis_window = 5;
     p->rep_lambda = 2.0f;
@@ -75,7 +74,7 @@ static const struct pdesc pdescs[] = {
     PU(postings_cap), PU(sample_cap), PU(k_neighbors), PU(query_items), PF(spw_lambda),
     PF(rec_lambda), PF(sim_norm), PF(ipw_lambda), PF(idf_sim), PF(idf_score),
     PU(sess_items_cap), PU(max_sessions), PU(trans_cap), PU(trans_window), PF(trans_tau),
-    PU(trans_hops), PF(trans_hop_decay), PU(trans_norm), PU(pair_cap), PU(max_pairs), PU(covis_cap), PU(covis_window),
+    PU(trans_hops), PF(trans_hop_decay), PU(trans_norm), PU(pair_cap), PU(covis_cap), PU(covis_window),
     PF(rep_lambda), PU(pop_top), PF(pop_tau),
 #define PW(name, f) { name, PT_F32, offsetof(struct sessrec_params, w) + (f) * sizeof(float) }
     PW("w_pop", SESSREC_F_POP), PW("w_knn", SESSREC_F_KNN), PW("w_knnb", SESSREC_F_KNN_BEFORE),
@@ -199,13 +198,17 @@ struct etab {
     float total;       /* Σ stored weights (for per-source normalisation) */
 };
 
-#define PAIR_WAYS 8u   /* slots per bucket of the pair table (its keys: one cache line) */
-/* A pair's successors, inline (no allocation per pair): 80 bytes. */
-struct pslot {
-    uint64_t ref;          /* forward-decay reference tick of e[] */
-    uint32_t tick;         /* low 32 bits of the tick the pair was last added to */
-    uint32_t n;            /* edges used (<= pair_cap <= SESSREC_PAIR_EDGES) */
-    struct edge e[SESSREC_PAIR_EDGES];
+/* The order-2 successors of the pairs ending in one item: (previous item, successor)
+ * entries with forward-decayed weights, capped, lightest replaced (space-saving). */
+struct pedge {
+    int32_t prev;
+    int32_t item;
+    float w;
+};
+struct ptab {
+    struct pedge *e;   /* owned, cap entries */
+    uint32_t n, cap;
+    uint64_t ref;      /* forward-decay reference tick */
 };
 
 struct posting {
@@ -221,6 +224,7 @@ struct item {
     float pop;             /* forward-decayed click count (global reference m->pop_ref) */
     struct etab tr;        /* successors */
     struct etab cv;        /* co-visited */
+    struct ptab p2;        /* (previous item, successor) of the pairs ending here (NEXT2) */
 };
 
 /* A session record; its sess_items_cap items follow it in the same block (one cache line
@@ -282,11 +286,7 @@ struct sessrec {
     int32_t *pop_top;      /* owned, pop_top entries */
     uint32_t pop_n;
 
-    /* order-2 transitions (NEXT2): (previous, last) item pair → successors */
-    uint64_t *pkeys;       /* owned, pcap keys (pair_key, 0 = free; none until a pair) */
-    struct pslot *pslots;  /* owned, pcap slots */
-    uint32_t pcap, pn;     /* slots, pairs stored */
-    int pairs_on;          /* NEXT2 is learned or weighted: the table is kept */
+    int pairs_on;          /* NEXT2 is learned or weighted: the pair successors are kept */
 
     /* blend weights (learned or fixed) */
     float w[SESSREC_NFEATURES];
@@ -363,9 +363,8 @@ void sessrec_destroy(struct sessrec *m)
         free(m->items[i].post);
         etab_free(&m->items[i].tr);
         etab_free(&m->items[i].cv);
+        free(m->items[i].p2.e);
     }
-    free(m->pkeys);
-    free(m->pslots);
     free(m->items);
     free(m->sblob);
     free(m->hkeys);
@@ -395,8 +394,7 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
         p->covis_cap > 65535 || p->learn_blend > 2 || p->order_top > 65535 ||
-        p->learn_topn > 65535 || p->pair_cap > SESSREC_PAIR_EDGES ||
-        (p->pair_cap > 0 && (p->max_pairs < PAIR_WAYS || (p->max_pairs & (p->max_pairs - 1)))))
+        p->learn_topn > 65535 || p->pair_cap > 65535)
         return NULL;
     m = calloc(1, sizeof(*m));
     if (!m)
@@ -459,9 +457,8 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
         const struct item *it = &m->items[i];
         if (it->post)
             b += m->p.postings_cap * sizeof(struct posting);
-        b += (it->tr.cap + it->cv.cap) * sizeof(struct edge);
+        b += (it->tr.cap + it->cv.cap) * sizeof(struct edge) + it->p2.cap * sizeof(struct pedge);
     }
-    b += (size_t)m->pcap * (sizeof(struct pslot) + sizeof(uint64_t));
     out->bytes = b;
 }
 
@@ -675,85 +672,92 @@ static int64_t session_get(struct sessrec *m, uint64_t key, int create)
 
 /* ---- edge tables ----------------------------------------------------------------------- */
 
-/* Add `add` (true weight at tick now) to the edge to `item` of the list e[0..*n) (room
- * entries allocated, at most cap used; stored weights forward-decayed from *ref with time
- * constant tau, 0 = none; *total, if not NULL, keeps their sum); a full list replaces its
- * lightest edge (space-saving). Returns 1 when a new edge needs more room than allocated: no
- * edge weight is added then (the decay reference may have been moved, which the repeated call
- * then sees), the caller grows e and calls again; else 0. */
-static int edges_add(struct edge *e, uint32_t *n, uint32_t room, uint32_t cap, uint64_t *ref,
-                     float *total, int32_t item, float add, uint64_t now, float tau)
+/* Forward decay of a weight list with reference tick *ref (time constant tau, 0 = none): the
+ * factor that turns a true weight at tick now into a stored one. A list of n weights whose
+ * reference is more than 30 τ old is rescaled (rescale(e, n, sc), and *total if not NULL) to
+ * reference now first, so stored weights stay finite; an empty list takes reference now. */
+static float fwd_factor(uint64_t *ref, void *e, uint32_t n, uint64_t now, float tau,
+                        void (*rescale)(void *e, uint32_t n, float sc), float *total)
 {
-    uint32_t i, mini = 0;
-    const uint32_t ne = *n;
+    double x;
 
-    if (tau > 0) {
-        double x;
-        if (ne == 0)
-            *ref = now;
-        x = (double)(now - *ref) / tau;
-        if (x > 30.0) {
-            float sc = (float)exp(-x);
-            for (i = 0; i < ne; i++)
-                e[i].w *= sc;
-            if (total)
-                *total *= sc;
-            *ref = now;
-            x = 0;
-        }
-        add *= (float)exp(x);
-    }
-    /* the edge's search, then (only when the list is full) the lightest edge, the first of
-     * equal ones: as one loop, the minimum's compare-and-move chain ran on every search */
-    for (i = 0; i < ne; i++) {
-        if (e[i].item == item) {
-            e[i].w += add;
-            if (total)
-                *total += add;
-            return 0;
-        }
-    }
-    if (ne < cap) {
-        if (ne == room)
-            return 1;
-        e[ne].item = item;
-        e[ne].w = add;
-        *n = ne + 1;
-    } else {
-        float mw = e[0].w;
-
-        for (i = 1; i < ne; i++) {
-            if (e[i].w < mw) {
-                mw = e[i].w;
-                mini = i;
-            }
-        }
+    if (tau <= 0)
+        return 1.0f;
+    if (n == 0)
+        *ref = now;
+    x = (double)(now - *ref) / tau;
+    if (x > 30.0) {
+        float sc = (float)exp(-x);
+        rescale(e, n, sc);
         if (total)
-            *total -= e[mini].w;
-        e[mini].item = item;
-        e[mini].w = add;
+            *total *= sc;
+        *ref = now;
+        x = 0;
     }
-    if (total)
-        *total += add;
-    return 0;
+    return (float)exp(x);
 }
 
-/* Add to edge t[item] (edges_add on a table grown on demand up to cap edges). */
+static void edges_rescale(void *e, uint32_t n, float sc)
+{
+    struct edge *ed = e;
+
+    for (uint32_t i = 0; i < n; i++)
+        ed[i].w *= sc;
+}
+
+/* Add `add` (true weight, now) to edge t[item]; space-saving eviction of the lightest edge. */
 static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint64_t now, float tau)
 {
+    uint32_t i, mini = 0;
+
     if (cap == 0)
         return 0;
-    while (edges_add(t->e, &t->n, t->cap, cap, &t->ref, &t->total, item, add, now, tau)) {
-        uint32_t ncap = t->cap ? t->cap * 2 : 4;
-        void *q;
-        if (ncap > cap)
-            ncap = cap;
-        q = realloc(t->e, ncap * sizeof(*t->e));
-        if (!q)
-            return -1;
-        t->e = q;
-        t->cap = ncap;
+    add *= fwd_factor(&t->ref, t->e, t->n, now, tau, edges_rescale, &t->total);
+    /* the edge's search, then (only when the table is full) the lightest edge, the first of
+     * equal ones: as one loop, the minimum's compare-and-move chain ran on every search */
+    {
+        struct edge *e = t->e;
+        const uint32_t n = t->n;
+
+        for (i = 0; i < n; i++) {
+            if (e[i].item == item) {
+                e[i].w += add;
+                t->total += add;
+                return 0;
+            }
+        }
+        if (n >= cap && n > 0) {
+            float mw = e[0].w;
+
+            for (i = 1; i < n; i++) {
+                if (e[i].w < mw) {
+                    mw = e[i].w;
+                    mini = i;
+                }
+            }
+        }
     }
+    if (t->n < cap) {
+        if (t->n == t->cap) {
+            uint32_t ncap = t->cap ? t->cap * 2 : 4;
+            void *q;
+            if (ncap > cap)
+                ncap = cap;
+            q = realloc(t->e, ncap * sizeof(*t->e));
+            if (!q)
+                return -1;
+            t->e = q;
+            t->cap = ncap;
+        }
+        t->e[t->n].item = item;
+        t->e[t->n].w = add;
+        t->n++;
+    } else {
+        t->total -= t->e[mini].w;
+        t->e[mini].item = item;
+        t->e[mini].w = add;
+    }
+    t->total += add;
     return 0;
 }
 
@@ -816,116 +820,57 @@ static void pop_add(struct sessrec *m, int32_t item)
 
 /* ---- order-2 transitions ---------------------------------------------------------------- */
 
-/* The (previous, last) item pairs live in a set-associative table of PAIR_WAYS-slot buckets
- * (slot count a power of two, doubling up to max_pairs whenever a new pair's bucket is full;
- * a bucket's keys are one cache line). In a full bucket of the full-size table the pair least
- * recently added to is evicted, so memory is bounded and what is kept is a pure function of
- * the input order. Built only when NEXT2 can be read (m->pairs_on). */
-
-static uint64_t pair_key(int32_t a, int32_t b)
+static void pedges_rescale(void *e, uint32_t n, float sc)
 {
-    return (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
+    struct pedge *pe = e;
+
+    for (uint32_t i = 0; i < n; i++)
+        pe[i].w *= sc;
 }
 
-static uint32_t pair_bucket(uint64_t key, uint32_t cap)
+/* Add `add` (true weight at tick now) to (prev → item) in t, at most cap entries (t grows on
+ * demand), a full table replacing its lightest entry, the first of equal ones. */
+static int ptab_add(struct ptab *t, uint32_t cap, int32_t prev, int32_t item, float add,
+                    uint64_t now, float tau)
 {
-    return (uint32_t)(hash64(key) & (cap / PAIR_WAYS - 1)) * PAIR_WAYS;
-}
+    uint32_t i, mini = 0;
+    struct pedge *e;
 
-/* The slot index of key, or -1. */
-static int64_t pair_find(const struct sessrec *m, uint64_t key)
-{
-    uint32_t b, w;
-
-    if (m->pcap == 0)
-        return -1;
-    b = pair_bucket(key, m->pcap);
-    for (w = 0; w < PAIR_WAYS; w++)
-        if (m->pkeys[b + w] == key)
-            return (int64_t)(b + w);
-    return -1;
-}
-
-/* Is key's bucket full? */
-static int pair_full(const struct sessrec *m, uint64_t key)
-{
-    uint32_t b = pair_bucket(key, m->pcap), w;
-
-    for (w = 0; w < PAIR_WAYS; w++)
-        if (m->pkeys[b + w] == 0)
+    if (cap == 0)
+        return 0;
+    add *= fwd_factor(&t->ref, t->e, t->n, now, tau, pedges_rescale, NULL);
+    e = t->e;
+    for (i = 0; i < t->n; i++) {
+        if (e[i].prev == prev && e[i].item == item) {
+            e[i].w += add;
             return 0;
-    return 1;
-}
-
-/* A free slot in key's bucket of (keys, slots, cap), evicting the stalest pair if none is
- * (only in the full-size table: pair_get grows it first, and a doubling never fills a bucket). */
-static uint32_t pair_slot(struct sessrec *m, uint64_t *keys, struct pslot *slots, uint32_t cap,
-                          uint64_t key)
-{
-    uint32_t b = pair_bucket(key, cap), w, old = b, now = (uint32_t)m->tick;
-
-    for (w = 0; w < PAIR_WAYS; w++) {
-        if (keys[b + w] == 0)
-            return b + w;
-        if (now - slots[b + w].tick > now - slots[old].tick)
-            old = b + w;
-    }
-    keys[old] = 0;
-    m->pn--;
-    return old;
-}
-
-static int pair_grow(struct sessrec *m)
-{
-    uint32_t ncap = m->pcap ? m->pcap * 2 : 4096, i;
-    uint64_t *nk;
-    struct pslot *ns;
-
-    if (ncap > m->p.max_pairs)
-        ncap = m->p.max_pairs;
-    nk = recd_big_realloc(NULL, 0, (size_t)ncap * sizeof(*nk));
-    ns = recd_big_realloc(NULL, 0, (size_t)ncap * sizeof(*ns));
-    if (!nk || !ns) {
-        free(nk);
-        free(ns);
-        return -1;
-    }
-    memset(nk, 0, (size_t)ncap * sizeof(*nk));
-    memset(ns, 0, (size_t)ncap * sizeof(*ns));
-    for (i = 0; i < m->pcap; i++) {   /* in slot order: a deterministic rehash */
-        if (m->pkeys[i] != 0) {
-            uint32_t d = pair_slot(m, nk, ns, ncap, m->pkeys[i]);
-            nk[d] = m->pkeys[i];
-            ns[d] = m->pslots[i];
         }
     }
-    free(m->pkeys);
-    free(m->pslots);
-    m->pkeys = nk;
-    m->pslots = ns;
-    m->pcap = ncap;
-    return 0;
-}
-
-/* The pair's slot, created (empty) if absent; NULL on allocation failure. */
-static struct pslot *pair_get(struct sessrec *m, int32_t a, int32_t b)
-{
-    uint64_t key = pair_key(a, b);
-    int64_t i = pair_find(m, key);
-
-    if (i < 0) {
-        /* below the full size, a full bucket grows the table (each doubling splits every
-         * bucket in two, so a full one may need more than one) */
-        while (m->pcap < m->p.max_pairs && (m->pcap == 0 || pair_full(m, key)))
-            if (pair_grow(m) != 0)
-                return NULL;
-        i = pair_slot(m, m->pkeys, m->pslots, m->pcap, key);
-        m->pkeys[i] = key;
-        m->pslots[i].n = 0;
-        m->pn++;
+    if (t->n < cap) {
+        if (t->n == t->cap) {
+            uint32_t ncap = t->cap ? t->cap * 2 : 4;
+            void *q;
+            if (ncap > cap)
+                ncap = cap;
+            q = realloc(t->e, ncap * sizeof(*t->e));
+            if (!q)
+                return -1;
+            t->e = q;
+            t->cap = ncap;
+        }
+        t->e[t->n].prev = prev;
+        t->e[t->n].item = item;
+        t->e[t->n].w = add;
+        t->n++;
+        return 0;
     }
-    m->pslots[i].tick = (uint32_t)m->tick;
-    return &m->pslots[i];
+    for (i = 1; i < t->n; i++)
+        if (e[i].w < e[mini].w)
+            mini = i;
+    e[mini].prev = prev;
+    e[mini].item = item;
+    e[mini].w = add;
+    return 0;
 }
 
 /* ---- observe --------------------------------------------------------------------------- */
@@ -947,9 +892,6 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         return -1;
     s = sess_at(m, (uint32_t)sl);
     si = sess_items(s);
-    /* the pair's bucket is read below, after the edge tables' work: prefetched */
-    if (m->pairs_on && s->n >= 2 && m->pcap > 0)
-        __builtin_prefetch(&m->pkeys[pair_bucket(pair_key(si[s->n - 2], si[s->n - 1]), m->pcap)]);
     /* sequential rules a→item for the last trans_window items a */
     for (d = 1; d <= m->p.trans_window && d <= s->n; d++) {
         int32_t a = si[s->n - d];
@@ -958,13 +900,10 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
             return -1;
     }
     /* order-2 rule (prev, last)→item */
-    if (m->pairs_on && s->n >= 2) {
-        struct pslot *ps = pair_get(m, si[s->n - 2], si[s->n - 1]);
-        if (!ps)
-            return -1;
-        (void)edges_add(ps->e, &ps->n, SESSREC_PAIR_EDGES, m->p.pair_cap, &ps->ref, NULL, item,
-                        1.0f, m->tick, m->p.trans_tau);   /* inline room: never 1 */
-    }
+    if (m->pairs_on && s->n >= 2 &&
+        ptab_add(&m->items[si[s->n - 1]].p2, m->p.pair_cap, si[s->n - 2], item, 1.0f, m->tick,
+                 m->p.trans_tau) != 0)
+        return -1;
     /* co-visitation, undirected, no decay */
     for (d = 1; d <= m->p.covis_window && d <= s->n; d++) {
         int32_t a = si[s->n - d];
@@ -1350,14 +1289,16 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     /* NEXT2 */
     if (m->pairs_on && on(m, SESSREC_NEXT_ITEM) && n >= 2 && last >= 0 &&
         q[n - 2] >= 0 && q[n - 2] < m->n_items) {
-        int64_t pi = pair_find(m, pair_key(q[n - 2], last));
-        const struct pslot *ps = pi >= 0 ? &m->pslots[pi] : NULL;
-        if (ps && ps->n > 0) {
-            float sc = decay_scale(ps->ref, m->tick, m->p.trans_tau);
-            for (i = 0; i < ps->n; i++) {
-                struct acc *ac = touch(m, ps->e[i].item);
-                float c = sc * ps->e[i].w;
-                ac->f[SESSREC_F_NEXT2] += c;
+        const struct ptab *t = &m->items[last].p2;
+        int32_t prev = q[n - 2];
+        if (t->n > 0) {
+            float sc = decay_scale(t->ref, m->tick, m->p.trans_tau);
+            for (i = 0; i < t->n; i++) {
+                struct acc *ac;
+                if (t->e[i].prev != prev)
+                    continue;
+                ac = touch(m, t->e[i].item);
+                ac->f[SESSREC_F_NEXT2] += sc * t->e[i].w;
                 if (ac->because_next < 0)
                     ac->because_next = last;
             }

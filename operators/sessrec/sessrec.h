@@ -82,8 +82,6 @@ enum sessrec_feature {
     SESSREC_NFEATURES
 };
 
-#define SESSREC_PAIR_EDGES 8   /* the most successors kept per item pair (NEXT2) */
-
 /* All knobs, with the defaults sessrec_params_default() sets. Lengths are in items, decays in
  * clicks (model ticks) unless stated otherwise. */
 struct sessrec_params {
@@ -107,11 +105,9 @@ struct sessrec_params {
     uint32_t trans_hops;      /* last session items whose successors are read             (5) */
     float trans_hop_decay;    /* weight of the h-th last item: decay^h                  (0.6) */
     uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw            (0) */
-    uint32_t pair_cap;        /* successors kept per (previous, last) item pair, at most
-                               * SESSREC_PAIR_EDGES; 0 = off                             (8) */
-    uint32_t max_pairs;       /* pair table slots: a power of two >= 8; once full, in a full
-                               * bucket the pair least recently added to is evicted;
-                               * 88 B each; kept only with learn_blend or w_next2  (1u << 19) */
+    uint32_t pair_cap;        /* NEXT2: (previous item → successor) entries kept per last item
+                               * (space-saving eviction, decay trans_tau, 12 B each); kept
+                               * only with learn_blend or w_next2; 0 = off              (32) */
     /* --- co-visitation (CO_VISITED) --- */
     uint32_t covis_cap;       /* co-visited items kept per item                          (64) */
     uint32_t covis_window;    /* pairs within this many clicks are co-visits              (5) */

@@ -68,8 +68,7 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
     if (m == NULL) {
         return recd_seterr(errstr, errlen, RECD_ECONFIG,
                            "parameters out of range or too large to allocate (sessrec.h: e.g. "
-                           "pair_cap <= %d, max_pairs a power of two >= 8, learn_blend <= 2)",
-                           SESSREC_PAIR_EDGES);
+                           "learn_blend <= 2, caps <= 65535)");
     }
     sessrec_destroy(m);
     return RECD_OK;

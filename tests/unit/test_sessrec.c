@@ -467,7 +467,7 @@ static void test_unordered(void **s)
 }
 
 /* NEXT2: the successors of the (previous, last) pair, not of the last item alone */
-static struct sessrec *make_next2(uint32_t max_pairs)
+static struct sessrec *make_next2(uint32_t pair_cap)
 {
     struct sessrec_params p;
     int f;
@@ -478,8 +478,27 @@ static struct sessrec *make_next2(uint32_t max_pairs)
     for (f = 0; f < SESSREC_NFEATURES; f++)
         p.w[f] = 0;
     p.w[SESSREC_F_NEXT2] = 1.0f;
-    p.max_pairs = max_pairs;
+    p.pair_cap = pair_cap;
     return sessrec_new(&p);
+}
+
+/* Observe one session {a, b, c} (key). */
+static void abc(struct sessrec *m, uint64_t key, int32_t a, int32_t b, int32_t c)
+{
+    assert_int_equal(sessrec_observe(m, key, a, 0), 0);
+    assert_int_equal(sessrec_observe(m, key, b, 0), 0);
+    assert_int_equal(sessrec_observe(m, key, c, 0), 0);
+}
+
+/* The best-scored item for the session {a, b}, or -1 when no item has NEXT2 weight. */
+static int32_t best_after(struct sessrec *m, int32_t a, int32_t b)
+{
+    int32_t q[2] = { a, b }, out[5];
+    float sc[5];
+    size_t n = sessrec_score(m, 1, q, 2, out, sc, NULL, NULL, 5);
+
+    /* (the popular items are always offered as candidates, here with score 0) */
+    return n >= 1 && sc[0] > 0 ? out[0] : -1;
 }
 
 static void test_next2(void **s)
@@ -488,8 +507,8 @@ static void test_next2(void **s)
     static const int32_t rows[][4] = {
         { 1, 2, 3, -1 }, { 5, 2, 4, -1 }, { 1, 2, 3, -1 }, { 5, 2, 4, -1 }, { 5, 2, 4, -1 },
     };
-    struct sessrec *m = make_next2(1u << 20), *small;
-    int32_t q1[] = { 1, 2 }, q5[] = { 5, 2 }, q7[] = { 3, 2 }, out[5];
+    struct sessrec *m = make_next2(32), *off;
+    int32_t q1[] = { 1, 2 }, out[5];
     float sc[5];
     uint8_t why[5];
     int32_t because[5];
@@ -499,99 +518,42 @@ static void test_next2(void **s)
     (void)s;
     assert_non_null(m);
     feed(m, &rows[0][0], sizeof(rows) / sizeof(rows[0]), 4, 1);
-    /* (the popular items are always offered as candidates, here with score 0) */
     n = sessrec_score(m, 1000, q1, 2, out, sc, why, because, 5);
     assert_true(n >= 2);
     assert_int_equal(out[0], 3);
     assert_true(sc[0] > 0 && sc[1] == 0);
     assert_int_equal(why[0], SESSREC_NEXT_ITEM);
     assert_int_equal(because[0], 2);
-    n = sessrec_score(m, 1000, q5, 2, out, sc, NULL, NULL, 5);
-    assert_true(n >= 2);
-    assert_int_equal(out[0], 4);
-    assert_true(sc[0] > 0 && sc[1] == 0);
-    n = sessrec_score(m, 1000, q7, 2, out, sc, NULL, NULL, 5);   /* known items, new pair */
-    assert_true(n >= 1 && sc[0] == 0);
+    assert_int_equal(best_after(m, 5, 2), 4);
+    assert_int_equal(best_after(m, 3, 2), -1);   /* known items, a pair never seen */
     n = sessrec_score(m, 1000, q1 + 1, 1, out, sc, NULL, NULL, 5);   /* no pair yet */
     assert_true(n >= 1 && sc[0] == 0);
     sessrec_destroy(m);
 
-    /* bounded: one bucket of 8 pairs; each new distinct pair then evicts the one added to
-     * longest ago (the table cannot grow) */
-    assert_null(make_next2(6));   /* not a power of two */
-    small = make_next2(8);
-    assert_non_null(small);
-    for (i = 0; i < 12; i++) {
-        int32_t row[3] = { 100 + i, 200 + i, 300 + i }, q[] = { 100, 200 };
-        for (int j = 0; j < 3; j++)
-            assert_int_equal(sessrec_observe(small, 10 + (uint64_t)i, row[j], 0), 0);
-        n = sessrec_score(small, 1000, q, 2, out, sc, NULL, NULL, 5);
-        assert_true(n >= 1);
-        if (i < 8) {
-            assert_int_equal(out[0], 300);   /* the first pair is still there */
-            assert_true(sc[0] > 0);
-        } else {
-            assert_true(sc[0] == 0);         /* ... until the 9th evicted it */
-        }
-    }
-    for (i = 0; i < 12; i++) {
-        int32_t q[] = { 100 + i, 200 + i };
-        n = sessrec_score(small, 1000, q, 2, out, sc, NULL, NULL, 5);
-        assert_true(n >= 1);
-        if (i < 4) {
-            assert_true(sc[0] == 0);   /* pairs 0..3 were the stalest */
-        } else {
-            assert_int_equal(out[0], 300 + i);
-            assert_true(sc[0] > 0);
-        }
-    }
-    sessrec_destroy(small);
+    /* off (pair_cap 0): nothing is learned or scored */
+    off = make_next2(0);
+    assert_non_null(off);
+    feed(off, &rows[0][0], sizeof(rows) / sizeof(rows[0]), 4, 1);
+    assert_int_equal(best_after(off, 1, 2), -1);
+    sessrec_destroy(off);
 
-    /* growth keeps every pair: 20,000 distinct pairs (the table doubles from 4,096 slots) */
-    m = make_next2(1u << 19);
+    /* bounded per last item: with 2 entries, the pairs ending in 2 keep the two heaviest
+     * (1 2 → 3 three times, 5 2 → 4 once; then 7 2 → 6 replaces the lighter 5 2 → 4) */
+    m = make_next2(2);
     assert_non_null(m);
-    for (i = 0; i < 20000; i++) {
-        int32_t row[3] = { i % 1000, 1000 + i / 1000, 2000 + i % 7 };
-        for (int j = 0; j < 3; j++)
-            assert_int_equal(sessrec_observe(m, 100000 + (uint64_t)i, row[j], 0), 0);
-    }
-    for (i = 0; i < 20000; i++) {
-        int32_t q[] = { i % 1000, 1000 + i / 1000 };
-        n = sessrec_score(m, 1, q, 2, out, sc, NULL, NULL, 5);
-        assert_true(n >= 1);
-        assert_int_equal(out[0], 2000 + i % 7);
-        assert_true(sc[0] > 0 && sc[1] == 0);
-    }
-    sessrec_destroy(m);
-
-    /* a pair's full successor list replaces its lightest successor */
-    {
-        struct sessrec_params p;
-        int f;
-
-        sessrec_params_default(&p);
-        p.learn_blend = 0;
-        p.signals = 1u << SESSREC_NEXT_ITEM;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
-            p.w[f] = 0;
-        p.w[SESSREC_F_NEXT2] = 1.0f;
-        p.pair_cap = 2;
-        m = sessrec_new(&p);
-        assert_non_null(m);
-    }
-    {
-        static const int32_t succ[] = { 3, 3, 3, 4, 5 };   /* 3 x3, 4 x1, then 5 replaces 4 */
-        for (i = 0; i < 5; i++) {
-            int32_t row[3] = { 1, 2, succ[i] };
-            for (int j = 0; j < 3; j++)
-                assert_int_equal(sessrec_observe(m, 500 + (uint64_t)i, row[j], 0), 0);
-        }
-        n = sessrec_score(m, 1, q1, 2, out, sc, NULL, NULL, 5);
-        assert_true(n >= 3);
-        assert_int_equal(out[0], 3);
-        assert_int_equal(out[1], 5);
-        assert_true(sc[1] > 0 && sc[2] == 0);   /* 4 is gone */
-    }
+    for (i = 0; i < 3; i++)
+        abc(m, 10 + (uint64_t)i, 1, 2, 3);
+    abc(m, 20, 5, 2, 4);
+    assert_int_equal(best_after(m, 5, 2), 4);
+    abc(m, 21, 7, 2, 6);
+    assert_int_equal(best_after(m, 5, 2), -1);
+    assert_int_equal(best_after(m, 7, 2), 6);
+    assert_int_equal(best_after(m, 1, 2), 3);
+    /* ... and pairs ending in other items have their own lists: 2,000 of them, all kept */
+    for (i = 0; i < 2000; i++)
+        abc(m, 1000 + (uint64_t)i, 100 + i % 2, 200 + i / 2, 2000 + i);
+    for (i = 0; i < 2000; i++)
+        assert_int_equal(best_after(m, 100 + i % 2, 200 + i / 2), 2000 + i);
     sessrec_destroy(m);
 }
 
