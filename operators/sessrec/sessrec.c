@@ -705,6 +705,22 @@ static void edges_rescale(void *e, uint32_t n, float sc)
         ed[i].w *= sc;
 }
 
+/* Grow a full array *e of *alloc elements of `size` bytes (doubling from 4, at most cap). */
+static int room_for_one(void **e, uint32_t *alloc, uint32_t cap, size_t size)
+{
+    uint32_t ncap = *alloc ? *alloc * 2 : 4;
+    void *q;
+
+    if (ncap > cap)
+        ncap = cap;
+    q = realloc(*e, ncap * size);
+    if (!q)
+        return -1;
+    *e = q;
+    *alloc = ncap;
+    return 0;
+}
+
 /* Add `add` (true weight, now) to edge t[item]; space-saving eviction of the lightest edge. */
 static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint64_t now, float tau)
 {
@@ -738,17 +754,8 @@ static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint6
         }
     }
     if (t->n < cap) {
-        if (t->n == t->cap) {
-            uint32_t ncap = t->cap ? t->cap * 2 : 4;
-            void *q;
-            if (ncap > cap)
-                ncap = cap;
-            q = realloc(t->e, ncap * sizeof(*t->e));
-            if (!q)
-                return -1;
-            t->e = q;
-            t->cap = ncap;
-        }
+        if (t->n == t->cap && room_for_one((void **)&t->e, &t->cap, cap, sizeof(*t->e)) != 0)
+            return -1;
         t->e[t->n].item = item;
         t->e[t->n].w = add;
         t->n++;
@@ -847,17 +854,8 @@ static int ptab_add(struct ptab *t, uint32_t cap, int32_t prev, int32_t item, fl
         }
     }
     if (t->n < cap) {
-        if (t->n == t->cap) {
-            uint32_t ncap = t->cap ? t->cap * 2 : 4;
-            void *q;
-            if (ncap > cap)
-                ncap = cap;
-            q = realloc(t->e, ncap * sizeof(*t->e));
-            if (!q)
-                return -1;
-            t->e = q;
-            t->cap = ncap;
-        }
+        if (t->n == t->cap && room_for_one((void **)&t->e, &t->cap, cap, sizeof(*t->e)) != 0)
+            return -1;
         t->e[t->n].prev = prev;
         t->e[t->n].item = item;
         t->e[t->n].w = add;
