@@ -1284,9 +1284,8 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
             }
         }
     }
-    /* NEXT2 */
-    if (m->pairs_on && on(m, SESSREC_NEXT_ITEM) && n >= 2 && last >= 0 &&
-        q[n - 2] >= 0 && q[n - 2] < m->n_items) {
+    /* NEXT2 (pairs_on implies the signal is on; an unknown previous item matches no entry) */
+    if (m->pairs_on && n >= 2 && last >= 0) {
         const struct ptab *t = &m->items[last].p2;
         int32_t prev = q[n - 2];
         if (t->n > 0) {
