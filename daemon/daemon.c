@@ -516,7 +516,8 @@ static int flush_batch(struct daemon *d)
     recd_metrics_set(d->metrics, "recd_state_size_bytes", NULL,
                      (double)recd_state_size_bytes(d->state));
 
-    /* informational: Kafka's committed offsets follow recd's state */
+    /* informational: Kafka's committed offsets follow recd's state (stored here, committed
+     * by librdkafka every kafka.commit_interval_ms and at close) */
     offs = rd_kafka_topic_partition_list_new((int)d->n_msgs);
     for (i = 0; i < d->n_msgs; i++) {
         rd_kafka_message_t *m = d->msgs[i];
@@ -535,7 +536,8 @@ static int flush_batch(struct daemon *d)
         }
     }
     if (offs->cnt > 0) {
-        rd_kafka_commit(d->consumer, offs, 1);
+        /* fails only for partitions no longer assigned (their new owner commits) */
+        (void)rd_kafka_offsets_store(d->consumer, offs);
     }
     rd_kafka_topic_partition_list_destroy(offs);
 out:
@@ -583,7 +585,12 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     json_object_foreach(topics, tname, t) {
         parts = json_object_get(t, "partitions");
         json_object_foreach(parts, pid, p) {
-            lag = json_object_get(p, "consumer_lag");
+            /* behind what recd has processed (the stored offset), not behind Kafka's
+             * periodic commit; consumer_lag before librdkafka 1.8 */
+            lag = json_object_get(p, "consumer_lag_stored");
+            if (!json_is_integer(lag)) {
+                lag = json_object_get(p, "consumer_lag");
+            }
             if (strcmp(pid, "-1") == 0 || !json_is_integer(lag) || json_integer_value(lag) < 0) {
                 continue;
             }
@@ -950,7 +957,7 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     rd_kafka_conf_t *pc = NULL, *cc = NULL, *ic = NULL;
     rd_kafka_topic_partition_list_t *subs;
-    char err[512];
+    char err[512], ival[32];
     int rc;
 
     /* producer: idempotent, acks=all */
@@ -985,8 +992,13 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     if (rc != RECD_OK) {
         return rc;
     }
+    /* Kafka's committed offsets are informational (recd resumes from its state): each batch
+     * stores its offsets and librdkafka commits the latest ones every commit_interval_ms and
+     * at close — never a request per batch (see kafka.commit_interval_ms) */
+    snprintf(ival, sizeof(ival), "%lld", (long long)kc->commit_interval_ms);
     if (rd_kafka_conf_set(cc, "group.id", kc->group_id, err, sizeof(err)) ||
-        rd_kafka_conf_set(cc, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(cc, "enable.auto.commit", "true", err, sizeof(err)) ||
+        rd_kafka_conf_set(cc, "auto.commit.interval.ms", ival, err, sizeof(err)) ||
         rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", err, sizeof(err)) ||
         rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof(err))) {
         rd_kafka_conf_destroy(cc);

@@ -196,6 +196,12 @@ static const struct recd_conf_decl kafka_decls[] = {
      "republished at the next start after a crash. 0: every batch waits for its output's "
      "acknowledgement before it commits (one broker round trip per batch). A batch that "
      "dead-lettered records always waits (the DLQ copy is the only one).", NULL, NULL},
+    {"commit_interval_ms", RECD_CT_INT, "1000", 10, 3600000, 0, K(commit_interval_ms),
+     "How often the consumer group's offsets in Kafka are brought up to what recd has "
+     "committed (librdkafka auto.commit.interval.ms over the offsets each batch stores; and "
+     "once more at a stop). Informational only: recd resumes from the offsets in its state. "
+     "One Kafka commit per batch instead queued tens of thousands of requests with small "
+     "batches, starving the group's heartbeats and stalling shutdown for minutes.", NULL, NULL},
     {"stats_interval_ms", RECD_CT_INT, "5000", 0, 3600000, 0, K(stats_interval_ms),
      "Interval of librdkafka statistics, the source of the recd_consumer_lag metric (0: off).",
      NULL, NULL},

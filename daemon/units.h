@@ -28,6 +28,7 @@ struct recd_conf_kafka {
     struct recd_kvlist properties;  /* passed through to librdkafka (all clients) */
     int64_t flush_timeout_ms;
     int64_t publish_inflight;
+    int64_t commit_interval_ms;     /* Kafka offset commits (informational), auto-commit */
     int64_t stats_interval_ms;      /* librdkafka statistics (consumer lag metrics); 0 = off */
 };
 
