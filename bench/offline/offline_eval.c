@@ -567,7 +567,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
         }
     }
     r->secs = now_s() - t0;
-    sessrec_weights(m, r->w);
+    sessrec_weights(m, SIZE_MAX, r->w);   /* (learn_blend 2: the longest sessions' order) */
     sessrec_destroy(m);
     return 0;
 }

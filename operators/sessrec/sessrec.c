@@ -60,6 +60,7 @@ void sessrec_params_default(struct sessrec_params *p)
     p->set_rate = 0.01f;
     p->set_temp = 0.05f;
     p->set_window = 5;
+    p->order_buckets = 3;
 }
 
 enum ptype { PT_U32, PT_F32 };
@@ -85,7 +86,7 @@ static const struct pdesc pdescs[] = {
 #undef PW
     PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
     PU(order_top), PU(learn_every), PU(learn_set), PF(set_rate), PF(set_temp),
-    PU(set_window),
+    PU(set_window), PU(order_buckets),
 };
 #define NPDESC (sizeof(pdescs) / sizeof(pdescs[0]))
 
@@ -263,6 +264,8 @@ struct cand {
     int32_t item;
 };
 
+#define SR_MAXB 8          /* most session-length buckets of the learned weights */
+
 struct sessrec {
     struct sessrec_params p;
     uint64_t tick;
@@ -293,6 +296,10 @@ struct sessrec {
     float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
     float ws[SESSREC_NFEATURES]; /* learn_set: the weights choosing the list (start = wf) */
     float g2s[SESSREC_NFEATURES];
+    float wo[SR_MAXB][SESSREC_NFEATURES]; /* learn_blend 2: the order weights by session
+                                           * length bucket (order_buckets; start = w) */
+    float g2o[SR_MAXB][SESSREC_NFEATURES];
+    uint32_t ob;           /* the order bucket of the last score */
     float g2[SESSREC_NFEATURES]; /* AdaGrad accumulators */
     float *lz;             /* learn_topn + 1 scratch logits */
 
@@ -394,7 +401,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
         p->covis_cap > 65535 || p->learn_blend > 2 || p->order_top > 65535 ||
-        p->learn_topn > 65535 || p->pair_cap > 65535)
+        p->learn_topn > 65535 || p->pair_cap > 65535 || p->order_buckets == 0 ||
+        p->order_buckets > SR_MAXB)
         return NULL;
     m = calloc(1, sizeof(*m));
     if (!m)
@@ -410,6 +418,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     m->pairs_on = p->pair_cap > 0 && (p->signals & (1u << SESSREC_NEXT_ITEM)) &&
                   (p->learn_blend || m->w[SESSREC_F_NEXT2] != 0);
     memcpy(m->ws, m->w, sizeof(m->ws));
+    for (i = 0; i < SR_MAXB; i++)
+        memcpy(m->wo[i], m->w, sizeof(m->w));
     m->hcap = 1024;
     m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
     m->hvals = calloc(m->hcap, sizeof(*m->hvals));
@@ -431,9 +441,15 @@ fail:
     return NULL;
 }
 
-void sessrec_weights(const struct sessrec *m, float *out)
+/* the order bucket of a session of n items: 1, 2, ..., order_buckets and longer */
+static uint32_t order_bucket(const struct sessrec *m, size_t n)
 {
-    memcpy(out, m->w, sizeof(m->w));
+    return n == 0 ? 0 : (n < m->p.order_buckets ? (uint32_t)n : m->p.order_buckets) - 1;
+}
+
+void sessrec_weights(const struct sessrec *m, size_t n, float *out)
+{
+    memcpy(out, m->p.learn_blend == 2 ? m->wo[order_bucket(m, n)] : m->w, sizeof(m->w));
 }
 
 uint32_t sessrec_item_sessions(const struct sessrec *m, int32_t item)
@@ -984,7 +1000,7 @@ static float lscore(const struct sessrec *m, const struct acc *a)
     float lsc = 0;
 
     for (uint32_t f = 0; f < SESSREC_NFEATURES; f++)
-        lsc += m->w[f] * a->f[f];
+        lsc += m->wo[m->ob][f] * a->f[f];
     return lsc;
 }
 
@@ -1212,7 +1228,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
 {
     float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0, mn2 = 0;
     float iknn, inext, icov, irep, ipop, itr, in2;
-    const float *bw = blend_weights(m);
+    const float *bw;
     uint8_t bf[SESSREC_NFEATURES];
     uint32_t nbf;
     int trend_on;
@@ -1221,6 +1237,9 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     int32_t last = -1;
     size_t j;
 
+    /* the order weights of sessions of this length (1, 2, ..., order_buckets and longer) */
+    m->ob = order_bucket(m, n);
+    bw = blend_weights(m);
     m->have_last = 0;
     m->n_cands = m->n_sorted = 0;
     if (m->n_items == 0)
@@ -1471,7 +1490,10 @@ static void adagrad(const struct sessrec *m, float *w, float *g2, float rate, co
 
 static void learn_step(struct sessrec *m, const float *g)
 {
-    adagrad(m, m->w, m->g2, m->p.learn_rate, g);
+    if (m->p.learn_blend == 2)
+        adagrad(m, m->wo[m->ob], m->g2o[m->ob], m->p.learn_rate, g);
+    else
+        adagrad(m, m->w, m->g2, m->p.learn_rate, g);
 }
 
 /* learn_set: pairwise logistic loss between the target and the items just across the

@@ -140,6 +140,10 @@ struct sessrec_params {
     float set_rate;           /* their AdaGrad step size                                (0.01) */
     float set_temp;           /* logistic temperature of the pairwise loss              (0.05) */
     uint32_t set_window;      /* items on the other side of the boundary per target       (5) */
+    uint32_t order_buckets;   /* learn_blend 2: separate order weights for sessions of
+                               * length 1, 2, ..., order_buckets (and longer), 1..8; each
+                               * starts from the fixed weights and learns from its own
+                               * clicks (1 = one blend for all)                            (3) */
 };
 
 /* Fill *p with the defaults listed above. */
@@ -214,8 +218,10 @@ float sessrec_order_score(const struct sessrec *m, int32_t item);
 /* 0, or how many list-head items to order by sessrec_order_score() (learn_blend=2). */
 size_t sessrec_orders(const struct sessrec *m);
 
-/* Current blend weights (SESSREC_NFEATURES floats, indexed by enum sessrec_feature). */
-void sessrec_weights(const struct sessrec *m, float *out);
+/* Current blend weights (SESSREC_NFEATURES floats, indexed by enum sessrec_feature) for a
+ * session of n items: learn_blend=2, the order weights of its bucket (order_buckets);
+ * otherwise the one blend (n is ignored). */
+void sessrec_weights(const struct sessrec *m, size_t n, float *out);
 
 /* Introspection for persistence / metrics. */
 struct sessrec_stats {

@@ -108,8 +108,8 @@ static void test_deterministic(void **s)
     }
     {
         float wa[SESSREC_NFEATURES], wb[SESSREC_NFEATURES];
-        sessrec_weights(a, wa);
-        sessrec_weights(b, wb);
+        sessrec_weights(a, 3, wa);
+        sessrec_weights(b, 3, wb);
         assert_memory_equal(wa, wb, sizeof(wa));
     }
     sessrec_destroy(a);
@@ -257,7 +257,7 @@ static void test_learn_order(void **s)
     assert_int_equal(sessrec_orders(f), 0);
     assert_int_equal(sessrec_orders(m), 20);
     float gap0 = 0;
-    sessrec_weights(m, w0);
+    sessrec_weights(m, 2, w0);
     for (r = 0; r < 20; r++) {
         feed(f, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
         feed(m, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
@@ -274,9 +274,9 @@ static void test_learn_order(void **s)
         sessrec_feedback(f, 4);      /* a no-op without learning */
         sessrec_feedback(m, 4);      /* 4 follows 1, 2 once in the data: a weaker successor */
     }
-    sessrec_weights(m, w1);
+    sessrec_weights(m, 2, w1);
     assert_memory_not_equal(w0, w1, sizeof(w0));
-    sessrec_weights(f, w1);
+    sessrec_weights(f, 2, w1);
     assert_memory_equal(w0, w1, sizeof(w0));
     /* learned scores exist for the candidates only; 4 (the label) gained on the top item */
     nm = sessrec_score(m, 7, q, 2, om, sm, NULL, NULL, 20);
@@ -455,15 +455,78 @@ static void test_unordered(void **s)
         assert_int_equal(ub[i], ob[j]);
         assert_true(isfinite(sessrec_order_score(m, ui[i])));
     }
-    sessrec_weights(m, w0);
+    sessrec_weights(m, 3, w0);
     sessrec_feedback(m, oi[no - 1]);     /* after the unordered call: nothing to learn from */
-    sessrec_weights(m, w1);
+    sessrec_weights(m, 3, w1);
     assert_memory_equal(w0, w1, sizeof(w0));
     sessrec_score(m, 9999, q, 3, oi, os, NULL, NULL, 12);
     sessrec_feedback(m, oi[no - 1]);     /* after the ordered one it learns */
-    sessrec_weights(m, w1);
+    sessrec_weights(m, 3, w1);
     assert_memory_not_equal(w0, w1, sizeof(w0));
     sessrec_destroy(m);
+}
+
+/* order_buckets: sessions of 1, 2 and 3+ items learn separate order weights; each starts
+ * from the fixed weights, and a session learns only its own bucket's */
+static void test_order_buckets(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *m, *one;
+    int32_t q[] = { 1, 2, 5, 6, 7 }, o[20];
+    float w[6][SESSREC_NFEATURES], w0[SESSREC_NFEATURES];
+    size_t r, n;
+
+    (void)s;
+    sessrec_params_default(&p);
+    assert_int_equal(p.order_buckets, 3);
+    p.learn_blend = 2;
+    p.order_buckets = 0;
+    assert_null(sessrec_new(&p));
+    p.order_buckets = 9;
+    assert_null(sessrec_new(&p));
+    assert_int_equal(sessrec_params_set(&p, "order_buckets", "3"), 0);
+    m = sessrec_new(&p);
+    p.order_buckets = 1;
+    one = sessrec_new(&p);
+    assert_non_null(m);
+    assert_non_null(one);
+    sessrec_weights(m, 1, w0);
+    for (n = 0; n <= 5; n++) {
+        sessrec_weights(m, n, w[n]);
+        assert_memory_equal(w[n], w0, sizeof(w0));   /* all start equal */
+    }
+    for (r = 0; r < 10; r++) {
+        feed(m, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
+        feed(one, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
+        /* sessions of two items only: 4 is a weaker successor of 1, 2 than 3 */
+        assert_true(sessrec_score(m, 7, q, 2, o, NULL, NULL, NULL, 20) > 1);
+        sessrec_feedback(m, 4);
+        assert_true(sessrec_score(one, 7, q, 2, o, NULL, NULL, NULL, 20) > 1);
+        sessrec_feedback(one, 4);
+    }
+    for (n = 0; n <= 5; n++)
+        sessrec_weights(m, n, w[n]);
+    assert_memory_not_equal(w[2], w0, sizeof(w0));   /* bucket "2 items" learned */
+    assert_memory_equal(w[1], w0, sizeof(w0));       /* "1 item" (and 0) did not */
+    assert_memory_equal(w[0], w0, sizeof(w0));
+    assert_memory_equal(w[3], w0, sizeof(w0));       /* nor "3 or more" */
+    assert_memory_equal(w[5], w0, sizeof(w0));
+    /* one bucket: every length shares the weights learned from the two-item sessions */
+    sessrec_weights(one, 1, w[0]);
+    sessrec_weights(one, 5, w[1]);
+    assert_memory_equal(w[0], w[1], sizeof(w0));
+    assert_memory_equal(w[0], w[2], sizeof(w0));     /* and learned the same steps */
+    /* a long session learns the "3 or more" bucket, shared by lengths 3 and 5 */
+    assert_true(sessrec_score(m, 7, q, 5, o, NULL, NULL, NULL, 20) > 1);
+    sessrec_feedback(m, o[1]);
+    sessrec_weights(m, 3, w[3]);
+    sessrec_weights(m, 5, w[5]);
+    sessrec_weights(m, 2, w[4]);
+    assert_memory_not_equal(w[3], w0, sizeof(w0));
+    assert_memory_equal(w[3], w[5], sizeof(w0));
+    assert_memory_equal(w[4], w[2], sizeof(w0));     /* "2 items" untouched by it */
+    sessrec_destroy(m);
+    sessrec_destroy(one);
 }
 
 /* NEXT2: the successors of the (previous, last) pair, not of the last item alone */
@@ -636,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_big_realloc),
         cmocka_unit_test(test_unordered),
         cmocka_unit_test(test_next2),
+        cmocka_unit_test(test_order_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
