@@ -57,7 +57,7 @@ void sessrec_params_default(struct sessrec_params *p)
     p->order_top = 20;
     p->learn_every = 1;
     p->learn_set = 1;
-    p->set_rate = 0.01f;
+    p->set_rate = 0.04f;
     p->set_temp = 0.05f;
     p->set_window = 5;
     p->order_buckets = 3;
