@@ -42,6 +42,7 @@
 #include "codec.h"
 #include "daemon.h"
 #include "log.h"
+#include "recd_revision.h"   /* RECD_GIT_REV, generated at build time */
 #include "metrics.h"
 #include "pipeline.h"
 #include "recd.h"

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "demo.h"
 #include "log.h"
+#include "recd_revision.h"   /* RECD_GIT_REV, generated at build time */
 #include "recd.h"
 #include "units.h"
 

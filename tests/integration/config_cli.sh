@@ -75,4 +75,27 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$(wc -l < "$T/paced.jsonl")" -eq 3100 ] || fail "recctl gen --rate: $(wc -l < "$T/paced.jsonl") records, want 3100"
 [ $ms -ge 480 ] || fail "recctl gen --rate 6000: 3100 records in $ms ms (pacing not applied)"
 pass "recctl --rate paces: 3100 records at 6000/s in $ms ms"
+# the revision recd reports (recd -V, recd_build_info) is the commit built, also after commits
+# made since the build directory was configured (it was fixed at configure time)
+if git -C "$RECD_SOURCE_DIR" rev-parse --git-dir >/dev/null 2>&1; then
+    want="$(git -C "$RECD_SOURCE_DIR" describe --always)"
+    got="$("$RECD_BIN" -V)"
+    case "$got" in
+        "recd "*" ($want)"|"recd "*" ($want-dirty)") pass "recd -V names the checked-out commit: $got" ;;
+        *) fail "recd -V says '$got', the source is at $want" ;;
+    esac
+fi
+# the generator itself: a new commit rewrites the header, an unchanged one leaves it alone
+if command -v git >/dev/null && command -v cmake >/dev/null; then
+    g="$T/gitrev"; mkdir -p "$g"
+    git -C "$g" init -q && git -C "$g" -c user.name=t -c user.email=t@t commit -q --allow-empty -m one
+    gen() { cmake -DSRC="$g" -DOUT="$T/rev.h" -P "$RECD_SOURCE_DIR/cmake/git_revision.cmake"; }
+    gen; r1="$(cat "$T/rev.h")"; touch -d '2000-01-01' "$T/rev.h"
+    gen; [ "$(stat -c %Y "$T/rev.h")" = "$(date -d 2000-01-01 +%s)" ] || fail "git_revision.cmake rewrote an unchanged header"
+    git -C "$g" -c user.name=t -c user.email=t@t commit -q --allow-empty -m two
+    gen; r2="$(cat "$T/rev.h")"
+    [ "$r1" != "$r2" ] && grep -q "\"$(git -C "$g" describe --always)\"" "$T/rev.h" \
+        || fail "git_revision.cmake did not follow the new commit: $r2"
+    pass "the revision header follows commits and is left alone when unchanged"
+fi
 echo "config_cli: all passed"
