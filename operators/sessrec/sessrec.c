@@ -1228,7 +1228,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
 {
     float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0, mn2 = 0;
     float iknn, inext, icov, irep, ipop, itr, in2;
-    const float *bw;
+    const float *bw = blend_weights(m);
     uint8_t bf[SESSREC_NFEATURES];
     uint32_t nbf;
     int trend_on;
@@ -1239,7 +1239,6 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
 
     /* the order weights of sessions of this length (1, 2, ..., order_buckets and longer) */
     m->ob = order_bucket(m, n);
-    bw = blend_weights(m);
     m->have_last = 0;
     m->n_cands = m->n_sorted = 0;
     if (m->n_items == 0)
