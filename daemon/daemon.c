@@ -8,8 +8,9 @@
  *            (Kafka's committed offsets are only updated afterwards, for visibility);
  *            READY=1 goes to systemd after the first assignment
  *   loop:    collect up to batch.max_records, BATCH_MAX_BYTES of payload or
- *            batch.max_wait_ms -> pipeline (process, checkpoint, publish + flush, commit
- *            state+offsets atomically) -> WATCHDOG=1
+ *            batch.max_wait_ms -> pipeline (process, checkpoint, publish, commit
+ *            state+offsets+outbox atomically; the broker's acknowledgements are awaited
+ *            for up to kafka.publish_inflight committed batches) -> WATCHDOG=1
  *   fence:   a record below the next offset recd has already consumed from its partition
  *            (state's offset at assignment, then every record taken) is dropped, never applied
  *            again: librdkafka may rewind a partition on its own (auto.offset.reset after

@@ -176,13 +176,14 @@ static const struct recd_conf_decl kafka_decls[] = {
     {"client_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(client_id),
      "Kafka client.id.", NULL, NULL},
     {"start_from", RECD_CT_STRING, "\"earliest\"", 1, 16, 0, K(start_from),
-     "Where a partition with no offset stored in recd's state starts: earliest or latest. "
-     "(Kafka's committed offsets are informational; recd resumes from its own state.)",
+     "Where an event topic's partition with no offset stored in recd's state starts: "
+     "earliest or latest (the items topic is always read from the beginning: a global "
+     "table). Kafka's committed offsets are informational; recd resumes from its own state.",
      start_from, NULL},
     {"properties", RECD_CT_MAP, "{}", 1, 0, RECD_CF_SECRET, K(properties),
      "librdkafka properties for every client (TLS, SASL, timeouts). Write dots as "
      "underscores: security_protocol = \"ssl\"; becomes security.protocol. Unknown "
-     "properties are errors. Secrets are masked by --dump-config.", NULL, check_rdkafka_props},
+     "properties are errors.", NULL, check_rdkafka_props},
     {"flush_timeout_ms", RECD_CT_INT, "30000", 100, 600000, RECD_CF_RELOADABLE,
      K(flush_timeout_ms),
      "How long recd waits for output to be acknowledged: a batch that must wait before its "

@@ -1338,7 +1338,7 @@ static const char USAGE_MAIN[] =
     "  topics create  create recd's topics (idempotent)\n"
     "  state        state digest / show a user's state (reads the state directory)\n"
     "  checkpoint   take a consistent checkpoint of the state\n"
-    "  status       readiness, lag and throughput of a running recd (metrics endpoint)\n"
+    "  status       readiness, lag and record totals of a running recd (metrics endpoint)\n"
     "  lag          a consumer group's committed offsets and lag as Kafka records them\n"
     "  help [CMD]   help for a command (also: recctl CMD --help)\n"
     "\n";

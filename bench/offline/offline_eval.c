@@ -197,10 +197,12 @@ done:
     return buf;
 }
 
-/* Lines of space-separated item ids; skip_fields = leading TAB-separated fields to skip. */
+/* Lines of space-separated item ids; skip_fields = leading TAB-separated fields to skip.
+ * Item ids are integers (as in every published preprocessing, and as recctl replay reads
+ * them); anything else is an error with file:line, never a silently misread id. */
 static int load_lines(const char *path, int skip_fields, struct idmap *ids, struct sessions *out)
 {
-    size_t len = 0;
+    size_t len = 0, lineno = 0;
     char *buf = read_file(path, &len), *p, *line;
 
     if (!buf)
@@ -217,12 +219,26 @@ static int load_lines(const char *path, int skip_fields, struct idmap *ids, stru
             if (line)
                 line++;
         }
+        lineno++;
         while (line && *line) {
             char *end;
-            long long v = strtoll(line, &end, 10);
-            if (end == line) {
+            long long v;
+
+            if (*line == ' ' || *line == '\t' || *line == '\r') {
                 line++;
                 continue;
+            }
+            v = strtoll(line, &end, 10);
+            if (end == line || (*end != '\0' && *end != ' ' && *end != '\t' && *end != '\r')) {
+                int n = 0;
+
+                while (line[n] && line[n] != ' ' && line[n] != '\t' && line[n] != '\r' && n < 40)
+                    n++;
+                fprintf(stderr, "%s:%zu: bad item id '%.*s' (item ids must be integers)\n", path,
+                        lineno, n, line);
+                free(buf);
+                errno = EINVAL;
+                return -1;
             }
             sess_push_item(out, idmap_get(ids, v));
             line = end;

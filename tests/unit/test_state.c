@@ -153,12 +153,79 @@ static void test_offsets_and_clear(void **state)
     commit(f);   /* an empty transaction commits */
 }
 
+/* The per-user column families hash their memtable by user (state.c): iterators must still
+ * see every key in key order — all users, and one user's keys under its prefix — and a
+ * user's range deletion must take exactly that user's keys. */
+static void test_user_cf_order(void **state)
+{
+    struct fx *f = *state;
+    static const int cfs[] = {RECD_CF_USERS, RECD_CF_SESSIONS};
+    const int n_users = 500;
+
+    for (int c = 0; c < 2; c++) {
+        struct recd_state_iter *it;
+        const void *k, *v;
+        size_t kl, vl, n = 0;
+        char prev[64] = "", key[64];
+
+        /* written in an order unrelated to key order, over several commits */
+        for (int i = 0; i < n_users; i++) {
+            int u = (i * 7919) % n_users;
+            int kn = snprintf(key, sizeof(key), "user-%d", u) + 1;
+
+            memcpy(key + kn, "prof", 4);
+            assert_int_equal(recd_txn_put(f->t, cfs[c], key, (size_t)kn + 4, "p", 1), RECD_OK);
+            memcpy(key + kn, "seq", 3);
+            assert_int_equal(recd_txn_put(f->t, cfs[c], key, (size_t)kn + 3, "s", 1), RECD_OK);
+            if (i % 97 == 0) {
+                commit(f);
+            }
+        }
+        commit(f);
+        assert_int_equal(recd_state_iter_new(f->st, cfs[c], NULL, 0, &it), RECD_OK);
+        while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+            assert_true(kl < sizeof(key));
+            memcpy(key, k, kl);
+            key[kl] = '\0';
+            /* strictly ascending as byte strings (the NUL sorts before any character) */
+            if (n > 0) {
+                size_t pl = strlen(prev) + 1 + strlen(prev + strlen(prev) + 1);
+                int cmp = memcmp(prev, key, pl < kl ? pl : kl);
+
+                assert_true(cmp < 0 || (cmp == 0 && pl < kl));
+            }
+            memcpy(prev, key, kl);
+            prev[kl] = '\0';
+            n++;
+        }
+        recd_state_iter_destroy(it);
+        assert_int_equal(n, 2 * n_users);
+        /* one user's keys under its prefix: exactly two */
+        assert_int_equal(recd_state_iter_new(f->st, cfs[c], "user-42", 8, &it), RECD_OK);
+        n = 0;
+        while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+            assert_memory_equal(k, "user-42", 8);
+            n++;
+        }
+        recd_state_iter_destroy(it);
+        assert_int_equal(n, 2);
+        /* the user's range deletion: its keys gone, its neighbours' kept */
+        assert_int_equal(recd_txn_del_prefix(f->t, cfs[c], "user-42", 8), RECD_OK);
+        commit(f);
+        assert_int_equal(recd_state_get(f->st, cfs[c], "user-42\0prof", 12, &f->v), RECD_ENOENT);
+        assert_int_equal(recd_state_get(f->st, cfs[c], "user-42\0seq", 11, &f->v), RECD_ENOENT);
+        assert_int_equal(recd_state_get(f->st, cfs[c], "user-420\0seq", 12, &f->v), RECD_OK);
+        assert_int_equal(recd_state_get(f->st, cfs[c], "user-41\0seq", 11, &f->v), RECD_OK);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_last_write_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_range_delete_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offsets_and_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_cf_order, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
