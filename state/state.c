@@ -798,6 +798,76 @@ int recd_key_sub(struct recd_buf *out, const char *id, const char *sub)
     return RECD_OK;
 }
 
+/* ---- values ----------------------------------------------------------------------------- */
+
+int recd_zpack(const void *src, size_t n, struct recd_buf *out)
+{
+    const uint8_t *s = src;
+    size_t words = (n + 7) / 8, nbm = (words + 7) / 8;
+    uint8_t *bm;
+
+    if (n > UINT32_MAX) {
+        return RECD_EINVAL;
+    }
+    /* room for the worst case (every word non-zero) */
+    if (recd_buf_reserve(out, 4 + nbm + n) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    for (int i = 0; i < 4; i++) {
+        out->data[out->len++] = (uint8_t)(n >> (8 * i));
+    }
+    bm = out->data + out->len;
+    memset(bm, 0, nbm);
+    out->len += nbm;
+    for (size_t w = 0; w < words; w++) {
+        size_t len = w + 1 < words || n % 8 == 0 ? 8 : n % 8;
+        uint64_t x = 0;
+
+        memcpy(&x, s + w * 8, len);
+        if (x != 0) {
+            bm[w / 8] |= (uint8_t)(1u << (w % 8));
+            memcpy(out->data + out->len, s + w * 8, len);
+            out->len += len;
+        }
+    }
+    return RECD_OK;
+}
+
+int recd_zunpack(const void *src, size_t slen, void *dst, size_t n)
+{
+    const uint8_t *s = src, *p;
+    uint8_t *d = dst;
+    size_t words = (n + 7) / 8, nbm = (words + 7) / 8, need = nbm;
+
+    if (slen < 4 || ((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+                     (uint32_t)s[3] << 24) != n || slen - 4 < nbm) {
+        return RECD_EDECODE;   /* a record of another size */
+    }
+    s += 4;
+    slen -= 4;
+    for (size_t w = 0; w < words; w++) {
+        if (s[w / 8] & (1u << (w % 8))) {
+            need += w + 1 < words || n % 8 == 0 ? 8 : n % 8;
+        }
+    }
+    /* bits past the last word must be clear: a longer record's packing is not this one's */
+    if (need != slen || (words % 8 != 0 && (s[nbm - 1] >> (words % 8)) != 0)) {
+        return RECD_EDECODE;
+    }
+    p = s + nbm;
+    for (size_t w = 0; w < words; w++) {
+        size_t len = w + 1 < words || n % 8 == 0 ? 8 : n % 8;
+
+        if (s[w / 8] & (1u << (w % 8))) {
+            memcpy(d + w * 8, p, len);
+            p += len;
+        } else {
+            memset(d + w * 8, 0, len);
+        }
+    }
+    return RECD_OK;
+}
+
 /* ---- tools ------------------------------------------------------------------------------ */
 
 int recd_state_digest(struct recd_state *st, char out[33], char *errstr, size_t errlen)

@@ -104,6 +104,17 @@ void recd_state_iter_destroy(struct recd_state_iter *it);
 /* <id> 0x00 <sub>  into out (replaced). */
 int recd_key_sub(struct recd_buf *out, const char *id, const char *sub);
 
+/* ---- values ---- */
+/* Zero-packing of fixed-layout records (structs whose arrays are mostly unused slots): the
+ * n bytes are taken as 8-byte words (the last one possibly shorter); out gets n (uint32,
+ * little endian), a bitmap of the non-zero words (bit i of byte i/8, (words + 7) / 8 bytes)
+ * and those words in order. Deterministic (the same bytes give the same packing). Appends to
+ * out: RECD_OK, RECD_EINVAL (n > 4 GiB) or RECD_ENOMEM. */
+int recd_zpack(const void *src, size_t n, struct recd_buf *out);
+/* The inverse into dst (n bytes, the unpacked size): RECD_OK, or RECD_EDECODE (dst untouched)
+ * when the packing is of another size or slen is not exactly what its bitmap announces. */
+int recd_zunpack(const void *src, size_t slen, void *dst, size_t n);
+
 /* ---- tools ---- */
 /* Stable digest (hex, 32 chars + NUL) of all state in every column family except OUTPUTS:
  * keys and values in key order, column families in enum order. */

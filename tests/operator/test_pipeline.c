@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "recd.h"
+#include "sessionize.h"
 #include "state.h"
 #include "units.h"
 
@@ -641,9 +642,57 @@ static void test_session_gap(void **s)
     recd_buf_init(&val);
     recd_key_sub(&key, "g", "sess");
     assert_int_equal(recd_state_get(w->st, RECD_CF_SESSIONS, key.data, key.len, &val), RECD_OK);
-    /* struct recd_session starts with key (u64) then number (u32), after a version byte */
-    memcpy(&number, val.data + 1 + 8, sizeof(number));
+    /* a version byte (2: zero-packed), then struct recd_session */
+    {
+        struct recd_session sess;
+
+        assert_true(val.len >= 1);
+        assert_int_equal(val.data[0], 2);
+        assert_int_equal(recd_zunpack(val.data + 1, val.len - 1, &sess, sizeof(sess)), RECD_OK);
+        number = sess.number;
+        assert_true(val.len < 1 + sizeof(sess) / 2);   /* a 3-click session packs small */
+    }
     assert_int_equal(number, 2);
+    recd_buf_free(&key);
+    recd_buf_free(&val);
+    world_free(w);
+}
+
+/* Session records written by recd before session 9 (version 1: the raw struct) are still
+ * read: a session stored that way continues with the next click inside the gap. */
+static void test_session_raw_format(void **s)
+{
+    struct world *w = world_new("operators = { sessionize = { gap_s = 600.0; }; };\n");
+    struct recd_buf key, val;
+    struct recd_txn *t;
+    struct recd_session sess;
+    char err[256];
+
+    click(w, "r", "a", T0);
+    click(w, "r", "b", T0 + 60000);
+    run(w, 1);
+    recd_buf_init(&key);
+    recd_buf_init(&val);
+    recd_key_sub(&key, "r", "sess");
+    assert_int_equal(recd_state_get(w->st, RECD_CF_SESSIONS, key.data, key.len, &val), RECD_OK);
+    assert_int_equal(val.data[0], 2);
+    assert_int_equal(recd_zunpack(val.data + 1, val.len - 1, &sess, sizeof(sess)), RECD_OK);
+    assert_int_equal(sess.n_clicks, 2);
+    /* the same session as version 1 would have stored it */
+    val.len = 0;
+    assert_int_equal(recd_buf_append(&val, "\1", 1), RECD_OK);
+    assert_int_equal(recd_buf_append(&val, &sess, sizeof(sess)), RECD_OK);
+    assert_int_equal(recd_txn_new(w->st, &t), RECD_OK);
+    assert_int_equal(recd_txn_put(t, RECD_CF_SESSIONS, key.data, key.len, val.data, val.len), RECD_OK);
+    assert_int_equal(recd_txn_commit(t, err, sizeof(err)), RECD_OK);
+    recd_txn_destroy(t);
+    click(w, "r", "c", T0 + 120000);           /* inside the gap: the same session */
+    run(w, 1);
+    assert_int_equal(recd_state_get(w->st, RECD_CF_SESSIONS, key.data, key.len, &val), RECD_OK);
+    assert_int_equal(val.data[0], 2);           /* written back in the current format */
+    assert_int_equal(recd_zunpack(val.data + 1, val.len - 1, &sess, sizeof(sess)), RECD_OK);
+    assert_int_equal(sess.number, 1);
+    assert_int_equal(sess.n_clicks, 3);
     recd_buf_free(&key);
     recd_buf_free(&val);
     world_free(w);
@@ -657,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_forget_same_batch),
         cmocka_unit_test(test_batch_boundaries),
         cmocka_unit_test(test_session_gap),
+        cmocka_unit_test(test_session_raw_format),
         cmocka_unit_test(test_learn_order_replay),
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_online_quality),
