@@ -31,6 +31,27 @@ void recd_buf_free(struct recd_buf *b);
 int recd_buf_reserve(struct recd_buf *b, size_t extra);
 int recd_buf_append(struct recd_buf *b, const void *p, size_t n);
 
+/* ---- marked indices ------------------------------------------------------------------- */
+/* A set of dense indices (items of the catalogue) marked during a batch, with a small mark
+ * value each: O(1) to mark and test, and visiting or clearing it costs O(marked), not
+ * O(catalogue) — a batch touches a few hundred items of maybe millions. Embedded by value:
+ * init/free. Indices must be below the size given to recd_idxset_grow. */
+struct recd_idxset {
+    uint8_t *mark;      /* owned: by index, 0 = not marked */
+    int32_t *list;      /* owned: the marked indices, in marking order */
+    size_t n;           /* marked */
+    size_t cap_mark, cap_list;
+};
+void recd_idxset_init(struct recd_idxset *s);
+void recd_idxset_free(struct recd_idxset *s);
+/* Room for indices below n (new ones unmarked): RECD_OK or RECD_ENOMEM. */
+int recd_idxset_grow(struct recd_idxset *s, size_t n);
+/* Marks index i with v (1..255) if it is not marked yet (a marked index keeps its value):
+ * RECD_OK or RECD_ENOMEM. */
+int recd_idxset_add(struct recd_idxset *s, int32_t i, uint8_t v);
+/* Unmarks everything. */
+void recd_idxset_clear(struct recd_idxset *s);
+
 /* ---- topics ----------------------------------------------------------------------------- */
 enum recd_kind {
     RECD_KIND_CLICK = 0,

@@ -223,6 +223,67 @@ size_t recd_arena_used(const struct recd_arena *a)
 
 /* ---- buffer ----------------------------------------------------------------------------- */
 
+void recd_idxset_init(struct recd_idxset *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void recd_idxset_free(struct recd_idxset *s)
+{
+    free(s->mark);
+    free(s->list);
+    memset(s, 0, sizeof(*s));
+}
+
+int recd_idxset_grow(struct recd_idxset *s, size_t n)
+{
+    size_t nc = s->cap_mark ? s->cap_mark : 1024;
+    uint8_t *m;
+
+    if (n <= s->cap_mark) {
+        return RECD_OK;
+    }
+    while (nc < n) {
+        nc *= 2;
+    }
+    m = realloc(s->mark, nc);
+    if (m == NULL) {
+        return RECD_ENOMEM;
+    }
+    memset(m + s->cap_mark, 0, nc - s->cap_mark);
+    s->mark = m;
+    s->cap_mark = nc;
+    return RECD_OK;
+}
+
+int recd_idxset_add(struct recd_idxset *s, int32_t i, uint8_t v)
+{
+    if (s->mark[i] != 0) {
+        return RECD_OK;
+    }
+    if (s->n == s->cap_list) {
+        size_t nc = s->cap_list ? s->cap_list * 2 : 256;
+        int32_t *l = realloc(s->list, nc * sizeof(*l));
+
+        if (l == NULL) {
+            return RECD_ENOMEM;
+        }
+        s->list = l;
+        s->cap_list = nc;
+    }
+    s->list[s->n++] = i;
+    s->mark[i] = v;
+    return RECD_OK;
+}
+
+void recd_idxset_clear(struct recd_idxset *s)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        s->mark[s->list[k]] = 0;
+    }
+    s->n = 0;
+}
+
 void recd_buf_init(struct recd_buf *b)
 {
     b->data = NULL;

@@ -63,7 +63,7 @@ struct recd_embed {
     struct recd_metrics *metrics;     /* borrowed, may be NULL */
     float *items;                     /* owned, rows x dim */
     size_t rows, cap_rows;
-    uint8_t *dirty;                   /* by row */
+    struct recd_idxset dirty;         /* rows to write at checkpoint */
     size_t n_with_text;
     struct recd_strmap *qcache;       /* text -> float[dim] (owned) */
     int64_t qcache_cap;
@@ -137,13 +137,10 @@ static int grow_rows(struct recd_embed *e, size_t need)
         return RECD_ENOMEM;
     }
     e->items = m;
-    uint8_t *d = realloc(e->dirty, nc);
-    if (d == NULL) {
+    if (recd_idxset_grow(&e->dirty, nc) != RECD_OK) {
         return RECD_ENOMEM;
     }
-    e->dirty = d;
     memset(e->items + e->cap_rows * e->enc.dim, 0, (nc - e->cap_rows) * e->enc.dim * sizeof(float));
-    memset(e->dirty + e->cap_rows, 0, nc - e->cap_rows);
     e->cap_rows = nc;
     e->rows = need;
     return RECD_OK;
@@ -220,7 +217,7 @@ static void embed_fini(void *ctx)
         e->enc.destroy(e->enc.ctx);
     }
     free(e->items);
-    free(e->dirty);
+    recd_idxset_free(&e->dirty);
     recd_strmap_destroy(e->qcache);
     recd_buf_free(&e->key);
     free(e);
@@ -321,10 +318,12 @@ static int embed_process(void *ctx, struct recd_batch *b, char *errstr, size_t e
                           errlen) != RECD_OK) {
             return RECD_ERR;
         }
-        if (!e->dirty[idx]) {
+        if (!e->dirty.mark[idx]) {
             e->n_with_text++;   /* approximate: re-ingests count again */
         }
-        e->dirty[idx] = 1;
+        if (recd_idxset_add(&e->dirty, idx, 1) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "embed: out of memory");
+        }
     }
     return RECD_OK;
 }
@@ -335,10 +334,10 @@ static int embed_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_
     int32_t dim = (int32_t)e->enc.dim;
     int rc = RECD_OK, any = 0;
 
-    for (size_t i = 0; rc == RECD_OK && i < e->rows; i++) {
-        if (!e->dirty[i]) {
-            continue;
-        }
+    /* the rows this batch embedded (in first-embedding order: the commit sorts by key) */
+    for (size_t k = 0; rc == RECD_OK && k < e->dirty.n; k++) {
+        size_t i = (size_t)e->dirty.list[k];
+
         any = 1;
         rc = recd_key_sub(&e->key, recd_catalog_item_id(e->cat, (int32_t)i), "vec");
         if (rc == RECD_OK) {
@@ -366,12 +365,11 @@ static void embed_committed(void *ctx, int ok)
     if (e->cap_rows == 0) {
         return;   /* nothing ever embedded (arrays not allocated yet) */
     }
+    recd_idxset_clear(&e->dirty);
     if (ok) {
-        memset(e->dirty, 0, e->rows);
         return;
     }
     memset(e->items, 0, e->cap_rows * e->enc.dim * sizeof(float));
-    memset(e->dirty, 0, e->cap_rows);
     e->rows = 0;
     e->n_with_text = 0;
     if (load(e, NULL, 0) != RECD_OK) {

@@ -75,9 +75,8 @@ struct recd_catalog {
     struct recd_strmap *ids;        /* item id -> (void *)(intptr_t)(idx + 1) */
     char **id;                      /* owned strings, by idx */
     struct recd_item_meta *meta;    /* by idx */
-    uint8_t *dirty;                 /* by idx: 1 idx+meta to write, 2 meta only */
+    struct recd_idxset dirty;       /* items to write: 1 idx+meta, 2 meta only */
     size_t n, cap;
-    int n_dirty_new;
 };
 
 struct userview {
@@ -153,14 +152,11 @@ static int cat_grow(struct recd_catalog *c, size_t need)
         return RECD_ENOMEM;
     }
     c->meta = m;
-    uint8_t *d = realloc(c->dirty, nc);
-    if (d == NULL) {
+    if (recd_idxset_grow(&c->dirty, nc) != RECD_OK) {
         return RECD_ENOMEM;
     }
-    c->dirty = d;
     memset(c->id + c->cap, 0, (nc - c->cap) * sizeof(*id));
     memset(c->meta + c->cap, 0, (nc - c->cap) * sizeof(*m));
-    memset(c->dirty + c->cap, 0, nc - c->cap);
     c->cap = nc;
     return RECD_OK;
 }
@@ -197,7 +193,9 @@ static int32_t cat_intern(struct recd_catalog *c, const char *id)
     if (cat_place(c, id, idx) != RECD_OK) {
         return -1;
     }
-    c->dirty[idx] = 1;
+    if (recd_idxset_add(&c->dirty, idx, 1) != RECD_OK) {
+        return -1;
+    }
     return idx;
 }
 
@@ -208,7 +206,7 @@ static void cat_free(struct recd_catalog *c)
     }
     free(c->id);
     free(c->meta);
-    free(c->dirty);
+    recd_idxset_free(&c->dirty);
     recd_strmap_destroy(c->ids);
     memset(c, 0, sizeof(*c));
 }
@@ -529,10 +527,7 @@ static int on_item(struct sessionize *op, const struct recd_item *it)
             m->cat_leaf = 0;
         }
     }
-    if (op->cat.dirty[idx] == 0) {
-        op->cat.dirty[idx] = 2;
-    }
-    return RECD_OK;
+    return recd_idxset_add(&op->cat.dirty, idx, 2);
 }
 
 static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
@@ -735,11 +730,11 @@ static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t e
     int rc = RECD_OK;
     int32_t n = (int32_t)op->cat.n;
 
-    for (size_t i = 0; rc == RECD_OK && i < op->cat.n; i++) {
-        if (op->cat.dirty[i] == 0) {
-            continue;
-        }
-        if (op->cat.dirty[i] == 1) {
+    /* the items this batch touched (in first-touch order: the commit sorts by key) */
+    for (size_t k = 0; rc == RECD_OK && k < op->cat.dirty.n; k++) {
+        size_t i = (size_t)op->cat.dirty.list[k];
+
+        if (op->cat.dirty.mark[i] == 1) {
             int32_t idx = (int32_t)i;
 
             rc = recd_key_sub(&op->key, op->cat.id[i], "idx");
@@ -843,9 +838,7 @@ static void sz_committed(void *ctx, int ok)
 
     recd_strmap_clear(op->users);
     if (ok) {
-        if (op->cat.n > 0) {
-            memset(op->cat.dirty, 0, op->cat.n);
-        }
+        recd_idxset_clear(&op->cat.dirty);
         op->hwm_committed = op->hwm;
         if (op->sweep_pending > op->swept_upto) {
             op->swept_upto = op->sweep_pending;

@@ -93,6 +93,39 @@ static void test_strmap(void **s)
     recd_strmap_destroy(m);
 }
 
+/* recd_idxset: marks keep their first value, the list holds each marked index once in
+ * marking order, clear unmarks exactly those, growth keeps marks. */
+static void test_idxset(void **s)
+{
+    struct recd_idxset x;
+
+    (void)s;
+    recd_idxset_init(&x);
+    assert_int_equal(recd_idxset_grow(&x, 10), RECD_OK);
+    assert_int_equal(recd_idxset_add(&x, 7, 1), RECD_OK);
+    assert_int_equal(recd_idxset_add(&x, 3, 2), RECD_OK);
+    assert_int_equal(recd_idxset_add(&x, 7, 2), RECD_OK);   /* already marked: keeps 1 */
+    assert_int_equal(x.n, 2);
+    assert_int_equal(x.list[0], 7);
+    assert_int_equal(x.list[1], 3);
+    assert_int_equal(x.mark[7], 1);
+    assert_int_equal(x.mark[3], 2);
+    /* growth far past the first capacity keeps the marks and adds unmarked room */
+    assert_int_equal(recd_idxset_grow(&x, 100000), RECD_OK);
+    assert_int_equal(x.mark[7], 1);
+    assert_int_equal(x.mark[99999], 0);
+    for (int32_t i = 0; i < 1000; i++) {
+        assert_int_equal(recd_idxset_add(&x, i * 97, 1), RECD_OK);   /* the list grows too */
+    }
+    assert_int_equal(x.n, 2 + 1000);   /* 0, 97, ..., 96903: none is 3 or 7 */
+    recd_idxset_clear(&x);
+    assert_int_equal(x.n, 0);
+    for (size_t i = 0; i < x.cap_mark; i++) {
+        assert_int_equal(x.mark[i], 0);
+    }
+    recd_idxset_free(&x);
+}
+
 static void test_errors(void **s)
 {
     char err[16];
@@ -111,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_strmap),
+        cmocka_unit_test(test_idxset),
         cmocka_unit_test(test_errors),
     };
 
