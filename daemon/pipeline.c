@@ -659,7 +659,10 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             int64_t *s = seq_get(p, ev->user_id);
 
             if (s == NULL) {
-                return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+                /* through fail: the operators may have run for a segment before a deletion,
+                 * and must drop what they hold of this batch (committed(0)) */
+                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+                goto fail;
             }
             (*s)++;
         } else if (ev->kind == RECD_KIND_DELETION) {

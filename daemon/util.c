@@ -2,6 +2,7 @@
  * util.c — the error vocabulary, small string/clock helpers, the per-batch arena and the
  * growable byte buffer (recd.h, event.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +259,7 @@ int recd_idxset_grow(struct recd_idxset *s, size_t n)
 
 int recd_idxset_add(struct recd_idxset *s, int32_t i, uint8_t v)
 {
+    assert(v != 0 && i >= 0 && (size_t)i < s->cap_mark);   /* the caller's contract */
     if (s->mark[i] != 0) {
         return RECD_OK;
     }

@@ -290,14 +290,19 @@ static int load_blob(struct sessionize *op, int cf, const char *user, const char
         op->val.len < 1) {
         return 0;
     }
-    if (op->val.data[0] == FORMAT_VERSION) {
-        return recd_zunpack(op->val.data + 1, op->val.len - 1, out, size) == RECD_OK;
+    if (op->val.data[0] == FORMAT_VERSION &&
+        recd_zunpack(op->val.data + 1, op->val.len - 1, out, size) == RECD_OK) {
+        return 1;
     }
     if (op->val.data[0] == FORMAT_RAW && op->val.len == size + 1) {
         memcpy(out, op->val.data + 1, size);
         return 1;
     }
-    return 0;   /* another format: the user starts afresh (docs/OPERATIONS.md, Upgrading) */
+    /* another format or a damaged value: the user starts afresh (docs/OPERATIONS.md) */
+    recd_log_rl(RECD_LOG_OPERATOR, RECD_LOG_WARNING, "sessionize.unreadable",
+                "sessionize: user %s: unreadable %s record (format %u, %zu bytes): ignored",
+                user, sub, (unsigned)op->val.data[0], op->val.len);
+    return 0;
 }
 
 static struct userview *user_view(struct sessionize *op, const char *user)
@@ -321,6 +326,14 @@ static struct userview *user_view(struct sessionize *op, const char *user)
         }
     }
     u->has_p = load_blob(op, RECD_CF_USERS, user, "prof", &u->p, sizeof(u->p));
+    /* counts index fixed arrays: a record that decodes but does not fit is not used */
+    if (u->has_s && u->s.n_items > RECD_SESSION_ITEMS) {
+        u->has_s = 0;
+        u->dirty = 1;
+    }
+    if (u->has_p && (u->p.n_cats > RECD_PROFILE_CATS || u->p.n_purchased > RECD_PROFILE_PURCHASES)) {
+        u->has_p = 0;
+    }
     if (recd_strmap_put(op->users, user, u) != RECD_OK) {
         free(u);
         return NULL;

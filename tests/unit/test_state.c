@@ -217,6 +217,46 @@ static void test_user_cf_order(void **state)
         assert_int_equal(recd_state_get(f->st, cfs[c], "user-420\0seq", 12, &f->v), RECD_OK);
         assert_int_equal(recd_state_get(f->st, cfs[c], "user-41\0seq", 11, &f->v), RECD_OK);
     }
+    /* the same from the files: a reopen flushes the recovered memtables; then read-only */
+    for (int ro = 0; ro < 2; ro++) {
+        struct recd_state_conf conf = {0};
+        char err[256];
+
+        recd_txn_destroy(f->t);
+        f->t = NULL;
+        recd_state_close(f->st);
+        conf.dir = f->dir;
+        conf.compression = "none";
+        conf.read_only = ro;
+        assert_int_equal(recd_state_open(&conf, &f->st, err, sizeof(err)), RECD_OK);
+        assert_int_equal(recd_txn_new(f->st, &f->t), RECD_OK);
+        for (int c = 0; c < 2; c++) {
+            struct recd_state_iter *it;
+            const void *k, *v;
+            size_t kl, vl, n = 0;
+
+            assert_int_equal(recd_state_iter_new(f->st, cfs[c], NULL, 0, &it), RECD_OK);
+            while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+                n++;
+            }
+            recd_state_iter_destroy(it);
+            assert_int_equal(n, 2 * n_users - 2);
+            for (int u = 41; u <= 43; u++) {
+                char pre[16];
+                int pl = snprintf(pre, sizeof(pre), "user-%d", u) + 1;
+
+                assert_int_equal(recd_state_iter_new(f->st, cfs[c], pre, (size_t)pl, &it), RECD_OK);
+                n = 0;
+                while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+                    assert_memory_equal(k, pre, (size_t)pl);
+                    n++;
+                }
+                recd_state_iter_destroy(it);
+                assert_int_equal(n, u == 42 ? 0 : 2);
+            }
+            assert_int_equal(recd_state_get(f->st, cfs[c], "user-43\0prof", 12, &f->v), RECD_OK);
+        }
+    }
 }
 
 /* recd_zpack / recd_zunpack: every size (whole and partial last words), sparse and dense
@@ -259,6 +299,12 @@ static void test_zpack(void **state)
     assert_int_equal(recd_zpack(src, 72, &b), RECD_OK);
     assert_int_equal(recd_zunpack(b.data, b.len, dst, 64), RECD_EDECODE);
     assert_int_equal(recd_zunpack(b.data, b.len, dst, 80), RECD_EDECODE);
+    /* a bitmap bit past the last word (9 bytes = 2 words; bit 2 set) */
+    {
+        const uint8_t bad[5] = {9, 0, 0, 0, 0x04};
+
+        assert_int_equal(recd_zunpack(bad, sizeof(bad), dst, 9), RECD_EDECODE);
+    }
     /* a byte too many */
     assert_int_equal(recd_buf_append(&b, "x", 1), RECD_OK);
     assert_int_equal(recd_zunpack(b.data, b.len, dst, 72), RECD_EDECODE);

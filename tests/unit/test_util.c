@@ -123,6 +123,12 @@ static void test_idxset(void **s)
     for (size_t i = 0; i < x.cap_mark; i++) {
         assert_int_equal(x.mark[i], 0);
     }
+    /* marked again after a clear, with the first value given in the new round */
+    assert_int_equal(recd_idxset_add(&x, 3, 2), RECD_OK);
+    assert_int_equal(recd_idxset_add(&x, 3, 1), RECD_OK);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.list[0], 3);
+    assert_int_equal(x.mark[3], 2);
     recd_idxset_free(&x);
 }
 
