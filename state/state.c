@@ -815,6 +815,12 @@ int recd_key_sub(struct recd_buf *out, const char *id, const char *sub)
 
 /* ---- values ----------------------------------------------------------------------------- */
 
+/* Bytes of word w of an n-byte record: 8, or what is left for the last one. */
+static size_t zword_len(size_t w, size_t n)
+{
+    return n - w * 8 < 8 ? n - w * 8 : 8;
+}
+
 int recd_zpack(const void *src, size_t n, struct recd_buf *out)
 {
     const uint8_t *s = src;
@@ -835,7 +841,7 @@ int recd_zpack(const void *src, size_t n, struct recd_buf *out)
     memset(bm, 0, nbm);
     out->len += nbm;
     for (size_t w = 0; w < words; w++) {
-        size_t len = w + 1 < words || n % 8 == 0 ? 8 : n % 8;
+        size_t len = zword_len(w, n);
         uint64_t x = 0;
 
         memcpy(&x, s + w * 8, len);
@@ -862,7 +868,7 @@ int recd_zunpack(const void *src, size_t slen, void *dst, size_t n)
     slen -= 4;
     for (size_t w = 0; w < words; w++) {
         if (s[w / 8] & (1u << (w % 8))) {
-            need += w + 1 < words || n % 8 == 0 ? 8 : n % 8;
+            need += zword_len(w, n);
         }
     }
     /* bits past the last word must be clear: a longer record's packing is not this one's */
@@ -871,7 +877,7 @@ int recd_zunpack(const void *src, size_t slen, void *dst, size_t n)
     }
     p = s + nbm;
     for (size_t w = 0; w < words; w++) {
-        size_t len = w + 1 < words || n % 8 == 0 ? 8 : n % 8;
+        size_t len = zword_len(w, n);
 
         if (s[w / 8] & (1u << (w % 8))) {
             memcpy(d + w * 8, p, len);
