@@ -36,11 +36,12 @@
 #include "state.h"
 #include "strmap.h"
 
-/* A user's session and profile records: a version byte, then the struct. Version 1 (until
- * session 9): the struct's bytes as they are. Version 2: zero-packed (recd_zpack) — a short
- * session leaves most of its arrays unused, and the raw ~1 KiB per user was most of what each
- * batch wrote (WAL, memtable; bench/throughput rerank off: commit -0.3 us per click with ~100-
- * byte records). Both are read; version 2 is written. */
+/* A user's session and profile records: a version byte, then the struct. Version 1 (the
+ * format recd wrote before zero-packing): the struct's bytes as they are. Version 2:
+ * zero-packed (recd_zpack) — a short session leaves most of its arrays unused, and the raw
+ * ~1 KiB per user was most of what each batch wrote (WAL, memtable; bench/throughput rerank
+ * off: commit -0.3 us per click with ~100-byte records). Both are read; version 2 is
+ * written. */
 #define FORMAT_RAW 1
 #define FORMAT_VERSION 2
 #define BUCKET_MS 3600000LL

@@ -137,7 +137,7 @@ struct sessrec_params {
     uint32_t learn_set;       /* learn_blend=2: the weights that choose the list are learned
                                * too, starting from the fixed ones, with a pairwise loss
                                * across the order_top boundary (Δ HR@order_top)          (1) */
-    float set_rate;           /* their AdaGrad step size (0.01 until session 8)         (0.04) */
+    float set_rate;           /* their AdaGrad step size (docs/QUALITY.md: the sweep)    (0.04) */
     float set_temp;           /* logistic temperature of the pairwise loss              (0.05) */
     uint32_t set_window;      /* items on the other side of the boundary per target       (5) */
     uint32_t order_buckets;   /* learn_blend 2: separate order weights for sessions of

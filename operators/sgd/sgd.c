@@ -78,8 +78,9 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
 static const struct recd_conf_decl sgd_decls[] = {
     {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
      "Learn the blend of signals online from each click's actual next item (softmax "
-     "regression over the candidates; costs one scoring per learned click, see learn_every). Measured: +0.3..1.1 MRR@20, "
-     "-0.4..1.2 HR@20 on three datasets (docs/QUALITY.md). Off: the fixed weights of `tuning`.",
+     "regression over the candidates; costs one scoring per learned click, see learn_every). "
+     "Higher MRR@20, lower HR@20 than learn_order (docs/QUALITY.md). Off: the fixed weights "
+     "of `tuning`.",
      NULL, NULL},
     {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
      "Two-stage ranking learned online from each sampled click's actual next item. Stage 1: "
@@ -87,19 +88,16 @@ static const struct recd_conf_decl sgd_decls[] = {
      "operators.rerank.n; + MF in rerank) starts from the fixed weights of `tuning` and learns "
      "with a pairwise loss across rank 20 (tuning learn_set=0: stays fixed). Stage 2: a blend "
      "learned by softmax regression over those 20 orders them, one per session length 1, 2 "
-     "and 3+ (tuning order_buckets; +0.16 / +0.04 MRR@20 RetailRocket / Diginetica "
-     "validation over one blend). Validation splits: +0.35 HR@20 "
-     "and +0.3 MRR@20 Diginetica, +0.25 / +1.2 RetailRocket (docs/QUALITY.md). Ignored when "
+     "and 3+ (tuning order_buckets). Its measured gains: docs/QUALITY.md. Ignored when "
      "learn_blend is on.", NULL, NULL},
     {"learn_every", RECD_CT_INT, "8", 1, 1000, 0, C(learn_every),
      "learn_blend / learn_order learn from one click in this many (chosen by a hash of the "
      "session key and the click count, so replay is exact): each learning step costs one "
-     "scoring of the session in sgd (8: ~+2 us per click on the 2-core box, 16: ~+1.6 us and "
-     "-0.2 MRR@20 on RetailRocket validation; docs/QUALITY.md).", NULL, NULL},
+     "scoring of the session in sgd (cost and quality per value: docs/QUALITY.md).",
+     NULL, NULL},
     {"postings_cap", RECD_CT_INT, "30", 1, 100000, 0, C(postings_cap),
-     "Most recent sessions remembered per item (session-kNN neighbour candidates). 30: the "
-     "middle of a 25..40 plateau on the Diginetica and RetailRocket validation splits (100: "
-     "-0.1 HR@20 and MRR@20, and a slower kNN; docs/QUALITY.md).", NULL, NULL},
+     "Most recent sessions remembered per item (session-kNN neighbour candidates; the "
+     "validation sweep: docs/QUALITY.md).", NULL, NULL},
     {"k_neighbors", RECD_CT_INT, "100", 1, 10000, 0, C(k_neighbors),
      "Neighbour sessions kept after similarity ranking.", NULL, NULL},
     {"trans_window", RECD_CT_INT, "5", 1, 100, 0, C(trans_window),
@@ -113,8 +111,8 @@ static const struct recd_conf_decl sgd_decls[] = {
     {"mf", RECD_CT_BOOL, "true", 1, 0, 0, C(mf),
      "Learn matrix factorisation (user factor folded from the session's recent items, item "
      "factors, BPR loss with sampled negatives) from every click, cart and purchase; rerank "
-     "blends its score with weight operators.rerank.w_mf. Measured on the validation splits: "
-     "+0.4 HR@20 Diginetica, +0.6 RetailRocket (docs/QUALITY.md).", NULL, NULL},
+     "blends its score with weight operators.rerank.w_mf (its gain: docs/QUALITY.md).",
+     NULL, NULL},
     {"mf_dim", RECD_CT_INT, "32", 1, 1024, 0, C(mf_dim), "Factor dimension.", NULL, NULL},
     {"mf_lr", RECD_CT_DOUBLE, "0.2", 0, 10, 0, C(mf_lr), "SGD learning rate.", NULL, NULL},
     {"mf_reg", RECD_CT_DOUBLE, "0.0001", 0, 10, 0, C(mf_reg), "L2 regularisation.", NULL, NULL},

@@ -80,8 +80,8 @@ for k in 1 2; do
         # Outage 2 runs with flush_timeout_ms 4 s (shorter than the outage). Reloaded only now,
         # while recd is held (the SIGHUP is delivered when it is let go, and applied between
         # batches): with 4 s already in force during the let-go above, the acks of the batches
-        # produced just before the first freeze sometimes came > 4 s after it (CI: release
-        # build, sessions 5 and 6, and ASan once with 2 s) and recd stopped before committing
+        # produced just before the first freeze sometimes came > 4 s after it (seen in
+        # release builds, and once under ASan with 2 s) and recd stopped before committing
         # any of the backlog.
         sed -i 's/flush_timeout_ms = 30000;/flush_timeout_ms = 4000;/' "$T/fault.conf"
         grep -q 'flush_timeout_ms = 4000' "$T/fault.conf" || fail "config"

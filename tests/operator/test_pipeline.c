@@ -658,8 +658,9 @@ static void test_session_gap(void **s)
     world_free(w);
 }
 
-/* Session records written by recd before session 9 (version 1: the raw struct) are still
- * read: a session stored that way continues with the next click inside the gap. */
+/* Session records in format 1 (the raw struct, written by recd before the zero-packed
+ * format 2) are still read: a session stored that way continues with the next click inside
+ * the gap. */
 static void test_session_raw_format(void **s)
 {
     struct world *w = world_new("operators = { sessionize = { gap_s = 600.0; }; };\n");
