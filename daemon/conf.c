@@ -19,13 +19,18 @@
  * is stored as the keys "security.protocol" and "sasl.username". recd_conf_dump writes them
  * back with '_'.
  *
- * Integers: libconfig 1.5 silently truncates integers outside the 32-bit range unless they
- * carry the L suffix ("5000000000L"); recd_conf_dump writes the suffix where needed.
+ * Integers: libconfig 1.5 silently wraps integers outside the 32-bit range modulo 2^32 unless
+ * they carry the L suffix ("5000000000L"); recd_conf_dump writes the suffix where needed. Every
+ * integer that becomes a value (INT, and DOUBLE written as an integer) is compared with its
+ * literal in the file (check_literal, the one place): a wrapped one is an error.
  *
- * Includes: @include paths are used as written: absolute, or relative to the working directory.
- * (libconfig 1.5's include_dir is prepended to every include, absolute ones too, so it cannot
- * make includes relative to the main file without breaking absolute includes; use absolute
- * paths.) Messages about settings in an included file name that file as written.
+ * Files: recd_conf_load reads the file itself (at most RECD_CONF_MAX_BYTES, no NUL bytes) and
+ * parses the text. Relative @include paths in it are resolved against the file's directory
+ * (the path is rewritten to "DIR/P" before parsing; lines keep their numbers); absolute ones
+ * are used as written. An @include inside an included file is resolved by libconfig against
+ * the working directory: use absolute paths there. (libconfig 1.5's include_dir is prepended
+ * to every include, absolute ones too, so it cannot do this.) Messages about settings in an
+ * included file name that file as libconfig opened it.
  *
  * Messages written into errstr (FILE is the path given to recd_conf_load, the file of an
  * @include'd setting, or the `name` given to recd_conf_load_string ("<string>" if NULL);
@@ -34,8 +39,16 @@
  *
  *   RECD_EIO:
  *     FILE: cannot read: STRERROR
+ *     an empty configuration file name
  *   RECD_ECONFIG:
- *     FILE:LINE: LIBCONFIG-MESSAGE          e.g. "syntax error", "duplicate setting name"
+ *     FILE: larger than N bytes: not a configuration file / FILE: contains a NUL byte: ...
+ *     FILE:LINE: LIBCONFIG-MESSAGE          e.g. "syntax error"
+ *     FILE:LINE: NAME: duplicate setting name              (NAME when it can be found)
+ *     FILE:LINE: cannot open include file PATH: STRERROR
+ *     FILE:LINE: unit.key: LITERAL needs the L suffix (LITERALL): without it libconfig reads V
+ *     FILE:LINE: unit.key: value LITERAL out of range [MIN, MAX]   a wrapped literal, out of
+ *                                                                  bounds as written
+ *     FILE:LINE: unit.key: LITERAL does not fit in a 64-bit integer
  *     FILE:LINE: a.b: unknown section       top-level setting, or setting inside a parent of
  *                                           units ("operators"), that is not a unit or parent
  *     FILE:LINE: unit.key: unknown key      setting inside a unit that is not a decl
@@ -91,6 +104,13 @@ struct recd_conf {
                                             are owned too and freed per decl type */
     int *present;                        /* owned: unit's group appeared in the file */
     char *path;                          /* owned; NULL for recd_conf_defaults */
+    struct loc **loc;                    /* owned: per unit, per decl, where the file set it */
+};
+
+/* Where a key was set: line 0 = it kept its default. file NULL = the main file (c->path). */
+struct loc {
+    unsigned line;
+    char *file;                          /* owned; only for settings of an @include'd file */
 };
 
 /* Where and what a value error is; formatted into errstr by the caller. */
@@ -641,6 +661,123 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
     return RECD_OK;
 }
 
+/* ---- integer literals ------------------------------------------------------------------- */
+
+/*
+ * libconfig 1.5 reads an integer literal without the L suffix as a 32-bit int, silently
+ * wrapping it modulo 2^32 ("4102444800000" becomes 751032320, "0x80000000" -2147483648).
+ * The literal is the only place the intended value survives, so every integer that reaches a
+ * value is checked against its text here (and nowhere else): the setting's line is searched
+ * for "NAME =" / "NAME :" and the number after it is read exactly.
+ */
+struct literal {
+    char text[40];          /* the literal as written, sign included */
+    long long value;        /* its exact value (valid when !overflow) */
+    int overflow;           /* beyond the 64-bit range */
+};
+
+static int ident_char(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_' || ch == '*';
+}
+
+/* Read the number literal at p (after "NAME =" and blanks). Returns 1 and fills *l for an
+ * integer literal without the L suffix, 0 for anything else. */
+static int read_int_literal(const char *p, struct literal *l)
+{
+    const char *q = p, *digits;
+    unsigned long long mag;
+    int neg = 0, base = 10;
+    size_t n;
+    char tmp[40];
+
+    if (*q == '+' || *q == '-') {
+        neg = *q == '-';
+        q++;
+    }
+    if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X')) {
+        base = 16;
+        q += 2;
+    }
+    digits = q;
+    while (base == 16 ? ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+                         (*q >= 'A' && *q <= 'F'))
+                      : (*q >= '0' && *q <= '9')) {
+        q++;
+    }
+    n = (size_t)(q - digits);
+    if (n == 0 || *q == 'L' || *q == '.' || (base == 10 && (*q == 'e' || *q == 'E'))) {
+        return 0;           /* not an integer, or a 64-bit one (libconfig reads those right) */
+    }
+    snprintf(l->text, sizeof l->text, "%.*s%s", (int)((size_t)(q - p) < 36 ? q - p : 36), p,
+             (size_t)(q - p) < 36 ? "" : "...");
+    l->overflow = 0;
+    l->value = 0;
+    if (n >= sizeof tmp) {
+        l->overflow = 1;
+        return 1;
+    }
+    memcpy(tmp, digits, n);
+    tmp[n] = '\0';
+    errno = 0;
+    mag = strtoull(tmp, NULL, base);
+    if (errno == ERANGE || mag > (neg ? (unsigned long long)INT64_MAX + 1u
+                                      : (unsigned long long)INT64_MAX)) {
+        l->overflow = 1;
+    } else if (neg) {
+        l->value = mag == (unsigned long long)INT64_MAX + 1u ? INT64_MIN : -(long long)mag;
+    } else {
+        l->value = (long long)mag;
+    }
+    return 1;
+}
+
+/* The literal of setting `name` whose name is on line `line` of `text`, when libconfig's
+ * value `parsed` is not what it says. Returns 1 (l filled) or 0 (the value is right, or the
+ * literal cannot be found). */
+static int wrapped_literal(const char *text, unsigned line, const char *name, long long parsed,
+                           struct literal *l)
+{
+    const char *p = text, *eol;
+    size_t nlen = strlen(name);
+    unsigned ln = 1;
+
+    if (text == NULL || line == 0 || nlen == 0) {
+        return 0;
+    }
+    while (ln < line && (p = strchr(p, '\n')) != NULL) {
+        p++;
+        ln++;
+    }
+    if (p == NULL) {
+        return 0;
+    }
+    eol = strchr(p, '\n');
+    if (eol == NULL) {
+        eol = p + strlen(p);
+    }
+    for (; p < eol; p++) {
+        const char *q;
+
+        if (strncmp(p, name, nlen) != 0 || (p > text && ident_char(p[-1])) ||
+            ident_char(p[nlen])) {
+            continue;
+        }
+        q = p + nlen;
+        q += strspn(q, " \t\r\n");
+        if (*q != '=' && *q != ':') {
+            continue;
+        }
+        q++;
+        q += strspn(q, " \t\r\n");
+        if (read_int_literal(q, l) && (l->overflow || l->value != parsed)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- construction ----------------------------------------------------------------------- */
 
 static long find_unit(const struct recd_conf *c, const char *name)
@@ -713,6 +850,17 @@ static int apply_default(const struct recd_conf_unit *u, const struct recd_conf_
                          u->name, d->name);
         goto out;
     }
+    {
+        struct literal l;
+
+        if ((d->type == RECD_CT_INT || d->type == RECD_CT_DOUBLE) &&
+            config_setting_type(s) == CONFIG_TYPE_INT &&
+            wrapped_literal(text, 1, "x", config_setting_get_int64(s), &l)) {
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s.%s: invalid default: %s needs "
+                             "the L suffix", u->name, d->name, l.text);
+            goto out;
+        }
+    }
     rc = value_set(d, s, field_of(data, d), 0, e);
     if (rc == RECD_ECONFIG) {
         recd_seterr(errstr, errlen, rc, "%s.%s%s: invalid default: %s", u->name, d->name,
@@ -778,14 +926,16 @@ static int conf_new(const struct recd_conf_unit *const *units, size_t n_units,
         c->units = calloc(n_units, sizeof *c->units);
         c->data = calloc(n_units, sizeof *c->data);
         c->present = calloc(n_units, sizeof *c->present);
-        if (c->units == NULL || c->data == NULL || c->present == NULL) {
+        c->loc = calloc(n_units, sizeof *c->loc);
+        if (c->units == NULL || c->data == NULL || c->present == NULL || c->loc == NULL) {
             goto nomem;
         }
     }
     for (i = 0; i < n_units; i++) {
         c->units[i] = units[i];
         c->data[i] = calloc(1, units[i]->struct_size > 0 ? units[i]->struct_size : 1);
-        if (c->data[i] == NULL) {
+        c->loc[i] = calloc(units[i]->n_decls > 0 ? units[i]->n_decls : 1, sizeof **c->loc);
+        if (c->data[i] == NULL || c->loc[i] == NULL) {
             goto nomem;
         }
     }
@@ -823,6 +973,13 @@ void recd_conf_destroy(struct recd_conf *c)
         }
         free(c->data[i]);
     }
+    for (i = 0; i < c->n_units && c->loc != NULL; i++) {
+        for (j = 0; c->loc[i] != NULL && j < c->units[i]->n_decls; j++) {
+            free(c->loc[i][j].file);
+        }
+        free(c->loc[i]);
+    }
+    free(c->loc);
     free(c->data);
     free(c->units);
     free(c->present);
@@ -835,9 +992,98 @@ void recd_conf_destroy(struct recd_conf *c)
 struct walk {
     struct recd_conf *c;
     const char *name;       /* file name for settings without a source file */
+    const char *text;       /* the text of that file (or string) */
     char *errstr;
     size_t errlen;
 };
+
+/* Read a whole file (NUL-terminated). NULL when it cannot be read. */
+static char *slurp(const char *path, size_t max, size_t *len_out)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    if (fp == NULL) {
+        return NULL;
+    }
+    for (;;) {
+        size_t got;
+
+        if (cap - len < 4097) {
+            char *nb;
+            cap = cap ? cap * 2 : 8192;
+            nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(fp);
+                errno = ENOMEM;
+                return NULL;
+            }
+            buf = nb;
+        }
+        got = fread(buf + len, 1, cap - len - 1, fp);
+        len += got;
+        if (len > max) {
+            break;          /* the caller reports the size */
+        }
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(fp)) {
+        free(buf);
+        fclose(fp);
+        errno = EIO;
+        return NULL;
+    }
+    fclose(fp);
+    buf[len] = '\0';
+    if (len_out != NULL) {
+        *len_out = len;
+    }
+    return buf;
+}
+
+/* RECD_ECONFIG with e filled when the integer value of `s` is a wrapped literal. */
+static int check_literal(const struct walk *w, const struct recd_conf_decl *d,
+                         const config_setting_t *s, struct perr *e)
+{
+    const char *file = config_setting_source_file(s);
+    char *other = NULL;
+    const char *text = w->text;
+    struct literal l;
+    int found;
+
+    if (config_setting_type(s) != CONFIG_TYPE_INT) {
+        return RECD_OK;
+    }
+    if (file != NULL) {
+        other = slurp(file, RECD_CONF_MAX_BYTES, NULL);
+        text = other;
+    }
+    found = wrapped_literal(text, config_setting_source_line(s), d->name,
+                            config_setting_get_int64(s), &l);
+    free(other);
+    if (!found) {
+        return RECD_OK;
+    }
+    e->suffix[0] = '\0';
+    if (l.overflow) {
+        return perr_set(e, s, "%s does not fit in a 64-bit integer", l.text);
+    }
+    if (bounded(d) && (d->type == RECD_CT_INT ? (int_below(l.value, d->min) ||
+                                                 int_above(l.value, d->max))
+                                              : ((double)l.value < d->min ||
+                                                 (double)l.value > d->max))) {
+        if (d->type == RECD_CT_INT) {
+            return perr_set(e, s, "value %s out of range [%.0f, %.0f]", l.text, d->min, d->max);
+        }
+        return perr_set(e, s, "value %s out of range [%g, %g]", l.text, d->min, d->max);
+    }
+    return perr_set(e, s, "%s needs the L suffix (%sL): without it libconfig reads %lld",
+                    l.text, l.text, (long long)config_setting_get_int64(s));
+}
 
 static int loc_err(const struct walk *w, const config_setting_t *s, const char *path,
                    const char *suffix, const char *msg)
@@ -858,7 +1104,27 @@ static int set_decl(const struct walk *w, long ui, const struct recd_conf_decl *
     if (e == NULL) {
         return recd_seterr(w->errstr, w->errlen, RECD_ENOMEM, "out of memory");
     }
-    rc = value_set(d, s, field_of(w->c->data[ui], d), 1, e);
+    e->at = s;
+    e->suffix[0] = '\0';
+    e->msg[0] = '\0';
+    rc = RECD_OK;
+    if (d->type == RECD_CT_INT || d->type == RECD_CT_DOUBLE) {
+        rc = check_literal(w, d, s, e);
+    }
+    if (rc == RECD_OK) {
+        rc = value_set(d, s, field_of(w->c->data[ui], d), 1, e);
+    }
+    if (rc == RECD_OK) {
+        struct loc *l = &w->c->loc[ui][d - w->c->units[ui]->decls];
+        const char *file = config_setting_source_file(s);
+
+        free(l->file);
+        l->file = NULL;
+        l->line = config_setting_source_line(s);
+        if (file != NULL && (l->file = recd_strdup(file)) == NULL) {
+            rc = RECD_ENOMEM;
+        }
+    }
     if (rc == RECD_ECONFIG) {
         loc_err(w, e->at, path, e->suffix, e->msg);
     } else if (rc != RECD_OK) {
@@ -923,8 +1189,9 @@ static int walk_group(const struct walk *w, const config_setting_t *g, const cha
 }
 
 /* Build the conf from a parsed libconfig tree. */
-static int load_cfg(const config_t *cfg, const char *name, const struct recd_conf_unit *const *units,
-                    size_t n_units, struct recd_conf **out, char *errstr, size_t errlen)
+static int load_cfg(const config_t *cfg, const char *name, const char *text,
+                    const struct recd_conf_unit *const *units, size_t n_units,
+                    struct recd_conf **out, char *errstr, size_t errlen)
 {
     struct recd_conf *c = NULL;
     struct walk w;
@@ -941,6 +1208,7 @@ static int load_cfg(const config_t *cfg, const char *name, const struct recd_con
     }
     w.c = c;
     w.name = name;
+    w.text = text;
     w.errstr = errstr;
     w.errlen = errlen;
     rc = walk_group(&w, config_root_setting(cfg), "", -1);
@@ -955,21 +1223,206 @@ fail:
     return rc;
 }
 
-static int parse_err(const config_t *cfg, const char *name, char *errstr, size_t errlen)
+/* Line `line` (1-based) of text, or NULL. */
+static const char *line_at(const char *text, int line)
+{
+    const char *p = text;
+    int ln = 1;
+
+    while (p != NULL && ln < line) {
+        p = strchr(p, '\n');
+        if (p != NULL) {
+            p++;
+        }
+        ln++;
+    }
+    return p;
+}
+
+/* The path of the @include directive on `line` of text, into buf ("" when none). */
+static void include_path_at(const char *text, int line, char *buf, size_t len)
+{
+    const char *p = line_at(text, line), *q;
+
+    buf[0] = '\0';
+    if (p == NULL) {
+        return;
+    }
+    p += strspn(p, " \t");
+    if (strncmp(p, "@include", 8) != 0) {
+        return;
+    }
+    p += 8;
+    p += strspn(p, " \t");
+    if (*p != '"') {
+        return;
+    }
+    q = strchr(p + 1, '"');
+    if (q == NULL || (size_t)(q - p - 1) >= len) {
+        return;
+    }
+    memcpy(buf, p + 1, (size_t)(q - p - 1));
+    buf[q - p - 1] = '\0';
+}
+
+/* The name of a setting on `line` that is also set earlier in text (a duplicate), into buf
+ * ("" when none is found). */
+static void duplicate_at(const char *text, int line, char *buf, size_t len)
+{
+    const char *p = line_at(text, line), *eol;
+
+    buf[0] = '\0';
+    if (p == NULL) {
+        return;
+    }
+    eol = strchr(p, '\n');
+    if (eol == NULL) {
+        eol = p + strlen(p);
+    }
+    while (p < eol) {
+        const char *n = p, *q, *r;
+        size_t nlen;
+
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '*') ||
+            (p > text && ident_char(p[-1]))) {
+            p++;
+            continue;
+        }
+        while (p < eol && ident_char(*p)) {
+            p++;
+        }
+        nlen = (size_t)(p - n);
+        q = p + strspn(p, " \t");
+        if (*q != '=' && *q != ':') {
+            continue;
+        }
+        for (r = text; r < n; r++) {
+            const char *t;
+
+            if (strncmp(r, n, nlen) != 0 || (r > text && ident_char(r[-1])) ||
+                ident_char(r[nlen])) {
+                continue;
+            }
+            t = r + nlen;
+            t += strspn(t, " \t\r\n");
+            if ((*t == '=' || *t == ':') && nlen < len) {
+                memcpy(buf, n, nlen);
+                buf[nlen] = '\0';
+                return;
+            }
+        }
+    }
+}
+
+/* A libconfig parse error. text: the text parsed (for the main file or string). */
+static int parse_err(const config_t *cfg, const char *name, const char *text, char *errstr,
+                     size_t errlen)
 {
     const char *file = config_error_file(cfg);
+    const char *msg = config_error_text(cfg) != NULL ? config_error_text(cfg) : "syntax error";
+    int line = config_error_line(cfg);
+    char *other = NULL, what[PATH_MAX_LEN];
+    int rc;
 
+    if (file != NULL && (name == NULL || strcmp(file, name) != 0)) {
+        other = slurp(file, RECD_CONF_MAX_BYTES, NULL);
+        text = other;
+    }
+    what[0] = '\0';
+    if (text != NULL && strcmp(msg, "cannot open include file") == 0) {
+        include_path_at(text, line, what, sizeof what);
+        if (what[0] != '\0') {
+            int fd_errno;
+            FILE *fp = fopen(what, "r");
+
+            fd_errno = errno;
+            if (fp != NULL) {
+                fclose(fp);
+                fd_errno = 0;
+            }
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: cannot open include file %s%s%s",
+                             file != NULL ? file : name, line, what, fd_errno ? ": " : "",
+                             fd_errno ? strerror(fd_errno) : "");
+            free(other);
+            return rc;
+        }
+    } else if (text != NULL && strcmp(msg, "duplicate setting name") == 0) {
+        duplicate_at(text, line, what, sizeof what);
+        if (what[0] != '\0') {
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: %s: duplicate setting name",
+                             file != NULL ? file : name, line, what);
+            free(other);
+            return rc;
+        }
+    }
+    free(other);
     return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: %s", file != NULL ? file : name,
-                       config_error_line(cfg),
-                       config_error_text(cfg) != NULL ? config_error_text(cfg) : "syntax error");
+                       line, msg);
+}
+
+/* The main file's text with each relative `@include "P"` made relative to the file's
+ * directory `dir` ("DIR/P"); lines keep their numbers. NULL on out of memory. */
+static char *resolve_includes(const char *text, const char *dir)
+{
+    struct { char *p; size_t len, cap; } b = { NULL, 0, 0 };
+    const char *p = text;
+    size_t dlen = strlen(dir);
+
+    while (*p != '\0') {
+        const char *eol = strchr(p, '\n'), *q = p, *add = NULL;
+        size_t llen = eol != NULL ? (size_t)(eol - p) + 1 : strlen(p), at = 0, need;
+
+        q += strspn(q, " \t");
+        if (strncmp(q, "@include", 8) == 0) {
+            q += 8;
+            q += strspn(q, " \t");
+            if (*q == '"' && q[1] != '/' && q[1] != '"') {
+                at = (size_t)(q + 1 - p);
+                add = dir;
+            }
+        }
+        need = b.len + llen + (add != NULL ? dlen + 1 : 0) + 1;
+        if (need > b.cap) {
+            size_t nc = b.cap ? b.cap : 4096;
+            char *nb;
+
+            while (nc < need) {
+                nc *= 2;
+            }
+            nb = realloc(b.p, nc);
+            if (nb == NULL) {
+                free(b.p);
+                return NULL;
+            }
+            b.p = nb;
+            b.cap = nc;
+        }
+        if (add != NULL) {
+            memcpy(b.p + b.len, p, at);
+            memcpy(b.p + b.len + at, dir, dlen);
+            b.p[b.len + at + dlen] = '/';
+            memcpy(b.p + b.len + at + dlen + 1, p + at, llen - at);
+            b.len += llen + dlen + 1;
+        } else {
+            memcpy(b.p + b.len, p, llen);
+            b.len += llen;
+        }
+        p += llen;
+    }
+    if (b.p == NULL) {
+        return recd_strdup("");
+    }
+    b.p[b.len] = '\0';
+    return b.p;
 }
 
 int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, size_t n_units,
                    struct recd_conf **out, char *errstr, size_t errlen)
 {
     config_t cfg;
-    FILE *fp = NULL;
     struct stat st;
+    char *text = NULL, *resolved = NULL, *dir = NULL;
+    size_t len = 0;
     int rc;
 
     if (out != NULL) {
@@ -979,13 +1432,12 @@ int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, 
         return recd_seterr(errstr, errlen, RECD_EINVAL, "invalid arguments");
     }
     config_init(&cfg);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(errno));
+    if (path[0] == '\0') {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "an empty configuration file name");
         goto out;
     }
     /* A directory opens fine but the scanner would abort the process on the read error. */
-    if (fstat(fileno(fp), &st) != 0) {
+    if (stat(path, &st) != 0) {
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(errno));
         goto out;
     }
@@ -993,26 +1445,47 @@ int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, 
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(EISDIR));
         goto out;
     }
-    if (!config_read(&cfg, fp)) {
-        if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
-            rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path,
-                             config_error_text(&cfg));
-        } else {
-            rc = parse_err(&cfg, path, errstr, errlen);
+    text = slurp(path, RECD_CONF_MAX_BYTES, &len);
+    if (text == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: %s", path, strerror(errno));
+        goto out;
+    }
+    if (len > RECD_CONF_MAX_BYTES) {
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: larger than %d bytes: not a "
+                         "configuration file", path, RECD_CONF_MAX_BYTES);
+        goto out;
+    }
+    if (strlen(text) != len) {
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: contains a NUL byte: not a "
+                         "configuration file", path);
+        goto out;
+    }
+    /* relative @include paths: relative to this file's directory */
+    if (strchr(path, '/') != NULL) {
+        dir = recd_strndup(path, (size_t)(strrchr(path, '/') - path));
+        if (dir != NULL && dir[0] == '\0') {
+            free(dir);
+            dir = recd_strdup("");   /* "/recd.conf": includes resolve to "/P" */
         }
+    } else {
+        dir = recd_strdup(".");
+    }
+    resolved = dir != NULL ? resolve_includes(text, dir) : NULL;
+    if (resolved == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto out;
     }
-    if (ferror(fp)) {
-        rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: cannot read: read error", path);
+    if (!config_read_string(&cfg, resolved)) {
+        rc = parse_err(&cfg, path, resolved, errstr, errlen);
         goto out;
     }
-    rc = load_cfg(&cfg, path, units, n_units, out, errstr, errlen);
+    rc = load_cfg(&cfg, path, resolved, units, n_units, out, errstr, errlen);
 
 out:
     config_destroy(&cfg);
-    if (fp != NULL) {
-        fclose(fp);
-    }
+    free(text);
+    free(resolved);
+    free(dir);
     return rc;
 }
 
@@ -1034,9 +1507,9 @@ int recd_conf_load_string(const char *text, const char *name,
     }
     config_init(&cfg);
     if (!config_read_string(&cfg, text)) {
-        rc = parse_err(&cfg, name, errstr, errlen);
+        rc = parse_err(&cfg, name, text, errstr, errlen);
     } else {
-        rc = load_cfg(&cfg, name, units, n_units, out, errstr, errlen);
+        rc = load_cfg(&cfg, name, text, units, n_units, out, errstr, errlen);
     }
     config_destroy(&cfg);
     return rc;
@@ -1075,6 +1548,54 @@ int recd_conf_unit_present(const struct recd_conf *c, const char *unit_name)
 const char *recd_conf_path(const struct recd_conf *c)
 {
     return c != NULL ? c->path : NULL;
+}
+
+static const struct loc *find_loc(const struct recd_conf *c, const char *unit, const char *key)
+{
+    long ui = c != NULL && unit != NULL ? find_unit(c, unit) : -1;
+    const struct recd_conf_decl *d;
+
+    if (ui < 0 || key == NULL || (d = find_decl(c->units[ui], key)) == NULL) {
+        return NULL;
+    }
+    return &c->loc[ui][d - c->units[ui]->decls];
+}
+
+unsigned recd_conf_line(const struct recd_conf *c, const char *unit, const char *key)
+{
+    const struct loc *l = find_loc(c, unit, key);
+
+    return l != NULL ? l->line : 0;
+}
+
+const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key,
+                            char *buf, size_t len)
+{
+    const struct loc *l = find_loc(c, unit, key);
+    const char *file = c != NULL && c->path != NULL ? c->path : "(defaults)";
+
+    if (l != NULL && l->file != NULL) {
+        file = l->file;
+    }
+    if (l != NULL && l->line > 0) {
+        snprintf(buf, len, "%s:%u", file, l->line);
+    } else {
+        snprintf(buf, len, "%s", file);
+    }
+    return buf;
+}
+
+int recd_conf_error(const struct recd_conf *c, const char *unit, const char *key, char *errstr,
+                    size_t errlen, const char *fmt, ...)
+{
+    char where[PATH_MAX_LEN + 16], msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: %s.%s: %s",
+                       recd_conf_where(c, unit, key, where, sizeof where), unit, key, msg);
 }
 
 int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf *new_c,

@@ -29,8 +29,9 @@ enum recd_conf_type {
 /* MAP keys: libconfig 1.5 names must match [A-Za-z*][-A-Za-z0-9_*]* (no dots), so in the file
  * '_' stands for '.': `properties = { security_protocol = "ssl"; };` is stored under the key
  * "security.protocol" (recd_kvlist_get(l, "security.protocol")). Say so in the decl's desc.
- * INT: libconfig 1.5 silently truncates integers outside 32 bits unless written with the L
- * suffix ("5000000000L"). */
+ * INT: libconfig 1.5 silently wraps integers outside 32 bits unless written with the L
+ * suffix ("5000000000L"); the loader compares every integer with its literal in the file and
+ * refuses a wrapped one ("FILE:LINE: unit.key: 5000000000 needs the L suffix ..."). */
 
 #define RECD_CF_RELOADABLE 0x1u  /* may change on SIGHUP */
 #define RECD_CF_SECRET     0x2u  /* masked by --dump-config (for MAP: values whose key matches
@@ -78,6 +79,10 @@ struct recd_conf_unit {
 /* A loaded configuration: one struct per unit, filled from defaults then the file. */
 struct recd_conf;
 
+/* Configuration files larger than this are refused before parsing (libconfig's scanner is
+ * quadratic in the length of a string: a 4 MiB string took 7 s). */
+#define RECD_CONF_MAX_BYTES (1 << 20)
+
 /* Load `path` against `units` (borrowed; must outlive the result). On error returns
  * RECD_ECONFIG (or RECD_EIO if the file cannot be read) and writes
  * "FILE:LINE: unit.key: message" into errstr. *out is owned by the caller. */
@@ -99,6 +104,17 @@ const void *recd_conf_unit_data(const struct recd_conf *c, const char *unit_name
 /* Whether the group of the unit appeared in the file. */
 int recd_conf_unit_present(const struct recd_conf *c, const char *unit_name);
 const char *recd_conf_path(const struct recd_conf *c);
+
+/* Where unit.key was set: "FILE:LINE", or the configuration's file name alone when the key
+ * kept its default ("(defaults)" for recd_conf_defaults). Returns buf. */
+const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key,
+                            char *buf, size_t len);
+/* The line unit.key was set on, 0 when it kept its default. */
+unsigned recd_conf_line(const struct recd_conf *c, const char *unit, const char *key);
+/* A check across keys failed: errstr = "WHERE: unit.key: MESSAGE" (WHERE as recd_conf_where);
+ * returns RECD_ECONFIG. */
+int recd_conf_error(const struct recd_conf *c, const char *unit, const char *key, char *errstr,
+                    size_t errlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* For reload: RECD_OK when every key that differs between a and b is RECD_CF_RELOADABLE;
  * otherwise RECD_ECONFIG and errstr names the first non-reloadable key that changed

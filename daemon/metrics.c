@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "event.h"
+#include "daemon.h"
 #include "metrics.h"
 #include "recd.h"
 #include "strmap.h"
@@ -405,22 +406,55 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return respond(c, 404, "text/plain", recd_strdup("not found: try /metrics, /healthz, /readyz\n"));
 }
 
+int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
+                      size_t errlen)
+{
+    const char *colon = listen != NULL ? strrchr(listen, ':') : NULL;
+    const char *p;
+    struct in_addr a;
+    long v = 0;
+
+    if (colon == NULL || colon == listen || colon[1] == '\0') {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "\"%s\" is not IPV4-ADDRESS:PORT",
+                           listen != NULL ? listen : "");
+    }
+    if ((size_t)(colon - listen) >= hostlen) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "\"%s\": the address is too long",
+                           listen);
+    }
+    for (p = colon + 1; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "\"%s\": port \"%s\" is not a number in [0, 65535]", listen,
+                               colon + 1);
+        }
+        v = v * 10 + (*p - '0');
+        if (v > 65535) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "\"%s\": port %s out of range [0, 65535]", listen, colon + 1);
+        }
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    if (inet_pton(AF_INET, host, &a) != 1) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "\"%s\": \"%s\" is not an IPv4 address", listen, host);
+    }
+    *port = (int)v;
+    return RECD_OK;
+}
+
 int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out,
                        char *errstr, size_t errlen)
 {
     struct sockaddr_in sa;
-    char host[128];
-    const char *colon = strrchr(listen, ':');
-    long port;
+    char host[128], err[512];
+    int port = 0;
     const union MHD_DaemonInfo *info;
 
-    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host)) {
-        return recd_seterr(errstr, errlen, RECD_ECONFIG, "metrics.listen: \"%s\" is not host:port",
-                           listen);
+    if (recd_listen_parse(listen, host, sizeof(host), &port, err, sizeof(err)) != RECD_OK) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "metrics.listen: %s", err);
     }
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    port = strtol(colon + 1, NULL, 10);
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);

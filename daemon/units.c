@@ -10,6 +10,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "operator.h"
 #include "recd.h"
@@ -139,6 +140,224 @@ static int check_confluent_ids(const struct recd_conf_decl *d, const void *value
     return RECD_OK;
 }
 
+/* Kafka's topic name rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..". */
+static int check_topic(const struct recd_conf_decl *d, const void *value, char *errstr,
+                       size_t errlen)
+{
+    const char *t = *(char *const *)value;
+    size_t i, n = strlen(t);
+
+    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "\"%s\" is not a Kafka topic name (1 to 249 characters, not \".\" "
+                           "or \"..\")", t);
+    }
+    for (i = 0; i < n; i++) {
+        char ch = t[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-')) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "\"%s\" is not a Kafka topic name (only letters, digits, '.', "
+                               "'_' and '-')", t);
+        }
+    }
+    return RECD_OK;
+}
+
+static int check_listen(const struct recd_conf_decl *d, const void *value, char *errstr,
+                        size_t errlen)
+{
+    char host[128];
+    int port;
+
+    return recd_listen_parse(*(char *const *)value, host, sizeof(host), &port, errstr, errlen);
+}
+
+/* The pipeline unit's struct: the public one (units.h) and what only the checks here read. */
+struct pipeline_conf {
+    struct recd_conf_pipeline pub;      /* first: RECD_UNIT(c, "pipeline", ...) sees it */
+    int require_output;
+};
+
+/* ---- checks across keys ------------------------------------------------------------------ */
+
+/* What the operators need from each other and whether they publish: the same rules their
+ * init() enforces at a start (services they look up), checked without state so that recd -t
+ * refuses a chain that cannot start. An operator missing here is not checked. */
+static const struct op_rule {
+    const char *name;
+    const char *needs[3];       /* operators that must come before it */
+    const char *msg;            /* the message its init() gives */
+    int publishes;              /* adds recommendation lists to the output */
+} op_rules[] = {
+    {"sessionize", {NULL}, NULL, 0},
+    {"embed", {"sessionize", NULL}, "operator embed needs sessionize before it in pipeline.chain", 0},
+    {"sgd", {"sessionize", NULL}, "operator sgd needs sessionize before it in pipeline.chain", 0},
+    {"rerank", {"sessionize", "sgd", NULL},
+     "operator rerank needs sessionize and sgd before it in pipeline.chain", 1},
+    {"popular", {NULL}, NULL, 1},
+};
+
+static int check_chain_order(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const struct recd_conf_pipeline *pc = RECD_UNIT(c, "pipeline", struct recd_conf_pipeline);
+    const char *publisher = NULL;
+    size_t i, j, k;
+
+    for (i = 0; i < pc->chain.n; i++) {
+        const struct op_rule *r = NULL;
+
+        for (j = 0; j < RECD_ARRAY_SIZE(op_rules); j++) {
+            if (strcmp(op_rules[j].name, pc->chain.v[i]) == 0) {
+                r = &op_rules[j];
+            }
+        }
+        if (r == NULL) {
+            continue;
+        }
+        for (j = 0; j < RECD_ARRAY_SIZE(r->needs) && r->needs[j] != NULL; j++) {
+            for (k = 0; k < i && strcmp(pc->chain.v[k], r->needs[j]) != 0; k++) {
+            }
+            if (k == i) {
+                return recd_conf_error(c, "pipeline", "chain", errstr, errlen, "%s", r->msg);
+            }
+        }
+        if (r->publishes) {
+            if (publisher != NULL) {
+                return recd_conf_error(c, "pipeline", "chain", errstr, errlen,
+                                       "%s and %s both publish recommendations (the later one "
+                                       "would replace every list of the earlier): keep one",
+                                       publisher, r->name);
+            }
+            publisher = r->name;
+        }
+    }
+    if (publisher == NULL &&
+        ((const struct pipeline_conf *)recd_conf_unit_data(c, "pipeline"))->require_output) {
+        return recd_conf_error(c, "pipeline", "chain", errstr, errlen,
+                               "no operator publishes recommendations: end the chain with rerank "
+                               "(after sessionize and sgd) or popular (or set "
+                               "pipeline.require_output = false)");
+    }
+    return RECD_OK;
+}
+
+static int check_topic_roles(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const struct recd_conf_topics *t = RECD_UNIT(c, "topics", struct recd_conf_topics);
+    const struct { const char *key, *name; int input; } r[] = {
+        {"clicks", t->clicks, 1}, {"purchases", t->purchases, 1}, {"queries", t->queries, 1},
+        {"items", t->items, 1}, {"deletions", t->deletions, 1},
+        {"recommendations", t->recommendations, 0}, {"dlq", t->dlq, 0},
+    };
+    size_t i, j;
+
+    /* each pair once; the message goes to the key set later in the file */
+    for (i = 0; i < RECD_ARRAY_SIZE(r); i++) {
+        for (j = i + 1; j < RECD_ARRAY_SIZE(r); j++) {
+            const char *at, *other;
+
+            if (strcmp(r[i].name, r[j].name) != 0) {
+                continue;
+            }
+            if (recd_conf_line(c, "topics", r[j].key) >= recd_conf_line(c, "topics", r[i].key)) {
+                at = r[j].key;
+                other = r[i].key;
+            } else {
+                at = r[i].key;
+                other = r[j].key;
+            }
+            return recd_conf_error(c, "topics", at, errstr, errlen,
+                                   "\"%s\" is also topics.%s: %s", r[i].name, other,
+                                   r[i].input && r[j].input ? "every input needs its own topic"
+                                   : !r[i].input && !r[j].input
+                                   ? "the dead-letter queue and the output must differ"
+                                   : "an output topic must not be an input (recd would read "
+                                     "back what it writes, forever)");
+        }
+    }
+    return RECD_OK;
+}
+
+static int check_ts_bounds(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const struct recd_conf_input *in = RECD_UNIT(c, "input", struct recd_conf_input);
+
+    if (in->min_ts_ms >= in->max_ts_ms) {
+        const char *key = recd_conf_line(c, "input", "max_ts_ms") >=
+                          recd_conf_line(c, "input", "min_ts_ms") ? "max_ts_ms" : "min_ts_ms";
+
+        if (strcmp(key, "max_ts_ms") == 0) {
+            return recd_conf_error(c, "input", key, errstr, errlen,
+                                   "%lld is not above input.min_ts_ms (%lld): every event would "
+                                   "be dead-lettered", (long long)in->max_ts_ms,
+                                   (long long)in->min_ts_ms);
+        }
+        return recd_conf_error(c, "input", key, errstr, errlen,
+                               "%lld is not below input.max_ts_ms (%lld): every event would be "
+                               "dead-lettered", (long long)in->min_ts_ms,
+                               (long long)in->max_ts_ms);
+    }
+    return RECD_OK;
+}
+
+/* recd sets these librdkafka properties itself; in kafka.properties they would be silently
+ * overridden or would silently override a kafka.* key. */
+static const struct { const char *prop, *why; } owned_props[] = {
+    {"bootstrap.servers", "set kafka.brokers instead"},
+    {"metadata.broker.list", "set kafka.brokers instead"},
+    {"client.id", "set kafka.client_id instead"},
+    {"group.id", "set kafka.group_id instead"},
+    {"enable.auto.commit", "recd commits offsets itself (kafka.commit_interval_ms)"},
+    {"auto.commit.interval.ms", "set kafka.commit_interval_ms instead"},
+    {"enable.auto.offset.store", "recd stores offsets itself"},
+    {"auto.offset.reset", "recd resumes from its state (kafka.start_from)"},
+    {"enable.idempotence", "recd's producer is always idempotent (exactly-once output)"},
+    {"statistics.interval.ms", "set kafka.stats_interval_ms instead"},
+};
+
+static int check_kafka_props(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(c, "kafka", struct recd_conf_kafka);
+    size_t i, j;
+
+    for (i = 0; i < kc->properties.n; i++) {
+        const char *k = kc->properties.k[i], *v = kc->properties.v[i];
+
+        for (j = 0; j < RECD_ARRAY_SIZE(owned_props); j++) {
+            if (strcmp(k, owned_props[j].prop) == 0) {
+                return recd_conf_error(c, "kafka", "properties", errstr, errlen,
+                                       "%s is set by recd: %s", k, owned_props[j].why);
+            }
+        }
+        if ((strcmp(k, "acks") == 0 || strcmp(k, "request.required.acks") == 0) &&
+            strcmp(v, "all") != 0 && strcmp(v, "-1") != 0) {
+            return recd_conf_error(c, "kafka", "properties", errstr, errlen,
+                                   "%s = \"%s\": recd's idempotent producer needs acks=all "
+                                   "(exactly-once output)", k, v);
+        }
+    }
+    return RECD_OK;
+}
+
+/* Every check across keys; run after each load (start, recd -t, reload). */
+static int config_check(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    int rc = check_ts_bounds(c, errstr, errlen);
+
+    if (rc == RECD_OK) {
+        rc = check_topic_roles(c, errstr, errlen);
+    }
+    if (rc == RECD_OK) {
+        rc = check_kafka_props(c, errstr, errlen);
+    }
+    if (rc == RECD_OK) {
+        rc = check_chain_order(c, errstr, errlen);
+    }
+    return rc;
+}
+
 /* ---- tables ------------------------------------------------------------------------------ */
 
 static const char *const levels[] = {"err", "warning", "notice", "info", "debug", NULL};
@@ -211,17 +430,17 @@ static const struct recd_conf_decl kafka_decls[] = {
 
 #define T(f) offsetof(struct recd_conf_topics, f)
 static const struct recd_conf_decl topics_decls[] = {
-    {"clicks", RECD_CT_STRING, "\"shop.clicks\"", 1, 249, 0, T(clicks), "Click events (input).", NULL, NULL},
-    {"purchases", RECD_CT_STRING, "\"shop.purchases\"", 1, 249, 0, T(purchases), "Purchase events (input).", NULL, NULL},
-    {"queries", RECD_CT_STRING, "\"shop.queries\"", 1, 249, 0, T(queries), "Search queries (input).", NULL, NULL},
+    {"clicks", RECD_CT_STRING, "\"shop.clicks\"", 1, 249, 0, T(clicks), "Click events (input).", NULL, check_topic},
+    {"purchases", RECD_CT_STRING, "\"shop.purchases\"", 1, 249, 0, T(purchases), "Purchase events (input).", NULL, check_topic},
+    {"queries", RECD_CT_STRING, "\"shop.queries\"", 1, 249, 0, T(queries), "Search queries (input).", NULL, check_topic},
     {"items", RECD_CT_STRING, "\"shop.items\"", 1, 249, 0, T(items),
-     "Item catalogue (input, compacted, read in full by every instance).", NULL, NULL},
+     "Item catalogue (input, compacted, read in full by every instance).", NULL, check_topic},
     {"deletions", RECD_CT_STRING, "\"shop.user-deletions\"", 1, 249, 0, T(deletions),
-     "User deletion requests (input).", NULL, NULL},
+     "User deletion requests (input).", NULL, check_topic},
     {"recommendations", RECD_CT_STRING, "\"shop.recommendations\"", 1, 249, 0, T(recommendations),
-     "Recommendations (output, compacted upsert stream keyed by user).", NULL, NULL},
+     "Recommendations (output, compacted upsert stream keyed by user).", NULL, check_topic},
     {"dlq", RECD_CT_STRING, "\"recd.dlq\"", 1, 249, 0, T(dlq),
-     "Dead-letter queue for records that cannot be decoded or validated.", NULL, NULL},
+     "Dead-letter queue for records that cannot be decoded or validated.", NULL, check_topic},
 };
 #undef T
 
@@ -294,7 +513,8 @@ static const struct recd_conf_decl metrics_decls[] = {
     {"enabled", RECD_CT_BOOL, "true", 1, 0, 0, M(enabled),
      "Serve Prometheus metrics and health endpoints.", NULL, NULL},
     {"listen", RECD_CT_STRING, "\"127.0.0.1:9464\"", 1, 256, 0, M(listen),
-     "Address:port of /metrics, /healthz and /readyz (port 0 picks a free port).", NULL, NULL},
+     "Address:port of /metrics, /healthz and /readyz (port 0 picks a free port).", NULL,
+     check_listen},
     {"hit_k", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, M(hit_k),
      "K of the online quality metrics HR@K and MRR@K.", NULL, NULL},
 };
@@ -302,8 +522,13 @@ static const struct recd_conf_decl metrics_decls[] = {
 
 static const struct recd_conf_decl pipeline_decls[] = {
     {"chain", RECD_CT_STRLIST, "[\"sessionize\", \"embed\", \"sgd\", \"rerank\"]", 1, 16, 0,
-     offsetof(struct recd_conf_pipeline, chain),
-     "Operators every micro-batch runs through, in order.", NULL, check_chain},
+     offsetof(struct pipeline_conf, pub.chain),
+     "Operators every micro-batch runs through, in order. An operator must come after those it "
+     "needs (embed and sgd after sessionize; rerank after sessionize and sgd) and exactly one "
+     "publishes (rerank or popular).", NULL, check_chain},
+    {"require_output", RECD_CT_BOOL, "true", 1, 0, 0, offsetof(struct pipeline_conf, require_output),
+     "Refuse a chain in which no operator publishes recommendations. false only to measure the "
+     "learning operators alone (bench/throughput's rerank-off run).", NULL, NULL},
 };
 
 #define UNIT(var, name, desc, decls, type) \
@@ -320,7 +545,7 @@ UNIT(recd_unit_state, "state", "State store (RocksDB).", state_decls, struct rec
 UNIT(recd_unit_metrics, "metrics", "Metrics and health endpoints.", metrics_decls,
      struct recd_conf_metrics);
 UNIT(recd_unit_pipeline, "pipeline", "The operator chain.", pipeline_decls,
-     struct recd_conf_pipeline);
+     struct pipeline_conf);
 #undef UNIT
 
 #define MAX_UNITS 64
@@ -354,7 +579,13 @@ int recd_config_load(const char *path, struct recd_conf **out, char *errstr, siz
     size_t n;
     const struct recd_conf_unit *const *u = recd_units_all(&n);
 
-    return recd_conf_load(path, u, n, out, errstr, errlen);
+    int rc = recd_conf_load(path, u, n, out, errstr, errlen);
+
+    if (rc == RECD_OK && (rc = config_check(*out, errstr, errlen)) != RECD_OK) {
+        recd_conf_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int recd_config_load_string(const char *text, const char *name, struct recd_conf **out,
@@ -363,7 +594,13 @@ int recd_config_load_string(const char *text, const char *name, struct recd_conf
     size_t n;
     const struct recd_conf_unit *const *u = recd_units_all(&n);
 
-    return recd_conf_load_string(text, name, u, n, out, errstr, errlen);
+    int rc = recd_conf_load_string(text, name, u, n, out, errstr, errlen);
+
+    if (rc == RECD_OK && (rc = config_check(*out, errstr, errlen)) != RECD_OK) {
+        recd_conf_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int recd_config_codec(const struct recd_conf *c, struct recd_codec_conf *cc,

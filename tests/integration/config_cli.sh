@@ -40,6 +40,68 @@ out="$("$RECD_BIN" -t -c "$T/rdk.conf" 2>&1)" && fail "unknown librdkafka proper
 case "$out" in "$T/rdk.conf:"*"kafka.properties: librdkafka property bogus.property"*) pass "unknown librdkafka property: $out";;
                *) fail "librdkafka property message: $out";; esac
 
+# ---- operator mistakes (docs/RELIABILITY.md "Operator mistakes": the same cases) ----------
+mistake() {   # NAME CONFIG-TEXT EXPECTED-MESSAGE-AFTER-"FILE:"
+    printf '%s\n' "$2" > "$T/$1.conf"
+    expect_error "$T/$1.conf" "$T/$1.conf:$3"
+}
+# integers beyond 32 bits without the L suffix (libconfig 1.5 wraps them modulo 2^32)
+mistake wrap-ts 'input = { max_ts_ms = 4102444800000; };' \
+    '1: input.max_ts_ms: 4102444800000 needs the L suffix (4102444800000L): without it libconfig reads 751032320'
+mistake wrap-cache 'state = { block_cache_mb = 4294967298; };' \
+    '1: state.block_cache_mb: value 4294967298 out of range [1, 1048576]'
+mistake wrap-records 'batch = { max_records = 3000000000; };' \
+    '1: batch.max_records: value 3000000000 out of range [1, 100000]'
+mistake wrap-price 'input = { max_price = 5000000000; };' \
+    '1: input.max_price: 5000000000 needs the L suffix (5000000000L): without it libconfig reads 705032704'
+mistake ts-order $'input = {\n  min_ts_ms = 1700000000000L;\n  max_ts_ms = 1600000000000L;\n};' \
+    '3: input.max_ts_ms: 1600000000000 is not above input.min_ts_ms (1700000000000): every event would be dead-lettered'
+mistake dup $'batch = {\n  max_records = 10;\n  max_records = 20;\n};' '3: max_records: duplicate setting name'
+# metrics.listen: one parser for recd and recctl status
+mistake port-big 'metrics = { listen = "127.0.0.1:99999"; };' \
+    '1: metrics.listen: "127.0.0.1:99999": port 99999 out of range [0, 65535]'
+mistake port-neg 'metrics = { listen = "127.0.0.1:-5"; };' \
+    '1: metrics.listen: "127.0.0.1:-5": port "-5" is not a number in [0, 65535]'
+mistake port-abc 'metrics = { listen = "127.0.0.1:abc"; };' \
+    '1: metrics.listen: "127.0.0.1:abc": port "abc" is not a number in [0, 65535]'
+mistake listen-addr 'metrics = { listen = "not-an-address"; };' \
+    '1: metrics.listen: "not-an-address" is not IPV4-ADDRESS:PORT'
+mistake listen-host 'metrics = { listen = "localhost:9464"; };' \
+    '1: metrics.listen: "localhost:9464": "localhost" is not an IPv4 address'
+# topic names and roles
+mistake dlq-input $'topics = {\n  dlq = "shop.clicks";\n};' \
+    '2: topics.dlq: "shop.clicks" is also topics.clicks: an output topic must not be an input (recd would read back what it writes, forever)'
+mistake recs-input 'topics = { recommendations = "shop.clicks"; };' \
+    '1: topics.recommendations: "shop.clicks" is also topics.clicks: an output topic must not be an input (recd would read back what it writes, forever)'
+mistake inputs-shared 'topics = { clicks = "shop.items"; };' \
+    '1: topics.clicks: "shop.items" is also topics.items: every input needs its own topic'
+mistake dlq-recs 'topics = { dlq = "out"; recommendations = "out"; };' \
+    '1: topics.dlq: "out" is also topics.recommendations: the dead-letter queue and the output must differ'
+mistake topic-space 'topics = { clicks = "a b"; };' \
+    $'1: topics.clicks: "a b" is not a Kafka topic name (only letters, digits, \'.\', \'_\' and \'-\')'
+mistake topic-dots 'topics = { dlq = ".."; };' \
+    '1: topics.dlq: ".." is not a Kafka topic name (1 to 249 characters, not "." or "..")'
+# the operator chain: the same dependencies a start checks, one publisher
+mistake chain-order 'pipeline = { chain = ["rerank", "sgd"]; };' \
+    '1: pipeline.chain: operator rerank needs sessionize and sgd before it in pipeline.chain'
+mistake chain-sgd 'pipeline = { chain = ["sgd"]; };' \
+    '1: pipeline.chain: operator sgd needs sessionize before it in pipeline.chain'
+mistake chain-embed 'pipeline = { chain = ["embed", "sessionize", "sgd", "rerank"]; };' \
+    '1: pipeline.chain: operator embed needs sessionize before it in pipeline.chain'
+mistake chain-silent 'pipeline = { chain = ["sessionize"]; };' \
+    '1: pipeline.chain: no operator publishes recommendations: end the chain with rerank (after sessionize and sgd) or popular (or set pipeline.require_output = false)'
+mistake chain-two 'pipeline = { chain = ["sessionize", "embed", "sgd", "rerank", "popular"]; };' \
+    '1: pipeline.chain: rerank and popular both publish recommendations (the later one would replace every list of the earlier): keep one'
+printf 'pipeline = { chain = ["sessionize", "sgd"]; require_output = false; };\n' > "$T/chain-bench.conf"
+"$RECD_BIN" -t -c "$T/chain-bench.conf" >/dev/null || fail "require_output = false does not allow a silent chain"
+# librdkafka properties recd sets itself, and acks (exactly-once needs acks=all)
+mistake acks 'kafka = { properties = { acks = "0"; }; };' \
+    '1: kafka.properties: acks = "0": recd'"'"'s idempotent producer needs acks=all (exactly-once output)'
+mistake bootstrap 'kafka = { properties = { bootstrap_servers = "10.0.0.1:9092"; }; };' \
+    '1: kafka.properties: bootstrap.servers is set by recd: set kafka.brokers instead'
+mistake groupid 'kafka = { properties = { group_id = "other"; }; };' \
+    '1: kafka.properties: group.id is set by recd: set kafka.group_id instead'
+
 printf 'frobnicate = { a = 1; };\n' > "$T/section.conf"
 expect_error "$T/section.conf" "$T/section.conf:1: frobnicate: unknown section"
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "conf.h"
@@ -286,8 +287,90 @@ static void test_include(void **state)
                                            N_UNITS, &c, err, sizeof err), RECD_ECONFIG);
     assert_null(c);
     assert_string_equal(err, CONF_DIR "/include_bad_part.conf:4: kafka.bogus: unknown key");
+    /* The message names the include file and why it cannot be opened. */
     expect_err("core = { workers = 2; };\n@include \"/nonexistent/x.conf\"\n",
-               "t.conf:2: cannot open include file");
+               "t.conf:2: cannot open include file /nonexistent/x.conf: No such file or directory");
+}
+
+/* Relative @include paths resolve against the including (main) file's directory, not the
+ * working directory (under systemd that is /). */
+static void test_include_relative(void **state)
+{
+    struct recd_conf *c = NULL;
+    char err[512] = "";
+
+    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/main.conf", units, N_UNITS, &c, err,
+                                    sizeof err), RECD_OK);
+    assert_int_equal(core(c)->workers, 5);
+    assert_int_equal(kafka(c)->topics.n, 1);
+    assert_string_equal(kafka(c)->topics.v[0], "from-sub");
+    recd_conf_destroy(c);
+    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/missing.conf", units, N_UNITS, &c, err,
+                                    sizeof err), RECD_ECONFIG);
+    assert_null(c);
+    assert_string_equal(err, CONF_DIR "/incdir/missing.conf:3: cannot open include file "
+                             CONF_DIR "/incdir/no-such-part.conf: No such file or directory");
+    /* a wrapped integer inside an included file is found in that file */
+    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/wrapped.conf", units, N_UNITS, &c, err,
+                                    sizeof err), RECD_ECONFIG);
+    assert_string_equal(err, CONF_DIR "/incdir/wrapped_part.conf:2: core.big: 5000000000 needs "
+                             "the L suffix (5000000000L): without it libconfig reads 705032704");
+}
+
+/* libconfig 1.5 wraps integer literals without the L suffix modulo 2^32; the loader compares
+ * each integer with its literal and refuses a wrapped one. */
+static void test_wrapped_integers(void **state)
+{
+    struct recd_conf *c;
+
+    expect_err("core = { big = 4102444800000; };\n",
+               "t.conf:1: core.big: 4102444800000 needs the L suffix (4102444800000L): without it "
+               "libconfig reads 751032320");
+    expect_err("core = {\n  big =\n    -4102444800000;\n};\n",
+               "t.conf:2: core.big: -4102444800000 needs the L suffix (-4102444800000L): without "
+               "it libconfig reads -751032320");
+    expect_err("core = { big = 0x80000000; };\n",
+               "t.conf:1: core.big: 0x80000000 needs the L suffix (0x80000000L): without it "
+               "libconfig reads -2147483648");
+    /* out of the decl's bounds: the bound message with the value as written */
+    expect_err("core = { workers = 3000000000; };\n",
+               "t.conf:1: core.workers: value 3000000000 out of range [1, 64]");
+    expect_err("core = { workers = 4294967297; };\n",
+               "t.conf:1: core.workers: value 4294967297 out of range [1, 64]");
+    expect_err("core = { big = 99999999999999999999; };\n",
+               "t.conf:1: core.big: 99999999999999999999 does not fit in a 64-bit integer");
+    /* a double written as a wrapping integer */
+    expect_err("core = { ratio = 4294967296; };\n",
+               "t.conf:1: core.ratio: value 4294967296 out of range [0, 1]");
+    expect_err("ops = { pop = { decay = 5000000000; }; };\n",
+               "t.conf:1: ops.pop.decay: 5000000000 needs the L suffix (5000000000L): without it "
+               "libconfig reads 705032704");
+    /* same name elsewhere on the line; the L suffix; 32-bit extremes; names in comments */
+    c = load_ok("core = { workers = 3; big = 5000000000L; }; # big = 7000000000\n"
+                "ops = { pop = { window = 5; decay = 2147483647; }; cooc = { k = 9; }; };\n"
+                "kafka = { topics = [ \"big = 9999999999\" ]; };\n");
+    assert_true(core(c)->big == INT64_C(5000000000));
+    assert_true(pop(c)->decay == 2147483647.0);
+    recd_conf_destroy(c);
+    c = load_ok("core = { big = -2147483648; };\n");
+    assert_true(core(c)->big == INT32_MIN);
+    recd_conf_destroy(c);
+}
+
+/* Where a key was set, for checks across keys. */
+static void test_where(void **state)
+{
+    struct recd_conf *c = load_ok("core = {\n  workers = 3;\n};\n");
+    char buf[256], err[256];
+
+    assert_string_equal(recd_conf_where(c, "core", "workers", buf, sizeof buf), "t.conf:2");
+    assert_string_equal(recd_conf_where(c, "core", "big", buf, sizeof buf), "t.conf");
+    assert_int_equal(recd_conf_line(c, "core", "workers"), 2);
+    assert_int_equal(recd_conf_line(c, "core", "big"), 0);
+    assert_int_equal(recd_conf_error(c, "core", "workers", err, sizeof err, "bad %d", 7),
+                     RECD_ECONFIG);
+    assert_string_equal(err, "t.conf:2: core.workers: bad 7");
+    recd_conf_destroy(c);
 }
 
 static void test_unknown(void **state)
@@ -410,7 +493,10 @@ static void test_syntax(void **state)
 
     expect_err("core = {\n  workers = 4;\n  ratio = ;\n};\n", "t.conf:3: syntax error");
     expect_err("core = {\n  workers = 4;\n", "t.conf:3: syntax error");
-    expect_err("core = {\n  workers = 4;\n  workers = 5;\n};\n", "t.conf:3: duplicate setting name");
+    expect_err("core = {\n  workers = 4;\n  workers = 5;\n};\n",
+               "t.conf:3: workers: duplicate setting name");
+    expect_err("core = { workers = 4; fast = true; workers = 5; };\n",
+               "t.conf:1: workers: duplicate setting name");
     assert_int_equal(recd_conf_load(CONF_DIR "/syntax.conf", units, N_UNITS, &c, err, sizeof err),
                      RECD_ECONFIG);
     assert_null(c);
@@ -438,6 +524,33 @@ static void test_io_errors(void **state)
     /* A NULL errstr is allowed. */
     assert_int_equal(recd_conf_load("/nonexistent/recd.conf", units, N_UNITS, &c, NULL, 0),
                      RECD_EIO);
+    /* An empty name says so (it printed ": cannot read"). */
+    assert_int_equal(recd_conf_load("", units, N_UNITS, &c, err, sizeof err), RECD_EIO);
+    assert_string_equal(err, "an empty configuration file name");
+    /* A file larger than RECD_CONF_MAX_BYTES is refused before parsing (libconfig's scanner
+     * takes seconds per MiB of one string). */
+    {
+        char path[] = "/tmp/test_conf_big.XXXXXX", want[256];
+        int fd = mkstemp(path);
+        FILE *f;
+        size_t i;
+
+        assert_true(fd >= 0);
+        f = fdopen(fd, "w");
+        assert_non_null(f);
+        fputs("core = { name = \"", f);
+        for (i = 0; i < RECD_CONF_MAX_BYTES; i++) {
+            fputc('x', f);
+        }
+        fputs("\"; };\n", f);
+        fclose(f);
+        assert_int_equal(recd_conf_load(path, units, N_UNITS, &c, err, sizeof err), RECD_ECONFIG);
+        assert_null(c);
+        snprintf(want, sizeof want, "%s: larger than %d bytes: not a configuration file", path,
+                 RECD_CONF_MAX_BYTES);
+        assert_string_equal(err, want);
+        unlink(path);
+    }
 }
 
 static void test_bad_tables(void **state)
@@ -704,6 +817,9 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_good_file),
         cmocka_unit_test(test_include),
+        cmocka_unit_test(test_include_relative),
+        cmocka_unit_test(test_wrapped_integers),
+        cmocka_unit_test(test_where),
         cmocka_unit_test(test_unknown),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_wrong_type),
