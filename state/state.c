@@ -249,8 +249,31 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
+    if (conf->read_only || conf->must_exist) {
+        /* never create a store that was asked to be read: a mistyped path must not become a
+         * fresh empty store (and an "empty" checkpoint) */
+        struct stat sb;
+        char cur[4096];
+
+        if (stat(st->dir, &sb) != 0) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOENT, "no state store in %s: %s", st->dir,
+                             strerror(errno));
+            goto fail;
+        }
+        if (!S_ISDIR(sb.st_mode)) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOENT, "no state store in %s: not a directory",
+                             st->dir);
+            goto fail;
+        }
+        snprintf(cur, sizeof(cur), "%s/CURRENT", st->dir);
+        if (stat(cur, &sb) != 0) {
+            rc = recd_seterr(errstr, errlen, RECD_ENOENT,
+                             "no state store in %s (no RocksDB CURRENT file)", st->dir);
+            goto fail;
+        }
+    }
     if (!conf->read_only) {
-        if (mkdir_p(st->dir) == -1) {
+        if (!conf->must_exist && mkdir_p(st->dir) == -1) {
             rc = recd_seterr(errstr, errlen, RECD_EIO, "cannot create state directory %s: %s",
                              st->dir, strerror(errno));
             goto fail;
@@ -266,7 +289,7 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
     }
 
     st->opts = rocksdb_options_create();
-    rocksdb_options_set_create_if_missing(st->opts, !conf->read_only);
+    rocksdb_options_set_create_if_missing(st->opts, !conf->read_only && !conf->must_exist);
     rocksdb_options_set_create_missing_column_families(st->opts, !conf->read_only);
     rocksdb_options_set_compression(st->opts, comp);
     if (conf->write_buffer_bytes > 0) {

@@ -42,7 +42,9 @@ struct recd_state_conf {
     int64_t write_buffer_bytes;
     const char *compression;       /* "none", "lz4", "zstd", "snappy" */
     int sync_commit;               /* fsync the WAL on every commit */
-    int read_only;                 /* open without the lock (recctl) */
+    int read_only;                 /* open without the lock (recctl); never creates */
+    int must_exist;                /* writable, but only an existing store: fail with
+                                      RECD_ENOENT instead of creating one (recctl checkpoint) */
     int64_t min_free_bytes;        /* > 0: open and commits fail (nothing written) while
                                       the state filesystem has less space free than this */
 };
@@ -51,7 +53,9 @@ struct recd_state;
 struct recd_txn;
 
 /* Open (and create) the store. A store held by another process fails with RECD_ELOCKED and
- * errstr "state directory DIR is in use by another process (pid N)". */
+ * errstr "state directory DIR is in use by another process (pid N)". With read_only or
+ * must_exist nothing is created: a directory that holds no store fails with RECD_ENOENT and
+ * "no state store in DIR: ..." before anything is written into it. */
 int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
                     char *errstr, size_t errlen);
 void recd_state_close(struct recd_state *st);

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "codec.h"
+#include "daemon.h"
 #include "recctl.h"
 #include "recd.h"
 #include "state.h"
@@ -280,7 +281,19 @@ int recctl_checkpoint_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "s:t:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': sdir = optarg; break;
-        case 't': timeout_s = atol(optarg); break;
+        case 't': {
+            char *end;
+
+            errno = 0;
+            timeout_s = strtol(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || timeout_s < 1 ||
+                timeout_s > 86400) {
+                fprintf(stderr, "recctl checkpoint: --timeout: expected seconds in [1, 86400], "
+                        "got '%s'\n", optarg);
+                return 64;
+            }
+            break;
+        }
         case 'h':
             printf("usage: recctl checkpoint DIR [--state SDIR] [--timeout S]\n"
                    "Takes a consistent RocksDB checkpoint of recd's state (and its input offsets)\n"
@@ -310,6 +323,7 @@ int recctl_checkpoint_main(int argc, char **argv)
         memset(&sc, 0, sizeof(sc));
         sc.dir = sdir;
         sc.compression = "lz4";
+        sc.must_exist = 1;      /* a mistyped --state must not become an empty store */
         if (recd_state_open(&sc, &st, err, sizeof(err)) != RECD_OK) {
             fprintf(stderr, "recctl: %s\n", err);
             return 1;
@@ -371,23 +385,20 @@ int recctl_checkpoint_main(int argc, char **argv)
 static int http_get(const char *hostport, const char *path, char **out)
 {
     char host[128], req[256];
-    const char *colon = strrchr(hostport, ':');
     struct sockaddr_in sa;
     struct recd_buf b;
     char buf[4096];
     ssize_t n;
-    int fd, status = -1;
+    int fd, port, status = -1;
     char *body;
 
     *out = NULL;
-    if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host)) {
+    if (recd_listen_parse(hostport, host, sizeof(host), &port, NULL, 0) != RECD_OK) {
         return -1;
     }
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
         return -1;
     }
@@ -446,6 +457,22 @@ int recctl_status_main(int argc, char **argv)
                    "dead-lettered. Exit 0 when ready, 1 when not ready, 2 when unreachable.\n");
             return 0;
         default: return 64;
+        }
+    }
+    {
+        char host[128], perr[512];
+        int port;
+
+        /* the parser recd uses for metrics.listen: a bad address is a usage error, not an
+         * unreachable recd */
+        if (recd_listen_parse(addr, host, sizeof(host), &port, perr, sizeof(perr)) != RECD_OK) {
+            fprintf(stderr, "recctl status: --metrics: %s\n", perr);
+            return 64;
+        }
+        if (port == 0) {
+            fprintf(stderr, "recctl status: --metrics: \"%s\": port 0 is not an address to "
+                    "connect to\n", addr);
+            return 64;
         }
     }
     rs = http_get(addr, "/readyz", &ready);

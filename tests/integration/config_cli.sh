@@ -128,6 +128,43 @@ rc=0; "$RECD_BIN" -c "$T/minilm.conf" 2>"$T/minilm.err" || rc=$?
 [ $rc -eq 78 ] || fail "missing model: exit $rc: $(cat "$T/minilm.err")"
 grep -q "no-such-model" "$T/minilm.err" || fail "missing model message does not name the directory: $(cat "$T/minilm.err")"
 pass "missing MiniLM model: exit 78: $(grep -m1 no-such-model "$T/minilm.err")"
+# recctl never creates a state store it was asked to read: a mistyped --state is an error and
+# leaves nothing behind (it wrote an empty store and "checkpoint written", exit 0)
+rc=0; out="$("$RECCTL_BIN" checkpoint "$T/cp-typo" --state "$T/no-such-state" 2>&1)" || rc=$?
+[ $rc -ne 0 ] || fail "checkpoint of a missing store succeeded: $out"
+[ "$out" = "recctl: no state store in $T/no-such-state: No such file or directory" ] || fail "checkpoint --state TYPO: $out"
+[ ! -e "$T/no-such-state" ] && [ ! -e "$T/cp-typo" ] || fail "checkpoint --state TYPO created files"
+mkdir "$T/not-a-store"; echo model > "$T/not-a-store/weights.bin"
+rc=0; out="$("$RECCTL_BIN" checkpoint "$T/cp-dir" --state "$T/not-a-store" 2>&1)" || rc=$?
+[ $rc -ne 0 ] || fail "checkpoint of a directory without a store succeeded: $out"
+[ "$out" = "recctl: no state store in $T/not-a-store (no RocksDB CURRENT file)" ] || fail "checkpoint of a non-store: $out"
+[ "$(ls "$T/not-a-store")" = weights.bin ] && [ ! -e "$T/cp-dir" ] || fail "checkpoint wrote into a directory without a store"
+for verb in digest offsets; do
+    rc=0; out="$("$RECCTL_BIN" state $verb --state "$T/no-such-state" 2>&1)" || rc=$?
+    [ $rc -ne 0 ] && [ ! -e "$T/no-such-state" ] || fail "recctl state $verb on a missing store: rc $rc: $out"
+done
+pass "recctl checkpoint / state refuse a missing store and create nothing"
+# ... and still checkpoints a real one (recd creates it at start; no broker needed for that)
+printf 'kafka = { brokers = "127.0.0.1:1"; };\nstate = { dir = "%s"; };\nmetrics = { enabled = false; };\n' \
+    "$T/real-state" > "$T/real.conf"
+"$RECD_BIN" -c "$T/real.conf" 2>"$T/real.log" & rp=$!
+RECD_PIDS+=("$rp")
+for _ in $(seq 1 100); do grep -q "started" "$T/real.log" && break; sleep 0.1; done
+kill -TERM "$rp"; wait "$rp" || true
+[ -e "$T/real-state/CURRENT" ] || fail "recd did not create its state: $(cat "$T/real.log")"
+"$RECCTL_BIN" checkpoint "$T/cp-real" --state "$T/real-state" >/dev/null || fail "checkpoint of a real store failed"
+[ -e "$T/cp-real/CURRENT" ] || fail "checkpoint of a real store wrote no store"
+pass "recctl checkpoint of an existing store still works"
+rc=0; out="$("$RECCTL_BIN" checkpoint "$T/cp-t" --state "$T/real-state" --timeout abc 2>&1)" || rc=$?
+[ $rc -eq 64 ] && [ ! -e "$T/cp-t" ] || fail "checkpoint --timeout abc: rc $rc: $out"
+pass "recctl checkpoint --timeout abc: exit 64: $out"
+# recctl status parses --metrics with recd's metrics.listen parser
+for a in 127.0.0.1:99999 127.0.0.1:-5 127.0.0.1:abc not-an-address; do
+    rc=0; out="$("$RECCTL_BIN" status --metrics "$a" 2>&1)" || rc=$?
+    [ $rc -eq 64 ] || fail "recctl status --metrics $a: rc $rc (want 64): $out"
+    case "$out" in "recctl status: --metrics: \"$a\""*) ;; *) fail "recctl status --metrics $a: $out";; esac
+done
+pass "recctl status refuses bad --metrics addresses (exit 64)"
 # recctl's --rate paces (in ~1 ms bursts, not one sleep per record): 3,100 records at 6,000/s
 # cannot be done in less than ~0.5 s (no upper bound: a loaded machine may be slower)
 t0=$(date +%s%N)
