@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1108,6 +1109,96 @@ static void teardown(struct daemon *d)
     recd_conf_destroy(d->conf);
 }
 
+/* The state directory: a directory recd can write, or a path that can be created. */
+static int preflight_state_dir(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const struct recd_conf_state *sc = RECD_UNIT(c, "state", struct recd_conf_state);
+    char path[4096];
+    struct stat sb;
+    size_t n;
+
+    if (strlen(sc->dir) >= sizeof(path)) {
+        return recd_conf_error(c, "state", "dir", errstr, errlen, "path too long");
+    }
+    snprintf(path, sizeof(path), "%s", sc->dir);
+    if (stat(path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) {
+            return recd_conf_error(c, "state", "dir", errstr, errlen,
+                                   "%s exists and is not a directory", sc->dir);
+        }
+        if (access(path, W_OK | X_OK) != 0) {
+            return recd_conf_error(c, "state", "dir", errstr, errlen, "%s is not writable: %s",
+                                   sc->dir, strerror(errno));
+        }
+        return RECD_OK;
+    }
+    if (errno != ENOENT && errno != ENOTDIR) {
+        return recd_conf_error(c, "state", "dir", errstr, errlen, "%s: %s", sc->dir,
+                               strerror(errno));
+    }
+    /* missing: the nearest existing ancestor must be a directory */
+    for (;;) {
+        char *slash;
+
+        n = strlen(path);
+        while (n > 1 && path[n - 1] == '/') {
+            path[--n] = '\0';
+        }
+        slash = strrchr(path, '/');
+        if (slash == NULL) {
+            snprintf(path, sizeof(path), ".");
+        } else if (slash == path) {
+            path[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+        if (stat(path, &sb) == 0) {
+            break;
+        }
+        if ((errno != ENOENT && errno != ENOTDIR) || strcmp(path, ".") == 0 ||
+            strcmp(path, "/") == 0) {
+            return recd_conf_error(c, "state", "dir", errstr, errlen, "%s: %s", path,
+                                   strerror(errno));
+        }
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        return recd_conf_error(c, "state", "dir", errstr, errlen,
+                               "%s cannot be created: %s is not a directory", sc->dir, path);
+    }
+    /* Whether this user may create it there is not checked: under systemd the unit's
+     * StateDirectory= makes the parent, and tests run recd -t on the example config (state
+     * under /var/lib) as any user. A start that cannot create it exits 78 (state open). */
+    return RECD_OK;
+}
+
+int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    struct recd_codec_conf cc;
+    struct recd_codec_schema_id *ids = NULL;
+    struct recd_codec *codec = NULL;
+    char err[1024], where[600];
+    int rc;
+
+    rc = preflight_state_dir(c, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    /* writer schemas and Confluent id files: the codec a start builds */
+    rc = recd_config_codec(c, &cc, &ids, err, sizeof(err));
+    if (rc == RECD_OK) {
+        rc = recd_codec_new(&cc, &codec, err, sizeof(err));
+        recd_codec_destroy(codec);
+    }
+    free(ids);
+    if (rc != RECD_OK) {
+        snprintf(where, sizeof(where), "%s", recd_conf_path(c) != NULL ? recd_conf_path(c)
+                                                                       : "(defaults)");
+        return recd_seterr(errstr, errlen, rc == RECD_ENOMEM ? rc : RECD_ECONFIG,
+                           "%s: input: %s", where, err);
+    }
+    return recd_kafka_check(c, errstr, errlen);
+}
+
 int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
 {
     struct daemon dd, *d = &dd;
@@ -1164,6 +1255,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     rc = recd_state_open(&stc, &d->state, err, sizeof(err));
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_STATE, "%s", err);
+        code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
         goto out;
     }
     rc = recd_config_codec(conf, &cc, &d->ids, err, sizeof(err));
@@ -1184,7 +1276,9 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     if (mc->enabled) {
         rc = recd_metrics_serve(d->metrics, mc->listen, &port, err, sizeof(err));
         if (rc != RECD_OK) {
+            /* a malformed address is configuration (exit 78); a port in use is not */
             RLOG_ERR(RECD_LOG_METRICS, "%s", err);
+            code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
             goto out;
         }
         RLOG_INFO(RECD_LOG_METRICS, "metrics on http://%.*s:%d/metrics",
@@ -1193,6 +1287,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     rc = setup_kafka(d, err, sizeof(err));
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_KAFKA, "%s", err);
+        code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
         goto out;
     }
     {

@@ -31,4 +31,14 @@ int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out
 int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
                       size_t errlen);
 
+/* Create recd's Kafka clients as a start would, without bootstrap servers, and destroy them:
+ * librdkafka's checks of the whole configuration (kafka.c). */
+int recd_kafka_check(const struct recd_conf *c, char *errstr, size_t errlen);
+
+/* Checks a start makes that need no broker (recd -t runs them, and every start before it
+ * opens anything): the state directory is a directory (or can be created) and is writable,
+ * the writer schema and Confluent id files load, librdkafka accepts each client's
+ * configuration. RECD_ECONFIG with "FILE[:LINE]: unit.key: message" (daemon.c). */
+int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen);
+
 #endif

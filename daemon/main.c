@@ -9,6 +9,7 @@
  *   recd --demo [DATASET_DIR]    embedded demo: in-process mock Kafka cluster, synthetic shop
  *                                (or a real dataset), recommendations printed for a few users
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,24 @@ static void usage(FILE *out)
             "Exit codes: 0 ok, 1 runtime failure, 64 usage, 78 configuration error.\n");
 }
 
+/* A whole decimal integer in [min, max]; otherwise a usage error naming the option. */
+static int parse_count(const char *opt, const char *arg, long long min, long long max,
+                       long long *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "recd: %s: expected an integer in [%lld, %lld], got '%s'\n", opt, min,
+                max, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -73,14 +92,28 @@ int main(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': path = optarg; break;
         case 't': test = 1; break;
         case 'D': dump = 1; break;
         case 'M': doc = 1; break;
         case 'X': example = 1; break;
         case 'd': demo = 1; break;
-        case 'E': demo_events = atoll(optarg); break;
-        case 'I': exit_idle = atoll(optarg); break;
+        case 'E':
+            if (parse_count("--demo-events", optarg, 1, 1000000000LL, &demo_events) != 0) {
+                return RECD_EXIT_USAGE;
+            }
+            break;
+        case 'I':
+            if (parse_count("--exit-idle", optarg, 1, 365LL * 86400 * 1000, &exit_idle) != 0) {
+                return RECD_EXIT_USAGE;
+            }
+            break;
+        case 'c':
+            if (optarg[0] == '\0') {
+                fprintf(stderr, "recd: -c: the configuration file name is empty\n");
+                return RECD_EXIT_USAGE;
+            }
+            path = optarg;
+            break;
         case 'V': printf("recd %s (%s)\n", RECD_VERSION, RECD_GIT_REV); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return RECD_EXIT_USAGE;
@@ -135,6 +168,13 @@ int main(int argc, char **argv)
         recd_conf_dump(conf, stdout);
         recd_conf_destroy(conf);
         return 0;
+    }
+    /* everything a start would check that needs no broker (and no lock on the state) */
+    rc = recd_config_preflight(conf, err, sizeof(err));
+    if (rc != RECD_OK) {
+        fprintf(stderr, "%s\n", err);
+        recd_conf_destroy(conf);
+        return rc == RECD_ENOMEM ? RECD_EXIT_FAILURE : RECD_EXIT_CONFIG;
     }
     if (test) {
         printf("%s: configuration ok\n", path);

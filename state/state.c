@@ -274,8 +274,13 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
     }
     if (!conf->read_only) {
         if (!conf->must_exist && mkdir_p(st->dir) == -1) {
-            rc = recd_seterr(errstr, errlen, RECD_EIO, "cannot create state directory %s: %s",
-                             st->dir, strerror(errno));
+            /* a path that cannot be a directory is the configuration's fault; a full or
+             * failing disk is not */
+            int e = errno;
+
+            rc = recd_seterr(errstr, errlen, e == ENOSPC || e == EIO || e == ENOMEM ? RECD_EIO
+                                                                                     : RECD_ECONFIG,
+                             "cannot create state directory %s: %s", st->dir, strerror(e));
             goto fail;
         }
         rc = take_lock(st, errstr, errlen);

@@ -55,7 +55,8 @@ struct recd_txn;
 /* Open (and create) the store. A store held by another process fails with RECD_ELOCKED and
  * errstr "state directory DIR is in use by another process (pid N)". With read_only or
  * must_exist nothing is created: a directory that holds no store fails with RECD_ENOENT and
- * "no state store in DIR: ..." before anything is written into it. */
+ * "no state store in DIR: ..." before anything is written into it. A state directory that
+ * cannot be created (a file in the way, no permission) fails with RECD_ECONFIG. */
 int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
                     char *errstr, size_t errlen);
 void recd_state_close(struct recd_state *st);

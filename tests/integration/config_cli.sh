@@ -102,6 +102,46 @@ mistake bootstrap 'kafka = { properties = { bootstrap_servers = "10.0.0.1:9092";
 mistake groupid 'kafka = { properties = { group_id = "other"; }; };' \
     '1: kafka.properties: group.id is set by recd: set kafka.group_id instead'
 
+# what only a start used to find: recd -t runs the same checks (no broker needed)
+touch "$T/a-file"
+mistake state-file "state = { dir = \"$T/a-file\"; };" \
+    "1: state.dir: $T/a-file exists and is not a directory"
+mistake state-under-file "state = { dir = \"$T/a-file/state\"; };" \
+    "1: state.dir: $T/a-file/state cannot be created: $T/a-file is not a directory"
+printf 'input = {\n  writer_click = "%s/no-such.avsc";\n};\n' "$T" > "$T/schema.conf"
+expect_error "$T/schema.conf" "$T/schema.conf: input: schema file $T/no-such.avsc: No such file or directory"
+printf 'input = { confluent_ids = [ "7:click:%s/no-such.avsc" ]; };\n' "$T" > "$T/ids.conf"
+expect_error "$T/ids.conf" "$T/ids.conf: input: schema file $T/no-such.avsc: No such file or directory"
+printf 'kafka = { properties = { security_protocol = "ssl"; ssl_ca_location = "%s/no-ca.pem"; }; };\n' "$T" > "$T/tls.conf"
+rc=0; out="$("$RECD_BIN" -t -c "$T/tls.conf" 2>&1)" || rc=$?
+[ $rc -eq 78 ] || fail "missing TLS CA file: exit $rc: $out"
+case "$out" in "$T/tls.conf:1: kafka.properties: librdkafka refuses the producer: ssl.ca.location"*) ;;
+               *) fail "missing TLS CA file: $out";; esac
+pass "$out"
+# ... and a start that fails on configuration exits 78 (not 1: systemd would restart it forever)
+start_78() {   # NAME KAFKA-GROUP-BODY METRICS-GROUP-BODY STATE-DIR: exit 78 and the message
+    printf 'kafka = { brokers = "127.0.0.1:1"; %s };\nmetrics = { %s };\nstate = { dir = "%s"; };\n' \
+        "$2" "$3" "$4" > "$T/$1.start.conf"
+    local rc=0
+    timeout 20 "$RECD_BIN" -c "$T/$1.start.conf" >"$T/$1.start.log" 2>&1 || rc=$?
+    [ $rc -eq 78 ] || fail "start with $1: exit $rc (want 78): $(cat "$T/$1.start.log")"
+    grep -q "$5" "$T/$1.start.log" || fail "start with $1: $(cat "$T/$1.start.log")"
+    pass "start with $1: exit 78: $(head -1 "$T/$1.start.log")"
+}
+start_78 listen '' 'listen = "not-an-address";' "$T/s1" 'metrics.listen: "not-an-address" is not IPV4-ADDRESS:PORT'
+start_78 acks 'properties = { acks = "0"; };' 'enabled = false;' "$T/s2" 'acks = "0": recd.s idempotent producer needs acks=all'
+start_78 state-file '' 'enabled = false;' "$T/a-file" "state.dir: $T/a-file exists and is not a directory"
+# command-line numbers: garbage is a usage error (64), not 0 or "never"
+for args in "--exit-idle abc" "--exit-idle 10x" "--demo-events abc" "--demo-events -5"; do
+    rc=0; out="$("$RECD_BIN" -c "$conf" $args 2>&1)" || rc=$?
+    [ $rc -eq 64 ] || fail "recd $args: exit $rc (want 64): $out"
+    case "$out" in "recd: ${args%% *}: expected an integer in ["*", got '${args#* }'") ;;
+                   *) fail "recd $args: $out";; esac
+done
+rc=0; out="$("$RECD_BIN" -t -c "" 2>&1)" || rc=$?
+[ $rc -eq 64 ] && [ "$out" = "recd: -c: the configuration file name is empty" ] || fail "recd -c '': rc $rc: $out"
+pass "recd --exit-idle/--demo-events garbage and -c '' are usage errors (exit 64)"
+
 printf 'frobnicate = { a = 1; };\n' > "$T/section.conf"
 expect_error "$T/section.conf" "$T/section.conf:1: frobnicate: unknown section"
 
