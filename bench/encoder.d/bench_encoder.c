@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     const char *embed = NULL, *tokenize = NULL;
     double min_s = 3.0;
     recd_minilm *m = NULL;
-    recd_minilm_opts opts = {0, 32};
+    recd_minilm_opts opts = {0, 32, RECD_MINILM_BATCH_AUTO};
     char err[512];
     json_error_t jerr;
     json_t *troot = NULL, *res = NULL, *cfgs;
@@ -376,6 +376,14 @@ int main(int argc, char **argv)
         }
     }
     json_object_set_new(res, "sgemm_peak_gflops", json_real(peak));
+    /* how batches ran: packed into shared forward passes, or one text per pass where the
+     * open-time check refused this machine's OpenBLAS kernels (docs/ENCODER.md) */
+    json_object_set_new(res, "batching", json_string(recd_minilm_packed(m) ? "packed"
+                                                                          : "per_text"));
+    {
+        extern char *openblas_get_corename(void);
+        json_object_set_new(res, "openblas_core", json_string(openblas_get_corename()));
+    }
     fprintf(stderr, "bench_encoder: SGEMM peak (best of the run) %.1f GFLOPS\n", peak);
     if (json_dump_file(res, out_path, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "bench_encoder: cannot write %s\n", out_path);

@@ -65,7 +65,19 @@ typedef struct recd_minilm recd_minilm;
 typedef struct recd_minilm_opts {
     size_t max_seq_len;  /* 0 = the model's max_seq_length (256); at most that and 512 */
     size_t max_batch;    /* texts per forward pass (larger calls are split); 0 = 32 */
+    int batching;        /* RECD_MINILM_BATCH_*: 0 = auto */
 } recd_minilm_opts;
+
+/* How the texts of one encode call are grouped into forward passes. AUTO (the default): packed
+ * where an open-time check finds this machine's OpenBLAS kernels compute each token row alike
+ * whatever the rows around it, else one text per pass — an embedding is bit-identical alone
+ * and in any batch either way. PACKED and PER_TEXT force one (measurement and tests; PACKED
+ * gives up that guarantee on kernels that fail the check). */
+enum {
+    RECD_MINILM_BATCH_AUTO = 0,
+    RECD_MINILM_BATCH_PACKED = 1,
+    RECD_MINILM_BATCH_PER_TEXT = 2
+};
 
 /* Open the model directory written by scripts/install-model.sh: model.safetensors (F32),
  * vocab.txt, config.json, sentence_bert_config.json, 1_Pooling/config.json (optional; must say
@@ -101,6 +113,10 @@ typedef struct recd_minilm_stats {
     double gemm_flops, attn_flops;
     uint64_t tokens, texts, forwards;
 } recd_minilm_stats;
+/* 1 if this machine's OpenBLAS passed the open-time check that lets the texts of one call share
+ * forward passes (packed batches, faster); 0 if every text gets its own forward pass. Either
+ * way an embedding is bit-identical alone and in any batch (docs/ENCODER.md). */
+int recd_minilm_packed(const recd_minilm *m);
 void recd_minilm_get_stats(const recd_minilm *m, recd_minilm_stats *st);
 void recd_minilm_reset_stats(recd_minilm *m);
 

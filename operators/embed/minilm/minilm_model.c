@@ -69,12 +69,16 @@ struct recd_minilm {
     float *scores;               /* [max_seq x max_seq] */
     int small_h, small_i;        /* projections with K = H / K = I may take the small-matrix
                                   * path (proj()): set at open by probe_small() */
+    int packed;                  /* 1: the texts of a call share forward passes (their tokens
+                                  * packed into one matrix); 0: one text per forward pass. Set
+                                  * at open by probe_packed() */
     recd_minilm_stats st;
 };
 
 static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int probe_small(size_t N, size_t K, const float *W);
+static int probe_packed(const recd_minilm *m);
 static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -187,6 +191,12 @@ static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *
         m->max_seq = opts->max_seq_len;
     }
     m->max_batch = (opts != NULL && opts->max_batch != 0) ? opts->max_batch : DEFAULT_BATCH;
+    if (opts != NULL && (opts->batching < RECD_MINILM_BATCH_AUTO
+                         || opts->batching > RECD_MINILM_BATCH_PER_TEXT)) {
+        rc = seterr(errstr, errlen, RECD_EINVAL, "minilm: batching %d is not one of auto (0), "
+                    "packed (1), per_text (2)", (int)opts->batching);
+        goto cleanup;
+    }
     if (m->max_batch > 4096) {
         rc = seterr(errstr, errlen, RECD_EINVAL, "minilm: max_batch %zu > 4096", m->max_batch);
         goto cleanup;
@@ -504,6 +514,14 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
         rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
         goto cleanup;
     }
+    if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PACKED)
+        m->packed = 1;
+    else if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PER_TEXT)
+        m->packed = 0;
+    else if ((m->packed = probe_packed(m)) < 0) {
+        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+        goto cleanup;
+    }
     *out = m;
     m = NULL;
     rc = RECD_OK;
@@ -675,6 +693,74 @@ cleanup:
     return ok;
 }
 
+/* 1 if a token row's projection does not depend on the rows around it in this machine's
+ * OpenBLAS: for each projection of a layer (layer 0's weights; the shapes are those of every
+ * layer), rows computed in calls of 1..17 rows and of the sizes around the kernels' tile and
+ * blocking edges (and at a few row offsets) equal the same rows computed in one call of
+ * PROBE_BIG rows, bit for bit, through the path forward() takes (proj() with the small flag
+ * probe_small() set). 0 if any row differs; -1 out of memory.
+ *
+ * Why: packing the tokens of several texts into one matrix keeps an embedding independent of
+ * its batch only if the BLAS computes each output row the same way whatever the number of rows
+ * and the row's place among them. OpenBLAS does not promise that, and several of the kernels
+ * Debian's DYNAMIC_ARCH build selects break it: with OpenBLAS 0.3.21's Haswell/Zen SGEMM the
+ * rows of a last, partial block of 12 rows (the row-major M is the kernel's N dimension, unroll
+ * 12) come out of edge kernels that differ in the last bits from the full-block kernel; with
+ * the Prescott/Core2/Atom kernels (also the fallback for CPUs that 0.3.21 does not recognise,
+ * e.g. a Xeon of model 207) the last row of an odd count differs. Where the probe fails,
+ * encode_*() runs one text per forward pass, so a text's products always have the same shapes
+ * and an embedding is identical alone and in any batch by construction, at the cost of the
+ * batching speed-up (docs/ENCODER.md). */
+#define PROBE_BIG 144   /* > SMALL_T_MAX: the reference takes the regular path */
+static int probe_packed(const recd_minilm *m)
+{
+    static const size_t rows[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,  11,  12,  13, 14,
+                                  15, 16, 17, 23, 24, 25, 31, 32, 33, 47,  48,  49,  63, 64,
+                                  65, 72, 95, 96, 97, 127, 128, 129, 143};
+    static const size_t offs[][2] = {{1, 1}, {3, 7}, {13, 12}, {5, 40}};  /* {offset, rows} */
+    const layer *ly = &m->layers[0];
+    const struct {
+        size_t N, K;
+        const float *W;
+        int small;
+    } sh[4] = {{3 * m->H, m->H, ly->wqkv, m->small_h},
+               {m->H, m->H, ly->wo, m->small_h},
+               {m->I, m->H, ly->w1, m->small_h},
+               {m->H, m->I, ly->w2, m->small_i}};
+    const size_t maxn = m->I > 3 * m->H ? m->I : 3 * m->H, maxk = m->I > m->H ? m->I : m->H;
+    float *x = falloc(PROBE_BIG * maxk), *ref = falloc(PROBE_BIG * maxn),
+          *y = falloc(PROBE_BIG * maxn);
+    uint32_t r = 2463534242u;
+    size_t i, j, s;
+    int ok = 1;
+
+    if (x == NULL || ref == NULL || y == NULL) {
+        ok = -1;
+        goto cleanup;
+    }
+    for (i = 0; i < PROBE_BIG * maxk; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
+    }
+    for (s = 0; s < 4 && ok; s++) {
+        const size_t N = sh[s].N, K = sh[s].K;
+        proj(sh[s].small, PROBE_BIG, N, K, x, sh[s].W, ref);
+        for (j = 0; j < sizeof(rows) / sizeof(rows[0]) && ok; j++) {
+            proj(sh[s].small, rows[j], N, K, x, sh[s].W, y);
+            ok = memcmp(y, ref, rows[j] * N * sizeof(float)) == 0;
+        }
+        for (j = 0; j < sizeof(offs) / sizeof(offs[0]) && ok; j++) {
+            proj(sh[s].small, offs[j][1], N, K, x + offs[j][0] * K, sh[s].W, y);
+            ok = memcmp(y, ref + offs[j][0] * N, offs[j][1] * N * sizeof(float)) == 0;
+        }
+    }
+cleanup:
+    free(x);
+    free(ref);
+    free(y);
+    return ok;
+}
+
 /* The packed token matrix has at least ROW_MIN rows (zero rows are added to a smaller batch).
  * OpenBLAS takes its small-matrix kernel, with another summation order, for products below
  * M*N*K = 10^6 — a text of a few tokens encoded alone — so without this a text's embedding
@@ -817,6 +903,19 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
     return RECD_OK;
 }
 
+/* the texts of the next forward pass: up to max_batch if batches are packed, else one */
+static size_t chunk(const recd_minilm *m, size_t left)
+{
+    if (!m->packed)
+        return 1;
+    return left < m->max_batch ? left : m->max_batch;
+}
+
+int recd_minilm_packed(const recd_minilm *m)
+{
+    return m ? m->packed : 0;
+}
+
 int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size_t *lens,
                            size_t n, float *out, char *errstr, size_t errlen)
 {
@@ -826,7 +925,7 @@ int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size
     if (m == NULL || (n > 0 && (ids == NULL || lens == NULL || out == NULL)))
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
     while (done < n) {
-        size_t k = n - done < m->max_batch ? n - done : m->max_batch;
+        size_t k = chunk(m, n - done);
         if ((rc = forward(m, ids + done, lens + done, k, out + done * m->H, errstr, errlen))
             != RECD_OK)
             return rc;
@@ -844,7 +943,7 @@ int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n,
     if (m == NULL || (n > 0 && (texts == NULL || out == NULL)))
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
     while (done < n) {
-        size_t k = n - done < m->max_batch ? n - done : m->max_batch;
+        size_t k = chunk(m, n - done);
         double t0 = now_s();
         for (i = 0; i < k; i++) {
             const char *txt = texts[done + i] ? texts[done + i] : "";

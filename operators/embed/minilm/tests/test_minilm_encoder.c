@@ -71,15 +71,16 @@ static void test_fixture_cosine(void **state)
 
 /* Fixture texts: batches of 32, batches of 7 and (every 4th text) alone give bit-identical
  * vectors, so recd's state cannot depend on micro-batch boundaries. */
-static void test_fixture_batch_invariance(void **state)
+/* The fixture's texts encoded in batches of 32, of 7 and (every 4th) alone by m: the number
+ * of vectors that differ between the batchings. */
+static size_t fixture_batch_diffs(recd_minilm *m)
 {
     mt_fixture *fx = mt_fixture_load();
-    const size_t dim = recd_minilm_dim(model);
+    const size_t dim = recd_minilm_dim(m);
     float *a, *b;
     const char **texts;
     char err[256];
     size_t i, k, diff = 0;
-    (void)state;
 
     assert_non_null(fx);
     a = malloc(fx->n * dim * sizeof(float));
@@ -92,27 +93,70 @@ static void test_fixture_batch_invariance(void **state)
         texts[i] = fx->texts[i].text;
     for (i = 0; i < fx->n; i += 32) {
         k = fx->n - i < 32 ? fx->n - i : 32;
-        assert_int_equal(recd_minilm_encode_batch(model, texts + i, k, a + i * dim, err,
+        assert_int_equal(recd_minilm_encode_batch(m, texts + i, k, a + i * dim, err,
                                                   sizeof(err)), 0);
     }
     for (i = 0; i < fx->n; i += 7) {
         k = fx->n - i < 7 ? fx->n - i : 7;
-        assert_int_equal(recd_minilm_encode_batch(model, texts + i, k, b + i * dim, err,
+        assert_int_equal(recd_minilm_encode_batch(m, texts + i, k, b + i * dim, err,
                                                   sizeof(err)), 0);
     }
     for (i = 0; i < fx->n; i++)
         diff += memcmp(a + i * dim, b + i * dim, dim * sizeof(float)) != 0;
     for (i = 0; i < fx->n; i += 4) {
-        assert_int_equal(recd_minilm_encode_batch(model, texts + i, 1, b + i * dim, err,
+        assert_int_equal(recd_minilm_encode_batch(m, texts + i, 1, b + i * dim, err,
                                                   sizeof(err)), 0);
         diff += memcmp(a + i * dim, b + i * dim, dim * sizeof(float)) != 0;
     }
-    fprintf(stderr, "minilm encoder: %zu vectors differ between batchings\n", diff);
-    assert_int_equal(diff, 0);
     free(a);
     free(b);
     free(texts);
     mt_fixture_free(fx);
+    return diff;
+}
+
+static void test_fixture_batch_invariance(void **state)
+{
+    size_t diff = fixture_batch_diffs(model);
+    (void)state;
+
+    fprintf(stderr, "minilm encoder: %zu vectors differ between batchings (%s)\n", diff,
+            recd_minilm_packed(model) ? "packed batches" : "one text per forward pass");
+    assert_int_equal(diff, 0);
+}
+
+/* The open-time check against the fixture, on whatever OpenBLAS kernels this run uses: one text
+ * per forward pass is batch-invariant by construction; if the check chose packed batches,
+ * forcing them must be invariant too (else the check passed a kernel it should not have). On a
+ * kernel the check refused, forced packing is reported (it differs on every kernel the check
+ * refuses today: Haswell, Zen, Prescott). */
+static void test_batching_modes(void **state)
+{
+    recd_minilm_opts o = {0, 0, RECD_MINILM_BATCH_PER_TEXT};
+    recd_minilm *m = NULL;
+    char err[256];
+    size_t diff;
+    (void)state;
+
+    assert_int_equal(recd_minilm_open_opts(model_dir, &o, &m, err, sizeof(err)), 0);
+    assert_int_equal(recd_minilm_packed(m), 0);
+    assert_int_equal(fixture_batch_diffs(m), 0);
+    recd_minilm_close(m);
+    m = NULL;
+    o.batching = RECD_MINILM_BATCH_PACKED;
+    assert_int_equal(recd_minilm_open_opts(model_dir, &o, &m, err, sizeof(err)), 0);
+    assert_int_equal(recd_minilm_packed(m), 1);
+    diff = fixture_batch_diffs(m);
+    fprintf(stderr, "minilm encoder: open-time check chose %s; forced packed batches: %zu "
+            "fixture vectors differ between batchings\n",
+            recd_minilm_packed(model) ? "packed" : "one text per pass", diff);
+    if (recd_minilm_packed(model))
+        assert_int_equal(diff, 0);
+    recd_minilm_close(m);
+    m = NULL;
+    o.batching = 3;
+    assert_int_equal(recd_minilm_open_opts(model_dir, &o, &m, err, sizeof(err)), RECD_EINVAL);
+    assert_null(m);
 }
 
 /* The same text gives the same vector alone or in a batch with others of other lengths. */
@@ -186,7 +230,7 @@ static void test_encode_ids(void **state)
 static void test_opts(void **state)
 {
     recd_minilm *m = NULL;
-    recd_minilm_opts o = {16, 4};
+    recd_minilm_opts o = {16, 4, RECD_MINILM_BATCH_AUTO};
     char err[256];
     const char *texts[5] = {"one", "two two", "three three three", "four", "five"};
     float out[5 * 384];
@@ -326,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_fixture_cosine),
         cmocka_unit_test(test_batch_invariance),
         cmocka_unit_test(test_fixture_batch_invariance),
+        cmocka_unit_test(test_batching_modes),
         cmocka_unit_test(test_encode_ids),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_missing_and_corrupt_model),
