@@ -1561,6 +1561,18 @@ static const struct loc *find_loc(const struct recd_conf *c, const char *unit, c
     return &c->loc[ui][d - c->units[ui]->decls];
 }
 
+const void *recd_conf_field(const struct recd_conf *c, const char *unit, const char *key,
+                            enum recd_conf_type type)
+{
+    long ui = c != NULL && unit != NULL ? find_unit(c, unit) : -1;
+    const struct recd_conf_decl *d;
+
+    if (ui < 0 || key == NULL || (d = find_decl(c->units[ui], key)) == NULL || d->type != type) {
+        return NULL;
+    }
+    return cfield_of(c->data[ui], d);
+}
+
 unsigned recd_conf_line(const struct recd_conf *c, const char *unit, const char *key)
 {
     const struct loc *l = find_loc(c, unit, key);

@@ -109,6 +109,10 @@ const char *recd_conf_path(const struct recd_conf *c);
  * kept its default ("(defaults)" for recd_conf_defaults). Returns buf. */
 const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key,
                             char *buf, size_t len);
+/* The value of unit.key (borrowed from c) when the key exists with that type, else NULL: for
+ * checks across units whose structs are private (e.g. an operator's). */
+const void *recd_conf_field(const struct recd_conf *c, const char *unit, const char *key,
+                            enum recd_conf_type type);
 /* The line unit.key was set on, 0 when it kept its default. */
 unsigned recd_conf_line(const struct recd_conf *c, const char *unit, const char *key);
 /* A check across keys failed: errstr = "WHERE: unit.key: MESSAGE" (WHERE as recd_conf_where);

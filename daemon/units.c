@@ -341,6 +341,21 @@ static int check_kafka_props(const struct recd_conf *c, char *errstr, size_t err
     return RECD_OK;
 }
 
+/* Checks an operator's init() makes on its own configuration, made here too so that recd -t
+ * finds them (the operators' structs are private: read through the tables). */
+static int check_operator_confs(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const double *gap = recd_conf_field(c, "operators.sessionize", "gap_s", RECD_CT_DOUBLE);
+    const double *ttl = recd_conf_field(c, "operators.sessionize", "session_ttl_s",
+                                        RECD_CT_DOUBLE);
+
+    if (gap != NULL && ttl != NULL && *ttl <= *gap) {
+        return recd_conf_error(c, "operators.sessionize", "session_ttl_s", errstr, errlen,
+                               "%g must exceed operators.sessionize.gap_s (%g)", *ttl, *gap);
+    }
+    return RECD_OK;
+}
+
 /* Every check across keys; run after each load (start, recd -t, reload). */
 static int config_check(const struct recd_conf *c, char *errstr, size_t errlen)
 {
@@ -354,6 +369,9 @@ static int config_check(const struct recd_conf *c, char *errstr, size_t errlen)
     }
     if (rc == RECD_OK) {
         rc = check_chain_order(c, errstr, errlen);
+    }
+    if (rc == RECD_OK) {
+        rc = check_operator_confs(c, errstr, errlen);
     }
     return rc;
 }

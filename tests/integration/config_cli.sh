@@ -92,6 +92,8 @@ mistake chain-silent 'pipeline = { chain = ["sessionize"]; };' \
     '1: pipeline.chain: no operator publishes recommendations: end the chain with rerank (after sessionize and sgd) or popular (or set pipeline.require_output = false)'
 mistake chain-two 'pipeline = { chain = ["sessionize", "embed", "sgd", "rerank", "popular"]; };' \
     '1: pipeline.chain: rerank and popular both publish recommendations (the later one would replace every list of the earlier): keep one'
+mistake sess-ttl $'operators = {\n  sessionize = { gap_s = 3600.0; session_ttl_s = 600.0; };\n};' \
+    '2: operators.sessionize.session_ttl_s: 600 must exceed operators.sessionize.gap_s (3600)'
 printf 'pipeline = { chain = ["sessionize", "sgd"]; require_output = false; };\n' > "$T/chain-bench.conf"
 "$RECD_BIN" -t -c "$T/chain-bench.conf" >/dev/null || fail "require_output = false does not allow a silent chain"
 # librdkafka properties recd sets itself, and acks (exactly-once needs acks=all)

@@ -370,6 +370,12 @@ static void test_where(void **state)
     assert_int_equal(recd_conf_error(c, "core", "workers", err, sizeof err, "bad %d", 7),
                      RECD_ECONFIG);
     assert_string_equal(err, "t.conf:2: core.workers: bad 7");
+    /* a field through the tables, only with the right type */
+    assert_true(*(const int64_t *)recd_conf_field(c, "core", "workers", RECD_CT_INT) == 3);
+    assert_true(*(const double *)recd_conf_field(c, "core", "ratio", RECD_CT_DOUBLE) == 0.5);
+    assert_null(recd_conf_field(c, "core", "workers", RECD_CT_DOUBLE));
+    assert_null(recd_conf_field(c, "core", "nope", RECD_CT_INT));
+    assert_null(recd_conf_field(c, "nope", "workers", RECD_CT_INT));
     recd_conf_destroy(c);
 }
 
