@@ -49,6 +49,8 @@
  *     FILE:LINE: unit.key: value LITERAL out of range [MIN, MAX]   a wrapped literal, out of
  *                                                                  bounds as written
  *     FILE:LINE: unit.key: LITERAL does not fit in a 64-bit integer
+ *     FILE:LINE: unit.key[.member]: "********" is the mask --dump-config prints, not the
+ *                                   secret: write the real value     (a secret, as dumped)
  *     FILE:LINE: a.b: unknown section       top-level setting, or setting inside a parent of
  *                                           units ("operators"), that is not a unit or parent
  *     FILE:LINE: unit.key: unknown key      setting inside a unit that is not a decl
@@ -542,6 +544,12 @@ static int conv_map(const struct recd_conf_decl *d, const config_setting_t *s, i
             }
         }
         l.line[i] = from_file ? (int)config_setting_source_line(m) : 0;
+        if (from_file && secret_key(l.k[i]) && strcmp(l.v[i], MASK) == 0) {
+            snprintf(e->suffix, sizeof e->suffix, ".%s", name);
+            rc = perr_set(e, m, "\"%s\" is the mask --dump-config prints, not the secret: "
+                          "write the real value", MASK);
+            goto fail;
+        }
     }
     *out = l;
     return RECD_OK;
@@ -614,6 +622,10 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
         }
         if (!in_choices(d, v)) {
             return choice_err(e, s, d, v);
+        }
+        if (from_file && (d->flags & RECD_CF_SECRET) && strcmp(v, MASK) == 0) {
+            return perr_set(e, s, "\"%s\" is the mask --dump-config prints, not the secret: "
+                            "write the real value", MASK);
         }
         copy = recd_strdup(v);
         if (copy == NULL) {
@@ -771,7 +783,12 @@ static int wrapped_literal(const char *text, unsigned line, const char *name, lo
         }
         q++;
         q += strspn(q, " \t\r\n");
-        if (read_int_literal(q, l) && (l->overflow || l->value != parsed)) {
+        /* a literal that wraps to the parsed value (another setting of the same name on the
+         * line, with a right value, is not this one) */
+        if (read_int_literal(q, l) &&
+            (l->overflow || (l->value != parsed &&
+                             (int32_t)(uint32_t)((unsigned long long)l->value & 0xffffffffu) ==
+                             parsed))) {
             return 1;
         }
     }

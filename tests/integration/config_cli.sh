@@ -151,8 +151,14 @@ printf 'kafka = {\n  properties = { sasl_password = "hunter2"; sasl_username = "
 "$RECD_BIN" --dump-config -c "$T/secret.conf" > "$T/dump.txt"
 grep -q hunter2 "$T/dump.txt" && fail "--dump-config leaks a secret"
 grep -q 'sasl_password = "\*\*\*\*\*\*\*\*"' "$T/dump.txt" || fail "--dump-config did not mask sasl.password"
-"$RECD_BIN" -t -c "$T/dump.txt" >/dev/null || fail "--dump-config output does not load back"
-pass "--dump-config masks secrets and loads back"
+# the masked dump does not load as it is (the mask would become the password) and says why
+line=$(grep -n 'sasl_password = ' "$T/dump.txt" | cut -d: -f1)
+expect_error "$T/dump.txt" "$T/dump.txt:$line: kafka.properties.sasl_password: \"********\" is the mask --dump-config prints, not the secret: write the real value"
+sed -i 's/"\*\*\*\*\*\*\*\*"/"real"/' "$T/dump.txt"
+"$RECD_BIN" -t -c "$T/dump.txt" >/dev/null || fail "--dump-config output with the secrets written in does not load back"
+"$RECD_BIN" --dump-config > "$T/dump-defaults.txt"
+"$RECD_BIN" -t -c "$T/dump-defaults.txt" >/dev/null || fail "--dump-config of the defaults does not load back"
+pass "--dump-config masks secrets, refuses its mask as a secret, and loads back"
 
 "$RECD_BIN" --config-example | diff -u "$conf" - >/dev/null \
     || fail "conf/recd.conf is stale: regenerate with: recd --config-example > conf/recd.conf"

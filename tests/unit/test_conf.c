@@ -352,6 +352,9 @@ static void test_wrapped_integers(void **state)
     assert_true(core(c)->big == INT64_C(5000000000));
     assert_true(pop(c)->decay == 2147483647.0);
     recd_conf_destroy(c);
+    /* wrapped into the bounds (4294967301 reads as 5): still found */
+    expect_err("ops = { pop = { window = 5; }; cooc = { k = 4294967301; }; };\n",
+               "t.conf:1: ops.cooc.k: value 4294967301 out of range [1, 100]");
     c = load_ok("core = { big = -2147483648; };\n");
     assert_true(core(c)->big == INT32_MIN);
     recd_conf_destroy(c);
@@ -750,10 +753,32 @@ static void test_dump_masks_secrets(void **state)
     assert_non_null(strstr(dump, "security_protocol = \"ssl\";"));
     assert_non_null(strstr(dump, "client_id = \"recd-test\";"));
     assert_non_null(strstr(dump, "    log_level = \"debug\";\n"));
-    /* The masked dump still loads, and everything but the secrets is the same. */
+    /* The masked dump does not load as it is: the mask would become the password. */
+    {
+        char *p, want[256];
+        int line = 1;
+
+        b = (struct recd_conf *)1;
+        assert_int_equal(recd_conf_load_string(dump, "t.conf", units, N_UNITS, &b, err,
+                                               sizeof err), RECD_ECONFIG);
+        assert_null(b);
+        for (p = dump; p < strstr(dump, "    token = "); p++) {
+            line += *p == '\n';
+        }
+        snprintf(want, sizeof want, "t.conf:%d: core.token: \"********\" is the mask "
+                 "--dump-config prints, not the secret: write the real value", line);
+        assert_string_equal(err, want);
+        expect_err("kafka = { properties = { ssl_key_password = \"********\"; }; };\n",
+                   "t.conf:1: kafka.properties.ssl_key_password: \"********\" is the mask "
+                   "--dump-config prints, not the secret: write the real value");
+        /* with the secrets written in, everything else is the same */
+        while ((p = strstr(dump, "\"********\"")) != NULL) {
+            memcpy(p, "\"xxxxxxx\" ", 10);
+        }
+    }
     b = load_ok(dump);
     assert_same(a, b, 0);
-    assert_string_equal(core(b)->token, "********");
+    assert_string_equal(core(b)->token, "xxxxxxx");
     recd_conf_destroy(a);
     recd_conf_destroy(b);
     free(dump);
