@@ -1190,6 +1190,25 @@ int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen
         recd_codec_destroy(codec);
     }
     free(ids);
+    if (rc != RECD_OK && rc != RECD_ENOMEM) {
+        /* name the key whose file the codec could not load */
+        const struct recd_conf_input *in = RECD_UNIT(c, "input", struct recd_conf_input);
+        const struct { const char *key, *file; } w[] = {
+            {"writer_click", in->writer_click}, {"writer_purchase", in->writer_purchase},
+            {"writer_query", in->writer_query}, {"writer_item", in->writer_item},
+            {"writer_deletion", in->writer_deletion},
+        };
+        size_t i;
+
+        for (i = 0; i < RECD_ARRAY_SIZE(w); i++) {
+            if (w[i].file != NULL && w[i].file[0] != '\0' && strstr(err, w[i].file) != NULL) {
+                return recd_conf_error(c, "input", w[i].key, errstr, errlen, "%s", err);
+            }
+        }
+        if (in->confluent_ids.n > 0) {
+            return recd_conf_error(c, "input", "confluent_ids", errstr, errlen, "%s", err);
+        }
+    }
     if (rc != RECD_OK) {
         snprintf(where, sizeof(where), "%s", recd_conf_path(c) != NULL ? recd_conf_path(c)
                                                                        : "(defaults)");

@@ -111,9 +111,14 @@ mistake state-file "state = { dir = \"$T/a-file\"; };" \
 mistake state-under-file "state = { dir = \"$T/a-file/state\"; };" \
     "1: state.dir: $T/a-file/state cannot be created: $T/a-file is not a directory"
 printf 'input = {\n  writer_click = "%s/no-such.avsc";\n};\n' "$T" > "$T/schema.conf"
-expect_error "$T/schema.conf" "$T/schema.conf: input: schema file $T/no-such.avsc: No such file or directory"
+expect_error "$T/schema.conf" "$T/schema.conf:2: input.writer_click: schema file $T/no-such.avsc: No such file or directory"
 printf 'input = { confluent_ids = [ "7:click:%s/no-such.avsc" ]; };\n' "$T" > "$T/ids.conf"
-expect_error "$T/ids.conf" "$T/ids.conf: input: schema file $T/no-such.avsc: No such file or directory"
+expect_error "$T/ids.conf" "$T/ids.conf:1: input.confluent_ids: schema file $T/no-such.avsc: No such file or directory"
+printf '{"type": "record", "name": "Click", "fields": [' > "$T/broken.avsc"
+printf 'input = { writer_query = "%s/broken.avsc"; };\n' "$T" > "$T/broken.conf"
+rc=0; out="$("$RECD_BIN" -t -c "$T/broken.conf" 2>&1)" || rc=$?
+[ $rc -eq 78 ] || fail "broken writer schema: exit $rc: $out"
+case "$out" in "$T/broken.conf:1: input.writer_query: "*"$T/broken.avsc"*) pass "$out";; *) fail "broken writer schema: $out";; esac
 printf 'kafka = { properties = { security_protocol = "ssl"; ssl_ca_location = "%s/no-ca.pem"; }; };\n' "$T" > "$T/tls.conf"
 rc=0; out="$("$RECD_BIN" -t -c "$T/tls.conf" 2>&1)" || rc=$?
 [ $rc -eq 78 ] || fail "missing TLS CA file: exit $rc: $out"
