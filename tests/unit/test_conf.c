@@ -558,6 +558,24 @@ static void test_io_errors(void **state)
         snprintf(want, sizeof want, "%s: larger than %d bytes: not a configuration file", path,
                  RECD_CONF_MAX_BYTES);
         assert_string_equal(err, want);
+        /* ... and so is a file it includes (libconfig reads those through stdio, quadratic
+         * in a string's length) */
+        {
+            char main_path[64], msg[512];
+            FILE *m;
+
+            snprintf(main_path, sizeof main_path, "%s.main", path);
+            m = fopen(main_path, "w");
+            assert_non_null(m);
+            fprintf(m, "core = { workers = 2; };\n@include \"%s\"\n", path);
+            fclose(m);
+            assert_int_equal(recd_conf_load(main_path, units, N_UNITS, &c, err, sizeof err),
+                             RECD_ECONFIG);
+            snprintf(msg, sizeof msg, "%s:2: included file %s: larger than %d bytes: not a "
+                     "configuration file", main_path, path, RECD_CONF_MAX_BYTES);
+            assert_string_equal(err, msg);
+            unlink(main_path);
+        }
         unlink(path);
     }
 }
