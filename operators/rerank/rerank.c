@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 
 #include "conf.h"
 #include "embed.h"
@@ -30,6 +29,7 @@
 #include "recd.h"
 #include "sessionize.h"
 #include "inline_sort.h"
+#include "linalg.h"
 #include "sessrec.h"
 #include "sgd.h"
 
@@ -133,8 +133,6 @@ struct rerank {
     float *u, *ue, *sims, *qv;              /* intents: users x dim; the explore users' intents
                                              * (ue) x items = sims by SGEMM */
     size_t cap_u, cap_ue, cap_sims;
-    float *simst;                           /* scratch: sims item-major (several explorers) */
-    size_t cap_simst;
     int32_t *u_row;                         /* dirty index -> row of u (intent), -1 none */
     int32_t *s_row;                         /* dirty index -> row of sims, -1 none */
     size_t cap_u_row;
@@ -250,7 +248,6 @@ static void rerank_fini(void *ctx)
     free(op->mf_ut);
     free(op->ue);
     free(op->sims);
-    free(op->simst);
     free(op->qv);
     free(op->u_row);
     free(op->s_row);
@@ -465,7 +462,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
         } else if (intent != NULL && it < rows) {
             /* candidates of a user with a click history: a dot product per candidate
              * (~100 x dim flops) instead of a row of the catalogue SGEMM (items x dim) */
-            t = cblas_sdot((int)dim, intent, 1, items + it * dim, 1);
+            t = recd_la_dot(intent, items + it * dim, dim);
         }
 
         cs[i].item = op->c_item[i];
@@ -721,11 +718,11 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
         from = s->n_items > 5 ? s->n_items - 5 : 0;
         for (k = from; k < s->n_items; k++) {   /* recent items, later ones weigh more */
             if ((size_t)s->items[k] < rows) {
-                cblas_saxpy((int)dim, (float)(k - from + 1), items + (size_t)s->items[k] * dim, 1, u, 1);
+                recd_la_axpy(dim, (float)(k - from + 1), items + (size_t)s->items[k] * dim, u);
             }
         }
         if (s->last_query[0] != '\0' && recd_embed_query(op->embed, s->last_query, op->qv) == RECD_OK) {
-            cblas_saxpy((int)dim, 5.0f, op->qv, 1, u, 1);   /* the query dominates the intent */
+            recd_la_axpy(dim, 5.0f, op->qv, u);   /* the query dominates the intent */
         }
         for (j = 0; j < dim; j++) {
             norm += (double)u[j] * u[j];
@@ -733,7 +730,7 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
         if (norm <= 0) {
             continue;
         }
-        cblas_sscal((int)dim, (float)(1.0 / sqrt(norm)), u, 1);
+        recd_la_scal(dim, (float)(1.0 / sqrt(norm)), u);
         op->u_row[i] = (int32_t)nu++;
         if (explores(s) && op->text_candidates > 0) {
             op->s_row[i] = (int32_t)ne++;
@@ -758,41 +755,26 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
         }
     }
     {
-        float *sm = grow_floats(op->sims, &op->cap_sims, ne * rows), *st;
+        float *sm = grow_floats(op->sims, &op->cap_sims, ne * rows);
 
         if (sm == NULL) {
             return RECD_ENOMEM;
         }
         op->sims = sm;
-        if (ne > 1) {
-            if ((st = grow_floats(op->simst, &op->cap_simst, ne * rows)) == NULL) {
-                return RECD_ENOMEM;
-            }
-            op->simst = st;
-        }
     }
     {
         int64_t t0 = recd_now_mono_ns();
 
-        /* Scores item-major, Sᵀ = items · Ueᵀ (rows x ne): OpenBLAS packs the item matrix ~35%
-         * faster as the left operand (measured 1.0 -> 0.65 ms for one user at 43k x 64), and
-         * one exploring user per batch is the common shape. Always this orientation, so that
-         * a user's scores do not depend on how many explorers share its batch; with several,
-         * the result is transposed to one row per user. */
-        if (ne == 1) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, 1, (int)dim, 1.0f,
-                        items, (int)dim, op->ue, (int)dim, 0.0f, op->sims, 1);
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)ne, (int)dim,
-                        1.0f, items, (int)dim, op->ue, (int)dim, 0.0f, op->simst, (int)ne);
-            for (size_t r0 = 0; r0 < rows; r0 += 256) {   /* blocked transpose */
-                size_t r1 = r0 + 256 < rows ? r0 + 256 : rows;
+        /* Scores, one row per exploring user: S[e][r] = items_r · ue_e, each a recd_la_dot
+         * (linalg.h: the same bits on every CPU, and whatever else shares the batch). Item-
+         * major, so that each item row is read from memory once for all explorers of the
+         * batch: the catalogue (rows x dim floats) is the traffic, ~0.5 flop per byte loaded
+         * for one explorer. (The metrics keep their names recd_rerank_sgemm_*.) */
+        for (size_t r = 0; r < rows; r++) {
+            const float *iv = items + r * dim;
 
-                for (size_t e = 0; e < ne; e++) {
-                    for (size_t r = r0; r < r1; r++) {
-                        op->sims[e * rows + r] = op->simst[r * ne + e];
-                    }
-                }
+            for (size_t e = 0; e < ne; e++) {
+                op->sims[e * rows + r] = recd_la_dot(iv, op->ue + e * dim, dim);
             }
         }
         op->sgemm_ns += recd_now_mono_ns() - t0;
@@ -903,8 +885,7 @@ static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
     dim = recd_embed_dim(op->embed);
     want = want < (size_t)op->n ? want : (size_t)op->n;
     want = want < sizeof(top) / sizeof(top[0]) ? want : sizeof(top) / sizeof(top[0]);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)op->n_cold, (int)dim, 1.0f, op->cold_v,
-                (int)dim, intent, 1, 0.0f, op->cold_s, 1);
+    recd_la_gemv(op->n_cold, dim, op->cold_v, dim, intent, 0, op->cold_s);
     for (i = 0; i < op->n_cold; i++) {
         float v = op->cold_s[i];
         int32_t it = op->cold[i];

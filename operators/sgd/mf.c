@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 
 #include "bigalloc.h"
+#include "linalg.h"
 #include "mf.h"
 
 struct mf {
@@ -234,7 +234,6 @@ static const float *text_of(const struct mf *m, const struct mf_text *t, int32_t
     return t->v + (size_t)j * t->tdim;
 }
 
-static float dot(const float *a, const float *b, size_t n);
 
 /* out = W e (dim), or zeros without e */
 static void w_times(const struct mf *m, const float *e, float *out)
@@ -243,15 +242,13 @@ static void w_times(const struct mf *m, const float *e, float *out)
         memset(out, 0, m->dim * sizeof(float));
         return;
     }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->dim, (int)m->tdim, 1.0f, m->W,
-                (int)m->tdim, e, 1, 0.0f, out, 1);
+    recd_la_gemv(m->dim, m->tdim, m->W, m->tdim, e, 0, out);
 }
 
 /* ut = Wᵀ u (tdim) */
 static void wt_times(const struct mf *m, const float *u, float *ut)
 {
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)m->dim, (int)m->tdim, 1.0f, m->W, (int)m->tdim,
-                u, 1, 0.0f, ut, 1);
+    recd_la_gemv_t(m->dim, m->tdim, m->W, m->tdim, u, ut);
 }
 
 /* u = Σ a_k (P[c_k] + W e_{c_k}) / Σ a_k over the last p.ctx items; also ebar = Σ a_k e_{c_k}
@@ -302,29 +299,9 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
         for (d = 0; d < tdim; d++) {
             eb[d] /= sum;
         }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)dim, (int)tdim, 1.0f, m->Win,
-                    (int)tdim, eb, 1, 1.0f, uu, 1);   /* through uu/eb: the restrict rule */
+        recd_la_gemv(dim, tdim, m->Win, tdim, eb, 1, uu);   /* through uu/eb: the restrict rule */
     }
     return sum;
-}
-
-/* Eight independent partial sums, so that the compiler vectorises the reduction without
- * -ffast-math (this file is built with -O3; see operators/CMakeLists.txt). */
-static float dot(const float *a, const float *b, size_t n)
-{
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        for (size_t j = 0; j < 8; j++) {
-            acc[j] += a[i + j] * b[i + j];
-        }
-    }
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) {
-        s += a[i] * b[i];
-    }
-    return s;
 }
 
 int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weight,
@@ -417,8 +394,8 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
                 outp[d] = qp[d] + wp[d];
             }
             eneg = has_w ? text_of(m, text, neg) : NULL;
-            x = dot(uu, outp, dim) - dot(uu, qn, dim) -
-                (eneg != NULL ? dot(m->ut, eneg, tdim) : 0.0f) + m->b[pos] - m->b[neg];
+            x = recd_la_dot(uu, outp, dim) - recd_la_dot(uu, qn, dim) -
+                (eneg != NULL ? recd_la_dot(m->ut, eneg, tdim) : 0.0f) + m->b[pos] - m->b[neg];
             if (x > 30.0f) {
                 continue;                       /* σ(-x) ~ 0: nothing to learn */
             }
@@ -488,12 +465,11 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
                 if (++m->nb == MF_WBATCH) {
                     /* weight decay (1 - tl·reg) per queued event, applied as beta */
                     const float tl = m->p.text_lr, beta = 1.0f - tl * reg * (float)m->nb;
-                    const int D = (int)m->dim, T = (int)m->tdim, B = (int)m->nb;
 
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, T, B, tl, m->bu, D,
-                                m->bg, T, beta, m->W, T);
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, T, B, tl, m->bdu, D,
-                                m->be, T, beta, m->Win, T);
+                    recd_la_rank_update(m->dim, m->tdim, m->nb, tl, m->bu, m->bg, beta, m->W,
+                                        m->tdim);
+                    recd_la_rank_update(m->dim, m->tdim, m->nb, tl, m->bdu, m->be, beta, m->Win,
+                                        m->tdim);
                     m->nb = 0;
                 }
             }
@@ -541,11 +517,11 @@ float mf_score(const struct mf *m, const float *u, const float *ut, int32_t j,
         return 0;
     }
     if ((size_t)j < m->n_items) {
-        s = dot(u, m->Q + (size_t)j * m->dim, m->dim) + m->b[j];
+        s = recd_la_dot(u, m->Q + (size_t)j * m->dim, m->dim) + m->b[j];
     }
     e = text_of(m, text, j);
     if (e != NULL && ut != NULL) {
-        s += dot(ut, e, m->tdim);
+        s += recd_la_dot(ut, e, m->tdim);
     }
     return s;
 }

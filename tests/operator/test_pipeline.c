@@ -699,6 +699,97 @@ static void test_session_raw_format(void **s)
     world_free(w);
 }
 
+/* FNV-1a, 64 bits: the fingerprint below needs no more */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* Everything recd computes from a stream that exercises every float path of the default chain
+ * (sessionize, the hash encoder's item and query vectors, sessrec, MF with its text tower and
+ * negative sampling, the learned blend and order, rerank's intent and diversity products):
+ * the state digest and every published list, score bits included (not generated_ts, the wall
+ * clock). The result must not depend on the CPU or on the OpenBLAS kernel: the test
+ * cpu_kernels runs this test under every kernel the CPU can run and compares the printed
+ * fingerprints; here it checks that the lists are not trivially empty. */
+static void test_fingerprint(void **s)
+{
+    static const char *const words[] = {"red", "green", "tent", "shoe", "lamp", "wool",
+                                        "steel", "kids", "camp", "sock", "rain", "coat"};
+    struct world *w = world_new("operators = { sgd = { learn_every = 2; }; };\n");
+    char user[16], it[16], title[64], cat[16], digest[33], err[256];
+    uint64_t h = 1469598103934665603ULL;
+    size_t with_items = 0;
+    const char *path;
+    FILE *f;
+
+    for (int i = 0; i < 60; i++) {
+        snprintf(it, sizeof(it), "i%d", i);
+        snprintf(title, sizeof(title), "%s %s %s", words[i % 12], words[(i * 5 + 3) % 12],
+                 words[(i * 7 + 1) % 12]);
+        snprintf(cat, sizeof(cat), "C%d", i % 6);
+        item(w, it, title, cat, i % 11 != 0);
+    }
+    run(w, 64);
+    for (int i = 0; i < 2400; i++) {
+        int u = (i * 13) % 97, step = i / 97;
+
+        snprintf(user, sizeof(user), "u%d", u);
+        snprintf(it, sizeof(it), "i%d", (u * 3 + step * (1 + u % 4) + (i % 7 == 0 ? 17 : 0)) % 60);
+        click(w, user, it, T0 + i * 20000LL);
+        if (i % 53 == 0) {
+            query(w, user, words[i % 12], T0 + i * 20000LL + 1);
+        }
+        if (w->n_raws > MAXREC - 8) {
+            run(w, 37);
+        }
+    }
+    run(w, 37);
+    assert_int_equal(recd_state_digest(w->st, digest, err, sizeof(err)), RECD_OK);
+    h = fnv_str(h, digest);
+    for (size_t i = 0; i < w->n_out && i < MAXREC; i++) {
+        const struct captured *c = &w->out[i];
+
+        h = fnv_str(h, c->user);
+        h = fnv(h, &c->tombstone, sizeof(c->tombstone));
+        if (c->tombstone) {
+            continue;
+        }
+        h = fnv(h, &c->recs.seq, sizeof(c->recs.seq));
+        h = fnv(h, &c->recs.n_items, sizeof(c->recs.n_items));
+        with_items += c->recs.n_items > 0;
+        for (uint32_t k = 0; k < c->recs.n_items; k++) {
+            const struct recd_rec_item *r = &c->recs.items[k];
+
+            h = fnv_str(h, r->item_id);
+            h = fnv(h, &r->score, sizeof(r->score));
+            h = fnv_str(h, r->reason);
+            h = fnv_str(h, r->because_item_id);
+        }
+    }
+    assert_true(w->n_out <= MAXREC);   /* every list went into the fingerprint */
+    assert_true(with_items > 2000);
+    fprintf(stderr, "pipeline fingerprint: %016llx (%zu lists, state digest %s)\n",
+            (unsigned long long)h, w->n_out, digest);
+    if ((path = getenv("RECD_FINGERPRINT_FILE")) != NULL && *path) {
+        f = fopen(path, "a");
+        assert_non_null(f);
+        fprintf(f, "%016llx %s\n", (unsigned long long)h, digest);
+        assert_int_equal(fclose(f), 0);
+    }
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,7 +803,12 @@ int main(void)
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_online_quality),
         cmocka_unit_test(test_cold_slots),
+        cmocka_unit_test(test_fingerprint),
     };
+    const char *only = getenv("RECD_TEST_FILTER");   /* e.g. test_fingerprint (cpu_kernels) */
 
+    if (only != NULL && *only) {
+        cmocka_set_test_filter(only);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
