@@ -3,11 +3,14 @@
 # jars, model weights), build twice (release and ASan+UBSan), run the whole ctest suite in
 # both, and the unit/operator tests under valgrind memcheck.
 #
-#   RECD_TEST_TIERS="release asan valgrind fuzz" (default: all four; fuzz = libFuzzer targets for
-#   a bounded time each, RECD_FUZZ_SECONDS, after replaying tests/fuzz/regressions)
+#   RECD_TEST_TIERS="release kernels asan valgrind fuzz" (default: all five; kernels = the unit,
+#   operator and state tests that need no broker once per OpenBLAS kernel this CPU can run,
+#   scripts/openblas-kernels.sh, so that green on one host means green on every x86-64 host;
+#   fuzz = libFuzzer targets for a bounded time each, RECD_FUZZ_SECONDS, after replaying
+#   tests/fuzz/regressions). A host's own OPENBLAS_CORETYPE is kept by every other tier.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tiers="${RECD_TEST_TIERS:-release asan valgrind fuzz}"
+tiers="${RECD_TEST_TIERS:-release kernels asan valgrind fuzz}"
 jobs="$(nproc)"
 
 "$root/scripts/install-deps.sh" --test
@@ -24,6 +27,19 @@ for tier in $tiers; do
         cmake --build "$b" -j"$jobs"
         (cd "$b" && ctest --output-on-failure --timeout 1800)
         ;;
+    kernels)
+        b="$root/build-test"
+        [ -d "$b" ] || { cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; cmake --build "$b" -j"$jobs"; }
+        # The script tests labelled state start a broker and run minutes: the release and ASan
+        # tiers run them; their state does not touch OpenBLAS (cpu_kernels checks the digest
+        # and the lists under every kernel). cpu_kernels sets the kernel itself.
+        for k in $("$root/scripts/openblas-kernels.sh"); do
+            echo "test.sh: kernels tier: OPENBLAS_CORETYPE=$k"
+            (cd "$b" && OPENBLAS_CORETYPE="$k" ctest -L 'unit|operator|state' \
+                -E '^(cpu_kernels|state_crash|state_batches|state_forget|state_lock)$' \
+                --output-on-failure --timeout 900) || { echo "test.sh: failed under OPENBLAS_CORETYPE=$k" >&2; exit 1; }
+        done
+        ;;
     asan)
         b="$root/build-asan"
         cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DRECD_SANITIZE=ON -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
@@ -38,7 +54,7 @@ for tier in $tiers; do
     valgrind)
         b="$root/build-test"
         [ -d "$b" ] || { cmake -S "$root" -B "$b" >/dev/null; cmake --build "$b" -j"$jobs"; }
-        (cd "$b" && ctest -L 'unit|operator' -E 'minilm_encoder' --output-on-failure \
+        (cd "$b" && ctest -L 'unit|operator' -E 'minilm_encoder|cpu_kernels|bench_report' --output-on-failure \
             -T memcheck >/tmp/recd-memcheck.log 2>&1) || { cat /tmp/recd-memcheck.log; exit 1; }
         grep -E "tests passed|Memory checking" /tmp/recd-memcheck.log || true
         ;;
