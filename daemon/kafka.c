@@ -46,6 +46,14 @@ int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out
     return RECD_OK;
 }
 
+static void quiet_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)buf;
+}
+
 /* librdkafka validates a client's configuration as a whole only in rd_kafka_new (e.g.
  * idempotence with acks, TLS files). Build each client as recd does — properties, then the
  * settings recd forces — with no bootstrap servers (so nothing connects) and create it. */
@@ -67,7 +75,7 @@ int recd_kafka_check(const struct recd_conf *c, char *errstr, size_t errlen)
         if (rc != RECD_OK) {
             return rc;
         }
-        rd_kafka_conf_set_log_cb(conf, NULL);
+        rd_kafka_conf_set_log_cb(conf, quiet_log_cb);   /* e.g. debug = "cgrp": not in -t */
         if (rd_kafka_conf_set(conf, "bootstrap.servers", "", err, sizeof(err)) ||
             (clients[i].type == RD_KAFKA_PRODUCER &&
              rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err))) ||

@@ -125,6 +125,11 @@ rc=0; out="$("$RECD_BIN" -t -c "$T/tls.conf" 2>&1)" || rc=$?
 case "$out" in "$T/tls.conf:1: kafka.properties: librdkafka refuses the producer: ssl.ca.location"*) ;;
                *) fail "missing TLS CA file: $out";; esac
 pass "$out"
+# creating the clients in -t stays quiet even with librdkafka debugging on
+printf 'kafka = { properties = { debug = "all"; }; };\n' > "$T/debug.conf"
+out="$("$RECD_BIN" -t -c "$T/debug.conf" 2>&1)" || fail "debug = all refused: $out"
+[ "$out" = "$T/debug.conf: configuration ok" ] || fail "recd -t with librdkafka debug printed: $(echo "$out" | head -3)"
+pass "recd -t creates the Kafka clients quietly"
 # ... and a start that fails on configuration exits 78 (not 1: systemd would restart it forever)
 start_78() {   # NAME KAFKA-GROUP-BODY METRICS-GROUP-BODY STATE-DIR: exit 78 and the message
     printf 'kafka = { brokers = "127.0.0.1:1"; %s };\nmetrics = { %s };\nstate = { dir = "%s"; };\n' \
