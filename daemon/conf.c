@@ -29,10 +29,11 @@
  * 4 MiB took 10 s from a FILE, 0.08 s from memory; a SIGHUP reload parses in the processing
  * loop). Files it includes directly are held to the same size (libconfig reads them). Relative @include paths in it are resolved against the file's directory
  * (the path is rewritten to "DIR/P" before parsing; lines keep their numbers); absolute ones
- * are used as written. An @include inside an included file is resolved by libconfig against
- * the working directory: use absolute paths there. (libconfig 1.5's include_dir is prepended
- * to every include, absolute ones too, so it cannot do this.) Messages about settings in an
- * included file name that file as libconfig opened it.
+ * are used as written. An @include inside an included file would be resolved by libconfig
+ * against the working directory, so a relative one there is refused (check_includes): use an
+ * absolute path. (libconfig 1.5's include_dir is prepended to every include, absolute ones
+ * too, so it cannot do this.) Messages about settings in an included file name that file as
+ * libconfig opened it.
  *
  * Messages written into errstr (FILE is the path given to recd_conf_load, the file of an
  * @include'd setting, or the `name` given to recd_conf_load_string ("<string>" if NULL);
@@ -45,6 +46,7 @@
  *   RECD_ECONFIG:
  *     FILE: larger than N bytes: not a configuration file / FILE: contains a NUL byte: ...
  *     FILE:LINE: included file PATH: larger than N bytes: not a configuration file
+ *     FILE:LINE: @include "P" in an included file: use an absolute path (...)
  *     FILE:LINE: LIBCONFIG-MESSAGE          e.g. "syntax error"
  *     FILE:LINE: NAME: duplicate setting name              (NAME when it can be found)
  *     FILE:LINE: cannot open include file PATH: STRERROR
@@ -1444,6 +1446,55 @@ static char *resolve_includes(const char *text, const char *dir)
     return b.p;
 }
 
+/* The files `text` (the file `name`, at include depth `depth`) includes, recursively:
+ * - libconfig reads them through stdio, where its scanner is quadratic in a string's length
+ *   (4 MiB: 10 s; the main file, parsed from memory: 0.08 s): the same size cap;
+ * - a relative @include inside an included file would be resolved by libconfig against the
+ *   working directory (under systemd "/"), not against that file's directory: refused.
+ * Files that cannot be read are left to libconfig's "cannot open include file". */
+static int check_includes(const char *text, const char *name, int depth, char *errstr,
+                          size_t errlen)
+{
+    const char *p = text;
+    int line = 1, rc = RECD_OK;
+
+    for (; rc == RECD_OK && p != NULL && *p != '\0'; line++) {
+        char inc[PATH_MAX_LEN];
+        struct stat ist;
+
+        include_path_in(p, inc, sizeof inc);
+        p = strchr(p, '\n');
+        if (p != NULL) {
+            p++;
+        }
+        if (inc[0] == '\0') {
+            continue;
+        }
+        if (depth > 0 && inc[0] != '/') {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: @include \"%s\" in an "
+                               "included file: use an absolute path (libconfig would resolve it "
+                               "against the working directory)", name, line, inc);
+        }
+        if (stat(inc, &ist) != 0) {
+            continue;
+        }
+        if (ist.st_size > RECD_CONF_MAX_BYTES) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: included file %s: larger "
+                               "than %d bytes: not a configuration file", name, line, inc,
+                               RECD_CONF_MAX_BYTES);
+        }
+        if (depth < 10 && S_ISREG(ist.st_mode)) {   /* libconfig's include depth limit */
+            char *sub = slurp(inc, RECD_CONF_MAX_BYTES, NULL);
+
+            if (sub != NULL) {
+                rc = check_includes(sub, inc, depth + 1, errstr, errlen);
+                free(sub);
+            }
+        }
+    }
+    return rc;
+}
+
 int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, size_t n_units,
                    struct recd_conf **out, char *errstr, size_t errlen)
 {
@@ -1503,29 +1554,9 @@ int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, 
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto out;
     }
-    /* libconfig reads an included file through stdio, where its scanner is quadratic in the
-     * length of a string (4 MiB: 10 s; the main file, parsed from memory: 0.08 s): the same
-     * size cap for the files this one includes */
-    {
-        const char *p = resolved;
-        int line = 1;
-
-        for (; p != NULL && *p != '\0'; line++) {
-            char inc[PATH_MAX_LEN];
-            struct stat ist;
-
-            include_path_in(p, inc, sizeof inc);
-            if (inc[0] != '\0' && stat(inc, &ist) == 0 && ist.st_size > RECD_CONF_MAX_BYTES) {
-                rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: included file %s: larger "
-                                 "than %d bytes: not a configuration file", path, line, inc,
-                                 RECD_CONF_MAX_BYTES);
-                goto out;
-            }
-            p = strchr(p, '\n');
-            if (p != NULL) {
-                p++;
-            }
-        }
+    rc = check_includes(resolved, path, 0, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto out;
     }
     if (!config_read_string(&cfg, resolved)) {
         rc = parse_err(&cfg, path, resolved, errstr, errlen);

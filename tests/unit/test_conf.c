@@ -310,6 +310,14 @@ static void test_include_relative(void **state)
     assert_null(c);
     assert_string_equal(err, CONF_DIR "/incdir/missing.conf:3: cannot open include file "
                              CONF_DIR "/incdir/no-such-part.conf: No such file or directory");
+    /* a relative @include inside an included file (libconfig would resolve it against the
+     * working directory) is refused, naming the file and line */
+    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/nested.conf", units, N_UNITS, &c, err,
+                                    sizeof err), RECD_ECONFIG);
+    assert_null(c);
+    assert_string_equal(err, CONF_DIR "/incdir/sub/nest_part.conf:2: @include \"part.conf\" in an "
+                             "included file: use an absolute path (libconfig would resolve it "
+                             "against the working directory)");
     /* a wrapped integer inside an included file is found in that file */
     assert_int_equal(recd_conf_load(CONF_DIR "/incdir/wrapped.conf", units, N_UNITS, &c, err,
                                     sizeof err), RECD_ECONFIG);
