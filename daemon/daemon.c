@@ -46,6 +46,7 @@
 #include "log.h"
 #include "recd_revision.h"   /* RECD_GIT_REV, generated at build time */
 #include "metrics.h"
+#include "minilm.h"
 #include "pipeline.h"
 #include "recd.h"
 #include "state.h"
@@ -1216,6 +1217,36 @@ int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen
                            "%s: input: %s", where, err);
     }
     return recd_kafka_check(c, errstr, errlen);
+}
+
+int recd_config_check_models(const struct recd_conf *c, char *errstr, size_t errlen)
+{
+    const struct recd_conf_pipeline *pc = RECD_UNIT(c, "pipeline", struct recd_conf_pipeline);
+    char *const *enc = recd_conf_field(c, "operators.embed", "encoder", RECD_CT_STRING);
+    char *const *dir = recd_conf_field(c, "operators.embed", "model_dir", RECD_CT_STRING);
+    recd_minilm_opts mo;
+    recd_minilm *m = NULL;
+    char err[1024];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < pc->chain.n && strcmp(pc->chain.v[i], "embed") != 0; i++) {
+    }
+    if (i == pc->chain.n || enc == NULL || dir == NULL || strcmp(*enc, "minilm") != 0) {
+        return RECD_OK;
+    }
+    /* what embed's start opens (every tensor's name, dtype, shape, extent); one text per pass
+     * skips the kernel probe, which is about speed, not about the model */
+    memset(&mo, 0, sizeof(mo));
+    mo.batching = RECD_MINILM_BATCH_PER_TEXT;
+    rc = recd_minilm_open_opts(*dir, &mo, &m, err, sizeof(err));
+    recd_minilm_close(m);
+    if (rc != RECD_OK) {
+        return rc == RECD_ENOMEM ? recd_seterr(errstr, errlen, rc, "out of memory")
+                                 : recd_conf_error(c, "operators.embed", "model_dir", errstr,
+                                                   errlen, "%s", err);
+    }
+    return RECD_OK;
 }
 
 int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)

@@ -41,4 +41,9 @@ int recd_kafka_check(const struct recd_conf *c, char *errstr, size_t errlen);
  * configuration. RECD_ECONFIG with "FILE[:LINE]: unit.key: message" (daemon.c). */
 int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen);
 
+/* recd -t only (a start's operator opens the model itself, exit 78): with embed in the chain
+ * and operators.embed.encoder = "minilm", open the model in operators.embed.model_dir as embed
+ * would (files present, every tensor's name, dtype, shape and extent) and close it. */
+int recd_config_check_models(const struct recd_conf *c, char *errstr, size_t errlen);
+
 #endif

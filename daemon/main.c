@@ -169,8 +169,12 @@ int main(int argc, char **argv)
         recd_conf_destroy(conf);
         return 0;
     }
-    /* everything a start would check that needs no broker (and no lock on the state) */
+    /* everything a start would check that needs no broker (and no lock on the state); -t
+     * also opens the model the embed operator would open */
     rc = recd_config_preflight(conf, err, sizeof(err));
+    if (rc == RECD_OK && test) {
+        rc = recd_config_check_models(conf, err, sizeof(err));
+    }
     if (rc != RECD_OK) {
         fprintf(stderr, "%s\n", err);
         recd_conf_destroy(conf);

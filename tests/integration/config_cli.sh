@@ -186,6 +186,27 @@ rc=0; "$RECD_BIN" -c "$T/minilm.conf" 2>"$T/minilm.err" || rc=$?
 [ $rc -eq 78 ] || fail "missing model: exit $rc: $(cat "$T/minilm.err")"
 grep -q "no-such-model" "$T/minilm.err" || fail "missing model message does not name the directory: $(cat "$T/minilm.err")"
 pass "missing MiniLM model: exit 78: $(grep -m1 no-such-model "$T/minilm.err")"
+# ... which recd -t finds too (it approved it), as it finds a garbage model directory
+# (the text after "minilm: " is the model loader's; only the prefix and the path are pinned)
+expect_model_error() {   # CONF DIR
+    local out rc=0
+    out="$("$RECD_BIN" -t -c "$1" 2>&1)" || rc=$?
+    [ $rc -eq 78 ] || fail "recd -t with model_dir $2: exit $rc: $out"
+    case "$out" in "$1:4: operators.embed.model_dir: minilm: "*"$2"*) pass "$out";;
+                   *) fail "recd -t with model_dir $2: $out";; esac
+}
+expect_model_error "$T/minilm.conf" "$T/no-such-model"
+mkdir -p "$T/garbage-model"; echo '{}' > "$T/garbage-model/config.json"; echo junk > "$T/garbage-model/model.safetensors"
+sed "s|$T/no-such-model|$T/garbage-model|" "$T/minilm.conf" > "$T/garbage.conf"
+expect_model_error "$T/garbage.conf" "$T/garbage-model"
+model="${RECD_MODEL_DIR:-${RECD_CACHE:-$HOME/.cache/recd}/models/all-MiniLM-L6-v2}"
+if [ -f "$model/model.safetensors" ]; then
+    sed "s|$T/no-such-model|$model|" "$T/minilm.conf" > "$T/model-ok.conf"
+    "$RECD_BIN" -t -c "$T/model-ok.conf" >/dev/null || fail "recd -t refuses the installed model $model"
+    pass "recd -t opens the installed MiniLM model"
+else
+    echo "note: no MiniLM model installed ($model): the accepting path of recd -t's model check was not run"
+fi
 # recctl never creates a state store it was asked to read: a mistyped --state is an error and
 # leaves nothing behind (it wrote an empty store and "checkpoint written", exit 0)
 rc=0; out="$("$RECCTL_BIN" checkpoint "$T/cp-typo" --state "$T/no-such-state" 2>&1)" || rc=$?
