@@ -2087,7 +2087,8 @@ void recd_conf_write_markdown(const struct recd_conf_unit *const *units, size_t 
           "the group `a`. Unknown sections and keys, wrong types and out-of-bounds values are "
           "errors reported as `FILE:LINE: section.key: message`. Bounds are inclusive; for "
           "strings they bound the length in bytes, for string lists the number of elements. "
-          "Integers outside [-2147483648, 2147483647] must carry the `L` suffix. In map values, "
+          "Integers outside [-2147483648, 2147483647] must carry the `L` suffix (without it "
+          "libconfig 1.5 wraps them modulo 2^32; recd refuses such a value). In map values, "
           "write `_` for `.` in keys (`security_protocol = \"ssl\";` sets "
           "`security.protocol`). Keys marked reloadable take effect on SIGHUP; changing any "
           "other key requires a restart.\n", out);
