@@ -16,10 +16,19 @@
  * click (train clicks too), as the daemon does, so that ev/s is the end-to-end cost. With --valid the last 10% of the train sessions
  * play the test role and the test files are not read.
  *
- * Methods (--only picks a comma list): recd (the blend with --params), recd-learn (same with
- * learn_blend=1: blend weights learned online), recd-order (learn_blend=2: the two-stage
- * ranking, the daemon's default with --params learn_blend=2,learn_every=8), ablations -knn -next -repeat -covis -pop (one
- * signal disabled), POP, S-POP, ItemKNN, and the single signals knn, next.
+ * Parameters: the defaults are the daemon's, from the same tables (operators/sessrec/
+ * sessrec_params.h through sessrec_params_default(), the MF rows of operators/sgd/sgd.h through
+ * sgd_mf_params_default()); --params k=v,... sets model parameters by their operators.sgd key
+ * names (learning=fixed|blend|blend_and_order, w_next=0.3, ...), checked against the table's
+ * bounds; --mf k=v,... sets MF parameters by their mf.h names (dim, lr, negatives, neg_uniform,
+ * ...) and the evaluator's w_mf (the rerank blend weight, operators.rerank.w_mf; here 0.3
+ * unless given) and cands.
+ *
+ * Methods (--only picks a comma list): recd (the model with --params: the daemon's sgd
+ * default, learning = blend_and_order), recd-fixed / recd-learn / recd-order (the same with
+ * learning = fixed / blend / blend_and_order), recd+mf (recd and MF blended as rerank does),
+ * mf, ablations -knn -next -repeat -covis -pop (one signal disabled), POP, S-POP, ItemKNN, and
+ * the single signals knn, next.
  */
 #include <errno.h>
 #include <math.h>
@@ -31,6 +40,7 @@
 
 #include "mf.h"
 #include "sessrec.h"
+#include "sgd.h"
 
 /* ---- dataset --------------------------------------------------------------------------- */
 
@@ -503,7 +513,7 @@ static void hit(struct result *r, const int32_t *top, size_t n, int32_t y)
 
 static int g_score_all; /* --score-all: score before every click, as the daemon does */
 
-/* learn_blend=2: re-sort the head of a final list by the learned blend (what rerank does
+/* blend_and_order: re-sort the head of a final list by the learned blend (what rerank does
  * after its own re-scoring): stable insertion sort, descending; scores, if given, stay in
  * place (the list keeps its descending scores, the items move). */
 static void order_head(const struct sessrec *m, int32_t *items, const float *scores, size_t n)
@@ -570,7 +580,8 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
                 if (learn) {
                     /* what sgd does for a sampled click: its own scoring, one step */
                     sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
-                                  p->learn_blend == 2 ? p->order_top : p->learn_topn);
+                                  p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top
+                                                                         : p->learn_topn);
                     r->scores++;
                     sessrec_feedback(m, it[j]);
                 }
@@ -583,7 +594,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
         }
     }
     r->secs = now_s() - t0;
-    sessrec_weights(m, SIZE_MAX, r->w);   /* (learn_blend 2: the longest sessions' order) */
+    sessrec_weights(m, SIZE_MAX, r->w);   /* (blend_and_order: the longest sessions' order) */
     sessrec_destroy(m);
     return 0;
 }
@@ -651,7 +662,7 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                             float q = hi > lo ? (all[c] - lo) / (hi - lo) : 0;
                             cs[c] = b + w_mf * q;
                         }
-                        /* selection sort of the top K (nc is small); with learn_blend=2
+                        /* selection sort of the top K (nc is small); with blend_and_order
                          * the first order_top are sorted, then re-ordered (as rerank does) */
                         size_t ns = K > sessrec_orders(m) ? K : sessrec_orders(m);
                         for (nt = 0; nt < ns && nt < nc; nt++) {
@@ -673,7 +684,8 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                 if (j > 0 && mode == 1 && sessrec_wants_feedback(m, key)) {
                     /* what sgd does: score the prefix (learn_topn / order_top), one step */
                     sessrec_score(m, key, it, j, cand, cs, NULL, NULL,
-                                  p->learn_blend == 2 ? p->order_top : p->learn_topn);
+                                  p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top
+                                                                         : p->learn_topn);
                     sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0 ||
@@ -886,6 +898,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bad parameter: %s\n", err);
         return 2;
     }
+    if (sessrec_params_check(&base, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bad parameter: %s\n", err);
+        return 2;
+    }
     if (load_dataset(dir, valid, &ds) != 0) {
         fprintf(stderr, "cannot load dataset %s: %s\n", dir, strerror(errno));
         return 1;
@@ -902,16 +918,23 @@ int main(int argc, char **argv)
             goto done;
         print_result("recd", &r, K, 1);
     }
+    if (wanted(only, "recd-fixed")) {
+        struct sessrec_params p = base;
+        p.learning = SESSREC_LEARN_FIXED;
+        if (run_sessrec(&ds, &p, K, &r) != 0)
+            goto done;
+        print_result("recd-fixed", &r, K, 1);
+    }
     if (wanted(only, "recd-order")) {
         struct sessrec_params p = base;
-        p.learn_blend = 2;
+        p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
         if (run_sessrec(&ds, &p, K, &r) != 0)
             goto done;
         print_result("recd-order", &r, K, 1);
     }
     if (wanted(only, "recd-learn")) {
         struct sessrec_params p = base;
-        p.learn_blend = 1;
+        p.learning = SESSREC_LEARN_BLEND;
         if (run_sessrec(&ds, &p, K, &r) != 0)
             goto done;
         print_result("recd-learn", &r, K, 1);
@@ -947,7 +970,7 @@ int main(int argc, char **argv)
             if (!wanted(only, one[a].name))
                 continue;
             p.signals = (1u << one[a].sig) | (1u << SESSREC_POPULAR);
-            p.learn_blend = 0;
+            p.learning = SESSREC_LEARN_FIXED;
             p.w[SESSREC_F_POP] = 1e-4f;
             if (run_sessrec(&ds, &p, K, &r) != 0)
                 goto done;
@@ -959,7 +982,7 @@ int main(int argc, char **argv)
         float w_mf = 0.3f;
         size_t ncand = 100;
         char *copy = strdup(mflist ? mflist : ""), *tok, *save = NULL;
-        mf_params_default(&mp);
+        sgd_mf_params_default(&mp);
         for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             char *eq = strchr(tok, '=');
             if (!eq)
@@ -1004,7 +1027,7 @@ int main(int argc, char **argv)
         struct sessrec_params p;
         sessrec_params_default(&p);
         p.signals = (1u << SESSREC_CO_VISITED) | (1u << SESSREC_POPULAR);
-        p.learn_blend = 0;
+        p.learning = SESSREC_LEARN_FIXED;
         p.w[SESSREC_F_COVIS] = 1.0f;
         p.w[SESSREC_F_POP] = 1e-4f;
         p.covis_window = 1000;

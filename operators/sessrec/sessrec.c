@@ -1,5 +1,6 @@
 /* sessrec.c — session-based next-item scoring core (see sessrec.h for the model and API). */
 #include "sessrec.h"
+#include "sessrec_params.h"
 #include "bigalloc.h"
 #include "inline_sort.h"
 
@@ -10,84 +11,65 @@
 
 /* ---- parameters ------------------------------------------------------------------------ */
 
+/* Booleans of the table as written there (B rows' DEFAULT is true or false). */
+#define SR_BOOL_true 1u
+#define SR_BOOL_false 0u
+
+static const char *const learning_names[] = SESSREC_LEARNING_NAMES;
+
+const char *sessrec_learning_name(enum sessrec_learning l)
+{
+    return (unsigned)l < sizeof(learning_names) / sizeof(learning_names[0]) - 1 ?
+           learning_names[l] : NULL;
+}
+
+int sessrec_learning_from_name(const char *name, enum sessrec_learning *out)
+{
+    size_t i;
+
+    for (i = 0; learning_names[i] != NULL; i++) {
+        if (strcmp(learning_names[i], name) == 0) {
+            *out = (enum sessrec_learning)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 void sessrec_params_default(struct sessrec_params *p)
 {
     memset(p, 0, sizeof(*p));
-    p->postings_cap = 30;
-    p->sample_cap = 500;
-    p->k_neighbors = 100;
-    p->query_items = 10;
-    p->spw_lambda = 3.0f;
-    p->rec_lambda = 500000.0f;
-    p->sim_norm = 0.0f;
-    p->ipw_lambda = 3.0f;
-    p->idf_sim = 3.0f;
-    p->idf_score = 1.0f;
-    p->sess_items_cap = 32;
-    p->max_sessions = 1u << 20;
-    p->trans_cap = 64;
-    p->trans_window = 5;
-    p->trans_tau = 500000.0f;
-    p->trans_hops = 5;
-    p->trans_hop_decay = 0.6f;
-    p->trans_norm = 0;
-    p->pair_cap = 32;
-    p->covis_cap = 64;
-    p->covis_window = 5;
-    p->rep_lambda = 2.0f;
-    p->pop_top = 100;
-    p->pop_tau = 500000.0f;
-    p->w[SESSREC_F_POP] = 0.01f;
-    p->w[SESSREC_F_KNN] = 1.0f;
-    p->w[SESSREC_F_KNN_BEFORE] = 0.7f;
-    p->w[SESSREC_F_KNN_SQRT] = 0.0f;
-    p->w[SESSREC_F_NEXT] = 0.2f;
-    p->w[SESSREC_F_NEXT_HOPS] = 0.1f;
-    p->w[SESSREC_F_NEXT_SQRT] = 0.0f;
-    p->w[SESSREC_F_COVIS] = 0.0f;
-    p->w[SESSREC_F_REPEAT] = 0.2f;
-    p->w[SESSREC_F_LAST] = 0.0f;
-    p->w[SESSREC_F_TREND] = 0.0f;
-    p->trend_tau = 10000.0f;
-    p->learn_loss = 0;
-    p->signals = (1u << SESSREC_NSIGNALS) - 1;
-    p->learn_blend = 0;
-    p->learn_rate = 0.05f;
-    p->learn_topn = 50;
-    p->order_top = 20;
-    p->learn_every = 1;
-    p->learn_set = 1;
-    p->set_rate = 0.04f;
-    p->set_temp = 0.05f;
-    p->set_window = 5;
-    p->order_buckets = 3;
+#define DU(name, field, def, lo, hi, desc) p->field = (uint32_t)(def);
+#define DF(name, field, def, lo, hi, desc) p->field = (float)(def);
+#define DB(name, field, def, lo, hi, desc) p->field = SR_BOOL_##def;
+#define DE(name, field, def, lo, hi, desc) (void)sessrec_learning_from_name(def, &p->field);
+    SESSREC_PARAM_TABLE(DU, DF, DB, DE)
+#undef DU
+#undef DF
+#undef DB
+#undef DE
 }
 
-enum ptype { PT_U32, PT_F32 };
+enum ptype { PT_U32, PT_F32, PT_BOOL, PT_LEARNING };
 struct pdesc {
     const char *name;
     enum ptype type;
     size_t off;
+    double lo, hi;
 };
-#define PU(f) { #f, PT_U32, offsetof(struct sessrec_params, f) }
-#define PF(f) { #f, PT_F32, offsetof(struct sessrec_params, f) }
-static const struct pdesc pdescs[] = {
-    PU(postings_cap), PU(sample_cap), PU(k_neighbors), PU(query_items), PF(spw_lambda),
-    PF(rec_lambda), PF(sim_norm), PF(ipw_lambda), PF(idf_sim), PF(idf_score),
-    PU(sess_items_cap), PU(max_sessions), PU(trans_cap), PU(trans_window), PF(trans_tau),
-    PU(trans_hops), PF(trans_hop_decay), PU(trans_norm), PU(pair_cap), PU(covis_cap), PU(covis_window),
-    PF(rep_lambda), PU(pop_top), PF(pop_tau),
-#define PW(name, f) { name, PT_F32, offsetof(struct sessrec_params, w) + (f) * sizeof(float) }
-    PW("w_pop", SESSREC_F_POP), PW("w_knn", SESSREC_F_KNN), PW("w_knnb", SESSREC_F_KNN_BEFORE),
-    PW("w_knns", SESSREC_F_KNN_SQRT), PW("w_next", SESSREC_F_NEXT),
-    PW("w_nexth", SESSREC_F_NEXT_HOPS), PW("w_nexts", SESSREC_F_NEXT_SQRT),
-    PW("w_covis", SESSREC_F_COVIS), PW("w_repeat", SESSREC_F_REPEAT), PW("w_last", SESSREC_F_LAST),
-    PW("w_trend", SESSREC_F_TREND), PW("w_next2", SESSREC_F_NEXT2), PF(trend_tau),
-#undef PW
-    PU(signals), PU(learn_blend), PU(learn_loss), PF(learn_rate), PU(learn_topn),
-    PU(order_top), PU(learn_every), PU(learn_set), PF(set_rate), PF(set_temp),
-    PU(set_window), PU(order_buckets),
-};
+#define PU(name, field, def, lo, hi, desc) \
+    { #name, PT_U32, offsetof(struct sessrec_params, field), lo, hi },
+#define PF(name, field, def, lo, hi, desc) \
+    { #name, PT_F32, offsetof(struct sessrec_params, field), lo, hi },
+#define PB(name, field, def, lo, hi, desc) \
+    { #name, PT_BOOL, offsetof(struct sessrec_params, field), 0, 1 },
+#define PE(name, field, def, lo, hi, desc) \
+    { #name, PT_LEARNING, offsetof(struct sessrec_params, field), 0, 2 },
+static const struct pdesc pdescs[] = { SESSREC_PARAM_TABLE(PU, PF, PB, PE) };
+#undef PU
+#undef PF
+#undef PB
+#undef PE
 #define NPDESC (sizeof(pdescs) / sizeof(pdescs[0]))
 
 int sessrec_params_set(struct sessrec_params *p, const char *name, const char *value)
@@ -95,23 +77,64 @@ int sessrec_params_set(struct sessrec_params *p, const char *name, const char *v
     size_t i;
     char *end = NULL;
 
+    if (strcmp(name, "learn_blend") == 0)      /* deprecated: learning by number */
+        name = "learning";
     for (i = 0; i < NPDESC; i++) {
+        void *f = (char *)p + pdescs[i].off;
+
         if (strcmp(pdescs[i].name, name) != 0)
             continue;
-        if (pdescs[i].type == PT_U32) {
-            unsigned long v = strtoul(value, &end, 10);
-            if (end == value || *end != '\0' || v > UINT32_MAX || value[0] == '-')
-                return -1;
-            *(uint32_t *)(void *)((char *)p + pdescs[i].off) = (uint32_t)v;
-        } else {
+        if (pdescs[i].type == PT_F32) {
             float v = strtof(value, &end);
             if (end == value || *end != '\0' || !isfinite(v))
                 return -1;
-            *(float *)(void *)((char *)p + pdescs[i].off) = v;
+            *(float *)f = v;
+            return 0;
+        }
+        if (pdescs[i].type == PT_BOOL &&
+            (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)) {
+            *(uint32_t *)f = value[0] == 't';
+            return 0;
+        }
+        if (pdescs[i].type == PT_LEARNING) {
+            enum sessrec_learning l;
+            if (sessrec_learning_from_name(value, &l) == 0) {
+                *(enum sessrec_learning *)f = l;
+                return 0;
+            }
+        }
+        {
+            unsigned long v = strtoul(value, &end, 10);
+            if (end == value || *end != '\0' || v > UINT32_MAX || value[0] == '-')
+                return -1;
+            if (pdescs[i].type == PT_LEARNING)
+                *(enum sessrec_learning *)f = (enum sessrec_learning)v;
+            else
+                *(uint32_t *)f = (uint32_t)v;
         }
         return 0;
     }
     return -1;
+}
+
+int sessrec_params_check(const struct sessrec_params *p, char *err, size_t errlen)
+{
+    size_t i;
+
+    for (i = 0; i < NPDESC; i++) {
+        const void *f = (const char *)p + pdescs[i].off;
+        double v = pdescs[i].type == PT_F32 ? (double)*(const float *)f :
+                   pdescs[i].type == PT_LEARNING ? (double)*(const enum sessrec_learning *)f :
+                   (double)*(const uint32_t *)f;
+
+        if (!(v >= pdescs[i].lo && v <= pdescs[i].hi)) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s=%g out of range [%g, %g]", pdescs[i].name, v,
+                         pdescs[i].lo, pdescs[i].hi);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int sessrec_params_parse(struct sessrec_params *p, const char *list, char *err, size_t errlen)
@@ -155,12 +178,16 @@ size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t l
     for (i = 0; i < NPDESC; i++) {
         char line[96];
         int n;
-        if (pdescs[i].type == PT_U32)
-            n = snprintf(line, sizeof(line), "%s=%u\n", pdescs[i].name,
-                         *(const uint32_t *)(const void *)((const char *)p + pdescs[i].off));
-        else
+        const void *f = (const char *)p + pdescs[i].off;
+        if (pdescs[i].type == PT_F32)
             n = snprintf(line, sizeof(line), "%s=%g\n", pdescs[i].name,
-                         (double)*(const float *)(const void *)((const char *)p + pdescs[i].off));
+                         (double)*(const float *)f);
+        else if (pdescs[i].type == PT_LEARNING)
+            n = snprintf(line, sizeof(line), "%s=%s\n", pdescs[i].name,
+                         sessrec_learning_name(*(const enum sessrec_learning *)f) ?
+                         sessrec_learning_name(*(const enum sessrec_learning *)f) : "?");
+        else
+            n = snprintf(line, sizeof(line), "%s=%u\n", pdescs[i].name, *(const uint32_t *)f);
         if (n < 0)
             continue;
         if (buf && used + (size_t)n < len)
@@ -182,6 +209,13 @@ const char *sessrec_reason_name(int reason)
     case SESSREC_IN_SESSION: return "IN_SESSION";
     default: return "UNKNOWN";
     }
+}
+
+/* learning = blend_and_order: set weights choose the candidates, a learned blend orders the
+ * list head */
+static int two_stage(const struct sessrec_params *p)
+{
+    return p->learning == SESSREC_LEARN_BLEND_AND_ORDER;
 }
 
 /* ---- model state ----------------------------------------------------------------------- */
@@ -296,7 +330,7 @@ struct sessrec {
     float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
     float ws[SESSREC_NFEATURES]; /* learn_set: the weights choosing the list (start = wf) */
     float g2s[SESSREC_NFEATURES];
-    float wo[SR_MAXB][SESSREC_NFEATURES]; /* learn_blend 2: the order weights by session
+    float wo[SR_MAXB][SESSREC_NFEATURES]; /* blend_and_order: the order weights by session
                                            * length bucket (order_buckets; start = w) */
     float g2o[SR_MAXB][SESSREC_NFEATURES];
     uint32_t ob;           /* the order bucket of the last score */
@@ -400,7 +434,8 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
 
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
-        p->covis_cap > 65535 || p->learn_blend > 2 || p->order_top > 65535 ||
+        p->covis_cap > 65535 || (unsigned)p->learning > SESSREC_LEARN_BLEND_AND_ORDER ||
+        p->order_top > 65535 ||
         p->learn_topn > 65535 || p->pair_cap > 65535 || p->order_buckets == 0 ||
         p->order_buckets > SR_MAXB)
         return NULL;
@@ -416,7 +451,7 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
             m->w[i] = 0;
     memcpy(m->wf, m->w, sizeof(m->wf));
     m->pairs_on = p->pair_cap > 0 && (p->signals & (1u << SESSREC_NEXT_ITEM)) &&
-                  (p->learn_blend || m->w[SESSREC_F_NEXT2] != 0);
+                  (p->learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_NEXT2] != 0);
     memcpy(m->ws, m->w, sizeof(m->ws));
     for (i = 0; i < SR_MAXB; i++)
         memcpy(m->wo[i], m->w, sizeof(m->w));
@@ -449,7 +484,7 @@ static uint32_t order_bucket(const struct sessrec *m, size_t n)
 
 void sessrec_weights(const struct sessrec *m, size_t n, float *out)
 {
-    memcpy(out, m->p.learn_blend == 2 ? m->wo[order_bucket(m, n)] : m->w, sizeof(m->w));
+    memcpy(out, two_stage(&m->p) ? m->wo[order_bucket(m, n)] : m->w, sizeof(m->w));
 }
 
 uint32_t sessrec_item_sessions(const struct sessrec *m, int32_t item)
@@ -966,7 +1001,7 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
 /* Is signal s computed? Enabled in the mask and either weighted or being learned. */
 static int on(const struct sessrec *m, int s)
 {
-    int f, any = m->p.learn_blend != 0;
+    int f, any = m->p.learning != SESSREC_LEARN_FIXED;
 
     for (f = 0; f < SESSREC_NFEATURES && !any; f++)
         any = feat_signal[f] == s && m->w[f] != 0;
@@ -987,13 +1022,13 @@ static struct acc *touch(struct sessrec *m, int32_t item)
 }
 
 /* The weights of the blend that scores (and selects) candidates: the fixed blend, or with
- * learn_blend=2 the set blend (learned with learn_set, else fixed). */
+ * blend_and_order: the set blend (learned with learn_set, else fixed). */
 static const float *blend_weights(const struct sessrec *m)
 {
-    return m->p.learn_blend == 2 ? (m->p.learn_set ? m->ws : m->wf) : m->w;
+    return two_stage(&m->p) ? (m->p.learn_set ? m->ws : m->wf) : m->w;
 }
 
-/* learn_blend=2: the learned order blend of a scored candidate (after sessrec_score's
+/* blend_and_order: the learned order blend of a scored candidate (after sessrec_score's
  * normalisation, before the next learning step changes w). */
 static float lscore(const struct sessrec *m, const struct acc *a)
 {
@@ -1343,7 +1378,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
 
     /* normalise each signal by its max over the candidates; derived features; blend */
     trend_on = on(m, SESSREC_POPULAR) && m->p.trend_tau > 0 &&
-               (m->p.learn_blend || m->w[SESSREC_F_TREND] != 0);
+               (m->p.learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_TREND] != 0);
     for (i = 0; i < m->n_touched; i++) {
         struct acc *a = &m->acc[m->touched[i]];
         float v = a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE];
@@ -1394,7 +1429,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
         a->f[SESSREC_F_NEXT2] *= in2;
-        /* (learn_blend 2: the learned order blend only for the list head, lscore()) */
+        /* (blend_and_order: the learned order blend only for the list head, lscore()) */
         for (f = 0; f < nbf; f++)
             sc += bw[bf[f]] * a->f[bf[f]];
         a->score = sc;
@@ -1406,7 +1441,7 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     SR_COUNT(3);
     if (ordered) {
         /* the learning steps read the first nsel (>= k) in order */
-        nsel = m->p.learn_blend == 2 ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
+        nsel = two_stage(&m->p) ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
         if (nsel < k)
             nsel = (uint32_t)k;
         if (nsel > m->n_cands)
@@ -1489,7 +1524,7 @@ static void adagrad(const struct sessrec *m, float *w, float *g2, float rate, co
 
 static void learn_step(struct sessrec *m, const float *g)
 {
-    if (m->p.learn_blend == 2)
+    if (two_stage(&m->p))
         adagrad(m, m->wo[m->ob], m->g2o[m->ob], m->p.learn_rate, g);
     else
         adagrad(m, m->w, m->g2, m->p.learn_rate, g);
@@ -1537,12 +1572,12 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     uint32_t n, i, f, cnt = 0;
     int32_t rank = -1;
 
-    if (!m->have_last || !m->p.learn_blend)
+    if (!m->have_last || m->p.learning == SESSREC_LEARN_FIXED)
         return;
     m->have_last = 0;
     if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp)
         return; /* target not among the candidates: nothing to learn from */
-    if (m->p.learn_blend == 2) {
+    if (two_stage(&m->p)) {
         /* two-stage: the set blend (fixed, or learned by learn_set_step) chose the list head;
          * learn the order within it (softmax over the head, only when the target is in it) */
         if (m->p.learn_set)
@@ -1629,7 +1664,7 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
 
 int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key)
 {
-    if (!m->p.learn_blend)
+    if (m->p.learning == SESSREC_LEARN_FIXED)
         return 0;
     if (m->p.learn_every <= 1)
         return 1;
@@ -1639,14 +1674,14 @@ int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key)
 
 float sessrec_order_score(const struct sessrec *m, int32_t item)
 {
-    if (m->p.learn_blend != 2 || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp)
+    if (!two_stage(&m->p) || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp)
         return -INFINITY;
     return lscore(m, &m->acc[item]);
 }
 
 size_t sessrec_orders(const struct sessrec *m)
 {
-    return m->p.learn_blend == 2 ? m->p.order_top : 0;
+    return two_stage(&m->p) ? m->p.order_top : 0;
 }
 
 /* ---- session access (added for the sgd operator) ------------------------------------------ */

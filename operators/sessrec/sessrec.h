@@ -26,7 +26,7 @@
  *                    TREND: the candidates' clicks decayed fast (trend_tau), what is hot now
  * Each signal yields one or more features (enum sessrec_feature); the score is Σ w·feature.
  * The weights are either fixed (params; the default, tuned on Diginetica validation and best
- * for HR@20 on every dataset tried) or learned online (`learn_blend`): after each click
+ * for HR@20 on every dataset tried) or learned online (`learning`): after each click
  * sessrec_feedback() takes one AdaGrad step of softmax regression over the top-n candidates
  * that were scored for that click, with the observed next item as the label (higher MRR,
  * slightly lower HR@20; see docs/QUALITY.md).
@@ -77,84 +77,102 @@ enum sessrec_feature {
     SESSREC_F_LAST,           /* IN_SESSION:      1 if it is the session's last item */
     SESSREC_F_TREND,          /* POPULAR:         fast-decayed clicks of the item / max */
     SESSREC_F_NEXT2,          /* NEXT_ITEM:       successors of the (previous, last) item pair;
-                               * learn_blend 2: learned for the order only, its weight in
-                               * the set blend stays w_next2 (default 0: not in the set) */
+                               * blend_and_order: learned for the order only, its weight
+                               * in the set blend stays w_next2 */
     SESSREC_NFEATURES
 };
 
-/* All knobs, with the defaults sessrec_params_default() sets. Lengths are in items, decays in
- * clicks (model ticks) unless stated otherwise. */
-struct sessrec_params {
-    /* --- session kNN (SIMILAR_SESSION) --- */
-    uint32_t postings_cap;    /* most recent sessions remembered per item               (30) */
-    uint32_t sample_cap;      /* max distinct candidate neighbour sessions per score   (500) */
-    uint32_t k_neighbors;     /* neighbours kept after similarity ranking              (100) */
-    uint32_t query_items;     /* last distinct session items used to find neighbours    (10) */
-    float spw_lambda;         /* current-session position weight exp(-age/λ), items     (3.0) */
-    float rec_lambda;         /* neighbour recency decay exp(-ticks/λ); 0 = off      (500000) */
-    float sim_norm;           /* divide similarity by (neighbour length)^x              (0) */
-    float ipw_lambda;         /* neighbour item weight exp(-|dist|/λ) from the match    (3.0) */
-    float idf_sim;            /* exponent of the IDF weight of shared items; 0 = plain   (3.0) */
-    float idf_score;          /* exponent of (1 + IDF) weighting of recommended items   (1.0) */
-    uint32_t sess_items_cap;  /* last items remembered per session                       (32) */
-    uint32_t max_sessions;    /* sessions kept in memory; oldest-created evicted   (1u << 20) */
-    /* --- sequential rules (NEXT_ITEM) --- */
-    uint32_t trans_cap;       /* successors kept per item (space-saving eviction)        (64) */
-    uint32_t trans_window;    /* a→b counted if b follows a within this many clicks       (5) */
-    float trans_tau;          /* weight decay time constant in ticks; 0 = no decay   (500000) */
-    uint32_t trans_hops;      /* last session items whose successors are read             (5) */
-    float trans_hop_decay;    /* weight of the h-th last item: decay^h                  (0.6) */
-    uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw            (0) */
-    uint32_t pair_cap;        /* NEXT2: (previous item → successor) entries kept per last item
-                               * (space-saving eviction, decay trans_tau, 12 B each); kept
-                               * only with learn_blend or w_next2; 0 = off              (32) */
-    /* --- co-visitation (CO_VISITED) --- */
-    uint32_t covis_cap;       /* co-visited items kept per item                          (64) */
-    uint32_t covis_window;    /* pairs within this many clicks are co-visits              (5) */
-    /* --- in-session repeats (IN_SESSION) --- */
-    float rep_lambda;         /* weight of an earlier occurrence exp(-age/λ)              (2.0) */
-    /* --- popularity (POPULAR) --- */
-    uint32_t pop_top;         /* popular items tracked and offered as fallback           (100) */
-    float pop_tau;            /* popularity decay in ticks; 0 = no decay             (500000) */
-    float trend_tau;          /* decay of the TREND feature's click counts, ticks      (10000) */
-    /* --- blend --- */
-    uint32_t signals;         /* bitmask of enabled signals, bit = 1 << reason          (31) */
-    float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature; names
-                                 * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
-                                 * w_repeat w_last w_trend; defaults 0.01 1 0.7 0 0.2 0.1 0 0
-                                 * 0.2 0 0 (learn_set learns w_trend from 0) */
-    uint32_t learn_blend;     /* 1 = learn the weights online via sessrec_feedback(), they  (0)
-                               *     score every candidate;
-                               * 2 = two-stage: the set weights (fixed, or with learn_set
-                               *     learned for HR@order_top) choose and score the
-                               *     candidates; weights learned online by softmax over the
-                               *     list head order it (sessrec_order_score()) */
-    uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 (worse)  (0) */
-    float learn_rate;         /* AdaGrad step size                                      (0.05) */
-    uint32_t learn_topn;      /* candidates (by current blend) used by the loss             (50) */
-    uint32_t order_top;       /* learn_blend=2: list head ordered by the learned blend       (20) */
-    uint32_t learn_every;     /* learn from one click in N (deterministic hash of key, tick)  (1) */
-    uint32_t learn_set;       /* learn_blend=2: the weights that choose the list are learned
-                               * too, starting from the fixed ones, with a pairwise loss
-                               * across the order_top boundary (Δ HR@order_top)          (1) */
-    float set_rate;           /* their AdaGrad step size (docs/QUALITY.md: the sweep)    (0.04) */
-    float set_temp;           /* logistic temperature of the pairwise loss              (0.05) */
-    uint32_t set_window;      /* items on the other side of the boundary per target       (5) */
-    uint32_t order_buckets;   /* learn_blend 2: separate order weights for sessions of
-                               * length 1, 2, ..., order_buckets (and longer), 1..8; each
-                               * starts from the fixed weights and learns from its own
-                               * clicks (1 = one blend for all)                            (3) */
+/* How the blend of signals is learned (the key operators.sgd.learning). */
+enum sessrec_learning {
+    SESSREC_LEARN_FIXED = 0,           /* "fixed": the w_* weights, never learned */
+    SESSREC_LEARN_BLEND = 1,           /* "blend": the weights are learned online via
+                                        * sessrec_feedback() and score every candidate */
+    SESSREC_LEARN_BLEND_AND_ORDER = 2  /* "blend_and_order": two stages: the set weights (the
+                                        * fixed ones, learned for HR@order_top with learn_set)
+                                        * choose and score the candidates; weights learned by
+                                        * softmax over the list head order it
+                                        * (sessrec_order_score()) */
 };
 
-/* Fill *p with the defaults listed above. */
+/* All knobs. Their defaults, bounds and meaning are in one table, sessrec_params.h
+ * (SESSREC_PARAM_TABLE), which is also the sgd operator's configuration table: the comments
+ * here say only what a field is. Lengths are in items, decays in clicks (model ticks). */
+struct sessrec_params {
+    /* --- session kNN (SIMILAR_SESSION) --- */
+    uint32_t postings_cap;    /* most recent sessions remembered per item */
+    uint32_t sample_cap;      /* max distinct candidate neighbour sessions per score */
+    uint32_t k_neighbors;     /* neighbours kept after similarity ranking */
+    uint32_t query_items;     /* last distinct session items used to find neighbours */
+    float spw_lambda;         /* current-session position weight exp(-age/λ), items */
+    float rec_lambda;         /* neighbour recency decay exp(-ticks/λ); 0 = off */
+    float sim_norm;           /* divide similarity by (neighbour length)^x */
+    float ipw_lambda;         /* neighbour item weight exp(-|dist|/λ) from the match */
+    float idf_sim;            /* exponent of the IDF weight of shared items; 0 = plain */
+    float idf_score;          /* exponent of (1 + IDF) weighting of recommended items */
+    uint32_t sess_items_cap;  /* last items remembered per session */
+    uint32_t max_sessions;    /* sessions kept in memory; oldest-created evicted */
+    /* --- sequential rules (NEXT_ITEM) --- */
+    uint32_t trans_cap;       /* successors kept per item (space-saving eviction) */
+    uint32_t trans_window;    /* a→b counted if b follows a within this many clicks */
+    float trans_tau;          /* weight decay time constant in ticks; 0 = no decay */
+    uint32_t trans_hops;      /* last session items whose successors are read */
+    float trans_hop_decay;    /* weight of the h-th last item: decay^h */
+    uint32_t trans_norm;      /* 1 = per-source normalisation (P(b|a)), 0 = raw */
+    uint32_t pair_cap;        /* NEXT2: (previous item → successor) entries kept per last item
+                               * (space-saving eviction, decay trans_tau, 12 B each); kept
+                               * only when learning or w_next2 is on; 0 = off */
+    /* --- co-visitation (CO_VISITED) --- */
+    uint32_t covis_cap;       /* co-visited items kept per item */
+    uint32_t covis_window;    /* pairs within this many clicks are co-visits */
+    /* --- in-session repeats (IN_SESSION) --- */
+    float rep_lambda;         /* weight of an earlier occurrence exp(-age/λ) */
+    /* --- popularity (POPULAR) --- */
+    uint32_t pop_top;         /* popular items tracked and offered as fallback */
+    float pop_tau;            /* popularity decay in ticks; 0 = no decay */
+    float trend_tau;          /* decay of the TREND feature's click counts, ticks */
+    /* --- blend --- */
+    uint32_t signals;         /* bitmask of enabled signals, bit = 1 << reason */
+    float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature (names
+                                 * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
+                                 * w_repeat w_last w_trend w_next2) */
+    enum sessrec_learning learning;
+    uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 */
+    float learn_rate;         /* AdaGrad step size */
+    uint32_t learn_topn;      /* candidates (by current blend) used by the loss */
+    uint32_t order_top;       /* blend_and_order: list head ordered by the learned blend */
+    uint32_t learn_every;     /* learn from one click in N (deterministic hash of key, tick) */
+    uint32_t learn_set;       /* blend_and_order: the weights that choose the list are learned
+                               * too, starting from the fixed ones, with a pairwise loss
+                               * across the order_top boundary (Δ HR@order_top) */
+    float set_rate;           /* their AdaGrad step size */
+    float set_temp;           /* logistic temperature of the pairwise loss */
+    uint32_t set_window;      /* items on the other side of the boundary per target */
+    uint32_t order_buckets;   /* blend_and_order: separate order weights for sessions of
+                               * length 1, 2, ..., order_buckets (and longer), 1..8; each
+                               * starts from the fixed weights and learns from its own
+                               * clicks (1 = one blend for all) */
+};
+
+/* Fill *p with the defaults of SESSREC_PARAM_TABLE (the daemon's defaults). */
 void sessrec_params_default(struct sessrec_params *p);
 
-/* Set one parameter from "name=value" text (names as in the struct; w_pop, w_knn, w_next,
- * w_covis, w_repeat for the blend weights). Returns 0, or -1 on an unknown name / bad value. */
+/* Set one parameter from "name=value" text, names as in SESSREC_PARAM_TABLE (learning=fixed|
+ * blend|blend_and_order; booleans 0/1/true/false; "learn_blend=0|1|2" is the deprecated
+ * spelling of learning). Checks the value's type only (sessrec_params_check: the bounds).
+ * Returns 0, or -1 on an unknown name / bad value. */
 int sessrec_params_set(struct sessrec_params *p, const char *name, const char *value);
 
 /* Parse "k=v,k=v,..." with sessrec_params_set(). Returns 0 or -1 (and the bad pair in err). */
 int sessrec_params_parse(struct sessrec_params *p, const char *list, char *err, size_t errlen);
+
+/* Every value within its bounds in SESSREC_PARAM_TABLE? 0, or -1 with "name=value out of
+ * range [min, max]" in err. */
+int sessrec_params_check(const struct sessrec_params *p, char *err, size_t errlen);
+
+/* The name of a learning mode ("fixed", ...), NULL for an invalid one; and back: 0 with *out
+ * set, or -1 for an unknown name. */
+const char *sessrec_learning_name(enum sessrec_learning l);
+int sessrec_learning_from_name(const char *name, enum sessrec_learning *out);
 
 /* Print all parameters as "k=v" lines via the callback-free FILE-less form: writes at most
  * len-1 bytes into buf, always NUL-terminated; returns the number of bytes needed. */
@@ -163,7 +181,7 @@ size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t l
 struct sessrec;
 
 /* Create an empty model (params copied). NULL on allocation failure or invalid params
- * (among them learn_blend > 2, order_top or learn_topn > 65535). */
+ * (among them an invalid learning mode, order_top or learn_topn > 65535). */
 struct sessrec *sessrec_new(const struct sessrec_params *p);
 void sessrec_destroy(struct sessrec *m);
 
@@ -202,24 +220,24 @@ size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int3
                              size_t cap);
 
 /* Tell the model which item was actually clicked next after the last sessrec_score() call.
- * With learn_blend, takes one SGD step on the blend weights. No-op otherwise. */
+ * When learning, takes one SGD step on the blend weights. No-op otherwise. */
 void sessrec_feedback(struct sessrec *m, int32_t next_item);
 
 /* Should the click about to be observed for session_key be learned from (scored, then
- * sessrec_feedback())? 1 when learn_blend is on and the click is one of the `learn_every`
+ * sessrec_feedback())? 1 when learning is not fixed and the click is one of the `learn_every`
  * sampled deterministically (hash of the key and the model's tick); 0 otherwise. */
 int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key);
 
-/* learn_blend=2 (two-stage): the learned-blend score of `item` for the last sessrec_score()
+/* blend_and_order (two-stage): the learned-blend score of `item` for the last sessrec_score()
  * call; callers re-sort the head of their final list (the first `order_top` items, after
  * their own re-scoring and filters) by it, descending, keeping their order on ties.
  * -INFINITY for an item that was not a candidate. sessrec_orders() tells whether to. */
 float sessrec_order_score(const struct sessrec *m, int32_t item);
-/* 0, or how many list-head items to order by sessrec_order_score() (learn_blend=2). */
+/* 0, or how many list-head items to order by sessrec_order_score() (blend_and_order). */
 size_t sessrec_orders(const struct sessrec *m);
 
 /* Current blend weights (SESSREC_NFEATURES floats, indexed by enum sessrec_feature) for a
- * session of n items: learn_blend=2, the order weights of its bucket (order_buckets);
+ * session of n items: blend_and_order, the order weights of its bucket (order_buckets);
  * otherwise the one blend (n is ignored). */
 void sessrec_weights(const struct sessrec *m, size_t n, float *out);
 

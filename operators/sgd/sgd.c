@@ -38,28 +38,68 @@
 #include "mf.h"
 #include "sgd.h"
 #include "sessrec.h"
+#include "sessrec_params.h"
 #include "state.h"
 
+/* The unit's struct: one member per key. The model's keys are generated from its parameter
+ * table (operators/sessrec/sessrec_params.h) and the MF table (sgd.h). */
 struct sgd_conf {
-    int learn_blend, learn_order;
-    int64_t learn_every;
-    int64_t postings_cap, k_neighbors, trans_window, trans_hops;
-    char *tuning;
+#define MU(name, field, def, lo, hi, desc) int64_t name;
+#define MF(name, field, def, lo, hi, desc) double name;
+#define MB(name, field, def, lo, hi, desc) int name;
+#define ME(name, field, def, lo, hi, desc) char *name;
+    SESSREC_PARAM_TABLE(MU, MF, MB, ME)
+    SGD_MF_PARAM_TABLE(MU, MF)
+#undef MU
+#undef MF
+#undef MB
+#undef ME
     int mf, mf_text;
-    int64_t mf_dim, mf_negatives, mf_ctx;
-    double mf_lr, mf_reg, mf_text_lr, weight_click, weight_cart, weight_purchase;
+    double weight_click, weight_cart, weight_purchase;
+    int learn_blend, learn_order;   /* deprecated: learning */
+    char *tuning;                   /* deprecated: the keys */
 };
+
+static const char *const learning_choices[] = SESSREC_LEARNING_NAMES;
+
+/* ---- deprecated keys: still read, with a warning naming their replacement ---------------- */
+
+static int check_learn_blend(const struct recd_conf_decl *d, const void *value, char *errstr,
+                             size_t errlen)
+{
+    (void)d, (void)errstr, (void)errlen;
+    if (*(const int *)value) {
+        RLOG_WARN(RECD_LOG_CONFIG, "operators.sgd.learn_blend is deprecated: write "
+                  "operators.sgd.learning = \"blend\" instead");
+    }
+    return RECD_OK;
+}
+
+static int check_learn_order(const struct recd_conf_decl *d, const void *value, char *errstr,
+                             size_t errlen)
+{
+    (void)d, (void)errstr, (void)errlen;
+    if (!*(const int *)value) {
+        RLOG_WARN(RECD_LOG_CONFIG, "operators.sgd.learn_order is deprecated: write "
+                  "operators.sgd.learning = \"fixed\" (or \"blend_and_order\") instead");
+    }
+    return RECD_OK;
+}
 
 static int check_tuning(const struct recd_conf_decl *d, const void *value, char *errstr,
                         size_t errlen)
 {
+    const char *tuning = *(char *const *)value;
     struct sessrec_params p;
     char err[128];
-
     struct sessrec *m;
 
+    (void)d;
+    if (tuning[0] == '\0') {
+        return RECD_OK;
+    }
     sessrec_params_default(&p);
-    if (sessrec_params_parse(&p, *(char *const *)value, err, sizeof(err)) != 0) {
+    if (sessrec_params_parse(&p, tuning, err, sizeof(err)) != 0) {
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "bad parameter: %s", err);
     }
     /* the values' ranges and combinations: the model refuses what it cannot take (an empty
@@ -71,68 +111,51 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
                            "learn_blend <= 2, caps <= 65535)");
     }
     sessrec_destroy(m);
+    RLOG_WARN(RECD_LOG_CONFIG, "operators.sgd.tuning is deprecated: write each parameter as its "
+              "own key of operators.sgd instead (e.g. tuning = \"w_next=0.3\" becomes "
+              "w_next = 0.3;)");
     return RECD_OK;
 }
 
 #define C(f) offsetof(struct sgd_conf, f)
+#define RU(name, field, def, lo, hi, desc) \
+    {#name, RECD_CT_INT, #def, lo, hi, 0, C(name), desc, NULL, NULL},
+#define RF(name, field, def, lo, hi, desc) \
+    {#name, RECD_CT_DOUBLE, #def, lo, hi, 0, C(name), desc, NULL, NULL},
+#define RB(name, field, def, lo, hi, desc) \
+    {#name, RECD_CT_BOOL, #def, 1, 0, 0, C(name), desc, NULL, NULL},
+#define RE(name, field, def, lo, hi, desc) \
+    {#name, RECD_CT_STRING, "\"" def "\"", 1, 32, 0, C(name), desc, learning_choices, NULL},
 static const struct recd_conf_decl sgd_decls[] = {
-    {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
-     "Learn the blend of signals online from each click's actual next item (softmax "
-     "regression over the candidates; costs one scoring per learned click, see learn_every). "
-     "Higher MRR@20, lower HR@20 than learn_order (docs/QUALITY.md). Off: the fixed weights "
-     "of `tuning`.",
-     NULL, NULL},
-    {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
-     "Two-stage ranking learned online from each sampled click's actual next item. Stage 1: "
-     "the blend that chooses each list's top 20 items (tuning order_top; keep it = "
-     "operators.rerank.n; + MF in rerank) starts from the fixed weights of `tuning` and learns "
-     "with a pairwise loss across rank 20 (tuning learn_set=0: stays fixed). Stage 2: a blend "
-     "learned by softmax regression over those 20 orders them, one per session length 1, 2 "
-     "and 3+ (tuning order_buckets). Its measured gains: docs/QUALITY.md. Ignored when "
-     "learn_blend is on.", NULL, NULL},
-    {"learn_every", RECD_CT_INT, "8", 1, 1000, 0, C(learn_every),
-     "learn_blend / learn_order learn from one click in this many (chosen by a hash of the "
-     "session key and the click count, so replay is exact): each learning step costs one "
-     "scoring of the session in sgd (cost and quality per value: docs/QUALITY.md).",
-     NULL, NULL},
-    {"postings_cap", RECD_CT_INT, "30", 1, 100000, 0, C(postings_cap),
-     "Most recent sessions remembered per item (session-kNN neighbour candidates; the "
-     "validation sweep: docs/QUALITY.md).", NULL, NULL},
-    {"k_neighbors", RECD_CT_INT, "100", 1, 10000, 0, C(k_neighbors),
-     "Neighbour sessions kept after similarity ranking.", NULL, NULL},
-    {"trans_window", RECD_CT_INT, "5", 1, 100, 0, C(trans_window),
-     "a->b counts as a transition when b follows a within this many clicks of a session.",
-     NULL, NULL},
-    {"trans_hops", RECD_CT_INT, "5", 1, 32, 0, C(trans_hops),
-     "Last session items whose successors are read for the next-item signal.", NULL, NULL},
-    {"tuning", RECD_CT_STRING, "\"\"", 0, 4096, 0, C(tuning),
-     "Further model parameters as \"name=value,...\" (operators/sessrec/sessrec.h lists them "
-     "with their defaults), e.g. \"rec_lambda=200000,w_next=1.5\".", NULL, check_tuning},
+    SESSREC_PARAM_TABLE(RU, RF, RB, RE)
     {"mf", RECD_CT_BOOL, "true", 1, 0, 0, C(mf),
      "Learn matrix factorisation (user factor folded from the session's recent items, item "
      "factors, BPR loss with sampled negatives) from every click, cart and purchase; rerank "
      "blends its score with weight operators.rerank.w_mf (its gain: docs/QUALITY.md).",
      NULL, NULL},
-    {"mf_dim", RECD_CT_INT, "32", 1, 1024, 0, C(mf_dim), "Factor dimension.", NULL, NULL},
-    {"mf_lr", RECD_CT_DOUBLE, "0.2", 0, 10, 0, C(mf_lr), "SGD learning rate.", NULL, NULL},
-    {"mf_reg", RECD_CT_DOUBLE, "0.0001", 0, 10, 0, C(mf_reg), "L2 regularisation.", NULL, NULL},
-    {"mf_negatives", RECD_CT_INT, "16", 0, 1000, 0, C(mf_negatives),
-     "Negatives per event, drawn deterministically from the recent positives (popularity-"
-     "proportional).", NULL, NULL},
-    {"mf_ctx", RECD_CT_INT, "5", 1, 64, 0, C(mf_ctx),
-     "Last session items folded into the user factor (the k-th last weighs 0.7^k).", NULL, NULL},
     {"mf_text", RECD_CT_BOOL, "true", 1, 0, 0, C(mf_text),
      "Tie item factors to the embed operator's text vectors through a learned projection "
      "(when embed runs before sgd): items without clicks are scored by their text.", NULL, NULL},
-    {"mf_text_lr", RECD_CT_DOUBLE, "0.01", 0, 10, 0, C(mf_text_lr),
-     "Learning rate of the text projection.", NULL, NULL},
+    SGD_MF_PARAM_TABLE(RU, RF)
     {"weight_click", RECD_CT_DOUBLE, "1.0", 0.001, 100, 0, C(weight_click),
      "Weight of a view click in the MF loss.", NULL, NULL},
     {"weight_cart", RECD_CT_DOUBLE, "2.0", 0.001, 100, 0, C(weight_cart),
      "Weight of an add-to-cart click in the MF loss.", NULL, NULL},
     {"weight_purchase", RECD_CT_DOUBLE, "3.0", 0.001, 100, 0, C(weight_purchase),
      "Weight of a purchased item (each order line) in the MF loss.", NULL, NULL},
+    {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
+     "Deprecated, use learning: true is learning = \"blend\".", NULL, check_learn_blend},
+    {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
+     "Deprecated, use learning: false is learning = \"fixed\" (unless learn_blend), true "
+     "changes nothing.", NULL, check_learn_order},
+    {"tuning", RECD_CT_STRING, "\"\"", 0, 4096, 0, C(tuning),
+     "Deprecated, use the keys above: \"name=value,...\" of those keys, applied over them.",
+     NULL, check_tuning},
 };
+#undef RU
+#undef RF
+#undef RB
+#undef RE
 #undef C
 
 static const struct recd_conf_unit sgd_unit = {
@@ -222,7 +245,8 @@ static int apply(struct sgd *op, const struct log_rec *r)
     if (op->learn && n > 0 && sessrec_wants_feedback(op->model, r->session_key)) {
         sessrec_score(op->model, r->session_key, op->scratch_items, n, op->cand,
                       op->cand_score, NULL, NULL,
-                      op->params.learn_blend == 2 ? op->params.order_top : op->params.learn_topn);
+                      op->params.learning == SESSREC_LEARN_BLEND_AND_ORDER ? op->params.order_top :
+                                                                             op->params.learn_topn);
         sessrec_feedback(op->model, item);
     }
     return sessrec_observe(op->model, r->session_key, item, r->ts) == 0 ? RECD_OK : RECD_ENOMEM;
@@ -319,12 +343,53 @@ static int build(struct sgd *op, char *errstr, size_t errlen)
     return replay(op, errstr, errlen);
 }
 
+int sgd_model_params(const void *conf, struct sessrec_params *out, char *errstr, size_t errlen)
+{
+    const struct sgd_conf *c = conf;
+    enum sessrec_learning by_old;
+    char err[128];
+
+    sessrec_params_default(out);   /* the same table: the keys below set every field */
+#define SU(name, field, def, lo, hi, desc) out->field = (uint32_t)c->name;
+#define SF(name, field, def, lo, hi, desc) out->field = (float)c->name;
+#define SB(name, field, def, lo, hi, desc) out->field = c->name != 0;
+#define SE(name, field, def, lo, hi, desc)                                               \
+    if (sessrec_learning_from_name(c->name, &out->field) != 0) {                         \
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "operators.sgd." #name          \
+                           ": unknown mode \"%s\"", c->name);                            \
+    }
+    SESSREC_PARAM_TABLE(SU, SF, SB, SE)
+#undef SU
+#undef SF
+#undef SB
+#undef SE
+    /* deprecated learn_blend / learn_order: in effect when not at their old defaults (false /
+     * true); then `learning` must be left at its default or say the same */
+    if (c->learn_blend || !c->learn_order) {
+        struct sessrec_params d;
+
+        by_old = c->learn_blend ? SESSREC_LEARN_BLEND : SESSREC_LEARN_FIXED;
+        sessrec_params_default(&d);
+        if (out->learning != d.learning && out->learning != by_old) {
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "operators.sgd.%s (deprecated) contradicts operators.sgd.learning "
+                               "= \"%s\": remove it",
+                               c->learn_blend ? "learn_blend" : "learn_order",
+                               sessrec_learning_name(out->learning));
+        }
+        out->learning = by_old;
+    }
+    if (sessrec_params_parse(out, c->tuning, err, sizeof(err)) != 0) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "operators.sgd.tuning: %s", err);
+    }
+    return RECD_OK;
+}
+
 static int sgd_init(void **ctx, const void *conf, const struct recd_op_env *env, char *errstr,
                     size_t errlen)
 {
     const struct sgd_conf *c = conf;
     struct sgd *op = calloc(1, sizeof(*op));
-    char err[128];
     int rc;
 
     if (op == NULL) {
@@ -335,29 +400,20 @@ static int sgd_init(void **ctx, const void *conf, const struct recd_op_env *env,
         return recd_seterr(errstr, errlen, RECD_ECONFIG,
                            "operator sgd needs sessionize before it in pipeline.chain");
     }
-    sessrec_params_default(&op->params);
-    op->params.postings_cap = (uint32_t)c->postings_cap;
-    op->params.k_neighbors = (uint32_t)c->k_neighbors;
-    op->params.trans_window = (uint32_t)c->trans_window;
-    op->params.trans_hops = (uint32_t)c->trans_hops;
-    op->params.learn_blend = c->learn_blend ? 1 : c->learn_order ? 2 : 0;
-    op->params.learn_every = (uint32_t)c->learn_every;
-    if (sessrec_params_parse(&op->params, c->tuning, err, sizeof(err)) != 0) {
+    if ((rc = sgd_model_params(c, &op->params, errstr, errlen)) != RECD_OK) {
         free(op);
-        return recd_seterr(errstr, errlen, RECD_ECONFIG, "operators.sgd.tuning: %s", err);
+        return rc;
     }
-    op->learn = op->params.learn_blend != 0;
+    op->learn = op->params.learning != SESSREC_LEARN_FIXED;
     op->state = env->state;
     op->cat = recd_services_get(env->services, "catalog");
     if (c->mf) {
-        mf_params_default(&op->mf_params);
-        op->mf_params.dim = (uint32_t)c->mf_dim;
-        op->mf_params.lr = (float)c->mf_lr;
-        op->mf_params.reg = (float)c->mf_reg;
-        op->mf_params.negatives = (uint32_t)c->mf_negatives;
-        op->mf_params.neg_uniform = 0;
-        op->mf_params.ctx = (uint32_t)c->mf_ctx;
-        op->mf_params.text_lr = (float)c->mf_text_lr;
+        sgd_mf_params_default(&op->mf_params);
+#define SU(name, field, def, lo, hi, desc) op->mf_params.field = (uint32_t)c->name;
+#define SF(name, field, def, lo, hi, desc) op->mf_params.field = (float)c->name;
+        SGD_MF_PARAM_TABLE(SU, SF)
+#undef SU
+#undef SF
         if (c->mf_text) {
             op->embed = recd_services_get(env->services, "embed");   /* optional */
         }

@@ -30,12 +30,21 @@ static const int32_t seqs[][4] = {
     { 5, 6, 7, -1 }, { 8, 9, -1, -1 }, { 2, 3, -1, -1 }, { 6, 7, -1, -1 },
 };
 
+/* The table's defaults (sessrec_params.h) with the library's baseline for these tests: the fixed
+ * blend, and learning (where a test turns it on) from every click. */
+static void test_params(struct sessrec_params *p)
+{
+    sessrec_params_default(p);
+    p->learning = SESSREC_LEARN_FIXED;
+    p->learn_every = 1;
+}
+
 static struct sessrec *make(uint32_t learn)
 {
     struct sessrec_params p;
 
-    sessrec_params_default(&p);
-    p.learn_blend = learn;
+    test_params(&p);
+    p.learning = (enum sessrec_learning)learn;
     return sessrec_new(&p);
 }
 
@@ -71,8 +80,8 @@ static void test_next_item_only(void **s)
     size_t n;
 
     (void)s;
-    sessrec_params_default(&p);
-    p.learn_blend = 0;
+    test_params(&p);
+    p.learning = SESSREC_LEARN_FIXED;
     p.signals = 1u << SESSREC_NEXT_ITEM;
     m = sessrec_new(&p);
     assert_non_null(m);
@@ -126,8 +135,8 @@ static void test_ties_by_id(void **s)
     size_t n, i;
 
     (void)s;
-    sessrec_params_default(&p);
-    p.learn_blend = 0;
+    test_params(&p);
+    p.learning = SESSREC_LEARN_FIXED;
     p.signals = 1u << SESSREC_POPULAR;
     m = sessrec_new(&p);
     assert_non_null(m);
@@ -170,8 +179,8 @@ static void test_repeat_and_self(void **s)
     size_t n;
 
     (void)s;
-    sessrec_params_default(&p);
-    p.learn_blend = 0;
+    test_params(&p);
+    p.learning = SESSREC_LEARN_FIXED;
     p.signals = (1u << SESSREC_IN_SESSION) | (1u << SESSREC_SIMILAR_SESSION);
     m = sessrec_new(&p);
     assert_non_null(m);
@@ -197,7 +206,7 @@ static void test_eviction_and_params(void **s)
     uint64_t k;
 
     (void)s;
-    sessrec_params_default(&p);
+    test_params(&p);
     assert_int_equal(sessrec_params_parse(&p, "max_sessions=4,w_next=2.5,learn_blend=0", err,
                                           sizeof(err)), 0);
     assert_int_equal(p.max_sessions, 4);
@@ -232,14 +241,14 @@ static void test_eviction_and_params(void **s)
     sessrec_destroy(NULL);
 }
 
-/* learn_blend=2 (two-stage): the fixed blend still chooses and scores the list (identical to
- * learn_blend=0 whatever was learned), the learned weights move and give the head's order. */
+/* blend_and_order (two-stage): the fixed blend still chooses and scores the list (identical to
+ * fixed whatever was learned), the learned weights move and give the head's order. */
 static struct sessrec *make_order(uint32_t learn_set)
 {
     struct sessrec_params p;
 
-    sessrec_params_default(&p);
-    p.learn_blend = 2;
+    test_params(&p);
+    p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
     p.learn_set = learn_set;
     return sessrec_new(&p);
 }
@@ -341,7 +350,7 @@ static void test_trend(void **s)
     uint64_t k;
 
     (void)s;
-    sessrec_params_default(&p);
+    test_params(&p);
     p.signals = 1u << SESSREC_POPULAR;
     p.trend_tau = 100;
     p.w[SESSREC_F_POP] = 0;
@@ -380,8 +389,8 @@ static void test_learn_every(void **s)
     unsigned k, na = 0;
 
     (void)s;
-    sessrec_params_default(&p);
-    p.learn_blend = 2;
+    test_params(&p);
+    p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
     p.learn_every = 4;
     a = sessrec_new(&p);
     b = sessrec_new(&p);
@@ -401,9 +410,9 @@ static void test_learn_every(void **s)
     sessrec_destroy(a);
     sessrec_destroy(b);
     sessrec_destroy(off);
-    p.learn_blend = 3;
+    p.learning = (enum sessrec_learning)3;
     assert_null(sessrec_new(&p));
-    p.learn_blend = 2;
+    p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
     p.order_top = 1u << 31;
     assert_null(sessrec_new(&p));
 }
@@ -477,9 +486,9 @@ static void test_order_buckets(void **s)
     size_t r, n;
 
     (void)s;
-    sessrec_params_default(&p);
+    test_params(&p);
     assert_int_equal(p.order_buckets, 3);
-    p.learn_blend = 2;
+    p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
     p.order_buckets = 0;
     assert_null(sessrec_new(&p));
     p.order_buckets = 9;
@@ -535,8 +544,8 @@ static struct sessrec *make_next2(uint32_t pair_cap)
     struct sessrec_params p;
     int f;
 
-    sessrec_params_default(&p);
-    p.learn_blend = 0;
+    test_params(&p);
+    p.learning = SESSREC_LEARN_FIXED;
     p.signals = 1u << SESSREC_NEXT_ITEM;
     for (f = 0; f < SESSREC_NFEATURES; f++)
         p.w[f] = 0;
