@@ -42,6 +42,12 @@ static inline float recd_la_dot(const float *a, const float *b, size_t n)
 void recd_la_gemv(size_t m, size_t n, const float *A, size_t lda, const float *x,
                   int accumulate, float *y);
 
+/* recd_la_gemv in one instruction-set variant (tests): 0 done, -1 the CPU lacks it. Every
+ * variant returns the same bits; recd_la_gemv takes the widest the CPU has. */
+enum { RECD_LA_BASE = 0, RECD_LA_AVX2 = 1, RECD_LA_AVX512 = 2 };
+int recd_la_gemv_variant(int variant, size_t m, size_t n, const float *A, size_t lda,
+                         const float *x, int accumulate, float *y);
+
 /* y[j] = Σ_i x[i] A[i*lda + j] for j < n, summed over i in increasing order (y = Aᵀ x) */
 void recd_la_gemv_t(size_t m, size_t n, const float *A, size_t lda, const float *x, float *y);
 

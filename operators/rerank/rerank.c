@@ -765,17 +765,11 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
     {
         int64_t t0 = recd_now_mono_ns();
 
-        /* Scores, one row per exploring user: S[e][r] = items_r · ue_e, each a recd_la_dot
-         * (linalg.h: the same bits on every CPU, and whatever else shares the batch). Item-
-         * major, so that each item row is read from memory once for all explorers of the
-         * batch: the catalogue (rows x dim floats) is the traffic, ~0.5 flop per byte loaded
-         * for one explorer. (The metrics keep their names recd_rerank_sgemm_*.) */
-        for (size_t r = 0; r < rows; r++) {
-            const float *iv = items + r * dim;
-
-            for (size_t e = 0; e < ne; e++) {
-                op->sims[e * rows + r] = recd_la_dot(iv, op->ue + e * dim, dim);
-            }
+        /* Scores, one row per exploring user: S[e] = items · ue_e, recd_la_gemv (linalg.h: the
+         * same bits on every CPU, and whatever else shares the batch; one explorer per batch
+         * is the common case). The metrics keep their names recd_rerank_sgemm_*. */
+        for (size_t e = 0; e < ne; e++) {
+            recd_la_gemv(rows, dim, items, dim, op->ue + e * dim, 0, op->sims + e * rows);
         }
         op->sgemm_ns += recd_now_mono_ns() - t0;
         op->sgemm_flop += 2.0 * (double)ne * (double)rows * (double)dim;

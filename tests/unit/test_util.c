@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "linalg.h"
 #include "recd.h"
 #include "strmap.h"
 
@@ -144,6 +145,89 @@ static void test_errors(void **s)
     assert_string_equal(recd_kind_schema_file(RECD_KIND_DELETION), "user_deletion.avsc");
 }
 
+/* linalg.h: recd_la_gemv's instruction-set variants give the same bits (lengths around the 8
+ * lanes, values of mixed sign and magnitude so that rounding happens); the kernels follow the
+ * documented order (a scalar re-computation); the rank update equals its definition. */
+static void test_linalg_variants(void **state)
+{
+    enum { M = 37, NMAX = 70 };
+    static float A[M * NMAX], x[NMAX], y0[M], y1[M];
+    uint32_t r = 7;
+    size_t n;
+    int v, ran = 0;
+    (void)state;
+
+    for (size_t i = 0; i < M * NMAX; i++) {
+        r = r * 1664525u + 1013904223u;
+        A[i] = ((float)(r >> 8) / 16777216.0f - 0.5f) * (float)(1 + (r & 0x3f));
+    }
+    for (size_t i = 0; i < NMAX; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = (float)(r >> 8) / 16777216.0f - 0.3f;
+    }
+    for (n = 0; n <= NMAX; n++) {
+        assert_int_equal(recd_la_gemv_variant(RECD_LA_BASE, M, n, A, NMAX, x, 0, y0), 0);
+        for (size_t i = 0; i < M; i++) {   /* the documented order, written out */
+            float acc[8] = {0}, s;
+            size_t k = 0;
+
+            for (; k + 8 <= n; k += 8) {
+                for (size_t j = 0; j < 8; j++) {
+                    acc[j] += A[i * NMAX + k + j] * x[k + j];
+                }
+            }
+            s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+            for (; k < n; k++) {
+                s += A[i * NMAX + k] * x[k];
+            }
+            assert_memory_equal(&s, &y0[i], sizeof(s));
+        }
+        for (v = RECD_LA_AVX2; v <= RECD_LA_AVX512; v++) {
+            memset(y1, 0xff, sizeof(y1));
+            if (recd_la_gemv_variant(v, M, n, A, NMAX, x, 0, y1) != 0) {
+                continue;   /* the CPU lacks it; reported below */
+            }
+            ran |= 1 << v;
+            assert_memory_equal(y0, y1, sizeof(y0));
+        }
+        memcpy(y1, y0, sizeof(y0));
+        recd_la_gemv(M, n, A, NMAX, x, 1, y1);   /* accumulate: y + A x */
+        for (size_t i = 0; i < M; i++) {
+            float want = y0[i] + y0[i];
+
+            assert_memory_equal(&want, &y1[i], sizeof(want));
+        }
+    }
+    fprintf(stderr, "linalg: variants compared: base%s%s\n", ran & 2 ? ", avx2" : "",
+            ran & 4 ? ", avx512" : " (no avx512 on this CPU)");
+    assert_int_equal(recd_la_gemv_variant(9, M, 8, A, NMAX, x, 0, y1), -1);
+    {   /* W = beta W + alpha Uᵀ G, U 3 x 2, G 3 x 5 */
+        float U[6], G[15], W[10], W0[10];
+
+        for (int i = 0; i < 6; i++) {
+            U[i] = (float)(i + 1) * 0.5f;
+        }
+        for (int i = 0; i < 15; i++) {
+            G[i] = (float)(i % 4) - 1.25f;
+        }
+        for (int i = 0; i < 10; i++) {
+            W[i] = W0[i] = (float)i * 0.1f;
+        }
+        recd_la_rank_update(2, 5, 3, 0.25f, U, G, 0.5f, W, 5);
+        for (int rr = 0; rr < 2; rr++) {
+            for (int c = 0; c < 5; c++) {
+                float acc = 0.0f, want;
+
+                for (int k = 0; k < 3; k++) {
+                    acc += U[k * 2 + rr] * G[k * 5 + c];
+                }
+                want = 0.5f * W0[rr * 5 + c] + 0.25f * acc;
+                assert_memory_equal(&want, &W[rr * 5 + c], sizeof(want));
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_idxset),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_linalg_variants),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
