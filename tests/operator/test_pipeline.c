@@ -4,8 +4,8 @@
  * records, a capturing sink standing in for Kafka). Checks what belongs to the chain as a
  * whole: learned transitions and their reasons, forgetting, the outbox, online quality,
  * batch-boundary determinism, the learned order's replay and the CPU-independent fingerprint.
- * One operator's own behaviour is tested in its file: test_sessionize.c, test_rerank.c,
- * test_popular.c.
+ * One operator's own behaviour is tested in its file: test_sessionize.c, test_embed.c,
+ * test_rerank.c, test_popular.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
