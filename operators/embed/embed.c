@@ -256,6 +256,17 @@ static int embed_init(void **ctx, const void *conf, const struct recd_op_env *en
         e->enc.encode = minilm_encode;
         e->enc.destroy = minilm_destroy;
         e->one_at_a_time = 1;
+        {
+            char advice[320];
+
+            if (recd_minilm_blas_advice(advice, sizeof(advice))) {
+                RLOG_WARN(RECD_LOG_OPERATOR, "embed: %s", advice);
+            }
+            RLOG_INFO(RECD_LOG_OPERATOR, "embed: minilm on OpenBLAS %s kernels, %s",
+                      recd_minilm_blas_core(), recd_minilm_packed(m)
+                          ? "texts of a call share forward passes"
+                          : "one text per forward pass (docs/ENCODER.md)");
+        }
     } else if (recd_hash_encoder_new((size_t)c->dim, 0x7265636464ULL, &e->enc) != RECD_OK) {
         free(e);
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "embed: out of memory");

@@ -117,6 +117,12 @@ typedef struct recd_minilm_stats {
  * forward passes (packed batches, faster); 0 if every text gets its own forward pass. Either
  * way an embedding is bit-identical alone and in any batch (docs/ENCODER.md). */
 int recd_minilm_packed(const recd_minilm *m);
+
+/* The OpenBLAS core type in use (e.g. "SkylakeX"; OPENBLAS_CORETYPE or OpenBLAS's choice). */
+const char *recd_minilm_blas_core(void);
+/* 1 and a message in buf if OpenBLAS runs generic kernels on a CPU that has faster ones (an
+ * OpenBLAS release that does not know the CPU model), else 0. */
+int recd_minilm_blas_advice(char *buf, size_t len);
 void recd_minilm_get_stats(const recd_minilm *m, recd_minilm_stats *st);
 void recd_minilm_reset_stats(recd_minilm *m);
 

@@ -193,6 +193,30 @@ static void test_batch_invariance(void **state)
     free(one);
 }
 
+/* recd_minilm_blas_advice: a generic kernel on a CPU with AVX2 gets the advice (naming both
+ * kernels), a kernel that fits the CPU does not. Which branch runs depends on the kernel of the
+ * run: scripts/test.sh's kernels tier runs both (Prescott, and SkylakeX/Haswell/...). */
+static void test_blas_advice(void **state)
+{
+    const char *core = recd_minilm_blas_core();
+    char buf[400] = "";
+    int r = recd_minilm_blas_advice(buf, sizeof(buf));
+    (void)state;
+
+    assert_non_null(core);
+    fprintf(stderr, "minilm encoder: OpenBLAS core %s, advice: %s\n", core, r ? buf : "none");
+    if (strcmp(core, "Prescott") == 0 && __builtin_cpu_supports("avx2")) {
+        assert_int_equal(r, 1);
+        assert_non_null(strstr(buf, "Prescott"));
+        assert_non_null(strstr(buf, "OPENBLAS_CORETYPE="));
+    }
+    if (strcmp(core, "SkylakeX") == 0 || strcmp(core, "Cooperlake") == 0 ||
+        strcmp(core, "Haswell") == 0 || strcmp(core, "Zen") == 0 ||
+        strcmp(core, "Sandybridge") == 0) {
+        assert_int_equal(r, 0);
+    }
+}
+
 /* encode_ids == encode_batch on the same tokens; bad ids are errors. */
 static void test_encode_ids(void **state)
 {
@@ -371,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_batch_invariance),
         cmocka_unit_test(test_fixture_batch_invariance),
         cmocka_unit_test(test_batching_modes),
+        cmocka_unit_test(test_blas_advice),
         cmocka_unit_test(test_encode_ids),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_missing_and_corrupt_model),
