@@ -525,15 +525,19 @@ static int cmp_out(const void *a, const void *b)
     return strcmp(x->user_id, y->user_id);
 }
 
-int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
-                            const struct recd_sink *sink, char *errstr, size_t errlen)
-{
-    size_t i, ne = 0, start;
-    int rc = RECD_OK, held;
-    char err[512];
-    int64_t now_ms = recd_now_wall_ms();
-    uint64_t consumed[RECD_KIND__NINPUT] = {0}, decoded[RECD_KIND__NINPUT] = {0};
+/* ---- one batch, step by step ----------------------------------------------------------------
+ * recd_pipeline_run_batch runs the steps below in order. Each step returns RECD_OK or an error
+ * code with errstr set; the batch has one failure path (in recd_pipeline_run_batch) that tells
+ * the operators to drop their views of the batch (committed(0)) once they may hold any. */
 
+static int oom(char *errstr, size_t errlen)
+{
+    return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+}
+
+/* Clear the per-batch scratch and make room for n events. */
+static int batch_begin(struct recd_pipeline *p, size_t n, char *errstr, size_t errlen)
+{
     recd_arena_reset(p->arena);
     recd_txn_clear(p->txn);
     recd_strmap_clear(p->seq);
@@ -547,22 +551,56 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         struct recd_event *e = realloc(p->events, n * sizeof(*e));
 
         if (e == NULL) {
-            return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            return oom(errstr, errlen);
         }
         p->events = e;
         p->cap_events = n;
     }
+    return RECD_OK;
+}
 
-    int64_t t_stage = recd_now_mono_ns();
+/* A record that does not decode or validate goes to the dead-letter topic; `err` says why (its
+ * text up to the first ':' is the reason class). */
+static int dead_letter(struct recd_pipeline *p, const struct recd_raw *r,
+                       const struct recd_sink *sink, const char *err, char *errstr,
+                       size_t errlen)
+{
+    char cls[48], labels[160];
+    size_t cl = strcspn(err, ":");
+    int rc;
 
-    /* 1. decode and validate; bad records are dead-lettered, their offsets still advance */
+    snprintf(cls, sizeof(cls), "%.*s", (int)(cl < sizeof(cls) ? cl : sizeof(cls) - 1), err);
+    snprintf(labels, sizeof(labels), "topic=\"%s\",reason=\"%s\"", r->topic, cls);
+    recd_metrics_add(p->metrics, "recd_records_dead_lettered_total", labels, 1);
+    recd_log_rl(RECD_LOG_CODEC, RECD_LOG_WARNING, cls,
+                "dead-lettering %s[%d]@%lld: %s", r->topic, (int)r->partition,
+                (long long)r->offset, err);
+    rc = sink->dead_letter(sink->opaque, r, cls, err);
+    if (rc != RECD_OK) {
+        return recd_seterr(errstr, errlen, rc, "cannot dead-letter %s[%d]@%lld",
+                           r->topic, (int)r->partition, (long long)r->offset);
+    }
+    p->stats.dead_lettered++;
+    return RECD_OK;
+}
+
+/* 1. decode and validate into p->events (count in p->batch_ne); bad records are
+ * dead-lettered, their offsets still advance */
+static int decode_records(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
+                          const struct recd_sink *sink, char *errstr, size_t errlen)
+{
+    uint64_t consumed[RECD_KIND__NINPUT] = {0}, decoded[RECD_KIND__NINPUT] = {0};
+    size_t i, ne = 0;
+    char err[512];
+    int rc;
+
     for (i = 0; i < n; i++) {
         const struct recd_raw *r = &recs[i];
         struct recd_event *ev = &p->events[ne];
 
         consumed[r->kind]++;
         if (note_offset(p, r->topic, r->partition, r->offset) != RECD_OK) {
-            return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+            return oom(errstr, errlen);
         }
         memset(ev, 0, sizeof(*ev));
         rc = recd_codec_decode(p->codec, r->kind, r->key, r->klen, r->val, r->vlen, p->arena,
@@ -571,22 +609,10 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             rc = recd_validate_event(&p->vconf, ev, err, sizeof(err));
         }
         if (rc != RECD_OK) {
-            char cls[48], labels[160];
-            size_t cl = strcspn(err, ":");
-
-            snprintf(cls, sizeof(cls), "%.*s", (int)(cl < sizeof(cls) ? cl : sizeof(cls) - 1), err);
-            snprintf(labels, sizeof(labels), "topic=\"%s\",reason=\"%s\"", r->topic, cls);
-            recd_metrics_add(p->metrics, "recd_records_dead_lettered_total", labels, 1);
-            recd_log_rl(RECD_LOG_CODEC, RECD_LOG_WARNING, cls,
-                        "dead-lettering %s[%d]@%lld: %s", r->topic, (int)r->partition,
-                        (long long)r->offset, err);
-            rc = sink->dead_letter(sink->opaque, r, cls, err);
+            rc = dead_letter(p, r, sink, err, errstr, errlen);
             if (rc != RECD_OK) {
-                return recd_seterr(errstr, errlen, rc, "cannot dead-letter %s[%d]@%lld",
-                                   r->topic, (int)r->partition, (long long)r->offset);
+                return rc;
             }
-            p->stats.dead_lettered++;
-            rc = RECD_OK;
             continue;
         }
         decoded[r->kind]++;
@@ -607,51 +633,50 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         recd_metrics_add(p->metrics, "recd_records_consumed_total", labels, (double)consumed[i]);
         recd_metrics_add(p->metrics, "recd_records_decoded_total", labels, (double)decoded[i]);
     }
-
     p->batch_ne = ne;
+    return RECD_OK;
+}
 
-    /* A deletion forgets everything consumed for the user up to the end of the batch it
-     * arrives in (deletions come from their own topic, so their order relative to the
-     * user's events is not defined by Kafka; this rule errs on the side of forgetting).
-     * Stable: the other events keep their order. */
-    {
-        size_t w = 0, nd = 0;
-        struct recd_event tmp;
+/* A deletion forgets everything consumed for the user up to the end of the batch it
+ * arrives in (deletions come from their own topic, so their order relative to the
+ * user's events is not defined by Kafka; this rule errs on the side of forgetting).
+ * Moves the deletions to the end of the batch; stable: the other events keep their order. */
+static int deletions_last(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    size_t i, w = 0, nd = 0, k = 0, ne = p->batch_ne;
+    struct recd_event *dels, tmp;
 
-        for (i = 0; i < ne; i++) {
-            if (p->events[i].kind == RECD_KIND_DELETION) {
-                nd++;
-            }
-        }
-        if (nd > 0 && nd < ne) {
-            struct recd_event *dels = recd_arena_alloc(p->arena, nd * sizeof(*dels));
-            size_t k = 0;
-
-            if (dels == NULL) {
-                return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-            }
-            for (i = 0; i < ne; i++) {
-                tmp = p->events[i];
-                if (tmp.kind == RECD_KIND_DELETION) {
-                    dels[k++] = tmp;
-                } else {
-                    p->events[w++] = tmp;
-                }
-            }
-            memcpy(p->events + w, dels, nd * sizeof(*dels));
+    for (i = 0; i < ne; i++) {
+        if (p->events[i].kind == RECD_KIND_DELETION) {
+            nd++;
         }
     }
-
-    /* Online quality, leak-free: each click is scored against the list published for its
-     * user before this batch (lists are computed at the end of a batch, from its events). */
-    stage(p, "decode", &t_stage);
-    if (p->metrics != NULL) {
-        online_quality(p);
+    if (nd == 0 || nd == ne) {
+        return RECD_OK;
     }
-    stage(p, "online_quality", &t_stage);
+    dels = recd_arena_alloc(p->arena, nd * sizeof(*dels));
+    if (dels == NULL) {
+        return oom(errstr, errlen);
+    }
+    for (i = 0; i < ne; i++) {
+        tmp = p->events[i];
+        if (tmp.kind == RECD_KIND_DELETION) {
+            dels[k++] = tmp;
+        } else {
+            p->events[w++] = tmp;
+        }
+    }
+    memcpy(p->events + w, dels, nd * sizeof(*dels));
+    return RECD_OK;
+}
 
-    /* 2. per-user event counts, 3. operators, split around deletions */
-    for (i = 0, start = 0; i < ne; i++) {
+/* 2. per-user event counts, 3. operators, split around deletions */
+static int apply_operators(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    size_t i, start = 0, ne = p->batch_ne;
+    int rc;
+
+    for (i = 0; i < ne; i++) {
         struct recd_event *ev = &p->events[i];
 
         if (ev->kind == RECD_KIND_CLICK || ev->kind == RECD_KIND_PURCHASE ||
@@ -659,10 +684,7 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
             int64_t *s = seq_get(p, ev->user_id);
 
             if (s == NULL) {
-                /* through fail: the operators may have run for a segment before a deletion,
-                 * and must drop what they hold of this batch (committed(0)) */
-                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-                goto fail;
+                return oom(errstr, errlen);
             }
             (*s)++;
         } else if (ev->kind == RECD_KIND_DELETION) {
@@ -674,59 +696,111 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
                 rc = run_ops(p, i, i + 1, errstr, errlen);
             }
             if (rc != RECD_OK) {
-                goto fail;
+                return rc;
             }
             start = i + 1;
         }
     }
-    rc = run_ops(p, start, ne, errstr, errlen);
-    if (rc != RECD_OK) {
-        goto fail;
-    }
+    return run_ops(p, start, ne, errstr, errlen);
+}
 
-    stage(p, "operators", &t_stage);
+/* 4. checkpoint: the operators' state and the users' event counts into the transaction */
+static int checkpoint(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    size_t i, pos = 0;
+    const char *user;
+    void *val;
+    int rc;
 
-    /* 4. checkpoint */
     for (i = 0; i < p->n_ops; i++) {
         rc = p->ops[i].desc->checkpoint(p->ops[i].ctx, &p->batch, errstr, errlen);
         if (rc != RECD_OK) {
-            goto fail;
+            return rc;
         }
     }
-    {
-        size_t pos = 0;
-        const char *user;
-        void *val;
-
-        while (recd_strmap_next(p->seq, &pos, &user, &val)) {
-            if (*(int64_t *)val == 0) {
-                continue;   /* forgotten and not back: nothing of the user may remain */
-            }
-            if (recd_key_sub(&p->key, user, "seq") != RECD_OK ||
-                recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, val,
-                             sizeof(int64_t)) != RECD_OK) {
-                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-                goto fail;
-            }
+    while (recd_strmap_next(p->seq, &pos, &user, &val)) {
+        if (*(int64_t *)val == 0) {
+            continue;   /* forgotten and not back: nothing of the user may remain */
+        }
+        if (recd_key_sub(&p->key, user, "seq") != RECD_OK ||
+            recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, val,
+                         sizeof(int64_t)) != RECD_OK) {
+            return oom(errstr, errlen);
         }
     }
+    return RECD_OK;
+}
 
-    stage(p, "checkpoint", &t_stage);
+/* 5a. a tombstone for each user forgotten in the batch */
+static int publish_tombstones(struct recd_pipeline *p, const struct recd_sink *sink,
+                              char *errstr, size_t errlen)
+{
+    size_t i;
+    int rc;
 
-    /* 5. publish: tombstones first, then each user's last list of the batch */
-    p->outbox.len = 0;
     for (i = 0; i < p->batch.n_forgotten; i++) {
-        rc = sink->publish(sink->opaque, p->batch.forgotten[i], NULL, 0);
+        const char *u = p->batch.forgotten[i];
+
+        rc = sink->publish(sink->opaque, u, NULL, 0);
         if (rc != RECD_OK) {
-            rc = recd_seterr(errstr, errlen, rc, "cannot publish tombstone");
-            goto fail;
+            return recd_seterr(errstr, errlen, rc, "cannot publish tombstone");
         }
-        if (recd_buf_append(&p->outbox, p->batch.forgotten[i],
-                            strlen(p->batch.forgotten[i]) + 1) != RECD_OK) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-            goto fail;
+        if (recd_buf_append(&p->outbox, u, strlen(u) + 1) != RECD_OK) {
+            return oom(errstr, errlen);
         }
         p->stats.tombstones++;
+    }
+    return RECD_OK;
+}
+
+/* 5b. one list: stamped, encoded, stored in CF_OUTPUTS, published, noted in the outbox */
+static int publish_list(struct recd_pipeline *p, struct recd_recs *r, int64_t now_ms,
+                        const struct recd_sink *sink, char *errstr, size_t errlen)
+{
+    int64_t *s = seq_get(p, r->user_id);
+    int rc;
+
+    if (s == NULL) {
+        return oom(errstr, errlen);
+    }
+    r->seq = *s;
+    r->generated_ts = now_ms;
+    if (r->model_version == NULL) {
+        r->model_version = p->model_version;
+    }
+    p->enc.len = 0;
+    rc = recd_codec_encode_recs(p->codec, r, &p->enc, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    p->key.len = 0;
+    if (recd_buf_append(&p->key, r->user_id, strlen(r->user_id) + 1) != RECD_OK ||
+        recd_txn_put(p->txn, RECD_CF_OUTPUTS, p->key.data, p->key.len, p->enc.data,
+                     p->enc.len) != RECD_OK) {
+        return oom(errstr, errlen);
+    }
+    rc = sink->publish(sink->opaque, r->user_id, p->enc.data, p->enc.len);
+    if (rc != RECD_OK) {
+        return recd_seterr(errstr, errlen, rc, "cannot publish recommendations");
+    }
+    if (recd_buf_append(&p->outbox, r->user_id, strlen(r->user_id) + 1) != RECD_OK) {
+        return oom(errstr, errlen);
+    }
+    p->stats.published++;
+    return RECD_OK;
+}
+
+/* 5. publish: tombstones first, then each user's last list of the batch */
+static int publish(struct recd_pipeline *p, int64_t now_ms, const struct recd_sink *sink,
+                   char *errstr, size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    p->outbox.len = 0;
+    rc = publish_tombstones(p, sink, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
     }
     /* stable sort by user keeps the batch order among one user's lists; keep the last */
     for (i = 1; i < p->batch.n_out; i++) {   /* insertion sort is fine: nearly sorted */
@@ -741,116 +815,167 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     }
     for (i = 0; i < p->batch.n_out; i++) {
         struct recd_recs *r = &p->batch.out[i];
-        int64_t *s;
 
         if (i + 1 < p->batch.n_out && strcmp(r->user_id, p->batch.out[i + 1].user_id) == 0) {
             continue;   /* a newer list of the same user follows */
         }
-        s = seq_get(p, r->user_id);
-        if (s == NULL) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-            goto fail;
-        }
-        r->seq = *s;
-        r->generated_ts = now_ms;
-        if (r->model_version == NULL) {
-            r->model_version = p->model_version;
-        }
-        p->enc.len = 0;
-        rc = recd_codec_encode_recs(p->codec, r, &p->enc, errstr, errlen);
+        rc = publish_list(p, r, now_ms, sink, errstr, errlen);
         if (rc != RECD_OK) {
-            goto fail;
+            return rc;
         }
-        p->key.len = 0;
-        if (recd_buf_append(&p->key, r->user_id, strlen(r->user_id) + 1) != RECD_OK ||
-            recd_txn_put(p->txn, RECD_CF_OUTPUTS, p->key.data, p->key.len, p->enc.data,
-                         p->enc.len) != RECD_OK) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-            goto fail;
-        }
-        rc = sink->publish(sink->opaque, r->user_id, p->enc.data, p->enc.len);
-        if (rc != RECD_OK) {
-            rc = recd_seterr(errstr, errlen, rc, "cannot publish recommendations");
-            goto fail;
-        }
-        if (recd_buf_append(&p->outbox, r->user_id, strlen(r->user_id) + 1) != RECD_OK) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-            goto fail;
-        }
-        p->stats.published++;
     }
-    stage(p, "publish", &t_stage);
-    held = sink->hold != NULL && sink->hold(sink->opaque, p->batch_no);
+    return RECD_OK;
+}
+
+/* The published output leaves: flushed now, or — for a sink that holds the batch until it is
+ * acknowledged — committed before acknowledged, with an outbox entry that lets a restart
+ * republish. Then the removals of the acknowledged batches' outbox entries. */
+static int flush_or_hold(struct recd_pipeline *p, const struct recd_sink *sink, int64_t *t_stage,
+                         char *errstr, size_t errlen)
+{
+    int held = sink->hold != NULL && sink->hold(sink->opaque, p->batch_no);
+    int rc;
+
     if (held) {
-        /* committed before acknowledged: the outbox entry lets a restart republish */
         if (p->outbox.len > 0) {
             unsigned char k[OUTBOX_KLEN];
 
             outbox_key(p->batch_no, k);
             if (recd_txn_put(p->txn, RECD_CF_OUTPUTS, k, sizeof(k), p->outbox.data,
                              p->outbox.len) != RECD_OK) {
-                rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-                goto fail;
+                return oom(errstr, errlen);
             }
         }
     } else {
         rc = sink->flush(sink->opaque, errstr, errlen);
-        stage(p, "flush", &t_stage);
+        stage(p, "flush", t_stage);
         if (rc != RECD_OK) {
-            goto fail;
+            return rc;
         }
     }
     rc = outbox_drop_acked(p, held && p->outbox.len > 0);
     if (rc != RECD_OK) {
-        rc = recd_seterr(errstr, errlen, rc, "out of memory");
-        goto fail;
+        return recd_seterr(errstr, errlen, rc, "out of memory");
     }
-    /* event -> publish latency (a sink that holds batches observes it at acknowledgement):
-     * every event of the batch led to its user's list (or tombstone) being published and
-     * acknowledged just now */
-    if (p->metrics != NULL && n > 0 && sink->hold == NULL) {
-        double *lat = recd_arena_alloc(p->arena, n * sizeof(double));
-        int64_t now = recd_now_wall_ms();
-        size_t nl = 0;
+    return RECD_OK;
+}
 
-        for (i = 0; lat != NULL && i < n; i++) {
-            if (recs[i].ts_ms > 0 && recs[i].kind != RECD_KIND_ITEM) {
-                lat[nl++] = now > recs[i].ts_ms ? (double)(now - recs[i].ts_ms) / 1000.0 : 0.0;
-            }
+/* event -> publish latency (a sink that holds batches observes it at acknowledgement):
+ * every event of the batch led to its user's list (or tombstone) being published and
+ * acknowledged just now */
+static void observe_latency(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
+                            const struct recd_sink *sink)
+{
+    double *lat;
+    int64_t now;
+    size_t i, nl = 0;
+
+    if (p->metrics == NULL || n == 0 || sink->hold != NULL) {
+        return;
+    }
+    lat = recd_arena_alloc(p->arena, n * sizeof(double));
+    now = recd_now_wall_ms();
+    for (i = 0; lat != NULL && i < n; i++) {
+        if (recs[i].ts_ms > 0 && recs[i].kind != RECD_KIND_ITEM) {
+            lat[nl++] = now > recs[i].ts_ms ? (double)(now - recs[i].ts_ms) / 1000.0 : 0.0;
         }
-        recd_metrics_observe_many(p->metrics, "recd_event_publish_latency_seconds", NULL, lat, nl);
     }
+    recd_metrics_observe_many(p->metrics, "recd_event_publish_latency_seconds", NULL, lat, nl);
+}
 
-    /* 6. offsets + commit, atomically */
+/* 6. offsets + commit, atomically */
+static int commit(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    size_t i;
+    int rc;
+
     for (i = 0; i < p->n_offs; i++) {
         rc = recd_txn_set_offset(p->txn, p->offs[i].topic, p->offs[i].partition, p->offs[i].next);
         if (rc != RECD_OK) {
-            goto fail;
+            return rc;
         }
     }
-    rc = recd_txn_commit(p->txn, errstr, errlen);
+    return recd_txn_commit(p->txn, errstr, errlen);
+}
+
+/* The operators keep (ok) or drop (!ok) their views of the batch. */
+static void ops_committed(struct recd_pipeline *p, int ok)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_ops; i++) {
+        if (p->ops[i].desc->committed) {
+            p->ops[i].desc->committed(p->ops[i].ctx, ok);
+        }
+    }
+}
+
+int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
+                            const struct recd_sink *sink, char *errstr, size_t errlen)
+{
+    int64_t now_ms = recd_now_wall_ms(), t_stage;
+    int rc, ops_started = 0;   /* whether the operators may hold a view of this batch */
+
+    rc = batch_begin(p, n, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    t_stage = recd_now_mono_ns();
+    rc = decode_records(p, recs, n, sink, errstr, errlen);
+    if (rc == RECD_OK) {
+        rc = deletions_last(p, errstr, errlen);
+    }
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    /* Online quality, leak-free: each click is scored against the list published for its
+     * user before this batch (lists are computed at the end of a batch, from its events). */
+    stage(p, "decode", &t_stage);
+    if (p->metrics != NULL) {
+        online_quality(p);
+    }
+    stage(p, "online_quality", &t_stage);
+
+    /* from here on the operators may have run (for a segment before a deletion, say), and
+     * must drop what they hold of this batch on failure */
+    ops_started = 1;
+    rc = apply_operators(p, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    stage(p, "operators", &t_stage);
+    rc = checkpoint(p, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    stage(p, "checkpoint", &t_stage);
+    rc = publish(p, now_ms, sink, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    stage(p, "publish", &t_stage);
+    rc = flush_or_hold(p, sink, &t_stage, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    observe_latency(p, recs, n, sink);
+    rc = commit(p, errstr, errlen);
     if (rc != RECD_OK) {
         goto fail;
     }
     stage(p, "commit", &t_stage);
     p->n_acked = 0;
     p->batch_no++;
-    for (i = 0; i < p->n_ops; i++) {
-        if (p->ops[i].desc->committed) {
-            p->ops[i].desc->committed(p->ops[i].ctx, 1);
-        }
-    }
+    ops_committed(p, 1);
     stage(p, "committed", &t_stage);
     p->stats.batches++;
     p->stats.records += n;
-    p->stats.events += ne;
+    p->stats.events += p->batch_ne;
     return RECD_OK;
 
 fail:
-    for (i = 0; i < p->n_ops; i++) {
-        if (p->ops[i].desc->committed) {
-            p->ops[i].desc->committed(p->ops[i].ctx, 0);
-        }
+    if (ops_started) {
+        ops_committed(p, 0);
     }
     return rc;
 }
