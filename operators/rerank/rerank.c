@@ -359,7 +359,7 @@ static inline int cand_before(const struct cand *x, const struct cand *y)
 /* the candidates' order (inline_sort.h): ~120 per user, sorted once */
 RECD_DEFINE_SORT(sort_cands, struct cand, cand_before)
 
-/* operators.sgd.learn_order: re-sort the list head (the first sessrec_orders() candidates
+/* operators.sgd.learning = "blend_and_order": re-sort the list head (the first sessrec_orders() candidates
  * after the filters) by the blend the model learned online, stably; candidates the model did
  * not score (text ones) keep their places and the scores stay where they were (descending). */
 static int order_head(struct rerank *op, struct recd_batch *b, struct cand *cs, size_t nc)
