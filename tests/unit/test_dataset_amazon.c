@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,19 +357,6 @@ static void test_amazon_cold(void **state)
 }
 
 /* ---- the real dataset ------------------------------------------------------------------------ */
-static int dataset_dir(const char *name, char *out, size_t len)
-{
-    const char *src = getenv("RECD_SOURCE_DIR");
-    struct stat st;
-    if (!src || !*src)
-        src = RECD_SOURCE_DIR;
-    snprintf(out, len, "%s/../shared/data/%s", src, name);
-    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        print_message("dataset folder %s is missing: skipping this case\n", out);
-        return 0;
-    }
-    return 1;
-}
 
 #define MAX_USERS 4096
 #define MAX_HIST 64
@@ -471,8 +460,7 @@ static void test_amazon_scientific(void **state)
     (void)state;
     char dir[4096], path[4200], err[256];
     static int seq[MAX_USERS][MAX_HIST], len[MAX_USERS];
-    if (!dataset_dir("amazon-scientific", dir, sizeof dir))
-        skip();
+    test_dataset_dir("amazon-scientific", dir, sizeof dir);
     assert_int_equal(recd_dataset_detect(dir, err, sizeof err), RECD_DS_AMAZON_RECBOLE);
 
     /* ../shared/data/README.md: 2,928 users, 19,712 interactions, 1,585 items */

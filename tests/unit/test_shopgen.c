@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,19 +290,6 @@ static void test_shopgen_bad_conf(void **state)
 }
 
 /* ---- datasets -------------------------------------------------------------------------------- */
-static int dataset_dir(const char *name, char *out, size_t len)
-{
-    const char *src = getenv("RECD_SOURCE_DIR");
-    struct stat st;
-    if (!src || !*src)
-        src = RECD_SOURCE_DIR;
-    snprintf(out, len, "%s/../shared/data/%s", src, name);
-    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        print_message("dataset folder %s is missing: skipping this case\n", out);
-        return 0;
-    }
-    return 1;
-}
 
 static int64_t count_lines(const char *path)
 {
@@ -482,8 +471,7 @@ static void test_dataset_diginetica(void **state)
 {
     (void)state;
     char dir[4096], ex[4200], err[256];
-    if (!dataset_dir("diginetica-srgnn", dir, sizeof dir))
-        skip();
+    test_dataset_dir("diginetica-srgnn", dir, sizeof dir);
     assert_int_equal(recd_dataset_detect(dir, err, sizeof err), RECD_DS_DIGINETICA_SRGNN);
 
     struct recd_dataset_conf c;
@@ -524,8 +512,7 @@ static void test_dataset_retailrocket(void **state)
 {
     (void)state;
     char dir[4096], ex[4200];
-    if (!dataset_dir("retailrocket-sbr", dir, sizeof dir))
-        skip();
+    test_dataset_dir("retailrocket-sbr", dir, sizeof dir);
     snprintf(ex, sizeof ex, "%s/test_examples.tsv", dir);
     struct replay_result r;
     replay_check(dir, RECD_DS_AUTO, RECD_DS_PHASE_TEST, 0, 2, ex, &r);
@@ -566,8 +553,7 @@ static void test_dataset_yoochoose(void **state)
 {
     (void)state;
     char dir[4096], err[256];
-    if (!dataset_dir("yoochoose-rsc15-sample", dir, sizeof dir))
-        skip();
+    test_dataset_dir("yoochoose-rsc15-sample", dir, sizeof dir);
     assert_int_equal(recd_dataset_detect(dir, err, sizeof err), RECD_DS_YOOCHOOSE);
     struct replay_result r;
     /* real timestamps, default concurrency: pure event-time order */
@@ -581,8 +567,7 @@ static void test_dataset_diginetica_raw(void **state)
 {
     (void)state;
     char dir[4096], err[256];
-    if (!dataset_dir("diginetica-raw", dir, sizeof dir))
-        skip();
+    test_dataset_dir("diginetica-raw", dir, sizeof dir);
     assert_int_equal(recd_dataset_detect(dir, err, sizeof err), RECD_DS_DIGINETICA_RAW);
     struct recd_dataset_conf c;
     struct recd_dataset *ds = NULL;
@@ -618,8 +603,7 @@ static void test_dataset_interleave_slice(void **state)
 {
     (void)state;
     char dir[4096], err[256];
-    if (!dataset_dir("diginetica-srgnn", dir, sizeof dir))
-        skip();
+    test_dataset_dir("diginetica-srgnn", dir, sizeof dir);
     struct replay_result r;
     replay_check(dir, RECD_DS_AUTO, RECD_DS_PHASE_TEST, 1, 1, NULL, &r);
     assert_int_equal(r.interleaved, 0);
