@@ -37,7 +37,7 @@ errs = [r for r in recs if "error" in r]
 assert not errs, f"{len(errs)} recommendation records do not decode: {errs[:2]}"
 rec_users = {r["key"] for r in recs if r.get("value")}
 missing = users - rec_users
-assert len(good) >= n - 1 and events >= n, f"good clicks {len(good)}, events {events}, want {n}"
+assert len(good) == n and events == n, f"good clicks {len(good)}, events {events}, want exactly {n}"
 assert not missing, f"{len(missing)} users without recommendations, e.g. {sorted(missing)[:3]}"
 for r in recs:
     v = r["value"]

@@ -42,7 +42,7 @@ state_mb=$(du -sm "$T/state" | cut -f1)
 echo "  RSS samples (s, clicks applied, VmRSS KiB):"
 awk 'NR % 4 == 1' "$T/rss.txt" | sed 's/^/    /' | tail -12
 for u in flood-u0 "flood-u$((USERS / 2))" "flood-u$((USERS - 1))"; do
-    "$RECCTL_BIN" state show "$u" --state "$T/state" | grep -q '"seq": 1' || fail "user $u not in state with seq 1"
+    "$RECCTL_BIN" state show "$u" --state "$T/state" | grep -qE '"seq": 1([^0-9]|$)' || fail "user $u not in state with seq 1"
 done
 pass "$USERS distinct users applied in $secs s ($((USERS / (secs > 0 ? secs : 1))) /s); state on disk $state_mb MiB; sample users in state"
 check_rss_budget "flood of $USERS users" "$peak" $BUDGET_MB \

@@ -55,6 +55,6 @@ pass "still forgotten after more input"
 printf '{"event_id":"y3","user_id":"%s","item_id":"3","ts":%d}\n' "$Y" $((ts + 5000)) \
     | "$RECCTL_BIN" produce -b "$B" --kind click - || fail "produce Y again"
 run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "fourth run failed"
-"$RECCTL_BIN" state show "$Y" --state "$T/state" | grep -q '"seq": 1' || fail "Y did not come back with seq 1"
+"$RECCTL_BIN" state show "$Y" --state "$T/state" | grep -qE '"seq": 1([^0-9]|$)' || fail "Y did not come back with seq 1"
 pass "a new event for $Y starts a new user (seq 1)"
 echo "state_forget: all passed"
