@@ -1799,6 +1799,110 @@ static int stream_setup(struct emitter *em, const struct stream_opts *so, int64_
     return 0;
 }
 
+/* ---- the stream runner behind replay and gen ------------------------------------------------- */
+/* Where a stream's events come from. `next` returns 1 with an event (strings in `arena`), 0 at
+ * the end, a negative RECD_E* code on error; `emitted` (may be NULL) sees each event after it
+ * has been emitted. */
+struct stream_source {
+    const char *cmd;              /* "replay", "gen": the prefix of messages */
+    const char *verb;             /* "replayed", "generated": the summary's verb */
+    const char *next_err;         /* prefix of a `next` error message ("dataset: " or "") */
+    int (*next)(void *src, struct recd_arena *arena, struct recd_event *ev);
+    void (*emitted)(void *src, const struct recd_event *ev);
+    void *src;                    /* borrowed */
+    int64_t total;                /* events planned (poison records are spread over them) */
+    int progress;                 /* with -v, a progress line every 5 s */
+    FILE *jsonl;                  /* borrowed: JSON lines instead of Kafka, or NULL */
+    const char *jsonl_path;
+};
+
+/* Emit the source's events to the topics (or JSON lines), paced and with the planned poison
+ * records; print the summary. Returns the process exit code. */
+static int run_stream(struct common *c, const struct stream_opts *so,
+                      const struct stream_source *s)
+{
+    struct recd_arena *arena = NULL;
+    struct emitter em;
+    struct recd_event ev;
+    double t0, next_progress;
+    int rc, exit_code = RECD_EXIT_OK, em_open = 0;
+
+    memset(&em, 0, sizeof em);
+    arena = recd_arena_new(1 << 16);
+    rc = emitter_open(&em, c, s->jsonl, (int32_t)so->confluent_id);
+    em_open = 1;
+    if (!arena || rc != RECD_OK) {
+        fprintf(stderr, "recctl %s: %s\n", s->cmd, arena ? em.err : "out of memory");
+        exit_code = RECD_EXIT_FAILURE;
+        goto cleanup;
+    }
+    if (stream_setup(&em, so, s->total, s->cmd) != 0) {
+        exit_code = RECD_EXIT_FAILURE;
+        goto cleanup;
+    }
+    install_signals();
+    t0 = now_s();
+    next_progress = t0 + 5;
+    while (!g_stop) {
+        recd_arena_reset(arena);
+        rc = s->next(s->src, arena, &ev);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            fprintf(stderr, "recctl %s: %s%s\n", s->cmd, s->next_err, recd_strerror(rc));
+            exit_code = RECD_EXIT_FAILURE;
+            break;
+        }
+        pace(&em.sink, so->rate, t0, em.events);
+        rc = emit_stream_event(&em, &ev);
+        if (rc != RECD_OK) {
+            fprintf(stderr, "recctl %s: %s\n", s->cmd, em.err);
+            exit_code = RECD_EXIT_FAILURE;
+            break;
+        }
+        if (s->emitted)
+            s->emitted(s->src, &ev);
+        if (s->progress && c->verbose && now_s() >= next_progress) {
+            next_progress += 5;
+            fprintf(stderr, "recctl %s: %" PRId64 "/%" PRId64 " events\n", s->cmd, em.events,
+                    s->total);
+        }
+    }
+    if (exit_code == RECD_EXIT_OK && !g_stop) {
+        rc = emit_due(&em, em.last_ts, 1);
+        if (rc != RECD_OK) {
+            fprintf(stderr, "recctl %s: %s\n", s->cmd, em.err);
+            exit_code = RECD_EXIT_FAILURE;
+        }
+    }
+    if (s->jsonl && fflush(s->jsonl) != 0) {
+        fprintf(stderr, "recctl %s: %s: %s\n", s->cmd, s->jsonl_path, strerror(errno));
+        exit_code = RECD_EXIT_FAILURE;
+    }
+    {
+        int64_t undelivered = emitter_close(&em);
+        em_open = 0;
+        /* with --jsonl to stdout the summary goes to stderr */
+        if (s->jsonl == stdout) {
+            fprintf(stderr, "%s %" PRId64 " events\n", s->verb, em.events);
+        } else {
+            print_summary(&em, g_stop ? "interrupted after" : s->verb, now_s() - t0);
+        }
+        if (undelivered) {
+            fprintf(stderr, "recctl %s: %" PRId64 " record(s) not delivered\n", s->cmd,
+                    undelivered);
+            exit_code = RECD_EXIT_FAILURE;
+        }
+        if (g_stop && exit_code == RECD_EXIT_OK)
+            exit_code = RECD_EXIT_FAILURE;
+    }
+cleanup:
+    if (em_open)
+        emitter_close(&em);
+    recd_arena_destroy(arena);
+    return exit_code;
+}
+
 /* ---- replay ---------------------------------------------------------------------------------- */
 /* "train", "test", "catalog", "all" or a comma-separated list of them → RECD_DS_PHASE_* bits. */
 static int parse_phases(const char *arg, unsigned *out)
@@ -1825,6 +1929,35 @@ static int parse_phases(const char *arg, unsigned *out)
     return 0;
 }
 
+/* The dataset as a stream source; with --meta-log, a line per event: event id, user, item,
+ * phase, session index, position, test case. */
+struct replay_src {
+    struct recd_dataset *ds;      /* borrowed */
+    struct recd_dataset_meta m;   /* of the last event */
+    FILE *meta;                   /* owned unless stdout; NULL without --meta-log */
+};
+
+static int replay_next(void *src, struct recd_arena *arena, struct recd_event *ev)
+{
+    struct replay_src *rs = src;
+
+    return recd_dataset_next(rs->ds, arena, ev, &rs->m);
+}
+
+static void replay_emitted(void *src, const struct recd_event *ev)
+{
+    const struct replay_src *rs = src;
+    const struct recd_dataset_meta *m = &rs->m;
+
+    if (rs->meta)
+        fprintf(rs->meta, "%s\t%s\t%s\t%s\t%" PRId64 "\t%d\t%d\n", ev->event_id,
+                ev->user_id ? ev->user_id : "-",
+                ev->kind == RECD_KIND_CLICK ? ev->u.click.item_id :
+                ev->kind == RECD_KIND_ITEM ? ev->u.item.item_id : "-",
+                m->phase == RECD_DS_TEST ? "test" : m->phase == RECD_DS_CATALOG ? "catalog" :
+                "train", m->session_index, m->position, m->test_case);
+}
+
 static int cmd_replay(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -1845,15 +1978,14 @@ static int cmd_replay(struct common *c, int argc, char **argv)
     struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
     struct recd_dataset_conf dc;
     struct recd_dataset *ds = NULL;
-    struct recd_arena *arena = NULL;
-    struct emitter em;
+    struct replay_src rs = {NULL, {0}, NULL};
+    struct stream_source s = {"replay", "replayed", "dataset: ", replay_next, replay_emitted,
+                              NULL, 0, 1, NULL, NULL};
     const char *meta_path = NULL;
-    FILE *meta = NULL;
-    int opt, rc, exit_code = RECD_EXIT_OK, em_open = 0;
+    int opt, rc, exit_code = RECD_EXIT_OK;
     long long v;
     char err[1024];
 
-    memset(&em, 0, sizeof em);
     recd_dataset_conf_init(&dc);
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
@@ -1948,86 +2080,28 @@ static int cmd_replay(struct common *c, int argc, char **argv)
     if (c->verbose)
         fprintf(stderr, "recctl replay: %s, %" PRId64 " events to replay\n",
                 recd_dataset_format_name(recd_dataset_format(ds)), recd_dataset_total(ds));
-    if (meta_path && !(meta = strcmp(meta_path, "-") == 0 ? stdout : fopen(meta_path, "w"))) {
+    if (meta_path && !(rs.meta = strcmp(meta_path, "-") == 0 ? stdout : fopen(meta_path, "w"))) {
         fprintf(stderr, "recctl replay: %s: %s\n", meta_path, strerror(errno));
         exit_code = RECD_EXIT_FAILURE;
         goto cleanup;
     }
-    arena = recd_arena_new(1 << 16);
-    rc = emitter_open(&em, c, NULL, (int32_t)so.confluent_id);
-    em_open = 1;
-    if (!arena || rc != RECD_OK) {
-        fprintf(stderr, "recctl replay: %s\n", arena ? em.err : "out of memory");
-        exit_code = RECD_EXIT_FAILURE;
-        goto cleanup;
-    }
-    if (stream_setup(&em, &so, recd_dataset_total(ds), "replay") != 0) {
-        exit_code = RECD_EXIT_FAILURE;
-        goto cleanup;
-    }
-    install_signals();
-    double t0 = now_s(), next_progress = t0 + 5;
-    struct recd_event ev;
-    struct recd_dataset_meta m;
-    while (!g_stop) {
-        recd_arena_reset(arena);
-        rc = recd_dataset_next(ds, arena, &ev, &m);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            fprintf(stderr, "recctl replay: dataset: %s\n", recd_strerror(rc));
-            exit_code = RECD_EXIT_FAILURE;
-            break;
-        }
-        pace(&em.sink, so.rate, t0, em.events);
-        rc = emit_stream_event(&em, &ev);
-        if (rc != RECD_OK) {
-            fprintf(stderr, "recctl replay: %s\n", em.err);
-            exit_code = RECD_EXIT_FAILURE;
-            break;
-        }
-        if (meta)
-            fprintf(meta, "%s\t%s\t%s\t%s\t%" PRId64 "\t%d\t%d\n", ev.event_id,
-                    ev.user_id ? ev.user_id : "-",
-                    ev.kind == RECD_KIND_CLICK ? ev.u.click.item_id :
-                    ev.kind == RECD_KIND_ITEM ? ev.u.item.item_id : "-",
-                    m.phase == RECD_DS_TEST ? "test" : m.phase == RECD_DS_CATALOG ? "catalog" :
-                    "train", m.session_index, m.position, m.test_case);
-        if (c->verbose && now_s() >= next_progress) {
-            next_progress += 5;
-            fprintf(stderr, "recctl replay: %" PRId64 "/%" PRId64 " events\n", em.events,
-                    recd_dataset_total(ds));
-        }
-    }
-    if (exit_code == RECD_EXIT_OK && !g_stop) {
-        rc = emit_due(&em, em.last_ts, 1);
-        if (rc != RECD_OK) {
-            fprintf(stderr, "recctl replay: %s\n", em.err);
-            exit_code = RECD_EXIT_FAILURE;
-        }
-    }
-    {
-        int64_t undelivered = emitter_close(&em);
-        em_open = 0;
-        print_summary(&em, g_stop ? "interrupted after" : "replayed", now_s() - t0);
-        if (undelivered) {
-            fprintf(stderr, "recctl replay: %" PRId64 " record(s) not delivered\n", undelivered);
-            exit_code = RECD_EXIT_FAILURE;
-        }
-        if (g_stop && exit_code == RECD_EXIT_OK)
-            exit_code = RECD_EXIT_FAILURE;
-    }
+    rs.ds = ds;
+    s.src = &rs;
+    s.total = recd_dataset_total(ds);
+    exit_code = run_stream(c, &so, &s);
 cleanup:
-    if (em_open)
-        emitter_close(&em);
-    if (meta && meta != stdout)
-        fclose(meta);
-    recd_arena_destroy(arena);
+    if (rs.meta && rs.meta != stdout)
+        fclose(rs.meta);
     recd_dataset_close(ds);
     return exit_code;
 }
 
 /* ---- gen ------------------------------------------------------------------------------------- */
+static int gen_next(void *src, struct recd_arena *arena, struct recd_event *ev)
+{
+    return recd_shopgen_next(src, arena, ev);
+}
+
 static int cmd_gen(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -2048,15 +2122,12 @@ static int cmd_gen(struct common *c, int argc, char **argv)
     struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
     struct recd_shopgen_conf gc;
     struct recd_shopgen *g = NULL;
-    struct recd_arena *arena = NULL;
-    struct emitter em;
+    struct stream_source s = {"gen", "generated", "", gen_next, NULL, NULL, 0, 0, NULL, NULL};
     const char *jsonl_path = NULL;
-    FILE *jsonl = NULL;
-    int opt, rc, exit_code = RECD_EXIT_OK, em_open = 0, seed_set = 0;
+    int opt, rc, exit_code = RECD_EXIT_OK, seed_set = 0;
     long long v;
     char err[1024];
 
-    memset(&em, 0, sizeof em);
     recd_shopgen_conf_init(&gc);
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
@@ -2139,79 +2210,20 @@ static int cmd_gen(struct common *c, int argc, char **argv)
         return RECD_EXIT_USAGE;
     }
     if (jsonl_path) {
-        jsonl = strcmp(jsonl_path, "-") == 0 ? stdout : fopen(jsonl_path, "w");
-        if (!jsonl) {
+        s.jsonl = strcmp(jsonl_path, "-") == 0 ? stdout : fopen(jsonl_path, "w");
+        if (!s.jsonl) {
             fprintf(stderr, "recctl gen: %s: %s\n", jsonl_path, strerror(errno));
             exit_code = RECD_EXIT_FAILURE;
             goto cleanup;
         }
+        s.jsonl_path = jsonl_path;
     }
-    arena = recd_arena_new(1 << 16);
-    rc = emitter_open(&em, c, jsonl, (int32_t)so.confluent_id);
-    em_open = 1;
-    if (!arena || rc != RECD_OK) {
-        fprintf(stderr, "recctl gen: %s\n", arena ? em.err : "out of memory");
-        exit_code = RECD_EXIT_FAILURE;
-        goto cleanup;
-    }
-    if (stream_setup(&em, &so, gc.n_items + gc.n_events, "gen") != 0) {
-        exit_code = RECD_EXIT_FAILURE;
-        goto cleanup;
-    }
-    install_signals();
-    double t0 = now_s();
-    struct recd_event ev;
-    while (!g_stop) {
-        recd_arena_reset(arena);
-        rc = recd_shopgen_next(g, arena, &ev);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            fprintf(stderr, "recctl gen: %s\n", recd_strerror(rc));
-            exit_code = RECD_EXIT_FAILURE;
-            break;
-        }
-        pace(&em.sink, so.rate, t0, em.events);
-        rc = emit_stream_event(&em, &ev);
-        if (rc != RECD_OK) {
-            fprintf(stderr, "recctl gen: %s\n", em.err);
-            exit_code = RECD_EXIT_FAILURE;
-            break;
-        }
-    }
-    if (exit_code == RECD_EXIT_OK && !g_stop) {
-        rc = emit_due(&em, em.last_ts, 1);
-        if (rc != RECD_OK) {
-            fprintf(stderr, "recctl gen: %s\n", em.err);
-            exit_code = RECD_EXIT_FAILURE;
-        }
-    }
-    if (jsonl && fflush(jsonl) != 0) {
-        fprintf(stderr, "recctl gen: %s: %s\n", jsonl_path, strerror(errno));
-        exit_code = RECD_EXIT_FAILURE;
-    }
-    {
-        int64_t undelivered = emitter_close(&em);
-        em_open = 0;
-        /* with --jsonl to stdout the summary goes to stderr */
-        if (jsonl == stdout) {
-            fprintf(stderr, "generated %" PRId64 " events\n", em.events);
-        } else {
-            print_summary(&em, g_stop ? "interrupted after" : "generated", now_s() - t0);
-        }
-        if (undelivered) {
-            fprintf(stderr, "recctl gen: %" PRId64 " record(s) not delivered\n", undelivered);
-            exit_code = RECD_EXIT_FAILURE;
-        }
-        if (g_stop && exit_code == RECD_EXIT_OK)
-            exit_code = RECD_EXIT_FAILURE;
-    }
+    s.src = g;
+    s.total = gc.n_items + gc.n_events;
+    exit_code = run_stream(c, &so, &s);
 cleanup:
-    if (em_open)
-        emitter_close(&em);
-    if (jsonl && jsonl != stdout)
-        fclose(jsonl);
-    recd_arena_destroy(arena);
+    if (s.jsonl && s.jsonl != stdout)
+        fclose(s.jsonl);
     recd_shopgen_destroy(g);
     return exit_code;
 }
