@@ -231,6 +231,7 @@ if [ "$systemd_pid1" = 1 ]; then
     [ "$(systemctl is-active recd)" = inactive ] || fail "recd.service was started on a first install"
     echo 'daemon = { no_such_key = 1; };' >> "$conf"
     systemctl start recd >/dev/null 2>&1 && fail "recd.service started with a bad config"
+    systemctl reset-failed recd >/dev/null 2>&1 || true
     "${APT[@]}" purge recd > "$T/purge2.log" 2>&1 || fail "apt purge (systemd) failed"
     [ "$(systemctl show -p LoadState --value recd)" = not-found ] || fail "recd.service still loaded after purge"
     pass "systemd: unit loaded after install, not started, a bad config refused, unloaded after purge"
