@@ -169,8 +169,17 @@ static void test_bad_input(void **state)
         for (int i = 0; i < 100; i++) {
             many[i] = i;
         }
+        float u_last[32], u_first[32];
+
+        assert_true(p.ctx > 0 && p.ctx < 100 && p.dim <= 32);
         assert_int_equal(mf_learn(m, many, 100, 7, 2.0f, NULL), 0);
         assert_int_equal(mf_user(m, many, 100, NULL, u, NULL), 0);
+        /* the same bits as from the last p.ctx items alone ... */
+        assert_int_equal(mf_user(m, many + 100 - p.ctx, p.ctx, NULL, u_last, NULL), 0);
+        assert_memory_equal(u, u_last, p.dim * sizeof(float));
+        /* ... and not those of the first p.ctx items (the comparison can fail) */
+        assert_int_equal(mf_user(m, many, p.ctx, NULL, u_first, NULL), 0);
+        assert_memory_not_equal(u, u_first, p.dim * sizeof(float));
     }
     mf_destroy(m);
 }
