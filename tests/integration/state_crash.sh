@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# state_crash.sh — exactly-once state under kill -9: replay Diginetica clicks, kill recd at
-# >= 10 random points (restarting it each time); the final state digest and the last
+# state_crash.sh — exactly-once state under kill -9: replay Diginetica clicks, kill recd 10
+# times (once during start-up, then at random points spread over the input, each after
+# committed progress; restarting it each time); the final state digest and the last
 # Recommendations record per user equal those of one uninterrupted run over the same input.
 source "$(dirname "$0")/lib.sh"
 N=200000; KILLS=10
@@ -27,15 +28,52 @@ ref_s=$((SECONDS - t0))
 ref="$(digest "$T/ref")"
 pass "uninterrupted run: digest $ref in ${ref_s}s"
 
+# clicks applied so far by the crashed instance: its committed input offsets, read from a
+# read-only open of the live store (empty output when that open fails, e.g. during a flush)
+applied() {
+    [ -f "$T/crash/CURRENT" ] || { echo 0; return; }
+    "$RECCTL_BIN" state offsets --state "$T/crash" 2>/dev/null \
+        | awk '$1 == "shop.clicks" { s += $3; ok = 1 } END { if (ok) print s + 0; else print "" }'
+}
+# Kill 1 lands during start-up (100-400 ms after the start). Kills 2..KILLS land in real work:
+# kill k waits until the committed offsets pass k/(KILLS+1) of the input (jittered), then a
+# random 0-50 ms more, so that it falls inside a batch, its commit or its publishing. Each of
+# them must find committed progress since the previous kill, and at least half of them input
+# left after it (a fast recd may finish the input while it is being polled) — kills that hit
+# only start-ups or an idle recd would prove nothing.
 RANDOM=$SEED
+progressed=0; midway=0
 for k in $(seq 1 $KILLS); do
+    before="$(applied)"; before="${before:-0}"
     start_recd "$T/crash.conf" "$T/crash.log"
-    delay_ms=$((300 + RANDOM % (ref_s * 1000 / KILLS + 700)))
+    if [ "$k" -eq 1 ]; then
+        delay_ms=$((100 + RANDOM % 300))
+        target=0
+    else
+        target=$(( N * k / (KILLS + 1) + (RANDOM % (N / (4 * (KILLS + 1)) + 1)) ))
+        for _ in $(seq 1 1200); do
+            now="$(applied)"
+            [ -n "$now" ] && [ "$now" -ge "$target" ] && [ "$now" -gt "$before" ] && break
+            [ -n "$now" ] && [ "$now" -ge "$N" ] && break
+            kill -0 "$RECD_PID" 2>/dev/null || fail "recd exited before kill $k: $(tail -3 "$T/crash.log")"
+            sleep 0.05
+        done
+        delay_ms=$((RANDOM % 50))
+    fi
     sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     kill -KILL "$RECD_PID" 2>/dev/null || true
     wait "$RECD_PID" 2>/dev/null || true
-    echo "  kill $k after ${delay_ms} ms"
+    after="$(applied)"; after="${after:-0}"
+    echo "  kill $k ${delay_ms} ms after $( [ "$k" -eq 1 ] && echo start || echo "offset $target"): clicks applied $before -> $after of $N"
+    if [ "$k" -gt 1 ] && [ "$before" -lt "$N" ]; then
+        [ "$after" -gt "$before" ] || fail "kill $k: no committed progress since kill $((k - 1))"
+        progressed=$((progressed + 1))
+        [ "$after" -lt "$N" ] && midway=$((midway + 1))
+    fi
 done
+[ "$progressed" -ge 1 ] && [ $((midway * 2)) -ge "$progressed" ] \
+    || fail "only $midway of $progressed kills after progress landed with input left"
+pass "$progressed kills after committed progress, $midway of them mid-stream; 1 during start-up"
 t1=$SECONDS
 run_recd "$T/crash.conf" "$T/crash.log" --exit-idle 4000 || fail "final run after kills failed"
 crash="$(digest "$T/crash")"
