@@ -63,7 +63,19 @@ reload() {   # wait until the log has one more "reload" line than before
 sed -i 's/max_records = 100;/max_records = 300;/' "$T/recd.conf"
 reload
 grep -q 'configuration reloaded' "$T/recd.log" || fail "good reload not applied"
-pass "good reload applied"
+# ... and in effect: a backlog is now consumed in batches of up to 300 records, not 100
+b1="$(metric recd_batches_total)"; r1="$(metric 'recd_records_consumed_total{topic="shop.clicks"}')"
+"$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" --phase train --limit 3000 \
+    > "$T/replay2.log" 2>&1 || fail "second replay failed"
+for _ in $(seq 1 100); do
+    r2="$(metric 'recd_records_consumed_total{topic="shop.clicks"}')"
+    [ "${r2%.*}" -ge $(( ${r1%.*} + 3000 )) ] && break; sleep 0.1
+done
+b2="$(metric recd_batches_total)"
+db=$(( ${b2%.*} - ${b1%.*} )); dr=$(( ${r2%.*} - ${r1%.*} ))
+[ "$dr" -ge 3000 ] || fail "the second replay was not consumed ($dr of 3000 records)"
+[ $((dr / db)) -gt 100 ] || fail "reloaded batch.max_records not in effect: $dr records in $db batches"
+pass "good reload applied and in effect: $dr records in $db batches (max_records 100 -> 300)"
 # bad: a syntax error keeps the old config
 cp "$T/recd.conf" "$T/good.conf"
 echo 'batch = { max_records = ; };' >> "$T/recd.conf"
