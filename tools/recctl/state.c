@@ -1,5 +1,5 @@
 /*
- * recctl_state.c — recctl's state tools:
+ * state.c — recctl's state tools:
  *
  *   recctl state digest [--state DIR] [--no-offsets]
  *                                            stable digest of all state (outputs excluded;
