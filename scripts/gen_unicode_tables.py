@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gen_unicode_tables.py - generate operators/embed/minilm/minilm_unicode_tables.c
+"""gen_unicode_tables.py - generate models/minilm/minilm_unicode_tables.c
 
 The MiniLM tokenizer (BERT BasicTokenizer + WordPiece, as implemented by the reference
 `tokenizers` BertNormalizer/BertPreTokenizer that sentence-transformers uses) needs, per code point:

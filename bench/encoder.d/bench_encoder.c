@@ -1,5 +1,5 @@
 /*
- * bench_encoder.c — throughput of recd's MiniLM encoder (operators/embed/minilm) and the
+ * bench_encoder.c — throughput of recd's MiniLM encoder (models/minilm) and the
  * OpenBLAS SGEMM peak, measured in the same process. Driven by bench/encoder, which also
  * runs the PyTorch side on the same texts and merges both into bench/results/encoder.json.
  *
@@ -7,7 +7,7 @@
  *   bench_encoder --model DIR --embed TEXT        (prints one embedding; a small valgrind case)
  *   bench_encoder --model DIR --tokenize FILE     (FILE: JSON array of strings; prints the token
  *                                                  ids as a JSON array of arrays, for
- *                                                  operators/embed/minilm/tests/fuzz_tokenizer.py)
+ *                                                  models/minilm/tests/fuzz_tokenizer.py)
  *
  * texts.json: {"short": [...], "long": [...]} (UTF-8 strings). For each set and batch size
  * 1, 8, 32 it encodes consecutive batches of the set (tokenization included, as PyTorch's

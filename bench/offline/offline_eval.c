@@ -16,7 +16,7 @@
  * click (train clicks too), as the daemon does, so that ev/s is the end-to-end cost. With --valid the last 10% of the train sessions
  * play the test role and the test files are not read.
  *
- * Parameters: the defaults are the daemon's, from the same tables (operators/sessrec/
+ * Parameters: the defaults are the daemon's, from the same tables (models/sessrec/
  * sessrec_params.h through sessrec_params_default(), the MF rows of operators/sgd/sgd.h through
  * sgd_mf_params_default()); --params k=v,... sets model parameters by their operators.sgd key
  * names (learning=fixed|blend|blend_and_order, w_next=0.3, ...), checked against the table's
@@ -599,7 +599,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
     return 0;
 }
 
-/* recd with the sgd operator's matrix factorisation (operators/sgd/mf.c) learning online
+/* recd with the sgd operator's matrix factorisation (models/mf/mf.c) learning online
  * from every click: mode 0 = MF alone over the whole catalogue; mode 1 = sessrec's top
  * `ncand` candidates re-scored as  blend/max + w_mf * (mf - min)/(max - min)  (what rerank
  * does). No text here (the SR-GNN files carry none). */

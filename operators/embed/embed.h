@@ -5,7 +5,7 @@
  *
  * Encoders: "hash" (default; signed feature hashing of words and character trigrams, no
  * model file) and "minilm" (the pretrained all-MiniLM-L6-v2 sentence encoder in C on
- * OpenBLAS, operators/embed/minilm). Both produce L2-normalised vectors of recd_embed_dim().
+ * OpenBLAS, models/minilm). Both produce L2-normalised vectors of recd_embed_dim().
  */
 #ifndef RECD_EMBED_H
 #define RECD_EMBED_H

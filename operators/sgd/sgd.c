@@ -1,6 +1,6 @@
 /*
  * sgd.c — the sgd operator: online learning from every click. Its statistical core is
- * operators/sessrec (session kNN postings, decayed sequential transitions, co-visitation,
+ * models/sessrec (session kNN postings, decayed sequential transitions, co-visitation,
  * popularity, and a blend of those signals learned online from the stream's own next clicks),
  * offered to rerank as the service "sessrec".
  *
@@ -8,7 +8,7 @@
  * step with the clicked item as the label (sessrec_feedback), then learn the click
  * (sessrec_observe). A deletion ends the user's session in the model.
  *
- * Matrix factorisation (operators/sgd/mf.c, offered with the model as service "sessrec"):
+ * Matrix factorisation (models/mf/mf.c, offered with the model as service "sessrec"):
  * clicks, carts and purchases, each with its event-type weight, take BPR steps with
  * deterministically sampled negatives from the session's items before them to the item; item
  * factors are tied to the embed operator's text vectors by a learned projection, so an item
@@ -42,7 +42,7 @@
 #include "state.h"
 
 /* The unit's struct: one member per key. The model's keys are generated from its parameter
- * table (operators/sessrec/sessrec_params.h) and the MF table (sgd.h). */
+ * table (models/sessrec/sessrec_params.h) and the MF table (sgd.h). */
 struct sgd_conf {
 #define MU(name, field, def, lo, hi, desc) int64_t name;
 #define MF(name, field, def, lo, hi, desc) double name;
@@ -161,7 +161,7 @@ static const struct recd_conf_decl sgd_decls[] = {
 static const struct recd_conf_unit sgd_unit = {
     "operators.sgd",
     "Online learning from every click: session-kNN, sequential transitions, co-visitation, "
-    "popularity, and the blend of them (operators/sessrec).",
+    "popularity, and the blend of them (models/sessrec).",
     sgd_decls, RECD_ARRAY_SIZE(sgd_decls), sizeof(struct sgd_conf)
 };
 

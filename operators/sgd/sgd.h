@@ -16,12 +16,12 @@ struct sessrec_params;
 
 struct recd_sessrec_ref {
     struct sessrec *model;
-    struct mf *mf;          /* the matrix factorisation (operators/sgd/mf.h), NULL when off */
+    struct mf *mf;          /* the matrix factorisation (models/mf/mf.h), NULL when off */
 };
 
 /* The MF rows of the operators.sgd table (the only place their defaults live), one row
  * KIND(KEY, FIELD of struct mf_params, DEFAULT, MIN, MAX, DESC): U an integer, F a real (as
- * in operators/sessrec/sessrec_params.h). */
+ * in models/sessrec/sessrec_params.h). */
 #define SGD_MF_PARAM_TABLE(U, F)                                                                 \
     U(mf_dim, dim, 32, 1, 1024, "Factor dimension.")                                             \
     F(mf_lr, lr, 0.2, 0, 10, "SGD learning rate.")                                               \

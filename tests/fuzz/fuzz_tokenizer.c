@@ -1,6 +1,6 @@
 /*
  * fuzz_tokenizer.c — libFuzzer target for the WordPiece tokenizer of the MiniLM encoder
- * (operators/embed/minilm/minilm_tokenizer.c).
+ * (models/minilm/minilm_tokenizer.c).
  *
  * The vocabulary is the installed model's vocab.txt: $RECD_MODEL_DIR, else
  * ${RECD_CACHE:-$HOME/.cache/recd}/models/all-MiniLM-L6-v2 (scripts/install-model.sh). Without

@@ -1,4 +1,4 @@
-/* test_mf.c — the sgd operator's matrix factorisation (operators/sgd/mf.c). */
+/* test_mf.c — the sgd operator's matrix factorisation (models/mf/mf.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* test_model_conf.c — the model's parameters as keys of operators.sgd: the table
- * (operators/sessrec/sessrec_params.h, the MF rows of operators/sgd/sgd.h) is the one place
+ * (models/sessrec/sessrec_params.h, the MF rows of operators/sgd/sgd.h) is the one place
  * their defaults live, the config loader and sessrec_params_default() agree bit for bit, the
  * learning mode is one enum, and the deprecated learn_blend / learn_order / tuning still work. */
 #include <setjmp.h>

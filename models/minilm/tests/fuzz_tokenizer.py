@@ -4,7 +4,7 @@
 Not part of ctest (it needs the reference `tokenizers` package): a developer check, run in the
 reference venv after changing the tokenizer or regenerating the Unicode tables:
 
-    "$(scripts/setup-ref-venv.sh)" operators/embed/minilm/tests/fuzz_tokenizer.py \\
+    "$(scripts/setup-ref-venv.sh)" models/minilm/tests/fuzz_tokenizer.py \\
         BUILD/bench/encoder.d/bench_encoder [SEED] [COUNT]
 
 Strings mix item texts from ../shared/data/amazon-scientific with random code points from every
