@@ -12,9 +12,15 @@ import subprocess
 
 
 def _git_revision(root):
+    """HEAD's abbreviated hash, + "-dirty" when tracked files other than bench/results/ (which
+    the benchmarks themselves rewrite) differ from it."""
     try:
-        return subprocess.run(["git", "-C", root, "describe", "--always", "--dirty", "--abbrev=12"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        rev = subprocess.run(["git", "-C", root, "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no",
+                                "--", ".", ":(exclude)bench/results"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
 
