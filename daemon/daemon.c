@@ -922,6 +922,10 @@ static void declare_metrics(struct recd_metrics *m)
     recd_metrics_declare(m, "recd_records_dead_lettered_total", RECD_M_COUNTER,
                          "Records sent to the DLQ, by topic and reason.");
     recd_metrics_declare(m, "recd_batches_total", RECD_M_COUNTER, "Micro-batches committed.");
+    recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
+                         "User deletions executed (state deleted and tombstone published, "
+                         "committed); each also logged.");
+    recd_metrics_add(m, "recd_users_forgotten_total", NULL, 0);   /* present from the start */
     recd_metrics_declare(m, "recd_records_skipped_total", RECD_M_COUNTER,
                          "Records dropped because recd had already consumed their offset (the "
                          "Kafka client rewound a partition), by reason.");

@@ -898,6 +898,23 @@ static int commit(struct recd_pipeline *p, char *errstr, size_t errlen)
     return recd_txn_commit(p->txn, errstr, errlen);
 }
 
+/* The deletions of a committed batch are executed: one journal line each (a privacy team's
+ * record that the request was carried out) and recd_users_forgotten_total. */
+static void forgotten_committed(struct recd_pipeline *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->batch.n_forgotten; i++) {
+        RLOG_NOTICE(RECD_LOG_MAIN, "forget: user \"%.256s\" forgotten: per-user state deleted, "
+                    "tombstone published (batch %llu)", p->batch.forgotten[i],
+                    (unsigned long long)p->batch_no);
+    }
+    if (p->batch.n_forgotten > 0) {
+        recd_metrics_add(p->metrics, "recd_users_forgotten_total", NULL,
+                         (double)p->batch.n_forgotten);
+    }
+}
+
 /* The operators keep (ok) or drop (!ok) their views of the batch. */
 static void ops_committed(struct recd_pipeline *p, int ok)
 {
@@ -964,6 +981,7 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
         goto fail;
     }
     stage(p, "commit", &t_stage);
+    forgotten_committed(p);
     p->n_acked = 0;
     p->batch_no++;
     ops_committed(p, 1);
