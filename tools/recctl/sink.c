@@ -30,6 +30,7 @@ int sink_open(struct sink *s, const struct common *c, char *err, size_t len)
         "enable.idempotence", "true",
         "acks", "all",
         "linger.ms", "5",
+        "partitioner", "murmur2_random",   /* Kafka's (Java client's) default: same partition */
         NULL
     };
     char e[512];

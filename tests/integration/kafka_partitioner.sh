@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# kafka_partitioner.sh — recd and recctl place keyed records with Kafka's default partitioner
+# (murmur2, as the Java client does), so a user's events and lists land on the partition any
+# other Kafka client would choose for that key: on 4-partition topics, every click recctl
+# replayed and every list recd published is on partition murmur2(key) mod 4 (computed here
+# independently, in Python). librdkafka's own default (CRC32) disagrees for most keys.
+source "$(dirname "$0")/lib.sh"
+N=2000
+start_broker 4   # every topic with 4 partitions
+"$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" --phase train --limit $N \
+    > "$T/replay.log" 2>&1 || fail "replay failed: $(cat "$T/replay.log")"
+write_conf "$T/recd.conf" "$T/state"
+run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "recd failed"
+tail_json click "$T/clicks.json"
+tail_json recommendations "$T/recs.json"
+python3 - "$T/clicks.json" "$T/recs.json" $N <<'PY'
+import json, sys
+
+def murmur2(data: bytes) -> int:
+    """Kafka's Utils.murmur2 (seed 0x9747b28c), as a signed 32-bit value."""
+    m, r, length = 0x5bd1e995, 24, len(data)
+    h = (0x9747b28c ^ length) & 0xffffffff
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xffffffff
+        k ^= k >> r
+        k = (k * m) & 0xffffffff
+        h = (h * m) & 0xffffffff
+        h ^= k
+    rest = length % 4
+    tail = data[length - rest:]
+    if rest == 3:
+        h ^= tail[2] << 16
+    if rest >= 2:
+        h ^= tail[1] << 8
+    if rest >= 1:
+        h ^= tail[0]
+        h = (h * m) & 0xffffffff
+    h ^= h >> 13
+    h = (h * m) & 0xffffffff
+    h ^= h >> 15
+    return h
+
+def want(key):
+    return (murmur2(key.encode()) & 0x7fffffff) % 4
+
+# Kafka's own test vectors (clients' UtilsTest.testMurmur2), as signed 32-bit values
+for s, v in ((b"21", -973932308), (b"foobar", -790332482), (b"a-little-bit-long-string", -985981536),
+             (b"a-little-bit-longer-string", -1486304829), (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+             (b"abc", 479470107)):
+    got = murmur2(s)
+    assert (got - (1 << 32) if got & 0x80000000 else got) == v, (s, got, v)
+
+for name, path, expect_n in (("clicks", sys.argv[1], int(sys.argv[3])), ("lists", sys.argv[2], None)):
+    recs = [json.loads(l) for l in open(path) if l.strip()]
+    keyed = [r for r in recs if r.get("key")]
+    bad = [r for r in keyed if r["partition"] != want(r["key"])]
+    parts = sorted({r["partition"] for r in keyed})
+    assert keyed and (expect_n is None or len(keyed) == expect_n), (name, len(keyed))
+    assert len(parts) == 4, f"{name}: only partitions {parts} used"
+    assert not bad, f"{len(bad)} of {len(keyed)} {name} off their murmur2 partition, e.g. {bad[0]['key']!r} on {bad[0]['partition']}, want {want(bad[0]['key'])}"
+    print(f"ok: {len(keyed)} {name} on partition murmur2(key) mod 4 (partitions {parts})")
+PY
+echo "kafka_partitioner: all passed"
