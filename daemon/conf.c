@@ -1,5 +1,7 @@
 /*
  * conf.c — the declarative configuration loader (conf.h) on top of libconfig 1.5.
+ * (The writers — recd_conf_dump, the example config, the markdown reference — are in
+ * conf_dump.c; what both share is in conf_internal.h.)
  *
  * Loading: one struct of unit->struct_size bytes is allocated per unit and filled from every
  * decl's default text first (the text is parsed by libconfig as "x = <def>;" and goes through
@@ -100,25 +102,7 @@
 
 #include "conf.h"
 #include "recd.h"
-
-#define MASK "********"
-#define PATH_MAX_LEN 512
-
-struct recd_conf {
-    const struct recd_conf_unit **units; /* owned array of borrowed unit pointers */
-    size_t n_units;
-    void **data;                         /* owned: one struct per unit; its strings and lists
-                                            are owned too and freed per decl type */
-    int *present;                        /* owned: unit's group appeared in the file */
-    char *path;                          /* owned; NULL for recd_conf_defaults */
-    struct loc **loc;                    /* owned: per unit, per decl, where the file set it */
-};
-
-/* Where a key was set: line 0 = it kept its default. file NULL = the main file (c->path). */
-struct loc {
-    unsigned line;
-    char *file;                          /* owned; only for settings of an @include'd file */
-};
+#include "conf_internal.h"
 
 /* Where and what a value error is; formatted into errstr by the caller. */
 struct perr {
@@ -144,10 +128,7 @@ static int perr_set(struct perr *e, const config_setting_t *at, const char *fmt,
 }
 
 /* Append to a NUL-terminated buffer, truncating silently. */
-static void buf_append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void buf_append(char *buf, size_t len, const char *fmt, ...)
+void conf_buf_append(char *buf, size_t len, const char *fmt, ...)
 {
     size_t used = strlen(buf);
     va_list ap;
@@ -188,7 +169,7 @@ static const char *want_kind(enum recd_conf_type t)
     return "a value";
 }
 
-static const char *type_name(enum recd_conf_type t)
+const char *conf_type_name(enum recd_conf_type t)
 {
     switch (t) {
     case RECD_CT_INT:     return "int";
@@ -202,7 +183,7 @@ static const char *type_name(enum recd_conf_type t)
 }
 
 /* The default text used when decl->def is NULL. */
-static const char *zero_text(enum recd_conf_type t)
+const char *conf_zero_text(enum recd_conf_type t)
 {
     switch (t) {
     case RECD_CT_INT:     return "0";
@@ -228,7 +209,7 @@ static size_t type_size(enum recd_conf_type t)
     return 0;
 }
 
-static int bounded(const struct recd_conf_decl *d)
+int conf_bounded(const struct recd_conf_decl *d)
 {
     return !(d->min > d->max);
 }
@@ -313,7 +294,7 @@ static int choice_err(struct perr *e, const config_setting_t *at, const struct r
 
     perr_set(e, at, "\"%s\" is not one of: ", v);
     for (c = d->choices; *c != NULL; c++) {
-        buf_append(e->msg, sizeof e->msg, "%s%s", c == d->choices ? "" : ", ", *c);
+        conf_buf_append(e->msg, sizeof e->msg, "%s%s", c == d->choices ? "" : ", ", *c);
     }
     return RECD_ECONFIG;
 }
@@ -323,13 +304,13 @@ static void *field_of(void *data, const struct recd_conf_decl *d)
     return (char *)data + d->offset;
 }
 
-static const void *cfield_of(const void *data, const struct recd_conf_decl *d)
+const void *conf_cfield_of(const void *data, const struct recd_conf_decl *d)
 {
     return (const char *)data + d->offset;
 }
 
 /* MAP keys that are masked by recd_conf_dump whatever the decl's flags. */
-static int secret_key(const char *k)
+int conf_secret_key(const char *k)
 {
     return strcasestr(k, "password") != NULL || strcasestr(k, "secret") != NULL ||
            strncasecmp(k, "sasl.", 5) == 0 || strncasecmp(k, "ssl.key", 7) == 0;
@@ -468,7 +449,7 @@ static int conv_strlist(const struct recd_conf_decl *d, const config_setting_t *
         return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
     }
     n = config_setting_length(s);
-    if (bounded(d) && ((double)n < d->min || (double)n > d->max)) {
+    if (conf_bounded(d) && ((double)n < d->min || (double)n > d->max)) {
         return perr_set(e, s, "number of elements %d out of range [%.0f, %.0f]", n, d->min, d->max);
     }
     if (n > 0) {
@@ -549,7 +530,7 @@ static int conv_map(const struct recd_conf_decl *d, const config_setting_t *s, i
             }
         }
         l.line[i] = from_file ? (int)config_setting_source_line(m) : 0;
-        if (from_file && secret_key(l.k[i]) && strcmp(l.v[i], MASK) == 0) {
+        if (from_file && conf_secret_key(l.k[i]) && strcmp(l.v[i], MASK) == 0) {
             snprintf(e->suffix, sizeof e->suffix, ".%s", name);
             rc = perr_set(e, m, "\"%s\" is the mask --dump-config prints, not the secret: "
                           "write the real value", MASK);
@@ -583,7 +564,7 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
             return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
         }
         v = config_setting_get_int64(s);
-        if (bounded(d) && (int_below(v, d->min) || int_above(v, d->max))) {
+        if (conf_bounded(d) && (int_below(v, d->min) || int_above(v, d->max))) {
             return perr_set(e, s, "value %lld out of range [%.0f, %.0f]", v, d->min, d->max);
         }
         *(int64_t *)field = (int64_t)v;
@@ -601,7 +582,7 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
         if (!isfinite(v)) {
             return perr_set(e, s, "value %g is not a finite number", v);
         }
-        if (bounded(d) && (v < d->min || v > d->max)) {
+        if (conf_bounded(d) && (v < d->min || v > d->max)) {
             return perr_set(e, s, "value %g out of range [%g, %g]", v, d->min, d->max);
         }
         *(double *)field = v;
@@ -622,7 +603,7 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
         }
         v = config_setting_get_string(s);
         len = strlen(v);
-        if (bounded(d) && ((double)len < d->min || (double)len > d->max)) {
+        if (conf_bounded(d) && ((double)len < d->min || (double)len > d->max)) {
             return perr_set(e, s, "length %zu out of range [%.0f, %.0f]", len, d->min, d->max);
         }
         if (!in_choices(d, v)) {
@@ -802,7 +783,7 @@ static int wrapped_literal(const char *text, unsigned line, const char *name, lo
 
 /* ---- construction ----------------------------------------------------------------------- */
 
-static long find_unit(const struct recd_conf *c, const char *name)
+long conf_find_unit(const struct recd_conf *c, const char *name)
 {
     size_t i;
 
@@ -815,7 +796,7 @@ static long find_unit(const struct recd_conf *c, const char *name)
 }
 
 /* Whether some unit lives below `path` ("operators" for "operators.popular"). */
-static int is_parent(const struct recd_conf *c, const char *path)
+int conf_is_parent(const struct recd_conf *c, const char *path)
 {
     size_t i, n = strlen(path);
 
@@ -844,7 +825,7 @@ static const struct recd_conf_decl *find_decl(const struct recd_conf_unit *u, co
 static int apply_default(const struct recd_conf_unit *u, const struct recd_conf_decl *d, void *data,
                          char *errstr, size_t errlen)
 {
-    const char *def = d->def != NULL ? d->def : zero_text(d->type);
+    const char *def = d->def != NULL ? d->def : conf_zero_text(d->type);
     config_t cfg;
     config_setting_t *root, *s;
     struct perr *e = NULL;
@@ -1094,10 +1075,10 @@ static int check_literal(const struct walk *w, const struct recd_conf_decl *d,
     if (l.overflow) {
         return perr_set(e, s, "%s does not fit in a 64-bit integer", l.text);
     }
-    if (bounded(d) && (d->type == RECD_CT_INT ? (int_below(l.value, d->min) ||
-                                                 int_above(l.value, d->max))
-                                              : ((double)l.value < d->min ||
-                                                 (double)l.value > d->max))) {
+    if (conf_bounded(d) && (d->type == RECD_CT_INT ? (int_below(l.value, d->min) ||
+                                                      int_above(l.value, d->max))
+                                                   : ((double)l.value < d->min ||
+                                                      (double)l.value > d->max))) {
         if (d->type == RECD_CT_INT) {
             return perr_set(e, s, "value %s out of range [%.0f, %.0f]", l.text, d->min, d->max);
         }
@@ -1188,8 +1169,8 @@ static int walk_group(const struct walk *w, const config_setting_t *g, const cha
             continue;
         }
         if (plen > 0 && (size_t)plen < sizeof path) {
-            cu = find_unit(w->c, path);
-            parent = is_parent(w->c, path);
+            cu = conf_find_unit(w->c, path);
+            parent = conf_is_parent(w->c, path);
         }
         if (cu >= 0 || parent) {
             if (!config_setting_is_group(m)) {
@@ -1613,7 +1594,7 @@ const void *recd_conf_unit_data(const struct recd_conf *c, const char *unit_name
     if (c == NULL || unit_name == NULL) {
         return NULL;
     }
-    i = find_unit(c, unit_name);
+    i = conf_find_unit(c, unit_name);
     return i >= 0 ? c->data[i] : NULL;
 }
 
@@ -1624,7 +1605,7 @@ int recd_conf_unit_present(const struct recd_conf *c, const char *unit_name)
     if (c == NULL || unit_name == NULL) {
         return 0;
     }
-    i = find_unit(c, unit_name);
+    i = conf_find_unit(c, unit_name);
     return i >= 0 ? c->present[i] : 0;
 }
 
@@ -1635,7 +1616,7 @@ const char *recd_conf_path(const struct recd_conf *c)
 
 static const struct loc *find_loc(const struct recd_conf *c, const char *unit, const char *key)
 {
-    long ui = c != NULL && unit != NULL ? find_unit(c, unit) : -1;
+    long ui = c != NULL && unit != NULL ? conf_find_unit(c, unit) : -1;
     const struct recd_conf_decl *d;
 
     if (ui < 0 || key == NULL || (d = find_decl(c->units[ui], key)) == NULL) {
@@ -1647,13 +1628,13 @@ static const struct loc *find_loc(const struct recd_conf *c, const char *unit, c
 const void *recd_conf_field(const struct recd_conf *c, const char *unit, const char *key,
                             enum recd_conf_type type)
 {
-    long ui = c != NULL && unit != NULL ? find_unit(c, unit) : -1;
+    long ui = c != NULL && unit != NULL ? conf_find_unit(c, unit) : -1;
     const struct recd_conf_decl *d;
 
     if (ui < 0 || key == NULL || (d = find_decl(c->units[ui], key)) == NULL || d->type != type) {
         return NULL;
     }
-    return cfield_of(c->data[ui], d);
+    return conf_cfield_of(c->data[ui], d);
 }
 
 unsigned recd_conf_line(const struct recd_conf *c, const char *unit, const char *key)
@@ -1703,7 +1684,7 @@ int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf
     }
     for (i = 0; i < new_c->n_units; i++) {
         const struct recd_conf_unit *u = new_c->units[i];
-        long oi = find_unit(old_c, u->name);
+        long oi = conf_find_unit(old_c, u->name);
         const struct recd_conf_unit *ou;
 
         if (oi < 0) {
@@ -1716,7 +1697,8 @@ int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf
             const struct recd_conf_decl *od = find_decl(ou, d->name);
 
             if (od != NULL && od->type == d->type &&
-                value_equal(d->type, cfield_of(old_c->data[oi], od), cfield_of(new_c->data[i], d))) {
+                value_equal(d->type, conf_cfield_of(old_c->data[oi], od),
+                            conf_cfield_of(new_c->data[i], d))) {
                 continue;
             }
             if (od != NULL && (d->flags & RECD_CF_RELOADABLE) && (od->flags & RECD_CF_RELOADABLE) &&
@@ -1729,400 +1711,11 @@ int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf
         }
     }
     for (i = 0; i < old_c->n_units; i++) {
-        if (find_unit(new_c, old_c->units[i]->name) < 0) {
+        if (conf_find_unit(new_c, old_c->units[i]->name) < 0) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
                                "%s: cannot be changed by reload (restart required)",
                                old_c->units[i]->name);
         }
     }
     return RECD_OK;
-}
-
-/* ---- dump ------------------------------------------------------------------------------- */
-
-static void put_indent(FILE *out, int depth)
-{
-    fprintf(out, "%*s", depth * 4, "");
-}
-
-/* A libconfig string literal. */
-static void put_quoted(FILE *out, const char *s)
-{
-    const unsigned char *p;
-
-    fputc('"', out);
-    for (p = (const unsigned char *)(s != NULL ? s : ""); *p != '\0'; p++) {
-        switch (*p) {
-        case '"':  fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\f': fputs("\\f", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                fprintf(out, "\\x%02x", *p);
-            } else {
-                fputc(*p, out);
-            }
-        }
-    }
-    fputc('"', out);
-}
-
-/* Shortest text that reads back as the same double, always with a '.' or an exponent so that
- * libconfig parses it as a float. */
-static void fmt_double(char *buf, size_t len, double v)
-{
-    int prec;
-
-    for (prec = 15; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) {
-            break;
-        }
-    }
-    if (strpbrk(buf, ".eEn") == NULL) {
-        buf_append(buf, len, ".0");
-    }
-}
-
-static void dump_decl(const struct recd_conf_decl *d, const void *field, FILE *out, int depth)
-{
-    int secret = (d->flags & RECD_CF_SECRET) != 0;
-    char num[64];
-    size_t i;
-
-    put_indent(out, depth);
-    fprintf(out, "%s = ", d->name);
-    /* An empty secret string is shown as such: that it is unset is no secret. */
-    if (secret && d->type != RECD_CT_STRLIST && d->type != RECD_CT_MAP &&
-        !(d->type == RECD_CT_STRING && (*(char *const *)field == NULL ||
-                                        **(char *const *)field == '\0'))) {
-        put_quoted(out, MASK);
-        fputs(";\n", out);
-        return;
-    }
-    switch (d->type) {
-    case RECD_CT_INT: {
-        int64_t v = *(const int64_t *)field;
-        fprintf(out, "%lld%s", (long long)v, (v < INT32_MIN || v > INT32_MAX) ? "L" : "");
-        break;
-    }
-    case RECD_CT_DOUBLE:
-        fmt_double(num, sizeof num, *(const double *)field);
-        fputs(num, out);
-        break;
-    case RECD_CT_BOOL:
-        fputs(*(const int *)field ? "true" : "false", out);
-        break;
-    case RECD_CT_STRING:
-        put_quoted(out, *(char *const *)field);
-        break;
-    case RECD_CT_STRLIST: {
-        const struct recd_strlist *l = field;
-        fputs("[", out);
-        for (i = 0; i < l->n; i++) {
-            fputs(i == 0 ? " " : ", ", out);
-            put_quoted(out, secret ? MASK : l->v[i]);
-        }
-        fputs(" ]", out);
-        break;
-    }
-    case RECD_CT_MAP: {
-        /* Keys matching *password*, *secret*, sasl.*, ssl.key* are always masked. */
-        const struct recd_kvlist *l = field;
-        if (l->n == 0) {
-            fputs("{ }", out);
-            break;
-        }
-        fputs("{\n", out);
-        for (i = 0; i < l->n; i++) {
-            const char *k;
-            put_indent(out, depth + 1);
-            for (k = l->k[i]; *k != '\0'; k++) {
-                fputc(*k == '.' ? '_' : *k, out);
-            }
-            fputs(" = ", out);
-            put_quoted(out, secret_key(l->k[i]) ? MASK : l->v[i]);
-            fputs(";\n", out);
-        }
-        put_indent(out, depth);
-        fputs("}", out);
-        break;
-    }
-    }
-    fputs(";\n", out);
-}
-
-/* Whether a unit before index `i` already produced group `comp` (length n) under `prefix`. */
-static int comp_seen(const struct recd_conf *c, size_t i, const char *prefix, const char *comp,
-                     size_t n)
-{
-    size_t j, plen = strlen(prefix);
-
-    for (j = 0; j < i; j++) {
-        const char *u = c->units[j]->name, *rest;
-        if (plen > 0) {
-            if (strncmp(u, prefix, plen) != 0 || u[plen] != '.') {
-                continue;
-            }
-            rest = u + plen + 1;
-        } else {
-            rest = u;
-        }
-        if (strcspn(rest, ".") == n && strncmp(rest, comp, n) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Comment lines (example mode): text wrapped at ~90 columns, prefixed with "# ". */
-static int dump_comments;
-
-static void put_comment(FILE *out, int depth, const char *text)
-{
-    const char *p = text;
-
-    while (p != NULL && *p != '\0') {
-        size_t n = strlen(p), cut = n;
-
-        if (n > 88) {
-            cut = 88;
-            while (cut > 0 && p[cut] != ' ') {
-                cut--;
-            }
-            if (cut == 0) {
-                cut = 88;
-            }
-        }
-        put_indent(out, depth);
-        fprintf(out, "# %.*s\n", (int)cut, p);
-        p += cut;
-        while (*p == ' ') {
-            p++;
-        }
-    }
-}
-
-static void comment_decl(const struct recd_conf_decl *d, FILE *out, int depth)
-{
-    char meta[256];
-
-    put_comment(out, depth, d->desc);
-    snprintf(meta, sizeof(meta), "(%s%s", type_name(d->type),
-             (d->flags & RECD_CF_RELOADABLE) ? ", reloadable with SIGHUP" : ", restart to change");
-    if (bounded(d) && (d->type == RECD_CT_INT || d->type == RECD_CT_DOUBLE)) {
-        snprintf(meta + strlen(meta), sizeof(meta) - strlen(meta), ", %.17g..%.17g", d->min, d->max);
-    }
-    if (d->choices != NULL) {
-        size_t i;
-
-        snprintf(meta + strlen(meta), sizeof(meta) - strlen(meta), ", one of:");
-        for (i = 0; d->choices[i] != NULL; i++) {
-            snprintf(meta + strlen(meta), sizeof(meta) - strlen(meta), " %s", d->choices[i]);
-        }
-    }
-    snprintf(meta + strlen(meta), sizeof(meta) - strlen(meta), ")");
-    put_comment(out, depth, meta);
-}
-
-/* Emit the groups directly below `prefix` in order of first appearance among the units. */
-static void dump_level(const struct recd_conf *c, FILE *out, const char *prefix, int depth)
-{
-    size_t i, j, plen = strlen(prefix);
-
-    for (i = 0; i < c->n_units; i++) {
-        const char *u = c->units[i]->name, *rest;
-        char *child;
-        size_t n;
-        long ci;
-
-        if (plen > 0) {
-            if (strncmp(u, prefix, plen) != 0 || u[plen] != '.') {
-                continue;
-            }
-            rest = u + plen + 1;
-        } else {
-            rest = u;
-        }
-        n = strcspn(rest, ".");
-        if (comp_seen(c, i, prefix, rest, n)) {
-            continue;
-        }
-        child = recd_strndup(u, (size_t)(rest - u) + n);
-        if (child == NULL) {
-            return;
-        }
-        ci = find_unit(c, child);
-        if (dump_comments) {
-            fputs("\n", out);
-            if (ci >= 0 && c->units[ci]->desc != NULL) {
-                put_comment(out, depth, c->units[ci]->desc);
-            }
-        }
-        put_indent(out, depth);
-        fprintf(out, "%.*s = {\n", (int)n, rest);
-        if (ci >= 0) {
-            for (j = 0; j < c->units[ci]->n_decls; j++) {
-                const struct recd_conf_decl *d = &c->units[ci]->decls[j];
-                if (dump_comments) {
-                    comment_decl(d, out, depth + 1);
-                }
-                dump_decl(d, cfield_of(c->data[ci], d), out, depth + 1);
-            }
-        }
-        if (is_parent(c, child)) {
-            dump_level(c, out, child, depth + 1);
-        }
-        put_indent(out, depth);
-        fputs("};\n", out);
-        free(child);
-    }
-}
-
-void recd_conf_dump(const struct recd_conf *c, FILE *out)
-{
-    if (c == NULL || out == NULL) {
-        return;
-    }
-    fputs("# recd effective configuration (secrets masked)\n", out);
-    dump_level(c, out, "", 0);
-}
-
-void recd_conf_write_example(const struct recd_conf *c, FILE *out)
-{
-    if (c == NULL || out == NULL) {
-        return;
-    }
-    fputs("# recd.conf — recd's configuration (libconfig syntax; see recd.conf(5) and\n"
-          "# docs/CONFIGURATION.md). Every key is shown with its default value; delete what you\n"
-          "# do not change. Generated by `recd --config-example` from the configuration tables.\n"
-          "# Integers beyond 32 bits need an L suffix (libconfig).\n", out);
-    dump_comments = 1;
-    dump_level(c, out, "", 0);
-    dump_comments = 0;
-}
-
-/* ---- markdown --------------------------------------------------------------------------- */
-
-/* Table cell text: '|' escaped, line breaks flattened. */
-static void md_text(FILE *out, const char *s)
-{
-    for (; s != NULL && *s != '\0'; s++) {
-        if (*s == '|') {
-            fputs("\\|", out);
-        } else if (*s == '\n' || *s == '\r' || *s == '\t') {
-            fputc(' ', out);
-        } else {
-            fputc(*s, out);
-        }
-    }
-}
-
-/* A code span in a table cell. */
-static void md_code(FILE *out, const char *s)
-{
-    const char *fence = strchr(s, '`') != NULL ? "``" : "`";
-    const char *pad = strchr(s, '`') != NULL ? " " : "";
-
-    fprintf(out, "%s%s", fence, pad);
-    md_text(out, s);
-    fprintf(out, "%s%s", pad, fence);
-}
-
-static void md_bounds(FILE *out, const struct recd_conf_decl *d)
-{
-    const char *const *ch;
-    int any = 0;
-
-    if (bounded(d)) {
-        switch (d->type) {
-        case RECD_CT_INT:
-            fprintf(out, "[%.0f, %.0f]", d->min, d->max);
-            any = 1;
-            break;
-        case RECD_CT_DOUBLE:
-            fprintf(out, "[%g, %g]", d->min, d->max);
-            any = 1;
-            break;
-        case RECD_CT_STRING:
-            fprintf(out, "length [%.0f, %.0f]", d->min, d->max);
-            any = 1;
-            break;
-        case RECD_CT_STRLIST:
-            fprintf(out, "[%.0f, %.0f] elements", d->min, d->max);
-            any = 1;
-            break;
-        default:
-            break;
-        }
-    }
-    if (d->choices != NULL && (d->type == RECD_CT_STRING || d->type == RECD_CT_STRLIST)) {
-        fprintf(out, "%s%s", any ? "; " : "", d->type == RECD_CT_STRLIST ? "each one of: "
-                                                                          : "one of: ");
-        for (ch = d->choices; *ch != NULL; ch++) {
-            fputs(ch == d->choices ? "" : ", ", out);
-            md_code(out, *ch);
-        }
-        any = 1;
-    }
-    if (!any) {
-        fputs("-", out);
-    }
-}
-
-void recd_conf_write_markdown(const struct recd_conf_unit *const *units, size_t n_units, FILE *out)
-{
-    size_t i, j;
-
-    if (out == NULL || (units == NULL && n_units > 0)) {
-        return;
-    }
-    fputs("# recd configuration reference\n\n"
-          "Generated by `recd --config-doc` from the configuration tables in the source; do not "
-          "edit by hand.\n\n"
-          "The configuration file uses libconfig syntax. A section `a.b` is the group `b` inside "
-          "the group `a`. Unknown sections and keys, wrong types and out-of-bounds values are "
-          "errors reported as `FILE:LINE: section.key: message`. Bounds are inclusive; for "
-          "strings they bound the length in bytes, for string lists the number of elements. "
-          "Integers outside [-2147483648, 2147483647] must carry the `L` suffix (without it "
-          "libconfig 1.5 wraps them modulo 2^32; recd refuses such a value). In map values, "
-          "write `_` for `.` in keys (`security_protocol = \"ssl\";` sets "
-          "`security.protocol`). Keys marked reloadable take effect on SIGHUP; changing any "
-          "other key requires a restart.\n", out);
-    for (i = 0; i < n_units; i++) {
-        const struct recd_conf_unit *u = units[i];
-
-        if (u == NULL || u->name == NULL) {
-            continue;
-        }
-        fprintf(out, "\n## %s\n\n", u->name);
-        if (u->desc != NULL && u->desc[0] != '\0') {
-            fprintf(out, "%s\n\n", u->desc);
-        }
-        fputs("| key | type | default | bounds | reload | description |\n", out);
-        fputs("|---|---|---|---|---|---|\n", out);
-        for (j = 0; j < u->n_decls; j++) {
-            const struct recd_conf_decl *d = &u->decls[j];
-
-            fputs("| ", out);
-            md_code(out, d->name != NULL ? d->name : "");
-            fprintf(out, " | %s | ", type_name(d->type));
-            md_code(out, d->def != NULL ? d->def : zero_text(d->type));
-            fputs(" | ", out);
-            md_bounds(out, d);
-            fprintf(out, " | %s | ", (d->flags & RECD_CF_RELOADABLE) ? "yes" : "no");
-            md_text(out, d->desc);
-            if (d->type == RECD_CT_MAP) {
-                fputs(" Write `_` for `.` in keys. Values of keys containing `password` or "
-                      "`secret`, or starting with `sasl.` or `ssl.key`, are masked by "
-                      "`--dump-config`.", out);
-            } else if (d->flags & RECD_CF_SECRET) {
-                fputs(" Secret: masked by `--dump-config`.", out);
-            }
-            fputs(" |\n", out);
-        }
-    }
 }
