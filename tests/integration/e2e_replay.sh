@@ -21,6 +21,10 @@ tail_json dlq "$T/dlq.json"
 python3 - "$T" $N $P "$summary" <<'PY'
 import json, re, sys
 t, n, p, summary = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+# the output contract: every reason recd emits is one the schema documents
+import os
+_doc = next(f["type"]["items"]["fields"] for f in json.load(open(os.path.join(os.environ["RECD_SOURCE_DIR"], "schemas/recommendations.avsc")))["fields"] if f["name"] == "items")
+reasons = set(re.search(r"one of: ([a-z_, ]+)\.", next(x["doc"] for x in _doc if x["name"] == "reason")).group(1).split(", "))
 def lines(f):
     with open(f) as fh:
         return [json.loads(l) for l in fh if l.strip()]
@@ -43,7 +47,7 @@ for r in recs:
     v = r["value"]
     assert v["user_id"] == r["key"] and v["seq"] >= 1 and 0 < len(v["items"]) <= 20, v
     for it in v["items"]:
-        assert it["reason"] and it["item_id"], it
+        assert it["reason"] in reasons and it["item_id"], (it, reasons)
 assert len(dlq) == p == dead, f"DLQ has {len(dlq)} records, recd dead-lettered {dead}, injected {p}"
 for d in dlq:
     h = d["headers"]
