@@ -25,11 +25,6 @@ struct rd_kafka_conf_s;
 int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out,
                          char *errstr, size_t errlen);
 
-/* Parse metrics.listen ("IPV4:PORT", port 0..65535, digits only) — the one parser of recd
- * (config check, metrics server) and recctl status (metrics.c). host gets the address text.
- * RECD_ECONFIG with a message naming the value otherwise. */
-int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
-                      size_t errlen);
 
 /* Create recd's Kafka clients as a start would, without bootstrap servers, and destroy them:
  * librdkafka's checks of the whole configuration (kafka.c). */

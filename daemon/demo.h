@@ -1,7 +1,7 @@
 /*
  * demo.h — the embedded demo (`recd --demo [DIR]`): starts librdkafka's in-process mock
- * cluster, fills it with a synthetic shop (tools/shopgen) or a real dataset directory
- * (tools/dataset), runs the daemon on it until the input is consumed, and prints
+ * cluster, fills it with a synthetic shop (sources/shopgen) or a real dataset directory
+ * (sources/dataset), runs the daemon on it until the input is consumed, and prints
  * recommendations with their reasons for a few users. Needs no broker and no files outside
  * the repository.
  */

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "daemon.h"
+#include "metrics.h"
 #include "log.h"
 #include "operator.h"
 #include "recd.h"

@@ -10,7 +10,7 @@
  *   recd_minilm            the encoder (weights + its own tokenizer + scratch buffers). Not
  *                          thread-safe: one per thread (each holds ~90 MB of weights).
  *
- * Errors: functions return RECD_OK (0) or a negative RECD_E* code from daemon/recd.h and, when
+ * Errors: functions return RECD_OK (0) or a negative RECD_E* code from core/recd.h and, when
  * errstr is non-NULL, write one human sentence into errstr[errlen]. A missing or corrupt model is
  * an error (RECD_ENOENT / RECD_EIO / RECD_EDECODE / RECD_ECONFIG), never a crash.
  *

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c — libFuzzer target for the configuration loader (daemon/conf.c) on libconfig.
+ * fuzz_config.c — libFuzzer target for the configuration loader (core/conf.c) on libconfig.
  *
  * The input is configuration text. It is loaded with recd_conf_load_string against
  *   - recd's real tables (recd_units_all(): the core units and every registered operator's),

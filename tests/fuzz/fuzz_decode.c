@@ -1,6 +1,6 @@
 /*
- * fuzz_decode.c — libFuzzer target for the input decoder (daemon/codec.c) and validation
- * (daemon/validate.c).
+ * fuzz_decode.c — libFuzzer target for the input decoder (core/codec.c) and validation
+ * (core/validate.c).
  *
  * The input is one Kafka message value (no prefix: the seed corpora in tests/fuzz/corpus/<kind>/
  * are used as they are). Every input goes through

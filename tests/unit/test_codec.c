@@ -1,6 +1,6 @@
 /*
- * test_codec.c — unit tests of daemon/codec.c (Avro decode/encode, wire formats, schema
- * evolution, hostile input) and daemon/validate.c (validation classes and clamping).
+ * test_codec.c — unit tests of core/codec.c (Avro decode/encode, wire formats, schema
+ * evolution, hostile input) and core/validate.c (validation classes and clamping).
  *
  * Writer schemas used for evolution live in tests/schemas/ (RECD_TEST_DATA).
  */

@@ -1,5 +1,5 @@
 /*
- * test_conf.c — unit tests of the declarative config loader (daemon/conf.c).
+ * test_conf.c — unit tests of the declarative config loader (core/conf.c).
  *
  * The units below are defined here (not the daemon's real ones) so that every type, bound,
  * flag and error class is exercised. Fixture files live in RECD_TEST_DATA "/conf".

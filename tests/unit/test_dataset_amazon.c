@@ -1,5 +1,5 @@
 /*
- * test_dataset_amazon.c — the amazon-recbole dataset reader (tools/dataset.c): RecBole
+ * test_dataset_amazon.c — the amazon-recbole dataset reader (sources/dataset.c): RecBole
  * atomic files of a leave-one-out split replayed as one session per user, the catalogue first.
  *
  * A small fixture written to a temporary directory pins down the exact sequence (order,

@@ -12,7 +12,7 @@
 const char USAGE_GEN[] =
     "usage: recctl gen [--users N] [--items N] [--events N] [--seed S] [--rate R] [--jsonl FILE]\n"
     "\n"
-    "The deterministic synthetic shop (tools/shopgen.h): first the catalogue (items topic), then\n"
+    "The deterministic synthetic shop (sources/shopgen.h): first the catalogue (items topic), then\n"
     "interleaved user sessions of views, searches, add-to-carts and purchases in event-time\n"
     "order. Same options = same events.\n"
     "\n"

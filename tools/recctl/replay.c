@@ -26,7 +26,7 @@ const char USAGE_REPLAY[] =
     "one session (\"user-<index>\") across both phases; train = each user's history before\n"
     "the held-out item, test = the held-out item (one test case per user); the catalogue\n"
     "(item id = item index, title = the item text) comes first; synthetic times with the\n"
-    "histories aligned at their end, a user's clicks --gap-ms apart (tools/dataset.h).\n"
+    "histories aligned at their end, a user's clicks --gap-ms apart (sources/dataset.h).\n"
     "\n"
     "Options:\n"
     "  --format F         diginetica-srgnn, retailrocket-sbr, yoochoose, diginetica-raw,\n"

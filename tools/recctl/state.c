@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 
 #include "codec.h"
-#include "daemon.h"
+#include "metrics.h"
 #include "recctl.h"
 #include "recd.h"
 #include "state.h"

@@ -77,7 +77,7 @@ int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
                            struct recd_arena *arena, struct recd_recs *r,
                            char *errstr, size_t errlen);
 
-/* ---- validation (daemon/validate.c) ------------------------------------------------------- */
+/* ---- validation (core/validate.c) ------------------------------------------------------- */
 struct recd_validate_conf {
     int64_t min_ts_ms;        /* events before are rejected ("bad_timestamp") */
     int64_t max_ts_ms;        /* events after are rejected ("bad_timestamp") */

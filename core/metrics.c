@@ -12,7 +12,6 @@
 #include <microhttpd.h>
 
 #include "event.h"
-#include "daemon.h"
 #include "metrics.h"
 #include "recd.h"
 #include "strmap.h"

@@ -37,6 +37,12 @@ void recd_metrics_set_ready(struct recd_metrics *m, int ready, const char *why);
 /* Render the exposition text into a malloc'd string (caller frees). */
 char *recd_metrics_render(struct recd_metrics *m);
 
+/* Parse metrics.listen ("IPV4:PORT", port 0..65535, digits only) — the one parser of recd
+ * (config check, metrics server) and recctl status (metrics.c). host gets the address text.
+ * RECD_ECONFIG with a message naming the value otherwise. */
+int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
+                      size_t errlen);
+
 /* Serve /metrics, /healthz, /readyz on "host:port". The bound port is written to *port_out
  * (useful with port 0). */
 int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out,
