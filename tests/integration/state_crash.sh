@@ -31,8 +31,9 @@ pass "uninterrupted run: digest $ref in ${ref_s}s"
 # clicks applied so far by the crashed instance: its committed input offsets, read from a
 # read-only open of the live store (empty output when that open fails, e.g. during a flush)
 applied() {
-    [ -f "$T/crash/CURRENT" ] || { echo 0; return; }
-    "$RECCTL_BIN" state offsets --state "$T/crash" 2>/dev/null \
+    [ -f "$T/crash/CURRENT" ] || { echo 0; return 0; }
+    # (a failed open must not end the script under set -e / pipefail: it prints "")
+    { "$RECCTL_BIN" state offsets --state "$T/crash" 2>/dev/null || true; } \
         | awk '$1 == "shop.clicks" { s += $3; ok = 1 } END { if (ok) print s + 0; else print "" }'
 }
 # Kill 1 lands during start-up (100-400 ms after the start). Kills 2..KILLS land in real work:
@@ -44,7 +45,9 @@ applied() {
 RANDOM=$SEED
 progressed=0; midway=0
 for k in $(seq 1 $KILLS); do
-    before="$(applied)"; before="${before:-0}"
+    before=""
+    for _ in 1 2 3 4 5; do before="$(applied)"; [ -n "$before" ] && break; sleep 0.2; done
+    [ -n "$before" ] || fail "kill $k: the state's offsets cannot be read before the start"
     start_recd "$T/crash.conf" "$T/crash.log"
     if [ "$k" -eq 1 ]; then
         delay_ms=$((100 + RANDOM % 300))
@@ -63,7 +66,9 @@ for k in $(seq 1 $KILLS); do
     sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     kill -KILL "$RECD_PID" 2>/dev/null || true
     wait "$RECD_PID" 2>/dev/null || true
-    after="$(applied)"; after="${after:-0}"
+    after=""
+    for _ in 1 2 3 4 5; do after="$(applied)"; [ -n "$after" ] && break; sleep 0.2; done
+    [ -n "$after" ] || fail "kill $k: the state's offsets cannot be read after the kill"
     echo "  kill $k ${delay_ms} ms after $( [ "$k" -eq 1 ] && echo start || echo "offset $target"): clicks applied $before -> $after of $N"
     if [ "$k" -gt 1 ] && [ "$before" -lt "$N" ]; then
         [ "$after" -gt "$before" ] || fail "kill $k: no committed progress since kill $((k - 1))"
