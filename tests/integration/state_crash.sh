@@ -31,10 +31,11 @@ pass "uninterrupted run: digest $ref in ${ref_s}s"
 # clicks applied so far by the crashed instance: its committed input offsets, read from a
 # read-only open of the live store (empty output when that open fails, e.g. during a flush)
 applied() {
+    local out
     [ -f "$T/crash/CURRENT" ] || { echo 0; return 0; }
-    # (a failed open must not end the script under set -e / pipefail: it prints "")
-    { "$RECCTL_BIN" state offsets --state "$T/crash" 2>/dev/null || true; } \
-        | awk '$1 == "shop.clicks" { s += $3; ok = 1 } END { if (ok) print s + 0; else print "" }'
+    # a failed open (e.g. mid-flush) prints "" and must not end the script under set -e
+    out="$("$RECCTL_BIN" state offsets --state "$T/crash" 2>/dev/null)" || { echo ""; return 0; }
+    awk '$1 == "shop.clicks" { s += $3 } END { print s + 0 }' <<< "$out"
 }
 # Kill 1 lands during start-up (100-400 ms after the start). Kills 2..KILLS land in real work:
 # kill k waits until the committed offsets pass k/(KILLS+1) of the input (jittered), then a
