@@ -706,6 +706,16 @@ static void proj(int small, size_t T, size_t N, size_t K, const float *X, const 
     }
 }
 
+/* x[0..n) = pseudo-random values in [-0.5, 0.5) from seed (an LCG): the probes' inputs (the
+ * order of a product's operations does not depend on the values) */
+static void probe_input(float *x, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
+    }
+}
+
 /* 1 if proj()'s small path gives bit-identical rows to the regular path for the weights W
  * [K x N] on this machine's OpenBLAS (pseudo-random inputs; the order of the operations does
  * not depend on the values), 0 if not; -1 out of memory. */
@@ -713,18 +723,14 @@ static int probe_small(size_t N, size_t K, const float *W)
 {
     const size_t big = 2 * SMALL_ROWS + 8, rows[4] = {1, 9, SMALL_ROWS, big};
     float *x = falloc(big * K), *ref = falloc(big * N), *y = falloc(big * N);
-    uint32_t r = 12345u;
-    size_t i, j;
+    size_t j;
     int ok = 1;
 
     if (x == NULL || ref == NULL || y == NULL) {
         ok = -1;
         goto cleanup;
     }
-    for (i = 0; i < big * K; i++) {
-        r = r * 1664525u + 1013904223u;
-        x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
-    }
+    probe_input(x, big * K, 12345u);
     proj(0, big, N, K, x, W, ref);
     for (j = 0; j < 4 && ok; j++) {
         proj(1, rows[j], N, K, x, W, y);
@@ -774,18 +780,14 @@ static int probe_packed(const recd_minilm *m)
     const size_t maxn = m->I > 3 * m->H ? m->I : 3 * m->H, maxk = m->I > m->H ? m->I : m->H;
     float *x = falloc(PROBE_BIG * maxk), *ref = falloc(PROBE_BIG * maxn),
           *y = falloc(PROBE_BIG * maxn);
-    uint32_t r = 2463534242u;
-    size_t i, j, s;
+    size_t j, s;
     int ok = 1;
 
     if (x == NULL || ref == NULL || y == NULL) {
         ok = -1;
         goto cleanup;
     }
-    for (i = 0; i < PROBE_BIG * maxk; i++) {
-        r = r * 1664525u + 1013904223u;
-        x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
-    }
+    probe_input(x, PROBE_BIG * maxk, 2463534242u);
     for (s = 0; s < 4 && ok; s++) {
         const size_t N = sh[s].N, K = sh[s].K;
         proj(sh[s].small, PROBE_BIG, N, K, x, sh[s].W, ref);
