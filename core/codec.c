@@ -47,8 +47,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *errstr,
     *out = NULL;
     f = fopen(path, "rb");
     if (f == NULL) {
-        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "schema file %s: %s", path,
-                         strerror(errno));
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "schema file %s: %s", path, strerror(errno));
         goto cleanup;
     }
     buf = malloc(CODEC_MAX_SCHEMA_FILE + 1);
@@ -62,8 +61,8 @@ static int read_file(const char *path, char **out, size_t *outlen, char *errstr,
         goto cleanup;
     }
     if (n > CODEC_MAX_SCHEMA_FILE) {
-        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "schema file %s: larger than %d bytes",
-                         path, CODEC_MAX_SCHEMA_FILE);
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "schema file %s: larger than %d bytes", path,
+                         CODEC_MAX_SCHEMA_FILE);
         goto cleanup;
     }
     buf[n] = '\0';
@@ -133,10 +132,8 @@ static int has_map(avro_schema_t s, int depth)
         return 0;
     }
     switch (avro_typeof(s)) {
-    case AVRO_MAP:
-        return 1;
-    case AVRO_ARRAY:
-        return has_map(avro_schema_array_items(s), depth + 1);
+    case AVRO_MAP:   return 1;
+    case AVRO_ARRAY: return has_map(avro_schema_array_items(s), depth + 1);
     case AVRO_UNION:
         n = avro_schema_union_size(s);
         for (i = 0; i < n; i++) {
@@ -153,8 +150,7 @@ static int has_map(avro_schema_t s, int depth)
             }
         }
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -247,7 +243,8 @@ static int wdec_new(struct recd_codec *c, int kind, avro_schema_t wschema, const
             if (json_object_get(json_array_get(rfields, (size_t)i), "default") == NULL) {
                 rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
                                  "%s: field %s is missing and has no default in the reader "
-                                 "schema %s", origin, name, recd_kind_schema_file(kind));
+                                 "schema %s",
+                                 origin, name, recd_kind_schema_file(kind));
                 goto cleanup;
             }
             d->fidx[i] = -1;
@@ -279,8 +276,7 @@ static int wdec_new(struct recd_codec *c, int kind, avro_schema_t wschema, const
             }
         }
         etext = json_dumps(ejson, JSON_COMPACT);
-        if (etext == NULL
-            || avro_schema_from_json_length(etext, strlen(etext), &d->eschema) != 0) {
+        if (etext == NULL || avro_schema_from_json_length(etext, strlen(etext), &d->eschema) != 0) {
             rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
                              "%s: cannot build the projected reader schema: %s", origin,
                              avro_strerror());
@@ -299,8 +295,8 @@ static int wdec_new(struct recd_codec *c, int kind, avro_schema_t wschema, const
         d->resolver = avro_resolved_writer_new(d->wschema, d->eschema);
         if (d->resolver == NULL) {
             rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
-                             "%s: cannot be resolved against the reader schema %s: %s",
-                             origin, recd_kind_schema_file(kind), avro_strerror());
+                             "%s: cannot be resolved against the reader schema %s: %s", origin,
+                             recd_kind_schema_file(kind), avro_strerror());
             goto cleanup;
         }
         if (codec_wdec_new_rvalue(d) != 0) {
@@ -317,12 +313,11 @@ static int wdec_new(struct recd_codec *c, int kind, avro_schema_t wschema, const
 
         if (d->fidx[i] < 0) {
             d->dclass[i] = avro_generic_class_from_schema(rf);
-            if (d->dclass[i] == NULL || avro_generic_value_new(d->dclass[i], &d->dflt[i]) != 0
-                || codec_fill_default(&d->dflt[i], json_object_get(jf, "default"), 0) != 0) {
+            if (d->dclass[i] == NULL || avro_generic_value_new(d->dclass[i], &d->dflt[i]) != 0 ||
+                codec_fill_default(&d->dflt[i], json_object_get(jf, "default"), 0) != 0) {
                 rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
                                  "reader schema %s: unsupported default for field %s",
-                                 recd_kind_schema_file(kind),
-                                 avro_schema_record_field_name(rs, i));
+                                 recd_kind_schema_file(kind), avro_schema_record_field_name(rs, i));
                 goto cleanup;
             }
         } else if (avro_typeof(rf) == AVRO_ENUM && d->resolver != NULL) {
@@ -330,9 +325,8 @@ static int wdec_new(struct recd_codec *c, int kind, avro_schema_t wschema, const
                 codec_skip_links(d->wschema), avro_schema_record_field_name(rs, i)));
 
             if (wf == NULL || avro_typeof(wf) != AVRO_ENUM) {
-                rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
-                                 "%s: field %s must be an enum", origin,
-                                 avro_schema_record_field_name(rs, i));
+                rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: field %s must be an enum",
+                                 origin, avro_schema_record_field_name(rs, i));
                 goto cleanup;
             }
             rc = build_enum_map(d, i, rf, wf, jf, errstr, errlen);
@@ -389,8 +383,8 @@ static int idmap_cmp(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-int recd_codec_new(const struct recd_codec_conf *conf, struct recd_codec **out,
-                   char *errstr, size_t errlen)
+int recd_codec_new(const struct recd_codec_conf *conf, struct recd_codec **out, char *errstr,
+                   size_t errlen)
 {
     struct recd_codec *c = NULL;
     json_error_t jerr;

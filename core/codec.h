@@ -47,8 +47,8 @@ struct recd_codec;
 
 /* Create a codec. Schema files that cannot be read/parsed or that cannot be resolved against
  * the reader schema are an error (RECD_ECONFIG, errstr names the file). */
-int recd_codec_new(const struct recd_codec_conf *conf, struct recd_codec **out,
-                   char *errstr, size_t errlen);
+int recd_codec_new(const struct recd_codec_conf *conf, struct recd_codec **out, char *errstr,
+                   size_t errlen);
 void recd_codec_destroy(struct recd_codec *c);
 
 /* The reader schema JSON text of a kind (compiled in), NUL-terminated, static. */
@@ -60,22 +60,21 @@ const char *recd_codec_reader_schema_json(int kind);
  * Returns RECD_OK, or RECD_EDECODE with errstr = "<class>: <detail>", class one of
  * "framing", "unknown_schema_id", "avro", "too_large". */
 int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t keylen,
-                      const void *val, size_t len, struct recd_arena *arena,
-                      struct recd_event *ev, char *errstr, size_t errlen);
+                      const void *val, size_t len, struct recd_arena *arena, struct recd_event *ev,
+                      char *errstr, size_t errlen);
 
 /* Encode an input event (recctl, tests, the demo generator) with recd's reader schema as the
  * writer schema. confluent_id < 0: plain Avro; otherwise Confluent framing with that id.
  * Appends to out. An item removal encodes to zero bytes (the caller sends a NULL value). */
-int recd_codec_encode_event(struct recd_codec *c, const struct recd_event *ev,
-                            int32_t confluent_id, struct recd_buf *out,
-                            char *errstr, size_t errlen);
+int recd_codec_encode_event(struct recd_codec *c, const struct recd_event *ev, int32_t confluent_id,
+                            struct recd_buf *out, char *errstr, size_t errlen);
 
 /* Encode / decode a Recommendations record (plain Avro, reader schema). */
-int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r,
-                           struct recd_buf *out, char *errstr, size_t errlen);
-int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
-                           struct recd_arena *arena, struct recd_recs *r,
+int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r, struct recd_buf *out,
                            char *errstr, size_t errlen);
+int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
+                           struct recd_arena *arena, struct recd_recs *r, char *errstr,
+                           size_t errlen);
 
 /* ---- validation (core/validate.c) ------------------------------------------------------- */
 struct recd_validate_conf {
@@ -91,7 +90,7 @@ struct recd_validate_conf {
 /* Validate and clamp a decoded event in place. Returns RECD_OK or RECD_EVALID with errstr =
  * "<class>: <detail>" (classes: "empty_user_id", "bad_id", "bad_timestamp", "bad_price",
  * "bad_purchase", "bad_item"). Clamping rules are documented in docs/RELIABILITY.md. */
-int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *ev,
-                        char *errstr, size_t errlen);
+int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *ev, char *errstr,
+                        size_t errlen);
 
 #endif

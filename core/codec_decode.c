@@ -126,8 +126,7 @@ static int walk_value(struct walker *w, avro_schema_t s, int depth)
         return walk_fail(w, "unresolved schema link");
     }
     switch (avro_typeof(s)) {
-    case AVRO_NULL:
-        return 0;
+    case AVRO_NULL: return 0;
     case AVRO_BOOLEAN:
         if (w->p >= w->end) {
             return walk_fail(w, "truncated boolean");
@@ -145,17 +144,12 @@ static int walk_value(struct walker *w, avro_schema_t s, int depth)
             return walk_fail(w, "int out of range");
         }
         return 0;
-    case AVRO_INT64:
-        return walk_long(w, &v);
-    case AVRO_FLOAT:
-        return walk_skip(w, 4, "truncated float");
-    case AVRO_DOUBLE:
-        return walk_skip(w, 8, "truncated double");
+    case AVRO_INT64:  return walk_long(w, &v);
+    case AVRO_FLOAT:  return walk_skip(w, 4, "truncated float");
+    case AVRO_DOUBLE: return walk_skip(w, 8, "truncated double");
     case AVRO_STRING:
-    case AVRO_BYTES:
-        return walk_bytes(w);
-    case AVRO_FIXED:
-        return walk_skip(w, (uint64_t)avro_schema_fixed_size(s), "truncated fixed");
+    case AVRO_BYTES:  return walk_bytes(w);
+    case AVRO_FIXED:  return walk_skip(w, (uint64_t)avro_schema_fixed_size(s), "truncated fixed");
     case AVRO_ENUM:
         if (walk_long(w, &v) != 0) {
             return -1;
@@ -176,18 +170,14 @@ static int walk_value(struct walker *w, avro_schema_t s, int depth)
     case AVRO_RECORD:
         n = avro_schema_record_size(s);
         for (i = 0; i < n; i++) {
-            if (walk_value(w, avro_schema_record_field_get_by_index(s, (int)i),
-                           depth + 1) != 0) {
+            if (walk_value(w, avro_schema_record_field_get_by_index(s, (int)i), depth + 1) != 0) {
                 return -1;
             }
         }
         return 0;
-    case AVRO_ARRAY:
-        return walk_blocks(w, avro_schema_array_items(s), 0, depth);
-    case AVRO_MAP:
-        return walk_blocks(w, avro_schema_map_values(s), 1, depth);
-    default:
-        return walk_fail(w, "unsupported schema type");
+    case AVRO_ARRAY: return walk_blocks(w, avro_schema_array_items(s), 0, depth);
+    case AVRO_MAP:   return walk_blocks(w, avro_schema_map_values(s), 1, depth);
+    default:         return walk_fail(w, "unsupported schema type");
     }
 }
 
@@ -208,8 +198,8 @@ static int decode_body(struct recd_codec *c, struct wdec *d, const uint8_t *body
     w.elems = 0;
     if (walk_value(&w, d->wschema, 0) != 0) {
         return recd_seterr(errstr, errlen, RECD_EDECODE, "%s: %s at byte %zu (%s)",
-                           w.too_large ? "too_large" : "avro", w.err,
-                           (size_t)(w.p - w.start), d->origin);
+                           w.too_large ? "too_large" : "avro", w.err, (size_t)(w.p - w.start),
+                           d->origin);
     }
     if (w.p != w.end) {
         return recd_seterr(errstr, errlen, RECD_EDECODE,
@@ -223,8 +213,8 @@ static int decode_body(struct recd_codec *c, struct wdec *d, const uint8_t *body
                                   (int64_t)len);
     rc = avro_value_read(c->reader, d->resolver != NULL ? &d->rvalue : &d->evalue);
     if (rc != 0) {
-        return recd_seterr(errstr, errlen, rc == ENOMEM ? RECD_ENOMEM : RECD_EDECODE,
-                           "avro: %s", avro_strerror());
+        return recd_seterr(errstr, errlen, rc == ENOMEM ? RECD_ENOMEM : RECD_EDECODE, "avro: %s",
+                           avro_strerror());
     }
     return RECD_OK;
 }
@@ -341,10 +331,10 @@ static int field_enum(struct out *o, int i, int *dst)
     }
     if (o->d->fidx[i] >= 0 && o->d->emap[i] != NULL) {
         if (idx < 0 || idx >= o->d->emap_n[i] || o->d->emap[i][idx] < 0) {
-            return recd_seterr(o->errstr, o->errlen, RECD_EDECODE,
-                               "avro: enum symbol %d of field %s unknown to the reader", idx,
-                               avro_schema_record_field_name(
-                                   avro_value_get_schema(&o->d->evalue), o->d->fidx[i]));
+            return recd_seterr(
+                o->errstr, o->errlen, RECD_EDECODE,
+                "avro: enum symbol %d of field %s unknown to the reader", idx,
+                avro_schema_record_field_name(avro_value_get_schema(&o->d->evalue), o->d->fidx[i]));
         }
         idx = o->d->emap[i][idx];
     }
@@ -394,15 +384,15 @@ static int out_click(struct out *o, struct recd_event *ev)
     const char *key;
     int rc;
 
-    if ((rc = field_str(o, CF_EVENT_ID, &ev->event_id)) != RECD_OK
-        || (rc = field_str(o, CF_USER_ID, &ev->user_id)) != RECD_OK
-        || (rc = field_str(o, CF_ITEM_ID, &ck->item_id)) != RECD_OK
-        || (rc = field_long(o, CF_TS, &ev->ts_ms)) != RECD_OK
-        || (rc = field_enum(o, CF_KIND, &ck->type)) != RECD_OK
-        || (rc = field_opt_str(o, CF_SESSION_ID, &ck->session_id)) != RECD_OK
-        || (rc = field_enum(o, CF_SOURCE, &ck->source)) != RECD_OK
-        || (rc = field_opt_str(o, CF_QUERY_ID, &ck->query_id)) != RECD_OK
-        || (rc = get_field(o, CF_CONTEXT, &map)) != RECD_OK) {
+    if ((rc = field_str(o, CF_EVENT_ID, &ev->event_id)) != RECD_OK ||
+        (rc = field_str(o, CF_USER_ID, &ev->user_id)) != RECD_OK ||
+        (rc = field_str(o, CF_ITEM_ID, &ck->item_id)) != RECD_OK ||
+        (rc = field_long(o, CF_TS, &ev->ts_ms)) != RECD_OK ||
+        (rc = field_enum(o, CF_KIND, &ck->type)) != RECD_OK ||
+        (rc = field_opt_str(o, CF_SESSION_ID, &ck->session_id)) != RECD_OK ||
+        (rc = field_enum(o, CF_SOURCE, &ck->source)) != RECD_OK ||
+        (rc = field_opt_str(o, CF_QUERY_ID, &ck->query_id)) != RECD_OK ||
+        (rc = get_field(o, CF_CONTEXT, &map)) != RECD_OK) {
         return rc;
     }
     if (avro_value_get_size(&map, &cnt) != 0) {
@@ -438,12 +428,12 @@ static int out_purchase(struct out *o, struct recd_event *ev)
     size_t cnt = 0, k;
     int rc;
 
-    if ((rc = field_str(o, PF_EVENT_ID, &ev->event_id)) != RECD_OK
-        || (rc = field_str(o, PF_USER_ID, &ev->user_id)) != RECD_OK
-        || (rc = field_str(o, PF_ORDER_ID, &pu->order_id)) != RECD_OK
-        || (rc = field_long(o, PF_TS, &ev->ts_ms)) != RECD_OK
-        || (rc = field_str(o, PF_CURRENCY, &pu->currency)) != RECD_OK
-        || (rc = get_field(o, PF_LINES, &arr)) != RECD_OK) {
+    if ((rc = field_str(o, PF_EVENT_ID, &ev->event_id)) != RECD_OK ||
+        (rc = field_str(o, PF_USER_ID, &ev->user_id)) != RECD_OK ||
+        (rc = field_str(o, PF_ORDER_ID, &pu->order_id)) != RECD_OK ||
+        (rc = field_long(o, PF_TS, &ev->ts_ms)) != RECD_OK ||
+        (rc = field_str(o, PF_CURRENCY, &pu->currency)) != RECD_OK ||
+        (rc = get_field(o, PF_LINES, &arr)) != RECD_OK) {
         return rc;
     }
     if (avro_value_get_size(&arr, &cnt) != 0) {
@@ -459,12 +449,12 @@ static int out_purchase(struct out *o, struct recd_event *ev)
     for (k = 0; k < cnt; k++) {
         struct recd_purchase_line *l = &pu->lines[k];
 
-        if (avro_value_get_by_index(&arr, k, &line, NULL) != 0
-            || avro_value_get_by_index(&line, PL_QUANTITY, &f, NULL) != 0
-            || avro_value_get_int(&f, &l->quantity) != 0
-            || avro_value_get_by_index(&line, PL_UNIT_PRICE, &f, NULL) != 0
-            || avro_value_get_double(&f, &l->unit_price) != 0
-            || avro_value_get_by_index(&line, PL_ITEM_ID, &f, NULL) != 0) {
+        if (avro_value_get_by_index(&arr, k, &line, NULL) != 0 ||
+            avro_value_get_by_index(&line, PL_QUANTITY, &f, NULL) != 0 ||
+            avro_value_get_int(&f, &l->quantity) != 0 ||
+            avro_value_get_by_index(&line, PL_UNIT_PRICE, &f, NULL) != 0 ||
+            avro_value_get_double(&f, &l->unit_price) != 0 ||
+            avro_value_get_by_index(&line, PL_ITEM_ID, &f, NULL) != 0) {
             return out_avro_err(o, "purchase line");
         }
         rc = copy_str(o, &f, &l->item_id);
@@ -482,11 +472,11 @@ static int out_query(struct out *o, struct recd_event *ev)
     avro_value_t u, b;
     int rc;
 
-    if ((rc = field_str(o, QF_EVENT_ID, &ev->event_id)) != RECD_OK
-        || (rc = field_str(o, QF_USER_ID, &ev->user_id)) != RECD_OK
-        || (rc = field_long(o, QF_TS, &ev->ts_ms)) != RECD_OK
-        || (rc = field_str(o, QF_TEXT, &q->text)) != RECD_OK
-        || (rc = get_field(o, QF_SHOWN, &u)) != RECD_OK) {
+    if ((rc = field_str(o, QF_EVENT_ID, &ev->event_id)) != RECD_OK ||
+        (rc = field_str(o, QF_USER_ID, &ev->user_id)) != RECD_OK ||
+        (rc = field_long(o, QF_TS, &ev->ts_ms)) != RECD_OK ||
+        (rc = field_str(o, QF_TEXT, &q->text)) != RECD_OK ||
+        (rc = get_field(o, QF_SHOWN, &u)) != RECD_OK) {
         return rc;
     }
     if (avro_value_get_current_branch(&u, &b) != 0) {
@@ -504,21 +494,21 @@ static int out_item(struct out *o, struct recd_event *ev)
     avro_value_t v;
     int rc, b = 0;
 
-    if ((rc = field_str(o, IF_ITEM_ID, &it->item_id)) != RECD_OK
-        || (rc = field_str(o, IF_TITLE, &it->title)) != RECD_OK
-        || (rc = field_str(o, IF_DESCRIPTION, &it->description)) != RECD_OK
-        || (rc = field_opt_str(o, IF_BRAND, &it->brand)) != RECD_OK
-        || (rc = field_double(o, IF_PRICE, &it->price)) != RECD_OK
-        || (rc = field_long(o, IF_UPDATED_TS, &it->updated_ts)) != RECD_OK
-        || (rc = get_field(o, IF_IN_STOCK, &v)) != RECD_OK) {
+    if ((rc = field_str(o, IF_ITEM_ID, &it->item_id)) != RECD_OK ||
+        (rc = field_str(o, IF_TITLE, &it->title)) != RECD_OK ||
+        (rc = field_str(o, IF_DESCRIPTION, &it->description)) != RECD_OK ||
+        (rc = field_opt_str(o, IF_BRAND, &it->brand)) != RECD_OK ||
+        (rc = field_double(o, IF_PRICE, &it->price)) != RECD_OK ||
+        (rc = field_long(o, IF_UPDATED_TS, &it->updated_ts)) != RECD_OK ||
+        (rc = get_field(o, IF_IN_STOCK, &v)) != RECD_OK) {
         return rc;
     }
     if (avro_value_get_boolean(&v, &b) != 0) {
         return out_avro_err(o, "in_stock");
     }
     it->in_stock = b != 0;
-    if ((rc = get_field(o, IF_CATEGORY, &v)) != RECD_OK
-        || (rc = copy_str_array(o, &v, &it->category, &it->n_category)) != RECD_OK) {
+    if ((rc = get_field(o, IF_CATEGORY, &v)) != RECD_OK ||
+        (rc = copy_str_array(o, &v, &it->category, &it->n_category)) != RECD_OK) {
         return rc;
     }
     ev->event_id = it->item_id;
@@ -534,9 +524,9 @@ static int out_deletion(struct out *o, struct recd_event *ev)
     size_t n;
     int rc;
 
-    if ((rc = field_str(o, DF_USER_ID, &ev->user_id)) != RECD_OK
-        || (rc = field_long(o, DF_REQUESTED_TS, &dl->requested_ts)) != RECD_OK
-        || (rc = field_opt_str(o, DF_REASON, &dl->reason)) != RECD_OK) {
+    if ((rc = field_str(o, DF_USER_ID, &ev->user_id)) != RECD_OK ||
+        (rc = field_long(o, DF_REQUESTED_TS, &dl->requested_ts)) != RECD_OK ||
+        (rc = field_opt_str(o, DF_REASON, &dl->reason)) != RECD_OK) {
         return rc;
     }
     /* "del:" + user_id + ":" + requested_ts: deterministic, unique per request */
@@ -572,14 +562,13 @@ static struct wdec *find_id(struct recd_codec *c, int32_t id)
 
 static int32_t be32(const uint8_t *p)
 {
-    return (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 8)
-                     | (uint32_t)p[4]);
+    return (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 8) |
+                     (uint32_t)p[4]);
 }
 
 /* Decode body with d and copy the fields out into ev. */
 static int decode_with(struct recd_codec *c, struct wdec *d, const uint8_t *body, size_t len,
-                       struct recd_arena *arena, struct recd_event *ev, char *errstr,
-                       size_t errlen)
+                       struct recd_arena *arena, struct recd_event *ev, char *errstr, size_t errlen)
 {
     struct out o = { d, arena, errstr, errlen };
     int rc;
@@ -589,18 +578,12 @@ static int decode_with(struct recd_codec *c, struct wdec *d, const uint8_t *body
         return rc;
     }
     switch (d->kind) {
-    case RECD_KIND_CLICK:
-        return out_click(&o, ev);
-    case RECD_KIND_PURCHASE:
-        return out_purchase(&o, ev);
-    case RECD_KIND_QUERY:
-        return out_query(&o, ev);
-    case RECD_KIND_ITEM:
-        return out_item(&o, ev);
-    case RECD_KIND_DELETION:
-        return out_deletion(&o, ev);
-    default:
-        return recd_seterr(errstr, errlen, RECD_EINVAL, "bad kind %d", d->kind);
+    case RECD_KIND_CLICK:    return out_click(&o, ev);
+    case RECD_KIND_PURCHASE: return out_purchase(&o, ev);
+    case RECD_KIND_QUERY:    return out_query(&o, ev);
+    case RECD_KIND_ITEM:     return out_item(&o, ev);
+    case RECD_KIND_DELETION: return out_deletion(&o, ev);
+    default:                 return recd_seterr(errstr, errlen, RECD_EINVAL, "bad kind %d", d->kind);
     }
 }
 
@@ -618,8 +601,8 @@ static void event_clear(struct recd_event *ev, int kind)
 }
 
 int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t keylen,
-                      const void *val, size_t len, struct recd_arena *arena,
-                      struct recd_event *ev, char *errstr, size_t errlen)
+                      const void *val, size_t len, struct recd_arena *arena, struct recd_event *ev,
+                      char *errstr, size_t errlen)
 {
     const uint8_t *v = val;
     struct wdec *d;
@@ -654,16 +637,14 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
     }
     if (len > CODEC_MAX_VALUE) {
         return recd_seterr(errstr, errlen, RECD_EDECODE,
-                           "too_large: value of %zu bytes exceeds %u bytes", len,
-                           CODEC_MAX_VALUE);
+                           "too_large: value of %zu bytes exceeds %u bytes", len, CODEC_MAX_VALUE);
     }
 
     switch (c->format) {
     case RECD_WIRE_CONFLUENT:
         if (len < CONFLUENT_HDR) {
             return recd_seterr(errstr, errlen, RECD_EDECODE,
-                               "framing: %zu-byte value is shorter than the Confluent header",
-                               len);
+                               "framing: %zu-byte value is shorter than the Confluent header", len);
         }
         if (v[0] != 0) {
             return recd_seterr(errstr, errlen, RECD_EDECODE,
@@ -672,8 +653,7 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
         id = be32(v);
         d = find_id(c, id);
         if (d == NULL) {
-            return recd_seterr(errstr, errlen, RECD_EDECODE, "unknown_schema_id: %d",
-                               (int)id);
+            return recd_seterr(errstr, errlen, RECD_EDECODE, "unknown_schema_id: %d", (int)id);
         }
         break;
     case RECD_WIRE_AUTO:
@@ -697,9 +677,7 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
         }
         d = NULL;
         break;
-    default:
-        d = NULL;
-        break;
+    default: d = NULL; break;
     }
 
     if (d == NULL) {
@@ -709,8 +687,7 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
                            "unknown_schema_id: %d is a %s schema, expected %s", (int)be32(v),
                            recd_kind_name(d->kind), recd_kind_name(kind));
     } else {
-        rc = decode_with(c, d, v + CONFLUENT_HDR, len - CONFLUENT_HDR, arena, ev, errstr,
-                         errlen);
+        rc = decode_with(c, d, v + CONFLUENT_HDR, len - CONFLUENT_HDR, arena, ev, errstr, errlen);
     }
     if (rc != RECD_OK) {
         event_clear(ev, kind);
@@ -719,8 +696,8 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
 }
 
 int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
-                           struct recd_arena *arena, struct recd_recs *r,
-                           char *errstr, size_t errlen)
+                           struct recd_arena *arena, struct recd_recs *r, char *errstr,
+                           size_t errlen)
 {
     struct out o = { NULL, arena, errstr, errlen };
     avro_value_t arr, it, f;
@@ -737,19 +714,18 @@ int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
     }
     if (len > CODEC_MAX_VALUE) {
         return recd_seterr(errstr, errlen, RECD_EDECODE,
-                           "too_large: value of %zu bytes exceeds %u bytes", len,
-                           CODEC_MAX_VALUE);
+                           "too_large: value of %zu bytes exceeds %u bytes", len, CODEC_MAX_VALUE);
     }
     rc = decode_body(c, c->recs, val, len, errstr, errlen);
     if (rc != RECD_OK) {
         goto cleanup;
     }
-    if ((rc = field_str(&o, RF_USER_ID, &r->user_id)) != RECD_OK
-        || (rc = field_long(&o, RF_SEQ, &r->seq)) != RECD_OK
-        || (rc = field_str(&o, RF_MODEL_VERSION, &r->model_version)) != RECD_OK
-        || (rc = field_long(&o, RF_GENERATED_TS, &r->generated_ts)) != RECD_OK
-        || (rc = field_opt_str(&o, RF_TRIGGER, &r->trigger_event_id)) != RECD_OK
-        || (rc = get_field(&o, RF_ITEMS, &arr)) != RECD_OK) {
+    if ((rc = field_str(&o, RF_USER_ID, &r->user_id)) != RECD_OK ||
+        (rc = field_long(&o, RF_SEQ, &r->seq)) != RECD_OK ||
+        (rc = field_str(&o, RF_MODEL_VERSION, &r->model_version)) != RECD_OK ||
+        (rc = field_long(&o, RF_GENERATED_TS, &r->generated_ts)) != RECD_OK ||
+        (rc = field_opt_str(&o, RF_TRIGGER, &r->trigger_event_id)) != RECD_OK ||
+        (rc = get_field(&o, RF_ITEMS, &arr)) != RECD_OK) {
         goto cleanup;
     }
     if (avro_value_get_size(&arr, &cnt) != 0) {
@@ -765,10 +741,10 @@ int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
         for (k = 0; k < cnt; k++) {
             struct recd_rec_item *ri = &r->items[k];
 
-            if (avro_value_get_by_index(&arr, k, &it, NULL) != 0
-                || avro_value_get_by_index(&it, RI_SCORE, &f, NULL) != 0
-                || avro_value_get_float(&f, &ri->score) != 0
-                || avro_value_get_by_index(&it, RI_ITEM_ID, &f, NULL) != 0) {
+            if (avro_value_get_by_index(&arr, k, &it, NULL) != 0 ||
+                avro_value_get_by_index(&it, RI_SCORE, &f, NULL) != 0 ||
+                avro_value_get_float(&f, &ri->score) != 0 ||
+                avro_value_get_by_index(&it, RI_ITEM_ID, &f, NULL) != 0) {
                 rc = out_avro_err(&o, "recommended item");
                 goto cleanup;
             }

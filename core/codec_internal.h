@@ -28,12 +28,12 @@ extern const char recd_schema_item[];
 extern const char recd_schema_user_deletion[];
 extern const char recd_schema_recommendations[];
 
-#define CODEC_MAX_VALUE     (4u * 1024u * 1024u)  /* larger values are "too_large" */
-#define CODEC_MAX_ELEMS     65536                 /* array items + map entries per value */
-#define CODEC_MAX_DEPTH     64                    /* schema nesting walked (recursive schemas) */
-#define CODEC_MAX_FIELDS    16                    /* top-level fields of a reader schema */
+#define CODEC_MAX_VALUE       (4u * 1024u * 1024u)  /* larger values are "too_large" */
+#define CODEC_MAX_ELEMS       65536                 /* array items + map entries per value */
+#define CODEC_MAX_DEPTH       64 /* schema nesting walked (recursive schemas) */
+#define CODEC_MAX_FIELDS      16 /* top-level fields of a reader schema */
 #define CODEC_MAX_SCHEMA_FILE (1024 * 1024)
-#define CONFLUENT_HDR       5
+#define CONFLUENT_HDR         5
 
 /* ---- reader schema layout ----------------------------------------------------------------
  * Fields are copied out by index, so the expected layout of every reader schema is spelled out
@@ -41,13 +41,32 @@ extern const char recd_schema_recommendations[];
  * compiled-in schema in recd_codec_new (a reordered or retyped field fails loudly at startup
  * rather than decoding garbage). */
 
-enum { CF_EVENT_ID, CF_USER_ID, CF_ITEM_ID, CF_TS, CF_KIND, CF_SESSION_ID, CF_SOURCE,
-       CF_QUERY_ID, CF_CONTEXT, CF__N };
+enum {
+    CF_EVENT_ID,
+    CF_USER_ID,
+    CF_ITEM_ID,
+    CF_TS,
+    CF_KIND,
+    CF_SESSION_ID,
+    CF_SOURCE,
+    CF_QUERY_ID,
+    CF_CONTEXT,
+    CF__N
+};
 enum { PF_EVENT_ID, PF_USER_ID, PF_ORDER_ID, PF_TS, PF_LINES, PF_CURRENCY, PF__N };
 enum { PL_ITEM_ID, PL_QUANTITY, PL_UNIT_PRICE, PL__N };
 enum { QF_EVENT_ID, QF_USER_ID, QF_TS, QF_TEXT, QF_SHOWN, QF__N };
-enum { IF_ITEM_ID, IF_TITLE, IF_DESCRIPTION, IF_CATEGORY, IF_BRAND, IF_PRICE, IF_IN_STOCK,
-       IF_UPDATED_TS, IF__N };
+enum {
+    IF_ITEM_ID,
+    IF_TITLE,
+    IF_DESCRIPTION,
+    IF_CATEGORY,
+    IF_BRAND,
+    IF_PRICE,
+    IF_IN_STOCK,
+    IF_UPDATED_TS,
+    IF__N
+};
 enum { DF_USER_ID, DF_REQUESTED_TS, DF_REASON, DF__N };
 enum { RF_USER_ID, RF_SEQ, RF_MODEL_VERSION, RF_GENERATED_TS, RF_TRIGGER, RF_ITEMS, RF__N };
 enum { RI_ITEM_ID, RI_SCORE, RI_REASON, RI_BECAUSE, RI__N };
@@ -55,11 +74,11 @@ enum { RI_ITEM_ID, RI_SCORE, RI_REASON, RI_BECAUSE, RI__N };
 struct fspec {
     const char *name;
     avro_type_t type;
-    avro_type_t sub;              /* union: type of branch 1 (branch 0 is null);
+    avro_type_t sub; /* union: type of branch 1 (branch 0 is null);
                                      array/map: item type; else unused */
-    const struct fspec *rec;      /* array of records: the item record's fields */
+    const struct fspec *rec; /* array of records: the item record's fields */
     size_t nrec;
-    const char *const *symbols;   /* enum: symbols, in the order of the C enum */
+    const char *const *symbols; /* enum: symbols, in the order of the C enum */
     size_t nsymbols;
 };
 
@@ -76,22 +95,22 @@ extern const struct codec_kind codec_kinds[RECD_KIND__N];
 /* A decoder for one writer schema of one kind. */
 struct wdec {
     int kind;
-    char *origin;                      /* owned: "reader schema" or the writer file, for errors */
-    avro_schema_t wschema;             /* owned ref: the writer schema (walked by the pre-check) */
-    avro_schema_t eschema;             /* owned ref: reader schema minus the fields the writer
+    char *origin; /* owned: "reader schema" or the writer file, for errors */
+    avro_schema_t wschema; /* owned ref: the writer schema (walked by the pre-check) */
+    avro_schema_t eschema; /* owned ref: reader schema minus the fields the writer
                                           lacks (== the reader schema when it has them all) */
-    avro_value_iface_t *eclass;        /* owned: generic class of eschema */
-    avro_value_iface_t *resolver;      /* owned: resolved writer wschema -> eschema; NULL when
+    avro_value_iface_t *eclass; /* owned: generic class of eschema */
+    avro_value_iface_t *resolver; /* owned: resolved writer wschema -> eschema; NULL when
                                           the writer schema equals eschema */
-    avro_value_t evalue;               /* owned: reused decode target, an eschema instance */
-    avro_value_t rvalue;               /* owned: resolved-writer value wrapping evalue (only
+    avro_value_t evalue; /* owned: reused decode target, an eschema instance */
+    avro_value_t rvalue; /* owned: resolved-writer value wrapping evalue (only
                                           with a resolver) */
-    int renew_rvalue;                  /* recreate rvalue before each read (see has_map) */
-    int nfields;                       /* reader schema top-level fields */
-    int fidx[CODEC_MAX_FIELDS];        /* reader field -> index in eschema; -1: use dflt */
-    avro_value_iface_t *dclass[CODEC_MAX_FIELDS];  /* owned: class of dflt[i] (when fidx < 0) */
-    avro_value_t dflt[CODEC_MAX_FIELDS];           /* owned: default of a field the writer lacks */
-    int *emap[CODEC_MAX_FIELDS];       /* owned: enum field: writer index -> reader index (-1:
+    int renew_rvalue; /* recreate rvalue before each read (see has_map) */
+    int nfields; /* reader schema top-level fields */
+    int fidx[CODEC_MAX_FIELDS]; /* reader field -> index in eschema; -1: use dflt */
+    avro_value_iface_t *dclass[CODEC_MAX_FIELDS]; /* owned: class of dflt[i] (when fidx < 0) */
+    avro_value_t dflt[CODEC_MAX_FIELDS]; /* owned: default of a field the writer lacks */
+    int *emap[CODEC_MAX_FIELDS]; /* owned: enum field: writer index -> reader index (-1:
                                           symbol unknown to the reader, no default); NULL:
                                           identity */
     int emap_n[CODEC_MAX_FIELDS];
@@ -99,21 +118,21 @@ struct wdec {
 
 struct idmap {
     int32_t id;
-    struct wdec *dec;                  /* owned */
+    struct wdec *dec; /* owned */
 };
 
 struct recd_codec {
-    int format;                                /* enum recd_wire_format */
-    avro_schema_t rschema[RECD_KIND__N];       /* owned refs: reader schemas */
-    json_t *rjson[RECD_KIND__N];               /* owned: reader schema JSON (defaults) */
-    struct wdec *plain[RECD_KIND__NINPUT];     /* owned: plain-format decoder per input kind */
-    struct wdec *recs;                         /* owned: Recommendations decoder */
-    struct idmap *ids;                         /* owned, sorted by id */
+    int format; /* enum recd_wire_format */
+    avro_schema_t rschema[RECD_KIND__N]; /* owned refs: reader schemas */
+    json_t *rjson[RECD_KIND__N]; /* owned: reader schema JSON (defaults) */
+    struct wdec *plain[RECD_KIND__NINPUT]; /* owned: plain-format decoder per input kind */
+    struct wdec *recs; /* owned: Recommendations decoder */
+    struct idmap *ids; /* owned, sorted by id */
     size_t n_ids;
-    avro_value_iface_t *encclass[RECD_KIND__N];/* owned: generic classes for encoding */
-    avro_value_t enc[RECD_KIND__N];            /* owned: reused encode values */
-    avro_reader_t reader;                      /* owned: memory reader, re-pointed per record */
-    avro_writer_t writer;                      /* owned: memory writer, re-pointed per record */
+    avro_value_iface_t *encclass[RECD_KIND__N]; /* owned: generic classes for encoding */
+    avro_value_t enc[RECD_KIND__N]; /* owned: reused encode values */
+    avro_reader_t reader; /* owned: memory reader, re-pointed per record */
+    avro_writer_t writer; /* owned: memory writer, re-pointed per record */
 };
 
 /* An empty buffer for avro-c's memory reader and writer between records (codec.c). */
@@ -122,8 +141,8 @@ extern const char codec_dummy_buf[1];
 /* ---- shared by the codec's files ---------------------------------------------------------- */
 /* codec_schema.c */
 avro_schema_t codec_skip_links(avro_schema_t s);
-int codec_check_fields(avro_schema_t rec, const struct fspec *spec, size_t nspec,
-                       const char *file, char *errstr, size_t errlen);
+int codec_check_fields(avro_schema_t rec, const struct fspec *spec, size_t nspec, const char *file,
+                       char *errstr, size_t errlen);
 int codec_fill_default(avro_value_t *v, json_t *j, int depth);
 /* codec.c */
 int codec_wdec_new_rvalue(struct wdec *d);

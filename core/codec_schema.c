@@ -99,8 +99,8 @@ avro_schema_t codec_skip_links(avro_schema_t s)
 
 /* ---- reader schema checks and defaults ---------------------------------------------------- */
 
-static int check_field(avro_schema_t fs, const struct fspec *f, const char *file,
-                       char *errstr, size_t errlen)
+static int check_field(avro_schema_t fs, const struct fspec *f, const char *file, char *errstr,
+                       size_t errlen)
 {
     avro_schema_t sub;
     size_t i;
@@ -112,12 +112,12 @@ static int check_field(avro_schema_t fs, const struct fspec *f, const char *file
     }
     switch (f->type) {
     case AVRO_UNION:
-        if (avro_schema_union_size(fs) != 2
-            || avro_typeof(codec_skip_links(avro_schema_union_branch(fs, 0))) != AVRO_NULL
-            || avro_typeof(codec_skip_links(avro_schema_union_branch(fs, 1))) != f->sub) {
+        if (avro_schema_union_size(fs) != 2 ||
+            avro_typeof(codec_skip_links(avro_schema_union_branch(fs, 0))) != AVRO_NULL ||
+            avro_typeof(codec_skip_links(avro_schema_union_branch(fs, 1))) != f->sub) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                               "reader schema %s: field %s must be [\"null\", %s]", file,
-                               f->name, f->sub == AVRO_ARRAY ? "array" : "string");
+                               "reader schema %s: field %s must be [\"null\", %s]", file, f->name,
+                               f->sub == AVRO_ARRAY ? "array" : "string");
         }
         return RECD_OK;
     case AVRO_ARRAY:
@@ -126,8 +126,7 @@ static int check_field(avro_schema_t fs, const struct fspec *f, const char *file
                                                      : avro_schema_map_values(fs));
         if (sub == NULL || avro_typeof(sub) != f->sub) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                               "reader schema %s: field %s has unexpected items", file,
-                               f->name);
+                               "reader schema %s: field %s has unexpected items", file, f->name);
         }
         if (f->rec != NULL) {
             return codec_check_fields(sub, f->rec, f->nrec, file, errstr, errlen);
@@ -136,26 +135,25 @@ static int check_field(avro_schema_t fs, const struct fspec *f, const char *file
     case AVRO_ENUM:
         if ((size_t)avro_schema_enum_number_of_symbols(fs) != f->nsymbols) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                               "reader schema %s: enum %s must have %zu symbols", file,
-                               f->name, f->nsymbols);
+                               "reader schema %s: enum %s must have %zu symbols", file, f->name,
+                               f->nsymbols);
         }
         for (i = 0; i < f->nsymbols; i++) {
             const char *sym = avro_schema_enum_get(fs, (int)i);
 
             if (sym == NULL || strcmp(sym, f->symbols[i]) != 0) {
                 return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                                   "reader schema %s: enum %s symbol %zu must be %s", file,
-                                   f->name, i, f->symbols[i]);
+                                   "reader schema %s: enum %s symbol %zu must be %s", file, f->name,
+                                   i, f->symbols[i]);
             }
         }
         return RECD_OK;
-    default:
-        return RECD_OK;
+    default: return RECD_OK;
     }
 }
 
-int codec_check_fields(avro_schema_t rec, const struct fspec *spec, size_t nspec,
-                       const char *file, char *errstr, size_t errlen)
+int codec_check_fields(avro_schema_t rec, const struct fspec *spec, size_t nspec, const char *file,
+                       char *errstr, size_t errlen)
 {
     size_t i;
     int rc;
@@ -171,8 +169,8 @@ int codec_check_fields(avro_schema_t rec, const struct fspec *spec, size_t nspec
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
                                "reader schema %s: field %zu must be %s", file, i, spec[i].name);
         }
-        rc = check_field(avro_schema_record_field_get_by_index(rec, (int)i), &spec[i], file,
-                         errstr, errlen);
+        rc = check_field(avro_schema_record_field_get_by_index(rec, (int)i), &spec[i], file, errstr,
+                         errlen);
         if (rc != RECD_OK) {
             return rc;
         }
@@ -193,18 +191,15 @@ int codec_fill_default(avro_value_t *v, json_t *j, int depth)
         return -1;
     }
     switch (avro_value_get_type(v)) {
-    case AVRO_NULL:
-        return json_is_null(j) ? avro_value_set_null(v) : -1;
-    case AVRO_BOOLEAN:
-        return json_is_boolean(j) ? avro_value_set_boolean(v, json_is_true(j)) : -1;
+    case AVRO_NULL:    return json_is_null(j) ? avro_value_set_null(v) : -1;
+    case AVRO_BOOLEAN: return json_is_boolean(j) ? avro_value_set_boolean(v, json_is_true(j)) : -1;
     case AVRO_INT32:
-        if (!json_is_integer(j) || json_integer_value(j) < INT32_MIN
-            || json_integer_value(j) > INT32_MAX) {
+        if (!json_is_integer(j) || json_integer_value(j) < INT32_MIN ||
+            json_integer_value(j) > INT32_MAX) {
             return -1;
         }
         return avro_value_set_int(v, (int32_t)json_integer_value(j));
-    case AVRO_INT64:
-        return json_is_integer(j) ? avro_value_set_long(v, json_integer_value(j)) : -1;
+    case AVRO_INT64: return json_is_integer(j) ? avro_value_set_long(v, json_integer_value(j)) : -1;
     case AVRO_FLOAT:
         return json_is_number(j) ? avro_value_set_float(v, (float)json_number_value(j)) : -1;
     case AVRO_DOUBLE:
@@ -233,8 +228,8 @@ int codec_fill_default(avro_value_t *v, json_t *j, int depth)
             return -1;
         }
         for (i = 0; i < json_array_size(j); i++) {
-            if (avro_value_append(v, &child, NULL) != 0
-                || codec_fill_default(&child, json_array_get(j, i), depth + 1) != 0) {
+            if (avro_value_append(v, &child, NULL) != 0 ||
+                codec_fill_default(&child, json_array_get(j, i), depth + 1) != 0) {
                 return -1;
             }
         }
@@ -243,9 +238,10 @@ int codec_fill_default(avro_value_t *v, json_t *j, int depth)
         if (!json_is_object(j)) {
             return -1;
         }
-        json_object_foreach(j, key, jv) {
-            if (avro_value_add(v, key, &child, NULL, NULL) != 0
-                || codec_fill_default(&child, jv, depth + 1) != 0) {
+        json_object_foreach(j, key, jv)
+        {
+            if (avro_value_add(v, key, &child, NULL, NULL) != 0 ||
+                codec_fill_default(&child, jv, depth + 1) != 0) {
                 return -1;
             }
         }
@@ -266,13 +262,12 @@ int codec_fill_default(avro_value_t *v, json_t *j, int depth)
             const char *fname = avro_schema_record_field_name(s, (int)i);
 
             jv = json_object_get(j, fname);
-            if (jv == NULL || avro_value_get_by_index(v, i, &child, NULL) != 0
-                || codec_fill_default(&child, jv, depth + 1) != 0) {
+            if (jv == NULL || avro_value_get_by_index(v, i, &child, NULL) != 0 ||
+                codec_fill_default(&child, jv, depth + 1) != 0) {
                 return -1;
             }
         }
         return 0;
-    default:
-        return -1;
+    default: return -1;
     }
 }

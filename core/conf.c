@@ -313,7 +313,7 @@ const void *conf_cfield_of(const void *data, const struct recd_conf_decl *d)
 int conf_secret_key(const char *k)
 {
     return strcasestr(k, "password") != NULL || strcasestr(k, "secret") != NULL ||
-           strncasecmp(k, "sasl.", 5) == 0 || strncasecmp(k, "ssl.key", 7) == 0;
+        strncasecmp(k, "sasl.", 5) == 0 || strncasecmp(k, "ssl.key", 7) == 0;
 }
 
 /* ---- public list helpers ---------------------------------------------------------------- */
@@ -378,14 +378,9 @@ static void value_free(enum recd_conf_type t, void *field)
         free(*(char **)field);
         *(char **)field = NULL;
         break;
-    case RECD_CT_STRLIST:
-        recd_strlist_free(field);
-        break;
-    case RECD_CT_MAP:
-        recd_kvlist_free(field);
-        break;
-    default:
-        break;
+    case RECD_CT_STRLIST: recd_strlist_free(field); break;
+    case RECD_CT_MAP:     recd_kvlist_free(field); break;
+    default:              break;
     }
 }
 
@@ -402,14 +397,10 @@ static int value_equal(enum recd_conf_type t, const void *a, const void *b)
     size_t i;
 
     switch (t) {
-    case RECD_CT_INT:
-        return *(const int64_t *)a == *(const int64_t *)b;
-    case RECD_CT_DOUBLE:
-        return *(const double *)a == *(const double *)b;
-    case RECD_CT_BOOL:
-        return !*(const int *)a == !*(const int *)b;
-    case RECD_CT_STRING:
-        return str_eq(*(char *const *)a, *(char *const *)b);
+    case RECD_CT_INT:     return *(const int64_t *)a == *(const int64_t *)b;
+    case RECD_CT_DOUBLE:  return *(const double *)a == *(const double *)b;
+    case RECD_CT_BOOL:    return !*(const int *)a == !*(const int *)b;
+    case RECD_CT_STRING:  return str_eq(*(char *const *)a, *(char *const *)b);
     case RECD_CT_STRLIST: {
         const struct recd_strlist *la = a, *lb = b;
         if (la->n != lb->n) {
@@ -532,8 +523,10 @@ static int conv_map(const struct recd_conf_decl *d, const config_setting_t *s, i
         l.line[i] = from_file ? (int)config_setting_source_line(m) : 0;
         if (from_file && conf_secret_key(l.k[i]) && strcmp(l.v[i], MASK) == 0) {
             snprintf(e->suffix, sizeof e->suffix, ".%s", name);
-            rc = perr_set(e, m, "\"%s\" is the mask --dump-config prints, not the secret: "
-                          "write the real value", MASK);
+            rc = perr_set(e, m,
+                          "\"%s\" is the mask --dump-config prints, not the secret: "
+                          "write the real value",
+                          MASK);
             goto fail;
         }
     }
@@ -560,7 +553,8 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
     switch (d->type) {
     case RECD_CT_INT: {
         long long v;
-        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+        if (config_setting_type(s) != CONFIG_TYPE_INT &&
+            config_setting_type(s) != CONFIG_TYPE_INT64) {
             return perr_set(e, s, "expected %s, got %s", want_kind(d->type), got_kind(s));
         }
         v = config_setting_get_int64(s);
@@ -572,7 +566,8 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
     }
     case RECD_CT_DOUBLE: {
         double v;
-        if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+        if (config_setting_type(s) == CONFIG_TYPE_INT ||
+            config_setting_type(s) == CONFIG_TYPE_INT64) {
             v = (double)config_setting_get_int64(s);
         } else if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
             v = config_setting_get_float(s);
@@ -610,8 +605,10 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
             return choice_err(e, s, d, v);
         }
         if (from_file && (d->flags & RECD_CF_SECRET) && strcmp(v, MASK) == 0) {
-            return perr_set(e, s, "\"%s\" is the mask --dump-config prints, not the secret: "
-                            "write the real value", MASK);
+            return perr_set(e, s,
+                            "\"%s\" is the mask --dump-config prints, not the secret: "
+                            "write the real value",
+                            MASK);
         }
         copy = recd_strdup(v);
         if (copy == NULL) {
@@ -641,8 +638,7 @@ static int value_set(const struct recd_conf_decl *d, const config_setting_t *s, 
         *(struct recd_kvlist *)field = l;
         break;
     }
-    default:
-        return perr_set(e, s, "unsupported type %d", (int)d->type);
+    default: return perr_set(e, s, "unsupported type %d", (int)d->type);
     }
     if (d->check != NULL) {
         e->msg[0] = '\0';
@@ -677,7 +673,7 @@ struct literal {
 static int ident_char(char ch)
 {
     return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '_' || ch == '*';
+        ch == '-' || ch == '_' || ch == '*';
 }
 
 /* Read the number literal at p (after "NAME =" and blanks). Returns 1 and fills *l for an
@@ -699,9 +695,9 @@ static int read_int_literal(const char *p, struct literal *l)
         q += 2;
     }
     digits = q;
-    while (base == 16 ? ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
-                         (*q >= 'A' && *q <= 'F'))
-                      : (*q >= '0' && *q <= '9')) {
+    while (base == 16
+               ? ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F'))
+               : (*q >= '0' && *q <= '9')) {
         q++;
     }
     n = (size_t)(q - digits);
@@ -720,8 +716,8 @@ static int read_int_literal(const char *p, struct literal *l)
     tmp[n] = '\0';
     errno = 0;
     mag = strtoull(tmp, NULL, base);
-    if (errno == ERANGE || mag > (neg ? (unsigned long long)INT64_MAX + 1u
-                                      : (unsigned long long)INT64_MAX)) {
+    if (errno == ERANGE ||
+        mag > (neg ? (unsigned long long)INT64_MAX + 1u : (unsigned long long)INT64_MAX)) {
         l->overflow = 1;
     } else if (neg) {
         l->value = mag == (unsigned long long)INT64_MAX + 1u ? INT64_MIN : -(long long)mag;
@@ -758,8 +754,7 @@ static int wrapped_literal(const char *text, unsigned line, const char *name, lo
     for (; p < eol; p++) {
         const char *q;
 
-        if (strncmp(p, name, nlen) != 0 || (p > text && ident_char(p[-1])) ||
-            ident_char(p[nlen])) {
+        if (strncmp(p, name, nlen) != 0 || (p > text && ident_char(p[-1])) || ident_char(p[nlen])) {
             continue;
         }
         q = p + nlen;
@@ -772,9 +767,9 @@ static int wrapped_literal(const char *text, unsigned line, const char *name, lo
         /* a literal that wraps to the parsed value (another setting of the same name on the
          * line, with a right value, is not this one) */
         if (read_int_literal(q, l) &&
-            (l->overflow || (l->value != parsed &&
-                             (int32_t)(uint32_t)((unsigned long long)l->value & 0xffffffffu) ==
-                             parsed))) {
+            (l->overflow ||
+             (l->value != parsed &&
+              (int32_t)(uint32_t)((unsigned long long)l->value & 0xffffffffu) == parsed))) {
             return 1;
         }
     }
@@ -859,15 +854,17 @@ static int apply_default(const struct recd_conf_unit *u, const struct recd_conf_
         if ((d->type == RECD_CT_INT || d->type == RECD_CT_DOUBLE) &&
             config_setting_type(s) == CONFIG_TYPE_INT &&
             wrapped_literal(text, 1, "x", config_setting_get_int64(s), &l)) {
-            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s.%s: invalid default: %s needs "
-                             "the L suffix", u->name, d->name, l.text);
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
+                             "%s.%s: invalid default: %s needs "
+                             "the L suffix",
+                             u->name, d->name, l.text);
             goto out;
         }
     }
     rc = value_set(d, s, field_of(data, d), 0, e);
     if (rc == RECD_ECONFIG) {
-        recd_seterr(errstr, errlen, rc, "%s.%s%s: invalid default: %s", u->name, d->name,
-                    e->suffix, e->msg);
+        recd_seterr(errstr, errlen, rc, "%s.%s%s: invalid default: %s", u->name, d->name, e->suffix,
+                    e->msg);
     } else if (rc != RECD_OK) {
         recd_seterr(errstr, errlen, rc, "out of memory");
     }
@@ -994,8 +991,8 @@ void recd_conf_destroy(struct recd_conf *c)
 
 struct walk {
     struct recd_conf *c;
-    const char *name;       /* file name for settings without a source file */
-    const char *text;       /* the text of that file (or string) */
+    const char *name; /* file name for settings without a source file */
+    const char *text; /* the text of that file (or string) */
     char *errstr;
     size_t errlen;
 };
@@ -1028,7 +1025,7 @@ static char *slurp(const char *path, size_t max, size_t *len_out)
         got = fread(buf + len, 1, cap - len - 1, fp);
         len += got;
         if (len > max) {
-            break;          /* the caller reports the size */
+            break; /* the caller reports the size */
         }
         if (got == 0) {
             break;
@@ -1075,17 +1072,16 @@ static int check_literal(const struct walk *w, const struct recd_conf_decl *d,
     if (l.overflow) {
         return perr_set(e, s, "%s does not fit in a 64-bit integer", l.text);
     }
-    if (conf_bounded(d) && (d->type == RECD_CT_INT ? (int_below(l.value, d->min) ||
-                                                      int_above(l.value, d->max))
-                                                   : ((double)l.value < d->min ||
-                                                      (double)l.value > d->max))) {
+    if (conf_bounded(d) &&
+        (d->type == RECD_CT_INT ? (int_below(l.value, d->min) || int_above(l.value, d->max))
+                                : ((double)l.value < d->min || (double)l.value > d->max))) {
         if (d->type == RECD_CT_INT) {
             return perr_set(e, s, "value %s out of range [%.0f, %.0f]", l.text, d->min, d->max);
         }
         return perr_set(e, s, "value %s out of range [%g, %g]", l.text, d->min, d->max);
     }
-    return perr_set(e, s, "%s needs the L suffix (%sL): without it libconfig reads %lld",
-                    l.text, l.text, (long long)config_setting_get_int64(s));
+    return perr_set(e, s, "%s needs the L suffix (%sL): without it libconfig reads %lld", l.text,
+                    l.text, (long long)config_setting_get_int64(s));
 }
 
 static int loc_err(const struct walk *w, const config_setting_t *s, const char *path,
@@ -1094,8 +1090,8 @@ static int loc_err(const struct walk *w, const config_setting_t *s, const char *
     const char *file = config_setting_source_file(s);
 
     return recd_seterr(w->errstr, w->errlen, RECD_ECONFIG, "%s:%u: %s%s: %s",
-                       file != NULL ? file : w->name, (unsigned)config_setting_source_line(s),
-                       path, suffix, msg);
+                       file != NULL ? file : w->name, (unsigned)config_setting_source_line(s), path,
+                       suffix, msg);
 }
 
 static int set_decl(const struct walk *w, long ui, const struct recd_conf_decl *d,
@@ -1154,7 +1150,7 @@ static int walk_group(const struct walk *w, const config_setting_t *g, const cha
         int parent = 0, plen;
 
         if (name == NULL) {
-            continue;       /* not possible in a group */
+            continue; /* not possible in a group */
         }
         plen = prefix[0] != '\0' ? snprintf(path, sizeof path, "%s.%s", prefix, name)
                                  : snprintf(path, sizeof path, "%s", name);
@@ -1367,15 +1363,18 @@ static int parse_err(const config_t *cfg, const char *name, const char *text, ch
         }
     }
     free(other);
-    return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: %s", file != NULL ? file : name,
-                       line, msg);
+    return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: %s", file != NULL ? file : name, line,
+                       msg);
 }
 
 /* The main file's text with each relative `@include "P"` made relative to the file's
  * directory `dir` ("DIR/P"); lines keep their numbers. NULL on out of memory. */
 static char *resolve_includes(const char *text, const char *dir)
 {
-    struct { char *p; size_t len, cap; } b = { NULL, 0, 0 };
+    struct {
+        char *p;
+        size_t len, cap;
+    } b = { NULL, 0, 0 };
     const char *p = text;
     size_t dlen = strlen(dir);
 
@@ -1452,19 +1451,22 @@ static int check_includes(const char *text, const char *name, int depth, char *e
             continue;
         }
         if (depth > 0 && inc[0] != '/') {
-            return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: @include \"%s\" in an "
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "%s:%d: @include \"%s\" in an "
                                "included file: use an absolute path (libconfig would resolve it "
-                               "against the working directory)", name, line, inc);
+                               "against the working directory)",
+                               name, line, inc);
         }
         if (stat(inc, &ist) != 0) {
             continue;
         }
         if (ist.st_size > RECD_CONF_MAX_BYTES) {
-            return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s:%d: included file %s: larger "
-                               "than %d bytes: not a configuration file", name, line, inc,
-                               RECD_CONF_MAX_BYTES);
+            return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                               "%s:%d: included file %s: larger "
+                               "than %d bytes: not a configuration file",
+                               name, line, inc, RECD_CONF_MAX_BYTES);
         }
-        if (depth < 10 && S_ISREG(ist.st_mode)) {   /* libconfig's include depth limit */
+        if (depth < 10 && S_ISREG(ist.st_mode)) { /* libconfig's include depth limit */
             char *sub = slurp(inc, RECD_CONF_MAX_BYTES, NULL);
 
             if (sub != NULL) {
@@ -1511,13 +1513,17 @@ int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, 
         goto out;
     }
     if (len > RECD_CONF_MAX_BYTES) {
-        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: larger than %d bytes: not a "
-                         "configuration file", path, RECD_CONF_MAX_BYTES);
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
+                         "%s: larger than %d bytes: not a "
+                         "configuration file",
+                         path, RECD_CONF_MAX_BYTES);
         goto out;
     }
     if (strlen(text) != len) {
-        rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: contains a NUL byte: not a "
-                         "configuration file", path);
+        rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
+                         "%s: contains a NUL byte: not a "
+                         "configuration file",
+                         path);
         goto out;
     }
     /* relative @include paths: relative to this file's directory */
@@ -1525,7 +1531,7 @@ int recd_conf_load(const char *path, const struct recd_conf_unit *const *units, 
         dir = recd_strndup(path, (size_t)(strrchr(path, '/') - path));
         if (dir != NULL && dir[0] == '\0') {
             free(dir);
-            dir = recd_strdup("");   /* "/recd.conf": includes resolve to "/P" */
+            dir = recd_strdup(""); /* "/recd.conf": includes resolve to "/P" */
         }
     } else {
         dir = recd_strdup(".");
@@ -1644,8 +1650,8 @@ unsigned recd_conf_line(const struct recd_conf *c, const char *unit, const char 
     return l != NULL ? l->line : 0;
 }
 
-const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key,
-                            char *buf, size_t len)
+const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key, char *buf,
+                            size_t len)
 {
     const struct loc *l = find_loc(c, unit, key);
     const char *file = c != NULL && c->path != NULL ? c->path : "(defaults)";

@@ -22,9 +22,9 @@ enum recd_conf_type {
     RECD_CT_INT,      /* int64_t; bounds min..max */
     RECD_CT_DOUBLE,   /* double; bounds min..max; NaN/inf rejected */
     RECD_CT_BOOL,     /* int (0/1) */
-    RECD_CT_STRING,   /* char * (owned by the config); bounds = length min..max; choices optional */
-    RECD_CT_STRLIST,  /* struct recd_strlist; bounds = number of elements min..max; choices optional */
-    RECD_CT_MAP       /* struct recd_kvlist: a group of name = "string" pairs (e.g. kafka.properties) */
+    RECD_CT_STRING, /* char * (owned by the config); bounds = length min..max; choices optional */
+    RECD_CT_STRLIST, /* struct recd_strlist; bounds = number of elements min..max; choices optional */
+    RECD_CT_MAP /* struct recd_kvlist: a group of name = "string" pairs (e.g. kafka.properties) */
 };
 /* MAP keys: libconfig 1.5 names must match [A-Za-z*][-A-Za-z0-9_*]* (no dots), so in the file
  * '_' stands for '.': `properties = { security_protocol = "ssl"; };` is stored under the key
@@ -33,47 +33,48 @@ enum recd_conf_type {
  * suffix ("5000000000L"); the loader compares every integer with its literal in the file and
  * refuses a wrapped one ("FILE:LINE: unit.key: 5000000000 needs the L suffix ..."). */
 
-#define RECD_CF_RELOADABLE 0x1u  /* may change on SIGHUP */
-#define RECD_CF_SECRET     0x2u  /* masked by --dump-config (for MAP: values whose key matches
+#define RECD_CF_RELOADABLE 0x1u /* may change on SIGHUP */
+#define RECD_CF_SECRET \
+    0x2u /* masked by --dump-config (for MAP: values whose key matches
                                     *password*, *secret*, sasl.*, ssl.key.* are masked) */
 
 struct recd_strlist {
     size_t n;
-    char **v;            /* owned */
+    char **v; /* owned */
 };
 
 struct recd_kvlist {
     size_t n;
-    char **k;            /* owned */
-    char **v;            /* owned */
-    int *line;           /* source line of each pair (0 if from defaults) */
+    char **k; /* owned */
+    char **v; /* owned */
+    int *line; /* source line of each pair (0 if from defaults) */
 };
 
 struct recd_conf_decl;
 /* Optional extra validation of a parsed value (after type and bounds checks).
  * `value` points at the field inside the unit struct. Return 0 or write errstr and return <0. */
-typedef int (*recd_conf_check_fn)(const struct recd_conf_decl *d, const void *value,
-                                  char *errstr, size_t errlen);
+typedef int (*recd_conf_check_fn)(const struct recd_conf_decl *d, const void *value, char *errstr,
+                                  size_t errlen);
 
 struct recd_conf_decl {
-    const char *name;          /* key inside the unit's group */
+    const char *name; /* key inside the unit's group */
     enum recd_conf_type type;
-    const char *def;           /* default as libconfig text: "20", "0.5", "true", "\"x\"",
+    const char *def; /* default as libconfig text: "20", "0.5", "true", "\"x\"",
                                   "[\"a\", \"b\"]", "{}"; NULL = empty/zero */
-    double min, max;           /* bounds (see type); min > max means unbounded */
-    unsigned flags;            /* RECD_CF_* */
-    size_t offset;             /* offsetof(unit struct, field) */
-    const char *desc;          /* one or more sentences; the documentation */
-    const char *const *choices;/* NULL-terminated allowed values for STRING/STRLIST, or NULL */
-    recd_conf_check_fn check;  /* optional */
+    double min, max; /* bounds (see type); min > max means unbounded */
+    unsigned flags; /* RECD_CF_* */
+    size_t offset; /* offsetof(unit struct, field) */
+    const char *desc; /* one or more sentences; the documentation */
+    const char *const *choices; /* NULL-terminated allowed values for STRING/STRLIST, or NULL */
+    recd_conf_check_fn check; /* optional */
 };
 
 struct recd_conf_unit {
-    const char *name;                 /* dotted group path, e.g. "operators.popular" */
-    const char *desc;                 /* what the unit is */
+    const char *name; /* dotted group path, e.g. "operators.popular" */
+    const char *desc; /* what the unit is */
     const struct recd_conf_decl *decls;
     size_t n_decls;
-    size_t struct_size;               /* size of the unit's config struct */
+    size_t struct_size; /* size of the unit's config struct */
 };
 
 /* A loaded configuration: one struct per unit, filled from defaults then the file. */
@@ -107,8 +108,8 @@ const char *recd_conf_path(const struct recd_conf *c);
 
 /* Where unit.key was set: "FILE:LINE", or the configuration's file name alone when the key
  * kept its default ("(defaults)" for recd_conf_defaults). Returns buf. */
-const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key,
-                            char *buf, size_t len);
+const char *recd_conf_where(const struct recd_conf *c, const char *unit, const char *key, char *buf,
+                            size_t len);
 /* The value of unit.key (borrowed from c) when the key exists with that type, else NULL: for
  * checks across units whose structs are private (e.g. an operator's). */
 const void *recd_conf_field(const struct recd_conf *c, const char *unit, const char *key,

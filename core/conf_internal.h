@@ -10,7 +10,7 @@
 
 #include "conf.h"
 
-#define MASK "********"
+#define MASK         "********"
 #define PATH_MAX_LEN 512
 
 struct recd_conf {

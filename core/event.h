@@ -71,7 +71,9 @@ const char *recd_kind_schema_file(int kind);
 enum recd_click_type { RECD_CLICK_VIEW = 0, RECD_CLICK_CART = 1 };
 enum recd_source { RECD_SRC_BROWSE = 0, RECD_SRC_SEARCH = 1, RECD_SRC_RECS = 2 };
 
-struct recd_kv { const char *key, *value; };
+struct recd_kv {
+    const char *key, *value;
+};
 
 struct recd_click {
     const char *item_id;
@@ -103,36 +105,36 @@ struct recd_query {
 };
 
 struct recd_item {
-    const char *item_id;          /* for a removal (null value) only item_id (from the key) is set */
+    const char *item_id; /* for a removal (null value) only item_id (from the key) is set */
     const char *title;
     const char *description;
-    const char **category;        /* category path, root first */
+    const char **category; /* category path, root first */
     uint32_t n_category;
-    const char *brand;            /* NULL when absent */
+    const char *brand; /* NULL when absent */
     double price;
     int in_stock;
     int64_t updated_ts;
-    int removed;                  /* 1: tombstone (null value) */
+    int removed; /* 1: tombstone (null value) */
 };
 
 struct recd_deletion {
     int64_t requested_ts;
-    const char *reason;           /* NULL when absent */
+    const char *reason; /* NULL when absent */
 };
 
 struct recd_event {
-    int kind;                     /* enum recd_kind (input kinds only) */
+    int kind; /* enum recd_kind (input kinds only) */
     /* origin in Kafka */
-    const char *topic;            /* borrowed from config */
+    const char *topic; /* borrowed from config */
     int32_t partition;
     int64_t offset;
     /* common fields (items: event_id = item_id, user_id = NULL) */
     const char *event_id;
     const char *user_id;
-    int64_t ts_ms;                /* event time, ms since the epoch */
+    int64_t ts_ms; /* event time, ms since the epoch */
     /* annotations added by the sessionize operator (0 / -1 before it ran) */
-    uint64_t session_key;         /* identity of the user's current session */
-    int32_t item_idx;             /* dense catalogue index of the event's item (clicks) */
+    uint64_t session_key; /* identity of the user's current session */
+    int32_t item_idx; /* dense catalogue index of the event's item (clicks) */
     union {
         struct recd_click click;
         struct recd_purchase purchase;
@@ -146,15 +148,15 @@ struct recd_event {
 struct recd_rec_item {
     const char *item_id;
     float score;
-    const char *reason;           /* reason code, e.g. "popular", "co_visited", "similar_text" */
-    const char *because_item_id;  /* NULL when not applicable */
+    const char *reason; /* reason code, e.g. "popular", "co_visited", "similar_text" */
+    const char *because_item_id; /* NULL when not applicable */
 };
 
 struct recd_recs {
     const char *user_id;
-    int64_t seq;                  /* monotonic per user, persisted with the state */
+    int64_t seq; /* monotonic per user, persisted with the state */
     const char *model_version;
-    int64_t generated_ts;         /* wall clock ms (informational) */
+    int64_t generated_ts; /* wall clock ms (informational) */
     const char *trigger_event_id; /* NULL when absent */
     struct recd_rec_item *items;
     uint32_t n_items;

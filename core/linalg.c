@@ -10,11 +10,11 @@
  * reduction are those of recd_la_dot, and no variant contracts a multiply and an add (no FMA:
  * -ffp-contract=off, and "fma" is not among the targets) — so every variant returns the same
  * bits (test_util: test_linalg_variants compares them on the CPU it runs on). */
-#define GEMV_BODY                                                                              \
-    for (size_t i = 0; i < m; i++) {                                                           \
-        float v = recd_la_dot(A + i * lda, x, n);                                              \
-                                                                                               \
-        y[i] = accumulate ? y[i] + v : v;                                                      \
+#define GEMV_BODY                                 \
+    for (size_t i = 0; i < m; i++) {              \
+        float v = recd_la_dot(A + i * lda, x, n); \
+                                                  \
+        y[i] = accumulate ? y[i] + v : v;         \
     }
 
 static void gemv_base(size_t m, size_t n, const float *A, size_t lda, const float *x,
@@ -43,9 +43,7 @@ int recd_la_gemv_variant(int variant, size_t m, size_t n, const float *A, size_t
                          const float *x, int accumulate, float *y)
 {
     switch (variant) {
-    case RECD_LA_BASE:
-        gemv_base(m, n, A, lda, x, accumulate, y);
-        return 0;
+    case RECD_LA_BASE: gemv_base(m, n, A, lda, x, accumulate, y); return 0;
 #if defined(__x86_64__) && defined(__GNUC__)
     case RECD_LA_AVX2:
         if (!__builtin_cpu_supports("avx2")) {
@@ -60,13 +58,12 @@ int recd_la_gemv_variant(int variant, size_t m, size_t n, const float *A, size_t
         gemv_avx512(m, n, A, lda, x, accumulate, y);
         return 0;
 #endif
-    default:
-        return -1;
+    default: return -1;
     }
 }
 
-void recd_la_gemv(size_t m, size_t n, const float *A, size_t lda, const float *x,
-                  int accumulate, float *y)
+void recd_la_gemv(size_t m, size_t n, const float *A, size_t lda, const float *x, int accumulate,
+                  float *y)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx512f")) {
@@ -91,8 +88,8 @@ void recd_la_gemv_t(size_t m, size_t n, const float *A, size_t lda, const float 
     }
 }
 
-void recd_la_rank_update(size_t d, size_t t, size_t b, float alpha, const float *U,
-                         const float *G, float beta, float *W, size_t ldw)
+void recd_la_rank_update(size_t d, size_t t, size_t b, float alpha, const float *U, const float *G,
+                         float beta, float *W, size_t ldw)
 {
     float acc[1024];
 

@@ -23,7 +23,7 @@
 /* Σ a[i] b[i] in the fixed order above (inline: the model's hot loops call it with dim 32) */
 static inline float recd_la_dot(const float *a, const float *b, size_t n)
 {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
+    float acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, s;
     size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
@@ -39,8 +39,8 @@ static inline float recd_la_dot(const float *a, const float *b, size_t n)
 }
 
 /* y[i] = (accumulate ? y[i] : 0) + dot(A + i*lda, x, n) for i < m (row-major A, m x n) */
-void recd_la_gemv(size_t m, size_t n, const float *A, size_t lda, const float *x,
-                  int accumulate, float *y);
+void recd_la_gemv(size_t m, size_t n, const float *A, size_t lda, const float *x, int accumulate,
+                  float *y);
 
 /* recd_la_gemv in one instruction-set variant (tests): 0 done, -1 the CPU lacks it. Every
  * variant returns the same bits; recd_la_gemv takes the widest the CPU has. */
@@ -69,7 +69,7 @@ static inline void recd_la_scal(size_t n, float a, float *x)
 
 /* W = beta W + alpha Uᵀ G: W is d x t (row-major, ldw), U is b x d, G is b x t (both dense).
  * Element (r, c) = beta W[r,c] + alpha (Σ_k U[k,r] G[k,c], summed over k in increasing order). */
-void recd_la_rank_update(size_t d, size_t t, size_t b, float alpha, const float *U,
-                         const float *G, float beta, float *W, size_t ldw);
+void recd_la_rank_update(size_t d, size_t t, size_t b, float alpha, const float *U, const float *G,
+                         float beta, float *W, size_t ldw);
 
 #endif

@@ -13,13 +13,10 @@
 #include "log.h"
 #include "recd.h"
 
-static int levels[RECD_LOG__N] = {
-    RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO,
-    RECD_LOG_INFO
-};
-static const char *const sub_names[RECD_LOG__N] = {
-    "main", "kafka", "state", "operator", "config", "codec", "metrics"
-};
+static int levels[RECD_LOG__N] = { RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO,
+                                   RECD_LOG_INFO, RECD_LOG_INFO, RECD_LOG_INFO };
+static const char *const sub_names[RECD_LOG__N] = { "main",   "kafka", "state",  "operator",
+                                                    "config", "codec", "metrics" };
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define RL_SLOTS 64
@@ -35,11 +32,13 @@ static int rl_burst = 10;
 
 int recd_log_level_parse(const char *name)
 {
-    static const struct { const char *n; int l; } map[] = {
-        {"err", RECD_LOG_ERR}, {"error", RECD_LOG_ERR}, {"warning", RECD_LOG_WARNING},
-        {"warn", RECD_LOG_WARNING}, {"notice", RECD_LOG_NOTICE}, {"info", RECD_LOG_INFO},
-        {"debug", RECD_LOG_DEBUG}
-    };
+    static const struct {
+        const char *n;
+        int l;
+    } map[] = { { "err", RECD_LOG_ERR },         { "error", RECD_LOG_ERR },
+                { "warning", RECD_LOG_WARNING }, { "warn", RECD_LOG_WARNING },
+                { "notice", RECD_LOG_NOTICE },   { "info", RECD_LOG_INFO },
+                { "debug", RECD_LOG_DEBUG } };
     size_t i;
 
     for (i = 0; name != NULL && i < RECD_ARRAY_SIZE(map); i++) {
@@ -53,12 +52,12 @@ int recd_log_level_parse(const char *name)
 const char *recd_log_level_name(int level)
 {
     switch (level) {
-    case RECD_LOG_ERR: return "err";
+    case RECD_LOG_ERR:     return "err";
     case RECD_LOG_WARNING: return "warning";
-    case RECD_LOG_NOTICE: return "notice";
-    case RECD_LOG_INFO: return "info";
-    case RECD_LOG_DEBUG: return "debug";
-    default: return "unknown";
+    case RECD_LOG_NOTICE:  return "notice";
+    case RECD_LOG_INFO:    return "info";
+    case RECD_LOG_DEBUG:   return "debug";
+    default:               return "unknown";
     }
 }
 
@@ -84,7 +83,8 @@ void recd_log_set_level(int sub, int level)
 
 int recd_log_enabled(int sub, int level)
 {
-    return sub >= 0 && sub < RECD_LOG__N && level <= __atomic_load_n(&levels[sub], __ATOMIC_RELAXED);
+    return sub >= 0 && sub < RECD_LOG__N &&
+        level <= __atomic_load_n(&levels[sub], __ATOMIC_RELAXED);
 }
 
 void recd_log_set_ratelimit(int interval_ms, int burst)
@@ -164,8 +164,9 @@ void recd_log_rl(int sub, int level, const char *key, const char *fmt, ...)
     if (strncmp(s->key, key, sizeof(s->key) - 1) != 0 ||
         now - s->window_start_ms >= rl_interval_ms) {
         if (s->suppressed > 0) {
-            emitf_locked(sub, RECD_LOG_NOTICE, "%ld similar messages (%s) suppressed in the last %d ms",
-                         s->suppressed, s->key, rl_interval_ms);
+            emitf_locked(sub, RECD_LOG_NOTICE,
+                         "%ld similar messages (%s) suppressed in the last %d ms", s->suppressed,
+                         s->key, rl_interval_ms);
         }
         snprintf(s->key, sizeof(s->key), "%s", key);
         s->window_start_ms = now;

@@ -8,17 +8,23 @@
 #include <stdarg.h>
 
 enum recd_log_level {        /* values are syslog priorities */
-    RECD_LOG_ERR = 3,
-    RECD_LOG_WARNING = 4,
-    RECD_LOG_NOTICE = 5,
-    RECD_LOG_INFO = 6,
-    RECD_LOG_DEBUG = 7
+                      RECD_LOG_ERR = 3,
+                      RECD_LOG_WARNING = 4,
+                      RECD_LOG_NOTICE = 5,
+                      RECD_LOG_INFO = 6,
+                      RECD_LOG_DEBUG = 7
 };
 
 /* Subsystems with their own level. */
 enum recd_log_sub {
-    RECD_LOG_MAIN = 0, RECD_LOG_KAFKA, RECD_LOG_STATE, RECD_LOG_OPERATOR, RECD_LOG_CONFIG,
-    RECD_LOG_CODEC, RECD_LOG_METRICS, RECD_LOG__N
+    RECD_LOG_MAIN = 0,
+    RECD_LOG_KAFKA,
+    RECD_LOG_STATE,
+    RECD_LOG_OPERATOR,
+    RECD_LOG_CONFIG,
+    RECD_LOG_CODEC,
+    RECD_LOG_METRICS,
+    RECD_LOG__N
 };
 
 /* Parse "err", "warning", "notice", "info", "debug" -> level; -1 if unknown. */
@@ -39,11 +45,14 @@ void recd_vlog(int sub, int level, const char *fmt, va_list ap)
 void recd_log_rl(int sub, int level, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-#define RLOG_ERR(sub, ...)   recd_log((sub), RECD_LOG_ERR, __VA_ARGS__)
-#define RLOG_WARN(sub, ...)  recd_log((sub), RECD_LOG_WARNING, __VA_ARGS__)
+#define RLOG_ERR(sub, ...)    recd_log((sub), RECD_LOG_ERR, __VA_ARGS__)
+#define RLOG_WARN(sub, ...)   recd_log((sub), RECD_LOG_WARNING, __VA_ARGS__)
 #define RLOG_NOTICE(sub, ...) recd_log((sub), RECD_LOG_NOTICE, __VA_ARGS__)
-#define RLOG_INFO(sub, ...)  recd_log((sub), RECD_LOG_INFO, __VA_ARGS__)
-#define RLOG_DEBUG(sub, ...) \
-    do { if (recd_log_enabled((sub), RECD_LOG_DEBUG)) recd_log((sub), RECD_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define RLOG_INFO(sub, ...)   recd_log((sub), RECD_LOG_INFO, __VA_ARGS__)
+#define RLOG_DEBUG(sub, ...)                              \
+    do {                                                  \
+        if (recd_log_enabled((sub), RECD_LOG_DEBUG))      \
+            recd_log((sub), RECD_LOG_DEBUG, __VA_ARGS__); \
+    } while (0)
 
 #endif

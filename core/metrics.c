@@ -17,10 +17,9 @@
 #include "strmap.h"
 
 #define N_BUCKETS 16
-static const double bucket_le[N_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-    10, 60
-};
+static const double bucket_le[N_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                             0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                             1,      2.5,     10,     60 };
 
 struct series {
     char *name;       /* owned */
@@ -322,8 +321,9 @@ char *recd_metrics_render(struct recd_metrics *m)
 
             if (f != NULL) {
                 appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", s->name, f->help, s->name,
-                        f->type == RECD_M_COUNTER ? "counter" :
-                        f->type == RECD_M_GAUGE ? "gauge" : "histogram");
+                        f->type == RECD_M_COUNTER     ? "counter"
+                            : f->type == RECD_M_GAUGE ? "gauge"
+                                                      : "histogram");
             }
             last = s->name;
         }
@@ -385,7 +385,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (strcmp(url, "/healthz") == 0) {
         int64_t age_ms = (recd_now_mono_ns() -
-                          __atomic_load_n(&m->heartbeat_ns, __ATOMIC_RELAXED)) / 1000000;
+                          __atomic_load_n(&m->heartbeat_ns, __ATOMIC_RELAXED)) /
+            1000000;
         char tmp[128];
 
         snprintf(tmp, sizeof(tmp), "%s: loop heartbeat %lld ms ago\n",
@@ -402,7 +403,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         pthread_mutex_unlock(&m->lock);
         return respond(c, ready ? 200 : 503, "text/plain", recd_strdup(tmp));
     }
-    return respond(c, 404, "text/plain", recd_strdup("not found: try /metrics, /healthz, /readyz\n"));
+    return respond(c, 404, "text/plain",
+                   recd_strdup("not found: try /metrics, /healthz, /readyz\n"));
 }
 
 int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
@@ -418,8 +420,7 @@ int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port,
                            listen != NULL ? listen : "");
     }
     if ((size_t)(colon - listen) >= hostlen) {
-        return recd_seterr(errstr, errlen, RECD_ECONFIG, "\"%s\": the address is too long",
-                           listen);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "\"%s\": the address is too long", listen);
     }
     for (p = colon + 1; *p != '\0'; p++) {
         if (*p < '0' || *p > '9') {
@@ -436,15 +437,15 @@ int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port,
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     if (inet_pton(AF_INET, host, &a) != 1) {
-        return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                           "\"%s\": \"%s\" is not an IPv4 address", listen, host);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "\"%s\": \"%s\" is not an IPv4 address",
+                           listen, host);
     }
     *port = (int)v;
     return RECD_OK;
 }
 
-int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out,
-                       char *errstr, size_t errlen)
+int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out, char *errstr,
+                       size_t errlen)
 {
     struct sockaddr_in sa;
     char host[128], err[512];
@@ -458,8 +459,8 @@ int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        return recd_seterr(errstr, errlen, RECD_ECONFIG, "metrics.listen: \"%s\" is not an IPv4 address",
-                           host);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "metrics.listen: \"%s\" is not an IPv4 address", host);
     }
     m->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                                 handler, m, MHD_OPTION_SOCK_ADDR, &sa,

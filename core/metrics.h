@@ -45,8 +45,8 @@ int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port,
 
 /* Serve /metrics, /healthz, /readyz on "host:port". The bound port is written to *port_out
  * (useful with port 0). */
-int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out,
-                       char *errstr, size_t errlen);
+int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out, char *errstr,
+                       size_t errlen);
 void recd_metrics_stop(struct recd_metrics *m);
 
 #endif

@@ -17,19 +17,19 @@
 #include <stdarg.h>
 
 enum recd_err {
-    RECD_OK       = 0,
-    RECD_ERR      = -1,  /* unspecified failure (errstr says more) */
-    RECD_EINVAL   = -2,  /* invalid argument or value */
-    RECD_ENOMEM   = -3,  /* allocation failed */
-    RECD_EIO      = -4,  /* file / disk error */
-    RECD_EDECODE  = -5,  /* input record cannot be decoded */
-    RECD_EVALID   = -6,  /* input record decoded but failed validation */
-    RECD_ECONFIG  = -7,  /* bad configuration */
-    RECD_ESTATE   = -8,  /* state store error */
-    RECD_EKAFKA   = -9,  /* Kafka client error */
-    RECD_ELOCKED  = -10, /* resource held by another process */
-    RECD_ENOENT   = -11, /* not found (not necessarily an error) */
-    RECD_EAGAIN   = -12  /* try again later */
+    RECD_OK = 0,
+    RECD_ERR = -1,  /* unspecified failure (errstr says more) */
+    RECD_EINVAL = -2,  /* invalid argument or value */
+    RECD_ENOMEM = -3,  /* allocation failed */
+    RECD_EIO = -4,  /* file / disk error */
+    RECD_EDECODE = -5,  /* input record cannot be decoded */
+    RECD_EVALID = -6,  /* input record decoded but failed validation */
+    RECD_ECONFIG = -7,  /* bad configuration */
+    RECD_ESTATE = -8,  /* state store error */
+    RECD_EKAFKA = -9,  /* Kafka client error */
+    RECD_ELOCKED = -10, /* resource held by another process */
+    RECD_ENOENT = -11, /* not found (not necessarily an error) */
+    RECD_EAGAIN = -12  /* try again later */
 };
 
 /* Static description of an error code; never NULL. */
@@ -48,7 +48,7 @@ int recd_seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
 #define RECD_EXIT_CONFIG   78
 
 #define RECD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define RECD_UNUSED(x) ((void)(x))
+#define RECD_UNUSED(x)     ((void)(x))
 
 /* Allocation helpers: return NULL on failure like libc, callers check. */
 char *recd_strdup(const char *s);

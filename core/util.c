@@ -79,12 +79,11 @@ int64_t recd_now_wall_ms(void)
 
 /* ---- kinds ------------------------------------------------------------------------------ */
 
-static const char *const kind_names[RECD_KIND__N] = {
-    "click", "purchase", "query", "item", "deletion", "recommendations"
-};
+static const char *const kind_names[RECD_KIND__N] = { "click", "purchase", "query",
+                                                      "item",  "deletion", "recommendations" };
 static const char *const kind_files[RECD_KIND__N] = {
-    "click.avsc", "purchase.avsc", "query.avsc", "item.avsc", "user_deletion.avsc",
-    "recommendations.avsc"
+    "click.avsc", "purchase.avsc",      "query.avsc",
+    "item.avsc",  "user_deletion.avsc", "recommendations.avsc"
 };
 
 const char *recd_kind_name(int kind)

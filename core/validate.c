@@ -105,16 +105,15 @@ static void clamp_text(const char *s, int64_t max)
     w[cut] = '\0';
 }
 
-static int check_ts(const struct recd_validate_conf *vc, int64_t ts, const char *what,
-                    char *errstr, size_t errlen)
+static int check_ts(const struct recd_validate_conf *vc, int64_t ts, const char *what, char *errstr,
+                    size_t errlen)
 {
     if (vc->min_ts_ms == 0 && vc->max_ts_ms == 0) {
         return 0;
     }
     if (ts < vc->min_ts_ms || ts > vc->max_ts_ms) {
-        recd_seterr(errstr, errlen, RECD_EVALID,
-                    "bad_timestamp: %s %lld outside [%lld, %lld]", what, (long long)ts,
-                    (long long)vc->min_ts_ms, (long long)vc->max_ts_ms);
+        recd_seterr(errstr, errlen, RECD_EVALID, "bad_timestamp: %s %lld outside [%lld, %lld]",
+                    what, (long long)ts, (long long)vc->min_ts_ms, (long long)vc->max_ts_ms);
         return -1;
     }
     return 0;
@@ -130,16 +129,16 @@ static int check_price(const struct recd_validate_conf *vc, double p, const char
     return 0;
 }
 
-static int validate_click(const struct recd_validate_conf *vc, struct recd_event *ev,
-                          char *errstr, size_t errlen)
+static int validate_click(const struct recd_validate_conf *vc, struct recd_event *ev, char *errstr,
+                          size_t errlen)
 {
     struct recd_click *ck = &ev->u.click;
     uint32_t k;
 
-    if (check_id(vc, ck->item_id, "item_id", 0, errstr, errlen) != 0
-        || check_opt_id(vc, ck->session_id, "session_id", errstr, errlen) != 0
-        || check_opt_id(vc, ck->query_id, "query_id", errstr, errlen) != 0
-        || check_ts(vc, ev->ts_ms, "ts", errstr, errlen) != 0) {
+    if (check_id(vc, ck->item_id, "item_id", 0, errstr, errlen) != 0 ||
+        check_opt_id(vc, ck->session_id, "session_id", errstr, errlen) != 0 ||
+        check_opt_id(vc, ck->query_id, "query_id", errstr, errlen) != 0 ||
+        check_ts(vc, ev->ts_ms, "ts", errstr, errlen) != 0) {
         return RECD_EVALID;
     }
     if (ck->context != NULL) {
@@ -157,20 +156,19 @@ static int validate_purchase(const struct recd_validate_conf *vc, struct recd_ev
     struct recd_purchase *pu = &ev->u.purchase;
     uint32_t k;
 
-    if (check_id(vc, pu->order_id, "order_id", 0, errstr, errlen) != 0
-        || check_ts(vc, ev->ts_ms, "ts", errstr, errlen) != 0) {
+    if (check_id(vc, pu->order_id, "order_id", 0, errstr, errlen) != 0 ||
+        check_ts(vc, ev->ts_ms, "ts", errstr, errlen) != 0) {
         return RECD_EVALID;
     }
     if (pu->n_lines == 0 || pu->lines == NULL) {
         return recd_seterr(errstr, errlen, RECD_EVALID, "bad_purchase: no lines");
     }
     if (vc->max_lines > 0 && (int64_t)pu->n_lines > vc->max_lines) {
-        return recd_seterr(errstr, errlen, RECD_EVALID,
-                           "bad_purchase: %u lines, more than %lld", (unsigned)pu->n_lines,
-                           (long long)vc->max_lines);
+        return recd_seterr(errstr, errlen, RECD_EVALID, "bad_purchase: %u lines, more than %lld",
+                           (unsigned)pu->n_lines, (long long)vc->max_lines);
     }
-    if (pu->currency == NULL || pu->currency[0] == '\0'
-        || too_long(pu->currency, vc->max_id_bytes)) {
+    if (pu->currency == NULL || pu->currency[0] == '\0' ||
+        too_long(pu->currency, vc->max_id_bytes)) {
         return recd_seterr(errstr, errlen, RECD_EVALID, "bad_purchase: bad currency");
     }
     for (k = 0; k < pu->n_lines; k++) {
@@ -180,9 +178,8 @@ static int validate_purchase(const struct recd_validate_conf *vc, struct recd_ev
             return RECD_EVALID;
         }
         if (l->quantity <= 0 || (vc->max_quantity > 0 && l->quantity > vc->max_quantity)) {
-            return recd_seterr(errstr, errlen, RECD_EVALID,
-                               "bad_purchase: line %u quantity %d", (unsigned)k,
-                               (int)l->quantity);
+            return recd_seterr(errstr, errlen, RECD_EVALID, "bad_purchase: line %u quantity %d",
+                               (unsigned)k, (int)l->quantity);
         }
         if (check_price(vc, l->unit_price, "unit_price", errstr, errlen) != 0) {
             return RECD_EVALID;
@@ -191,8 +188,8 @@ static int validate_purchase(const struct recd_validate_conf *vc, struct recd_ev
     return RECD_OK;
 }
 
-static int validate_query(const struct recd_validate_conf *vc, struct recd_event *ev,
-                          char *errstr, size_t errlen)
+static int validate_query(const struct recd_validate_conf *vc, struct recd_event *ev, char *errstr,
+                          size_t errlen)
 {
     struct recd_query *q = &ev->u.query;
     uint32_t k;
@@ -215,8 +212,8 @@ static int validate_query(const struct recd_validate_conf *vc, struct recd_event
     return RECD_OK;
 }
 
-static int validate_item(const struct recd_validate_conf *vc, struct recd_event *ev,
-                         char *errstr, size_t errlen)
+static int validate_item(const struct recd_validate_conf *vc, struct recd_event *ev, char *errstr,
+                         size_t errlen)
 {
     struct recd_item *it = &ev->u.item;
     uint32_t k;
@@ -227,8 +224,8 @@ static int validate_item(const struct recd_validate_conf *vc, struct recd_event 
     if (it->removed) {
         return RECD_OK;   /* a removal carries only the id */
     }
-    if (check_ts(vc, it->updated_ts, "updated_ts", errstr, errlen) != 0
-        || check_price(vc, it->price, "price", errstr, errlen) != 0) {
+    if (check_ts(vc, it->updated_ts, "updated_ts", errstr, errlen) != 0 ||
+        check_price(vc, it->price, "price", errstr, errlen) != 0) {
         return RECD_EVALID;
     }
     if (it->n_category > RECD_VALIDATE_MAX_CATEGORY) {
@@ -253,8 +250,8 @@ static int validate_item(const struct recd_validate_conf *vc, struct recd_event 
     return RECD_OK;
 }
 
-int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *ev,
-                        char *errstr, size_t errlen)
+int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *ev, char *errstr,
+                        size_t errlen)
 {
     if (vc == NULL || ev == NULL) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "recd_validate_event: bad argument");
@@ -276,20 +273,16 @@ int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *
         if (ev->event_id == NULL || ev->event_id[0] == '\0') {
             return recd_seterr(errstr, errlen, RECD_EVALID, "bad_id: empty event_id");
         }
-    } else if (ev->kind != RECD_KIND_ITEM
-               && check_id(vc, ev->event_id, "event_id", 0, errstr, errlen) != 0) {
+    } else if (ev->kind != RECD_KIND_ITEM &&
+               check_id(vc, ev->event_id, "event_id", 0, errstr, errlen) != 0) {
         return RECD_EVALID;
     }
     /* 3. per kind */
     switch (ev->kind) {
-    case RECD_KIND_CLICK:
-        return validate_click(vc, ev, errstr, errlen);
-    case RECD_KIND_PURCHASE:
-        return validate_purchase(vc, ev, errstr, errlen);
-    case RECD_KIND_QUERY:
-        return validate_query(vc, ev, errstr, errlen);
-    case RECD_KIND_ITEM:
-        return validate_item(vc, ev, errstr, errlen);
+    case RECD_KIND_CLICK:    return validate_click(vc, ev, errstr, errlen);
+    case RECD_KIND_PURCHASE: return validate_purchase(vc, ev, errstr, errlen);
+    case RECD_KIND_QUERY:    return validate_query(vc, ev, errstr, errlen);
+    case RECD_KIND_ITEM:     return validate_item(vc, ev, errstr, errlen);
     case RECD_KIND_DELETION:
         if (check_ts(vc, ev->u.deletion.requested_ts, "requested_ts", errstr, errlen) != 0) {
             return RECD_EVALID;

@@ -152,8 +152,8 @@ static void slot_complete(struct daemon *d, struct slot *sl)
 {
     /* acknowledged at: produce time + librdkafka's measured produce -> ack latency, so that the
      * figure does not depend on when the delivery report is served */
-    int64_t now = sl->max_ack_us > 0 ? sl->t_produce_ms + sl->max_ack_us / 1000 :
-                                       recd_now_wall_ms();
+    int64_t now = sl->max_ack_us > 0 ? sl->t_produce_ms + sl->max_ack_us / 1000
+                                     : recd_now_wall_ms();
     size_t i;
 
     if (sl->n_ts > 0) {
@@ -163,8 +163,8 @@ static void slot_complete(struct daemon *d, struct slot *sl)
             lat[i] = now > sl->ts[i] ? (double)(now - sl->ts[i]) / 1000.0 : 0.0;
         }
         if (lat != NULL) {
-            recd_metrics_observe_many(d->metrics, "recd_event_publish_latency_seconds", NULL,
-                                      lat, sl->n_ts);
+            recd_metrics_observe_many(d->metrics, "recd_event_publish_latency_seconds", NULL, lat,
+                                      sl->n_ts);
         }
         free(lat);
     }
@@ -185,7 +185,7 @@ static void slot_complete(struct daemon *d, struct slot *sl)
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct daemon *d = opaque;
-    struct slot *sl = m->_private;   /* NULL: DLQ record or a republished list */
+    struct slot *sl = m->_private; /* NULL: DLQ record or a republished list */
 
     if (m->err) {
         d->delivery_failures++;
@@ -223,7 +223,7 @@ static int produce_retry(struct daemon *d, rd_kafka_resp_err_t (*fn)(struct daem
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             break;
         }
-        rd_kafka_poll(d->producer, 10);   /* queue full: serve delivery reports, retry */
+        rd_kafka_poll(d->producer, 10); /* queue full: serve delivery reports, retry */
     }
     if (err) {
         RLOG_ERR(RECD_LOG_KAFKA, "produce failed: %s", rd_kafka_err2str(err));
@@ -232,7 +232,12 @@ static int produce_retry(struct daemon *d, rd_kafka_resp_err_t (*fn)(struct daem
     return RECD_OK;
 }
 
-struct pub_arg { const char *user; const void *val; size_t len; struct slot *sl; };
+struct pub_arg {
+    const char *user;
+    const void *val;
+    size_t len;
+    struct slot *sl;
+};
 
 static rd_kafka_resp_err_t do_publish(struct daemon *d, void *a)
 {
@@ -240,15 +245,14 @@ static rd_kafka_resp_err_t do_publish(struct daemon *d, void *a)
 
     return rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->topic[RECD_KIND_RECS]),
                              RD_KAFKA_V_KEY(p->user, strlen(p->user)),
-                             RD_KAFKA_V_VALUE((void *)p->val, p->len),
-                             RD_KAFKA_V_OPAQUE(p->sl),
+                             RD_KAFKA_V_VALUE((void *)p->val, p->len), RD_KAFKA_V_OPAQUE(p->sl),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 }
 
 static int sink_publish(void *opaque, const char *user_id, const void *val, size_t len)
 {
     struct daemon *d = opaque;
-    struct pub_arg a = {user_id, val, len, d->open_slot};
+    struct pub_arg a = { user_id, val, len, d->open_slot };
     int rc = produce_retry(opaque, do_publish, &a);
 
     if (rc == RECD_OK && a.sl != NULL) {
@@ -302,7 +306,10 @@ static int sink_hold(void *opaque, uint64_t batch_no)
     return kc->publish_inflight > 0 && !d->batch_dlq && d->delivery_failures == 0;
 }
 
-struct dlq_arg { const struct recd_raw *r; const char *cls, *msg; };
+struct dlq_arg {
+    const struct recd_raw *r;
+    const char *cls, *msg;
+};
 
 static rd_kafka_resp_err_t do_dlq(struct daemon *d, void *a)
 {
@@ -320,11 +327,10 @@ static rd_kafka_resp_err_t do_dlq(struct daemon *d, void *a)
     rd_kafka_header_add(h, "error.message", -1, x->msg, -1);
     err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->dlq_topic),
                             RD_KAFKA_V_KEY((void *)x->r->key, x->r->klen),
-                            RD_KAFKA_V_VALUE((void *)x->r->val, x->r->vlen),
-                            RD_KAFKA_V_HEADERS(h),
+                            RD_KAFKA_V_VALUE((void *)x->r->val, x->r->vlen), RD_KAFKA_V_HEADERS(h),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err) {
-        rd_kafka_headers_destroy(h);   /* ownership passes only on success */
+        rd_kafka_headers_destroy(h); /* ownership passes only on success */
     }
     return err;
 }
@@ -332,7 +338,7 @@ static rd_kafka_resp_err_t do_dlq(struct daemon *d, void *a)
 static int sink_dead_letter(void *opaque, const struct recd_raw *r, const char *cls,
                             const char *msg)
 {
-    struct dlq_arg a = {r, cls, msg};
+    struct dlq_arg a = { r, cls, msg };
 
     ((struct daemon *)opaque)->batch_dlq = 1;
     return produce_retry(opaque, do_dlq, &a);
@@ -345,7 +351,8 @@ static int sink_flush(void *opaque, char *errstr, size_t errlen)
     rd_kafka_resp_err_t err = rd_kafka_flush(d->producer, (int)kc->flush_timeout_ms);
 
     if (err) {
-        return recd_seterr(errstr, errlen, RECD_EKAFKA, "output not acknowledged within %lld ms: %s",
+        return recd_seterr(errstr, errlen, RECD_EKAFKA,
+                           "output not acknowledged within %lld ms: %s",
                            (long long)kc->flush_timeout_ms, rd_kafka_err2str(err));
     }
     if (d->delivery_failures) {
@@ -394,7 +401,7 @@ static struct slot *slot_open(struct daemon *d)
             return &d->slots[i];
         }
     }
-    return NULL;   /* cannot happen: wait_inflight keeps <= 64 sealed */
+    return NULL; /* cannot happen: wait_inflight keeps <= 64 sealed */
 }
 
 /* ---- batches ------------------------------------------------------------------------------ */
@@ -453,7 +460,7 @@ static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t nex
             struct fence *nf = realloc(d->fences, nc * sizeof(*nf));
 
             if (nf == NULL) {
-                return;   /* no fence for this partition: records are taken as they come */
+                return; /* no fence for this partition: records are taken as they come */
             }
             d->fences = nf;
             d->cap_fences = nc;
@@ -469,7 +476,7 @@ static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t nex
 static int flush_batch(struct daemon *d)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
-    struct recd_sink sink = {d, sink_publish, sink_dead_letter, sink_flush, sink_hold};
+    struct recd_sink sink = { d, sink_publish, sink_dead_letter, sink_flush, sink_hold };
     char err[512];
     size_t i;
     int rc = RECD_OK;
@@ -493,7 +500,7 @@ static int flush_batch(struct daemon *d)
         rd_kafka_message_t *m = d->msgs[i];
         struct recd_raw *r = &d->raws[i];
 
-        r->kind = kind_of_topic(d, rd_kafka_topic_name(m->rkt));   /* known: accept_msg */
+        r->kind = kind_of_topic(d, rd_kafka_topic_name(m->rkt)); /* known: accept_msg */
         r->topic = d->topic[r->kind];
         r->partition = m->partition;
         r->offset = m->offset;
@@ -507,10 +514,10 @@ static int flush_batch(struct daemon *d)
         }
     }
     rc = recd_pipeline_run_batch(d->pipeline, d->raws, d->n_msgs, &sink, err, sizeof(err));
-    d->open_slot = NULL;   /* failed before hold(): the slot stays used (recd stops) */
+    d->open_slot = NULL; /* failed before hold(): the slot stays used (recd stops) */
     if (rc != RECD_OK) {
-        RLOG_ERR(RECD_LOG_MAIN, "batch of %zu records failed, nothing committed: %s",
-                 d->n_msgs, err);
+        RLOG_ERR(RECD_LOG_MAIN, "batch of %zu records failed, nothing committed: %s", d->n_msgs,
+                 err);
         set_failed(d, err);
         goto out;
     }
@@ -527,10 +534,10 @@ static int flush_batch(struct daemon *d)
         rd_kafka_message_t *m = d->msgs[i];
 
         if (d->raws[i].kind == RECD_KIND_ITEM) {
-            continue;   /* the items reader has no group */
+            continue; /* the items reader has no group */
         }
-        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
-            offs, d->raws[i].topic, m->partition);
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(offs, d->raws[i].topic,
+                                                                            m->partition);
 
         if (tp == NULL) {
             tp = rd_kafka_topic_partition_list_add(offs, d->raws[i].topic, m->partition);
@@ -586,9 +593,11 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         return 0;
     }
     topics = json_object_get(root, "topics");
-    json_object_foreach(topics, tname, t) {
+    json_object_foreach(topics, tname, t)
+    {
         parts = json_object_get(t, "partitions");
-        json_object_foreach(parts, pid, p) {
+        json_object_foreach(parts, pid, p)
+        {
             /* behind what recd has processed (the stored offset), not behind Kafka's
              * periodic commit; consumer_lag before librdkafka 1.8 */
             lag = json_object_get(p, "consumer_lag_stored");
@@ -604,7 +613,7 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         }
     }
     json_decref(root);
-    return 0;   /* librdkafka frees json */
+    return 0; /* librdkafka frees json */
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -624,8 +633,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (recd_state_get_offset(d->state, tp->topic, tp->partition, &next) == RECD_OK) {
                 tp->offset = next;
             } else {
-                tp->offset = strcmp(kc->start_from, "latest") == 0 ? RD_KAFKA_OFFSET_END :
-                             RD_KAFKA_OFFSET_BEGINNING;
+                tp->offset = strcmp(kc->start_from, "latest") == 0 ? RD_KAFKA_OFFSET_END
+                                                                   : RD_KAFKA_OFFSET_BEGINNING;
             }
             fence_set(d, kind_of_topic(d, tp->topic), tp->partition,
                       tp->offset >= 0 ? tp->offset : -1);
@@ -718,7 +727,8 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
     f = fence_find(d, kind, m->partition);
     if (f != NULL && f->next >= 0 && m->offset < f->next) {
         d->skipped++;
-        recd_metrics_add(d->metrics, "recd_records_skipped_total", "reason=\"already_consumed\"", 1);
+        recd_metrics_add(d->metrics, "recd_records_skipped_total", "reason=\"already_consumed\"",
+                         1);
         recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "fence",
                     "%s[%d]@%lld is below the next offset %lld recd consumes from that "
                     "partition (the client rewound it): skipped, not applied twice",
@@ -767,11 +777,12 @@ static void items_assign(struct daemon *d)
     for (i = 0; i < md->topics[0].partition_cnt; i++) {
         int32_t p = md->topics[0].partitions[i].id;
         int64_t next;
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_add(parts, d->topic[RECD_KIND_ITEM], p);
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(
+            parts, d->topic[RECD_KIND_ITEM], p);
 
-        tp->offset = recd_state_get_offset(d->state, tp->topic, p, &next) == RECD_OK ?
-                     next : RD_KAFKA_OFFSET_BEGINNING;
+        tp->offset = recd_state_get_offset(d->state, tp->topic, p, &next) == RECD_OK
+            ? next
+            : RD_KAFKA_OFFSET_BEGINNING;
         fence_set(d, RECD_KIND_ITEM, p, tp->offset >= 0 ? tp->offset : -1);
     }
     rd_kafka_assign(d->items, parts);
@@ -790,7 +801,7 @@ static void collect_batch(struct daemon *d)
     rd_kafka_message_t *m;
 
     items_assign(d);
-    rd_kafka_poll(d->producer, 0);   /* delivery reports: in-flight batches complete */
+    rd_kafka_poll(d->producer, 0); /* delivery reports: in-flight batches complete */
     while (!sig_stop && !sig_reload && !sig_checkpoint && !d->fatal &&
            d->n_msgs < (size_t)bc->max_records && d->batch_bytes < BATCH_MAX_BYTES) {
         int64_t left_ms = (deadline - recd_now_mono_ns()) / 1000000;
@@ -804,7 +815,8 @@ static void collect_batch(struct daemon *d)
         if (d->n_msgs >= (size_t)bc->max_records || d->batch_bytes >= BATCH_MAX_BYTES) {
             break;
         }
-        m = rd_kafka_consumer_poll(d->consumer, left_ms > 0 ? (int)(left_ms > 100 ? 100 : left_ms) : 0);
+        m = rd_kafka_consumer_poll(d->consumer,
+                                   left_ms > 0 ? (int)(left_ms > 100 ? 100 : left_ms) : 0);
         if (m != NULL) {
             accept_msg(d, d->consumer, m);
         } else {
@@ -925,7 +937,7 @@ static void declare_metrics(struct recd_metrics *m)
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");
-    recd_metrics_add(m, "recd_users_forgotten_total", NULL, 0);   /* present from the start */
+    recd_metrics_add(m, "recd_users_forgotten_total", NULL, 0); /* present from the start */
     recd_metrics_declare(m, "recd_records_skipped_total", RECD_M_COUNTER,
                          "Records dropped because recd had already consumed their offset (the "
                          "Kafka client rewound a partition), by reason.");
@@ -957,7 +969,8 @@ static void declare_metrics(struct recd_metrics *m)
     recd_metrics_declare(m, "recd_online_hit_ratio", RECD_M_GAUGE, "Online HR@K since start.");
     recd_metrics_declare(m, "recd_online_mrr", RECD_M_GAUGE, "Online MRR@K since start.");
     recd_metrics_declare(m, "recd_build_info", RECD_M_GAUGE, "Build information.");
-    recd_metrics_set(m, "recd_build_info", "version=\"" RECD_VERSION "\",revision=\"" RECD_GIT_REV "\"", 1);
+    recd_metrics_set(m, "recd_build_info",
+                     "version=\"" RECD_VERSION "\",revision=\"" RECD_GIT_REV "\"", 1);
 }
 
 static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
@@ -1088,7 +1101,7 @@ static void teardown(struct daemon *d)
             /* nothing in flight needs waiting for: records of the failed batch are produced
              * again when it is re-consumed, lists of committed batches are in the outbox */
             rd_kafka_purge(d->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-            rd_kafka_flush(d->producer, 1000);   /* serves the purged records' reports */
+            rd_kafka_flush(d->producer, 1000); /* serves the purged records' reports */
         } else {
             rd_kafka_flush(d->producer, 10000);
         }
@@ -1203,10 +1216,12 @@ int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen
     if (rc != RECD_OK && rc != RECD_ENOMEM) {
         /* name the key whose file the codec could not load */
         const struct recd_conf_input *in = RECD_UNIT(c, "input", struct recd_conf_input);
-        const struct { const char *key, *file; } w[] = {
-            {"writer_click", in->writer_click}, {"writer_purchase", in->writer_purchase},
-            {"writer_query", in->writer_query}, {"writer_item", in->writer_item},
-            {"writer_deletion", in->writer_deletion},
+        const struct {
+            const char *key, *file;
+        } w[] = {
+            { "writer_click", in->writer_click },       { "writer_purchase", in->writer_purchase },
+            { "writer_query", in->writer_query },       { "writer_item", in->writer_item },
+            { "writer_deletion", in->writer_deletion },
         };
         size_t i;
 
@@ -1220,10 +1235,10 @@ int recd_config_preflight(const struct recd_conf *c, char *errstr, size_t errlen
         }
     }
     if (rc != RECD_OK) {
-        snprintf(where, sizeof(where), "%s", recd_conf_path(c) != NULL ? recd_conf_path(c)
-                                                                       : "(defaults)");
-        return recd_seterr(errstr, errlen, rc == RECD_ENOMEM ? rc : RECD_ECONFIG,
-                           "%s: input: %s", where, err);
+        snprintf(where, sizeof(where), "%s",
+                 recd_conf_path(c) != NULL ? recd_conf_path(c) : "(defaults)");
+        return recd_seterr(errstr, errlen, rc == RECD_ENOMEM ? rc : RECD_ECONFIG, "%s: input: %s",
+                           where, err);
     }
     return recd_kafka_check(c, errstr, errlen);
 }
@@ -1251,9 +1266,9 @@ int recd_config_check_models(const struct recd_conf *c, char *errstr, size_t err
     rc = recd_minilm_open_opts(*dir, &mo, &m, err, sizeof(err));
     recd_minilm_close(m);
     if (rc != RECD_OK) {
-        return rc == RECD_ENOMEM ? recd_seterr(errstr, errlen, rc, "out of memory")
-                                 : recd_conf_error(c, "operators.embed", "model_dir", errstr,
-                                                   errlen, "%s", err);
+        return rc == RECD_ENOMEM
+            ? recd_seterr(errstr, errlen, rc, "out of memory")
+            : recd_conf_error(c, "operators.embed", "model_dir", errstr, errlen, "%s", err);
     }
     return RECD_OK;
 }
@@ -1351,7 +1366,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     }
     {
         /* lists committed before a crash whose output was never acknowledged */
-        struct recd_sink rs = {d, sink_publish, sink_dead_letter, sink_flush, NULL};
+        struct recd_sink rs = { d, sink_publish, sink_dead_letter, sink_flush, NULL };
         size_t nrep = 0;
 
         rc = recd_pipeline_recover(d->pipeline, &rs, &nrep, err, sizeof(err));
@@ -1385,7 +1400,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         flush_batch(d);
         now = recd_now_mono_ns();
         if (had_input) {
-            d->last_msg_ns = now;   /* --exit-idle counts time waiting for input, not working */
+            d->last_msg_ns = now; /* --exit-idle counts time waiting for input, not working */
         }
         recd_metrics_heartbeat(d->metrics);
         if (d->watchdog_interval_ns > 0 && now - d->last_watchdog_ns >= d->watchdog_interval_ns) {
@@ -1394,13 +1409,14 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         }
         if (opts->exit_idle_ms > 0 && d->assigned &&
             now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
-            RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting", (long long)opts->exit_idle_ms);
+            RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting",
+                        (long long)opts->exit_idle_ms);
             break;
         }
     }
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     if (!d->fatal) {
-        flush_batch(d);   /* records polled before the stop signal */
+        flush_batch(d); /* records polled before the stop signal */
         drain_output(d);
     }
     {
@@ -1408,7 +1424,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         struct rusage ru;
 
         memset(&ru, 0, sizeof(ru));
-        getrusage(RUSAGE_SELF, &ru);   /* ru_maxrss: peak resident set in KiB (Linux) */
+        getrusage(RUSAGE_SELF, &ru); /* ru_maxrss: peak resident set in KiB (Linux) */
         recd_pipeline_stats(d->pipeline, &ps);
         RLOG_NOTICE(RECD_LOG_MAIN,
                     "stopping: %llu batches, %llu records, %llu events, %llu dead-lettered, "
@@ -1422,7 +1438,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     code = d->fatal ? RECD_EXIT_FAILURE : RECD_EXIT_OK;
     if (d->fatal && mc->enabled && !sig_stop) {
         /* /readyz keeps answering 503 with the reason a little longer, for probes/scrapes */
-        struct timespec ts = {FAIL_LINGER_MS / 1000, (FAIL_LINGER_MS % 1000) * 1000000L};
+        struct timespec ts = { FAIL_LINGER_MS / 1000, (FAIL_LINGER_MS % 1000) * 1000000L };
 
         nanosleep(&ts, NULL);
     }

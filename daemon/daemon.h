@@ -22,9 +22,8 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
 /* librdkafka configuration shared by recd's clients and recctl: bootstrap servers, client.id,
  * the kafka.properties pass-through and log forwarding. */
 struct rd_kafka_conf_s;
-int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out,
-                         char *errstr, size_t errlen);
-
+int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out, char *errstr,
+                         size_t errlen);
 
 /* Create recd's Kafka clients as a start would, without bootstrap servers, and destroy them:
  * librdkafka's checks of the whole configuration (kafka.c). */

@@ -24,13 +24,15 @@
 #define DEMO_SHOW_ITEMS 5
 
 static const char *const demo_topics[] = {
-    "shop.clicks", "shop.purchases", "shop.queries", "shop.items", "shop.user-deletions",
-    "shop.recommendations", "recd.dlq"
+    "shop.clicks",         "shop.purchases",       "shop.queries", "shop.items",
+    "shop.user-deletions", "shop.recommendations", "recd.dlq"
 };
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    (void)sb; (void)flag; (void)ftw;
+    (void)sb;
+    (void)flag;
+    (void)ftw;
     return remove(p);
 }
 
@@ -104,11 +106,10 @@ static int fill(rd_kafka_t *p, struct recd_codec *codec, const char *dataset_dir
             }
         }
         key = ev.kind == RECD_KIND_ITEM ? ev.u.item.item_id : ev.user_id;
-        while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic_for(ev.kind)),
-                                 RD_KAFKA_V_KEY(key, strlen(key)),
-                                 RD_KAFKA_V_VALUE(buf.data, buf.len),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        while (rd_kafka_producev(
+                   p, RD_KAFKA_V_TOPIC(topic_for(ev.kind)), RD_KAFKA_V_KEY(key, strlen(key)),
+                   RD_KAFKA_V_VALUE(buf.data, buf.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                   RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(p, 10);
         }
         (*produced)++;
@@ -124,7 +125,7 @@ out:
 
 static void show(const char *state_dir, struct recd_codec *codec, struct recd_strmap *titles)
 {
-    struct recd_state_conf sc = {0};
+    struct recd_state_conf sc = { 0 };
     struct recd_state *st = NULL;
     struct recd_state_iter *it = NULL;
     struct recd_arena *arena = recd_arena_new(1 << 16);
@@ -159,8 +160,8 @@ static void show(const char *state_dir, struct recd_codec *codec, struct recd_st
         for (uint32_t i = 0; i < r.n_items && i < DEMO_SHOW_ITEMS; i++) {
             const char *t = recd_strmap_get(titles, r.items[i].item_id);
 
-            printf("  %u. %-12s %-48.48s score %8.3f  reason %s%s%s\n", i + 1,
-                   r.items[i].item_id, t ? t : "", r.items[i].score, r.items[i].reason,
+            printf("  %u. %-12s %-48.48s score %8.3f  reason %s%s%s\n", i + 1, r.items[i].item_id,
+                   t ? t : "", r.items[i].score, r.items[i].reason,
                    r.items[i].because_item_id ? " because of " : "",
                    r.items[i].because_item_id ? r.items[i].because_item_id : "");
         }
@@ -218,7 +219,8 @@ int recd_demo_main(const char *dataset_dir, long long n_events)
         rd_kafka_mock_topic_create(mc, demo_topics[i], 1, 1);
     }
     rd_kafka_conf_t *bc = rd_kafka_conf_new();
-    rd_kafka_conf_set(bc, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), err, sizeof(err));
+    rd_kafka_conf_set(bc, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), err,
+                      sizeof(err));
     rd_kafka_conf_set(bc, "enable.idempotence", "true", err, sizeof(err));
     rd_kafka_conf_set(bc, "linger.ms", "20", err, sizeof(err));
     rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, bc, err, sizeof(err));
@@ -227,7 +229,8 @@ int recd_demo_main(const char *dataset_dir, long long n_events)
         rd_kafka_conf_destroy(bc);
         goto out;
     }
-    printf("recd demo: in-process Kafka mock cluster at %s\n", rd_kafka_mock_cluster_bootstraps(mc));
+    printf("recd demo: in-process Kafka mock cluster at %s\n",
+           rd_kafka_mock_cluster_bootstraps(mc));
     printf("recd demo: producing %s ...\n", dataset_dir ? dataset_dir : "a synthetic shop");
     fflush(stdout);
     if (fill(prod, codec, dataset_dir, n_events, titles, &produced) != RECD_OK) {

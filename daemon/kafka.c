@@ -20,8 +20,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     recd_log(RECD_LOG_KAFKA, l, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
-int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out,
-                         char *errstr, size_t errlen)
+int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out, char *errstr,
+                         size_t errlen)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(c, "kafka", struct recd_conf_kafka);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -34,8 +34,8 @@ int recd_kafka_base_conf(const struct recd_conf *c, struct rd_kafka_conf_s **out
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "kafka: %s", err);
     }
     for (i = 0; i < kc->properties.n; i++) {
-        if (rd_kafka_conf_set(conf, kc->properties.k[i], kc->properties.v[i], err,
-                              sizeof(err)) != RD_KAFKA_CONF_OK) {
+        if (rd_kafka_conf_set(conf, kc->properties.k[i], kc->properties.v[i], err, sizeof(err)) !=
+            RD_KAFKA_CONF_OK) {
             rd_kafka_conf_destroy(conf);
             return recd_seterr(errstr, errlen, RECD_ECONFIG, "kafka.properties: %s: %s",
                                kc->properties.k[i], err);
@@ -62,7 +62,7 @@ int recd_kafka_check(const struct recd_conf *c, char *errstr, size_t errlen)
     static const struct {
         const char *what;
         rd_kafka_type_t type;
-    } clients[] = {{"producer", RD_KAFKA_PRODUCER}, {"consumer", RD_KAFKA_CONSUMER}};
+    } clients[] = { { "producer", RD_KAFKA_PRODUCER }, { "consumer", RD_KAFKA_CONSUMER } };
     const struct recd_conf_kafka *kc = RECD_UNIT(c, "kafka", struct recd_conf_kafka);
     char err[512];
     size_t i;

@@ -59,12 +59,12 @@ static const char *topic_of_kind(const struct recd_conf *c, int kind)
     const struct recd_conf_topics *t = RECD_UNIT(c, "topics", struct recd_conf_topics);
 
     switch (kind) {
-    case RECD_KIND_CLICK: return t->clicks;
+    case RECD_KIND_CLICK:    return t->clicks;
     case RECD_KIND_PURCHASE: return t->purchases;
-    case RECD_KIND_QUERY: return t->queries;
-    case RECD_KIND_ITEM: return t->items;
+    case RECD_KIND_QUERY:    return t->queries;
+    case RECD_KIND_ITEM:     return t->items;
     case RECD_KIND_DELETION: return t->deletions;
-    default: return "?";
+    default:                 return "?";
     }
 }
 
@@ -122,8 +122,8 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
         char name[160];
 
         if (d == NULL) {
-            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "pipeline.chain: unknown operator \"%s\"",
-                             pc->chain.v[i]);
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG,
+                             "pipeline.chain: unknown operator \"%s\"", pc->chain.v[i]);
             goto fail;
         }
         snprintf(name, sizeof(name), "operators.%s", d->name);
@@ -254,7 +254,7 @@ static int run_ops(struct recd_pipeline *p, size_t from, size_t to, char *errstr
 
 static int forget_user(struct recd_pipeline *p, const char *user_id)
 {
-    static const int cfs[] = {RECD_CF_USERS, RECD_CF_SESSIONS, RECD_CF_OUTPUTS};
+    static const int cfs[] = { RECD_CF_USERS, RECD_CF_SESSIONS, RECD_CF_OUTPUTS };
     size_t i;
     int rc;
 
@@ -293,11 +293,10 @@ static const struct recd_recs *last_list(struct recd_pipeline *p, const char *us
     }
     r = recd_arena_alloc(p->arena, sizeof(*r));
     p->key.len = 0;
-    if (r == NULL ||
-        recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
+    if (r == NULL || recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
         recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
-        recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, r, err,
-                               sizeof(err)) != RECD_OK) {
+        recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, r, err, sizeof(err)) !=
+            RECD_OK) {
         r = NULL;
     }
     /* out of memory here only costs a second read */
@@ -364,8 +363,8 @@ static void stage(struct recd_pipeline *p, const char *name, int64_t *t)
  * "<user_id>\0" key starts with \0), value: the users' ids, each NUL-terminated. CF_OUTPUTS
  * is outside the state digest: the outbox depends on acknowledgement timing, not on input. */
 #define OUTBOX_PREFIX "\0ob"
-#define OUTBOX_PLEN 3
-#define OUTBOX_KLEN (OUTBOX_PLEN + 8)
+#define OUTBOX_PLEN   3
+#define OUTBOX_KLEN   (OUTBOX_PLEN + 8)
 
 static void outbox_key(uint64_t batch_no, unsigned char k[OUTBOX_KLEN])
 {
@@ -502,8 +501,10 @@ int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink,
         if (rc != RECD_OK) {
             goto out;
         }
-        RLOG_NOTICE(RECD_LOG_STATE, "republished %zu list(s) of %zu batch(es) whose output was "
-                    "not acknowledged before the last stop", n, n_entries);
+        RLOG_NOTICE(RECD_LOG_STATE,
+                    "republished %zu list(s) of %zu batch(es) whose output was "
+                    "not acknowledged before the last stop",
+                    n, n_entries);
     }
     if (next_no > p->batch_no) {
         p->batch_no = next_no;
@@ -562,8 +563,7 @@ static int batch_begin(struct recd_pipeline *p, size_t n, char *errstr, size_t e
 /* A record that does not decode or validate goes to the dead-letter topic; `err` says why (its
  * text up to the first ':' is the reason class). */
 static int dead_letter(struct recd_pipeline *p, const struct recd_raw *r,
-                       const struct recd_sink *sink, const char *err, char *errstr,
-                       size_t errlen)
+                       const struct recd_sink *sink, const char *err, char *errstr, size_t errlen)
 {
     char cls[48], labels[160];
     size_t cl = strcspn(err, ":");
@@ -572,13 +572,12 @@ static int dead_letter(struct recd_pipeline *p, const struct recd_raw *r,
     snprintf(cls, sizeof(cls), "%.*s", (int)(cl < sizeof(cls) ? cl : sizeof(cls) - 1), err);
     snprintf(labels, sizeof(labels), "topic=\"%s\",reason=\"%s\"", r->topic, cls);
     recd_metrics_add(p->metrics, "recd_records_dead_lettered_total", labels, 1);
-    recd_log_rl(RECD_LOG_CODEC, RECD_LOG_WARNING, cls,
-                "dead-lettering %s[%d]@%lld: %s", r->topic, (int)r->partition,
-                (long long)r->offset, err);
+    recd_log_rl(RECD_LOG_CODEC, RECD_LOG_WARNING, cls, "dead-lettering %s[%d]@%lld: %s", r->topic,
+                (int)r->partition, (long long)r->offset, err);
     rc = sink->dead_letter(sink->opaque, r, cls, err);
     if (rc != RECD_OK) {
-        return recd_seterr(errstr, errlen, rc, "cannot dead-letter %s[%d]@%lld",
-                           r->topic, (int)r->partition, (long long)r->offset);
+        return recd_seterr(errstr, errlen, rc, "cannot dead-letter %s[%d]@%lld", r->topic,
+                           (int)r->partition, (long long)r->offset);
     }
     p->stats.dead_lettered++;
     return RECD_OK;
@@ -589,7 +588,7 @@ static int dead_letter(struct recd_pipeline *p, const struct recd_raw *r,
 static int decode_records(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
                           const struct recd_sink *sink, char *errstr, size_t errlen)
 {
-    uint64_t consumed[RECD_KIND__NINPUT] = {0}, decoded[RECD_KIND__NINPUT] = {0};
+    uint64_t consumed[RECD_KIND__NINPUT] = { 0 }, decoded[RECD_KIND__NINPUT] = { 0 };
     size_t i, ne = 0;
     char err[512];
     int rc;
@@ -603,8 +602,8 @@ static int decode_records(struct recd_pipeline *p, const struct recd_raw *recs, 
             return oom(errstr, errlen);
         }
         memset(ev, 0, sizeof(*ev));
-        rc = recd_codec_decode(p->codec, r->kind, r->key, r->klen, r->val, r->vlen, p->arena,
-                               ev, err, sizeof(err));
+        rc = recd_codec_decode(p->codec, r->kind, r->key, r->klen, r->val, r->vlen, p->arena, ev,
+                               err, sizeof(err));
         if (rc == RECD_OK) {
             rc = recd_validate_event(&p->vconf, ev, err, sizeof(err));
         }
@@ -723,8 +722,8 @@ static int checkpoint(struct recd_pipeline *p, char *errstr, size_t errlen)
             continue;   /* forgotten and not back: nothing of the user may remain */
         }
         if (recd_key_sub(&p->key, user, "seq") != RECD_OK ||
-            recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, val,
-                         sizeof(int64_t)) != RECD_OK) {
+            recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, val, sizeof(int64_t)) !=
+                RECD_OK) {
             return oom(errstr, errlen);
         }
     }
@@ -732,8 +731,8 @@ static int checkpoint(struct recd_pipeline *p, char *errstr, size_t errlen)
 }
 
 /* 5a. a tombstone for each user forgotten in the batch */
-static int publish_tombstones(struct recd_pipeline *p, const struct recd_sink *sink,
-                              char *errstr, size_t errlen)
+static int publish_tombstones(struct recd_pipeline *p, const struct recd_sink *sink, char *errstr,
+                              size_t errlen)
 {
     size_t i;
     int rc;
@@ -775,8 +774,8 @@ static int publish_list(struct recd_pipeline *p, struct recd_recs *r, int64_t no
     }
     p->key.len = 0;
     if (recd_buf_append(&p->key, r->user_id, strlen(r->user_id) + 1) != RECD_OK ||
-        recd_txn_put(p->txn, RECD_CF_OUTPUTS, p->key.data, p->key.len, p->enc.data,
-                     p->enc.len) != RECD_OK) {
+        recd_txn_put(p->txn, RECD_CF_OUTPUTS, p->key.data, p->key.len, p->enc.data, p->enc.len) !=
+            RECD_OK) {
         return oom(errstr, errlen);
     }
     rc = sink->publish(sink->opaque, r->user_id, p->enc.data, p->enc.len);
@@ -905,9 +904,10 @@ static void forgotten_committed(struct recd_pipeline *p)
     size_t i;
 
     for (i = 0; i < p->batch.n_forgotten; i++) {
-        RLOG_NOTICE(RECD_LOG_MAIN, "forget: user \"%.256s\" forgotten: per-user state deleted, "
-                    "tombstone published (batch %llu)", p->batch.forgotten[i],
-                    (unsigned long long)p->batch_no);
+        RLOG_NOTICE(RECD_LOG_MAIN,
+                    "forget: user \"%.256s\" forgotten: per-user state deleted, "
+                    "tombstone published (batch %llu)",
+                    p->batch.forgotten[i], (unsigned long long)p->batch_no);
     }
     if (p->batch.n_forgotten > 0) {
         recd_metrics_add(p->metrics, "recd_users_forgotten_total", NULL,
@@ -998,8 +998,8 @@ fail:
     return rc;
 }
 
-int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf,
-                              char *errstr, size_t errlen)
+int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf, char *errstr,
+                              size_t errlen)
 {
     size_t i;
     int rc;
@@ -1011,8 +1011,8 @@ int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *c
             continue;
         }
         snprintf(name, sizeof(name), "operators.%s", p->ops[i].desc->name);
-        rc = p->ops[i].desc->reconfigure(p->ops[i].ctx, recd_conf_unit_data(conf, name),
-                                         errstr, errlen);
+        rc = p->ops[i].desc->reconfigure(p->ops[i].ctx, recd_conf_unit_data(conf, name), errstr,
+                                         errlen);
         if (rc != RECD_OK) {
             return rc;
         }

@@ -89,8 +89,8 @@ int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink,
                           char *errstr, size_t errlen);
 
 /* Apply the reloadable knobs of a new, already validated config (operators' reconfigure). */
-int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf,
-                              char *errstr, size_t errlen);
+int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf, char *errstr,
+                              size_t errlen);
 
 /* Counters since start (for the daemon's summary and tests). */
 struct recd_pipeline_stats {

@@ -35,7 +35,8 @@ static int check_log_levels(const struct recd_conf_decl *d, const void *value, c
         if (s == RECD_LOG__N) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
                                "unknown subsystem \"%s\" (known: main, kafka, state, operator, "
-                               "config, codec, metrics)", kv->k[i]);
+                               "config, codec, metrics)",
+                               kv->k[i]);
         }
         if (recd_log_level_parse(kv->v[i]) < 0) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
@@ -58,8 +59,8 @@ static int check_rdkafka_props(const struct recd_conf_decl *d, const void *value
 
     for (i = 0; i < kv->n; i++) {
         if (rd_kafka_conf_set(conf, kv->k[i], kv->v[i], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "librdkafka property %s: %s",
-                             kv->k[i], err);
+            rc = recd_seterr(errstr, errlen, RECD_ECONFIG, "librdkafka property %s: %s", kv->k[i],
+                             err);
             break;
         }
     }
@@ -81,13 +82,13 @@ static int check_chain(const struct recd_conf_decl *d, const void *value, char *
                 snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
                          j ? ", " : "", recd_operator_at(j)->name);
             }
-            return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                               "unknown operator \"%s\" (known: %s)", l->v[i], known);
+            return recd_seterr(errstr, errlen, RECD_ECONFIG, "unknown operator \"%s\" (known: %s)",
+                               l->v[i], known);
         }
         for (j = 0; j < i; j++) {
             if (strcmp(l->v[i], l->v[j]) == 0) {
-                return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                                   "operator \"%s\" listed twice", l->v[i]);
+                return recd_seterr(errstr, errlen, RECD_ECONFIG, "operator \"%s\" listed twice",
+                                   l->v[i]);
             }
         }
     }
@@ -135,7 +136,8 @@ static int check_confluent_ids(const struct recd_conf_decl *d, const void *value
         if (parse_id_entry(l->v[i], &e) != RECD_OK) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
                                "\"%s\" is not \"ID:kind:path\" with kind one of click, purchase, "
-                               "query, item, deletion", l->v[i]);
+                               "query, item, deletion",
+                               l->v[i]);
         }
     }
     return RECD_OK;
@@ -151,7 +153,8 @@ static int check_topic(const struct recd_conf_decl *d, const void *value, char *
     if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
         return recd_seterr(errstr, errlen, RECD_ECONFIG,
                            "\"%s\" is not a Kafka topic name (1 to 249 characters, not \".\" "
-                           "or \"..\")", t);
+                           "or \"..\")",
+                           t);
     }
     for (i = 0; i < n; i++) {
         char ch = t[i];
@@ -160,7 +163,8 @@ static int check_topic(const struct recd_conf_decl *d, const void *value, char *
               ch == '.' || ch == '_' || ch == '-')) {
             return recd_seterr(errstr, errlen, RECD_ECONFIG,
                                "\"%s\" is not a Kafka topic name (only letters, digits, '.', "
-                               "'_' and '-')", t);
+                               "'_' and '-')",
+                               t);
         }
     }
     return RECD_OK;
@@ -192,12 +196,20 @@ static const struct op_rule {
     const char *msg;            /* the message its init() gives */
     int publishes;              /* adds recommendation lists to the output */
 } op_rules[] = {
-    {"sessionize", {NULL}, NULL, 0},
-    {"embed", {"sessionize", NULL}, "operator embed needs sessionize before it in pipeline.chain", 0},
-    {"sgd", {"sessionize", NULL}, "operator sgd needs sessionize before it in pipeline.chain", 0},
-    {"rerank", {"sessionize", "sgd", NULL},
-     "operator rerank needs sessionize and sgd before it in pipeline.chain", 1},
-    {"popular", {NULL}, NULL, 1},
+    { "sessionize", { NULL }, NULL, 0 },
+    { "embed",
+      { "sessionize", NULL },
+      "operator embed needs sessionize before it in pipeline.chain",
+      0 },
+    { "sgd",
+      { "sessionize", NULL },
+      "operator sgd needs sessionize before it in pipeline.chain",
+      0 },
+    { "rerank",
+      { "sessionize", "sgd", NULL },
+      "operator rerank needs sessionize and sgd before it in pipeline.chain",
+      1 },
+    { "popular", { NULL }, NULL, 1 },
 };
 
 static int check_chain_order(const struct recd_conf *c, char *errstr, size_t errlen)
@@ -247,10 +259,17 @@ static int check_chain_order(const struct recd_conf *c, char *errstr, size_t err
 static int check_topic_roles(const struct recd_conf *c, char *errstr, size_t errlen)
 {
     const struct recd_conf_topics *t = RECD_UNIT(c, "topics", struct recd_conf_topics);
-    const struct { const char *key, *name; int input; } r[] = {
-        {"clicks", t->clicks, 1}, {"purchases", t->purchases, 1}, {"queries", t->queries, 1},
-        {"items", t->items, 1}, {"deletions", t->deletions, 1},
-        {"recommendations", t->recommendations, 0}, {"dlq", t->dlq, 0},
+    const struct {
+        const char *key, *name;
+        int input;
+    } r[] = {
+        { "clicks", t->clicks, 1 },
+        { "purchases", t->purchases, 1 },
+        { "queries", t->queries, 1 },
+        { "items", t->items, 1 },
+        { "deletions", t->deletions, 1 },
+        { "recommendations", t->recommendations, 0 },
+        { "dlq", t->dlq, 0 },
     };
     size_t i, j;
 
@@ -269,13 +288,13 @@ static int check_topic_roles(const struct recd_conf *c, char *errstr, size_t err
                 at = r[i].key;
                 other = r[j].key;
             }
-            return recd_conf_error(c, "topics", at, errstr, errlen,
-                                   "\"%s\" is also topics.%s: %s", r[i].name, other,
+            return recd_conf_error(c, "topics", at, errstr, errlen, "\"%s\" is also topics.%s: %s",
+                                   r[i].name, other,
                                    r[i].input && r[j].input ? "every input needs its own topic"
-                                   : !r[i].input && !r[j].input
-                                   ? "the dead-letter queue and the output must differ"
-                                   : "an output topic must not be an input (recd would read "
-                                     "back what it writes, forever)");
+                                       : !r[i].input && !r[j].input
+                                       ? "the dead-letter queue and the output must differ"
+                                       : "an output topic must not be an input (recd would read "
+                                         "back what it writes, forever)");
         }
     }
     return RECD_OK;
@@ -287,35 +306,39 @@ static int check_ts_bounds(const struct recd_conf *c, char *errstr, size_t errle
 
     if (in->min_ts_ms >= in->max_ts_ms) {
         const char *key = recd_conf_line(c, "input", "max_ts_ms") >=
-                          recd_conf_line(c, "input", "min_ts_ms") ? "max_ts_ms" : "min_ts_ms";
+                recd_conf_line(c, "input", "min_ts_ms")
+            ? "max_ts_ms"
+            : "min_ts_ms";
 
         if (strcmp(key, "max_ts_ms") == 0) {
             return recd_conf_error(c, "input", key, errstr, errlen,
                                    "%lld is not above input.min_ts_ms (%lld): every event would "
-                                   "be dead-lettered", (long long)in->max_ts_ms,
-                                   (long long)in->min_ts_ms);
+                                   "be dead-lettered",
+                                   (long long)in->max_ts_ms, (long long)in->min_ts_ms);
         }
         return recd_conf_error(c, "input", key, errstr, errlen,
                                "%lld is not below input.max_ts_ms (%lld): every event would be "
-                               "dead-lettered", (long long)in->min_ts_ms,
-                               (long long)in->max_ts_ms);
+                               "dead-lettered",
+                               (long long)in->min_ts_ms, (long long)in->max_ts_ms);
     }
     return RECD_OK;
 }
 
 /* recd sets these librdkafka properties itself; in kafka.properties they would be silently
  * overridden or would silently override a kafka.* key. */
-static const struct { const char *prop, *why; } owned_props[] = {
-    {"bootstrap.servers", "set kafka.brokers instead"},
-    {"metadata.broker.list", "set kafka.brokers instead"},
-    {"client.id", "set kafka.client_id instead"},
-    {"group.id", "set kafka.group_id instead"},
-    {"enable.auto.commit", "recd commits offsets itself (kafka.commit_interval_ms)"},
-    {"auto.commit.interval.ms", "set kafka.commit_interval_ms instead"},
-    {"enable.auto.offset.store", "recd stores offsets itself"},
-    {"auto.offset.reset", "recd resumes from its state (kafka.start_from)"},
-    {"enable.idempotence", "recd's producer is always idempotent (exactly-once output)"},
-    {"statistics.interval.ms", "set kafka.stats_interval_ms instead"},
+static const struct {
+    const char *prop, *why;
+} owned_props[] = {
+    { "bootstrap.servers", "set kafka.brokers instead" },
+    { "metadata.broker.list", "set kafka.brokers instead" },
+    { "client.id", "set kafka.client_id instead" },
+    { "group.id", "set kafka.group_id instead" },
+    { "enable.auto.commit", "recd commits offsets itself (kafka.commit_interval_ms)" },
+    { "auto.commit.interval.ms", "set kafka.commit_interval_ms instead" },
+    { "enable.auto.offset.store", "recd stores offsets itself" },
+    { "auto.offset.reset", "recd resumes from its state (kafka.start_from)" },
+    { "enable.idempotence", "recd's producer is always idempotent (exactly-once output)" },
+    { "statistics.interval.ms", "set kafka.stats_interval_ms instead" },
 };
 
 static int check_kafka_props(const struct recd_conf *c, char *errstr, size_t errlen)
@@ -336,7 +359,8 @@ static int check_kafka_props(const struct recd_conf *c, char *errstr, size_t err
             strcmp(v, "all") != 0 && strcmp(v, "-1") != 0) {
             return recd_conf_error(c, "kafka", "properties", errstr, errlen,
                                    "%s = \"%s\": recd's idempotent producer needs acks=all "
-                                   "(exactly-once output)", k, v);
+                                   "(exactly-once output)",
+                                   k, v);
         }
     }
     return RECD_OK;
@@ -347,8 +371,7 @@ static int check_kafka_props(const struct recd_conf *c, char *errstr, size_t err
 static int check_operator_confs(const struct recd_conf *c, char *errstr, size_t errlen)
 {
     const double *gap = recd_conf_field(c, "operators.sessionize", "gap_s", RECD_CT_DOUBLE);
-    const double *ttl = recd_conf_field(c, "operators.sessionize", "session_ttl_s",
-                                        RECD_CT_DOUBLE);
+    const double *ttl = recd_conf_field(c, "operators.sessionize", "session_ttl_s", RECD_CT_DOUBLE);
 
     if (gap != NULL && ttl != NULL && *ttl <= *gap) {
         return recd_conf_error(c, "operators.sessionize", "session_ttl_s", errstr, errlen,
@@ -379,179 +402,199 @@ static int config_check(const struct recd_conf *c, char *errstr, size_t errlen)
 
 /* ---- tables ------------------------------------------------------------------------------ */
 
-static const char *const levels[] = {"err", "warning", "notice", "info", "debug", NULL};
-static const char *const start_from[] = {"earliest", "latest", NULL};
-static const char *const formats[] = {"auto", "plain", "confluent", NULL};
-static const char *const compressions[] = {"none", "lz4", "zstd", "snappy", NULL};
+static const char *const levels[] = { "err", "warning", "notice", "info", "debug", NULL };
+static const char *const start_from[] = { "earliest", "latest", NULL };
+static const char *const formats[] = { "auto", "plain", "confluent", NULL };
+static const char *const compressions[] = { "none", "lz4", "zstd", "snappy", NULL };
 
 #define D(f) offsetof(struct recd_conf_daemon, f)
 static const struct recd_conf_decl daemon_decls[] = {
-    {"log_level", RECD_CT_STRING, "\"info\"", 1, 16, RECD_CF_RELOADABLE, D(log_level),
-     "Default log level of every subsystem: err, warning, notice, info or debug.", levels, NULL},
-    {"log_levels", RECD_CT_MAP, "{}", 1, 0, RECD_CF_RELOADABLE, D(log_levels),
-     "Per-subsystem log levels, e.g. { kafka = \"debug\"; }. Subsystems: main, kafka, state, "
-     "operator, config, codec, metrics.", NULL, check_log_levels},
-    {"log_ratelimit_ms", RECD_CT_INT, "10000", 100, 3600000, RECD_CF_RELOADABLE,
-     D(log_ratelimit_ms), "Window of the per-record log rate limit, in milliseconds.", NULL, NULL},
-    {"log_ratelimit_burst", RECD_CT_INT, "10", 1, 100000, RECD_CF_RELOADABLE,
-     D(log_ratelimit_burst),
-     "Per-record messages of one kind logged per window; the rest are counted and reported "
-     "as suppressed.", NULL, NULL},
-    {"model_version", RECD_CT_STRING, "\"recd-0.1\"", 1, 128, 0, D(model_version),
-     "Model version stamped on every published Recommendations record.", NULL, NULL},
-    {"watchdog_divisor", RECD_CT_INT, "2", 2, 100, 0, D(watchdog_divisor),
-     "Under systemd with WatchdogSec, ping at WatchdogSec/divisor from the processing loop.",
-     NULL, NULL},
+    { "log_level", RECD_CT_STRING, "\"info\"", 1, 16, RECD_CF_RELOADABLE, D(log_level),
+      "Default log level of every subsystem: err, warning, notice, info or debug.", levels, NULL },
+    { "log_levels", RECD_CT_MAP, "{}", 1, 0, RECD_CF_RELOADABLE, D(log_levels),
+      "Per-subsystem log levels, e.g. { kafka = \"debug\"; }. Subsystems: main, kafka, state, "
+      "operator, config, codec, metrics.",
+      NULL, check_log_levels },
+    { "log_ratelimit_ms", RECD_CT_INT, "10000", 100, 3600000, RECD_CF_RELOADABLE,
+      D(log_ratelimit_ms), "Window of the per-record log rate limit, in milliseconds.", NULL,
+      NULL },
+    { "log_ratelimit_burst", RECD_CT_INT, "10", 1, 100000, RECD_CF_RELOADABLE,
+      D(log_ratelimit_burst),
+      "Per-record messages of one kind logged per window; the rest are counted and reported "
+      "as suppressed.",
+      NULL, NULL },
+    { "model_version", RECD_CT_STRING, "\"recd-0.1\"", 1, 128, 0, D(model_version),
+      "Model version stamped on every published Recommendations record.", NULL, NULL },
+    { "watchdog_divisor", RECD_CT_INT, "2", 2, 100, 0, D(watchdog_divisor),
+      "Under systemd with WatchdogSec, ping at WatchdogSec/divisor from the processing loop.", NULL,
+      NULL },
 };
 #undef D
 
 #define K(f) offsetof(struct recd_conf_kafka, f)
 static const struct recd_conf_decl kafka_decls[] = {
-    {"brokers", RECD_CT_STRING, "\"127.0.0.1:9092\"", 1, 4096, 0, K(brokers),
-     "Bootstrap brokers (librdkafka bootstrap.servers).", NULL, NULL},
-    {"group_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(group_id),
-     "Consumer group of the recd instances.", NULL, NULL},
-    {"client_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(client_id),
-     "Kafka client.id.", NULL, NULL},
-    {"start_from", RECD_CT_STRING, "\"earliest\"", 1, 16, 0, K(start_from),
-     "Where an event topic's partition with no offset stored in recd's state starts: "
-     "earliest or latest (the items topic is always read from the beginning: a global "
-     "table). Kafka's committed offsets are informational; recd resumes from its own state.",
-     start_from, NULL},
-    {"properties", RECD_CT_MAP, "{}", 1, 0, RECD_CF_SECRET, K(properties),
-     "librdkafka properties for every client (TLS, SASL, timeouts). Write dots as "
-     "underscores: security_protocol = \"ssl\"; becomes security.protocol. Unknown "
-     "properties are errors.", NULL, check_rdkafka_props},
-    {"flush_timeout_ms", RECD_CT_INT, "30000", 100, 600000, RECD_CF_RELOADABLE,
-     K(flush_timeout_ms),
-     "How long recd waits for output to be acknowledged: a batch that must wait before its "
-     "commit (publish_inflight = 0, or it dead-lettered records) fails without committing; "
-     "with publish_inflight > 0, the oldest unacknowledged batch. Either way recd then exits "
-     "non-zero and nothing is lost (docs/ARCHITECTURE.md).", NULL, NULL},
-    {"publish_inflight", RECD_CT_INT, "4", 0, 64, RECD_CF_RELOADABLE, K(publish_inflight),
-     "Batches whose published lists may still await the broker's acknowledgement while recd "
-     "commits them and goes on with the next ones. Their users are kept in an outbox in the "
-     "state (committed with the batch, dropped once acknowledged) and their stored lists are "
-     "republished at the next start after a crash. 0: every batch waits for its output's "
-     "acknowledgement before it commits (one broker round trip per batch). A batch that "
-     "dead-lettered records always waits (the DLQ copy is the only one).", NULL, NULL},
-    {"commit_interval_ms", RECD_CT_INT, "1000", 10, 3600000, 0, K(commit_interval_ms),
-     "How often the consumer group's offsets in Kafka are brought up to what recd has "
-     "committed (librdkafka auto.commit.interval.ms over the offsets each batch stores; and "
-     "once more at a stop). Informational only: recd resumes from the offsets in its state. "
-     "One Kafka commit per batch instead queued tens of thousands of requests with small "
-     "batches, starving the group's heartbeats and stalling shutdown for minutes.", NULL, NULL},
-    {"stats_interval_ms", RECD_CT_INT, "5000", 0, 3600000, 0, K(stats_interval_ms),
-     "Interval of librdkafka statistics, the source of the recd_consumer_lag metric (0: off).",
-     NULL, NULL},
+    { "brokers", RECD_CT_STRING, "\"127.0.0.1:9092\"", 1, 4096, 0, K(brokers),
+      "Bootstrap brokers (librdkafka bootstrap.servers).", NULL, NULL },
+    { "group_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(group_id),
+      "Consumer group of the recd instances.", NULL, NULL },
+    { "client_id", RECD_CT_STRING, "\"recd\"", 1, 255, 0, K(client_id), "Kafka client.id.", NULL,
+      NULL },
+    { "start_from", RECD_CT_STRING, "\"earliest\"", 1, 16, 0, K(start_from),
+      "Where an event topic's partition with no offset stored in recd's state starts: "
+      "earliest or latest (the items topic is always read from the beginning: a global "
+      "table). Kafka's committed offsets are informational; recd resumes from its own state.",
+      start_from, NULL },
+    { "properties", RECD_CT_MAP, "{}", 1, 0, RECD_CF_SECRET, K(properties),
+      "librdkafka properties for every client (TLS, SASL, timeouts). Write dots as "
+      "underscores: security_protocol = \"ssl\"; becomes security.protocol. Unknown "
+      "properties are errors.",
+      NULL, check_rdkafka_props },
+    { "flush_timeout_ms", RECD_CT_INT, "30000", 100, 600000, RECD_CF_RELOADABLE,
+      K(flush_timeout_ms),
+      "How long recd waits for output to be acknowledged: a batch that must wait before its "
+      "commit (publish_inflight = 0, or it dead-lettered records) fails without committing; "
+      "with publish_inflight > 0, the oldest unacknowledged batch. Either way recd then exits "
+      "non-zero and nothing is lost (docs/ARCHITECTURE.md).",
+      NULL, NULL },
+    { "publish_inflight", RECD_CT_INT, "4", 0, 64, RECD_CF_RELOADABLE, K(publish_inflight),
+      "Batches whose published lists may still await the broker's acknowledgement while recd "
+      "commits them and goes on with the next ones. Their users are kept in an outbox in the "
+      "state (committed with the batch, dropped once acknowledged) and their stored lists are "
+      "republished at the next start after a crash. 0: every batch waits for its output's "
+      "acknowledgement before it commits (one broker round trip per batch). A batch that "
+      "dead-lettered records always waits (the DLQ copy is the only one).",
+      NULL, NULL },
+    { "commit_interval_ms", RECD_CT_INT, "1000", 10, 3600000, 0, K(commit_interval_ms),
+      "How often the consumer group's offsets in Kafka are brought up to what recd has "
+      "committed (librdkafka auto.commit.interval.ms over the offsets each batch stores; and "
+      "once more at a stop). Informational only: recd resumes from the offsets in its state. "
+      "One Kafka commit per batch instead queued tens of thousands of requests with small "
+      "batches, starving the group's heartbeats and stalling shutdown for minutes.",
+      NULL, NULL },
+    { "stats_interval_ms", RECD_CT_INT, "5000", 0, 3600000, 0, K(stats_interval_ms),
+      "Interval of librdkafka statistics, the source of the recd_consumer_lag metric (0: off).",
+      NULL, NULL },
 };
 #undef K
 
 #define T(f) offsetof(struct recd_conf_topics, f)
 static const struct recd_conf_decl topics_decls[] = {
-    {"clicks", RECD_CT_STRING, "\"shop.clicks\"", 1, 249, 0, T(clicks), "Click events (input).", NULL, check_topic},
-    {"purchases", RECD_CT_STRING, "\"shop.purchases\"", 1, 249, 0, T(purchases), "Purchase events (input).", NULL, check_topic},
-    {"queries", RECD_CT_STRING, "\"shop.queries\"", 1, 249, 0, T(queries), "Search queries (input).", NULL, check_topic},
-    {"items", RECD_CT_STRING, "\"shop.items\"", 1, 249, 0, T(items),
-     "Item catalogue (input, compacted, read in full by every instance).", NULL, check_topic},
-    {"deletions", RECD_CT_STRING, "\"shop.user-deletions\"", 1, 249, 0, T(deletions),
-     "User deletion requests (input).", NULL, check_topic},
-    {"recommendations", RECD_CT_STRING, "\"shop.recommendations\"", 1, 249, 0, T(recommendations),
-     "Recommendations (output, compacted upsert stream keyed by user).", NULL, check_topic},
-    {"dlq", RECD_CT_STRING, "\"recd.dlq\"", 1, 249, 0, T(dlq),
-     "Dead-letter queue for records that cannot be decoded or validated.", NULL, check_topic},
+    { "clicks", RECD_CT_STRING, "\"shop.clicks\"", 1, 249, 0, T(clicks), "Click events (input).",
+      NULL, check_topic },
+    { "purchases", RECD_CT_STRING, "\"shop.purchases\"", 1, 249, 0, T(purchases),
+      "Purchase events (input).", NULL, check_topic },
+    { "queries", RECD_CT_STRING, "\"shop.queries\"", 1, 249, 0, T(queries),
+      "Search queries (input).", NULL, check_topic },
+    { "items", RECD_CT_STRING, "\"shop.items\"", 1, 249, 0, T(items),
+      "Item catalogue (input, compacted, read in full by every instance).", NULL, check_topic },
+    { "deletions", RECD_CT_STRING, "\"shop.user-deletions\"", 1, 249, 0, T(deletions),
+      "User deletion requests (input).", NULL, check_topic },
+    { "recommendations", RECD_CT_STRING, "\"shop.recommendations\"", 1, 249, 0, T(recommendations),
+      "Recommendations (output, compacted upsert stream keyed by user).", NULL, check_topic },
+    { "dlq", RECD_CT_STRING, "\"recd.dlq\"", 1, 249, 0, T(dlq),
+      "Dead-letter queue for records that cannot be decoded or validated.", NULL, check_topic },
 };
 #undef T
 
 #define B(f) offsetof(struct recd_conf_batch, f)
 static const struct recd_conf_decl batch_decls[] = {
-    {"max_records", RECD_CT_INT, "500", 1, 100000, RECD_CF_RELOADABLE, B(max_records),
-     "Most records in one micro-batch.", NULL, NULL},
-    {"max_wait_ms", RECD_CT_INT, "100", 0, 60000, RECD_CF_RELOADABLE, B(max_wait_ms),
-     "Longest time a micro-batch waits to fill before it is processed.", NULL, NULL},
+    { "max_records", RECD_CT_INT, "500", 1, 100000, RECD_CF_RELOADABLE, B(max_records),
+      "Most records in one micro-batch.", NULL, NULL },
+    { "max_wait_ms", RECD_CT_INT, "100", 0, 60000, RECD_CF_RELOADABLE, B(max_wait_ms),
+      "Longest time a micro-batch waits to fill before it is processed.", NULL, NULL },
 };
 #undef B
 
 #define I(f) offsetof(struct recd_conf_input, f)
 static const struct recd_conf_decl input_decls[] = {
-    {"format", RECD_CT_STRING, "\"auto\"", 1, 16, 0, I(format),
-     "Wire format of input values: plain (Avro binary), confluent (0x00 + schema id + Avro) "
-     "or auto (Confluent when the value starts with 0x00 and a known id).", formats, NULL},
-    {"writer_click", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_click),
-     "Writer schema file of plain-format clicks (empty: recd's own schema).", NULL, NULL},
-    {"writer_purchase", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_purchase),
-     "Writer schema file of plain-format purchases (empty: recd's own).", NULL, NULL},
-    {"writer_query", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_query),
-     "Writer schema file of plain-format queries (empty: recd's own).", NULL, NULL},
-    {"writer_item", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_item),
-     "Writer schema file of plain-format items (empty: recd's own).", NULL, NULL},
-    {"writer_deletion", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_deletion),
-     "Writer schema file of plain-format user deletions (empty: recd's own).", NULL, NULL},
-    {"confluent_ids", RECD_CT_STRLIST, "[]", 0, 10000, 0, I(confluent_ids),
-     "Confluent schema ids: entries \"ID:kind:path\" map a schema id to the writer schema file "
-     "of that kind (click, purchase, query, item, deletion).", NULL, check_confluent_ids},
-    {"min_ts_ms", RECD_CT_INT, "946684800000L", 0, 1e15, RECD_CF_RELOADABLE, I(min_ts_ms),
-     "Events older than this (ms since the epoch; default 2000-01-01) are dead-lettered "
-     "as bad_timestamp.", NULL, NULL},
-    {"max_ts_ms", RECD_CT_INT, "4102444800000L", 0, 1e15, RECD_CF_RELOADABLE, I(max_ts_ms),
-     "Events newer than this (default 2100-01-01) are dead-lettered as bad_timestamp. A fixed "
-     "bound, not 'now + x', so that processing stays deterministic.", NULL, NULL},
-    {"max_id_bytes", RECD_CT_INT, "256", 1, 65536, RECD_CF_RELOADABLE, I(max_id_bytes),
-     "Longer user, item, event or order ids are dead-lettered as bad_id.", NULL, NULL},
-    {"max_text_bytes", RECD_CT_INT, "2048", 16, 1048576, RECD_CF_RELOADABLE, I(max_text_bytes),
-     "Titles, descriptions and query texts are truncated to this many bytes (at a UTF-8 "
-     "boundary).", NULL, NULL},
-    {"max_price", RECD_CT_DOUBLE, "1e7", 0, 1e15, RECD_CF_RELOADABLE, I(max_price),
-     "Prices above this (or negative, NaN, infinite) are dead-lettered as bad_price.", NULL, NULL},
-    {"max_lines", RECD_CT_INT, "1000", 1, 100000, RECD_CF_RELOADABLE, I(max_lines),
-     "Purchases with more lines are dead-lettered as bad_purchase.", NULL, NULL},
-    {"max_quantity", RECD_CT_INT, "10000", 1, 1e9, RECD_CF_RELOADABLE, I(max_quantity),
-     "Purchase lines with a larger quantity are dead-lettered as bad_purchase.", NULL, NULL},
+    { "format", RECD_CT_STRING, "\"auto\"", 1, 16, 0, I(format),
+      "Wire format of input values: plain (Avro binary), confluent (0x00 + schema id + Avro) "
+      "or auto (Confluent when the value starts with 0x00 and a known id).",
+      formats, NULL },
+    { "writer_click", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_click),
+      "Writer schema file of plain-format clicks (empty: recd's own schema).", NULL, NULL },
+    { "writer_purchase", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_purchase),
+      "Writer schema file of plain-format purchases (empty: recd's own).", NULL, NULL },
+    { "writer_query", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_query),
+      "Writer schema file of plain-format queries (empty: recd's own).", NULL, NULL },
+    { "writer_item", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_item),
+      "Writer schema file of plain-format items (empty: recd's own).", NULL, NULL },
+    { "writer_deletion", RECD_CT_STRING, "\"\"", 0, 4096, 0, I(writer_deletion),
+      "Writer schema file of plain-format user deletions (empty: recd's own).", NULL, NULL },
+    { "confluent_ids", RECD_CT_STRLIST, "[]", 0, 10000, 0, I(confluent_ids),
+      "Confluent schema ids: entries \"ID:kind:path\" map a schema id to the writer schema file "
+      "of that kind (click, purchase, query, item, deletion).",
+      NULL, check_confluent_ids },
+    { "min_ts_ms", RECD_CT_INT, "946684800000L", 0, 1e15, RECD_CF_RELOADABLE, I(min_ts_ms),
+      "Events older than this (ms since the epoch; default 2000-01-01) are dead-lettered "
+      "as bad_timestamp.",
+      NULL, NULL },
+    { "max_ts_ms", RECD_CT_INT, "4102444800000L", 0, 1e15, RECD_CF_RELOADABLE, I(max_ts_ms),
+      "Events newer than this (default 2100-01-01) are dead-lettered as bad_timestamp. A fixed "
+      "bound, not 'now + x', so that processing stays deterministic.",
+      NULL, NULL },
+    { "max_id_bytes", RECD_CT_INT, "256", 1, 65536, RECD_CF_RELOADABLE, I(max_id_bytes),
+      "Longer user, item, event or order ids are dead-lettered as bad_id.", NULL, NULL },
+    { "max_text_bytes", RECD_CT_INT, "2048", 16, 1048576, RECD_CF_RELOADABLE, I(max_text_bytes),
+      "Titles, descriptions and query texts are truncated to this many bytes (at a UTF-8 "
+      "boundary).",
+      NULL, NULL },
+    { "max_price", RECD_CT_DOUBLE, "1e7", 0, 1e15, RECD_CF_RELOADABLE, I(max_price),
+      "Prices above this (or negative, NaN, infinite) are dead-lettered as bad_price.", NULL,
+      NULL },
+    { "max_lines", RECD_CT_INT, "1000", 1, 100000, RECD_CF_RELOADABLE, I(max_lines),
+      "Purchases with more lines are dead-lettered as bad_purchase.", NULL, NULL },
+    { "max_quantity", RECD_CT_INT, "10000", 1, 1e9, RECD_CF_RELOADABLE, I(max_quantity),
+      "Purchase lines with a larger quantity are dead-lettered as bad_purchase.", NULL, NULL },
 };
 #undef I
 
 #define S(f) offsetof(struct recd_conf_state, f)
 static const struct recd_conf_decl state_decls[] = {
-    {"dir", RECD_CT_STRING, "\"/var/lib/recd/state\"", 1, 4096, 0, S(dir),
-     "State directory (RocksDB); created when missing; one recd per directory.", NULL, NULL},
-    {"block_cache_mb", RECD_CT_INT, "256", 1, 1048576, 0, S(block_cache_mb),
-     "RocksDB block cache in MiB.", NULL, NULL},
-    {"write_buffer_mb", RECD_CT_INT, "64", 1, 65536, 0, S(write_buffer_mb),
-     "RocksDB memtable size in MiB per column family.", NULL, NULL},
-    {"compression", RECD_CT_STRING, "\"lz4\"", 1, 16, 0, S(compression),
-     "SST compression: none, lz4, zstd or snappy.", compressions, NULL},
-    {"sync_commit", RECD_CT_BOOL, "false", 1, 0, 0, S(sync_commit),
-     "fsync the write-ahead log on every batch commit. Off: a process crash loses nothing, a "
-     "power loss may roll state and offsets back together to an earlier batch (still "
-     "exactly-once).", NULL, NULL},
+    { "dir", RECD_CT_STRING, "\"/var/lib/recd/state\"", 1, 4096, 0, S(dir),
+      "State directory (RocksDB); created when missing; one recd per directory.", NULL, NULL },
+    { "block_cache_mb", RECD_CT_INT, "256", 1, 1048576, 0, S(block_cache_mb),
+      "RocksDB block cache in MiB.", NULL, NULL },
+    { "write_buffer_mb", RECD_CT_INT, "64", 1, 65536, 0, S(write_buffer_mb),
+      "RocksDB memtable size in MiB per column family.", NULL, NULL },
+    { "compression", RECD_CT_STRING, "\"lz4\"", 1, 16, 0, S(compression),
+      "SST compression: none, lz4, zstd or snappy.", compressions, NULL },
+    { "sync_commit", RECD_CT_BOOL, "false", 1, 0, 0, S(sync_commit),
+      "fsync the write-ahead log on every batch commit. Off: a process crash loses nothing, a "
+      "power loss may roll state and offsets back together to an earlier batch (still "
+      "exactly-once).",
+      NULL, NULL },
 };
 #undef S
 
 #define M(f) offsetof(struct recd_conf_metrics, f)
 static const struct recd_conf_decl metrics_decls[] = {
-    {"enabled", RECD_CT_BOOL, "true", 1, 0, 0, M(enabled),
-     "Serve Prometheus metrics and health endpoints.", NULL, NULL},
-    {"listen", RECD_CT_STRING, "\"127.0.0.1:9464\"", 1, 256, 0, M(listen),
-     "Address:port of /metrics, /healthz and /readyz (port 0 picks a free port).", NULL,
-     check_listen},
-    {"hit_k", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, M(hit_k),
-     "K of the online quality metrics HR@K and MRR@K.", NULL, NULL},
+    { "enabled", RECD_CT_BOOL, "true", 1, 0, 0, M(enabled),
+      "Serve Prometheus metrics and health endpoints.", NULL, NULL },
+    { "listen", RECD_CT_STRING, "\"127.0.0.1:9464\"", 1, 256, 0, M(listen),
+      "Address:port of /metrics, /healthz and /readyz (port 0 picks a free port).", NULL,
+      check_listen },
+    { "hit_k", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, M(hit_k),
+      "K of the online quality metrics HR@K and MRR@K.", NULL, NULL },
 };
 #undef M
 
 static const struct recd_conf_decl pipeline_decls[] = {
-    {"chain", RECD_CT_STRLIST, "[\"sessionize\", \"embed\", \"sgd\", \"rerank\"]", 1, 16, 0,
-     offsetof(struct pipeline_conf, pub.chain),
-     "Operators every micro-batch runs through, in order. An operator must come after those it "
-     "needs (embed and sgd after sessionize; rerank after sessionize and sgd) and exactly one "
-     "publishes (rerank or popular).", NULL, check_chain},
-    {"require_output", RECD_CT_BOOL, "true", 1, 0, 0, offsetof(struct pipeline_conf, require_output),
-     "Refuse a chain in which no operator publishes recommendations. false only to measure the "
-     "learning operators alone (bench/throughput's rerank-off run).", NULL, NULL},
+    { "chain", RECD_CT_STRLIST, "[\"sessionize\", \"embed\", \"sgd\", \"rerank\"]", 1, 16, 0,
+      offsetof(struct pipeline_conf, pub.chain),
+      "Operators every micro-batch runs through, in order. An operator must come after those it "
+      "needs (embed and sgd after sessionize; rerank after sessionize and sgd) and exactly one "
+      "publishes (rerank or popular).",
+      NULL, check_chain },
+    { "require_output", RECD_CT_BOOL, "true", 1, 0, 0,
+      offsetof(struct pipeline_conf, require_output),
+      "Refuse a chain in which no operator publishes recommendations. false only to measure the "
+      "learning operators alone (bench/throughput's rerank-off run).",
+      NULL, NULL },
 };
 
 #define UNIT(var, name, desc, decls, type) \
-    const struct recd_conf_unit var = {name, desc, decls, RECD_ARRAY_SIZE(decls), sizeof(type)}
+    const struct recd_conf_unit var = { name, desc, decls, RECD_ARRAY_SIZE(decls), sizeof(type) }
 UNIT(recd_unit_daemon, "daemon", "Process-wide settings: logging, model version, watchdog.",
      daemon_decls, struct recd_conf_daemon);
 UNIT(recd_unit_kafka, "kafka", "Kafka clients (consumer group, producer, librdkafka properties).",
@@ -563,8 +606,7 @@ UNIT(recd_unit_input, "input", "Input decoding and validation rules.", input_dec
 UNIT(recd_unit_state, "state", "State store (RocksDB).", state_decls, struct recd_conf_state);
 UNIT(recd_unit_metrics, "metrics", "Metrics and health endpoints.", metrics_decls,
      struct recd_conf_metrics);
-UNIT(recd_unit_pipeline, "pipeline", "The operator chain.", pipeline_decls,
-     struct pipeline_conf);
+UNIT(recd_unit_pipeline, "pipeline", "The operator chain.", pipeline_decls, struct pipeline_conf);
 #undef UNIT
 
 #define MAX_UNITS 64
@@ -575,8 +617,8 @@ const struct recd_conf_unit *const *recd_units_all(size_t *n)
 {
     if (n_all_units == 0) {
         static const struct recd_conf_unit *const core[] = {
-            &recd_unit_daemon, &recd_unit_kafka, &recd_unit_topics, &recd_unit_batch,
-            &recd_unit_input, &recd_unit_state, &recd_unit_metrics, &recd_unit_pipeline
+            &recd_unit_daemon, &recd_unit_kafka, &recd_unit_topics,  &recd_unit_batch,
+            &recd_unit_input,  &recd_unit_state, &recd_unit_metrics, &recd_unit_pipeline
         };
         size_t i;
 
@@ -626,15 +668,14 @@ int recd_config_codec(const struct recd_conf *c, struct recd_codec_conf *cc,
                       struct recd_codec_schema_id **ids, char *errstr, size_t errlen)
 {
     const struct recd_conf_input *in = RECD_UNIT(c, "input", struct recd_conf_input);
-    const char *w[RECD_KIND__NINPUT] = {
-        in->writer_click, in->writer_purchase, in->writer_query, in->writer_item,
-        in->writer_deletion
-    };
+    const char *w[RECD_KIND__NINPUT] = { in->writer_click, in->writer_purchase, in->writer_query,
+                                         in->writer_item, in->writer_deletion };
     size_t i;
 
     memset(cc, 0, sizeof(*cc));
-    cc->format = strcmp(in->format, "plain") == 0 ? RECD_WIRE_PLAIN :
-                 strcmp(in->format, "confluent") == 0 ? RECD_WIRE_CONFLUENT : RECD_WIRE_AUTO;
+    cc->format = strcmp(in->format, "plain") == 0 ? RECD_WIRE_PLAIN
+        : strcmp(in->format, "confluent") == 0    ? RECD_WIRE_CONFLUENT
+                                                  : RECD_WIRE_AUTO;
     for (i = 0; i < RECD_KIND__NINPUT; i++) {
         cc->writer_schema[i] = (w[i] != NULL && w[i][0] != '\0') ? w[i] : NULL;
     }

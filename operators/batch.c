@@ -34,7 +34,8 @@ int recd_batch_mark_dirty(struct recd_batch *b, const char *user_id, const char 
         return RECD_ENOMEM;
     }
     cap = b->cap_dirty;
-    if (grow((void **)&b->dirty_trigger, &cap, b->n_dirty + 1, sizeof(*b->dirty_trigger)) != RECD_OK) {
+    if (grow((void **)&b->dirty_trigger, &cap, b->n_dirty + 1, sizeof(*b->dirty_trigger)) !=
+        RECD_OK) {
         return RECD_ENOMEM;
     }
     b->cap_dirty = cap;
@@ -44,7 +45,10 @@ int recd_batch_mark_dirty(struct recd_batch *b, const char *user_id, const char 
     return RECD_OK;
 }
 
-struct dirty_pair { const char *u, *e; size_t pos; };
+struct dirty_pair {
+    const char *u, *e;
+    size_t pos;
+};
 
 static int cmp_dirty(const void *a, const void *b)
 {

@@ -84,8 +84,8 @@ struct recd_operator_desc {
     const struct recd_conf_unit *conf;  /* its config table (unit "operators.<name>") */
 
     /* Create the context from the unit's config struct. */
-    int (*init)(void **ctx, const void *conf, const struct recd_op_env *env,
-                char *errstr, size_t errlen);
+    int (*init)(void **ctx, const void *conf, const struct recd_op_env *env, char *errstr,
+                size_t errlen);
     /* Process a batch (events in order). Must not write state (see rule 4). */
     int (*process)(void *ctx, struct recd_batch *b, char *errstr, size_t errlen);
     /* Periodic housekeeping between batches (optional). now_ms is the stream's event time

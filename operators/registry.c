@@ -12,11 +12,7 @@ extern const struct recd_operator_desc recd_op_embed;
 extern const struct recd_operator_desc recd_op_rerank;
 
 static const struct recd_operator_desc *const operators[] = {
-    &recd_op_sessionize,
-    &recd_op_embed,
-    &recd_op_sgd,
-    &recd_op_rerank,
-    &recd_op_popular,
+    &recd_op_sessionize, &recd_op_embed, &recd_op_sgd, &recd_op_rerank, &recd_op_popular,
 };
 
 const struct recd_operator_desc *recd_operator_find(const char *name)

@@ -108,10 +108,9 @@ struct recd_dataset {
 };
 
 static const char *const FORMAT_NAMES[RECD_DS__NFORMATS] = {
-    "auto", "diginetica-srgnn", "retailrocket-sbr", "yoochoose", "diginetica-raw",
-    "amazon-recbole"
+    "auto", "diginetica-srgnn", "retailrocket-sbr", "yoochoose", "diginetica-raw", "amazon-recbole"
 };
-static const char *const PHASE_NAMES[RECD_DS__NPHASES] = {"train", "test"};
+static const char *const PHASE_NAMES[RECD_DS__NPHASES] = { "train", "test" };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 static uint64_t mix64(uint64_t z)
@@ -137,17 +136,20 @@ static int64_t dwell(int phase, int64_t sess, int32_t pos)
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
+    if (need <= *cap) {
         return RECD_OK;
+    }
     size_t nc = *cap ? *cap : 64;
     while (nc < need) {
-        if (nc > SIZE_MAX / 2 / elem)
+        if (nc > SIZE_MAX / 2 / elem) {
             return RECD_ENOMEM;
+        }
         nc *= 2;
     }
     void *q = realloc(*p, nc * elem);
-    if (!q)
+    if (!q) {
         return RECD_ENOMEM;
+    }
     *p = q;
     *cap = nc;
     return RECD_OK;
@@ -158,13 +160,16 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 static int parse_i64(const char *s, const char *e, int64_t *out)
 {
     int64_t v = 0;
-    if (s >= e)
+    if (s >= e) {
         return -1;
+    }
     for (const char *p = s; p < e; p++) {
-        if (*p < '0' || *p > '9')
+        if (*p < '0' || *p > '9') {
             return -1;
-        if (v > (INT64_MAX - (*p - '0')) / 10)
+        }
+        if (v > (INT64_MAX - (*p - '0')) / 10) {
             return -1;
+        }
         v = v * 10 + (*p - '0');
     }
     *out = v;
@@ -176,20 +181,23 @@ static int parse_secs_ms(const char *s, const char *e, int64_t *out)
 {
     const char *dot = memchr(s, '.', (size_t)(e - s));
     int64_t sec, ms = 0;
-    if (parse_i64(s, dot ? dot : e, &sec) != 0 || sec > INT64_MAX / 1000 - 1000)
+    if (parse_i64(s, dot ? dot : e, &sec) != 0 || sec > INT64_MAX / 1000 - 1000) {
         return -1;
+    }
     if (dot) {
         int digits = 0;
         for (const char *p = dot + 1; p < e; p++) {
-            if (*p < '0' || *p > '9')
+            if (*p < '0' || *p > '9') {
                 return -1;
+            }
             if (digits < 3) {
                 ms = ms * 10 + (*p - '0');
                 digits++;
             }
         }
-        while (digits++ < 3)
+        while (digits++ < 3) {
             ms *= 10;
+        }
     }
     *out = sec * 1000 + ms;
     return 0;
@@ -200,9 +208,10 @@ static int parse_date_ms(const char *s, const char *e, int64_t *out)
 {
     int64_t y, m, d;
     if (e - s != 10 || s[4] != '-' || s[7] != '-' || parse_i64(s, s + 4, &y) ||
-        parse_i64(s + 5, s + 7, &m) || parse_i64(s + 8, s + 10, &d) || m < 1 || m > 12 ||
-        d < 1 || d > 31)
+        parse_i64(s + 5, s + 7, &m) || parse_i64(s + 8, s + 10, &d) || m < 1 || m > 12 || d < 1 ||
+        d > 31) {
         return -1;
+    }
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     int64_t yoe = y - era * 400;
@@ -216,8 +225,9 @@ static int parse_date_ms(const char *s, const char *e, int64_t *out)
 static int split_fields(char *line, char sep, char **f, char **fe, int max)
 {
     size_t len = strlen(line);
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
         line[--len] = '\0';
+    }
     int n = 0;
     char *p = line;
     for (;;) {
@@ -227,8 +237,9 @@ static int split_fields(char *line, char sep, char **f, char **fe, int max)
             fe[n] = q ? q : line + len;
         }
         n++;
-        if (!q)
+        if (!q) {
             break;
+        }
         p = q + 1;
     }
     return n;
@@ -254,8 +265,8 @@ static int cmp_str(const void *a, const void *b)
 
 /* The regular files of dir whose names end in `suffix`, sorted; *names owned by the caller
  * (free each, then the array). */
-static int list_files(const char *dir, const char *suffix, char ***names, size_t *n,
-                      char *errstr, size_t errlen)
+static int list_files(const char *dir, const char *suffix, char ***names, size_t *n, char *errstr,
+                      size_t errlen)
 {
     DIR *d = opendir(dir);
     char **v = NULL;
@@ -265,56 +276,67 @@ static int list_files(const char *dir, const char *suffix, char ***names, size_t
 
     *names = NULL;
     *n = 0;
-    if (!d)
-        return recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO,
-                           "%s: %s", dir, strerror(errno));
+    if (!d) {
+        return recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s", dir,
+                           strerror(errno));
+    }
     while ((de = readdir(d)) != NULL) {
         size_t l = strlen(de->d_name);
-        if (de->d_name[0] == '.' || l < sl || strcmp(de->d_name + l - sl, suffix) != 0)
+        if (de->d_name[0] == '.' || l < sl || strcmp(de->d_name + l - sl, suffix) != 0) {
             continue;
-        if (!file_exists(dir, de->d_name))
+        }
+        if (!file_exists(dir, de->d_name)) {
             continue;
-        if (GROW(v, cap, cnt + 1) != RECD_OK)
+        }
+        if (GROW(v, cap, cnt + 1) != RECD_OK) {
             goto oom;
+        }
         v[cnt] = recd_strdup(de->d_name);
-        if (!v[cnt])
+        if (!v[cnt]) {
             goto oom;
+        }
         cnt++;
     }
     closedir(d);
-    if (cnt > 1)
+    if (cnt > 1) {
         qsort(v, cnt, sizeof *v, cmp_str);
+    }
     *names = v;
     *n = cnt;
     return RECD_OK;
 oom:
     closedir(d);
-    for (size_t i = 0; i < cnt; i++)
+    for (size_t i = 0; i < cnt; i++) {
         free(v[i]);
+    }
     free(v);
     return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
 }
 
 static void free_names(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(v[i]);
+    }
     free(v);
 }
 
 /* ---- format names and detection ------------------------------------------------------------ */
 const char *recd_dataset_format_name(int format)
 {
-    if (format < 0 || format >= RECD_DS__NFORMATS)
+    if (format < 0 || format >= RECD_DS__NFORMATS) {
         return "unknown";
+    }
     return FORMAT_NAMES[format];
 }
 
 int recd_dataset_format_parse(const char *name)
 {
-    for (int f = 0; f < RECD_DS__NFORMATS; f++)
-        if (strcmp(name, FORMAT_NAMES[f]) == 0)
+    for (int f = 0; f < RECD_DS__NFORMATS; f++) {
+        if (strcmp(name, FORMAT_NAMES[f]) == 0) {
             return f;
+        }
+    }
     return -1;
 }
 
@@ -323,8 +345,9 @@ static int is_yoochoose_file(const char *dir, const char *name)
     char p[4096], line[256];
     FILE *fp;
     int ok = 0;
-    if (path_join(p, sizeof p, dir, name) != 0 || !(fp = fopen(p, "r")))
+    if (path_join(p, sizeof p, dir, name) != 0 || !(fp = fopen(p, "r"))) {
         return 0;
+    }
     if (fgets(line, sizeof line, fp)) {
         if (strncmp(line, "SessionId\tItemId\tTime", 21) == 0) {
             ok = 1;
@@ -332,8 +355,9 @@ static int is_yoochoose_file(const char *dir, const char *name)
             char *f[4], *fe[4];
             int64_t a, b, c;
             if (split_fields(line, '\t', f, fe, 4) == 3 && parse_i64(f[0], fe[0], &a) == 0 &&
-                parse_i64(f[1], fe[1], &b) == 0 && parse_secs_ms(f[2], fe[2], &c) == 0)
+                parse_i64(f[1], fe[1], &b) == 0 && parse_secs_ms(f[2], fe[2], &c) == 0) {
                 ok = 1;
+            }
         }
     }
     fclose(fp);
@@ -343,35 +367,45 @@ static int is_yoochoose_file(const char *dir, const char *name)
 int recd_dataset_detect(const char *dir, char *errstr, size_t errlen)
 {
     struct stat st;
-    if (stat(dir, &st) != 0)
-        return recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO,
-                           "%s: %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
+    if (stat(dir, &st) != 0) {
+        return recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s", dir,
+                           strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "%s: not a directory", dir);
-    if (file_exists(dir, "train_sessions.txt") && file_exists(dir, "test_sessions.tsv"))
+    }
+    if (file_exists(dir, "train_sessions.txt") && file_exists(dir, "test_sessions.tsv")) {
         return RECD_DS_RETAILROCKET_SBR;
-    if (file_exists(dir, "train_sessions.txt"))
+    }
+    if (file_exists(dir, "train_sessions.txt")) {
         return RECD_DS_DIGINETICA_SRGNN;
+    }
     if (file_exists(dir, "sample_train-item-views.csv") ||
-        file_exists(dir, "train-item-views.csv") || file_exists(dir, "train-purchases.csv"))
+        file_exists(dir, "train-item-views.csv") || file_exists(dir, "train-purchases.csv")) {
         return RECD_DS_DIGINETICA_RAW;
+    }
     char **names = NULL;
     size_t n = 0;
     int rc = list_files(dir, ".test.inter", &names, &n, errstr, errlen);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
+    }
     free_names(names, n);
-    if (n > 0)
+    if (n > 0) {
         return RECD_DS_AMAZON_RECBOLE;
+    }
     rc = list_files(dir, ".txt", &names, &n, errstr, errlen);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
+    }
     int found = 0;
-    for (size_t i = 0; i < n && !found; i++)
+    for (size_t i = 0; i < n && !found; i++) {
         found = is_yoochoose_file(dir, names[i]);
+    }
     free_names(names, n);
-    if (found)
+    if (found) {
         return RECD_DS_YOOCHOOSE;
+    }
     return recd_seterr(errstr, errlen, RECD_ENOENT,
                        "%s: no dataset recognised (expected train_sessions.txt, "
                        "yoochoose *.txt, diginetica-raw *.csv or RecBole *.test.inter files)",
@@ -379,12 +413,13 @@ int recd_dataset_detect(const char *dir, char *errstr, size_t errlen)
 }
 
 /* ---- loading --------------------------------------------------------------------------------- */
-static int add_session(struct recd_dataset *ds, int phase, int64_t key, int64_t user,
-                       int64_t first, int32_t n, int64_t start)
+static int add_session(struct recd_dataset *ds, int phase, int64_t key, int64_t user, int64_t first,
+                       int32_t n, int64_t start)
 {
     struct ds_phase *ph = &ds->ph[phase];
-    if (GROW(ph->s, ph->cap, ph->n + 1) != RECD_OK)
+    if (GROW(ph->s, ph->cap, ph->n + 1) != RECD_OK) {
         return RECD_ENOMEM;
+    }
     struct ds_sess *s = &ph->s[ph->n++];
     s->key = key;
     s->user = user;
@@ -397,8 +432,9 @@ static int add_session(struct recd_dataset *ds, int phase, int64_t key, int64_t 
 
 static int add_ev(struct recd_dataset *ds, int64_t ts, int64_t ref)
 {
-    if (GROW(ds->ev, ds->cap_ev, ds->n_ev + 1) != RECD_OK)
+    if (GROW(ds->ev, ds->cap_ev, ds->n_ev + 1) != RECD_OK) {
         return RECD_ENOMEM;
+    }
     ds->ev[ds->n_ev].ts = ts;
     ds->ev[ds->n_ev].ref = ref;
     ds->n_ev++;
@@ -407,8 +443,8 @@ static int add_ev(struct recd_dataset *ds, int64_t ts, int64_t ref)
 
 /* A file of sessions, one per line. cols: 1 = "items" (space separated);
  * 3 = "session_id<TAB>start_unix_seconds<TAB>items". */
-static int load_session_lines(struct recd_dataset *ds, const char *dir, const char *name,
-                              int phase, int cols, char *errstr, size_t errlen)
+static int load_session_lines(struct recd_dataset *ds, const char *dir, const char *name, int phase,
+                              int cols, char *errstr, size_t errlen)
 {
     char path[4096];
     FILE *fp = NULL;
@@ -418,12 +454,14 @@ static int load_session_lines(struct recd_dataset *ds, const char *dir, const ch
     int64_t lineno = 0, idx = 0;
     int rc = RECD_OK;
 
-    if (path_join(path, sizeof path, dir, name) != 0)
+    if (path_join(path, sizeof path, dir, name) != 0) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "%s/%s: path too long", dir, name);
+    }
     fp = fopen(path, "r");
-    if (!fp)
-        return recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s",
-                           path, strerror(errno));
+    if (!fp) {
+        return recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s", path,
+                           strerror(errno));
+    }
     while ((len = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         char *items = line;
@@ -431,11 +469,12 @@ static int load_session_lines(struct recd_dataset *ds, const char *dir, const ch
         if (cols == 3) {
             char *f[3], *fe[3];
             if (split_fields(line, '\t', f, fe, 3) != 3) {
-                if (line[0] == '\0')
+                if (line[0] == '\0') {
                     continue;
+                }
                 rc = recd_seterr(errstr, errlen, RECD_EDECODE,
-                                 "%s:%" PRId64 ": expected session_id<TAB>start<TAB>items",
-                                 path, lineno);
+                                 "%s:%" PRId64 ": expected session_id<TAB>start<TAB>items", path,
+                                 lineno);
                 goto cleanup;
             }
             if (parse_i64(f[0], fe[0], &key) != 0 || parse_secs_ms(f[1], fe[1], &start) != 0) {
@@ -450,18 +489,20 @@ static int load_session_lines(struct recd_dataset *ds, const char *dir, const ch
         int32_t n = 0;
         char *p = items;
         for (;;) {
-            while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
                 p++;
-            if (!*p)
+            }
+            if (!*p) {
                 break;
+            }
             char *q = p;
-            while (*q && *q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
+            while (*q && *q != ' ' && *q != '\t' && *q != '\n' && *q != '\r') {
                 q++;
+            }
             int64_t item;
             if (parse_i64(p, q, &item) != 0) {
-                rc = recd_seterr(errstr, errlen, RECD_EDECODE,
-                                 "%s:%" PRId64 ": bad item id '%.*s'", path, lineno,
-                                 (int)(q - p > 40 ? 40 : q - p), p);
+                rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": bad item id '%.*s'",
+                                 path, lineno, (int)(q - p > 40 ? 40 : q - p), p);
                 goto cleanup;
             }
             if (n == INT32_MAX || add_ev(ds, -1, item) != RECD_OK) {
@@ -471,16 +512,18 @@ static int load_session_lines(struct recd_dataset *ds, const char *dir, const ch
             n++;
             p = q;
         }
-        if (n == 0)
-            continue;               /* blank line: no session */
+        if (n == 0) {
+            continue; /* blank line: no session */
+        }
         if (add_session(ds, phase, key, -1, first, n, start) != RECD_OK) {
             rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
             goto cleanup;
         }
         idx++;
     }
-    if (ferror(fp))
+    if (ferror(fp)) {
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
+    }
     ds->ph[phase].timing = cols == 3 ? TIME_START : TIME_NONE;
 cleanup:
     free(line);
@@ -492,39 +535,45 @@ cleanup:
 struct ds_row {
     int64_t sess;
     int64_t ts;
-    int64_t ref;      /* item, or -(order index)-1 */
-    int64_t user;     /* -1 unknown */
-    int64_t seq;      /* file order */
-    int kind;         /* 0 view, 1 purchase (views first on equal times) */
+    int64_t ref; /* item, or -(order index)-1 */
+    int64_t user; /* -1 unknown */
+    int64_t seq; /* file order */
+    int kind; /* 0 view, 1 purchase (views first on equal times) */
 };
 
 static int cmp_row(const void *a, const void *b)
 {
     const struct ds_row *x = a, *y = b;
-    if (x->sess != y->sess)
+    if (x->sess != y->sess) {
         return x->sess < y->sess ? -1 : 1;
-    if (x->ts != y->ts)
+    }
+    if (x->ts != y->ts) {
         return x->ts < y->ts ? -1 : 1;
-    if (x->kind != y->kind)
+    }
+    if (x->kind != y->kind) {
         return x->kind < y->kind ? -1 : 1;
+    }
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static int cmp_sess_start(const void *a, const void *b)
 {
     const struct ds_sess *x = a, *y = b;
-    if (x->start != y->start)
+    if (x->start != y->start) {
         return x->start < y->start ? -1 : 1;
-    if (x->first != y->first)
+    }
+    if (x->first != y->first) {
         return x->first < y->first ? -1 : 1;
+    }
     return 0;
 }
 
 /* Rows (any order) → events and sessions of a TIME_FULL phase, sessions in start order. */
 static int rows_to_sessions(struct recd_dataset *ds, int phase, struct ds_row *rows, size_t n)
 {
-    if (n > 1)
+    if (n > 1) {
         qsort(rows, n, sizeof *rows, cmp_row);
+    }
     size_t i = 0;
     size_t first_sess = ds->ph[phase].n;
     while (i < n) {
@@ -532,28 +581,33 @@ static int rows_to_sessions(struct recd_dataset *ds, int phase, struct ds_row *r
         int64_t user = -1;
         int64_t first = (int64_t)ds->n_ev;
         while (j < n && rows[j].sess == rows[i].sess) {
-            if (user < 0 && rows[j].user >= 0)
+            if (user < 0 && rows[j].user >= 0) {
                 user = rows[j].user;
-            if (add_ev(ds, rows[j].ts, rows[j].ref) != RECD_OK)
+            }
+            if (add_ev(ds, rows[j].ts, rows[j].ref) != RECD_OK) {
                 return RECD_ENOMEM;
+            }
             j++;
         }
-        if (j - i > INT32_MAX)
+        if (j - i > INT32_MAX) {
             return RECD_EINVAL;
+        }
         if (add_session(ds, phase, rows[i].sess, user, first, (int32_t)(j - i), rows[i].ts) !=
-            RECD_OK)
+            RECD_OK) {
             return RECD_ENOMEM;
+        }
         i = j;
     }
     struct ds_phase *ph = &ds->ph[phase];
-    if (ph->n - first_sess > 1)
+    if (ph->n - first_sess > 1) {
         qsort(ph->s + first_sess, ph->n - first_sess, sizeof *ph->s, cmp_sess_start);
+    }
     ph->timing = TIME_FULL;
     return RECD_OK;
 }
 
-static int load_yoochoose_file(const char *dir, const char *name, struct ds_row **rows,
-                               size_t *n, size_t *cap, char *errstr, size_t errlen)
+static int load_yoochoose_file(const char *dir, const char *name, struct ds_row **rows, size_t *n,
+                               size_t *cap, char *errstr, size_t errlen)
 {
     char path[4096];
     FILE *fp;
@@ -562,20 +616,24 @@ static int load_yoochoose_file(const char *dir, const char *name, struct ds_row 
     int64_t lineno = 0;
     int rc = RECD_OK;
 
-    if (path_join(path, sizeof path, dir, name) != 0)
+    if (path_join(path, sizeof path, dir, name) != 0) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "%s/%s: path too long", dir, name);
+    }
     fp = fopen(path, "r");
-    if (!fp)
+    if (!fp) {
         return recd_seterr(errstr, errlen, RECD_EIO, "%s: %s", path, strerror(errno));
+    }
     while (getline(&line, &lcap, fp) >= 0) {
         char *f[3], *fe[3];
         lineno++;
         int nf = split_fields(line, '\t', f, fe, 3);
-        if (nf == 1 && line[0] == '\0')
+        if (nf == 1 && line[0] == '\0') {
             continue;
-        if (lineno == 1 && strncmp(line, "SessionId", 9) == 0)
+        }
+        if (lineno == 1 && strncmp(line, "SessionId", 9) == 0) {
             continue;
-        struct ds_row r = {0};
+        }
+        struct ds_row r = { 0 };
         if (nf != 3 || parse_i64(f[0], fe[0], &r.sess) != 0 ||
             parse_i64(f[1], fe[1], &r.ref) != 0 || parse_secs_ms(f[2], fe[2], &r.ts) != 0) {
             rc = recd_seterr(errstr, errlen, RECD_EDECODE,
@@ -591,8 +649,9 @@ static int load_yoochoose_file(const char *dir, const char *name, struct ds_row 
         }
         (*rows)[(*n)++] = r;
     }
-    if (ferror(fp))
+    if (ferror(fp)) {
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
+    }
 cleanup:
     free(line);
     fclose(fp);
@@ -603,39 +662,45 @@ static int load_yoochoose(struct recd_dataset *ds, const char *dir, char *errstr
 {
     char **names = NULL;
     size_t nn = 0;
-    struct ds_row *rows[RECD_DS__NPHASES] = {NULL, NULL};
-    size_t n[RECD_DS__NPHASES] = {0, 0}, cap[RECD_DS__NPHASES] = {0, 0};
+    struct ds_row *rows[RECD_DS__NPHASES] = { NULL, NULL };
+    size_t n[RECD_DS__NPHASES] = { 0, 0 }, cap[RECD_DS__NPHASES] = { 0, 0 };
     int have_full = 0, rc;
 
     rc = list_files(dir, ".txt", &names, &nn, errstr, errlen);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
-    for (size_t i = 0; i < nn; i++)
+    }
+    for (size_t i = 0; i < nn; i++) {
         have_full |= strstr(names[i], "train_full") != NULL;
+    }
     for (size_t i = 0; i < nn; i++) {
         int phase;
-        if (!is_yoochoose_file(dir, names[i]))
+        if (!is_yoochoose_file(dir, names[i])) {
             continue;
+        }
         if (have_full) {
-            if (strstr(names[i], "train_full"))
+            if (strstr(names[i], "train_full")) {
                 phase = RECD_DS_TRAIN;
-            else if (strstr(names[i], "test"))
+            } else if (strstr(names[i], "test")) {
                 phase = RECD_DS_TEST;
-            else
-                continue;           /* train_tr / train_valid re-split train_full */
+            } else {
+                continue; /* train_tr / train_valid re-split train_full */
+            }
         } else {
             phase = RECD_DS_TRAIN;
         }
         rc = load_yoochoose_file(dir, names[i], &rows[phase], &n[phase], &cap[phase], errstr,
                                  errlen);
-        if (rc != RECD_OK)
+        if (rc != RECD_OK) {
             goto cleanup;
+        }
     }
-    for (int p = 0; p < RECD_DS__NPHASES; p++)
+    for (int p = 0; p < RECD_DS__NPHASES; p++) {
         if (n[p] && rows_to_sessions(ds, p, rows[p], n[p]) != RECD_OK) {
             rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
             goto cleanup;
         }
+    }
     rc = RECD_OK;
 cleanup:
     free_names(names, nn);
@@ -652,12 +717,15 @@ struct ds_prow {
 static int cmp_prow(const void *a, const void *b)
 {
     const struct ds_prow *x = a, *y = b;
-    if (x->sess != y->sess)
+    if (x->sess != y->sess) {
         return x->sess < y->sess ? -1 : 1;
-    if (x->order_no != y->order_no)
+    }
+    if (x->order_no != y->order_no) {
         return x->order_no < y->order_no ? -1 : 1;
-    if (x->item != y->item)
+    }
+    if (x->item != y->item) {
         return x->item < y->item ? -1 : 1;
+    }
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -678,7 +746,8 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
                                size_t errlen)
 {
     const char *views_name = file_exists(dir, "train-item-views.csv")
-                                 ? "train-item-views.csv" : "sample_train-item-views.csv";
+        ? "train-item-views.csv"
+        : "sample_train-item-views.csv";
     char path[4096];
     FILE *fp = NULL;
     char *line = NULL;
@@ -703,25 +772,29 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
             char *f[5], *fe[5];
             int64_t tf, day;
             lineno++;
-            if (lineno == 1)
-                continue;   /* header */
+            if (lineno == 1) {
+                continue; /* header */
+            }
             int nf = split_fields(line, ';', f, fe, 5);
-            if (nf == 1 && line[0] == '\0')
+            if (nf == 1 && line[0] == '\0') {
                 continue;
-            struct ds_row r = {0};
+            }
+            struct ds_row r = { 0 };
             if (nf != 5 || parse_i64(f[0], fe[0], &r.sess) || parse_user(f[1], fe[1], &r.user) ||
                 parse_i64(f[2], fe[2], &r.ref) || parse_i64(f[3], fe[3], &tf) ||
                 parse_date_ms(f[4], fe[4], &day)) {
                 rc = recd_seterr(errstr, errlen, RECD_EDECODE,
                                  "%s:%" PRId64 ": expected "
-                                 "session_id;user_id;item_id;timeframe;eventdate", path, lineno);
+                                 "session_id;user_id;item_id;timeframe;eventdate",
+                                 path, lineno);
                 goto cleanup;
             }
             r.ts = day + tf;
             r.kind = 0;
             r.seq = (int64_t)n;
-            if (GROW(rows, cap, n + 1) != RECD_OK)
+            if (GROW(rows, cap, n + 1) != RECD_OK) {
                 goto oom;
+            }
             rows[n++] = r;
         }
         fclose(fp);
@@ -740,12 +813,14 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
             char *f[6], *fe[6];
             int64_t tf, day;
             lineno++;
-            if (lineno == 1)
+            if (lineno == 1) {
                 continue;
+            }
             int nf = split_fields(line, ';', f, fe, 6);
-            if (nf == 1 && line[0] == '\0')
+            if (nf == 1 && line[0] == '\0') {
                 continue;
-            struct ds_prow r = {0};
+            }
+            struct ds_prow r = { 0 };
             if (nf != 6 || parse_i64(f[0], fe[0], &r.sess) || parse_user(f[1], fe[1], &r.user) ||
                 parse_i64(f[2], fe[2], &tf) || parse_date_ms(f[3], fe[3], &day) ||
                 parse_i64(f[4], fe[4], &r.order_no) || parse_i64(f[5], fe[5], &r.item)) {
@@ -757,35 +832,41 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
             }
             r.ts = day + tf;
             r.seq = (int64_t)np;
-            if (GROW(pr, pcap, np + 1) != RECD_OK)
+            if (GROW(pr, pcap, np + 1) != RECD_OK) {
                 goto oom;
+            }
             pr[np++] = r;
         }
         fclose(fp);
         fp = NULL;
     }
     /* group purchase rows into orders (time = the latest row), lines by item */
-    if (np > 1)
+    if (np > 1) {
         qsort(pr, np, sizeof *pr, cmp_prow);
+    }
     for (size_t i = 0; i < np;) {
         size_t j = i;
         int64_t ts = pr[i].ts, user = -1;
-        if (GROW(ds->orders, ds->cap_orders, ds->n_orders + 1) != RECD_OK)
+        if (GROW(ds->orders, ds->cap_orders, ds->n_orders + 1) != RECD_OK) {
             goto oom;
+        }
         struct ds_order *o = &ds->orders[ds->n_orders];
         o->order_no = pr[i].order_no;
         o->first_line = (int64_t)ds->n_lines;
         o->n_lines = 0;
         while (j < np && pr[j].sess == pr[i].sess && pr[j].order_no == pr[i].order_no) {
-            if (pr[j].ts > ts)
+            if (pr[j].ts > ts) {
                 ts = pr[j].ts;
-            if (user < 0)
+            }
+            if (user < 0) {
                 user = pr[j].user;
+            }
             if (o->n_lines > 0 && ds->lines[ds->n_lines - 1].item == pr[j].item) {
                 ds->lines[ds->n_lines - 1].qty++;
             } else {
-                if (GROW(ds->lines, ds->cap_lines, ds->n_lines + 1) != RECD_OK)
+                if (GROW(ds->lines, ds->cap_lines, ds->n_lines + 1) != RECD_OK) {
                     goto oom;
+                }
                 ds->lines[ds->n_lines].item = pr[j].item;
                 ds->lines[ds->n_lines].qty = 1;
                 ds->n_lines++;
@@ -793,7 +874,7 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
             }
             j++;
         }
-        struct ds_row r = {0};
+        struct ds_row r = { 0 };
         r.sess = pr[i].sess;
         r.ts = ts;
         r.ref = -(int64_t)ds->n_orders - 1;
@@ -801,8 +882,9 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
         r.kind = 1;
         r.seq = (int64_t)(n + ds->n_orders);
         ds->n_orders++;
-        if (GROW(rows, cap, n + 1) != RECD_OK)
+        if (GROW(rows, cap, n + 1) != RECD_OK) {
             goto oom;
+        }
         rows[n++] = r;
         i = j;
     }
@@ -811,15 +893,17 @@ static int load_diginetica_raw(struct recd_dataset *ds, const char *dir, char *e
                          dir);
         goto cleanup;
     }
-    if (rows_to_sessions(ds, RECD_DS_TRAIN, rows, n) != RECD_OK)
+    if (rows_to_sessions(ds, RECD_DS_TRAIN, rows, n) != RECD_OK) {
         goto oom;
+    }
     rc = RECD_OK;
     goto cleanup;
 oom:
     rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
 cleanup:
-    if (fp)
+    if (fp) {
         fclose(fp);
+    }
     free(line);
     free(rows);
     free(pr);
@@ -828,14 +912,14 @@ cleanup:
 
 /* ---- amazon-recbole: RecBole atomic files of a leave-one-out split ------------------------- */
 struct am_asin {
-    const char *asin;   /* borrowed from the index -> ASIN array */
+    const char *asin; /* borrowed from the index -> ASIN array */
     int64_t idx;
 };
 
 struct am_user {
     int64_t user;
-    int64_t first;      /* the user's history (+ held-out item) in ds->ev */
-    int32_t len;        /* history length before the held-out item */
+    int64_t first; /* the user's history (+ held-out item) in ds->ev */
+    int32_t len; /* history length before the held-out item */
 };
 
 static int cmp_asin(const void *a, const void *b)
@@ -860,9 +944,10 @@ static FILE *am_open(const char *dir, const char *prefix, const char *suffix, ch
         return NULL;
     }
     fp = fopen(path, "r");
-    if (!fp)
-        *rc = recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s",
-                          path, strerror(errno));
+    if (!fp) {
+        *rc = recd_seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO, "%s: %s", path,
+                          strerror(errno));
+    }
     return fp;
 }
 
@@ -883,39 +968,45 @@ static int am_load_items(struct recd_dataset *ds, const char *dir, const char *p
     *asin_out = NULL;
     *by_out = NULL;
     fp = am_open(dir, prefix, ".item2index", path, sizeof path, errstr, errlen, &rc);
-    if (!fp)
+    if (!fp) {
         return rc;
+    }
     while (getline(&line, &lcap, fp) >= 0) {
         char *f[3], *fe[3];
         int64_t idx;
         lineno++;
         int nf = split_fields(line, '\t', f, fe, 3);
-        if (nf == 1 && line[0] == '\0')
+        if (nf == 1 && line[0] == '\0') {
             continue;
+        }
         if (nf != 2 || f[0] == fe[0] || parse_i64(f[1], fe[1], &idx) != 0 || idx >= INT32_MAX) {
-            if (lineno == 1)
-                continue;           /* header */
+            if (lineno == 1) {
+                continue; /* header */
+            }
             rc = recd_seterr(errstr, errlen, RECD_EDECODE,
                              "%s:%" PRId64 ": expected ASIN<TAB>item_index", path, lineno);
             goto cleanup;
         }
         if ((size_t)idx >= cap) {
             size_t old = cap;
-            if (GROW(asin, cap, (size_t)idx + 1) != RECD_OK)
+            if (GROW(asin, cap, (size_t)idx + 1) != RECD_OK) {
                 goto oom;
+            }
             memset(asin + old, 0, (cap - old) * sizeof *asin);
         }
         if (asin[idx]) {
             rc = recd_seterr(errstr, errlen, RECD_EDECODE,
-                             "%s:%" PRId64 ": item index %" PRId64 " appears twice", path,
-                             lineno, idx);
+                             "%s:%" PRId64 ": item index %" PRId64 " appears twice", path, lineno,
+                             idx);
             goto cleanup;
         }
         *fe[0] = '\0';
-        if (!(asin[idx] = recd_strdup(f[0])))
+        if (!(asin[idx] = recd_strdup(f[0]))) {
             goto oom;
-        if ((size_t)idx + 1 > n)
+        }
+        if ((size_t)idx + 1 > n) {
             n = (size_t)idx + 1;
+        }
     }
     if (ferror(fp)) {
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
@@ -927,24 +1018,28 @@ static int am_load_items(struct recd_dataset *ds, const char *dir, const char *p
     }
     ds->titles = calloc(n, sizeof *ds->titles);
     by = calloc(n, sizeof *by);
-    if (!ds->titles || !by)
+    if (!ds->titles || !by) {
         goto oom;
+    }
     ds->n_items = n;
     size_t nb = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (asin[i]) {
             by[nb].asin = asin[i];
             by[nb++].idx = (int64_t)i;
         }
+    }
     qsort(by, nb, sizeof *by, cmp_asin);
-    for (size_t i = 1; i < nb; i++)
+    for (size_t i = 1; i < nb; i++) {
         if (strcmp(by[i - 1].asin, by[i].asin) == 0) {
             rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s: ASIN %s has two indexes", path,
                              by[i].asin);
             goto cleanup;
         }
-    for (size_t i = nb; i < n; i++)
-        by[i].asin = NULL;          /* unused tail (indexes without an ASIN) */
+    }
+    for (size_t i = nb; i < n; i++) {
+        by[i].asin = NULL; /* unused tail (indexes without an ASIN) */
+    }
     *asin_out = asin;
     *by_out = by;
     asin = NULL;
@@ -953,9 +1048,11 @@ static int am_load_items(struct recd_dataset *ds, const char *dir, const char *p
 oom:
     rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
 cleanup:
-    if (asin)
-        for (size_t i = 0; i < cap; i++)
+    if (asin) {
+        for (size_t i = 0; i < cap; i++) {
             free(asin[i]);
+        }
+    }
     free(asin);
     free(by);
     free(line);
@@ -975,32 +1072,39 @@ static int am_load_text(struct recd_dataset *ds, const char *dir, const char *pr
     int rc = RECD_OK;
 
     fp = am_open(dir, prefix, ".text", path, sizeof path, errstr, errlen, &rc);
-    if (!fp)
+    if (!fp) {
         return rc;
+    }
     while (getline(&line, &lcap, fp) >= 0) {
         size_t len = strlen(line);
         lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-                           line[len - 1] == ' ' || line[len - 1] == '\t'))
+        while (len > 0 &&
+               (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' ||
+                line[len - 1] == '\t')) {
             line[--len] = '\0';
-        if (len == 0)
+        }
+        if (len == 0) {
             continue;
+        }
         char *tab = strchr(line, '\t');
-        if (lineno == 1 && strncmp(line, "item_id", 7) == 0)
-            continue;               /* header "item_id:token<TAB>text:token_seq" */
+        if (lineno == 1 && strncmp(line, "item_id", 7) == 0) {
+            continue; /* header "item_id:token<TAB>text:token_seq" */
+        }
         if (!tab || tab == line) {
             rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": expected ASIN<TAB>text",
                              path, lineno);
             goto cleanup;
         }
         *tab = '\0';
-        struct am_asin key = {line, 0};
+        struct am_asin key = { line, 0 };
         const struct am_asin *hit = bsearch(&key, by, nb, sizeof *by, cmp_asin);
-        if (!hit)
-            continue;               /* not in this split's item index */
+        if (!hit) {
+            continue; /* not in this split's item index */
+        }
         const char *text = tab + 1;
-        while (*text == ' ' || *text == '\t')
+        while (*text == ' ' || *text == '\t') {
             text++;
+        }
         if (ds->titles[hit->idx]) {
             rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s:%" PRId64 ": ASIN %s appears twice",
                              path, lineno, line);
@@ -1011,8 +1115,9 @@ static int am_load_text(struct recd_dataset *ds, const char *dir, const char *pr
             goto cleanup;
         }
     }
-    if (ferror(fp))
+    if (ferror(fp)) {
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
+    }
 cleanup:
     free(line);
     fclose(fp);
@@ -1035,8 +1140,9 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
     int rc;
 
     rc = list_files(dir, SUFFIX, &names, &nn, errstr, errlen);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
+    }
     if (nn == 0) {
         rc = recd_seterr(errstr, errlen, RECD_ENOENT, "%s: no *%s file", dir, SUFFIX);
         goto cleanup;
@@ -1047,47 +1153,55 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
             rc = recd_seterr(errstr, errlen, RECD_EINVAL, "%s: file name too long", names[0]);
             goto cleanup;
         }
-        memcpy(prefix, names[0], pl);   /* several splits: the first name in sort order */
+        memcpy(prefix, names[0], pl); /* several splits: the first name in sort order */
         prefix[pl] = '\0';
     }
     /* the catalogue: item2index and text (both optional) */
     snprintf(path, sizeof path, "%s.item2index", prefix);
     if (file_exists(dir, path)) {
         rc = am_load_items(ds, dir, prefix, &asin, &by, errstr, errlen);
-        if (rc != RECD_OK)
+        if (rc != RECD_OK) {
             goto cleanup;
+        }
         snprintf(path, sizeof path, "%s.text", prefix);
         if (file_exists(dir, path)) {
             size_t nb = 0;
-            while (nb < ds->n_items && by[nb].asin)
+            while (nb < ds->n_items && by[nb].asin) {
                 nb++;
+            }
             rc = am_load_text(ds, dir, prefix, by, nb, errstr, errlen);
-            if (rc != RECD_OK)
+            if (rc != RECD_OK) {
                 goto cleanup;
+            }
         }
     }
     /* the held-out split: user<TAB>history<TAB>held-out item, one row per user */
-    fp = am_open(dir, prefix, ds->conf.valid ? ".valid.inter" : SUFFIX, path, sizeof path,
-                 errstr, errlen, &rc);
-    if (!fp)
+    fp = am_open(dir, prefix, ds->conf.valid ? ".valid.inter" : SUFFIX, path, sizeof path, errstr,
+                 errlen, &rc);
+    if (!fp) {
         goto cleanup;
+    }
     while (getline(&line, &lcap, fp) >= 0) {
         char *f[4], *fe[4];
         int64_t user, item;
         lineno++;
         int nf = split_fields(line, '\t', f, fe, 4);
-        if (nf == 1 && line[0] == '\0')
+        if (nf == 1 && line[0] == '\0') {
             continue;
+        }
         if (nf != 3 || parse_i64(f[0], fe[0], &user) != 0) {
-            if (lineno == 1)
-                continue;           /* header "user_id:token<TAB>item_id_list:token_seq<TAB>..." */
+            if (lineno == 1) {
+                continue; /* header "user_id:token<TAB>item_id_list:token_seq<TAB>..." */
+            }
             rc = recd_seterr(errstr, errlen, RECD_EDECODE,
                              "%s:%" PRId64 ": expected user_index<TAB>item_index_list<TAB>"
-                             "next_item_index", path, lineno);
+                             "next_item_index",
+                             path, lineno);
             goto cleanup;
         }
-        if (GROW(us, cap_us, n_us + 1) != RECD_OK)
+        if (GROW(us, cap_us, n_us + 1) != RECD_OK) {
             goto oom;
+        }
         struct am_user *u = &us[n_us];
         u->user = user;
         u->first = (int64_t)ds->n_ev;
@@ -1098,13 +1212,16 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
             char *p = f[col];
             int64_t got = 0;
             for (;;) {
-                while (*p == ' ')
+                while (*p == ' ') {
                     p++;
-                if (!*p)
+                }
+                if (!*p) {
                     break;
+                }
                 char *q = p;
-                while (*q && *q != ' ')
+                while (*q && *q != ' ') {
                     q++;
+                }
                 if (parse_i64(p, q, &item) != 0 ||
                     (ds->n_items > 0 && (uint64_t)item >= ds->n_items)) {
                     rc = recd_seterr(errstr, errlen, RECD_EDECODE,
@@ -1114,10 +1231,12 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
                     goto cleanup;
                 }
                 p = q;
-                if (col == 1 && recd_dataset_cold_item(ds->conf.cold_frac, item))
-                    continue;       /* held out of training (cold start) */
-                if (add_ev(ds, 0, item) != RECD_OK)
+                if (col == 1 && recd_dataset_cold_item(ds->conf.cold_frac, item)) {
+                    continue; /* held out of training (cold start) */
+                }
+                if (add_ev(ds, 0, item) != RECD_OK) {
                     goto oom;
+                }
                 got++;
             }
             if (col == 1 && got >= INT32_MAX - 1) {
@@ -1125,9 +1244,9 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
                                  path, lineno);
                 goto cleanup;
             }
-            if (col == 1)
+            if (col == 1) {
                 u->len = (int32_t)got;
-            else if (got != 1) {
+            } else if (got != 1) {
                 rc = recd_seterr(errstr, errlen, RECD_EDECODE,
                                  "%s:%" PRId64 ": expected one next item", path, lineno);
                 goto cleanup;
@@ -1139,39 +1258,47 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
         rc = recd_seterr(errstr, errlen, RECD_EIO, "%s: read error", path);
         goto cleanup;
     }
-    if (n_us > 1)
+    if (n_us > 1) {
         qsort(us, n_us, sizeof *us, cmp_am_user);
-    for (size_t i = 1; i < n_us; i++)
+    }
+    for (size_t i = 1; i < n_us; i++) {
         if (us[i].user == us[i - 1].user) {
             rc = recd_seterr(errstr, errlen, RECD_EDECODE, "%s: user %" PRId64 " has two rows",
                              path, us[i].user);
             goto cleanup;
         }
+    }
     /* synthetic times aligned at the end of the histories (dataset.h) */
     {
         int64_t base = ds->conf.start_ts_ms ? ds->conf.start_ts_ms : DS_DEFAULT_START_MS;
         int64_t g = ds->conf.session_gap_ms, rounds = 0;
-        if (g < (int64_t)n_us + 1)
+        if (g < (int64_t)n_us + 1) {
             g = (int64_t)n_us + 1;
-        for (size_t i = 0; i < n_us; i++)
-            if (us[i].len > rounds)
+        }
+        for (size_t i = 0; i < n_us; i++) {
+            if (us[i].len > rounds) {
                 rounds = us[i].len;
+            }
+        }
         if (rounds + 2 > (INT64_MAX / 2 - base) / g) {
-            rc = recd_seterr(errstr, errlen, RECD_EINVAL, "%s: synthetic timeline overflows",
-                             path);
+            rc = recd_seterr(errstr, errlen, RECD_EINVAL, "%s: synthetic timeline overflows", path);
             goto cleanup;
         }
         ds->catalog_ts = base;
         for (size_t i = 0; i < n_us; i++) {
             const struct am_user *u = &us[i];
-            for (int32_t k = 0; k <= u->len; k++)
+            for (int32_t k = 0; k <= u->len; k++) {
                 ds->ev[u->first + k].ts = base + (1 + rounds - u->len + k) * g + (int64_t)i;
-            if (u->len > 0 && add_session(ds, RECD_DS_TRAIN, u->user, u->user, u->first, u->len,
-                                          ds->ev[u->first].ts) != RECD_OK)
+            }
+            if (u->len > 0 &&
+                add_session(ds, RECD_DS_TRAIN, u->user, u->user, u->first, u->len,
+                            ds->ev[u->first].ts) != RECD_OK) {
                 goto oom;
+            }
             if (add_session(ds, RECD_DS_TEST, u->user, u->user, u->first + u->len, 1,
-                            ds->ev[u->first + u->len].ts) != RECD_OK)
+                            ds->ev[u->first + u->len].ts) != RECD_OK) {
                 goto oom;
+            }
             ds->ph[RECD_DS_TEST].s[ds->ph[RECD_DS_TEST].n - 1].pos0 = u->len;
         }
     }
@@ -1183,14 +1310,17 @@ static int load_amazon_recbole(struct recd_dataset *ds, const char *dir, char *e
 oom:
     rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
 cleanup:
-    if (fp)
+    if (fp) {
         fclose(fp);
+    }
     free(line);
     free(us);
     free(by);
-    if (asin)
-        for (size_t i = 0; i < ds->n_items; i++)
+    if (asin) {
+        for (size_t i = 0; i < ds->n_items; i++) {
             free(asin[i]);
+        }
+    }
     free(asin);
     free_names(names, nn);
     return rc;
@@ -1199,21 +1329,23 @@ cleanup:
 /* ---- replay order --------------------------------------------------------------------------- */
 static int is_test_case(int format, int phase, int32_t pos)
 {
-    if (phase != RECD_DS_TEST)
+    if (phase != RECD_DS_TEST) {
         return 0;
+    }
     switch (format) {
     case RECD_DS_DIGINETICA_SRGNN: return pos >= 1;
     case RECD_DS_RETAILROCKET_SBR: return pos >= 2;
-    case RECD_DS_YOOCHOOSE: return pos >= 1;
-    case RECD_DS_AMAZON_RECBOLE: return 1;
-    default: return 0;
+    case RECD_DS_YOOCHOOSE:        return pos >= 1;
+    case RECD_DS_AMAZON_RECBOLE:   return 1;
+    default:                       return 0;
     }
 }
 
 static int ent_less(const struct heap_ent *a, const struct heap_ent *b)
 {
-    if (a->ts != b->ts)
+    if (a->ts != b->ts) {
         return a->ts < b->ts;
+    }
     return a->order < b->order;
 }
 
@@ -1223,9 +1355,12 @@ static void heap_push(struct ds_iter *it, struct heap_ent e)
     it->heap[i] = e;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!ent_less(&it->heap[i], &it->heap[p]))
+        if (!ent_less(&it->heap[i], &it->heap[p])) {
             break;
-        struct heap_ent t = it->heap[i]; it->heap[i] = it->heap[p]; it->heap[p] = t;
+        }
+        struct heap_ent t = it->heap[i];
+        it->heap[i] = it->heap[p];
+        it->heap[p] = t;
         i = p;
     }
 }
@@ -1237,13 +1372,18 @@ static struct heap_ent heap_pop(struct ds_iter *it)
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < it->n_heap && ent_less(&it->heap[l], &it->heap[m]))
+        if (l < it->n_heap && ent_less(&it->heap[l], &it->heap[m])) {
             m = l;
-        if (r < it->n_heap && ent_less(&it->heap[r], &it->heap[m]))
+        }
+        if (r < it->n_heap && ent_less(&it->heap[r], &it->heap[m])) {
             m = r;
-        if (m == i)
+        }
+        if (m == i) {
             break;
-        struct heap_ent t = it->heap[i]; it->heap[i] = it->heap[m]; it->heap[m] = t;
+        }
+        struct heap_ent t = it->heap[i];
+        it->heap[i] = it->heap[m];
+        it->heap[m] = t;
         i = m;
     }
     return top;
@@ -1281,23 +1421,27 @@ static int iter_init(const struct recd_dataset *ds, struct ds_iter *it, int phas
     memset(it, 0, sizeof *it);
     it->phase = phase;
     it->cap = ph->n < (size_t)ph->concurrency ? ph->n : (size_t)ph->concurrency;
-    if (it->cap == 0)
+    if (it->cap == 0) {
         it->cap = 1;
+    }
     it->heap = malloc(it->cap * sizeof *it->heap);
-    if (!it->heap)
+    if (!it->heap) {
         return RECD_ENOMEM;
-    while (it->n_heap < it->cap && (size_t)it->next_open < ph->n)
+    }
+    while (it->n_heap < it->cap && (size_t)it->next_open < ph->n) {
         iter_open_one(ds, it);
+    }
     return RECD_OK;
 }
 
 /* Next (session, position, time) of the phase; 0 at its end. */
-static int iter_step(const struct recd_dataset *ds, struct ds_iter *it, int64_t *sess,
-                     int32_t *pos, int64_t *ts)
+static int iter_step(const struct recd_dataset *ds, struct ds_iter *it, int64_t *sess, int32_t *pos,
+                     int64_t *ts)
 {
     const struct ds_phase *ph = &ds->ph[it->phase];
-    if (it->n_heap == 0)
+    if (it->n_heap == 0) {
         return 0;
+    }
     struct heap_ent e = heap_pop(it);
     *sess = e.sess;
     *pos = e.pos;
@@ -1307,10 +1451,11 @@ static int iter_step(const struct recd_dataset *ds, struct ds_iter *it, int64_t 
     const struct ds_sess *s = &ph->s[e.sess];
     if (e.pos + 1 < s->n) {
         e.pos++;
-        if (ph->timing == TIME_FULL)
+        if (ph->timing == TIME_FULL) {
             e.ts = ds->ev[s->first + e.pos].ts;
-        else
+        } else {
             e.ts += dwell(it->phase, e.sess, e.pos);
+        }
         heap_push(it, e);
     } else if ((size_t)it->next_open < ph->n) {
         iter_open_one(ds, it);
@@ -1325,8 +1470,9 @@ static int phase_last_ts(struct recd_dataset *ds, int phase, int64_t base, int64
     int64_t sess, ts = base;
     int32_t pos;
     ds->ph[phase].base = base;
-    if (iter_init(ds, &it, phase) != RECD_OK)
+    if (iter_init(ds, &it, phase) != RECD_OK) {
         return RECD_ENOMEM;
+    }
     while (iter_step(ds, &it, &sess, &pos, &ts))
         ;
     iter_free(&it);
@@ -1337,9 +1483,11 @@ static int phase_last_ts(struct recd_dataset *ds, int phase, int64_t base, int64
 static int64_t phase_first_real(const struct ds_phase *ph)
 {
     int64_t m = INT64_MAX;
-    for (size_t i = 0; i < ph->n; i++)
-        if (ph->s[i].start < m)
+    for (size_t i = 0; i < ph->n; i++) {
+        if (ph->s[i].start < m) {
             m = ph->s[i].start;
+        }
+    }
     return m;
 }
 
@@ -1352,20 +1500,22 @@ static int place_phases(struct recd_dataset *ds)
 
     for (int p = 0; p < RECD_DS__NPHASES; p++) {
         struct ds_phase *ph = &ds->ph[p];
-        if (ds->conf.concurrency > 0)
+        if (ds->conf.concurrency > 0) {
             ph->concurrency = ds->conf.concurrency;
-        else if (ds->conf.concurrency == RECD_DS_CONCURRENCY_UNLIMITED ||
-                 ph->timing != TIME_NONE)
+        } else if (ds->conf.concurrency == RECD_DS_CONCURRENCY_UNLIMITED ||
+                   ph->timing != TIME_NONE) {
             ph->concurrency = INT_MAX;
-        else
+        } else {
             ph->concurrency = DS_DEFAULT_CONCURRENCY;
+        }
     }
     if (tr->n && tr->timing == TIME_NONE) {
         if (!ds->conf.start_ts_ms && te->n && te->timing != TIME_NONE) {
             /* end the train phase one day before the first real test session */
             rc = phase_last_ts(ds, RECD_DS_TRAIN, 0, &last);
-            if (rc != RECD_OK)
+            if (rc != RECD_OK) {
                 return rc;
+            }
             start = phase_first_real(te) - last - DS_DAY_MS;
         }
         tr->base = start;
@@ -1373,8 +1523,9 @@ static int place_phases(struct recd_dataset *ds)
     if (te->n && te->timing == TIME_NONE) {
         if (tr->n) {
             rc = phase_last_ts(ds, RECD_DS_TRAIN, tr->base, &last);
-            if (rc != RECD_OK)
+            if (rc != RECD_OK) {
                 return rc;
+            }
             te->base = last + ds->conf.session_gap_ms;
         } else {
             te->base = start;
@@ -1402,39 +1553,46 @@ void recd_dataset_rewind(struct recd_dataset *ds)
     ds->returned = 0;
 }
 
-int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset **out,
-                      char *errstr, size_t errlen)
+int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset **out, char *errstr,
+                      size_t errlen)
 {
     struct recd_dataset *ds = NULL;
     int rc;
 
     *out = NULL;
-    if (!conf->dir)
+    if (!conf->dir) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: no directory given");
-    if (conf->format < 0 || conf->format >= RECD_DS__NFORMATS)
-        return recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: unknown format %d",
-                           conf->format);
+    }
+    if (conf->format < 0 || conf->format >= RECD_DS__NFORMATS) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: unknown format %d", conf->format);
+    }
     if (conf->session_gap_ms < 0 || conf->skip < 0 || conf->limit < 0 ||
-        conf->concurrency < RECD_DS_CONCURRENCY_UNLIMITED || conf->start_ts_ms < 0)
+        conf->concurrency < RECD_DS_CONCURRENCY_UNLIMITED || conf->start_ts_ms < 0) {
         return recd_seterr(errstr, errlen, RECD_EINVAL,
                            "dataset: negative session gap, skip, limit, start or concurrency");
-    if (conf->phases & ~RECD_DS_PHASE_ALL)
+    }
+    if (conf->phases & ~RECD_DS_PHASE_ALL) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: bad phase selection");
+    }
 
     ds = calloc(1, sizeof *ds);
-    if (!ds)
+    if (!ds) {
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    }
     ds->conf = *conf;
     ds->conf.dir = NULL;
-    if (!ds->conf.phases)
+    if (!ds->conf.phases) {
         ds->conf.phases = RECD_DS_PHASE_ALL;
-    if (!ds->conf.session_gap_ms)
+    }
+    if (!ds->conf.session_gap_ms) {
         ds->conf.session_gap_ms = DS_DEFAULT_GAP_MS;
+    }
     ds->format = conf->format;
     if (ds->format == RECD_DS_AUTO) {
         rc = recd_dataset_detect(conf->dir, errstr, errlen);
-        if (rc < 0)
+        if (rc < 0) {
             goto fail;
+        }
         ds->format = rc;
     }
 
@@ -1448,31 +1606,27 @@ int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset 
     case RECD_DS_DIGINETICA_SRGNN:
         rc = load_session_lines(ds, conf->dir, "train_sessions.txt", RECD_DS_TRAIN, 1, errstr,
                                 errlen);
-        if (rc == RECD_OK && file_exists(conf->dir, "test_sessions.txt"))
+        if (rc == RECD_OK && file_exists(conf->dir, "test_sessions.txt")) {
             rc = load_session_lines(ds, conf->dir, "test_sessions.txt", RECD_DS_TEST, 1, errstr,
                                     errlen);
+        }
         break;
     case RECD_DS_RETAILROCKET_SBR:
         rc = load_session_lines(ds, conf->dir, "train_sessions.txt", RECD_DS_TRAIN, 1, errstr,
                                 errlen);
-        if (rc == RECD_OK && file_exists(conf->dir, "test_sessions.tsv"))
+        if (rc == RECD_OK && file_exists(conf->dir, "test_sessions.tsv")) {
             rc = load_session_lines(ds, conf->dir, "test_sessions.tsv", RECD_DS_TEST, 3, errstr,
                                     errlen);
+        }
         break;
-    case RECD_DS_YOOCHOOSE:
-        rc = load_yoochoose(ds, conf->dir, errstr, errlen);
-        break;
-    case RECD_DS_DIGINETICA_RAW:
-        rc = load_diginetica_raw(ds, conf->dir, errstr, errlen);
-        break;
-    case RECD_DS_AMAZON_RECBOLE:
-        rc = load_amazon_recbole(ds, conf->dir, errstr, errlen);
-        break;
-    default:
-        rc = recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: unknown format");
+    case RECD_DS_YOOCHOOSE:      rc = load_yoochoose(ds, conf->dir, errstr, errlen); break;
+    case RECD_DS_DIGINETICA_RAW: rc = load_diginetica_raw(ds, conf->dir, errstr, errlen); break;
+    case RECD_DS_AMAZON_RECBOLE: rc = load_amazon_recbole(ds, conf->dir, errstr, errlen); break;
+    default:                     rc = recd_seterr(errstr, errlen, RECD_EINVAL, "dataset: unknown format");
     }
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         goto fail;
+    }
 
     for (int p = 0; p < RECD_DS__NPHASES; p++) {
         struct ds_phase *ph = &ds->ph[p];
@@ -1496,16 +1650,21 @@ int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset 
     }
     {
         int64_t total = 0;
-        for (int p = 0; p < RECD_DS__NPHASES; p++)
-            if (ds->conf.phases & (1u << p))
+        for (int p = 0; p < RECD_DS__NPHASES; p++) {
+            if (ds->conf.phases & (1u << p)) {
                 total += ds->ph[p].events;
-        if (ds->conf.phases & RECD_DS_PHASE_CATALOG)
+            }
+        }
+        if (ds->conf.phases & RECD_DS_PHASE_CATALOG) {
             total += (int64_t)ds->n_items;
+        }
         total -= ds->conf.skip;
-        if (total < 0)
+        if (total < 0) {
             total = 0;
-        if (ds->conf.limit && total > ds->conf.limit)
+        }
+        if (ds->conf.limit && total > ds->conf.limit) {
             total = ds->conf.limit;
+        }
         ds->total = total;
     }
     *out = ds;
@@ -1530,10 +1689,11 @@ static int emit(struct recd_dataset *ds, int phase, int64_t si, int32_t pos, int
     ev->ts_ms = ts;
     n = snprintf(buf, sizeof buf, "%s:%s:%" PRId64 ":%" PRId32, fmt, pn, s->key, s->pos0 + pos);
     ev->event_id = recd_arena_strndup(a, buf, (size_t)n);
-    if (ds->user_sessions)
+    if (ds->user_sessions) {
         n = snprintf(buf, sizeof buf, "user-%" PRId64, s->user);
-    else
+    } else {
         n = snprintf(buf, sizeof buf, "%s-%" PRId64, pn, s->key);
+    }
     char *sid = recd_arena_strndup(a, buf, (size_t)n);
     if (ds->user_sessions) {
         ev->user_id = sid;
@@ -1543,16 +1703,18 @@ static int emit(struct recd_dataset *ds, int phase, int64_t si, int32_t pos, int
     } else {
         ev->user_id = sid;
     }
-    if (!ev->event_id || !sid || !ev->user_id)
+    if (!ev->event_id || !sid || !ev->user_id) {
         return RECD_ENOMEM;
+    }
 
     if (e->ref >= 0) {
         struct recd_click *ck = &ev->u.click;
         ev->kind = RECD_KIND_CLICK;
         n = snprintf(buf, sizeof buf, "%" PRId64, e->ref);
         ck->item_id = recd_arena_strndup(a, buf, (size_t)n);
-        if (!ck->item_id)
+        if (!ck->item_id) {
             return RECD_ENOMEM;
+        }
         ck->type = RECD_CLICK_VIEW;
         ck->source = RECD_SRC_BROWSE;
         ck->session_id = sid;
@@ -1567,15 +1729,17 @@ static int emit(struct recd_dataset *ds, int phase, int64_t si, int32_t pos, int
         p->order_id = recd_arena_strndup(a, buf, (size_t)n);
         p->currency = recd_arena_strndup(a, "EUR", 3);
         p->lines = recd_arena_alloc(a, (size_t)o->n_lines * sizeof *p->lines);
-        if (!p->order_id || !p->currency || !p->lines)
+        if (!p->order_id || !p->currency || !p->lines) {
             return RECD_ENOMEM;
+        }
         p->n_lines = (uint32_t)o->n_lines;
         for (int32_t k = 0; k < o->n_lines; k++) {
             const struct ds_line *ln = &ds->lines[o->first_line + k];
             n = snprintf(buf, sizeof buf, "%" PRId64, ln->item);
             p->lines[k].item_id = recd_arena_strndup(a, buf, (size_t)n);
-            if (!p->lines[k].item_id)
+            if (!p->lines[k].item_id) {
                 return RECD_ENOMEM;
+            }
             p->lines[k].quantity = ln->qty;
             p->lines[k].unit_price = 0.0;
         }
@@ -1609,8 +1773,9 @@ static int emit_item(struct recd_dataset *ds, size_t idx, struct recd_arena *a,
     it->item_id = ev->event_id;
     it->title = recd_arena_strndup(a, title, strlen(title));
     it->description = recd_arena_strndup(a, "", 0);
-    if (!ev->event_id || !it->title || !it->description)
+    if (!ev->event_id || !it->title || !it->description) {
         return RECD_ENOMEM;
+    }
     it->category = NULL;
     it->n_category = 0;
     it->brand = NULL;
@@ -1632,27 +1797,32 @@ int recd_dataset_next(struct recd_dataset *ds, struct recd_arena *arena, struct 
                       struct recd_dataset_meta *meta)
 {
     for (;;) {
-        if (ds->conf.limit && ds->returned >= ds->conf.limit)
+        if (ds->conf.limit && ds->returned >= ds->conf.limit) {
             return 0;
+        }
         if ((ds->conf.phases & RECD_DS_PHASE_CATALOG) && ds->cat_next < ds->n_items) {
-            size_t idx = ds->cat_next++;    /* the catalogue comes before every click */
-            if (ds->passed++ < ds->conf.skip)
+            size_t idx = ds->cat_next++; /* the catalogue comes before every click */
+            if (ds->passed++ < ds->conf.skip) {
                 continue;
+            }
             int rc = emit_item(ds, idx, arena, ev, meta);
-            if (rc != RECD_OK)
+            if (rc != RECD_OK) {
                 return rc;
+            }
             ds->returned++;
             return 1;
         }
-        if (ds->cur >= RECD_DS__NPHASES)
+        if (ds->cur >= RECD_DS__NPHASES) {
             return 0;
+        }
         if (!ds->it_live) {
             if (!(ds->conf.phases & (1u << ds->cur)) || ds->ph[ds->cur].n == 0) {
                 ds->cur++;
                 continue;
             }
-            if (iter_init(ds, &ds->it, ds->cur) != RECD_OK)
+            if (iter_init(ds, &ds->it, ds->cur) != RECD_OK) {
                 return RECD_ENOMEM;
+            }
             ds->it_live = 1;
         }
         int64_t si, ts;
@@ -1663,11 +1833,13 @@ int recd_dataset_next(struct recd_dataset *ds, struct recd_arena *arena, struct 
             ds->cur++;
             continue;
         }
-        if (ds->passed++ < ds->conf.skip)
+        if (ds->passed++ < ds->conf.skip) {
             continue;
+        }
         int rc = emit(ds, ds->cur, si, pos, ts, arena, ev, meta);
-        if (rc != RECD_OK)
+        if (rc != RECD_OK) {
             return rc;
+        }
         ds->returned++;
         return 1;
     }
@@ -1698,16 +1870,19 @@ int64_t recd_dataset_total(const struct recd_dataset *ds)
 
 void recd_dataset_close(struct recd_dataset *ds)
 {
-    if (!ds)
+    if (!ds) {
         return;
+    }
     iter_free(&ds->it);
-    for (int p = 0; p < RECD_DS__NPHASES; p++)
+    for (int p = 0; p < RECD_DS__NPHASES; p++) {
         free(ds->ph[p].s);
+    }
     free(ds->ev);
     free(ds->orders);
     free(ds->lines);
-    for (size_t i = 0; i < ds->n_items; i++)
+    for (size_t i = 0; i < ds->n_items; i++) {
         free(ds->titles[i]);
+    }
     free(ds->titles);
     free(ds);
 }

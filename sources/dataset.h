@@ -109,7 +109,9 @@ enum recd_dataset_format {
 /* The session phases. The catalogue (Item records, formats that have one) is not a session
  * phase: its events carry meta.phase RECD_DS_CATALOG and come before every click. */
 enum recd_dataset_phase {
-    RECD_DS_TRAIN = 0, RECD_DS_TEST = 1, RECD_DS__NPHASES,
+    RECD_DS_TRAIN = 0,
+    RECD_DS_TEST = 1,
+    RECD_DS__NPHASES,
     RECD_DS_CATALOG = RECD_DS__NPHASES
 };
 
@@ -181,8 +183,8 @@ int recd_dataset_detect(const char *dir, char *errstr, size_t errlen);
 /* Load a dataset. RECD_EINVAL (bad conf), RECD_ENOENT (no recognisable files), RECD_EIO,
  * RECD_EDECODE ("file:line: message" for a malformed line), RECD_ENOMEM; errstr says more.
  * *out is owned by the caller (recd_dataset_close). */
-int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset **out,
-                      char *errstr, size_t errlen);
+int recd_dataset_open(const struct recd_dataset_conf *conf, struct recd_dataset **out, char *errstr,
+                      size_t errlen);
 
 /* The next event in replay order: 1 with *ev (topic NULL, partition -1, offset -1; strings in
  * `arena`) and *meta (if meta is non-NULL), 0 at the end, RECD_ENOMEM. */

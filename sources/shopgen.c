@@ -18,7 +18,9 @@
 #include "shopgen.h"
 
 /* ---- RNG: splitmix64 seeding, xoshiro256** ------------------------------------------------- */
-struct sg_rng { uint64_t s[4]; };
+struct sg_rng {
+    uint64_t s[4];
+};
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -31,11 +33,15 @@ static uint64_t splitmix64(uint64_t *x)
 static void rng_seed(struct sg_rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         r->s[i] = splitmix64(&x);
+    }
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t rng_u64(struct sg_rng *r)
 {
@@ -52,13 +58,17 @@ static uint64_t rng_u64(struct sg_rng *r)
 }
 
 /* uniform in [0, 1) */
-static double rng_unif(struct sg_rng *r) { return (double)(rng_u64(r) >> 11) * 0x1.0p-53; }
+static double rng_unif(struct sg_rng *r)
+{
+    return (double)(rng_u64(r) >> 11) * 0x1.0p-53;
+}
 
 /* uniform integer in [0, n), n >= 1 (Lemire's multiply-shift, bias < 2^-32 for our n) */
 static int64_t rng_below(struct sg_rng *r, int64_t n)
 {
-    if (n <= 1)
+    if (n <= 1) {
         return 0;
+    }
     return (int64_t)((rng_u64(r) >> 11) % (uint64_t)n);
 }
 
@@ -81,146 +91,195 @@ static int32_t pick_cum(struct sg_rng *r, const double *cum, int32_t n)
     int32_t lo = 0, hi = n - 1;
     while (lo < hi) {
         int32_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] > x)
+        if (cum[mid] > x) {
             hi = mid;
-        else
+        } else {
             lo = mid + 1;
+        }
     }
     return lo;
 }
 
 /* ---- vocabulary ------------------------------------------------------------------------------ */
 struct leaf_def {
-    const char *path[3];        /* 2 or 3 levels, unused NULL */
+    const char *path[3]; /* 2 or 3 levels, unused NULL */
     const char *nouns[5];
     const char *features[5];
     const char *variants[6];
     const char *brands[5];
-    double median;              /* median price, EUR */
-    double sigma;               /* log-normal sigma */
+    double median; /* median price, EUR */
+    double sigma; /* log-normal sigma */
 };
 
 static const struct leaf_def LEAVES[] = {
-    {{"Sports", "Running", "Shoes"},
-     {"Running Shoe", "Trail Running Shoe", "Racing Flat", "Walking Shoe"},
-     {"Waterproof", "Lightweight", "Cushioned", "Breathable"},
-     {"Blue", "Black", "Red", "Neon Yellow", "Grey"},
-     {"Acme", "Stridex", "Velora", "Peakline"}, 89.0, 0.35},
-    {{"Sports", "Running", "Apparel"},
-     {"Running Jacket", "Running Tights", "Running Shorts", "Base Layer Top"},
-     {"Reflective", "Thermal", "Quick-Dry", "Windproof"},
-     {"Black", "Navy", "Orange", "Olive", "White"},
-     {"Acme", "Stridex", "Velora", "Peakline"}, 45.0, 0.4},
-    {{"Sports", "Cycling", "Helmets"},
-     {"Road Helmet", "MTB Helmet", "Commuter Helmet"},
-     {"MIPS", "Ventilated", "Aero", "LED Light"},
-     {"Matte Black", "White", "Red", "Silver"},
-     {"Velotek", "Cranx", "Acme"}, 75.0, 0.45},
-    {{"Sports", "Camping", "Tents"},
-     {"Dome Tent", "Backpacking Tent", "Family Tent", "Pop-Up Tent"},
-     {"2-Person", "4-Person", "Ultralight", "Waterproof"},
-     {"Green", "Orange", "Sand", "Grey"},
-     {"Northridge", "Trailmark", "Acme"}, 180.0, 0.5},
-    {{"Sports", "Camping", "Sleeping Bags"},
-     {"Sleeping Bag", "Mummy Sleeping Bag", "Sleeping Pad", "Camping Pillow"},
-     {"Down", "Synthetic", "3-Season", "Compact"},
-     {"Blue", "Red", "Green", "Black"},
-     {"Northridge", "Trailmark", "Summitco"}, 95.0, 0.5},
-    {{"Sports", "Fitness"},
-     {"Yoga Mat", "Dumbbell Set", "Kettlebell", "Resistance Band", "Foam Roller"},
-     {"Non-Slip", "Adjustable", "Eco", "Heavy-Duty"},
-     {"Purple", "Black", "Teal", "Pink"},
-     {"Flexa", "Ironform", "Acme"}, 35.0, 0.6},
-    {{"Electronics", "Audio", "Headphones"},
-     {"Wireless Headphones", "Earbuds", "Studio Headphones", "Gaming Headset"},
-     {"Noise Cancelling", "Bluetooth", "Over-Ear", "Sport"},
-     {"Black", "White", "Silver", "Midnight Blue"},
-     {"Sonara", "Voxel", "Auralis", "Beatline"}, 120.0, 0.6},
-    {{"Electronics", "Audio", "Speakers"},
-     {"Bluetooth Speaker", "Smart Speaker", "Soundbar", "Bookshelf Speaker"},
-     {"Portable", "Waterproof", "Stereo", "Voice Control"},
-     {"Black", "Grey", "Blue", "Sand"},
-     {"Sonara", "Voxel", "Auralis"}, 150.0, 0.6},
-    {{"Electronics", "Computers", "Laptops"},
-     {"Laptop", "Ultrabook", "Gaming Laptop", "2-in-1 Laptop"},
-     {"14-inch", "16GB RAM", "1TB SSD", "OLED"},
-     {"Silver", "Space Grey", "Black"},
-     {"Lumen", "Corvex", "Nexa"}, 1100.0, 0.35},
-    {{"Electronics", "Computers", "Accessories"},
-     {"Wireless Mouse", "Mechanical Keyboard", "USB-C Hub", "Laptop Stand", "Webcam"},
-     {"Ergonomic", "Rechargeable", "Compact", "RGB"},
-     {"Black", "White", "Grey"},
-     {"Lumen", "Corvex", "Keyra", "Nexa"}, 40.0, 0.55},
-    {{"Electronics", "Phones", "Accessories"},
-     {"Phone Case", "Screen Protector", "Charging Cable", "Power Bank", "Car Mount"},
-     {"Shockproof", "Fast Charge", "Magnetic", "Slim"},
-     {"Clear", "Black", "Rose", "Blue"},
-     {"Voltix", "Keyra", "Nexa"}, 19.0, 0.6},
-    {{"Electronics", "Cameras"},
-     {"Mirrorless Camera", "Action Camera", "Instant Camera", "Camera Lens"},
-     {"4K", "Stabilized", "Wide Angle", "Weather-Sealed"},
-     {"Black", "Silver", "Mint"},
-     {"Optika", "Lumen", "Fotex"}, 450.0, 0.7},
-    {{"Home & Kitchen", "Cookware"},
-     {"Frying Pan", "Saucepan", "Dutch Oven", "Wok", "Stock Pot"},
-     {"Non-Stick", "Cast Iron", "Stainless Steel", "Induction"},
-     {"24cm", "28cm", "5L", "Red", "Black"},
-     {"Cucina", "Ferro", "Acme"}, 55.0, 0.5},
-    {{"Home & Kitchen", "Coffee"},
-     {"Espresso Machine", "Coffee Grinder", "French Press", "Pour-Over Kettle"},
-     {"Automatic", "Burr", "Gooseneck", "Double-Wall"},
-     {"Black", "Steel", "Cream", "Copper"},
-     {"Barista Co", "Cucina", "Moka House"}, 90.0, 0.8},
-    {{"Home & Kitchen", "Bedding"},
-     {"Duvet Cover", "Pillow", "Fitted Sheet", "Weighted Blanket"},
-     {"Cotton", "Linen", "Cooling", "Hypoallergenic"},
-     {"White", "Grey", "Sage", "Navy", "Blush"},
-     {"Dreamwell", "Nordhem", "Casa"}, 49.0, 0.45},
-    {{"Home & Kitchen", "Lighting"},
-     {"Desk Lamp", "Floor Lamp", "LED Strip", "Pendant Light"},
-     {"Dimmable", "Smart", "Warm White", "Rechargeable"},
-     {"Black", "Brass", "White", "Oak"},
-     {"Lumio", "Nordhem", "Casa"}, 60.0, 0.55},
-    {{"Fashion", "Women", "Dresses"},
-     {"Summer Dress", "Maxi Dress", "Wrap Dress", "Shirt Dress"},
-     {"Floral", "Linen", "Midi", "Pleated"},
-     {"Black", "Navy", "Red", "Emerald", "Ivory"},
-     {"Mira", "Atelier Nord", "Sola"}, 59.0, 0.45},
-    {{"Fashion", "Men", "Shirts"},
-     {"Oxford Shirt", "Flannel Shirt", "Polo Shirt", "Linen Shirt"},
-     {"Slim Fit", "Regular Fit", "Short Sleeve", "Non-Iron"},
-     {"White", "Light Blue", "Checked", "Olive"},
-     {"Harlow", "Atelier Nord", "Brixton Lane"}, 45.0, 0.4},
-    {{"Fashion", "Accessories", "Bags"},
-     {"Backpack", "Tote Bag", "Messenger Bag", "Wallet", "Duffel Bag"},
-     {"Leather", "Water-Resistant", "Laptop", "Travel"},
-     {"Brown", "Black", "Tan", "Navy"},
-     {"Harlow", "Voyagr", "Acme"}, 70.0, 0.6},
-    {{"Beauty", "Skincare"},
-     {"Moisturizer", "Face Serum", "Sunscreen", "Cleanser", "Eye Cream"},
-     {"Hydrating", "SPF 50", "Vitamin C", "Fragrance-Free"},
-     {"50ml", "100ml", "200ml", "30ml"},
-     {"Derma Lab", "Glowa", "Purely"}, 22.0, 0.5},
-    {{"Toys", "Building"},
-     {"Building Set", "Construction Kit", "Marble Run", "Magnetic Tiles"},
-     {"Starter", "Deluxe", "STEM", "Motorized"},
-     {"100 Pieces", "250 Pieces", "500 Pieces", "Classic"},
-     {"Brixo", "Playmakers", "Tinkerly"}, 39.0, 0.55},
-    {{"Books", "Fiction"},
-     {"Mystery Novel", "Fantasy Novel", "Science Fiction Novel", "Thriller"},
-     {"Hardcover", "Paperback", "Illustrated", "Box Set"},
-     {"Volume 1", "Volume 2", "Collector's Edition", "Anniversary Edition"},
-     {"Inkwell Press", "Harbor Books", "Lantern House"}, 16.0, 0.4},
-    {{"Garden", "Tools"},
-     {"Pruning Shears", "Garden Hose", "Lawn Mower", "Leaf Blower", "Trowel"},
-     {"Cordless", "Telescopic", "Heavy-Duty", "Ergonomic"},
-     {"Green", "Orange", "Black"},
-     {"Greenway", "Ferro", "Yardly"}, 65.0, 0.8},
-    {{"Pet Supplies", "Dogs"},
-     {"Dog Bed", "Dog Leash", "Chew Toy", "Dog Harness", "Dog Food"},
-     {"Orthopedic", "Reflective", "Durable", "Grain-Free"},
-     {"Small", "Medium", "Large", "Brown", "Grey"},
-     {"Pawsome", "Barkley", "Acme"}, 29.0, 0.6},
+    { { "Sports", "Running", "Shoes" },
+      { "Running Shoe", "Trail Running Shoe", "Racing Flat", "Walking Shoe" },
+      { "Waterproof", "Lightweight", "Cushioned", "Breathable" },
+      { "Blue", "Black", "Red", "Neon Yellow", "Grey" },
+      { "Acme", "Stridex", "Velora", "Peakline" },
+      89.0,
+      0.35 },
+    { { "Sports", "Running", "Apparel" },
+      { "Running Jacket", "Running Tights", "Running Shorts", "Base Layer Top" },
+      { "Reflective", "Thermal", "Quick-Dry", "Windproof" },
+      { "Black", "Navy", "Orange", "Olive", "White" },
+      { "Acme", "Stridex", "Velora", "Peakline" },
+      45.0,
+      0.4 },
+    { { "Sports", "Cycling", "Helmets" },
+      { "Road Helmet", "MTB Helmet", "Commuter Helmet" },
+      { "MIPS", "Ventilated", "Aero", "LED Light" },
+      { "Matte Black", "White", "Red", "Silver" },
+      { "Velotek", "Cranx", "Acme" },
+      75.0,
+      0.45 },
+    { { "Sports", "Camping", "Tents" },
+      { "Dome Tent", "Backpacking Tent", "Family Tent", "Pop-Up Tent" },
+      { "2-Person", "4-Person", "Ultralight", "Waterproof" },
+      { "Green", "Orange", "Sand", "Grey" },
+      { "Northridge", "Trailmark", "Acme" },
+      180.0,
+      0.5 },
+    { { "Sports", "Camping", "Sleeping Bags" },
+      { "Sleeping Bag", "Mummy Sleeping Bag", "Sleeping Pad", "Camping Pillow" },
+      { "Down", "Synthetic", "3-Season", "Compact" },
+      { "Blue", "Red", "Green", "Black" },
+      { "Northridge", "Trailmark", "Summitco" },
+      95.0,
+      0.5 },
+    { { "Sports", "Fitness" },
+      { "Yoga Mat", "Dumbbell Set", "Kettlebell", "Resistance Band", "Foam Roller" },
+      { "Non-Slip", "Adjustable", "Eco", "Heavy-Duty" },
+      { "Purple", "Black", "Teal", "Pink" },
+      { "Flexa", "Ironform", "Acme" },
+      35.0,
+      0.6 },
+    { { "Electronics", "Audio", "Headphones" },
+      { "Wireless Headphones", "Earbuds", "Studio Headphones", "Gaming Headset" },
+      { "Noise Cancelling", "Bluetooth", "Over-Ear", "Sport" },
+      { "Black", "White", "Silver", "Midnight Blue" },
+      { "Sonara", "Voxel", "Auralis", "Beatline" },
+      120.0,
+      0.6 },
+    { { "Electronics", "Audio", "Speakers" },
+      { "Bluetooth Speaker", "Smart Speaker", "Soundbar", "Bookshelf Speaker" },
+      { "Portable", "Waterproof", "Stereo", "Voice Control" },
+      { "Black", "Grey", "Blue", "Sand" },
+      { "Sonara", "Voxel", "Auralis" },
+      150.0,
+      0.6 },
+    { { "Electronics", "Computers", "Laptops" },
+      { "Laptop", "Ultrabook", "Gaming Laptop", "2-in-1 Laptop" },
+      { "14-inch", "16GB RAM", "1TB SSD", "OLED" },
+      { "Silver", "Space Grey", "Black" },
+      { "Lumen", "Corvex", "Nexa" },
+      1100.0,
+      0.35 },
+    { { "Electronics", "Computers", "Accessories" },
+      { "Wireless Mouse", "Mechanical Keyboard", "USB-C Hub", "Laptop Stand", "Webcam" },
+      { "Ergonomic", "Rechargeable", "Compact", "RGB" },
+      { "Black", "White", "Grey" },
+      { "Lumen", "Corvex", "Keyra", "Nexa" },
+      40.0,
+      0.55 },
+    { { "Electronics", "Phones", "Accessories" },
+      { "Phone Case", "Screen Protector", "Charging Cable", "Power Bank", "Car Mount" },
+      { "Shockproof", "Fast Charge", "Magnetic", "Slim" },
+      { "Clear", "Black", "Rose", "Blue" },
+      { "Voltix", "Keyra", "Nexa" },
+      19.0,
+      0.6 },
+    { { "Electronics", "Cameras" },
+      { "Mirrorless Camera", "Action Camera", "Instant Camera", "Camera Lens" },
+      { "4K", "Stabilized", "Wide Angle", "Weather-Sealed" },
+      { "Black", "Silver", "Mint" },
+      { "Optika", "Lumen", "Fotex" },
+      450.0,
+      0.7 },
+    { { "Home & Kitchen", "Cookware" },
+      { "Frying Pan", "Saucepan", "Dutch Oven", "Wok", "Stock Pot" },
+      { "Non-Stick", "Cast Iron", "Stainless Steel", "Induction" },
+      { "24cm", "28cm", "5L", "Red", "Black" },
+      { "Cucina", "Ferro", "Acme" },
+      55.0,
+      0.5 },
+    { { "Home & Kitchen", "Coffee" },
+      { "Espresso Machine", "Coffee Grinder", "French Press", "Pour-Over Kettle" },
+      { "Automatic", "Burr", "Gooseneck", "Double-Wall" },
+      { "Black", "Steel", "Cream", "Copper" },
+      { "Barista Co", "Cucina", "Moka House" },
+      90.0,
+      0.8 },
+    { { "Home & Kitchen", "Bedding" },
+      { "Duvet Cover", "Pillow", "Fitted Sheet", "Weighted Blanket" },
+      { "Cotton", "Linen", "Cooling", "Hypoallergenic" },
+      { "White", "Grey", "Sage", "Navy", "Blush" },
+      { "Dreamwell", "Nordhem", "Casa" },
+      49.0,
+      0.45 },
+    { { "Home & Kitchen", "Lighting" },
+      { "Desk Lamp", "Floor Lamp", "LED Strip", "Pendant Light" },
+      { "Dimmable", "Smart", "Warm White", "Rechargeable" },
+      { "Black", "Brass", "White", "Oak" },
+      { "Lumio", "Nordhem", "Casa" },
+      60.0,
+      0.55 },
+    { { "Fashion", "Women", "Dresses" },
+      { "Summer Dress", "Maxi Dress", "Wrap Dress", "Shirt Dress" },
+      { "Floral", "Linen", "Midi", "Pleated" },
+      { "Black", "Navy", "Red", "Emerald", "Ivory" },
+      { "Mira", "Atelier Nord", "Sola" },
+      59.0,
+      0.45 },
+    { { "Fashion", "Men", "Shirts" },
+      { "Oxford Shirt", "Flannel Shirt", "Polo Shirt", "Linen Shirt" },
+      { "Slim Fit", "Regular Fit", "Short Sleeve", "Non-Iron" },
+      { "White", "Light Blue", "Checked", "Olive" },
+      { "Harlow", "Atelier Nord", "Brixton Lane" },
+      45.0,
+      0.4 },
+    { { "Fashion", "Accessories", "Bags" },
+      { "Backpack", "Tote Bag", "Messenger Bag", "Wallet", "Duffel Bag" },
+      { "Leather", "Water-Resistant", "Laptop", "Travel" },
+      { "Brown", "Black", "Tan", "Navy" },
+      { "Harlow", "Voyagr", "Acme" },
+      70.0,
+      0.6 },
+    { { "Beauty", "Skincare" },
+      { "Moisturizer", "Face Serum", "Sunscreen", "Cleanser", "Eye Cream" },
+      { "Hydrating", "SPF 50", "Vitamin C", "Fragrance-Free" },
+      { "50ml", "100ml", "200ml", "30ml" },
+      { "Derma Lab", "Glowa", "Purely" },
+      22.0,
+      0.5 },
+    { { "Toys", "Building" },
+      { "Building Set", "Construction Kit", "Marble Run", "Magnetic Tiles" },
+      { "Starter", "Deluxe", "STEM", "Motorized" },
+      { "100 Pieces", "250 Pieces", "500 Pieces", "Classic" },
+      { "Brixo", "Playmakers", "Tinkerly" },
+      39.0,
+      0.55 },
+    { { "Books", "Fiction" },
+      { "Mystery Novel", "Fantasy Novel", "Science Fiction Novel", "Thriller" },
+      { "Hardcover", "Paperback", "Illustrated", "Box Set" },
+      { "Volume 1", "Volume 2", "Collector's Edition", "Anniversary Edition" },
+      { "Inkwell Press", "Harbor Books", "Lantern House" },
+      16.0,
+      0.4 },
+    { { "Garden", "Tools" },
+      { "Pruning Shears", "Garden Hose", "Lawn Mower", "Leaf Blower", "Trowel" },
+      { "Cordless", "Telescopic", "Heavy-Duty", "Ergonomic" },
+      { "Green", "Orange", "Black" },
+      { "Greenway", "Ferro", "Yardly" },
+      65.0,
+      0.8 },
+    { { "Pet Supplies", "Dogs" },
+      { "Dog Bed", "Dog Leash", "Chew Toy", "Dog Harness", "Dog Food" },
+      { "Orthopedic", "Reflective", "Durable", "Grain-Free" },
+      { "Small", "Medium", "Large", "Brown", "Grey" },
+      { "Pawsome", "Barkley", "Acme" },
+      29.0,
+      0.6 },
 };
 #define N_LEAVES ((int)RECD_ARRAY_SIZE(LEAVES))
 
@@ -228,61 +287,62 @@ static const struct leaf_def LEAVES[] = {
 static int count_nonnull(const char *const *a, size_t n)
 {
     int k = 0;
-    while ((size_t)k < n && a[k])
+    while ((size_t)k < n && a[k]) {
         k++;
+    }
     return k;
 }
 
-static const char *const DEVICES[] = {"desktop", "mobile", "tablet"};
-static const char *const CHANNELS[] = {"web", "app"};
+static const char *const DEVICES[] = { "desktop", "mobile", "tablet" };
+static const char *const CHANNELS[] = { "web", "app" };
 
 /* ---- generator state --------------------------------------------------------------------- */
 struct sg_item {
     int32_t cat;
-    int32_t pos;              /* position in its category's attribute-sorted list */
+    int32_t pos; /* position in its category's attribute-sorted list */
     uint8_t noun, feat, var, brand;
     uint8_t in_stock;
     double price;
-    double z;                 /* standardised log price (the normal draw) */
+    double z; /* standardised log price (the normal draw) */
 };
 
 struct sg_cat {
     const struct leaf_def *leaf;
-    char *leaf_name;          /* owned: last path level, with a suffix when the leaf repeats */
+    char *leaf_name; /* owned: last path level, with a suffix when the leaf repeats */
     int n_path;
-    int32_t n;                /* items in the category */
-    int32_t *sorted;          /* owned: item indices sorted by (noun, feature, brand, variant) */
-    int32_t *bypop;           /* owned: item indices by popularity rank */
-    double *cum;              /* owned: cumulative Zipf weights over bypop */
+    int32_t n; /* items in the category */
+    int32_t *sorted; /* owned: item indices sorted by (noun, feature, brand, variant) */
+    int32_t *bypop; /* owned: item indices by popularity rank */
+    double *cum; /* owned: cumulative Zipf weights over bypop */
 };
 
 struct sg_user {
     int32_t taste[3];
     double taste_cum[3];
     uint8_t n_taste;
-    int8_t band;              /* -1 budget, 0 mid, +1 premium (in units of the category sigma) */
+    int8_t band; /* -1 budget, 0 mid, +1 premium (in units of the category sigma) */
     uint8_t device, channel;
-    int8_t tz;                /* hours from UTC */
-    int32_t active;           /* open sessions of the user */
+    int8_t tz; /* hours from UTC */
+    int32_t active; /* open sessions of the user */
 };
 
 enum sg_action { ACT_VIEW = 0, ACT_QUERY, ACT_SEARCH_CLICK, ACT_CART, ACT_PURCHASE };
 
-#define SG_MAX_CART 8
-#define SG_MAX_SHOWN 10
+#define SG_MAX_CART   8
+#define SG_MAX_SHOWN  10
 #define SG_MAX_VIEWED 16
 
 struct sg_session {
     int64_t next_ts;
-    int64_t sess_no;          /* also the heap tie-break */
+    int64_t sess_no; /* also the heap tie-break */
     int32_t user;
     int32_t steps_left;
-    int action;               /* enum sg_action */
-    int32_t prev_item;        /* -1 */
-    int32_t cart_item;        /* item of a pending ACT_CART */
+    int action; /* enum sg_action */
+    int32_t prev_item; /* -1 */
+    int32_t cart_item; /* item of a pending ACT_CART */
     int32_t cart[SG_MAX_CART];
     int n_cart;
-    int64_t query_no;         /* event number of the last query, -1 */
+    int64_t query_no; /* event number of the last query, -1 */
     int32_t shown[SG_MAX_SHOWN];
     int n_shown;
     int search_left;
@@ -293,19 +353,19 @@ struct sg_session {
 
 struct recd_shopgen {
     struct recd_shopgen_conf conf;
-    struct sg_item *items;    /* owned, n_items */
-    struct sg_cat *cats;      /* owned, n_categories */
-    int32_t *live_cats;       /* owned: categories with items, by popularity */
-    double *live_cum;         /* owned: cumulative popularity over live_cats */
+    struct sg_item *items; /* owned, n_items */
+    struct sg_cat *cats; /* owned, n_categories */
+    int32_t *live_cats; /* owned: categories with items, by popularity */
+    double *live_cum; /* owned: cumulative popularity over live_cats */
     int32_t n_live;
-    struct sg_user *users;    /* owned, n_users */
-    double *user_cum;         /* owned: activity skew over users */
-    struct sg_session *sess;  /* owned, concurrency slots */
-    int32_t *heap;            /* owned: slot indices, min-heap on (next_ts, sess_no) */
+    struct sg_user *users; /* owned, n_users */
+    double *user_cum; /* owned: activity skew over users */
+    struct sg_session *sess; /* owned, concurrency slots */
+    int32_t *heap; /* owned: slot indices, min-heap on (next_ts, sess_no) */
     int32_t n_heap;
-    struct sg_rng rng;        /* activity stream */
-    int64_t emitted;          /* events returned so far */
-    int64_t act_no;           /* activity events returned so far */
+    struct sg_rng rng; /* activity stream */
+    int64_t emitted; /* events returned so far */
+    int64_t act_no; /* activity events returned so far */
     int64_t next_sess_no;
     int64_t next_order_no;
 };
@@ -320,13 +380,16 @@ static char *a_printf(struct recd_arena *a, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
         return NULL;
-    if ((size_t)n < sizeof buf)
+    }
+    if ((size_t)n < sizeof buf) {
         return recd_arena_strndup(a, buf, (size_t)n);
+    }
     char *p = recd_arena_alloc(a, (size_t)n + 1);
-    if (!p)
+    if (!p) {
         return NULL;
+    }
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -342,10 +405,13 @@ static char *a_str(struct recd_arena *a, const char *s)
 static char *a_lower(struct recd_arena *a, const char *s)
 {
     char *p = a_str(a, s);
-    if (p)
-        for (char *q = p; *q; q++)
-            if (*q >= 'A' && *q <= 'Z')
+    if (p) {
+        for (char *q = p; *q; q++) {
+            if (*q >= 'A' && *q <= 'Z') {
                 *q = (char)(*q - 'A' + 'a');
+            }
+        }
+    }
     return p;
 }
 
@@ -370,7 +436,7 @@ void recd_shopgen_conf_init(struct recd_shopgen_conf *c)
     c->n_users = 1000;
     c->n_items = 500;
     c->n_events = 10000;
-    c->start_ts_ms = INT64_C(1704067200000);   /* 2024-01-01T00:00:00Z */
+    c->start_ts_ms = INT64_C(1704067200000); /* 2024-01-01T00:00:00Z */
     c->n_categories = 16;
     c->p_query = 0.1;
     c->p_cart = 0.08;
@@ -381,31 +447,39 @@ void recd_shopgen_conf_init(struct recd_shopgen_conf *c)
 
 static int check_conf(const struct recd_shopgen_conf *c, char *errstr, size_t errlen)
 {
-    if (c->n_users < 1 || c->n_users > INT32_MAX / 2)
+    if (c->n_users < 1 || c->n_users > INT32_MAX / 2) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: n_users must be 1..%d",
                            INT32_MAX / 2);
-    if (c->n_items < 1 || c->n_items > INT32_MAX / 2)
+    }
+    if (c->n_items < 1 || c->n_items > INT32_MAX / 2) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: n_items must be 1..%d",
                            INT32_MAX / 2);
-    if (c->n_events < 0)
+    }
+    if (c->n_events < 0) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: n_events must be >= 0");
-    if (c->n_categories < 1 || c->n_categories > RECD_SHOPGEN_MAX_CATEGORIES)
+    }
+    if (c->n_categories < 1 || c->n_categories > RECD_SHOPGEN_MAX_CATEGORIES) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: n_categories must be 1..%d",
                            RECD_SHOPGEN_MAX_CATEGORIES);
-    if (c->concurrency < 1 || c->concurrency > 1000000)
+    }
+    if (c->concurrency < 1 || c->concurrency > 1000000) {
         return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: concurrency must be 1..1000000");
-    if (c->start_ts_ms < 0 || c->start_ts_ms > INT64_C(4102444800000))
+    }
+    if (c->start_ts_ms < 0 || c->start_ts_ms > INT64_C(4102444800000)) {
         return recd_seterr(errstr, errlen, RECD_EINVAL,
                            "shopgen: start_ts_ms must be between 1970 and 2100");
-    const double p[3] = {c->p_query, c->p_cart, c->p_purchase};
-    const char *pn[3] = {"p_query", "p_cart", "p_purchase"};
-    for (int i = 0; i < 3; i++)
-        if (!(p[i] >= 0.0 && p[i] <= 1.0))
-            return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: %s must be in [0, 1]",
-                               pn[i]);
-    if (!(c->mean_dwell_s > 0.0 && c->mean_dwell_s <= 86400.0))
+    }
+    const double p[3] = { c->p_query, c->p_cart, c->p_purchase };
+    const char *pn[3] = { "p_query", "p_cart", "p_purchase" };
+    for (int i = 0; i < 3; i++) {
+        if (!(p[i] >= 0.0 && p[i] <= 1.0)) {
+            return recd_seterr(errstr, errlen, RECD_EINVAL, "shopgen: %s must be in [0, 1]", pn[i]);
+        }
+    }
+    if (!(c->mean_dwell_s > 0.0 && c->mean_dwell_s <= 86400.0)) {
         return recd_seterr(errstr, errlen, RECD_EINVAL,
                            "shopgen: mean_dwell_s must be in (0, 86400]");
+    }
     return RECD_OK;
 }
 
@@ -423,8 +497,9 @@ static int build_catalogue(struct recd_shopgen *g)
     g->items = calloc((size_t)ni, sizeof *g->items);
     cat_w = calloc((size_t)nc, sizeof *cat_w);
     cat_cum = calloc((size_t)nc, sizeof *cat_cum);
-    if (!g->cats || !g->items || !cat_w || !cat_cum)
+    if (!g->cats || !g->items || !cat_w || !cat_cum) {
         goto cleanup;
+    }
 
     /* categories: a leaf of the vocabulary, repeated leaves get a numeric suffix; popularity
      * weights from a random rank */
@@ -434,26 +509,33 @@ static int build_catalogue(struct recd_shopgen *g)
         cat->n_path = COUNT_NONNULL(cat->leaf->path);
         const char *base = cat->leaf->path[cat->n_path - 1];
         char tmp[128];
-        if (k < N_LEAVES)
+        if (k < N_LEAVES) {
             snprintf(tmp, sizeof tmp, "%s", base);
-        else
+        } else {
             snprintf(tmp, sizeof tmp, "%s %d", base, k / N_LEAVES + 1);
+        }
         cat->leaf_name = recd_strdup(tmp);
-        if (!cat->leaf_name)
+        if (!cat->leaf_name) {
             goto cleanup;
+        }
     }
     {
         int32_t *perm = malloc((size_t)nc * sizeof *perm);
-        if (!perm)
+        if (!perm) {
             goto cleanup;
-        for (int32_t k = 0; k < nc; k++)
+        }
+        for (int32_t k = 0; k < nc; k++) {
             perm[k] = k;
+        }
         for (int32_t k = nc - 1; k > 0; k--) {
             int32_t j = (int32_t)rng_below(&r, k + 1);
-            int32_t t = perm[k]; perm[k] = perm[j]; perm[j] = t;
+            int32_t t = perm[k];
+            perm[k] = perm[j];
+            perm[j] = t;
         }
-        for (int32_t k = 0; k < nc; k++)
+        for (int32_t k = 0; k < nc; k++) {
             cat_w[perm[k]] = 1.0 / pow((double)k + 1.0, 0.7);
+        }
         free(perm);
         double acc = 0;
         for (int32_t k = 0; k < nc; k++) {
@@ -473,16 +555,22 @@ static int build_catalogue(struct recd_shopgen *g)
         it->brand = (uint8_t)rng_below(&r, COUNT_NONNULL(L->brands));
         it->in_stock = rng_unif(&r) < 0.93;
         double z = rng_normal(&r);
-        if (z > 4.0) z = 4.0;
-        if (z < -4.0) z = -4.0;
+        if (z > 4.0) {
+            z = 4.0;
+        }
+        if (z < -4.0) {
+            z = -4.0;
+        }
         it->z = z;
         double p = L->median * exp(L->sigma * z);
-        if (p >= 10.0)
+        if (p >= 10.0) {
             p = floor(p) + 0.99;
-        else
+        } else {
             p = round(p * 100.0) / 100.0;
-        if (p < 0.99)
+        }
+        if (p < 0.99) {
             p = 0.99;
+        }
         it->price = p;
         g->cats[it->cat].n++;
     }
@@ -490,17 +578,20 @@ static int build_catalogue(struct recd_shopgen *g)
     /* per category: attribute-sorted list (neighbours = same product family) and a Zipf
      * popularity order */
     keys = malloc((size_t)ni * sizeof *keys);
-    if (!keys)
+    if (!keys) {
         goto cleanup;
+    }
     for (int32_t k = 0; k < nc; k++) {
         struct sg_cat *cat = &g->cats[k];
-        if (cat->n == 0)
+        if (cat->n == 0) {
             continue;
+        }
         cat->sorted = malloc((size_t)cat->n * sizeof *cat->sorted);
         cat->bypop = malloc((size_t)cat->n * sizeof *cat->bypop);
         cat->cum = malloc((size_t)cat->n * sizeof *cat->cum);
-        if (!cat->sorted || !cat->bypop || !cat->cum)
+        if (!cat->sorted || !cat->bypop || !cat->cum) {
             goto cleanup;
+        }
         cat->n = 0;
     }
     for (int32_t i = 0; i < ni; i++) {
@@ -509,13 +600,14 @@ static int build_catalogue(struct recd_shopgen *g)
     }
     for (int32_t k = 0; k < nc; k++) {
         struct sg_cat *cat = &g->cats[k];
-        if (cat->n == 0)
+        if (cat->n == 0) {
             continue;
+        }
         for (int32_t j = 0; j < cat->n; j++) {
             const struct sg_item *it = &g->items[cat->bypop[j]];
             keys[j] = ((uint64_t)it->noun << 56) | ((uint64_t)it->feat << 48) |
-                      ((uint64_t)it->brand << 40) | ((uint64_t)it->var << 32) |
-                      (uint64_t)(uint32_t)cat->bypop[j];
+                ((uint64_t)it->brand << 40) | ((uint64_t)it->var << 32) |
+                (uint64_t)(uint32_t)cat->bypop[j];
         }
         qsort(keys, (size_t)cat->n, sizeof *keys, cmp_u64);
         for (int32_t j = 0; j < cat->n; j++) {
@@ -525,7 +617,9 @@ static int build_catalogue(struct recd_shopgen *g)
         /* popularity: shuffle, Zipf(1.0) weights by rank */
         for (int32_t j = cat->n - 1; j > 0; j--) {
             int32_t x = (int32_t)rng_below(&r, j + 1);
-            int32_t t = cat->bypop[j]; cat->bypop[j] = cat->bypop[x]; cat->bypop[x] = t;
+            int32_t t = cat->bypop[j];
+            cat->bypop[j] = cat->bypop[x];
+            cat->bypop[x] = t;
         }
         double acc = 0;
         for (int32_t j = 0; j < cat->n; j++) {
@@ -537,14 +631,16 @@ static int build_catalogue(struct recd_shopgen *g)
     /* live categories (with items), weighted by popularity */
     g->live_cats = malloc((size_t)nc * sizeof *g->live_cats);
     g->live_cum = malloc((size_t)nc * sizeof *g->live_cum);
-    if (!g->live_cats || !g->live_cum)
+    if (!g->live_cats || !g->live_cum) {
         goto cleanup;
+    }
     {
         double acc = 0;
         g->n_live = 0;
         for (int32_t k = 0; k < nc; k++) {
-            if (g->cats[k].n == 0)
+            if (g->cats[k].n == 0) {
                 continue;
+            }
             acc += cat_w[k];
             g->live_cats[g->n_live] = k;
             g->live_cum[g->n_live] = acc;
@@ -573,8 +669,9 @@ static int build_users(struct recd_shopgen *g)
     rng_seed(&r, c->seed, 2);
     g->users = calloc((size_t)nu, sizeof *g->users);
     g->user_cum = malloc((size_t)nu * sizeof *g->user_cum);
-    if (!g->users || !g->user_cum)
+    if (!g->users || !g->user_cum) {
         return RECD_ENOMEM;
+    }
     double acc = 0;
     for (int32_t u = 0; u < nu; u++) {
         struct sg_user *us = &g->users[u];
@@ -583,12 +680,14 @@ static int build_users(struct recd_shopgen *g)
         for (int t = 0; t < want; t++) {
             int32_t cat = pick_live_cat(g, &r);
             int dup = 0;
-            for (int j = 0; j < us->n_taste; j++)
+            for (int j = 0; j < us->n_taste; j++) {
                 dup |= us->taste[j] == cat;
-            if (!dup)
+            }
+            if (!dup) {
                 us->taste[us->n_taste++] = cat;
+            }
         }
-        static const double tw[3] = {0.6, 0.3, 0.1};
+        static const double tw[3] = { 0.6, 0.3, 0.1 };
         double tacc = 0;
         for (int j = 0; j < us->n_taste; j++) {
             tacc += tw[j];
@@ -597,10 +696,22 @@ static int build_users(struct recd_shopgen *g)
         double b = rng_unif(&r);
         us->band = (int8_t)(b < 0.3 ? -1 : b < 0.8 ? 0 : 1);
         double d = rng_unif(&r);
-        if (d < 0.55) { us->channel = 0; us->device = 0; }        /* web desktop */
-        else if (d < 0.80) { us->channel = 1; us->device = 1; }   /* app mobile */
-        else if (d < 0.95) { us->channel = 0; us->device = 1; }   /* web mobile */
-        else { us->channel = 0; us->device = 2; }                 /* web tablet */
+        if (d < 0.55) {
+            us->channel = 0;
+            us->device = 0;
+        } /* web desktop */
+        else if (d < 0.80) {
+            us->channel = 1;
+            us->device = 1;
+        } /* app mobile */
+        else if (d < 0.95) {
+            us->channel = 0;
+            us->device = 1;
+        } /* web mobile */
+        else {
+            us->channel = 0;
+            us->device = 2;
+        } /* web tablet */
         us->tz = (int8_t)(-8 + (int)rng_below(&r, 12));
         /* activity skew: mild Zipf over user index */
         acc += 1.0 / pow((double)u + 1.0, 0.5);
@@ -613,8 +724,9 @@ static int build_users(struct recd_shopgen *g)
 static int sess_less(const struct recd_shopgen *g, int32_t a, int32_t b)
 {
     const struct sg_session *x = &g->sess[a], *y = &g->sess[b];
-    if (x->next_ts != y->next_ts)
+    if (x->next_ts != y->next_ts) {
         return x->next_ts < y->next_ts;
+    }
     return x->sess_no < y->sess_no;
 }
 
@@ -622,13 +734,18 @@ static void heap_down(struct recd_shopgen *g, int32_t i)
 {
     for (;;) {
         int32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < g->n_heap && sess_less(g, g->heap[l], g->heap[m]))
+        if (l < g->n_heap && sess_less(g, g->heap[l], g->heap[m])) {
             m = l;
-        if (r < g->n_heap && sess_less(g, g->heap[r], g->heap[m]))
+        }
+        if (r < g->n_heap && sess_less(g, g->heap[r], g->heap[m])) {
             m = r;
-        if (m == i)
+        }
+        if (m == i) {
             return;
-        int32_t t = g->heap[i]; g->heap[i] = g->heap[m]; g->heap[m] = t;
+        }
+        int32_t t = g->heap[i];
+        g->heap[i] = g->heap[m];
+        g->heap[m] = t;
         i = m;
     }
 }
@@ -637,9 +754,12 @@ static void heap_up(struct recd_shopgen *g, int32_t i)
 {
     while (i > 0) {
         int32_t p = (i - 1) / 2;
-        if (!sess_less(g, g->heap[i], g->heap[p]))
+        if (!sess_less(g, g->heap[i], g->heap[p])) {
             return;
-        int32_t t = g->heap[i]; g->heap[i] = g->heap[p]; g->heap[p] = t;
+        }
+        int32_t t = g->heap[i];
+        g->heap[i] = g->heap[p];
+        g->heap[p] = t;
         i = p;
     }
 }
@@ -651,8 +771,9 @@ static void start_session(struct recd_shopgen *g, struct sg_session *s, int64_t 
     /* prefer a user without an open session */
     for (int tries = 0; tries < 8; tries++) {
         u = pick_cum(r, g->user_cum, (int32_t)g->conf.n_users);
-        if (!g->users[u].active)
+        if (!g->users[u].active) {
             break;
+        }
     }
     memset(s, 0, sizeof *s);
     s->user = u;
@@ -664,8 +785,9 @@ static void start_session(struct recd_shopgen *g, struct sg_session *s, int64_t 
     s->query_no = -1;
     /* geometric number of browse steps, mean ~6 */
     s->steps_left = 1;
-    while (s->steps_left < 50 && rng_unif(r) < 0.83)
+    while (s->steps_left < 50 && rng_unif(r) < 0.83) {
         s->steps_left++;
+    }
     s->action = rng_unif(r) < g->conf.p_query * 1.5 ? ACT_QUERY : ACT_VIEW;
     s->device = g->users[u].device;
     s->channel = g->users[u].channel;
@@ -678,8 +800,9 @@ static void start_session(struct recd_shopgen *g, struct sg_session *s, int64_t 
 static int64_t dwell_ms(struct recd_shopgen *g, double mean_s)
 {
     double ms = 1000.0 + rng_exp(&g->rng, mean_s * 1000.0);
-    if (ms > 3600000.0)
+    if (ms > 3600000.0) {
         ms = 3600000.0;
+    }
     return (int64_t)ms;
 }
 
@@ -697,12 +820,15 @@ static int32_t pick_in_cat(struct recd_shopgen *g, int32_t cat, int band)
 static int32_t taste_cat(struct recd_shopgen *g, const struct sg_user *u)
 {
     struct sg_rng *r = &g->rng;
-    if (rng_unif(r) < 0.08 || u->n_taste == 0)
+    if (rng_unif(r) < 0.08 || u->n_taste == 0) {
         return pick_live_cat(g, r);
+    }
     double x = rng_unif(r) * u->taste_cum[u->n_taste - 1];
-    for (int j = 0; j < u->n_taste; j++)
-        if (x < u->taste_cum[j])
+    for (int j = 0; j < u->n_taste; j++) {
+        if (x < u->taste_cum[j]) {
             return u->taste[j];
+        }
+    }
     return u->taste[u->n_taste - 1];
 }
 
@@ -714,23 +840,29 @@ static int32_t choose_view_item(struct recd_shopgen *g, struct sg_session *s)
     if (s->prev_item >= 0) {
         const struct sg_item *prev = &g->items[s->prev_item];
         const struct sg_cat *c = &g->cats[prev->cat];
-        if (x < 0.08 && s->n_viewed > 1)
+        if (x < 0.08 && s->n_viewed > 1) {
             return s->viewed[rng_below(r, s->n_viewed)];
+        }
         if (x < 0.50 && c->n > 1) {
             int32_t off = 1 + (int32_t)rng_below(r, 2);
             int32_t pos = prev->pos + (rng_unif(r) < 0.5 ? -off : off);
-            if (pos < 0)
+            if (pos < 0) {
                 pos = prev->pos + off;
-            if (pos >= c->n)
+            }
+            if (pos >= c->n) {
                 pos = prev->pos - off;
-            if (pos < 0)
+            }
+            if (pos < 0) {
                 pos = 0;
-            if (pos >= c->n)
+            }
+            if (pos >= c->n) {
                 pos = c->n - 1;
+            }
             return c->sorted[pos];
         }
-        if (x < 0.72)
+        if (x < 0.72) {
             return pick_in_cat(g, prev->cat, u->band);
+        }
     }
     return pick_in_cat(g, taste_cat(g, u), u->band);
 }
@@ -738,10 +870,11 @@ static int32_t choose_view_item(struct recd_shopgen *g, struct sg_session *s)
 static void remember_view(struct sg_session *s, int32_t item)
 {
     s->prev_item = item;
-    if (s->n_viewed < SG_MAX_VIEWED)
+    if (s->n_viewed < SG_MAX_VIEWED) {
         s->viewed[s->n_viewed++] = item;
-    else
+    } else {
         s->viewed[item % SG_MAX_VIEWED] = item;
+    }
 }
 
 /* ---- event building -------------------------------------------------------------------------- */
@@ -749,27 +882,30 @@ static int fill_context(struct recd_shopgen *g, const struct sg_session *s, int6
                         struct recd_arena *a, struct recd_click *ck)
 {
     struct recd_kv *kv = recd_arena_alloc(a, 3 * sizeof *kv);
-    if (!kv)
+    if (!kv) {
         return RECD_ENOMEM;
+    }
     int64_t h = (ts / 3600000 + g->users[s->user].tz) % 24;
-    if (h < 0)
+    if (h < 0) {
         h += 24;
+    }
     kv[0].key = a_str(a, "channel");
     kv[0].value = a_str(a, CHANNELS[s->channel]);
     kv[1].key = a_str(a, "device");
     kv[1].value = a_str(a, DEVICES[s->device]);
     kv[2].key = a_str(a, "local_hour");
     kv[2].value = a_printf(a, "%d", (int)h);
-    for (int i = 0; i < 3; i++)
-        if (!kv[i].key || !kv[i].value)
+    for (int i = 0; i < 3; i++) {
+        if (!kv[i].key || !kv[i].value) {
             return RECD_ENOMEM;
+        }
+    }
     ck->context = kv;
     ck->n_context = 3;
     return RECD_OK;
 }
 
-static int emit_item(struct recd_shopgen *g, int32_t i, struct recd_arena *a,
-                     struct recd_event *ev)
+static int emit_item(struct recd_shopgen *g, int32_t i, struct recd_arena *a, struct recd_event *ev)
 {
     const struct sg_item *it = &g->items[i];
     const struct sg_cat *c = &g->cats[it->cat];
@@ -782,21 +918,24 @@ static int emit_item(struct recd_shopgen *g, int32_t i, struct recd_arena *a,
     ev->event_id = o->item_id;
     o->title = a_printf(a, "%s %s %s %s", L->brands[it->brand], L->nouns[it->noun],
                         L->features[it->feat], L->variants[it->var]);
-    o->description = a_printf(a, "%s %s by %s, %s. Part of our %s range.",
-                              L->features[it->feat], L->nouns[it->noun], L->brands[it->brand],
-                              L->variants[it->var], c->leaf_name);
+    o->description = a_printf(a, "%s %s by %s, %s. Part of our %s range.", L->features[it->feat],
+                              L->nouns[it->noun], L->brands[it->brand], L->variants[it->var],
+                              c->leaf_name);
     o->category = recd_arena_alloc(a, (size_t)c->n_path * sizeof *o->category);
-    if (!o->item_id || !o->title || !o->description || !o->category)
+    if (!o->item_id || !o->title || !o->description || !o->category) {
         return RECD_ENOMEM;
+    }
     for (int k = 0; k < c->n_path; k++) {
         o->category[k] = a_str(a, k == c->n_path - 1 ? c->leaf_name : L->path[k]);
-        if (!o->category[k])
+        if (!o->category[k]) {
             return RECD_ENOMEM;
+        }
     }
     o->n_category = (uint32_t)c->n_path;
     o->brand = a_str(a, L->brands[it->brand]);
-    if (!o->brand)
+    if (!o->brand) {
         return RECD_ENOMEM;
+    }
     o->price = it->price;
     o->in_stock = it->in_stock;
     o->updated_ts = g->conf.start_ts_ms;
@@ -818,8 +957,9 @@ static int emit_click(struct recd_shopgen *g, const struct sg_session *s, int32_
                       int source, struct recd_arena *a, struct recd_event *ev)
 {
     struct recd_click *ck = &ev->u.click;
-    if (emit_common(g, s, a, ev, RECD_KIND_CLICK) != RECD_OK)
+    if (emit_common(g, s, a, ev, RECD_KIND_CLICK) != RECD_OK) {
         return RECD_ENOMEM;
+    }
     ck->item_id = item_id(a, item);
     ck->type = type;
     ck->source = source;
@@ -827,11 +967,13 @@ static int emit_click(struct recd_shopgen *g, const struct sg_session *s, int32_
     ck->query_id = NULL;
     if (source == RECD_SRC_SEARCH && s->query_no >= 0) {
         ck->query_id = a_printf(a, "g%" PRIu64 "-%" PRId64, g->conf.seed, s->query_no);
-        if (!ck->query_id)
+        if (!ck->query_id) {
             return RECD_ENOMEM;
+        }
     }
-    if (!ck->item_id || !ck->session_id)
+    if (!ck->item_id || !ck->session_id) {
         return RECD_ENOMEM;
+    }
     return fill_context(g, s, s->next_ts, a, ck);
 }
 
@@ -841,7 +983,7 @@ static int emit_query(struct recd_shopgen *g, struct sg_session *s, struct recd_
     struct sg_rng *r = &g->rng;
     const struct sg_user *u = &g->users[s->user];
     int32_t cat = (s->prev_item >= 0 && rng_unif(r) < 0.5) ? g->items[s->prev_item].cat
-                                                            : taste_cat(g, u);
+                                                           : taste_cat(g, u);
     int32_t target = pick_in_cat(g, cat, u->band);
     const struct sg_item *it = &g->items[target];
     const struct sg_cat *c = &g->cats[it->cat];
@@ -849,34 +991,41 @@ static int emit_query(struct recd_shopgen *g, struct sg_session *s, struct recd_
     char buf[256];
 
     switch (rng_below(r, 4)) {
-    case 0: snprintf(buf, sizeof buf, "%s", L->nouns[it->noun]); break;
-    case 1: snprintf(buf, sizeof buf, "%s %s", L->features[it->feat], L->nouns[it->noun]); break;
-    case 2: snprintf(buf, sizeof buf, "%s %s", L->brands[it->brand], L->nouns[it->noun]); break;
+    case 0:  snprintf(buf, sizeof buf, "%s", L->nouns[it->noun]); break;
+    case 1:  snprintf(buf, sizeof buf, "%s %s", L->features[it->feat], L->nouns[it->noun]); break;
+    case 2:  snprintf(buf, sizeof buf, "%s %s", L->brands[it->brand], L->nouns[it->noun]); break;
     default: snprintf(buf, sizeof buf, "%s %s", L->nouns[it->noun], L->variants[it->var]); break;
     }
-    if (emit_common(g, s, a, ev, RECD_KIND_QUERY) != RECD_OK)
+    if (emit_common(g, s, a, ev, RECD_KIND_QUERY) != RECD_OK) {
         return RECD_ENOMEM;
+    }
     ev->u.query.text = a_lower(a, buf);
-    if (!ev->u.query.text)
+    if (!ev->u.query.text) {
         return RECD_ENOMEM;
+    }
 
     /* results: the target's product family in the category's attribute order */
     int32_t from = it->pos - 3;
-    if (from < 0)
+    if (from < 0) {
         from = 0;
+    }
     int32_t to = from + SG_MAX_SHOWN;
-    if (to > c->n)
+    if (to > c->n) {
         to = c->n;
+    }
     s->n_shown = 0;
-    for (int32_t p = from; p < to; p++)
+    for (int32_t p = from; p < to; p++) {
         s->shown[s->n_shown++] = c->sorted[p];
+    }
     ev->u.query.shown = recd_arena_alloc(a, (size_t)s->n_shown * sizeof *ev->u.query.shown);
-    if (!ev->u.query.shown)
+    if (!ev->u.query.shown) {
         return RECD_ENOMEM;
+    }
     for (int k = 0; k < s->n_shown; k++) {
         ev->u.query.shown[k] = item_id(a, s->shown[k]);
-        if (!ev->u.query.shown[k])
+        if (!ev->u.query.shown[k]) {
             return RECD_ENOMEM;
+        }
     }
     ev->u.query.n_shown = (uint32_t)s->n_shown;
     s->query_no = g->act_no;
@@ -889,30 +1038,35 @@ static int emit_purchase(struct recd_shopgen *g, struct sg_session *s, struct re
 {
     struct sg_rng *r = &g->rng;
     struct recd_purchase *p = &ev->u.purchase;
-    if (emit_common(g, s, a, ev, RECD_KIND_PURCHASE) != RECD_OK)
+    if (emit_common(g, s, a, ev, RECD_KIND_PURCHASE) != RECD_OK) {
         return RECD_ENOMEM;
+    }
     p->order_id = a_printf(a, "g%" PRIu64 "-o%" PRId64, g->conf.seed, g->next_order_no++);
     p->currency = a_str(a, "EUR");
     p->lines = recd_arena_alloc(a, (size_t)s->n_cart * sizeof *p->lines);
-    if (!p->order_id || !p->currency || !p->lines)
+    if (!p->order_id || !p->currency || !p->lines) {
         return RECD_ENOMEM;
+    }
     p->n_lines = 0;
     for (int k = 0; k < s->n_cart; k++) {
         /* merge repeated add-to-carts of one item into its line */
         int merged = 0;
-        for (uint32_t j = 0; j < p->n_lines; j++)
+        for (uint32_t j = 0; j < p->n_lines; j++) {
             if (s->cart[j] == s->cart[k]) {
                 p->lines[j].quantity++;
                 merged = 1;
                 break;
             }
-        if (merged)
+        }
+        if (merged) {
             continue;
+        }
         s->cart[p->n_lines] = s->cart[k];
         struct recd_purchase_line *ln = &p->lines[p->n_lines++];
         ln->item_id = item_id(a, s->cart[k]);
-        if (!ln->item_id)
+        if (!ln->item_id) {
             return RECD_ENOMEM;
+        }
         ln->quantity = rng_unif(r) < 0.85 ? 1 : 2;
         ln->unit_price = g->items[s->cart[k]].price;
     }
@@ -924,8 +1078,9 @@ static int schedule_next(struct recd_shopgen *g, struct sg_session *s)
 {
     struct sg_rng *r = &g->rng;
     double mean = g->conf.mean_dwell_s;
-    if (s->action == ACT_PURCHASE)
+    if (s->action == ACT_PURCHASE) {
         return 0;
+    }
     if (s->action == ACT_SEARCH_CLICK && s->search_left > 0 && s->cart_item < 0) {
         s->next_ts += dwell_ms(g, mean * 0.6);
         return 1;
@@ -961,26 +1116,24 @@ static int emit_activity(struct recd_shopgen *g, struct recd_arena *a, struct re
     int rc = RECD_OK;
 
     switch (s->action) {
-    case ACT_QUERY:
-        rc = emit_query(g, s, a, ev);
-        break;
+    case ACT_QUERY: rc = emit_query(g, s, a, ev); break;
     case ACT_CART:
         rc = emit_click(g, s, s->cart_item, RECD_CLICK_CART, RECD_SRC_BROWSE, a, ev);
-        if (s->n_cart < SG_MAX_CART)
+        if (s->n_cart < SG_MAX_CART) {
             s->cart[s->n_cart++] = s->cart_item;
+        }
         s->cart_item = -1;
         break;
-    case ACT_PURCHASE:
-        rc = emit_purchase(g, s, a, ev);
-        break;
+    case ACT_PURCHASE:     rc = emit_purchase(g, s, a, ev); break;
     case ACT_SEARCH_CLICK:
-    case ACT_VIEW: {
+    case ACT_VIEW:         {
         int32_t item;
         int src;
         if (s->action == ACT_SEARCH_CLICK && s->n_shown > 0) {
             int k = 0;
-            while (k < s->n_shown - 1 && rng_unif(r) < 0.45)
+            while (k < s->n_shown - 1 && rng_unif(r) < 0.45) {
                 k++;
+            }
             item = s->shown[k];
             src = RECD_SRC_SEARCH;
             s->search_left--;
@@ -990,15 +1143,16 @@ static int emit_activity(struct recd_shopgen *g, struct recd_arena *a, struct re
         }
         rc = emit_click(g, s, item, RECD_CLICK_VIEW, src, a, ev);
         remember_view(s, item);
-        if (rng_unif(r) < g->conf.p_cart)
+        if (rng_unif(r) < g->conf.p_cart) {
             s->cart_item = item;
+        }
         break;
     }
-    default:
-        rc = RECD_ERR;
+    default: rc = RECD_ERR;
     }
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
+    }
     g->act_no++;
 
     if (!schedule_next(g, s)) {
@@ -1010,25 +1164,29 @@ static int emit_activity(struct recd_shopgen *g, struct recd_arena *a, struct re
     return RECD_OK;
 }
 
-int recd_shopgen_new(const struct recd_shopgen_conf *conf, struct recd_shopgen **out,
-                     char *errstr, size_t errlen)
+int recd_shopgen_new(const struct recd_shopgen_conf *conf, struct recd_shopgen **out, char *errstr,
+                     size_t errlen)
 {
     struct recd_shopgen *g = NULL;
     int rc;
 
     *out = NULL;
     rc = check_conf(conf, errstr, errlen);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
+    }
     g = calloc(1, sizeof *g);
-    if (!g)
+    if (!g) {
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "shopgen: out of memory");
+    }
     g->conf = *conf;
     rc = build_catalogue(g);
-    if (rc == RECD_OK)
+    if (rc == RECD_OK) {
         rc = build_users(g);
-    if (rc != RECD_OK)
+    }
+    if (rc != RECD_OK) {
         goto fail;
+    }
     g->sess = calloc((size_t)conf->concurrency, sizeof *g->sess);
     g->heap = malloc((size_t)conf->concurrency * sizeof *g->heap);
     if (!g->sess || !g->heap) {
@@ -1056,16 +1214,19 @@ int recd_shopgen_next(struct recd_shopgen *g, struct recd_arena *arena, struct r
     ev->partition = -1;
     ev->offset = -1;
     if (g->emitted < g->conf.n_items) {
-        if (emit_item(g, (int32_t)g->emitted, arena, ev) != RECD_OK)
+        if (emit_item(g, (int32_t)g->emitted, arena, ev) != RECD_OK) {
             return RECD_ENOMEM;
+        }
         g->emitted++;
         return 1;
     }
-    if (g->act_no >= g->conf.n_events)
+    if (g->act_no >= g->conf.n_events) {
         return 0;
+    }
     int rc = emit_activity(g, arena, ev);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
+    }
     g->emitted++;
     return 1;
 }
@@ -1077,15 +1238,17 @@ int64_t recd_shopgen_count(const struct recd_shopgen *g)
 
 void recd_shopgen_destroy(struct recd_shopgen *g)
 {
-    if (!g)
+    if (!g) {
         return;
-    if (g->cats)
+    }
+    if (g->cats) {
         for (int k = 0; k < g->conf.n_categories; k++) {
             free(g->cats[k].leaf_name);
             free(g->cats[k].sorted);
             free(g->cats[k].bypop);
             free(g->cats[k].cum);
         }
+    }
     free(g->cats);
     free(g->items);
     free(g->live_cats);

@@ -59,8 +59,8 @@ struct recd_shopgen;
 
 /* Create a generator (the conf is copied). RECD_EINVAL with errstr on a bad conf,
  * RECD_ENOMEM. *out is owned by the caller (recd_shopgen_destroy). */
-int recd_shopgen_new(const struct recd_shopgen_conf *conf, struct recd_shopgen **out,
-                     char *errstr, size_t errlen);
+int recd_shopgen_new(const struct recd_shopgen_conf *conf, struct recd_shopgen **out, char *errstr,
+                     size_t errlen);
 
 /* The next event: returns 1 and fills *ev (topic NULL, partition -1, offset -1; strings and
  * arrays in `arena`), 0 at the end of the sequence, RECD_ENOMEM if the arena is exhausted

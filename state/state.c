@@ -23,9 +23,8 @@
 #include "recd.h"
 #include "state.h"
 
-static const char *const cf_names[RECD_CF__N] = {
-    "meta", "users", "sessions", "items", "model", "outputs"
-};
+static const char *const cf_names[RECD_CF__N] = { "meta",  "users", "sessions",
+                                                  "items", "model", "outputs" };
 
 struct recd_state {
     rocksdb_t *db;
@@ -128,8 +127,8 @@ static int take_lock(struct recd_state *st, char *errstr, size_t errlen)
         close(fd);
         if (e == EWOULDBLOCK) {
             return recd_seterr(errstr, errlen, RECD_ELOCKED,
-                               "state directory %s is in use by another process (pid %s)",
-                               st->dir, pidbuf[0] ? pidbuf : "unknown");
+                               "state directory %s is in use by another process (pid %s)", st->dir,
+                               pidbuf[0] ? pidbuf : "unknown");
         }
         return recd_seterr(errstr, errlen, RECD_EIO, "cannot lock %s: %s", path, strerror(e));
     }
@@ -157,7 +156,8 @@ static int check_free(const struct recd_state *st, const char *what, char *errst
     }
     return recd_seterr(errstr, errlen, RECD_EIO,
                        "%s: no space left for state in %s: %lld MiB free, fewer than the %lld "
-                       "MiB kept free for RocksDB", what, st->dir, (long long)(avail >> 20),
+                       "MiB kept free for RocksDB",
+                       what, st->dir, (long long)(avail >> 20),
                        (long long)(st->min_free_bytes >> 20));
 }
 
@@ -222,8 +222,8 @@ static void user_prefix_free(void *state)
     (void)state;   /* stateless; RocksDB calls this when the last options holding it go */
 }
 
-int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
-                    char *errstr, size_t errlen)
+int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out, char *errstr,
+                    size_t errlen)
 {
     struct recd_state *st;
     const char *names[RECD_CF__N + 1];
@@ -278,8 +278,8 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
              * failing disk is not */
             int e = errno;
 
-            rc = recd_seterr(errstr, errlen, e == ENOSPC || e == EIO || e == ENOMEM ? RECD_EIO
-                                                                                     : RECD_ECONFIG,
+            rc = recd_seterr(errstr, errlen,
+                             e == ENOSPC || e == EIO || e == ENOMEM ? RECD_EIO : RECD_ECONFIG,
                              "cannot create state directory %s: %s", st->dir, strerror(e));
             goto fail;
         }
@@ -324,23 +324,22 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
     rocksdb_options_set_memtable_whole_key_filtering(st->opts, 1);
     rocksdb_options_set_keep_log_file_num(st->opts, 3);
     st->topts = rocksdb_block_based_options_create();
-    st->cache = rocksdb_cache_create_lru(conf->block_cache_bytes > 0 ?
-                                         (size_t)conf->block_cache_bytes : 8u << 20);
+    st->cache = rocksdb_cache_create_lru(
+        conf->block_cache_bytes > 0 ? (size_t)conf->block_cache_bytes : 8u << 20);
     rocksdb_block_based_options_set_block_cache(st->topts, st->cache);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(st->topts, 1);
     /* Partitioned index and filters: a full filter of a large SST (1 MiB per million keys) is
      * bigger than a shard of a small block cache, so it was read and checksummed from the
      * file on every point lookup — state lookups slowed down ~20x as the store grew past the
      * cache. Partitions are cached like data blocks; the top levels stay pinned. */
-    rocksdb_block_based_options_set_index_type(st->topts,
-                                               rocksdb_block_based_table_index_type_two_level_index_search);
+    rocksdb_block_based_options_set_index_type(
+        st->topts, rocksdb_block_based_table_index_type_two_level_index_search);
     rocksdb_block_based_options_set_partition_filters(st->topts, 1);
     rocksdb_block_based_options_set_metadata_block_size(st->topts, 4096);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(st->topts, 1);
     rocksdb_block_based_options_set_pin_top_level_index_and_filter(st->topts, 1);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(st->topts, 1);
-    rocksdb_block_based_options_set_filter_policy(st->topts,
-                                                  rocksdb_filterpolicy_create_bloom(10));
+    rocksdb_block_based_options_set_filter_policy(st->topts, rocksdb_filterpolicy_create_bloom(10));
     rocksdb_options_set_block_based_table_factory(st->opts, st->topts);
 
     /* One writer (the batch loop) commits: nothing is inserted concurrently, and the hashed
@@ -358,11 +357,12 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
         int64_t wb = conf->write_buffer_bytes > 0 ? conf->write_buffer_bytes : 64 << 20;
 
         rocksdb_options_set_prefix_extractor(
-            st->uopts, rocksdb_slicetransform_create(NULL, user_prefix_free, user_prefix,
-                                                     user_prefix_in_domain, user_prefix_in_range,
-                                                     user_prefix_name));
-        rocksdb_options_set_hash_skip_list_rep(st->uopts, (size_t)(wb / 256 > 4096 ? wb / 256 : 4096),
-                                               4, 4);
+            st->uopts,
+            rocksdb_slicetransform_create(NULL, user_prefix_free, user_prefix,
+                                          user_prefix_in_domain, user_prefix_in_range,
+                                          user_prefix_name));
+        rocksdb_options_set_hash_skip_list_rep(st->uopts,
+                                               (size_t)(wb / 256 > 4096 ? wb / 256 : 4096), 4, 4);
     }
     names[0] = "default";
     cfopts[0] = st->opts;
@@ -412,15 +412,29 @@ void recd_state_close(struct recd_state *st)
         }
         rocksdb_close(st->db);
     }
-    if (st->ropts) rocksdb_readoptions_destroy(st->ropts);
-    if (st->wopts) rocksdb_writeoptions_destroy(st->wopts);
-    if (st->opts) rocksdb_options_destroy(st->opts);
-    if (st->uopts) rocksdb_options_destroy(st->uopts);
-    if (st->topts) rocksdb_block_based_options_destroy(st->topts);
-    if (st->cache) rocksdb_cache_destroy(st->cache);
-    if (st->env) rocksdb_env_destroy(st->env);
+    if (st->ropts) {
+        rocksdb_readoptions_destroy(st->ropts);
+    }
+    if (st->wopts) {
+        rocksdb_writeoptions_destroy(st->wopts);
+    }
+    if (st->opts) {
+        rocksdb_options_destroy(st->opts);
+    }
+    if (st->uopts) {
+        rocksdb_options_destroy(st->uopts);
+    }
+    if (st->topts) {
+        rocksdb_block_based_options_destroy(st->topts);
+    }
+    if (st->cache) {
+        rocksdb_cache_destroy(st->cache);
+    }
+    if (st->env) {
+        rocksdb_env_destroy(st->env);
+    }
     if (st->lock_fd != -1) {
-        close(st->lock_fd);   /* releases the flock */
+        close(st->lock_fd); /* releases the flock */
     }
     free(st->dir);
     free(st);
@@ -464,10 +478,8 @@ int recd_state_get(struct recd_state *st, int cf, const void *key, size_t klen,
 /* "off" 0x00 topic 0x00 partition(be32) */
 static int offset_key(struct recd_buf *k, const char *topic, int32_t partition)
 {
-    uint8_t p[4] = {
-        (uint8_t)((uint32_t)partition >> 24), (uint8_t)((uint32_t)partition >> 16),
-        (uint8_t)((uint32_t)partition >> 8), (uint8_t)partition
-    };
+    uint8_t p[4] = { (uint8_t)((uint32_t)partition >> 24), (uint8_t)((uint32_t)partition >> 16),
+                     (uint8_t)((uint32_t)partition >> 8), (uint8_t)partition };
 
     k->len = 0;
     if (recd_buf_append(k, "off", 4) != RECD_OK ||
@@ -585,14 +597,14 @@ static int txn_add(struct recd_txn *t, int type, int cf, const void *key, size_t
         t->data.len += vlen;
     }
     if (type == TXN_DEL_RANGE) {
-        t->seg++;   /* later writes stay after the deletion */
+        t->seg++; /* later writes stay after the deletion */
     }
     t->n_ops++;
     return RECD_OK;
 }
 
-int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen,
-                 const void *val, size_t vlen)
+int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen, const void *val,
+                 size_t vlen)
 {
     return txn_add(t, TXN_PUT, cf, key, klen, val, vlen);
 }
@@ -622,7 +634,7 @@ int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t p
     }
     if (n == 0) {
         recd_buf_free(&end);
-        return RECD_EINVAL;   /* all-0xff prefix: not used by our key layout */
+        return RECD_EINVAL; /* all-0xff prefix: not used by our key layout */
     }
     end.data[n - 1]++;
     rc = txn_add(t, TXN_DEL_RANGE, cf, prefix, plen, end.data, n);
@@ -697,12 +709,10 @@ int recd_txn_commit(struct recd_txn *t, char *errstr, size_t errlen)
         case TXN_PUT:
             rocksdb_writebatch_put_cf(t->wb, h, d + op->koff, op->klen, d + op->voff, op->vlen);
             break;
-        case TXN_DEL:
-            rocksdb_writebatch_delete_cf(t->wb, h, d + op->koff, op->klen);
-            break;
+        case TXN_DEL: rocksdb_writebatch_delete_cf(t->wb, h, d + op->koff, op->klen); break;
         default:
-            rocksdb_writebatch_delete_range_cf(t->wb, h, d + op->koff, op->klen,
-                                               d + op->voff, op->vlen);
+            rocksdb_writebatch_delete_range_cf(t->wb, h, d + op->koff, op->klen, d + op->voff,
+                                               op->vlen);
             break;
         }
     }
@@ -888,9 +898,10 @@ int recd_zunpack(const void *src, size_t slen, void *dst, size_t n)
     uint8_t *d = dst;
     size_t words = (n + 7) / 8, nbm = (words + 7) / 8, need = nbm;
 
-    if (slen < 4 || ((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
-                     (uint32_t)s[3] << 24) != n || slen - 4 < nbm) {
-        return RECD_EDECODE;   /* a record of another size */
+    if (slen < 4 ||
+        ((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24) != n ||
+        slen - 4 < nbm) {
+        return RECD_EDECODE; /* a record of another size */
     }
     s += 4;
     slen -= 4;
@@ -944,7 +955,7 @@ int recd_state_digest_ex(struct recd_state *st, unsigned flags, char out[33], ch
         struct recd_state_iter *it;
 
         if (cf == RECD_CF_OUTPUTS) {
-            continue;   /* derived output, not state (see state.h) */
+            continue; /* derived output, not state (see state.h) */
         }
         const void *k, *v;
         size_t kl, vl;
@@ -969,8 +980,7 @@ int recd_state_digest_ex(struct recd_state *st, unsigned flags, char out[33], ch
     }
     d = XXH3_128bits_digest(h);
     XXH3_freeState(h);
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)d.high64,
-             (unsigned long long)d.low64);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)d.high64, (unsigned long long)d.low64);
     return RECD_OK;
 }
 

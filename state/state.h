@@ -57,8 +57,8 @@ struct recd_txn;
  * must_exist nothing is created: a directory that holds no store fails with RECD_ENOENT and
  * "no state store in DIR: ..." before anything is written into it. A state directory that
  * cannot be created (a file in the way, no permission) fails with RECD_ECONFIG. */
-int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
-                    char *errstr, size_t errlen);
+int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out, char *errstr,
+                    size_t errlen);
 void recd_state_close(struct recd_state *st);
 
 /* Point read of committed state. RECD_OK (val replaced), RECD_ENOENT, or RECD_ESTATE. */
@@ -74,8 +74,8 @@ int recd_state_get_offset(struct recd_state *st, const char *topic, int32_t part
 int recd_txn_new(struct recd_state *st, struct recd_txn **out);
 void recd_txn_destroy(struct recd_txn *t);
 void recd_txn_clear(struct recd_txn *t);
-int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen,
-                 const void *val, size_t vlen);
+int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen, const void *val,
+                 size_t vlen);
 int recd_txn_del(struct recd_txn *t, int cf, const void *key, size_t klen);
 /* Delete every key starting with prefix in cf. */
 int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t plen);

@@ -50,15 +50,17 @@ static double sgemm_gflops(int M, int N, int K, int trans_b, double min_s)
         free(c);
         return 0.0;
     }
-    for (i = 0; i < (size_t)M * K; i++)
+    for (i = 0; i < (size_t)M * K; i++) {
         a[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-    for (i = 0; i < (size_t)N * K; i++)
+    }
+    for (i = 0; i < (size_t)N * K; i++) {
         b[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    }
     t_end = now_s() + min_s;
     do {
         double t0 = now_s(), dt, g;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-                    1.0f, a, K, b, trans_b ? K : N, 0.0f, c, N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
+                    a, K, b, trans_b ? K : N, 0.0f, c, N);
         dt = now_s() - t0;
         g = 2.0 * M * N * K / dt / 1e9;
         best = g > best ? g : best;
@@ -81,12 +83,14 @@ static int load_texts(json_t *root, const char *key, texts *t)
 
     t->n = json_array_size(arr);
     t->v = calloc(t->n ? t->n : 1, sizeof(*t->v));
-    if (t->n == 0 || t->v == NULL)
+    if (t->n == 0 || t->v == NULL) {
         return -1;
+    }
     for (i = 0; i < t->n; i++) {
         t->v[i] = json_string_value(json_array_get(arr, i));
-        if (t->v[i] == NULL)
+        if (t->v[i] == NULL) {
             return -1;
+        }
     }
     return 0;
 }
@@ -97,7 +101,7 @@ static int load_texts(json_t *root, const char *key, texts *t)
  * Report the best window (the machine may be shared: the best window is the closest to
  * undisturbed throughput; run's alternation of rounds does the same across processes) and the
  * mean over all windows. */
-#define WINDOW_S 0.25
+#define WINDOW_S     0.25
 #define WINDOW_TEXTS 32
 
 static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double min_s,
@@ -113,11 +117,13 @@ static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double m
     json_t *o = NULL;
 
     memset(&best_st, 0, sizeof(best_st));
-    if (out == NULL || bt == NULL)
+    if (out == NULL || bt == NULL) {
         goto cleanup;
+    }
     /* warm-up: grows the scratch buffers to this configuration's size */
-    for (i = 0; i < batch; i++)
+    for (i = 0; i < batch; i++) {
         bt[i] = t->v[i % t->n];
+    }
     if (recd_minilm_encode_batch(m, bt, batch, out, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench_encoder: %s\n", err);
         goto cleanup;
@@ -131,8 +137,9 @@ static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double m
         do {
             for (pos = 0; pos < wt; pos += batch) {
                 size_t k = wt - pos < batch ? wt - pos : batch;
-                for (i = 0; i < k; i++)
+                for (i = 0; i < k; i++) {
                     bt[i] = t->v[pos + i];
+                }
                 if (recd_minilm_encode_batch(m, bt, k, out, err, sizeof(err)) != 0) {
                     fprintf(stderr, "bench_encoder: %s\n", err);
                     goto cleanup;
@@ -155,23 +162,16 @@ static json_t *run_config(recd_minilm *m, const texts *t, size_t batch, double m
     mm_s = best_st.gemm_s + best_st.attn_s;
     mm_flops = best_st.gemm_flops + best_st.attn_flops;
     *tps_out = best_tps;
-    o = json_pack("{s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
-                  "texts_per_s", best_tps,
-                  "texts_per_s_mean", (double)done_all / wall_all,
-                  "texts", (json_int_t)done_all,
-                  "windows", (json_int_t)nwin,
-                  "seconds", wall_all,
-                  "tokens_per_text", tok_avg,
-                  "gflops_matmul", mm_s > 0 ? mm_flops / mm_s / 1e9 : 0.0,
-                  "gflops_projections",
-                  best_st.gemm_s > 0 ? best_st.gemm_flops / best_st.gemm_s / 1e9 : 0.0,
-                  "gflops_attention",
-                  best_st.attn_s > 0 ? best_st.attn_flops / best_st.attn_s / 1e9 : 0.0,
-                  "gflops_overall", mm_flops / best_wall / 1e9,
-                  "share_matmul", mm_s / best_wall,
-                  "share_other", best_st.other_s / best_wall,
-                  "share_tokenize", best_st.tokenize_s / best_wall,
-                  "ms_per_batch", best_wall / (double)best_st.forwards * 1e3);
+    o = json_pack(
+        "{s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "texts_per_s",
+        best_tps, "texts_per_s_mean", (double)done_all / wall_all, "texts", (json_int_t)done_all,
+        "windows", (json_int_t)nwin, "seconds", wall_all, "tokens_per_text", tok_avg,
+        "gflops_matmul", mm_s > 0 ? mm_flops / mm_s / 1e9 : 0.0, "gflops_projections",
+        best_st.gemm_s > 0 ? best_st.gemm_flops / best_st.gemm_s / 1e9 : 0.0, "gflops_attention",
+        best_st.attn_s > 0 ? best_st.attn_flops / best_st.attn_s / 1e9 : 0.0, "gflops_overall",
+        mm_flops / best_wall / 1e9, "share_matmul", mm_s / best_wall, "share_other",
+        best_st.other_s / best_wall, "share_tokenize", best_st.tokenize_s / best_wall,
+        "ms_per_batch", best_wall / (double)best_st.forwards * 1e3);
 cleanup:
     free(out);
     free(bt);
@@ -194,21 +194,25 @@ static double fixture_min_cosine(recd_minilm *m, const char *fixture_dir, size_t
     *count = 0;
     snprintf(path, sizeof(path), "%s/fixture.json", fixture_dir);
     root = json_load_file(path, 0, &jerr);
-    if (root == NULL)
+    if (root == NULL) {
         return -2.0;
+    }
     arr = json_object_get(root, "texts");
     n = json_array_size(arr);
     tx = calloc(n ? n : 1, sizeof(*tx));
     ref = malloc((n ? n : 1) * dim * sizeof(float));
     out = malloc((n ? n : 1) * dim * sizeof(float));
-    if (tx == NULL || ref == NULL || out == NULL)
+    if (tx == NULL || ref == NULL || out == NULL) {
         goto cleanup;
-    for (i = 0; i < n; i++)
+    }
+    for (i = 0; i < n; i++) {
         tx[i] = json_string_value(json_object_get(json_array_get(arr, i), "text"));
+    }
     snprintf(path, sizeof(path), "%s/vectors.f32", fixture_dir);
     f = fopen(path, "rb");
-    if (f == NULL || fread(ref, sizeof(float), n * dim, f) != n * dim)
+    if (f == NULL || fread(ref, sizeof(float), n * dim, f) != n * dim) {
         goto cleanup;
+    }
     if (recd_minilm_encode_batch(m, tx, n, out, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench_encoder: %s\n", err);
         goto cleanup;
@@ -226,8 +230,9 @@ static double fixture_min_cosine(recd_minilm *m, const char *fixture_dir, size_t
     }
     *count = n;
 cleanup:
-    if (f != NULL)
+    if (f != NULL) {
         fclose(f);
+    }
     free(tx);
     free(ref);
     free(out);
@@ -237,7 +242,8 @@ cleanup:
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_encoder --model DIR --texts FILE --fixture-dir DIR --out FILE "
+    fprintf(stderr,
+            "usage: bench_encoder --model DIR --texts FILE --fixture-dir DIR --out FILE "
             "[--seconds S]\n       bench_encoder --model DIR --embed TEXT\n"
             "       bench_encoder --model DIR --tokenize FILE.json\n");
     return 64;
@@ -249,38 +255,41 @@ int main(int argc, char **argv)
     const char *embed = NULL, *tokenize = NULL;
     double min_s = 3.0;
     recd_minilm *m = NULL;
-    recd_minilm_opts opts = {0, 32, RECD_MINILM_BATCH_AUTO};
+    recd_minilm_opts opts = { 0, 32, RECD_MINILM_BATCH_AUTO };
     char err[512];
     json_error_t jerr;
     json_t *troot = NULL, *res = NULL, *cfgs;
-    texts sets[2] = {{NULL, 0}, {NULL, 0}};
-    static const char *const set_names[2] = {"short", "long"};
-    static const size_t batches[3] = {1, 8, 32};
+    texts sets[2] = { { NULL, 0 }, { NULL, 0 } };
+    static const char *const set_names[2] = { "short", "long" };
+    static const size_t batches[3] = { 1, 8, 32 };
     double peak, peak_nt, shape_g, minc;
     size_t s, b, nfix;
     int i, rc = 1;
 
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
             model_dir = argv[++i];
-        else if (strcmp(argv[i], "--texts") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--texts") == 0 && i + 1 < argc) {
             texts_path = argv[++i];
-        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             out_path = argv[++i];
-        else if (strcmp(argv[i], "--fixture-dir") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--fixture-dir") == 0 && i + 1 < argc) {
             fixture_dir = argv[++i];
-        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             min_s = atof(argv[++i]);
-        else if (strcmp(argv[i], "--embed") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--embed") == 0 && i + 1 < argc) {
             embed = argv[++i];
-        else if (strcmp(argv[i], "--tokenize") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--tokenize") == 0 && i + 1 < argc) {
             tokenize = argv[++i];
-        else
+        } else {
             return usage();
+        }
     }
-    if (model_dir == NULL || (embed == NULL && tokenize == NULL
-                              && (texts_path == NULL || out_path == NULL || fixture_dir == NULL)))
+    if (model_dir == NULL ||
+        (embed == NULL && tokenize == NULL &&
+         (texts_path == NULL || out_path == NULL || fixture_dir == NULL))) {
         return usage();
+    }
     if (recd_minilm_open_opts(model_dir, &opts, &m, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench_encoder: %s\n", err);
         return 1;
@@ -292,8 +301,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_encoder: %s\n", err);
             goto cleanup;
         }
-        for (c = 0; c < dim; c++)
+        for (c = 0; c < dim; c++) {
             printf("%s%.7g", c ? " " : "", v[c]);
+        }
         printf("\n");
         rc = 0;
         goto cleanup;
@@ -320,8 +330,9 @@ int main(int argc, char **argv)
                 goto cleanup;
             }
             arr = json_array();
-            for (j = 0; j < nids; j++)
+            for (j = 0; j < nids; j++) {
                 json_array_append_new(arr, json_integer(ids[j]));
+            }
             json_array_append_new(outv, arr);
         }
         json_dumpf(outv, stdout, JSON_COMPACT);
@@ -332,8 +343,8 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     troot = json_load_file(texts_path, 0, &jerr);
-    if (troot == NULL || load_texts(troot, "short", &sets[0]) != 0
-        || load_texts(troot, "long", &sets[1]) != 0) {
+    if (troot == NULL || load_texts(troot, "short", &sets[0]) != 0 ||
+        load_texts(troot, "long", &sets[1]) != 0) {
         fprintf(stderr, "bench_encoder: cannot load %s\n", texts_path);
         goto cleanup;
     }
@@ -344,19 +355,18 @@ int main(int argc, char **argv)
     peak_nt = sgemm_gflops(2048, 2048, 2048, 1, 2.0);
     peak = peak_nt > peak ? peak_nt : peak;
     shape_g = sgemm_gflops(4096, 1536, 384, 1, 1.0);
-    fprintf(stderr, "bench_encoder: SGEMM peak %.1f GFLOPS (2048^3), FFN shape 4096x1536x384 "
-            "%.1f GFLOPS\n", peak, shape_g);
+    fprintf(stderr,
+            "bench_encoder: SGEMM peak %.1f GFLOPS (2048^3), FFN shape 4096x1536x384 "
+            "%.1f GFLOPS\n",
+            peak, shape_g);
     minc = fixture_min_cosine(m, fixture_dir, &nfix);
     fprintf(stderr, "bench_encoder: min cosine %.9f over %zu fixture texts\n", minc, nfix);
 
     cfgs = json_object();
-    res = json_pack("{s:s, s:i, s:f, s:f, s:I, s:o}",
-                    "openblas_core", openblas_get_corename(),
-                    "openblas_threads", openblas_get_num_threads(),
-                    "sgemm_ffn_shape_gflops", shape_g,
-                    "min_cosine", minc,
-                    "fixture_texts", (json_int_t)nfix,
-                    "configs", cfgs);
+    res = json_pack("{s:s, s:i, s:f, s:f, s:I, s:o}", "openblas_core", openblas_get_corename(),
+                    "openblas_threads", openblas_get_num_threads(), "sgemm_ffn_shape_gflops",
+                    shape_g, "min_cosine", minc, "fixture_texts", (json_int_t)nfix, "configs",
+                    cfgs);
     for (s = 0; s < 2; s++) {
         for (b = 0; b < 3; b++) {
             char key[64];
@@ -367,8 +377,9 @@ int main(int argc, char **argv)
             p = sgemm_gflops(2048, 2048, 2048, 0, 0.3);
             peak = p > peak ? p : peak;
             o = run_config(m, &sets[s], batches[b], min_s, &tps);
-            if (o == NULL)
+            if (o == NULL) {
                 goto cleanup;
+            }
             snprintf(key, sizeof(key), "%s_batch%zu", set_names[s], batches[b]);
             fprintf(stderr, "bench_encoder: %-14s %8.1f texts/s  matmul %.1f GFLOPS\n", key, tps,
                     json_real_value(json_object_get(o, "gflops_matmul")));
@@ -378,8 +389,8 @@ int main(int argc, char **argv)
     json_object_set_new(res, "sgemm_peak_gflops", json_real(peak));
     /* how batches ran: packed into shared forward passes, or one text per pass where the
      * open-time check refused this machine's OpenBLAS kernels (docs/ENCODER.md) */
-    json_object_set_new(res, "batching", json_string(recd_minilm_packed(m) ? "packed"
-                                                                          : "per_text"));
+    json_object_set_new(res, "batching",
+                        json_string(recd_minilm_packed(m) ? "packed" : "per_text"));
     {
         extern char *openblas_get_corename(void);
         json_object_set_new(res, "openblas_core", json_string(openblas_get_corename()));

@@ -72,10 +72,12 @@ static int idmap_init(struct idmap *m)
     m->n = 0;
     m->keys = malloc(m->cap * sizeof(*m->keys));
     m->vals = malloc(m->cap * sizeof(*m->vals));
-    if (!m->keys || !m->vals)
+    if (!m->keys || !m->vals) {
         return -1;
-    for (i = 0; i < m->cap; i++)
+    }
+    for (i = 0; i < m->cap; i++) {
         m->vals[i] = -1;
+    }
     return 0;
 }
 
@@ -102,14 +104,17 @@ static int32_t idmap_get(struct idmap *m, int64_t key)
             fprintf(stderr, "out of memory\n");
             exit(1);
         }
-        for (k = 0; k < nm.cap; k++)
+        for (k = 0; k < nm.cap; k++) {
             nm.vals[k] = -1;
+        }
         for (k = 0; k < m->cap; k++) {
-            if (m->vals[k] < 0)
+            if (m->vals[k] < 0) {
                 continue;
+            }
             i = mix((uint64_t)m->keys[k]) & (nm.cap - 1);
-            while (nm.vals[i] >= 0)
+            while (nm.vals[i] >= 0) {
                 i = (i + 1) & (nm.cap - 1);
+            }
             nm.keys[i] = m->keys[k];
             nm.vals[i] = m->vals[k];
         }
@@ -119,8 +124,9 @@ static int32_t idmap_get(struct idmap *m, int64_t key)
     }
     i = mix((uint64_t)key) & (m->cap - 1);
     while (m->vals[i] >= 0) {
-        if (m->keys[i] == key)
+        if (m->keys[i] == key) {
             return m->vals[i];
+        }
         i = (i + 1) & (m->cap - 1);
     }
     m->keys[i] = key;
@@ -139,14 +145,16 @@ static void sess_push_item(struct sessions *s, int32_t it)
     if (s->start == NULL || s->cap_sess == 0) {
         s->cap_sess = 1024;
         s->start = calloc(s->cap_sess, sizeof(*s->start));
-        if (!s->start)
+        if (!s->start) {
             exit(1);
+        }
     }
     if (s->start[s->n] >= s->cap_items) {
         s->cap_items = s->cap_items ? s->cap_items * 2 : 1 << 16;
         s->items = realloc(s->items, s->cap_items * sizeof(*s->items));
-        if (!s->items)
+        if (!s->items) {
             exit(1);
+        }
     }
     s->items[s->start[s->n]++] = it;
 }
@@ -156,16 +164,19 @@ static void sess_close(struct sessions *s)
     if (s->start == NULL) {
         s->cap_sess = 1024;
         s->start = calloc(s->cap_sess, sizeof(*s->start));
-        if (!s->start)
+        if (!s->start) {
             exit(1);
+        }
     }
-    if (s->start[s->n] == (s->n ? s->start[s->n - 1] : 0))
+    if (s->start[s->n] == (s->n ? s->start[s->n - 1] : 0)) {
         return; /* empty */
+    }
     if (s->n + 2 >= s->cap_sess) {
         s->cap_sess *= 2;
         s->start = realloc(s->start, s->cap_sess * sizeof(*s->start));
-        if (!s->start)
+        if (!s->start) {
             exit(1);
+        }
     }
     s->n++;
     s->start[s->n] = s->start[s->n - 1];
@@ -188,13 +199,16 @@ static char *read_file(const char *path, size_t *len)
     char *buf = NULL;
     long sz;
 
-    if (!f)
+    if (!f) {
         return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         goto done;
+    }
     buf = malloc((size_t)sz + 1);
-    if (!buf)
+    if (!buf) {
         goto done;
+    }
     if (fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
         free(buf);
         buf = NULL;
@@ -215,19 +229,22 @@ static int load_lines(const char *path, int skip_fields, struct idmap *ids, stru
     size_t len = 0, lineno = 0;
     char *buf = read_file(path, &len), *p, *line;
 
-    if (!buf)
+    if (!buf) {
         return -1;
+    }
     p = buf;
     while (*p) {
         char *nl = strchr(p, '\n');
         int f;
-        if (nl)
+        if (nl) {
             *nl = '\0';
+        }
         line = p;
         for (f = 0; f < skip_fields && line; f++) {
             line = strchr(line, '\t');
-            if (line)
+            if (line) {
                 line++;
+            }
         }
         lineno++;
         while (line && *line) {
@@ -242,8 +259,9 @@ static int load_lines(const char *path, int skip_fields, struct idmap *ids, stru
             if (end == line || (*end != '\0' && *end != ' ' && *end != '\t' && *end != '\r')) {
                 int n = 0;
 
-                while (line[n] && line[n] != ' ' && line[n] != '\t' && line[n] != '\r' && n < 40)
+                while (line[n] && line[n] != ' ' && line[n] != '\t' && line[n] != '\r' && n < 40) {
                     n++;
+                }
                 fprintf(stderr, "%s:%zu: bad item id '%.*s' (item ids must be integers)\n", path,
                         lineno, n, line);
                 free(buf);
@@ -254,8 +272,9 @@ static int load_lines(const char *path, int skip_fields, struct idmap *ids, stru
             line = end;
         }
         sess_close(out);
-        if (!nl)
+        if (!nl) {
             break;
+        }
         p = nl + 1;
     }
     free(buf);
@@ -273,10 +292,12 @@ static int click_cmp(const void *a, const void *b)
 {
     const struct click *x = a, *y = b;
 
-    if (x->sid != y->sid)
+    if (x->sid != y->sid) {
         return x->sid < y->sid ? -1 : 1;
-    if (x->t != y->t)
+    }
+    if (x->t != y->t) {
         return x->t < y->t ? -1 : 1;
+    }
     return x->ord < y->ord ? -1 : (x->ord > y->ord);
 }
 
@@ -289,8 +310,9 @@ static int sorder_cmp(const void *a, const void *b)
 {
     const struct sorder *x = a, *y = b;
 
-    if (x->t0 != y->t0)
+    if (x->t0 != y->t0) {
         return x->t0 < y->t0 ? -1 : 1;
+    }
     return x->first < y->first ? -1 : (x->first > y->first);
 }
 
@@ -314,8 +336,9 @@ static int load_tsv(const char *path, struct idmap *ids, struct sessions *out)
         if (n == cap) {
             cap *= 2;
             c = realloc(c, cap * sizeof(*c));
-            if (!c)
+            if (!c) {
                 exit(1);
+            }
         }
         c[n].sid = strtoll(p, &e, 10);
         c[n].item = strtoll(e, &e, 10);
@@ -323,14 +346,16 @@ static int load_tsv(const char *path, struct idmap *ids, struct sessions *out)
         c[n].ord = n;
         n++;
         p = strchr(e, '\n');
-        if (!p)
+        if (!p) {
             break;
+        }
         p++;
     }
     qsort(c, n, sizeof(*c), click_cmp);
     so = malloc((n + 1) * sizeof(*so));
-    if (!so)
+    if (!so) {
         exit(1);
+    }
     for (i = 0; i < n; i++) {
         if (i == 0 || c[i].sid != c[i - 1].sid) {
             so[ns].t0 = c[i].t;
@@ -343,8 +368,9 @@ static int load_tsv(const char *path, struct idmap *ids, struct sessions *out)
     qsort(so, ns, sizeof(*so), sorder_cmp);
     for (i = 0; i < ns; i++) {
         size_t j;
-        for (j = 0; j < so[i].n; j++)
+        for (j = 0; j < so[i].n; j++) {
             sess_push_item(out, idmap_get(ids, c[so[i].first + j].item));
+        }
         sess_close(out);
     }
     free(so);
@@ -357,8 +383,9 @@ static int exists(const char *path)
 {
     FILE *f = fopen(path, "rb");
 
-    if (f)
+    if (f) {
         fclose(f);
+    }
     return f != NULL;
 }
 
@@ -367,28 +394,35 @@ static size_t min_prefix_of(const char *path)
     size_t len = 0, best = 0;
     char *buf = read_file(path, &len), *p;
 
-    if (!buf)
+    if (!buf) {
         return 1;
+    }
     p = buf;
     while (*p) {
         char *tab = strchr(p, '\t'), *nl;
         size_t cnt = 0;
         char *q = p;
-        if (!tab)
+        if (!tab) {
             break;
-        while (q < tab) {
-            while (q < tab && *q == ' ')
-                q++;
-            if (q < tab)
-                cnt++;
-            while (q < tab && *q != ' ')
-                q++;
         }
-        if (cnt > 0 && (best == 0 || cnt < best))
+        while (q < tab) {
+            while (q < tab && *q == ' ') {
+                q++;
+            }
+            if (q < tab) {
+                cnt++;
+            }
+            while (q < tab && *q != ' ') {
+                q++;
+            }
+        }
+        if (cnt > 0 && (best == 0 || cnt < best)) {
             best = cnt;
+        }
         nl = strchr(tab, '\n');
-        if (!nl)
+        if (!nl) {
             break;
+        }
         p = nl + 1;
     }
     free(buf);
@@ -402,25 +436,30 @@ static int load_dataset(const char *dir, int valid, struct dataset *ds)
     int rc = -1;
 
     memset(ds, 0, sizeof(*ds));
-    if (idmap_init(&ids) != 0)
+    if (idmap_init(&ids) != 0) {
         return -1;
+    }
     ds->min_prefix = 1;
     snprintf(a, sizeof(a), "%s/train_sessions.txt", dir);
     if (exists(a)) {
-        if (load_lines(a, 0, &ids, &ds->train) != 0)
+        if (load_lines(a, 0, &ids, &ds->train) != 0) {
             goto done;
+        }
         snprintf(b, sizeof(b), "%s/test_examples.tsv", dir);
-        if (exists(b))
+        if (exists(b)) {
             ds->min_prefix = min_prefix_of(b);
+        }
         if (!valid) {
             snprintf(b, sizeof(b), "%s/test_sessions.txt", dir);
             if (exists(b)) {
-                if (load_lines(b, 0, &ids, &ds->test) != 0)
+                if (load_lines(b, 0, &ids, &ds->test) != 0) {
                     goto done;
+                }
             } else {
                 snprintf(b, sizeof(b), "%s/test_sessions.tsv", dir);
-                if (load_lines(b, 2, &ids, &ds->test) != 0)
+                if (load_lines(b, 2, &ids, &ds->test) != 0) {
                     goto done;
+                }
             }
         }
     } else {
@@ -434,29 +473,35 @@ static int load_dataset(const char *dir, int valid, struct dataset *ds)
             char name[1024];
             while (fgets(name, sizeof(name), ls)) {
                 size_t l = strlen(name);
-                while (l && (name[l - 1] == '\n' || name[l - 1] == '\r'))
+                while (l && (name[l - 1] == '\n' || name[l - 1] == '\r')) {
                     name[--l] = '\0';
-                if (l > 15 && strcmp(name + l - 15, "_train_full.txt") == 0)
+                }
+                if (l > 15 && strcmp(name + l - 15, "_train_full.txt") == 0) {
                     snprintf(a, sizeof(a), "%s/%s", dir, name);
-                else if (l > 9 && strcmp(name + l - 9, "_test.txt") == 0)
+                } else if (l > 9 && strcmp(name + l - 9, "_test.txt") == 0) {
                     snprintf(b, sizeof(b), "%s/%s", dir, name);
+                }
             }
             pclose(ls);
         }
-        if (!a[0] || !b[0])
+        if (!a[0] || !b[0]) {
             goto done;
-        if (load_tsv(a, &ids, &ds->train) != 0)
+        }
+        if (load_tsv(a, &ids, &ds->train) != 0) {
             goto done;
-        if (!valid && load_tsv(b, &ids, &ds->test) != 0)
+        }
+        if (!valid && load_tsv(b, &ids, &ds->test) != 0) {
             goto done;
+        }
     }
     if (valid) {
         /* last 10% of train sessions become the test part */
         size_t cut = ds->train.n - ds->train.n / 10, i;
         for (i = cut; i < ds->train.n; i++) {
             size_t j;
-            for (j = sess_begin(&ds->train, i); j < sess_end(&ds->train, i); j++)
+            for (j = sess_begin(&ds->train, i); j < sess_end(&ds->train, i); j++) {
                 sess_push_item(&ds->test, ds->train.items[j]);
+            }
             sess_close(&ds->test);
         }
         ds->train.n = cut;
@@ -522,14 +567,18 @@ static void order_head(const struct sessrec *m, int32_t *items, const float *sco
     float ls[MAXK + 1024];
 
     (void)scores;
-    if (h == 0)
+    if (h == 0) {
         return;
-    if (h > n)
+    }
+    if (h > n) {
         h = n;
-    if (h > MAXK + 1024)
+    }
+    if (h > MAXK + 1024) {
         h = MAXK + 1024;
-    for (i = 0; i < h; i++)
+    }
+    for (i = 0; i < h; i++) {
         ls[i] = sessrec_order_score(m, items[i]);
+    }
     for (i = 1; i < h; i++) {
         int32_t x = items[i];
         float v = ls[i];
@@ -581,7 +630,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
                     /* what sgd does for a sampled click: its own scoring, one step */
                     sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
                                   p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top
-                                                                         : p->learn_topn);
+                                                                               : p->learn_topn);
                     r->scores++;
                     sessrec_feedback(m, it[j]);
                 }
@@ -594,7 +643,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
         }
     }
     r->secs = now_s() - t0;
-    sessrec_weights(m, SIZE_MAX, r->w);   /* (blend_and_order: the longest sessions' order) */
+    sessrec_weights(m, SIZE_MAX, r->w); /* (blend_and_order: the longest sessions' order) */
     sessrec_destroy(m);
     return 0;
 }
@@ -618,8 +667,9 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
     double t0;
 
     memset(r, 0, sizeof(*r));
-    if (!m || !f || !cand || !cs || !u || !all)
+    if (!m || !f || !cand || !cs || !u || !all) {
         goto out;
+    }
     t0 = now_s();
     for (int phase = 0; phase < 2; phase++) {
         const struct sessions *S = phase == 0 ? &ds->train : &ds->test;
@@ -637,8 +687,9 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                         for (int32_t x = 0; x < ds->n_items; x++) {
                             float v = has_u ? mf_score(f, u, NULL, x, NULL) : 0;
                             size_t q;
-                            if (nt == K && v <= all[nt - 1])
+                            if (nt == K && v <= all[nt - 1]) {
                                 continue;
+                            }
                             q = nt < K ? nt++ : nt - 1;
                             while (q > 0 && all[q - 1] < v) {
                                 all[q] = all[q - 1];
@@ -667,15 +718,23 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                         size_t ns = K > sessrec_orders(m) ? K : sessrec_orders(m);
                         for (nt = 0; nt < ns && nt < nc; nt++) {
                             size_t best = nt;
-                            for (c = nt + 1; c < nc; c++)
-                                if (cs[c] > cs[best] || (cs[c] == cs[best] && cand[c] < cand[best]))
+                            for (c = nt + 1; c < nc; c++) {
+                                if (cs[c] > cs[best] ||
+                                    (cs[c] == cs[best] && cand[c] < cand[best])) {
                                     best = c;
-                            float ts = cs[nt]; cs[nt] = cs[best]; cs[best] = ts;
-                            int32_t ti = cand[nt]; cand[nt] = cand[best]; cand[best] = ti;
+                                }
+                            }
+                            float ts = cs[nt];
+                            cs[nt] = cs[best];
+                            cs[best] = ts;
+                            int32_t ti = cand[nt];
+                            cand[nt] = cand[best];
+                            cand[best] = ti;
                         }
                         order_head(m, cand, NULL, nt);
-                        if (nt > K)
+                        if (nt > K) {
                             nt = K;
+                        }
                         memcpy(top, cand, nt * sizeof(*top));
                     }
                     r->scores++;
@@ -685,12 +744,13 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                     /* what sgd does: score the prefix (learn_topn / order_top), one step */
                     sessrec_score(m, key, it, j, cand, cs, NULL, NULL,
                                   p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top
-                                                                         : p->learn_topn);
+                                                                               : p->learn_topn);
                     sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0 ||
-                    mf_learn(f, it, j, it[j], 1.0f, NULL) != 0)
+                    mf_learn(f, it, j, it[j], 1.0f, NULL) != 0) {
                     goto out;
+                }
                 r->clicks++;
             }
         }
@@ -721,8 +781,9 @@ static int run_pop(const struct dataset *ds, int spop, size_t K, struct result *
     memset(r, 0, sizeof(*r));
     sitems = malloc(4096 * sizeof(*sitems));
     scnt = malloc(4096 * sizeof(*scnt));
-    if (!cnt || !sitems || !scnt)
+    if (!cnt || !sitems || !scnt) {
         goto fail;
+    }
     for (phase = 0; phase < 2; phase++) {
         const struct sessions *S = phase == 0 ? &ds->train : &ds->test;
         size_t i;
@@ -739,13 +800,16 @@ static int run_pop(const struct dataset *ds, int spop, size_t K, struct result *
                         /* session items by count desc, then last occurrence desc */
                         int32_t order[MAXK];
                         size_t no2 = 0;
-                        for (a = 0; a < ns && no2 < K; a++)
+                        for (a = 0; a < ns && no2 < K; a++) {
                             order[no2++] = (int32_t)a;
+                        }
                         for (a = 0; a < ns && a < K; a++) {
                             size_t best = a;
-                            for (b = a + 1; b < ns; b++)
-                                if (scnt[b] > scnt[best] || (scnt[b] == scnt[best] && b > best))
+                            for (b = a + 1; b < ns; b++) {
+                                if (scnt[b] > scnt[best] || (scnt[b] == scnt[best] && b > best)) {
                                     best = b;
+                                }
+                            }
                             if (best != a) {
                                 uint32_t tc = scnt[a];
                                 int32_t ti = sitems[a];
@@ -760,10 +824,12 @@ static int run_pop(const struct dataset *ds, int spop, size_t K, struct result *
                     }
                     for (a = 0; a < ntop && no < K; a++) {
                         int dup = 0;
-                        for (b = 0; b < no; b++)
+                        for (b = 0; b < no; b++) {
                             dup |= out[b] == toplist[a];
-                        if (!dup)
+                        }
+                        if (!dup) {
                             out[no++] = toplist[a];
+                        }
                     }
                     hit(r, out, no, y);
                 }
@@ -771,31 +837,38 @@ static int run_pop(const struct dataset *ds, int spop, size_t K, struct result *
                 cnt[y]++;
                 {
                     int in = 0;
-                    for (a = 0; a < ntop; a++)
-                        if (toplist[a] == y)
+                    for (a = 0; a < ntop; a++) {
+                        if (toplist[a] == y) {
                             in = 1;
+                        }
+                    }
                     if (!in) {
-                        if (ntop < K)
+                        if (ntop < K) {
                             toplist[ntop++] = y;
-                        else if (cnt[y] > cnt[toplist[ntop - 1]])
+                        } else if (cnt[y] > cnt[toplist[ntop - 1]]) {
                             toplist[ntop - 1] = y;
+                        }
                     }
                     /* keep sorted desc by count, then id */
                     for (a = 1; a < ntop; a++) {
                         int32_t x = toplist[a];
-                        for (b = a; b > 0 && (cnt[toplist[b - 1]] < cnt[x] ||
-                                              (cnt[toplist[b - 1]] == cnt[x] && toplist[b - 1] > x));
-                             b--)
+                        for (b = a; b > 0 &&
+                             (cnt[toplist[b - 1]] < cnt[x] ||
+                              (cnt[toplist[b - 1]] == cnt[x] && toplist[b - 1] > x));
+                             b--) {
                             toplist[b] = toplist[b - 1];
+                        }
                         toplist[b] = x;
                     }
                 }
-                for (a = 0; a < ns; a++)
-                    if (sitems[a] == y)
+                for (a = 0; a < ns; a++) {
+                    if (sitems[a] == y) {
                         break;
-                if (a < ns)
+                    }
+                }
+                if (a < ns) {
                     scnt[a]++;
-                else if (ns < 4096) {
+                } else if (ns < 4096) {
                     sitems[ns] = y;
                     scnt[ns++] = 1;
                 }
@@ -826,14 +899,14 @@ static void print_result(const char *name, const struct result *r, size_t K, int
            r->secs > 0 ? (double)r->clicks / r->secs : 0.0,
            r->clicks ? 1e6 * r->secs / (double)r->clicks : 0.0, r->scores);
     if (show_w) {
-        static const char *const fn[SESSREC_NFEATURES] = {
-            "pop", "knn", "knnb", "knns", "next", "nexth", "nexts", "covis", "rep", "last",
-            "trend", "next2"
-        };
+        static const char *const fn[SESSREC_NFEATURES] = { "pop",  "knn",   "knnb",  "knns",
+                                                           "next", "nexth", "nexts", "covis",
+                                                           "rep",  "last",  "trend", "next2" };
         int f;
         printf("  w=");
-        for (f = 0; f < SESSREC_NFEATURES; f++)
+        for (f = 0; f < SESSREC_NFEATURES; f++) {
             printf("%s%s:%.2f", f ? "," : "", fn[f], (double)r->w[f]);
+        }
     }
     printf("\n");
     fflush(stdout);
@@ -844,13 +917,15 @@ static int wanted(const char *only, const char *name)
     const char *p = only;
     size_t l = strlen(name);
 
-    if (!only)
+    if (!only) {
         return 1;
+    }
     while (p && *p) {
         const char *c = strchr(p, ',');
         size_t pl = c ? (size_t)(c - p) : strlen(p);
-        if (pl == l && strncmp(p, name, l) == 0)
+        if (pl == l && strncmp(p, name, l) == 0) {
             return 1;
+        }
         p = c ? c + 1 : NULL;
     }
     return 0;
@@ -858,8 +933,9 @@ static int wanted(const char *only, const char *name)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *plist = NULL, *mflist = NULL, *only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
-                                                  "POP,S-POP,ItemKNN";
+    const char *dir = NULL, *plist = NULL, *mflist = NULL,
+               *only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
+                       "POP,S-POP,ItemKNN";
     int valid = 0, i, rc = 1;
     size_t K = 20;
     struct dataset ds;
@@ -868,28 +944,30 @@ int main(int argc, char **argv)
     char err[256];
 
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--valid") == 0)
+        if (strcmp(argv[i], "--valid") == 0) {
             valid = 1;
-        else if (strcmp(argv[i], "--score-all") == 0)
+        } else if (strcmp(argv[i], "--score-all") == 0) {
             g_score_all = 1;
-        else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc) {
             plist = argv[++i];
-        else if (strcmp(argv[i], "--mf") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--mf") == 0 && i + 1 < argc) {
             mflist = argv[++i];
-        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
-        else if (strcmp(argv[i], "--k") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--k") == 0 && i + 1 < argc) {
             K = (size_t)strtoul(argv[++i], NULL, 10);
-        else if (argv[i][0] != '-' && !dir)
+        } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
-        else {
-            fprintf(stderr, "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
+        } else {
+            fprintf(stderr,
+                    "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
                     argv[0]);
             return 2;
         }
     }
     if (!dir || K == 0 || K > MAXK) {
-        fprintf(stderr, "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
+        fprintf(stderr,
+                "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
                 argv[0]);
         return 2;
     }
@@ -907,36 +985,42 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("# %s%s: %zu train sessions (%zu clicks), %zu test sessions (%zu clicks), %d items, "
-           "min prefix %zu\n", dir, valid ? " [validation split]" : "", ds.train.n,
+           "min prefix %zu\n",
+           dir, valid ? " [validation split]" : "", ds.train.n,
            ds.train.n ? sess_end(&ds.train, ds.train.n - 1) : 0, ds.test.n,
            ds.test.n ? sess_end(&ds.test, ds.test.n - 1) : 0, ds.n_items, ds.min_prefix);
-    if (plist)
+    if (plist) {
         printf("# params: %s\n", plist);
+    }
 
     if (wanted(only, "recd")) {
-        if (run_sessrec(&ds, &base, K, &r) != 0)
+        if (run_sessrec(&ds, &base, K, &r) != 0) {
             goto done;
+        }
         print_result("recd", &r, K, 1);
     }
     if (wanted(only, "recd-fixed")) {
         struct sessrec_params p = base;
         p.learning = SESSREC_LEARN_FIXED;
-        if (run_sessrec(&ds, &p, K, &r) != 0)
+        if (run_sessrec(&ds, &p, K, &r) != 0) {
             goto done;
+        }
         print_result("recd-fixed", &r, K, 1);
     }
     if (wanted(only, "recd-order")) {
         struct sessrec_params p = base;
         p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
-        if (run_sessrec(&ds, &p, K, &r) != 0)
+        if (run_sessrec(&ds, &p, K, &r) != 0) {
             goto done;
+        }
         print_result("recd-order", &r, K, 1);
     }
     if (wanted(only, "recd-learn")) {
         struct sessrec_params p = base;
         p.learning = SESSREC_LEARN_BLEND;
-        if (run_sessrec(&ds, &p, K, &r) != 0)
+        if (run_sessrec(&ds, &p, K, &r) != 0) {
             goto done;
+        }
         print_result("recd-learn", &r, K, 1);
     }
     {
@@ -951,11 +1035,13 @@ int main(int argc, char **argv)
         size_t a;
         for (a = 0; a < sizeof(abl) / sizeof(abl[0]); a++) {
             struct sessrec_params p = base;
-            if (!wanted(only, abl[a].name))
+            if (!wanted(only, abl[a].name)) {
                 continue;
+            }
             p.signals &= ~(1u << abl[a].sig);
-            if (run_sessrec(&ds, &p, K, &r) != 0)
+            if (run_sessrec(&ds, &p, K, &r) != 0) {
                 goto done;
+            }
             print_result(abl[a].name, &r, K, 1);
         }
     }
@@ -967,13 +1053,15 @@ int main(int argc, char **argv)
         size_t a;
         for (a = 0; a < 2; a++) {
             struct sessrec_params p = base;
-            if (!wanted(only, one[a].name))
+            if (!wanted(only, one[a].name)) {
                 continue;
+            }
             p.signals = (1u << one[a].sig) | (1u << SESSREC_POPULAR);
             p.learning = SESSREC_LEARN_FIXED;
             p.w[SESSREC_F_POP] = 1e-4f;
-            if (run_sessrec(&ds, &p, K, &r) != 0)
+            if (run_sessrec(&ds, &p, K, &r) != 0) {
                 goto done;
+            }
             print_result(one[a].name, &r, K, 0);
         }
     }
@@ -985,41 +1073,47 @@ int main(int argc, char **argv)
         sgd_mf_params_default(&mp);
         for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             char *eq = strchr(tok, '=');
-            if (!eq)
+            if (!eq) {
                 continue;
+            }
             *eq = '\0';
-            if (strcmp(tok, "w_mf") == 0)
+            if (strcmp(tok, "w_mf") == 0) {
                 w_mf = strtof(eq + 1, NULL);
-            else if (strcmp(tok, "cands") == 0)
+            } else if (strcmp(tok, "cands") == 0) {
                 ncand = strtoul(eq + 1, NULL, 10);
-            else if (mf_params_set(&mp, tok, eq + 1) != 0) {
+            } else if (mf_params_set(&mp, tok, eq + 1) != 0) {
                 fprintf(stderr, "bad mf parameter %s\n", tok);
                 free(copy);
                 goto done;
             }
         }
         free(copy);
-        if (mflist)
+        if (mflist) {
             printf("# mf: %s\n", mflist);
+        }
         if (wanted(only, "mf")) {
-            if (run_mf(&ds, &base, &mp, w_mf, ncand, 0, K, &r) != 0)
+            if (run_mf(&ds, &base, &mp, w_mf, ncand, 0, K, &r) != 0) {
                 goto done;
+            }
             print_result("mf", &r, K, 0);
         }
         if (wanted(only, "recd+mf")) {
-            if (run_mf(&ds, &base, &mp, w_mf, ncand, 1, K, &r) != 0)
+            if (run_mf(&ds, &base, &mp, w_mf, ncand, 1, K, &r) != 0) {
                 goto done;
+            }
             print_result("recd+mf", &r, K, 0);
         }
     }
     if (wanted(only, "POP")) {
-        if (run_pop(&ds, 0, K, &r) != 0)
+        if (run_pop(&ds, 0, K, &r) != 0) {
             goto done;
+        }
         print_result("POP", &r, K, 0);
     }
     if (wanted(only, "S-POP")) {
-        if (run_pop(&ds, 1, K, &r) != 0)
+        if (run_pop(&ds, 1, K, &r) != 0) {
             goto done;
+        }
         print_result("S-POP", &r, K, 0);
     }
     if (wanted(only, "ItemKNN")) {
@@ -1033,8 +1127,9 @@ int main(int argc, char **argv)
         p.covis_window = 1000;
         p.covis_cap = 500;
         p.postings_cap = 0;
-        if (run_sessrec(&ds, &p, K, &r) != 0)
+        if (run_sessrec(&ds, &p, K, &r) != 0) {
             goto done;
+        }
         print_result("ItemKNN", &r, K, 0);
     }
     rc = 0;

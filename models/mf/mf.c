@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "bigalloc.h"
 #include "linalg.h"
 #include "mf.h"
@@ -29,7 +28,7 @@ struct mf {
     size_t nb;
 };
 
-#define MF_WBATCH 32
+#define MF_WBATCH  32
 #define MF_MAX_NEG 1000   /* the bound of p.negatives (mf_params_check) */
 
 void mf_params_default(struct mf_params *p)
@@ -55,10 +54,20 @@ int mf_params_set(struct mf_params *p, const char *name, const char *value)
     if (end == value || *end != '\0' || !isfinite(d) || d < 0) {
         return -1;
     }
-#define U(n, lo, hi) if (strcmp(name, #n) == 0) { if (d < (lo) || d > (hi) || d != floor(d)) return -1; \
-                                                  p->n = (uint32_t)d; return 0; }
-#define F(n, lo, hi) if (strcmp(name, #n) == 0) { if (d < (lo) || d > (hi)) return -1; \
-                                                  p->n = (float)d; return 0; }
+#define U(n, lo, hi)                               \
+    if (strcmp(name, #n) == 0) {                   \
+        if (d < (lo) || d > (hi) || d != floor(d)) \
+            return -1;                             \
+        p->n = (uint32_t)d;                        \
+        return 0;                                  \
+    }
+#define F(n, lo, hi)              \
+    if (strcmp(name, #n) == 0) {  \
+        if (d < (lo) || d > (hi)) \
+            return -1;            \
+        p->n = (float)d;          \
+        return 0;                 \
+    }
     U(dim, 1, 1024)
     F(lr, 0, 10)
     F(reg, 0, 10)
@@ -153,8 +162,9 @@ struct mf *mf_new(const struct mf_params *p, size_t tdim)
     m->gq = calloc(m->dim, sizeof(float));
     m->ut = calloc(t1, sizeof(float));
     m->ge = calloc(t1, sizeof(float));
-    if (m->gq == NULL || m->ut == NULL || m->ge == NULL || m->ring == NULL || m->u == NULL || m->du == NULL || m->out_pos == NULL ||
-        m->out_neg == NULL || m->tmp == NULL || m->ebar == NULL || m->gsum == NULL) {
+    if (m->gq == NULL || m->ut == NULL || m->ge == NULL || m->ring == NULL || m->u == NULL ||
+        m->du == NULL || m->out_pos == NULL || m->out_neg == NULL || m->tmp == NULL ||
+        m->ebar == NULL || m->gsum == NULL) {
         mf_destroy(m);
         return NULL;
     }
@@ -198,12 +208,14 @@ static int grow(struct mf *m, size_t n)
             cap *= 2;
         }
         /* random rows, thousands per batch: on huge pages (bigalloc.h) */
-        P = recd_big_realloc(m->P, m->cap_items * m->dim * sizeof(float), cap * m->dim * sizeof(float));
+        P = recd_big_realloc(m->P, m->cap_items * m->dim * sizeof(float),
+                             cap * m->dim * sizeof(float));
         if (P == NULL) {
             return -1;
         }
         m->P = P;
-        Q = recd_big_realloc(m->Q, m->cap_items * m->dim * sizeof(float), cap * m->dim * sizeof(float));
+        Q = recd_big_realloc(m->Q, m->cap_items * m->dim * sizeof(float),
+                             cap * m->dim * sizeof(float));
         if (Q == NULL) {
             return -1;
         }
@@ -233,7 +245,6 @@ static const float *text_of(const struct mf *m, const struct mf_text *t, int32_t
     }
     return t->v + (size_t)j * t->tdim;
 }
-
 
 /* out = W e (dim), or zeros without e */
 static void w_times(const struct mf *m, const float *e, float *out)
@@ -328,7 +339,7 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
     if (n > 0 && fold_user(m, ctx + 0, n, text, m->u, m->ebar, wts) > 0) {
         /* Per negative only dot products: s(neg) = u·Q[neg] + (Wᵀu)·e_neg; the gradient's
          * W e_neg terms are summed first (ge) and multiplied by W once after the loop. */
-        float *wepos = m->tmp;              /* W e_pos */
+        float *wepos = m->tmp; /* W e_pos */
         const int has_w = m->W != NULL;
 
         epos = text_of(m, text, pos);
@@ -348,7 +359,8 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
         int32_t negs[MF_MAX_NEG];
 
         for (uint32_t t = 0; t < nneg; t++) {
-            uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL + t);
+            uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL +
+                                    t);
             double q = (double)(r >> 11) * 0x1.0p-53;
             int32_t neg;
 
@@ -397,9 +409,9 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
             x = recd_la_dot(uu, outp, dim) - recd_la_dot(uu, qn, dim) -
                 (eneg != NULL ? recd_la_dot(m->ut, eneg, tdim) : 0.0f) + m->b[pos] - m->b[neg];
             if (x > 30.0f) {
-                continue;                       /* σ(-x) ~ 0: nothing to learn */
+                continue; /* σ(-x) ~ 0: nothing to learn */
             }
-            g = weight / (1.0f + expf(x));      /* d log σ(x) / dx */
+            g = weight / (1.0f + expf(x)); /* d log σ(x) / dx */
             for (d = 0; d < dim; d++) {
                 du[d] += g * outp[d];
                 gq[d] += g * qn[d];
@@ -483,8 +495,8 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
     return 0;
 }
 
-int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *text,
-            float *u, float *ut)
+int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *text, float *u,
+            float *ut)
 {
     float wts[64];
     float sum = fold_user(m, ctx, n, text, u, m->ebar, wts);
@@ -541,5 +553,5 @@ size_t mf_dim(const struct mf *m)
 size_t mf_bytes(const struct mf *m)
 {
     return sizeof(*m) + m->cap_items * (2 * m->dim + 1) * sizeof(float) +
-           m->dim * m->tdim * sizeof(float) + m->p.neg_ring * sizeof(int32_t);
+        m->dim * m->tdim * sizeof(float) + m->p.neg_ring * sizeof(int32_t);
 }

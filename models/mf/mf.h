@@ -69,8 +69,8 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
 /* The user factor for context items ctx[0..n-1] into u (dim floats) and its text projection
  * Wᵀu into ut (tdim floats, may be NULL when there is no text). Returns 0, or -1 when the
  * context holds no known item (u is then zero). */
-int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *text,
-            float *u, float *ut);
+int mf_user(struct mf *m, const int32_t *ctx, size_t n, const struct mf_text *text, float *u,
+            float *ut);
 
 /* Hint: item j is about to be scored (its factor row and bias are fetched into the cache). */
 void mf_prefetch(const struct mf *m, int32_t j);

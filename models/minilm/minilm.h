@@ -37,8 +37,8 @@ typedef struct recd_minilm_tokenizer recd_minilm_tokenizer;
 /* Open a tokenizer on a WordPiece vocabulary file (one token a line; line i is id i).
  * max_len is the maximum sequence length including [CLS] and [SEP] (>= 2); the reference
  * model uses 256 (sentence_bert_config.json max_seq_length). */
-int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
-                               recd_minilm_tokenizer **out, char *errstr, size_t errlen);
+int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len, recd_minilm_tokenizer **out,
+                               char *errstr, size_t errlen);
 void recd_minilm_tokenizer_close(recd_minilm_tokenizer *t);
 
 /* Tokenize one UTF-8 text of len bytes exactly as the reference (HF tokenizers BertNormalizer
@@ -48,8 +48,8 @@ void recd_minilm_tokenizer_close(recd_minilm_tokenizer *t);
  * Writes the ids to ids[0..*n) (cap must be >= max_len) and the count to *n (>= 2).
  * Invalid UTF-8 bytes are dropped (the reference cannot receive them).
  * Allocates nothing; thread-safe. text may be NULL only when len == 0. */
-int recd_minilm_tokenize(const recd_minilm_tokenizer *t, const char *text, size_t len,
-                         int32_t *ids, size_t cap, size_t *n, char *errstr, size_t errlen);
+int recd_minilm_tokenize(const recd_minilm_tokenizer *t, const char *text, size_t len, int32_t *ids,
+                         size_t cap, size_t *n, char *errstr, size_t errlen);
 
 size_t recd_minilm_tokenizer_max_len(const recd_minilm_tokenizer *t);
 size_t recd_minilm_tokenizer_vocab_size(const recd_minilm_tokenizer *t);
@@ -73,18 +73,14 @@ typedef struct recd_minilm_opts {
  * whatever the rows around it, else one text per pass — an embedding is bit-identical alone
  * and in any batch either way. PACKED and PER_TEXT force one (measurement and tests; PACKED
  * gives up that guarantee on kernels that fail the check). */
-enum {
-    RECD_MINILM_BATCH_AUTO = 0,
-    RECD_MINILM_BATCH_PACKED = 1,
-    RECD_MINILM_BATCH_PER_TEXT = 2
-};
+enum { RECD_MINILM_BATCH_AUTO = 0, RECD_MINILM_BATCH_PACKED = 1, RECD_MINILM_BATCH_PER_TEXT = 2 };
 
 /* Open the model directory written by scripts/install-model.sh: model.safetensors (F32),
  * vocab.txt, config.json, sentence_bert_config.json, 1_Pooling/config.json (optional; must say
  * mean pooling if present). Checks every tensor's name, dtype, shape and extent. */
 int recd_minilm_open(const char *model_dir, recd_minilm **out, char *errstr, size_t errlen);
-int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
-                          recd_minilm **out, char *errstr, size_t errlen);
+int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts, recd_minilm **out,
+                          char *errstr, size_t errlen);
 void recd_minilm_close(recd_minilm *m);
 
 /* Sentence embeddings of n UTF-8 texts (NUL-terminated; NULL counts as "") into
@@ -96,8 +92,8 @@ int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n,
                              char *errstr, size_t errlen);
 /* Same from token ids (each sequence 1..max_seq_len ids, normally [CLS] ... [SEP]); used by
  * the tests and the benchmark to time the forward pass alone. */
-int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size_t *lens,
-                           size_t n, float *out, char *errstr, size_t errlen);
+int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size_t *lens, size_t n,
+                           float *out, char *errstr, size_t errlen);
 
 size_t recd_minilm_dim(const recd_minilm *m);            /* 384 */
 size_t recd_minilm_max_seq_len(const recd_minilm *m);    /* 256 unless opts said less */

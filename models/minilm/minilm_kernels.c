@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define MINILM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MINILM_CLONES
@@ -76,20 +77,25 @@ float minilm_erf(float x)
 MINILM_CLONES
 float minilm_exp_sum(float *x, size_t n, float max)
 {
-    float acc[16] = {0};
+    float acc[16] = { 0 };
     float sum = 0.0f;
     size_t i, j;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         x[i] = exp_poly(x[i] - max);
+    }
     /* 16 partial sums (a fixed order, so the result does not depend on the ISA clone) */
-    for (i = 0; i + 16 <= n; i += 16)
-        for (j = 0; j < 16; j++)
+    for (i = 0; i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
             acc[j] += x[i + j];
-    for (; i < n; i++)
+        }
+    }
+    for (; i < n; i++) {
         acc[i % 16] += x[i];
-    for (j = 0; j < 16; j++)
+    }
+    for (j = 0; j < 16; j++) {
         sum += acc[j];
+    }
     return sum;
 }
 
@@ -114,8 +120,9 @@ void minilm_bias(float *y, const float *b, size_t rows, size_t cols)
 
     for (r = 0; r < rows; r++) {
         float *row = y + r * cols;
-        for (c = 0; c < cols; c++)
+        for (c = 0; c < cols; c++) {
             row[c] += b[c];
+        }
     }
 }
 
@@ -128,31 +135,40 @@ void minilm_bias_res_layernorm(float *y, const float *b, const float *res, const
     for (r = 0; r < rows; r++) {
         float *row = y + r * cols;
         const float *rr = res + r * cols;
-        float acc[16] = {0}, mean = 0.0f, var = 0.0f, inv;
-        for (c = 0; c < cols; c++)
+        float acc[16] = { 0 }, mean = 0.0f, var = 0.0f, inv;
+        for (c = 0; c < cols; c++) {
             row[c] += b[c] + rr[c];
+        }
         /* 16 partial sums in a fixed order: vectorisable, and the same result on every ISA */
-        for (c = 0; c + 16 <= cols; c += 16)
-            for (j = 0; j < 16; j++)
+        for (c = 0; c + 16 <= cols; c += 16) {
+            for (j = 0; j < 16; j++) {
                 acc[j] += row[c + j];
-        for (; c < cols; c++)
+            }
+        }
+        for (; c < cols; c++) {
             acc[c % 16] += row[c];
+        }
         for (j = 0; j < 16; j++) {
             mean += acc[j];
             acc[j] = 0.0f;
         }
         mean /= (float)cols;
-        for (c = 0; c + 16 <= cols; c += 16)
-            for (j = 0; j < 16; j++)
+        for (c = 0; c + 16 <= cols; c += 16) {
+            for (j = 0; j < 16; j++) {
                 acc[j] += (row[c + j] - mean) * (row[c + j] - mean);
-        for (; c < cols; c++)
+            }
+        }
+        for (; c < cols; c++) {
             acc[c % 16] += (row[c] - mean) * (row[c] - mean);
-        for (j = 0; j < 16; j++)
+        }
+        for (j = 0; j < 16; j++) {
             var += acc[j];
+        }
         var /= (float)cols;
         inv = 1.0f / sqrtf(var + eps);
-        for (c = 0; c < cols; c++)
+        for (c = 0; c < cols; c++) {
             row[c] = (row[c] - mean) * inv * g[c] + beta[c];
+        }
     }
 }
 
@@ -163,18 +179,24 @@ void minilm_softmax_rows(float *s, size_t rows, size_t cols)
 
     for (r = 0; r < rows; r++) {
         float *row = s + r * cols, mx[16], m, inv;
-        for (j = 0; j < 16; j++)
+        for (j = 0; j < 16; j++) {
             mx[j] = row[0];
-        for (c = 0; c + 16 <= cols; c += 16)
-            for (j = 0; j < 16; j++)
+        }
+        for (c = 0; c + 16 <= cols; c += 16) {
+            for (j = 0; j < 16; j++) {
                 mx[j] = row[c + j] > mx[j] ? row[c + j] : mx[j];
-        for (; c < cols; c++)
+            }
+        }
+        for (; c < cols; c++) {
             mx[c % 16] = row[c] > mx[c % 16] ? row[c] : mx[c % 16];
+        }
         m = mx[0];
-        for (j = 1; j < 16; j++)
+        for (j = 1; j < 16; j++) {
             m = mx[j] > m ? mx[j] : m;
+        }
         inv = 1.0f / minilm_exp_sum(row, cols, m);
-        for (c = 0; c < cols; c++)
+        for (c = 0; c < cols; c++) {
             row[c] *= inv;
+        }
     }
 }

@@ -38,7 +38,7 @@
  * clash with the intermediate size I below. */
 #undef I
 
-#define ALIGN_FLOATS 16   /* 64 bytes */
+#define ALIGN_FLOATS  16   /* 64 bytes */
 #define DEFAULT_BATCH 32
 
 typedef struct layer {
@@ -112,21 +112,23 @@ static float *falloc(size_t n)
 
 /* ---- configuration -------------------------------------------------------------------- */
 
-static int json_size(json_t *o, const char *key, size_t lo, size_t hi, size_t *v,
-                     const char *file, char *errstr, size_t errlen)
+static int json_size(json_t *o, const char *key, size_t lo, size_t hi, size_t *v, const char *file,
+                     char *errstr, size_t errlen)
 {
     json_t *j = json_object_get(o, key);
 
-    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)lo
-        || json_integer_value(j) > (json_int_t)hi)
+    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)lo ||
+        json_integer_value(j) > (json_int_t)hi) {
         return seterr(errstr, errlen, RECD_ECONFIG,
-                      "minilm: %s: \"%s\" missing or not an integer in [%zu, %zu]", file, key, lo, hi);
+                      "minilm: %s: \"%s\" missing or not an integer in [%zu, %zu]", file, key, lo,
+                      hi);
+    }
     *v = (size_t)json_integer_value(j);
     return RECD_OK;
 }
 
-static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *opts,
-                       char *errstr, size_t errlen)
+static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *opts, char *errstr,
+                       size_t errlen)
 {
     char path[4096];
     json_error_t jerr;
@@ -142,17 +144,26 @@ static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *
                     "minilm: cannot read %s: %s (run scripts/install-model.sh)", path, jerr.text);
         goto cleanup;
     }
-    if ((rc = json_size(cfg, "hidden_size", 8, 4096, &m->H, path, errstr, errlen)) != RECD_OK
-        || (rc = json_size(cfg, "intermediate_size", 8, 16384, &m->I, path, errstr, errlen)) != RECD_OK
-        || (rc = json_size(cfg, "num_hidden_layers", 1, 64, &m->nlayers, path, errstr, errlen)) != RECD_OK
-        || (rc = json_size(cfg, "num_attention_heads", 1, 256, &m->nheads, path, errstr, errlen)) != RECD_OK
-        || (rc = json_size(cfg, "vocab_size", 5, 1000000, &m->vocab, path, errstr, errlen)) != RECD_OK
-        || (rc = json_size(cfg, "max_position_embeddings", 2, 8192, &m->maxpos, path, errstr, errlen)) != RECD_OK
-        || (rc = json_size(cfg, "type_vocab_size", 1, 16, &m->ntypes, path, errstr, errlen)) != RECD_OK)
+    if ((rc = json_size(cfg, "hidden_size", 8, 4096, &m->H, path, errstr, errlen)) != RECD_OK ||
+        (rc = json_size(cfg, "intermediate_size", 8, 16384, &m->I, path, errstr, errlen)) !=
+            RECD_OK ||
+        (rc = json_size(cfg, "num_hidden_layers", 1, 64, &m->nlayers, path, errstr, errlen)) !=
+            RECD_OK ||
+        (rc = json_size(cfg, "num_attention_heads", 1, 256, &m->nheads, path, errstr, errlen)) !=
+            RECD_OK ||
+        (rc = json_size(cfg, "vocab_size", 5, 1000000, &m->vocab, path, errstr, errlen)) !=
+            RECD_OK ||
+        (rc = json_size(cfg, "max_position_embeddings", 2, 8192, &m->maxpos, path, errstr,
+                        errlen)) != RECD_OK ||
+        (rc = json_size(cfg, "type_vocab_size", 1, 16, &m->ntypes, path, errstr, errlen)) !=
+            RECD_OK) {
         goto cleanup;
+    }
     if (m->H % m->nheads != 0) {
-        rc = seterr(errstr, errlen, RECD_ECONFIG, "minilm: %s: hidden_size %zu not a multiple of "
-                    "num_attention_heads %zu", path, m->H, m->nheads);
+        rc = seterr(errstr, errlen, RECD_ECONFIG,
+                    "minilm: %s: hidden_size %zu not a multiple of "
+                    "num_attention_heads %zu",
+                    path, m->H, m->nheads);
         goto cleanup;
     }
     m->dhead = m->H / m->nheads;
@@ -179,22 +190,28 @@ static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *
                     "minilm: cannot read %s: %s (run scripts/install-model.sh)", path, jerr.text);
         goto cleanup;
     }
-    if ((rc = json_size(st, "max_seq_length", 2, m->maxpos, &st_max, path, errstr, errlen)) != RECD_OK)
+    if ((rc = json_size(st, "max_seq_length", 2, m->maxpos, &st_max, path, errstr, errlen)) !=
+        RECD_OK) {
         goto cleanup;
+    }
     m->max_seq = st_max;
     if (opts != NULL && opts->max_seq_len != 0) {
         if (opts->max_seq_len < 2 || opts->max_seq_len > st_max) {
-            rc = seterr(errstr, errlen, RECD_EINVAL, "minilm: max_seq_len %zu out of range "
-                        "[2, %zu] (the model's max_seq_length)", opts->max_seq_len, st_max);
+            rc = seterr(errstr, errlen, RECD_EINVAL,
+                        "minilm: max_seq_len %zu out of range "
+                        "[2, %zu] (the model's max_seq_length)",
+                        opts->max_seq_len, st_max);
             goto cleanup;
         }
         m->max_seq = opts->max_seq_len;
     }
     m->max_batch = (opts != NULL && opts->max_batch != 0) ? opts->max_batch : DEFAULT_BATCH;
-    if (opts != NULL && (opts->batching < RECD_MINILM_BATCH_AUTO
-                         || opts->batching > RECD_MINILM_BATCH_PER_TEXT)) {
-        rc = seterr(errstr, errlen, RECD_EINVAL, "minilm: batching %d is not one of auto (0), "
-                    "packed (1), per_text (2)", (int)opts->batching);
+    if (opts != NULL &&
+        (opts->batching < RECD_MINILM_BATCH_AUTO || opts->batching > RECD_MINILM_BATCH_PER_TEXT)) {
+        rc = seterr(errstr, errlen, RECD_EINVAL,
+                    "minilm: batching %d is not one of auto (0), "
+                    "packed (1), per_text (2)",
+                    (int)opts->batching);
         goto cleanup;
     }
     if (m->max_batch > 4096) {
@@ -206,10 +223,10 @@ static int read_config(recd_minilm *m, const char *dir, const recd_minilm_opts *
     pool = json_load_file(path, 0, &jerr);
     if (pool != NULL) {
         j = json_object_get(pool, "pooling_mode_mean_tokens");
-        if (!json_is_true(j) || json_is_true(json_object_get(pool, "pooling_mode_cls_token"))
-            || json_is_true(json_object_get(pool, "pooling_mode_max_tokens"))) {
-            rc = seterr(errstr, errlen, RECD_ECONFIG,
-                        "minilm: %s: only mean pooling is supported", path);
+        if (!json_is_true(j) || json_is_true(json_object_get(pool, "pooling_mode_cls_token")) ||
+            json_is_true(json_object_get(pool, "pooling_mode_max_tokens"))) {
+            rc = seterr(errstr, errlen, RECD_ECONFIG, "minilm: %s: only mean pooling is supported",
+                        path);
             goto cleanup;
         }
     }
@@ -242,12 +259,13 @@ static int st_open(st_file *s, const char *path, char *errstr, size_t errlen)
     memset(s, 0, sizeof(*s));
     s->path = path;
     s->f = fopen(path, "rb");
-    if (s->f == NULL)
+    if (s->f == NULL) {
         return seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO,
                       "minilm: cannot open %s: %s (run scripts/install-model.sh)", path,
                       strerror(errno));
-    if (fseeko(s->f, 0, SEEK_END) != 0 || (fsize = (long long)ftello(s->f)) < 0
-        || fseeko(s->f, 0, SEEK_SET) != 0) {
+    }
+    if (fseeko(s->f, 0, SEEK_END) != 0 || (fsize = (long long)ftello(s->f)) < 0 ||
+        fseeko(s->f, 0, SEEK_SET) != 0) {
         rc = seterr(errstr, errlen, RECD_EIO, "minilm: cannot size %s", path);
         goto fail;
     }
@@ -255,11 +273,12 @@ static int st_open(st_file *s, const char *path, char *errstr, size_t errlen)
         rc = seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: truncated safetensors file", path);
         goto fail;
     }
-    for (i = 7; i >= 0; i--)
+    for (i = 7; i >= 0; i--) {
         hlen = (hlen << 8) | b[i];
+    }
     if (hlen < 2 || hlen > (100u << 20) || hlen > (uint64_t)fsize - 8) {
-        rc = seterr(errstr, errlen, RECD_EDECODE,
-                    "minilm: %s: bad safetensors header length %llu", path, (unsigned long long)hlen);
+        rc = seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: bad safetensors header length %llu",
+                    path, (unsigned long long)hlen);
         goto fail;
     }
     h = malloc((size_t)hlen);
@@ -273,8 +292,10 @@ static int st_open(st_file *s, const char *path, char *errstr, size_t errlen)
     }
     s->hdr = json_loadb(h, (size_t)hlen, 0, &jerr);
     if (!json_is_object(s->hdr)) {
-        rc = seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: safetensors header is not a JSON "
-                    "object (%s)", path, jerr.text);
+        rc = seterr(errstr, errlen, RECD_EDECODE,
+                    "minilm: %s: safetensors header is not a JSON "
+                    "object (%s)",
+                    path, jerr.text);
         goto fail;
     }
     free(h);
@@ -284,8 +305,9 @@ static int st_open(st_file *s, const char *path, char *errstr, size_t errlen)
 fail:
     free(h);
     json_decref(s->hdr);
-    if (s->f != NULL)
+    if (s->f != NULL) {
         fclose(s->f);
+    }
     memset(s, 0, sizeof(*s));
     return rc;
 }
@@ -293,51 +315,62 @@ fail:
 static void st_close(st_file *s)
 {
     json_decref(s->hdr);
-    if (s->f != NULL)
+    if (s->f != NULL) {
         fclose(s->f);
+    }
     memset(s, 0, sizeof(*s));
 }
 
 /* Read tensor `name` of shape [d0] or [d0 x d1] (d1 == 0 for 1-D) into dst. */
-static int st_read(st_file *s, const char *name, size_t d0, size_t d1, float *dst,
-                   char *errstr, size_t errlen)
+static int st_read(st_file *s, const char *name, size_t d0, size_t d1, float *dst, char *errstr,
+                   size_t errlen)
 {
     json_t *t = json_object_get(s->hdr, name), *shape, *offs;
     size_t ndim = d1 ? 2 : 1, count = d1 ? d0 * d1 : d0;
     json_int_t b, e;
     size_t i;
 
-    if (!json_is_object(t))
+    if (!json_is_object(t)) {
         return seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: tensor %s missing", s->path, name);
-    if (!json_is_string(json_object_get(t, "dtype"))
-        || strcmp(json_string_value(json_object_get(t, "dtype")), "F32") != 0)
-        return seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: tensor %s is not F32 "
-                      "(convert the model to float32 safetensors)", s->path, name);
+    }
+    if (!json_is_string(json_object_get(t, "dtype")) ||
+        strcmp(json_string_value(json_object_get(t, "dtype")), "F32") != 0) {
+        return seterr(errstr, errlen, RECD_EDECODE,
+                      "minilm: %s: tensor %s is not F32 "
+                      "(convert the model to float32 safetensors)",
+                      s->path, name);
+    }
     shape = json_object_get(t, "shape");
-    if (!json_is_array(shape) || json_array_size(shape) != ndim
-        || json_integer_value(json_array_get(shape, 0)) != (json_int_t)d0
-        || (d1 && json_integer_value(json_array_get(shape, 1)) != (json_int_t)d1))
+    if (!json_is_array(shape) || json_array_size(shape) != ndim ||
+        json_integer_value(json_array_get(shape, 0)) != (json_int_t)d0 ||
+        (d1 && json_integer_value(json_array_get(shape, 1)) != (json_int_t)d1)) {
         return seterr(errstr, errlen, RECD_EDECODE,
                       "minilm: %s: tensor %s does not have shape [%zu%s%zu]", s->path, name, d0,
                       d1 ? ", " : "", d1 ? d1 : (size_t)0);
+    }
     offs = json_object_get(t, "data_offsets");
-    if (!json_is_array(offs) || json_array_size(offs) != 2
-        || !json_is_integer(json_array_get(offs, 0)) || !json_is_integer(json_array_get(offs, 1)))
+    if (!json_is_array(offs) || json_array_size(offs) != 2 ||
+        !json_is_integer(json_array_get(offs, 0)) || !json_is_integer(json_array_get(offs, 1))) {
         return seterr(errstr, errlen, RECD_EDECODE, "minilm: %s: tensor %s has no data_offsets",
                       s->path, name);
+    }
     b = json_integer_value(json_array_get(offs, 0));
     e = json_integer_value(json_array_get(offs, 1));
-    if (b < 0 || e < b || (uint64_t)e > s->data_len || (uint64_t)(e - b) != count * sizeof(float))
+    if (b < 0 || e < b || (uint64_t)e > s->data_len || (uint64_t)(e - b) != count * sizeof(float)) {
         return seterr(errstr, errlen, RECD_EDECODE,
                       "minilm: %s: tensor %s data [%lld, %lld) is out of the file or of the "
-                      "wrong size (file truncated?)", s->path, name, (long long)b, (long long)e);
-    if (fseeko(s->f, (off_t)(s->data_start + (uint64_t)b), SEEK_SET) != 0
-        || fread(dst, sizeof(float), count, s->f) != count)
+                      "wrong size (file truncated?)",
+                      s->path, name, (long long)b, (long long)e);
+    }
+    if (fseeko(s->f, (off_t)(s->data_start + (uint64_t)b), SEEK_SET) != 0 ||
+        fread(dst, sizeof(float), count, s->f) != count) {
         return seterr(errstr, errlen, RECD_EIO, "minilm: %s: cannot read tensor %s", s->path, name);
+    }
     for (i = 0; i < count; i++) {
-        if (!isfinite(dst[i]))
+        if (!isfinite(dst[i])) {
             return seterr(errstr, errlen, RECD_EDECODE,
                           "minilm: %s: tensor %s holds a non-finite value", s->path, name);
+        }
     }
     return RECD_OK;
 }
@@ -350,11 +383,14 @@ static int st_read_t(st_file *s, const char *name, size_t out, size_t in, float 
     size_t o, i;
     int rc = st_read(s, name, out, in, tmp, errstr, errlen);
 
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         return rc;
-    for (o = 0; o < out; o++)
-        for (i = 0; i < in; i++)
+    }
+    for (o = 0; o < out; o++) {
+        for (i = 0; i < in; i++) {
             dst[i * ldd + o] = tmp[o * in + i];
+        }
+    }
     return RECD_OK;
 }
 
@@ -362,8 +398,9 @@ static int st_read_t(st_file *s, const char *name, size_t out, size_t in, float 
 
 void recd_minilm_close(recd_minilm *m)
 {
-    if (m == NULL)
+    if (m == NULL) {
         return;
+    }
     recd_minilm_tokenizer_close(m->tok);
     free(m->arena);
     free(m->layers);
@@ -384,8 +421,8 @@ int recd_minilm_open(const char *model_dir, recd_minilm **out, char *errstr, siz
     return recd_minilm_open_opts(model_dir, NULL, out, errstr, errlen);
 }
 
-int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
-                          recd_minilm **out, char *errstr, size_t errlen)
+int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts, recd_minilm **out,
+                          char *errstr, size_t errlen)
 {
     recd_minilm *m = NULL;
     st_file sf;
@@ -395,34 +432,41 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
     int rc;
 
     memset(&sf, 0, sizeof(sf));
-    if (out == NULL || model_dir == NULL)
+    if (out == NULL || model_dir == NULL) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
+    }
     *out = NULL;
-    if (strlen(model_dir) > 3000)
+    if (strlen(model_dir) > 3000) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: model dir path too long");
+    }
     m = calloc(1, sizeof(*m));
-    if (m == NULL)
+    if (m == NULL) {
         return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
-    if ((rc = read_config(m, model_dir, opts, errstr, errlen)) != RECD_OK)
+    }
+    if ((rc = read_config(m, model_dir, opts, errstr, errlen)) != RECD_OK) {
         goto cleanup;
+    }
     H = m->H;
     I = m->I;
 
     snprintf(path, sizeof(path), "%s/vocab.txt", model_dir);
-    if ((rc = recd_minilm_tokenizer_open(path, m->max_seq, &m->tok, errstr, errlen)) != RECD_OK)
+    if ((rc = recd_minilm_tokenizer_open(path, m->max_seq, &m->tok, errstr, errlen)) != RECD_OK) {
         goto cleanup;
+    }
     if (recd_minilm_tokenizer_vocab_size(m->tok) != m->vocab) {
-        rc = seterr(errstr, errlen, RECD_ECONFIG, "minilm: %s has %zu tokens but config.json "
-                    "says vocab_size %zu", path, recd_minilm_tokenizer_vocab_size(m->tok), m->vocab);
+        rc = seterr(errstr, errlen, RECD_ECONFIG,
+                    "minilm: %s has %zu tokens but config.json "
+                    "says vocab_size %zu",
+                    path, recd_minilm_tokenizer_vocab_size(m->tok), m->vocab);
         goto cleanup;
     }
 
     /* weight arena */
-    total = round_up(m->vocab * H) + round_up(m->maxpos * H) + round_up(m->ntypes * H)
-            + 2 * round_up(H);
-    total += m->nlayers * (round_up(3 * H * H) + round_up(3 * H) + round_up(H * H) + round_up(H)
-                           + 4 * round_up(H) + round_up(I * H) + round_up(I) + round_up(H * I)
-                           + round_up(H));
+    total = round_up(m->vocab * H) + round_up(m->maxpos * H) + round_up(m->ntypes * H) +
+        2 * round_up(H);
+    total += m->nlayers *
+        (round_up(3 * H * H) + round_up(3 * H) + round_up(H * H) + round_up(H) + 4 * round_up(H) +
+         round_up(I * H) + round_up(I) + round_up(H * I) + round_up(H));
     m->arena = falloc(total);
     m->layers = calloc(m->nlayers, sizeof(*m->layers));
     tmpw = falloc(H * (I > 3 * H ? I : 3 * H));
@@ -431,13 +475,21 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
         goto cleanup;
     }
     snprintf(path, sizeof(path), "%s/model.safetensors", model_dir);
-    if ((rc = st_open(&sf, path, errstr, errlen)) != RECD_OK)
+    if ((rc = st_open(&sf, path, errstr, errlen)) != RECD_OK) {
         goto cleanup;
+    }
     a = m->arena;
     off = 0;
-#define TAKE(ptr, n) do { (ptr) = a + off; off += round_up(n); } while (0)
-#define READ(nm, d0, d1, dst) \
-    do { if ((rc = st_read(&sf, (nm), (d0), (d1), (dst), errstr, errlen)) != RECD_OK) goto cleanup; } while (0)
+#define TAKE(ptr, n)        \
+    do {                    \
+        (ptr) = a + off;    \
+        off += round_up(n); \
+    } while (0)
+#define READ(nm, d0, d1, dst)                                                        \
+    do {                                                                             \
+        if ((rc = st_read(&sf, (nm), (d0), (d1), (dst), errstr, errlen)) != RECD_OK) \
+            goto cleanup;                                                            \
+    } while (0)
     {
         float *p;
         TAKE(p, m->vocab * H);
@@ -459,30 +511,37 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
     for (l = 0; l < m->nlayers; l++) {
         layer *ly = &m->layers[l];
         float *w, *b, *p;
-        static const char *const qkv[3] = {"query", "key", "value"};
+        static const char *const qkv[3] = { "query", "key", "value" };
         int k;
         TAKE(w, 3 * H * H);
         TAKE(b, 3 * H);
         for (k = 0; k < 3; k++) {
             snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.weight", l, qkv[k]);
-            if ((rc = st_read_t(&sf, name, H, H, w + (size_t)k * H, 3 * H, tmpw, errstr, errlen))
-                != RECD_OK)
+            if ((rc = st_read_t(&sf, name, H, H, w + (size_t)k * H, 3 * H, tmpw, errstr, errlen)) !=
+                RECD_OK) {
                 goto cleanup;
+            }
             snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.bias", l, qkv[k]);
             READ(name, H, 0, b + (size_t)k * H);
         }
         ly->wqkv = w;
         ly->bqkv = b;
-#define LAYER_T(field, suffix, d0, d1) \
-        do { TAKE(p, (d1) ? (d0) * (d1) : (d0)); \
-             snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
-             READ(name, (d0), (d1), p); ly->field = p; } while (0)
-#define LAYER_W(field, suffix, out_, in_) \
-        do { TAKE(p, (out_) * (in_)); \
-             snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
-             if ((rc = st_read_t(&sf, name, (out_), (in_), p, (out_), tmpw, errstr, errlen)) \
-                 != RECD_OK) goto cleanup; \
-             ly->field = p; } while (0)
+#define LAYER_T(field, suffix, d0, d1)                                     \
+    do {                                                                   \
+        TAKE(p, (d1) ? (d0) * (d1) : (d0));                                \
+        snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
+        READ(name, (d0), (d1), p);                                         \
+        ly->field = p;                                                     \
+    } while (0)
+#define LAYER_W(field, suffix, out_, in_)                                                  \
+    do {                                                                                   \
+        TAKE(p, (out_) * (in_));                                                           \
+        snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix));                 \
+        if ((rc = st_read_t(&sf, name, (out_), (in_), p, (out_), tmpw, errstr, errlen)) != \
+            RECD_OK)                                                                       \
+            goto cleanup;                                                                  \
+        ly->field = p;                                                                     \
+    } while (0)
         LAYER_W(wo, "attention.output.dense.weight", H, H);
         LAYER_T(bo, "attention.output.dense.bias", H, 0);
         LAYER_T(ln1_g, "attention.output.LayerNorm.weight", H, 0);
@@ -514,11 +573,11 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts,
         rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
         goto cleanup;
     }
-    if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PACKED)
+    if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PACKED) {
         m->packed = 1;
-    else if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PER_TEXT)
+    } else if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PER_TEXT) {
         m->packed = 0;
-    else if ((m->packed = probe_packed(m)) < 0) {
+    } else if ((m->packed = probe_packed(m)) < 0) {
         rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
         goto cleanup;
     }
@@ -549,14 +608,16 @@ const recd_minilm_tokenizer *recd_minilm_get_tokenizer(const recd_minilm *m)
 
 void recd_minilm_get_stats(const recd_minilm *m, recd_minilm_stats *st)
 {
-    if (m != NULL && st != NULL)
+    if (m != NULL && st != NULL) {
         *st = m->st;
+    }
 }
 
 void recd_minilm_reset_stats(recd_minilm *m)
 {
-    if (m != NULL)
+    if (m != NULL) {
         memset(&m->st, 0, sizeof(m->st));
+    }
 }
 
 /* ---- the BLAS in use --------------------------------------------------------------------- */
@@ -573,30 +634,36 @@ const char *recd_minilm_blas_core(void)
  * 207), 3-4x slower here, although the CPU could run the AVX2 or AVX-512 ones. */
 int recd_minilm_blas_advice(char *buf, size_t len)
 {
-    static const char *const weak[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                       "Atom", "Katmai", "Coppermine", "Northwood", "Banias",
-                                       "Opteron", "Barcelona", "Bobcat", "Nano", NULL};
+    static const char *const weak[] = { "Prescott",  "Core2",  "Penryn",  "Dunnington",
+                                        "Nehalem",   "Atom",   "Katmai",  "Coppermine",
+                                        "Northwood", "Banias", "Opteron", "Barcelona",
+                                        "Bobcat",    "Nano",   NULL };
     const char *core = openblas_get_corename(), *better = NULL;
     size_t i;
 
-    if (core == NULL)
+    if (core == NULL) {
         return 0;
+    }
     for (i = 0; weak[i] != NULL && strcmp(core, weak[i]) != 0; i++)
         ;
-    if (weak[i] == NULL)
+    if (weak[i] == NULL) {
         return 0;
+    }
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
         better = "SkylakeX";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         better = "Haswell";
-    else if (__builtin_cpu_supports("avx"))
+    } else if (__builtin_cpu_supports("avx")) {
         better = "Sandybridge";
+    }
 #endif
-    if (better == NULL)
+    if (better == NULL) {
         return 0;
-    snprintf(buf, len, "OpenBLAS runs its %s kernels on a CPU that can run its %s ones (an "
+    }
+    snprintf(buf, len,
+             "OpenBLAS runs its %s kernels on a CPU that can run its %s ones (an "
              "OpenBLAS older than the CPU model); the MiniLM encoder is several times faster "
              "with OPENBLAS_CORETYPE=%s in the service's environment (docs/OPERATIONS.md)",
              core, better, better);
@@ -609,11 +676,13 @@ static int ensure_scratch(recd_minilm *m, size_t T, char *errstr, size_t errlen)
 {
     size_t cap;
 
-    if (T <= m->cap_tokens)
+    if (T <= m->cap_tokens) {
         return RECD_OK;
+    }
     cap = m->cap_tokens ? m->cap_tokens : 64;
-    while (cap < T)
+    while (cap < T) {
         cap *= 2;
+    }
     free(m->x);
     free(m->qkv);
     free(m->ctx);
@@ -636,9 +705,8 @@ static int ensure_scratch(recd_minilm *m, size_t T, char *errstr, size_t errlen)
 static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float *C, size_t ldc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (blasint)M,
-                (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, 0.0f, C,
-                (blasint)ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
+                (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, 0.0f, C, (blasint)ldc);
 }
 
 /* ---- projections: the small-matrix path ----------------------------------------------------
@@ -657,12 +725,14 @@ static void gemm(int bt, size_t M, size_t N, size_t K, float alpha, const float 
  * any batch — which is not a property OpenBLAS documents: probe_small() checks it at open with
  * the model's own weights and uses the small path only for the K it verified
  * (test_minilm_encoder checks it again on the fixture). */
-#define SMALL_MNK 1000000.0
+#define SMALL_MNK  1000000.0
 #define SMALL_ROWS 32      /* rows per call */
-#define SMALL_NB 64        /* columns per call (measured: 64 beats 32, 48, 96, 128, 192 at 12 and
+#define SMALL_NB \
+    64        /* columns per call (measured: 64 beats 32, 48, 96, 128, 192 at 12 and
                             * 40 rows; 32 x 64 x 448 < 10^6) */
 #ifndef SMALL_T_MAX
-#define SMALL_T_MAX 128   /* measured: above ~128 rows the regular path (packing amortised
+#define SMALL_T_MAX \
+    128   /* measured: above ~128 rows the regular path (packing amortised
                            * over the rows) is as fast or faster */
 #endif
 #define SMALL_KQ 448
@@ -672,18 +742,19 @@ static size_t kblock(size_t K, size_t k0)
 {
     size_t l = K - k0;
 
-    if (l >= 2 * SMALL_KQ)
+    if (l >= 2 * SMALL_KQ) {
         return SMALL_KQ;
-    if (l > SMALL_KQ)
+    }
+    if (l > SMALL_KQ) {
         return (l / 2 + 15) / 16 * 16;
+    }
     return l;
 }
 
 /* Y[T x N] = X[T x K] W, W stored [K x N]; small != 0: the small-matrix path for T <=
  * SMALL_T_MAX, in row blocks of at most SMALL_ROWS (column block outermost, so that the
  * block of weights stays in cache for all row blocks) */
-static void proj(int small, size_t T, size_t N, size_t K, const float *X, const float *W,
-                 float *Y)
+static void proj(int small, size_t T, size_t N, size_t K, const float *X, const float *W, float *Y)
 {
     size_t kq = K < SMALL_KQ ? K : SMALL_KQ, rb = T < SMALL_ROWS ? T : SMALL_ROWS;
     size_t nb = SMALL_NB, n0, t0, k0, kl, nn, tt;
@@ -721,7 +792,7 @@ static void probe_input(float *x, size_t n, uint32_t seed)
  * not depend on the values), 0 if not; -1 out of memory. */
 static int probe_small(size_t N, size_t K, const float *W)
 {
-    const size_t big = 2 * SMALL_ROWS + 8, rows[4] = {1, 9, SMALL_ROWS, big};
+    const size_t big = 2 * SMALL_ROWS + 8, rows[4] = { 1, 9, SMALL_ROWS, big };
     float *x = falloc(big * K), *ref = falloc(big * N), *y = falloc(big * N);
     size_t j;
     int ok = 1;
@@ -764,19 +835,21 @@ cleanup:
 #define PROBE_BIG 144   /* > SMALL_T_MAX: the reference takes the regular path */
 static int probe_packed(const recd_minilm *m)
 {
-    static const size_t rows[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,  11,  12,  13, 14,
-                                  15, 16, 17, 23, 24, 25, 31, 32, 33, 47,  48,  49,  63, 64,
-                                  65, 72, 95, 96, 97, 127, 128, 129, 143};
-    static const size_t offs[][2] = {{1, 1}, {3, 7}, {13, 12}, {5, 40}};  /* {offset, rows} */
+    static const size_t rows[] = { 1,  2,  3,  4,  5,  6,  7,  8,   9,   10,  11, 12, 13,
+                                   14, 15, 16, 17, 23, 24, 25, 31,  32,  33,  47, 48, 49,
+                                   63, 64, 65, 72, 95, 96, 97, 127, 128, 129, 143 };
+    static const size_t offs[][2] = {
+        { 1, 1 }, { 3, 7 }, { 13, 12 }, { 5, 40 }
+    };  /* {offset, rows} */
     const layer *ly = &m->layers[0];
     const struct {
         size_t N, K;
         const float *W;
         int small;
-    } sh[4] = {{3 * m->H, m->H, ly->wqkv, m->small_h},
-               {m->H, m->H, ly->wo, m->small_h},
-               {m->I, m->H, ly->w1, m->small_h},
-               {m->H, m->I, ly->w2, m->small_i}};
+    } sh[4] = { { 3 * m->H, m->H, ly->wqkv, m->small_h },
+                { m->H, m->H, ly->wo, m->small_h },
+                { m->I, m->H, ly->w1, m->small_h },
+                { m->H, m->I, ly->w2, m->small_i } };
     const size_t maxn = m->I > 3 * m->H ? m->I : 3 * m->H, maxk = m->I > m->H ? m->I : m->H;
     float *x = falloc(PROBE_BIG * maxk), *ref = falloc(PROBE_BIG * maxn),
           *y = falloc(PROBE_BIG * maxn);
@@ -831,21 +904,27 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
     int rc;
 
     for (s = 0; s < n; s++) {
-        if (lens[s] == 0 || lens[s] > m->max_seq)
-            return seterr(errstr, errlen, RECD_EINVAL, "minilm: sequence %zu has %zu tokens "
-                          "(1..%zu allowed)", s, lens[s], m->max_seq);
+        if (lens[s] == 0 || lens[s] > m->max_seq) {
+            return seterr(errstr, errlen, RECD_EINVAL,
+                          "minilm: sequence %zu has %zu tokens "
+                          "(1..%zu allowed)",
+                          s, lens[s], m->max_seq);
+        }
         for (t = 0; t < lens[s]; t++) {
-            if (ids[s][t] < 0 || (size_t)ids[s][t] >= m->vocab)
-                return seterr(errstr, errlen, RECD_EINVAL,
-                              "minilm: token id %d out of range", (int)ids[s][t]);
+            if (ids[s][t] < 0 || (size_t)ids[s][t] >= m->vocab) {
+                return seterr(errstr, errlen, RECD_EINVAL, "minilm: token id %d out of range",
+                              (int)ids[s][t]);
+            }
         }
         T += lens[s];
     }
-    if (n == 0)
+    if (n == 0) {
         return RECD_OK;
+    }
     Tp = T < ROW_MIN ? ROW_MIN : T;
-    if ((rc = ensure_scratch(m, Tp, errstr, errlen)) != RECD_OK)
+    if ((rc = ensure_scratch(m, Tp, errstr, errlen)) != RECD_OK) {
         return rc;
+    }
 
     /* embeddings: word + position + token type 0, then LayerNorm; padding rows are zero */
     t0 = now_s();
@@ -854,8 +933,9 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         for (t = 0; t < lens[s]; t++) {
             float *xr = m->tmp + (off + t) * H;
             const float *we = m->wemb + (size_t)ids[s][t] * H, *pe = m->pemb + t * H;
-            for (c = 0; c < H; c++)
+            for (c = 0; c < H; c++) {
                 xr[c] = we[c] + pe[c];
+            }
         }
         off += lens[s];
     }
@@ -914,8 +994,8 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, Tp, H);
         m->st.other_s += now_s() - t1;
         /* useful work only: padding rows are not counted */
-        m->st.gemm_flops += 2.0 * (double)T * (double)H * (3.0 * (double)H + (double)H
-                                                          + 2.0 * (double)I);
+        m->st.gemm_flops += 2.0 * (double)T * (double)H *
+            (3.0 * (double)H + (double)H + 2.0 * (double)I);
     }
 
     /* mean pooling and L2 normalisation */
@@ -925,12 +1005,14 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         float *o = out + s * H;
         double norm = 0.0;
         float inv;
-        for (c = 0; c < H; c++)
+        for (c = 0; c < H; c++) {
             o[c] = 0.0f;
+        }
         for (t = 0; t < lens[s]; t++) {
             const float *xr = m->x + (off + t) * H;
-            for (c = 0; c < H; c++)
+            for (c = 0; c < H; c++) {
                 o[c] += xr[c];
+            }
         }
         for (c = 0; c < H; c++) {
             o[c] /= (float)lens[s];
@@ -938,8 +1020,9 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
         norm = sqrt(norm);
         inv = (float)(1.0 / (norm > 1e-12 ? norm : 1e-12));
-        for (c = 0; c < H; c++)
+        for (c = 0; c < H; c++) {
             o[c] *= inv;
+        }
         off += lens[s];
     }
     m->st.other_s += now_s() - t0;
@@ -952,8 +1035,9 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
 /* the texts of the next forward pass: up to max_batch if batches are packed, else one */
 static size_t chunk(const recd_minilm *m, size_t left)
 {
-    if (!m->packed)
+    if (!m->packed) {
         return 1;
+    }
     return left < m->max_batch ? left : m->max_batch;
 }
 
@@ -962,19 +1046,21 @@ int recd_minilm_packed(const recd_minilm *m)
     return m ? m->packed : 0;
 }
 
-int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size_t *lens,
-                           size_t n, float *out, char *errstr, size_t errlen)
+int recd_minilm_encode_ids(recd_minilm *m, const int32_t *const *ids, const size_t *lens, size_t n,
+                           float *out, char *errstr, size_t errlen)
 {
     size_t done = 0;
     int rc;
 
-    if (m == NULL || (n > 0 && (ids == NULL || lens == NULL || out == NULL)))
+    if (m == NULL || (n > 0 && (ids == NULL || lens == NULL || out == NULL))) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
+    }
     while (done < n) {
         size_t k = chunk(m, n - done);
-        if ((rc = forward(m, ids + done, lens + done, k, out + done * m->H, errstr, errlen))
-            != RECD_OK)
+        if ((rc = forward(m, ids + done, lens + done, k, out + done * m->H, errstr, errlen)) !=
+            RECD_OK) {
             return rc;
+        }
         done += k;
     }
     return RECD_OK;
@@ -986,22 +1072,25 @@ int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n,
     size_t done = 0, i;
     int rc;
 
-    if (m == NULL || (n > 0 && (texts == NULL || out == NULL)))
+    if (m == NULL || (n > 0 && (texts == NULL || out == NULL))) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
+    }
     while (done < n) {
         size_t k = chunk(m, n - done);
         double t0 = now_s();
         for (i = 0; i < k; i++) {
             const char *txt = texts[done + i] ? texts[done + i] : "";
             int32_t *row = m->ids + i * m->max_seq;
-            if ((rc = recd_minilm_tokenize(m->tok, txt, strlen(txt), row, m->max_seq,
-                                           &m->lens[i], errstr, errlen)) != RECD_OK)
+            if ((rc = recd_minilm_tokenize(m->tok, txt, strlen(txt), row, m->max_seq, &m->lens[i],
+                                           errstr, errlen)) != RECD_OK) {
                 return rc;
+            }
             m->idp[i] = row;
         }
         m->st.tokenize_s += now_s() - t0;
-        if ((rc = forward(m, m->idp, m->lens, k, out + done * m->H, errstr, errlen)) != RECD_OK)
+        if ((rc = forward(m, m->idp, m->lens, k, out + done * m->H, errstr, errlen)) != RECD_OK) {
             return rc;
+        }
         done += k;
     }
     return RECD_OK;

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #define MAX_WORD_CHARS 100          /* WordPiece max_input_chars_per_word */
-#define MAX_CP_BYTES 4
-#define RUN_MAX 32                  /* non-Mn combining marks reordered together */
+#define MAX_CP_BYTES   4
+#define RUN_MAX        32                  /* non-Mn combining marks reordered together */
 
 struct recd_minilm_tokenizer {
     char *blob;          /* owned: every token string, NUL-terminated, in id order */
@@ -74,29 +74,34 @@ static int32_t vocab_find(const recd_minilm_tokenizer *t, int cont, const char *
 
     for (;;) {
         uint32_t s = t->slots[i];
-        if (s == 0)
+        if (s == 0) {
             return -1;
+        }
         s--;
-        if (t->kcont[s] == cont && t->klen[s] == len
-            && memcmp(t->blob + t->off[s] + (cont ? 2 : 0), p, len) == 0)
+        if (t->kcont[s] == cont && t->klen[s] == len &&
+            memcmp(t->blob + t->off[s] + (cont ? 2 : 0), p, len) == 0) {
             return (int32_t)s;
+        }
         i = (i + 1) & (t->nslots - 1);
     }
 }
 
 int32_t recd_minilm_token_id(const recd_minilm_tokenizer *t, const char *token, size_t len)
 {
-    if (t == NULL || (token == NULL && len > 0))
+    if (t == NULL || (token == NULL && len > 0)) {
         return -1;
-    if (len > 2 && token[0] == '#' && token[1] == '#')
+    }
+    if (len > 2 && token[0] == '#' && token[1] == '#') {
         return vocab_find(t, 1, token + 2, len - 2);
+    }
     return vocab_find(t, 0, token, len);
 }
 
 const char *recd_minilm_token_str(const recd_minilm_tokenizer *t, int32_t id)
 {
-    if (t == NULL || id < 0 || (size_t)id >= t->n)
+    if (t == NULL || id < 0 || (size_t)id >= t->n) {
         return NULL;
+    }
     return t->blob + t->off[id];
 }
 
@@ -112,8 +117,9 @@ size_t recd_minilm_tokenizer_vocab_size(const recd_minilm_tokenizer *t)
 
 void recd_minilm_tokenizer_close(recd_minilm_tokenizer *t)
 {
-    if (t == NULL)
+    if (t == NULL) {
         return;
+    }
     free(t->blob);
     free(t->off);
     free(t->klen);
@@ -122,8 +128,8 @@ void recd_minilm_tokenizer_close(recd_minilm_tokenizer *t)
     free(t);
 }
 
-int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
-                               recd_minilm_tokenizer **out, char *errstr, size_t errlen)
+int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len, recd_minilm_tokenizer **out,
+                               char *errstr, size_t errlen)
 {
     recd_minilm_tokenizer *t = NULL;
     FILE *f = NULL;
@@ -131,22 +137,24 @@ int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
     size_t i, nread, pos, cap_ids;
     int rc = RECD_OK;
 
-    if (out == NULL || vocab_path == NULL)
+    if (out == NULL || vocab_path == NULL) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm tokenizer: NULL argument");
+    }
     *out = NULL;
-    if (max_len < 2 || max_len > 4096)
+    if (max_len < 2 || max_len > 4096) {
         return seterr(errstr, errlen, RECD_EINVAL,
                       "minilm tokenizer: max_len %zu out of range [2, 4096]", max_len);
+    }
     t = calloc(1, sizeof(*t));
-    if (t == NULL)
+    if (t == NULL) {
         return seterr(errstr, errlen, RECD_ENOMEM, "minilm tokenizer: out of memory");
+    }
     t->max_len = max_len;
 
     f = fopen(vocab_path, "rb");
     if (f == NULL) {
         rc = seterr(errstr, errlen, errno == ENOENT ? RECD_ENOENT : RECD_EIO,
-                    "minilm tokenizer: cannot open vocabulary %s: %s", vocab_path,
-                    strerror(errno));
+                    "minilm tokenizer: cannot open vocabulary %s: %s", vocab_path, strerror(errno));
         goto cleanup;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (fsize = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
@@ -171,10 +179,12 @@ int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
     t->blob[nread] = '\n';
     /* count lines: a final line without '\n' still counts */
     cap_ids = 0;
-    for (i = 0; i < nread; i++)
+    for (i = 0; i < nread; i++) {
         cap_ids += t->blob[i] == '\n';
-    if (nread > 0 && t->blob[nread - 1] != '\n')
+    }
+    if (nread > 0 && t->blob[nread - 1] != '\n') {
         cap_ids++;
+    }
     t->off = malloc(cap_ids * sizeof(*t->off));
     t->klen = malloc(cap_ids * sizeof(*t->klen));
     t->kcont = malloc(cap_ids);
@@ -185,11 +195,13 @@ int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
     pos = 0;
     while (pos < nread && t->n < cap_ids) {
         size_t end = pos, len;
-        while (t->blob[end] != '\n')
+        while (t->blob[end] != '\n') {
             end++;
+        }
         len = end;
-        if (len > pos && t->blob[len - 1] == '\r')   /* tolerate CRLF files */
+        if (len > pos && t->blob[len - 1] == '\r') {   /* tolerate CRLF files */
             len--;
+        }
         t->blob[len] = '\0';
         if (memchr(t->blob + pos, '\0', len - pos) != NULL) {
             rc = seterr(errstr, errlen, RECD_EDECODE,
@@ -208,13 +220,14 @@ int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
         pos = end + 1;
     }
     if (t->n < 5 || t->n > (size_t)INT32_MAX / 2) {
-        rc = seterr(errstr, errlen, RECD_EDECODE,
-                    "minilm tokenizer: vocabulary %s has %zu entries", vocab_path, t->n);
+        rc = seterr(errstr, errlen, RECD_EDECODE, "minilm tokenizer: vocabulary %s has %zu entries",
+                    vocab_path, t->n);
         goto cleanup;
     }
     t->nslots = 1;
-    while (t->nslots < t->n * 2)
+    while (t->nslots < t->n * 2) {
         t->nslots <<= 1;
+    }
     t->slots = calloc(t->nslots, sizeof(*t->slots));
     if (t->slots == NULL) {
         rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm tokenizer: out of memory");
@@ -230,9 +243,9 @@ int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
                 break;
             }
             s--;
-            if (t->kcont[s] == t->kcont[i] && t->klen[s] == t->klen[i]
-                && memcmp(t->blob + t->off[s], t->blob + t->off[i],
-                          t->klen[i] + (t->kcont[i] ? 2u : 0u)) == 0) {
+            if (t->kcont[s] == t->kcont[i] && t->klen[s] == t->klen[i] &&
+                memcmp(t->blob + t->off[s], t->blob + t->off[i],
+                       t->klen[i] + (t->kcont[i] ? 2u : 0u)) == 0) {
                 t->slots[h] = (uint32_t)i + 1;      /* duplicate: the later line wins */
                 break;
             }
@@ -252,8 +265,9 @@ int recd_minilm_tokenizer_open(const char *vocab_path, size_t max_len,
     *out = t;
     t = NULL;
 cleanup:
-    if (f != NULL)
+    if (f != NULL) {
         fclose(f);
+    }
     recd_minilm_tokenizer_close(t);
     return rc;
 }
@@ -266,10 +280,11 @@ static const minilm_uc_seq *seq_find(const minilm_uc_seq *tab, size_t n, uint32_
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (tab[mid].cp < cp)
+        if (tab[mid].cp < cp) {
             lo = mid + 1;
-        else
+        } else {
             hi = mid;
+        }
     }
     return (lo < n && tab[lo].cp == cp) ? &tab[lo] : NULL;
 }
@@ -280,23 +295,25 @@ static unsigned ccc_of(uint32_t cp)
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (minilm_uc_ccc_ranges[mid].hi < cp)
+        if (minilm_uc_ccc_ranges[mid].hi < cp) {
             lo = mid + 1;
-        else
+        } else {
             hi = mid;
+        }
     }
-    if (lo < minilm_uc_ccc_n && minilm_uc_ccc_ranges[lo].lo <= cp)
+    if (lo < minilm_uc_ccc_n && minilm_uc_ccc_ranges[lo].lo <= cp) {
         return minilm_uc_ccc_ranges[lo].ccc;
+    }
     return 0;
 }
 
 /* The reference's CJK ideograph ranges (tokenizers BertNormalizer; note 0x2B920). */
 static int is_cjk(uint32_t c)
 {
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF)
-        || (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F)
-        || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF)
-        || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+        (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+        (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+        (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
 /* Decode one UTF-8 sequence at s[0..len); returns its length (>= 1) and the code point in
@@ -323,15 +340,19 @@ static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
     } else {
         return 1;
     }
-    if (len < n)
+    if (len < n) {
         return 1;
+    }
     for (i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
+        if ((s[i] & 0xC0) != 0x80) {
             return 1;
+        }
         c = (c << 6) | (s[i] & 0x3Fu);
     }
-    if ((n == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)))
+    if ((n == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
+        (n == 4 && (c < 0x10000 || c > 0x10FFFF))) {
         return 1;
+    }
     *cp = c;
     return n;
 }
@@ -381,10 +402,12 @@ typedef struct tok_state {
 
 static void emit_id(tok_state *st, int32_t id)
 {
-    if (st->n < st->limit)
+    if (st->n < st->limit) {
         st->ids[st->n++] = id;
-    if (st->n >= st->limit)
+    }
+    if (st->n >= st->limit) {
         st->full = 1;
+    }
 }
 
 /* WordPiece on the finished word. */
@@ -394,8 +417,9 @@ static void end_word(tok_state *st)
     int32_t pieces[MAX_WORD_CHARS];
     size_t np = 0, start = 0, i;
 
-    if (st->wchars == 0)
+    if (st->wchars == 0) {
         return;
+    }
     if (st->wchars > MAX_WORD_CHARS) {
         emit_id(st, t->id_unk);
         goto done;
@@ -407,8 +431,9 @@ static void end_word(tok_state *st)
         while (end > start) {
             id = vocab_find(t, start > 0, st->word + st->cstart[start],
                             (size_t)(st->cstart[end] - st->cstart[start]));
-            if (id >= 0)
+            if (id >= 0) {
                 break;
+            }
             end--;
         }
         if (id < 0) {
@@ -418,8 +443,9 @@ static void end_word(tok_state *st)
         pieces[np++] = id;
         start = end;
     }
-    for (i = 0; i < np && !st->full; i++)
+    for (i = 0; i < np && !st->full; i++) {
         emit_id(st, pieces[i]);
+    }
 done:
     st->wchars = 0;
     st->wbytes = 0;
@@ -430,8 +456,9 @@ static void put_char(tok_state *st, uint32_t c)
 {
     unsigned f = minilm_uc_flags(c);
 
-    if (st->full)
+    if (st->full) {
         return;
+    }
     if (c == ' ' || (f & MINILM_UC_WS)) {
         end_word(st);
         return;
@@ -458,12 +485,13 @@ static void put_nfd(tok_state *st, uint32_t c)
     const minilm_uc_seq *s;
     size_t i;
 
-    if (f & MINILM_UC_MN)
+    if (f & MINILM_UC_MN) {
         return;
-    if ((f & MINILM_UC_LOWER)
-        && (s = seq_find(minilm_uc_lower, minilm_uc_lower_n, c)) != NULL) {
-        for (i = 0; i < s->len; i++)
+    }
+    if ((f & MINILM_UC_LOWER) && (s = seq_find(minilm_uc_lower, minilm_uc_lower_n, c)) != NULL) {
+        for (i = 0; i < s->len; i++) {
             put_char(st, minilm_uc_pool[s->off + i]);
+        }
         return;
     }
     put_char(st, c);
@@ -484,8 +512,9 @@ static void flush_run(tok_state *st)
         st->run[j] = c;
         st->runccc[j] = k;
     }
-    for (i = 0; i < st->nrun; i++)
+    for (i = 0; i < st->nrun; i++) {
         put_nfd(st, st->run[i]);
+    }
     st->nrun = 0;
 }
 
@@ -498,15 +527,18 @@ static void put_decomposed(tok_state *st, uint32_t c)
     unsigned k = (f & MINILM_UC_CCC) ? ccc_of(c) : 0;
 
     if (k == 0) {
-        if (st->nrun > 0)
+        if (st->nrun > 0) {
             flush_run(st);
+        }
         put_nfd(st, c);
         return;
     }
-    if (f & MINILM_UC_MN)
+    if (f & MINILM_UC_MN) {
         return;
-    if (st->nrun == RUN_MAX)
+    }
+    if (st->nrun == RUN_MAX) {
         flush_run(st);
+    }
     st->run[st->nrun] = c;
     st->runccc[st->nrun] = (uint8_t)k;
     st->nrun++;
@@ -521,14 +553,15 @@ static void put_decomp_of(tok_state *st, uint32_t c, unsigned f)
         uint32_t si = c - 0xAC00;
         put_decomposed(st, 0x1100 + si / 588);
         put_decomposed(st, 0x1161 + (si % 588) / 28);
-        if (si % 28)
+        if (si % 28) {
             put_decomposed(st, 0x11A7 + si % 28);
+        }
         return;
     }
-    if ((f & MINILM_UC_DECOMP)
-        && (s = seq_find(minilm_uc_decomp, minilm_uc_decomp_n, c)) != NULL) {
-        for (i = 0; i < s->len; i++)
+    if ((f & MINILM_UC_DECOMP) && (s = seq_find(minilm_uc_decomp, minilm_uc_decomp_n, c)) != NULL) {
+        for (i = 0; i < s->len; i++) {
             put_decomposed(st, minilm_uc_pool[s->off + i]);
+        }
         return;
     }
     put_decomposed(st, c);
@@ -539,21 +572,25 @@ static void put_raw(tok_state *st, uint32_t c)
 {
     unsigned f = minilm_uc_flags(c);
 
-    if (f & MINILM_UC_REMOVE)
+    if (f & MINILM_UC_REMOVE) {
         return;
+    }
     if (f & MINILM_UC_WS) {
-        if (st->nrun > 0)
+        if (st->nrun > 0) {
             flush_run(st);
+        }
         put_char(st, ' ');
         return;
     }
     if (is_cjk(c)) {
-        if (st->nrun > 0)
+        if (st->nrun > 0) {
             flush_run(st);
+        }
         put_char(st, ' ');
         put_decomp_of(st, c, f);
-        if (st->nrun > 0)
+        if (st->nrun > 0) {
             flush_run(st);
+        }
         put_char(st, ' ');
         return;
     }
@@ -562,16 +599,17 @@ static void put_raw(tok_state *st, uint32_t c)
 
 static void end_segment(tok_state *st)
 {
-    if (st->nrun > 0)
+    if (st->nrun > 0) {
         flush_run(st);
+    }
     end_word(st);
 }
 
 /* If s[0..len) starts with a special token, return its id and length. */
 static int32_t special_at(const recd_minilm_tokenizer *t, const char *s, size_t len, size_t *tlen)
 {
-    static const char *const names[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-    const int32_t ids[] = {t->id_pad, t->id_unk, t->id_cls, t->id_sep, t->id_mask};
+    static const char *const names[] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
+    const int32_t ids[] = { t->id_pad, t->id_unk, t->id_cls, t->id_sep, t->id_mask };
     size_t i;
 
     for (i = 0; i < RECD_ARRAY_SIZE(names); i++) {
@@ -584,18 +622,20 @@ static int32_t special_at(const recd_minilm_tokenizer *t, const char *s, size_t 
     return -1;
 }
 
-int recd_minilm_tokenize(const recd_minilm_tokenizer *t, const char *text, size_t len,
-                         int32_t *ids, size_t cap, size_t *n, char *errstr, size_t errlen)
+int recd_minilm_tokenize(const recd_minilm_tokenizer *t, const char *text, size_t len, int32_t *ids,
+                         size_t cap, size_t *n, char *errstr, size_t errlen)
 {
     tok_state st;
     const unsigned char *s = (const unsigned char *)text;
     size_t pos = 0;
 
-    if (t == NULL || ids == NULL || n == NULL || (text == NULL && len > 0))
+    if (t == NULL || ids == NULL || n == NULL || (text == NULL && len > 0)) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm tokenize: NULL argument");
-    if (cap < t->max_len)
+    }
+    if (cap < t->max_len) {
         return seterr(errstr, errlen, RECD_EINVAL,
                       "minilm tokenize: output capacity %zu < max_len %zu", cap, t->max_len);
+    }
     st.t = t;
     st.ids = ids;
     st.limit = t->max_len - 1;
@@ -605,8 +645,9 @@ int recd_minilm_tokenize(const recd_minilm_tokenizer *t, const char *text, size_
     st.wbytes = 0;
     st.nrun = 0;
     ids[st.n++] = t->id_cls;
-    if (st.n >= st.limit)
+    if (st.n >= st.limit) {
         st.full = 1;
+    }
     while (pos < len && !st.full) {
         uint32_t c;
         size_t k;
@@ -622,11 +663,13 @@ int recd_minilm_tokenize(const recd_minilm_tokenizer *t, const char *text, size_
         }
         k = utf8_next(s + pos, len - pos, &c);
         pos += k;
-        if (c != UINT32_MAX)
+        if (c != UINT32_MAX) {
             put_raw(&st, c);
+        }
     }
-    if (!st.full)
+    if (!st.full) {
         end_segment(&st);
+    }
     ids[st.n++] = t->id_sep;
     *n = st.n;
     return RECD_OK;

@@ -43,10 +43,11 @@ extern const size_t minilm_uc_ccc_n;
 
 static inline unsigned minilm_uc_flags(uint32_t cp)
 {
-    if (cp >= MINILM_UC_MAXCP)
+    if (cp >= MINILM_UC_MAXCP) {
         return MINILM_UC_REMOVE;
-    return minilm_uc_stage2[(size_t)minilm_uc_stage1[cp / MINILM_UC_BLOCK] * MINILM_UC_BLOCK
-                            + cp % MINILM_UC_BLOCK];
+    }
+    return minilm_uc_stage2[(size_t)minilm_uc_stage1[cp / MINILM_UC_BLOCK] * MINILM_UC_BLOCK +
+                            cp % MINILM_UC_BLOCK];
 }
 
 #endif /* RECD_MINILM_UNICODE_H */

@@ -11,24 +11,39 @@
 
 #include <stddef.h>
 
-#define RECD_DEFINE_SORT(name, type, before)                                                  \
+#define RECD_DEFINE_SORT(name, type, before)                                                 \
     static void name(type *v, size_t n)                                                      \
     {                                                                                        \
         while (n > 16) {                                                                     \
             size_t mid = n / 2, i = 0, j = n - 1;                                            \
             type pv, t;                                                                      \
             /* median of three into v[mid]: a sorted or reversed input stays O(n log n) */   \
-            if (before(&v[mid], &v[0])) { t = v[mid]; v[mid] = v[0]; v[0] = t; }            \
+            if (before(&v[mid], &v[0])) {                                                    \
+                t = v[mid];                                                                  \
+                v[mid] = v[0];                                                               \
+                v[0] = t;                                                                    \
+            }                                                                                \
             if (before(&v[n - 1], &v[mid])) {                                                \
-                t = v[mid]; v[mid] = v[n - 1]; v[n - 1] = t;                                 \
-                if (before(&v[mid], &v[0])) { t = v[mid]; v[mid] = v[0]; v[0] = t; }        \
+                t = v[mid];                                                                  \
+                v[mid] = v[n - 1];                                                           \
+                v[n - 1] = t;                                                                \
+                if (before(&v[mid], &v[0])) {                                                \
+                    t = v[mid];                                                              \
+                    v[mid] = v[0];                                                           \
+                    v[0] = t;                                                                \
+                }                                                                            \
             }                                                                                \
             pv = v[mid];                                                                     \
             for (;;) { /* Hoare partition: [0, j] before-or-equal, (j, n) after-or-equal */  \
-                while (before(&v[i], &pv)) i++;                                              \
-                while (before(&pv, &v[j])) j--;                                              \
-                if (i >= j) break;                                                           \
-                t = v[i]; v[i] = v[j]; v[j] = t;                                             \
+                while (before(&v[i], &pv))                                                   \
+                    i++;                                                                     \
+                while (before(&pv, &v[j]))                                                   \
+                    j--;                                                                     \
+                if (i >= j)                                                                  \
+                    break;                                                                   \
+                t = v[i];                                                                    \
+                v[i] = v[j];                                                                 \
+                v[j] = t;                                                                    \
                 i++;                                                                         \
                 j--;                                                                         \
             }                                                                                \

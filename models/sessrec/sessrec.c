@@ -12,15 +12,15 @@
 /* ---- parameters ------------------------------------------------------------------------ */
 
 /* Booleans of the table as written there (B rows' DEFAULT is true or false). */
-#define SR_BOOL_true 1u
+#define SR_BOOL_true  1u
 #define SR_BOOL_false 0u
 
 static const char *const learning_names[] = SESSREC_LEARNING_NAMES;
 
 const char *sessrec_learning_name(enum sessrec_learning l)
 {
-    return (unsigned)l < sizeof(learning_names) / sizeof(learning_names[0]) - 1 ?
-           learning_names[l] : NULL;
+    return (unsigned)l < sizeof(learning_names) / sizeof(learning_names[0]) - 1 ? learning_names[l]
+                                                                                : NULL;
 }
 
 int sessrec_learning_from_name(const char *name, enum sessrec_learning *out)
@@ -77,17 +77,20 @@ int sessrec_params_set(struct sessrec_params *p, const char *name, const char *v
     size_t i;
     char *end = NULL;
 
-    if (strcmp(name, "learn_blend") == 0)      /* deprecated: learning by number */
+    if (strcmp(name, "learn_blend") == 0) {      /* deprecated: learning by number */
         name = "learning";
+    }
     for (i = 0; i < NPDESC; i++) {
         void *f = (char *)p + pdescs[i].off;
 
-        if (strcmp(pdescs[i].name, name) != 0)
+        if (strcmp(pdescs[i].name, name) != 0) {
             continue;
+        }
         if (pdescs[i].type == PT_F32) {
             float v = strtof(value, &end);
-            if (end == value || *end != '\0' || !isfinite(v))
+            if (end == value || *end != '\0' || !isfinite(v)) {
                 return -1;
+            }
             *(float *)f = v;
             return 0;
         }
@@ -105,12 +108,14 @@ int sessrec_params_set(struct sessrec_params *p, const char *name, const char *v
         }
         {
             unsigned long v = strtoul(value, &end, 10);
-            if (end == value || *end != '\0' || v > UINT32_MAX || value[0] == '-')
+            if (end == value || *end != '\0' || v > UINT32_MAX || value[0] == '-') {
                 return -1;
-            if (pdescs[i].type == PT_LEARNING)
+            }
+            if (pdescs[i].type == PT_LEARNING) {
                 *(enum sessrec_learning *)f = (enum sessrec_learning)v;
-            else
+            } else {
                 *(uint32_t *)f = (uint32_t)v;
+            }
         }
         return 0;
     }
@@ -123,14 +128,15 @@ int sessrec_params_check(const struct sessrec_params *p, char *err, size_t errle
 
     for (i = 0; i < NPDESC; i++) {
         const void *f = (const char *)p + pdescs[i].off;
-        double v = pdescs[i].type == PT_F32 ? (double)*(const float *)f :
-                   pdescs[i].type == PT_LEARNING ? (double)*(const enum sessrec_learning *)f :
-                   (double)*(const uint32_t *)f;
+        double v = pdescs[i].type == PT_F32 ? (double)*(const float *)f
+            : pdescs[i].type == PT_LEARNING ? (double)*(const enum sessrec_learning *)f
+                                            : (double)*(const uint32_t *)f;
 
         if (!(v >= pdescs[i].lo && v <= pdescs[i].hi)) {
-            if (err && errlen)
+            if (err && errlen) {
                 snprintf(err, errlen, "%s=%g out of range [%g, %g]", pdescs[i].name, v,
                          pdescs[i].lo, pdescs[i].hi);
+            }
             return -1;
         }
     }
@@ -147,16 +153,19 @@ int sessrec_params_parse(struct sessrec_params *p, const char *list, char *err, 
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
         char *eq;
         if (len > 0) {
-            if (len >= sizeof(buf))
+            if (len >= sizeof(buf)) {
                 goto bad;
+            }
             memcpy(buf, s, len);
             buf[len] = '\0';
             eq = strchr(buf, '=');
-            if (!eq)
+            if (!eq) {
                 goto bad;
+            }
             *eq = '\0';
-            if (sessrec_params_set(p, buf, eq + 1) != 0)
+            if (sessrec_params_set(p, buf, eq + 1) != 0) {
                 goto bad;
+            }
         }
         s = comma ? comma + 1 : NULL;
         continue;
@@ -179,35 +188,39 @@ size_t sessrec_params_format(const struct sessrec_params *p, char *buf, size_t l
         char line[96];
         int n;
         const void *f = (const char *)p + pdescs[i].off;
-        if (pdescs[i].type == PT_F32)
-            n = snprintf(line, sizeof(line), "%s=%g\n", pdescs[i].name,
-                         (double)*(const float *)f);
-        else if (pdescs[i].type == PT_LEARNING)
+        if (pdescs[i].type == PT_F32) {
+            n = snprintf(line, sizeof(line), "%s=%g\n", pdescs[i].name, (double)*(const float *)f);
+        } else if (pdescs[i].type == PT_LEARNING) {
             n = snprintf(line, sizeof(line), "%s=%s\n", pdescs[i].name,
-                         sessrec_learning_name(*(const enum sessrec_learning *)f) ?
-                         sessrec_learning_name(*(const enum sessrec_learning *)f) : "?");
-        else
+                         sessrec_learning_name(*(const enum sessrec_learning *)f)
+                             ? sessrec_learning_name(*(const enum sessrec_learning *)f)
+                             : "?");
+        } else {
             n = snprintf(line, sizeof(line), "%s=%u\n", pdescs[i].name, *(const uint32_t *)f);
-        if (n < 0)
+        }
+        if (n < 0) {
             continue;
-        if (buf && used + (size_t)n < len)
+        }
+        if (buf && used + (size_t)n < len) {
             memcpy(buf + used, line, (size_t)n + 1);
+        }
         used += (size_t)n;
     }
-    if (buf && len > 0 && used >= len)
+    if (buf && len > 0 && used >= len) {
         buf[len - 1] = '\0';
+    }
     return used + 1;
 }
 
 const char *sessrec_reason_name(int reason)
 {
     switch (reason) {
-    case SESSREC_POPULAR: return "POPULAR";
+    case SESSREC_POPULAR:         return "POPULAR";
     case SESSREC_SIMILAR_SESSION: return "SIMILAR_SESSION";
-    case SESSREC_NEXT_ITEM: return "NEXT_ITEM";
-    case SESSREC_CO_VISITED: return "CO_VISITED";
-    case SESSREC_IN_SESSION: return "IN_SESSION";
-    default: return "UNKNOWN";
+    case SESSREC_NEXT_ITEM:       return "NEXT_ITEM";
+    case SESSREC_CO_VISITED:      return "CO_VISITED";
+    case SESSREC_IN_SESSION:      return "IN_SESSION";
+    default:                      return "UNKNOWN";
     }
 }
 
@@ -364,17 +377,17 @@ struct sessrec {
 
 #ifdef SESSREC_STATS
 uint64_t sessrec_dbg[8];
-#define SR_COUNT(i) (sessrec_dbg[i]++)
+#define SR_COUNT(i)  (sessrec_dbg[i]++)
 #define SR_ADD(i, v) (sessrec_dbg[i] += (v))
 #else
-#define SR_COUNT(i) ((void)0)
+#define SR_COUNT(i)  ((void)0)
 #define SR_ADD(i, v) ((void)0)
 #endif
 
 static const uint8_t feat_signal[SESSREC_NFEATURES] = {
-    SESSREC_POPULAR, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
-    SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_NEXT_ITEM, SESSREC_CO_VISITED,
-    SESSREC_IN_SESSION, SESSREC_IN_SESSION, SESSREC_POPULAR, SESSREC_NEXT_ITEM,
+    SESSREC_POPULAR,    SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
+    SESSREC_NEXT_ITEM,  SESSREC_NEXT_ITEM,       SESSREC_NEXT_ITEM,       SESSREC_CO_VISITED,
+    SESSREC_IN_SESSION, SESSREC_IN_SESSION,      SESSREC_POPULAR,         SESSREC_NEXT_ITEM,
 };
 
 static uint64_t hash64(uint64_t x)
@@ -398,8 +411,9 @@ void sessrec_destroy(struct sessrec *m)
 {
     int32_t i;
 
-    if (!m)
+    if (!m) {
         return;
+    }
     for (i = 0; i < m->n_items; i++) {
         free(m->items[i].post);
         etab_free(&m->items[i].tr);
@@ -435,41 +449,51 @@ struct sessrec *sessrec_new(const struct sessrec_params *p)
     if (!p || p->sess_items_cap == 0 || p->max_sessions == 0 || p->k_neighbors == 0 ||
         p->sample_cap == 0 || p->sess_items_cap > 4096 || p->trans_cap > 65535 ||
         p->covis_cap > 65535 || (unsigned)p->learning > SESSREC_LEARN_BLEND_AND_ORDER ||
-        p->order_top > 65535 ||
-        p->learn_topn > 65535 || p->pair_cap > 65535 || p->order_buckets == 0 ||
-        p->order_buckets > SR_MAXB)
+        p->order_top > 65535 || p->learn_topn > 65535 || p->pair_cap > 65535 ||
+        p->order_buckets == 0 || p->order_buckets > SR_MAXB) {
         return NULL;
+    }
     m = calloc(1, sizeof(*m));
-    if (!m)
+    if (!m) {
         return NULL;
+    }
     m->p = *p;
-    if (m->p.k_neighbors > m->p.sample_cap)
+    if (m->p.k_neighbors > m->p.sample_cap) {
         m->p.k_neighbors = m->p.sample_cap;
+    }
     memcpy(m->w, p->w, sizeof(m->w));
-    for (i = 0; i < SESSREC_NFEATURES; i++)
-        if (!(p->signals & (1u << feat_signal[i])))
+    for (i = 0; i < SESSREC_NFEATURES; i++) {
+        if (!(p->signals & (1u << feat_signal[i]))) {
             m->w[i] = 0;
+        }
+    }
     memcpy(m->wf, m->w, sizeof(m->wf));
     m->pairs_on = p->pair_cap > 0 && (p->signals & (1u << SESSREC_NEXT_ITEM)) &&
-                  (p->learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_NEXT2] != 0);
+        (p->learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_NEXT2] != 0);
     memcpy(m->ws, m->w, sizeof(m->ws));
-    for (i = 0; i < SR_MAXB; i++)
+    for (i = 0; i < SR_MAXB; i++) {
         memcpy(m->wo[i], m->w, sizeof(m->w));
+    }
     m->hcap = 1024;
     m->hkeys = calloc(m->hcap, sizeof(*m->hkeys));
     m->hvals = calloc(m->hcap, sizeof(*m->hvals));
     m->nbs = calloc(p->sample_cap, sizeof(*m->nbs));
     m->ipw_tab = calloc(p->sess_items_cap, sizeof(*m->ipw_tab));
     m->pop_top = calloc(p->pop_top ? p->pop_top : 1, sizeof(*m->pop_top));
-    m->lz = calloc((size_t)(p->learn_topn > 2 * p->order_top ? p->learn_topn : 2 * p->order_top) + 1,
+    m->lz = calloc((size_t)(p->learn_topn > 2 * p->order_top ? p->learn_topn : 2 * p->order_top) +
+                       1,
                    sizeof(*m->lz));
-    if (!m->lz || !m->hkeys || !m->hvals || !m->nbs || !m->ipw_tab || !m->pop_top)
+    if (!m->lz || !m->hkeys || !m->hvals || !m->nbs || !m->ipw_tab || !m->pop_top) {
         goto fail;
+    }
     m->sess_stride = (sizeof(struct sess) + p->sess_items_cap * sizeof(int32_t) + 7) & ~(size_t)7;
-    for (i = 0; i < 1025; i++)
+    for (i = 0; i < 1025; i++) {
         m->rec_tab[i] = i == 1024 ? 0.0f : expf(-(float)i / 64.0f);
-    for (i = 0; i < p->sess_items_cap; i++)
-        m->ipw_tab[i] = p->ipw_lambda > 0 ? expf(-(float)i / p->ipw_lambda) : (i == 0 ? 1.0f : 0.0f);
+    }
+    for (i = 0; i < p->sess_items_cap; i++) {
+        m->ipw_tab[i] = p->ipw_lambda > 0 ? expf(-(float)i / p->ipw_lambda)
+                                          : (i == 0 ? 1.0f : 0.0f);
+    }
     return m;
 fail:
     sessrec_destroy(m);
@@ -501,13 +525,15 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
     out->sessions = m->sessions_created;
     out->live_sessions = m->live_sessions;
     out->n_items = m->n_items;
-    b += (size_t)m->items_cap * (sizeof(struct item) + sizeof(struct acc) + 6 * 4 + sizeof(struct cand));
+    b += (size_t)m->items_cap *
+        (sizeof(struct item) + sizeof(struct acc) + 6 * 4 + sizeof(struct cand));
     b += (size_t)m->sess_cap * (m->sess_stride + sizeof(struct sacc));
     b += (size_t)m->hcap * 12;
     for (i = 0; i < m->n_items; i++) {
         const struct item *it = &m->items[i];
-        if (it->post)
+        if (it->post) {
             b += m->p.postings_cap * sizeof(struct posting);
+        }
         b += (it->tr.cap + it->cv.cap) * sizeof(struct edge) + it->p2.cap * sizeof(struct pedge);
     }
     out->bytes = b;
@@ -521,24 +547,26 @@ static int grow_items(struct sessrec *m, int32_t item)
     void *q;
 
     if (item < m->items_cap) {
-        if (item >= m->n_items)
+        if (item >= m->n_items) {
             m->n_items = item + 1;
+        }
         return 0;
     }
     ncap = m->items_cap ? m->items_cap : 1024;
     while (ncap <= item) {
-        if (ncap > INT32_MAX / 2)
+        if (ncap > INT32_MAX / 2) {
             return -1;
+        }
         ncap *= 2;
     }
-#define GROW(ptr, type, zero)                                                        \
-    do {                                                                             \
-        q = recd_big_realloc(ptr, (size_t)m->items_cap * sizeof(type),                \
-                             (size_t)ncap * sizeof(type));                           \
-        if (!q)                                                                      \
-            return -1;                                                               \
-        ptr = q;                                                                     \
-        if (zero)                                                                    \
+#define GROW(ptr, type, zero)                                                                    \
+    do {                                                                                         \
+        q = recd_big_realloc(ptr, (size_t)m->items_cap * sizeof(type),                           \
+                             (size_t)ncap * sizeof(type));                                       \
+        if (!q)                                                                                  \
+            return -1;                                                                           \
+        ptr = q;                                                                                 \
+        if (zero)                                                                                \
             memset((type *)ptr + m->items_cap, 0, (size_t)(ncap - m->items_cap) * sizeof(type)); \
     } while (0)
     GROW(m->items, struct item, 1);
@@ -562,17 +590,22 @@ static int grow_sessions(struct sessrec *m)
     uint32_t ncap = m->sess_cap ? m->sess_cap * 2 : 4096;
     void *q;
 
-    if (ncap > m->p.max_sessions)
+    if (ncap > m->p.max_sessions) {
         ncap = m->p.max_sessions;
-    q = recd_big_realloc(m->sblob, (size_t)m->sess_cap * m->sess_stride, (size_t)ncap * m->sess_stride);
-    if (!q)
+    }
+    q = recd_big_realloc(m->sblob, (size_t)m->sess_cap * m->sess_stride,
+                         (size_t)ncap * m->sess_stride);
+    if (!q) {
         return -1;
+    }
     m->sblob = q;
     memset(m->sblob + (size_t)m->sess_cap * m->sess_stride, 0,
            (size_t)(ncap - m->sess_cap) * m->sess_stride);
-    q = recd_big_realloc(m->sacc, (size_t)m->sess_cap * sizeof(*m->sacc), (size_t)ncap * sizeof(*m->sacc));
-    if (!q)
+    q = recd_big_realloc(m->sacc, (size_t)m->sess_cap * sizeof(*m->sacc),
+                         (size_t)ncap * sizeof(*m->sacc));
+    if (!q) {
         return -1;
+    }
     m->sacc = q;
     memset(m->sacc + m->sess_cap, 0, (size_t)(ncap - m->sess_cap) * sizeof(*m->sacc));
     m->sess_cap = ncap;
@@ -596,8 +629,9 @@ static int64_t hfind(const struct sessrec *m, uint64_t key)
     uint32_t mask = m->hcap - 1, i = (uint32_t)hash64(key) & mask;
 
     while (m->hvals[i]) {
-        if (m->hkeys[i] == key)
+        if (m->hkeys[i] == key) {
             return (int64_t)i;
+        }
         i = (i + 1) & mask;
     }
     return -1;
@@ -612,8 +646,9 @@ static void hdel_at(struct sessrec *m, uint32_t i)
     for (;;) {
         uint32_t home;
         j = (j + 1) & mask;
-        if (!m->hvals[j])
+        if (!m->hvals[j]) {
             return;
+        }
         home = (uint32_t)hash64(m->hkeys[j]) & mask;
         /* can the entry at j move to i? yes if home is not cyclically in (i, j] */
         if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
@@ -646,11 +681,13 @@ static int hput(struct sessrec *m, uint64_t key, uint32_t slot)
         }
         mask = m->hcap - 1;
         for (k = 0; k < ocap; k++) {
-            if (!ov[k])
+            if (!ov[k]) {
                 continue;
+            }
             i = (uint32_t)hash64(ok[k]) & mask;
-            while (m->hvals[i])
+            while (m->hvals[i]) {
                 i = (i + 1) & mask;
+            }
             m->hkeys[i] = ok[k];
             m->hvals[i] = ov[k];
         }
@@ -659,8 +696,9 @@ static int hput(struct sessrec *m, uint64_t key, uint32_t slot)
     }
     mask = m->hcap - 1;
     i = (uint32_t)hash64(key) & mask;
-    while (m->hvals[i])
+    while (m->hvals[i]) {
         i = (i + 1) & mask;
+    }
     m->hkeys[i] = key;
     m->hvals[i] = slot + 1;
     return 0;
@@ -671,11 +709,13 @@ static void kill_slot(struct sessrec *m, uint32_t slot)
     struct sess *s = sess_at(m, slot);
     int64_t h;
 
-    if (!s->live)
+    if (!s->live) {
         return;
+    }
     h = hfind(m, s->key);
-    if (h >= 0)
+    if (h >= 0) {
         hdel_at(m, (uint32_t)h);
+    }
     s->live = 0;
     s->gen++;
     m->sacc[slot].gen = s->gen;
@@ -687,8 +727,9 @@ void sessrec_end_session(struct sessrec *m, uint64_t session_key)
 {
     int64_t h = hfind(m, session_key);
 
-    if (h >= 0)
+    if (h >= 0) {
         kill_slot(m, m->hvals[h] - 1);
+    }
 }
 
 static int64_t session_get(struct sessrec *m, uint64_t key, int create)
@@ -696,21 +737,25 @@ static int64_t session_get(struct sessrec *m, uint64_t key, int create)
     int64_t h = hfind(m, key);
     uint32_t slot;
 
-    if (h >= 0)
+    if (h >= 0) {
         return (int64_t)m->hvals[h] - 1;
-    if (!create)
+    }
+    if (!create) {
         return -1;
+    }
     if (m->sess_used < m->p.max_sessions) {
-        if (m->sess_used == m->sess_cap && grow_sessions(m) != 0)
+        if (m->sess_used == m->sess_cap && grow_sessions(m) != 0) {
             return -1;
+        }
         slot = m->sess_used++;
     } else {
         slot = m->sess_next;
         m->sess_next = (m->sess_next + 1) % m->p.max_sessions;
         kill_slot(m, slot);
     }
-    if (hput(m, key, slot) != 0)
+    if (hput(m, key, slot) != 0) {
         return -1;
+    }
     sess_at(m, slot)->key = key;
     sess_at(m, slot)->live = 1;
     sess_at(m, slot)->n = 0;
@@ -732,16 +777,19 @@ static float fwd_factor(uint64_t *ref, void *e, uint32_t n, uint64_t now, float 
 {
     double x;
 
-    if (tau <= 0)
+    if (tau <= 0) {
         return 1.0f;
-    if (n == 0)
+    }
+    if (n == 0) {
         *ref = now;
+    }
     x = (double)(now - *ref) / tau;
     if (x > 30.0) {
         float sc = (float)exp(-x);
         rescale(e, n, sc);
-        if (total)
+        if (total) {
             *total *= sc;
+        }
         *ref = now;
         x = 0;
     }
@@ -752,8 +800,9 @@ static void edges_rescale(void *e, uint32_t n, float sc)
 {
     struct edge *ed = e;
 
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         ed[i].w *= sc;
+    }
 }
 
 /* Grow a full array *e of *alloc elements of `size` bytes (doubling from 4, at most cap). */
@@ -762,11 +811,13 @@ static int room_for_one(void **e, uint32_t *alloc, uint32_t cap, size_t size)
     uint32_t ncap = *alloc ? *alloc * 2 : 4;
     void *q;
 
-    if (ncap > cap)
+    if (ncap > cap) {
         ncap = cap;
+    }
     q = realloc(*e, ncap * size);
-    if (!q)
+    if (!q) {
         return -1;
+    }
     *e = q;
     *alloc = ncap;
     return 0;
@@ -777,8 +828,9 @@ static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint6
 {
     uint32_t i, mini = 0;
 
-    if (cap == 0)
+    if (cap == 0) {
         return 0;
+    }
     add *= fwd_factor(&t->ref, t->e, t->n, now, tau, edges_rescale, &t->total);
     /* the edge's search, then (only when the table is full) the lightest edge, the first of
      * equal ones: as one loop, the minimum's compare-and-move chain ran on every search */
@@ -805,8 +857,9 @@ static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint6
         }
     }
     if (t->n < cap) {
-        if (t->n == t->cap && room_for_one((void **)&t->e, &t->cap, cap, sizeof(*t->e)) != 0)
+        if (t->n == t->cap && room_for_one((void **)&t->e, &t->cap, cap, sizeof(*t->e)) != 0) {
             return -1;
+        }
         t->e[t->n].item = item;
         t->e[t->n].w = add;
         t->n++;
@@ -822,8 +875,9 @@ static int etab_add(struct etab *t, uint32_t cap, int32_t item, float add, uint6
 /* Factor that turns weights stored with reference tick ref into true weights at tick now. */
 static float decay_scale(uint64_t ref, uint64_t now, float tau)
 {
-    if (tau <= 0)
+    if (tau <= 0) {
         return 1.0f;
+    }
     return (float)exp(-(double)(now - ref) / tau);
 }
 
@@ -840,8 +894,9 @@ static void pop_add(struct sessrec *m, int32_t item)
         if (x > 30.0) {
             float sc = (float)exp(-x);
             int32_t k;
-            for (k = 0; k < m->n_items; k++)
+            for (k = 0; k < m->n_items; k++) {
                 m->items[k].pop *= sc;
+            }
             m->pop_ref = m->tick;
             x = 0;
         }
@@ -853,27 +908,32 @@ static void pop_add(struct sessrec *m, int32_t item)
         if (x > 30.0) {
             float sc = (float)exp(-x);
             int32_t k;
-            for (k = 0; k < m->n_items; k++)
+            for (k = 0; k < m->n_items; k++) {
                 m->trend[k] *= sc;
+            }
             m->trend_ref = m->tick;
             x = 0;
         }
         m->trend[item] += (float)exp(x);
     }
-    if (m->p.pop_top == 0)
+    if (m->p.pop_top == 0) {
         return;
+    }
     for (i = 0; i < m->pop_n; i++) {
-        if (m->pop_top[i] == item)
+        if (m->pop_top[i] == item) {
             return;
+        }
         if (m->items[m->pop_top[i]].pop < m->items[m->pop_top[mini]].pop ||
             (m->items[m->pop_top[i]].pop == m->items[m->pop_top[mini]].pop &&
-             m->pop_top[i] > m->pop_top[mini]))
+             m->pop_top[i] > m->pop_top[mini])) {
             mini = i;
+        }
     }
-    if (m->pop_n < m->p.pop_top)
+    if (m->pop_n < m->p.pop_top) {
         m->pop_top[m->pop_n++] = item;
-    else if (it->pop > m->items[m->pop_top[mini]].pop)
+    } else if (it->pop > m->items[m->pop_top[mini]].pop) {
         m->pop_top[mini] = item;
+    }
 }
 
 /* ---- order-2 transitions ---------------------------------------------------------------- */
@@ -882,8 +942,9 @@ static void pedges_rescale(void *e, uint32_t n, float sc)
 {
     struct pedge *pe = e;
 
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         pe[i].w *= sc;
+    }
 }
 
 /* Add `add` (true weight at tick now) to (prev → item) in t, at most cap entries (t grows on
@@ -894,8 +955,9 @@ static int ptab_add(struct ptab *t, uint32_t cap, int32_t prev, int32_t item, fl
     uint32_t i, mini = 0;
     struct pedge *e;
 
-    if (cap == 0)
+    if (cap == 0) {
         return 0;
+    }
     add *= fwd_factor(&t->ref, t->e, t->n, now, tau, pedges_rescale, NULL);
     e = t->e;
     for (i = 0; i < t->n; i++) {
@@ -905,17 +967,20 @@ static int ptab_add(struct ptab *t, uint32_t cap, int32_t prev, int32_t item, fl
         }
     }
     if (t->n < cap) {
-        if (t->n == t->cap && room_for_one((void **)&t->e, &t->cap, cap, sizeof(*t->e)) != 0)
+        if (t->n == t->cap && room_for_one((void **)&t->e, &t->cap, cap, sizeof(*t->e)) != 0) {
             return -1;
+        }
         t->e[t->n].prev = prev;
         t->e[t->n].item = item;
         t->e[t->n].w = add;
         t->n++;
         return 0;
     }
-    for (i = 1; i < t->n; i++)
-        if (e[i].w < e[mini].w)
+    for (i = 1; i < t->n; i++) {
+        if (e[i].w < e[mini].w) {
             mini = i;
+        }
+    }
     e[mini].prev = prev;
     e[mini].item = item;
     e[mini].w = add;
@@ -933,34 +998,40 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
     int seen = 0;
 
     (void)ts_ms;
-    if (item < 0 || grow_items(m, item) != 0)
+    if (item < 0 || grow_items(m, item) != 0) {
         return -1;
+    }
     m->tick++;
     sl = session_get(m, session_key, 1);
-    if (sl < 0)
+    if (sl < 0) {
         return -1;
+    }
     s = sess_at(m, (uint32_t)sl);
     si = sess_items(s);
     /* sequential rules a→item for the last trans_window items a */
     for (d = 1; d <= m->p.trans_window && d <= s->n; d++) {
         int32_t a = si[s->n - d];
         if (etab_add(&m->items[a].tr, m->p.trans_cap, item, 1.0f / (float)d, m->tick,
-                     m->p.trans_tau) != 0)
+                     m->p.trans_tau) != 0) {
             return -1;
+        }
     }
     /* order-2 rule (prev, last)→item */
     if (m->pairs_on && s->n >= 2 &&
         ptab_add(&m->items[si[s->n - 1]].p2, m->p.pair_cap, si[s->n - 2], item, 1.0f, m->tick,
-                 m->p.trans_tau) != 0)
+                 m->p.trans_tau) != 0) {
         return -1;
+    }
     /* co-visitation, undirected, no decay */
     for (d = 1; d <= m->p.covis_window && d <= s->n; d++) {
         int32_t a = si[s->n - d];
-        if (a == item)
+        if (a == item) {
             continue;
+        }
         if (etab_add(&m->items[a].cv, m->p.covis_cap, item, 1.0f, m->tick, 0) != 0 ||
-            etab_add(&m->items[item].cv, m->p.covis_cap, a, 1.0f, m->tick, 0) != 0)
+            etab_add(&m->items[item].cv, m->p.covis_cap, a, 1.0f, m->tick, 0) != 0) {
             return -1;
+        }
     }
     for (j = 0; j < s->n; j++) {
         if (si[j] == item) {
@@ -972,15 +1043,17 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
         struct item *it = &m->items[item];
         if (!it->post) {
             it->post = calloc(m->p.postings_cap, sizeof(*it->post));
-            if (!it->post)
+            if (!it->post) {
                 return -1;
+            }
         }
         it->post[it->post_head].slot = (uint32_t)sl;
         it->post[it->post_head].gen = s->gen;
         it->post[it->post_head].tick = (uint32_t)m->tick;
         it->post_head = (it->post_head + 1) % m->p.postings_cap;
-        if (it->post_n < m->p.postings_cap)
+        if (it->post_n < m->p.postings_cap) {
             it->post_n++;
+        }
     }
     if (!seen) {   /* the session's first click of the item: one more session contains it */
         m->dfd[item]++;
@@ -1003,8 +1076,9 @@ static int on(const struct sessrec *m, int s)
 {
     int f, any = m->p.learning != SESSREC_LEARN_FIXED;
 
-    for (f = 0; f < SESSREC_NFEATURES && !any; f++)
+    for (f = 0; f < SESSREC_NFEATURES && !any; f++) {
         any = feat_signal[f] == s && m->w[f] != 0;
+    }
     return (m->p.signals & (1u << s)) && any;
 }
 
@@ -1034,15 +1108,17 @@ static float lscore(const struct sessrec *m, const struct acc *a)
 {
     float lsc = 0;
 
-    for (uint32_t f = 0; f < SESSREC_NFEATURES; f++)
+    for (uint32_t f = 0; f < SESSREC_NFEATURES; f++) {
         lsc += m->wo[m->ob][f] * a->f[f];
+    }
     return lsc;
 }
 
 static int nb_before(const struct nb *a, const struct nb *b)
 {
-    if (a->sim != b->sim)
+    if (a->sim != b->sim) {
         return a->sim > b->sim;
+    }
     return a->slot > b->slot;
 }
 
@@ -1068,19 +1144,22 @@ static void nb_select(struct nb *v, uint32_t n, uint32_t k)
         }
         v[hi - 1] = v[st];
         v[st] = piv;
-        if (st == k || st + 1 == k)
+        if (st == k || st + 1 == k) {
             return;
-        if (st > k)
+        }
+        if (st > k) {
             hi = st;
-        else
+        } else {
             lo = st + 1;
+        }
     }
 }
 
 static int cand_before(const struct cand *a, const struct cand *b)
 {
-    if (a->score != b->score)
+    if (a->score != b->score) {
         return a->score > b->score;
+    }
     return a->item < b->item;
 }
 
@@ -1104,12 +1183,14 @@ static void cand_select(struct cand *v, uint32_t n, uint32_t k)
         }
         v[hi - 1] = v[st];
         v[st] = piv;
-        if (st == k || st + 1 == k)
+        if (st == k || st + 1 == k) {
             return;
-        if (st > k)
+        }
+        if (st > k) {
             hi = st;
-        else
+        } else {
             lo = st + 1;
+        }
     }
 }
 
@@ -1137,17 +1218,21 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
         const struct item *it;
         float w;
         uint32_t c, pi;
-        if (a < 0 || a >= m->n_items || m->qpos[a] != (int32_t)j)
+        if (a < 0 || a >= m->n_items || m->qpos[a] != (int32_t)j) {
             continue; /* only the last occurrence of each item */
+        }
         nq++;
         it = &m->items[a];
-        if (!it->post)
+        if (!it->post) {
             continue;
+        }
         w = m->p.spw_lambda > 0 ? expf(-(float)(n - 1 - j) / m->p.spw_lambda) : 1.0f;
-        if (m->p.idf_sim > 0)
+        if (m->p.idf_sim > 0) {
             w *= powf(idf_of(m, a), m->p.idf_sim); /* once per query item */
-        if (w <= 0)
+        }
+        if (w <= 0) {
             continue;
+        }
         /* newest postings first; each one's accumulator is a random line of sacc[], so the
          * one SR_PREFETCH postings ahead is prefetched (memory latency, not arithmetic, is
          * the cost of this loop) */
@@ -1158,18 +1243,21 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
             pi = pi == 0 ? m->p.postings_cap - 1 : pi - 1;
             po = &it->post[pi];
             if (c + SR_PREFETCH < it->post_n) {
-                uint32_t ahead = pi >= SR_PREFETCH ? pi - SR_PREFETCH :
-                                 pi + m->p.postings_cap - SR_PREFETCH;
+                uint32_t ahead = pi >= SR_PREFETCH ? pi - SR_PREFETCH
+                                                   : pi + m->p.postings_cap - SR_PREFETCH;
                 __builtin_prefetch(&m->sacc[it->post[ahead].slot]);
             }
-            if ((int64_t)po->slot == self)
+            if ((int64_t)po->slot == self) {
                 continue;
+            }
             sa = &m->sacc[po->slot];
-            if (sa->gen != po->gen)
+            if (sa->gen != po->gen) {
                 continue; /* slot evicted or ended since */
+            }
             if (sa->stamp != m->stamp) {
-                if (nt >= m->p.sample_cap)
+                if (nt >= m->p.sample_cap) {
                     continue;
+                }
                 sa->stamp = m->stamp;
                 sa->sim = 0;
                 sa->tick = po->tick;
@@ -1178,12 +1266,14 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
             }
             SR_COUNT(0);
             sa->sim += w;
-            if ((int32_t)(po->tick - sa->tick) > 0)
+            if ((int32_t)(po->tick - sa->tick) > 0) {
                 sa->tick = po->tick;
+            }
         }
     }
-    if (nt == 0)
+    if (nt == 0) {
         return;
+    }
     rinv = m->p.rec_lambda > 0 ? 1.0f / m->p.rec_lambda : 0.0f;
     SR_ADD(1, nt);
     for (i = 0; i < nt; i++) {
@@ -1223,8 +1313,9 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
         uint32_t ns = ss->n, p;
         int32_t mpos = -1, best = -1;
         float sim = m->nbs[i].sim;
-        if (sim <= 0 || !ss->live)
+        if (sim <= 0 || !ss->live) {
             continue;
+        }
         for (p = 0; p < ns; p++) {
             int32_t it = si[p];
             if (it < m->n_items && m->qstamp[it] == m->stamp && m->qpos[it] >= best) {
@@ -1232,18 +1323,21 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
                 mpos = (int32_t)p;
             }
         }
-        if (mpos < 0)
+        if (mpos < 0) {
             continue;
+        }
         for (p = 0; p < ns; p++) {
             int32_t it = si[p], d = (int32_t)p - mpos;
             float w = sim * m->ipw_tab[d < 0 ? -d : d];
             struct acc *a;
-            if (m->p.idf_score == 1.0f)
+            if (m->p.idf_score == 1.0f) {
                 w *= idf_of(m, it) + 1.0f;
-            else if (m->p.idf_score > 0)
+            } else if (m->p.idf_score > 0) {
                 w *= powf(idf_of(m, it) + 1.0f, m->p.idf_score);
-            if (w <= 0)
+            }
+            if (w <= 0) {
                 continue;
+            }
             a = touch(m, it);
             a->f[d < 0 ? SESSREC_F_KNN_BEFORE : SESSREC_F_KNN] += w;
             if (w > a->best_knn) {
@@ -1253,7 +1347,6 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
         }
     }
 }
-
 
 /* sessrec_score (ordered) and sessrec_score_unordered (ordered = 0: the top k in no order,
  * and nothing pending for sessrec_feedback). */
@@ -1276,13 +1369,15 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     m->ob = order_bucket(m, n);
     m->have_last = 0;
     m->n_cands = m->n_sorted = 0;
-    if (m->n_items == 0)
+    if (m->n_items == 0) {
         return 0;
+    }
     if (++m->stamp == 0) {
         memset(m->astamp, 0, (size_t)m->items_cap * sizeof(*m->astamp));
         memset(m->qstamp, 0, (size_t)m->items_cap * sizeof(*m->qstamp));
-        for (i = 0; i < m->sess_cap; i++)
+        for (i = 0; i < m->sess_cap; i++) {
             m->sacc[i].stamp = 0;
+        }
         m->stamp = 1;
     }
     m->n_touched = 0;
@@ -1290,25 +1385,30 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     /* the query session: last position of each item (unknown items are ignored) */
     for (j = 0; j < n; j++) {
         int32_t it = q[j];
-        if (it < 0 || it >= m->n_items)
+        if (it < 0 || it >= m->n_items) {
             continue;
+        }
         m->qstamp[it] = m->stamp;
         m->qpos[it] = (int32_t)j;
     }
-    if (n > 0 && q[n - 1] >= 0 && q[n - 1] < m->n_items)
+    if (n > 0 && q[n - 1] >= 0 && q[n - 1] < m->n_items) {
         last = q[n - 1];
+    }
 
     /* IN_SESSION */
     if (on(m, SESSREC_IN_SESSION)) {
         for (j = 0; j < n; j++) {
             int32_t it = q[j];
-            if (it < 0 || it >= m->n_items)
+            if (it < 0 || it >= m->n_items) {
                 continue;
-            touch(m, it)->f[SESSREC_F_REPEAT] +=
-                m->p.rep_lambda > 0 ? expf(-(float)(n - 1 - j) / m->p.rep_lambda) : 1.0f;
+            }
+            touch(m, it)->f[SESSREC_F_REPEAT] += m->p.rep_lambda > 0
+                ? expf(-(float)(n - 1 - j) / m->p.rep_lambda)
+                : 1.0f;
         }
-        if (last >= 0)
+        if (last >= 0) {
             touch(m, last)->f[SESSREC_F_LAST] = 1.0f;
+        }
     }
     /* NEXT_ITEM */
     if (on(m, SESSREC_NEXT_ITEM)) {
@@ -1318,14 +1418,17 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
             const struct etab *t;
             float sc;
             int fi = h == 0 ? SESSREC_F_NEXT : SESSREC_F_NEXT_HOPS;
-            if (a < 0 || a >= m->n_items)
+            if (a < 0 || a >= m->n_items) {
                 continue;
+            }
             t = &m->items[a].tr;
-            if (t->n == 0)
+            if (t->n == 0) {
                 continue;
+            }
             sc = wh * decay_scale(t->ref, m->tick, m->p.trans_tau);
-            if (m->p.trans_norm && t->total > 0)
+            if (m->p.trans_norm && t->total > 0) {
                 sc /= t->total;
+            }
             for (i = 0; i < t->n; i++) {
                 struct acc *ac = touch(m, t->e[i].item);
                 float c = sc * t->e[i].w;
@@ -1345,18 +1448,21 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
             float sc = decay_scale(t->ref, m->tick, m->p.trans_tau);
             for (i = 0; i < t->n; i++) {
                 struct acc *ac;
-                if (t->e[i].prev != prev)
+                if (t->e[i].prev != prev) {
                     continue;
+                }
                 ac = touch(m, t->e[i].item);
                 ac->f[SESSREC_F_NEXT2] += sc * t->e[i].w;
-                if (ac->because_next < 0)
+                if (ac->because_next < 0) {
                     ac->because_next = last;
+                }
             }
         }
     }
     /* SIMILAR_SESSION */
-    if (on(m, SESSREC_SIMILAR_SESSION))
+    if (on(m, SESSREC_SIMILAR_SESSION)) {
         score_knn(m, self, q, n);
+    }
     /* CO_VISITED (last item, cosine) */
     if (on(m, SESSREC_CO_VISITED) && last >= 0) {
         const struct etab *t = &m->items[last].cv;
@@ -1371,35 +1477,43 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
         int pop_on = on(m, SESSREC_POPULAR);
         for (i = 0; i < m->pop_n; i++) {
             struct acc *a = touch(m, m->pop_top[i]);
-            if (pop_on)
+            if (pop_on) {
                 a->f[SESSREC_F_POP] = m->items[m->pop_top[i]].pop;
+            }
         }
     }
 
     /* normalise each signal by its max over the candidates; derived features; blend */
     trend_on = on(m, SESSREC_POPULAR) && m->p.trend_tau > 0 &&
-               (m->p.learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_TREND] != 0);
+        (m->p.learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_TREND] != 0);
     for (i = 0; i < m->n_touched; i++) {
         struct acc *a = &m->acc[m->touched[i]];
         float v = a->f[SESSREC_F_KNN] + a->f[SESSREC_F_KNN_BEFORE];
         if (trend_on) {
             a->f[SESSREC_F_TREND] = m->trend[m->touched[i]];
-            if (a->f[SESSREC_F_TREND] > mtr)
+            if (a->f[SESSREC_F_TREND] > mtr) {
                 mtr = a->f[SESSREC_F_TREND];
+            }
         }
-        if (v > mknn)
+        if (v > mknn) {
             mknn = v;
+        }
         v = a->f[SESSREC_F_NEXT] + a->f[SESSREC_F_NEXT_HOPS];
-        if (v > mnext)
+        if (v > mnext) {
             mnext = v;
-        if (a->f[SESSREC_F_COVIS] > mcov)
+        }
+        if (a->f[SESSREC_F_COVIS] > mcov) {
             mcov = a->f[SESSREC_F_COVIS];
-        if (a->f[SESSREC_F_REPEAT] > mrep)
+        }
+        if (a->f[SESSREC_F_REPEAT] > mrep) {
             mrep = a->f[SESSREC_F_REPEAT];
-        if (a->f[SESSREC_F_POP] > mpop)
+        }
+        if (a->f[SESSREC_F_POP] > mpop) {
             mpop = a->f[SESSREC_F_POP];
-        if (a->f[SESSREC_F_NEXT2] > mn2)
+        }
+        if (a->f[SESSREC_F_NEXT2] > mn2) {
             mn2 = a->f[SESSREC_F_NEXT2];
+        }
     }
     iknn = mknn > 0 ? 1.0f / mknn : 0.0f;
     inext = mnext > 0 ? 1.0f / mnext : 0.0f;
@@ -1411,9 +1525,11 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     /* the blend's terms with a non-zero weight, in feature order: a zero weight adds ±0 to a
      * sum that is never -0, so skipping it changes no bit (the learned weights are often 0) */
     nbf = 0;
-    for (f = 0; f < SESSREC_NFEATURES; f++)
-        if (bw[f] != 0)
+    for (f = 0; f < SESSREC_NFEATURES; f++) {
+        if (bw[f] != 0) {
             bf[nbf++] = (uint8_t)f;
+        }
+    }
     for (i = 0; i < m->n_touched; i++) {
         int32_t it = m->touched[i];
         struct acc *a = &m->acc[it];
@@ -1430,8 +1546,9 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
         a->f[SESSREC_F_REPEAT] *= irep;
         a->f[SESSREC_F_NEXT2] *= in2;
         /* (blend_and_order: the learned order blend only for the list head, lscore()) */
-        for (f = 0; f < nbf; f++)
+        for (f = 0; f < nbf; f++) {
             sc += bw[bf[f]] * a->f[bf[f]];
+        }
         a->score = sc;
         m->cands[i].score = sc;
         m->cands[i].item = it;
@@ -1442,20 +1559,24 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
     if (ordered) {
         /* the learning steps read the first nsel (>= k) in order */
         nsel = two_stage(&m->p) ? m->p.order_top * (m->p.learn_set ? 2 : 1) : m->p.learn_topn;
-        if (nsel < k)
+        if (nsel < k) {
             nsel = (uint32_t)k;
-        if (nsel > m->n_cands)
+        }
+        if (nsel > m->n_cands) {
             nsel = m->n_cands;
+        }
         cand_select(m->cands, m->n_cands, nsel);
         cand_sort(m->cands, nsel);
         m->n_sorted = nsel;
         m->have_last = 1;
-        if (k > nsel)
+        if (k > nsel) {
             k = nsel;
+        }
     } else {
         /* the same k items (cand_before is a total order, so the top k is one set) */
-        if (k > m->n_cands)
+        if (k > m->n_cands) {
             k = m->n_cands;
+        }
         cand_select(m->cands, m->n_cands, (uint32_t)k);
     }
     for (j = 0; j < k; j++) {
@@ -1465,28 +1586,32 @@ static size_t score(struct sessrec *m, uint64_t session_key, const int32_t *q, s
         int best = SESSREC_POPULAR;
         uint32_t s;
         out_items[j] = it;
-        if (out_scores)
+        if (out_scores) {
             out_scores[j] = a->score;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
+        }
+        for (f = 0; f < SESSREC_NFEATURES; f++) {
             contrib[feat_signal[f]] += bw[f] * a->f[f];
+        }
         for (s = 0; s < SESSREC_NSIGNALS; s++) {
             if (contrib[s] > bv) {
                 bv = contrib[s];
                 best = (int)s;
             }
         }
-        if (out_reason)
+        if (out_reason) {
             out_reason[j] = (uint8_t)best;
+        }
         if (out_because) {
             int32_t b = -1;
-            if (best == SESSREC_NEXT_ITEM)
+            if (best == SESSREC_NEXT_ITEM) {
                 b = a->because_next;
-            else if (best == SESSREC_SIMILAR_SESSION)
+            } else if (best == SESSREC_SIMILAR_SESSION) {
                 b = a->because_knn;
-            else if (best == SESSREC_CO_VISITED)
+            } else if (best == SESSREC_CO_VISITED) {
                 b = last;
-            else if (best == SESSREC_IN_SESSION)
+            } else if (best == SESSREC_IN_SESSION) {
                 b = it;
+            }
             out_because[j] = b;
         }
     }
@@ -1500,9 +1625,9 @@ size_t sessrec_score(struct sessrec *m, uint64_t session_key, const int32_t *q, 
     return score(m, session_key, q, n, out_items, out_scores, out_reason, out_because, k, 1);
 }
 
-size_t sessrec_score_unordered(struct sessrec *m, uint64_t session_key, const int32_t *q,
-                               size_t n, int32_t *out_items, float *out_scores,
-                               uint8_t *out_reason, int32_t *out_because, size_t k)
+size_t sessrec_score_unordered(struct sessrec *m, uint64_t session_key, const int32_t *q, size_t n,
+                               int32_t *out_items, float *out_scores, uint8_t *out_reason,
+                               int32_t *out_because, size_t k)
 {
     return score(m, session_key, q, n, out_items, out_scores, out_reason, out_because, k, 0);
 }
@@ -1513,21 +1638,24 @@ static void adagrad(const struct sessrec *m, float *w, float *g2, float rate, co
     uint32_t f;
 
     for (f = 0; f < SESSREC_NFEATURES; f++) {
-        if (!(m->p.signals & (1u << feat_signal[f])) || g[f] == 0)
+        if (!(m->p.signals & (1u << feat_signal[f])) || g[f] == 0) {
             continue;
+        }
         g2[f] += g[f] * g[f];
         w[f] += rate * g[f] / sqrtf(g2[f] + 1e-6f);
-        if (w[f] < 0)
+        if (w[f] < 0) {
             w[f] = 0;
+        }
     }
 }
 
 static void learn_step(struct sessrec *m, const float *g)
 {
-    if (two_stage(&m->p))
+    if (two_stage(&m->p)) {
         adagrad(m, m->wo[m->ob], m->g2o[m->ob], m->p.learn_rate, g);
-    else
+    } else {
         adagrad(m, m->w, m->g2, m->p.learn_rate, g);
+    }
 }
 
 /* learn_set: pairwise logistic loss between the target and the items just across the
@@ -1543,13 +1671,17 @@ static void learn_set_step(struct sessrec *m, int32_t y)
     const float *fy;
     int32_t rank = -1;
 
-    if (h > n2)
+    if (h > n2) {
         h = n2;
-    for (i = 0; i < n2; i++)
-        if (m->cands[i].item == y)
+    }
+    for (i = 0; i < n2; i++) {
+        if (m->cands[i].item == y) {
             rank = (int32_t)i;
-    if (rank < 0 || h == 0 || n2 <= h || bw == 0)
+        }
+    }
+    if (rank < 0 || h == 0 || n2 <= h || bw == 0) {
         return;
+    }
     from = (uint32_t)rank >= h ? h - (bw < h ? bw : h) : h;
     to = (uint32_t)rank >= h ? h : (h + bw < n2 ? h + bw : n2);
     fy = m->acc[y].f;
@@ -1558,8 +1690,9 @@ static void learn_set_step(struct sessrec *m, int32_t y)
     for (i = from; i < to; i++) {
         const struct acc *a = &m->acc[m->cands[i].item];
         float wgt = 1.0f / (1.0f + expf((sy - a->score) * it)) / (float)(to - from);
-        for (f = 0; f < SESSREC_NFEATURES; f++)
+        for (f = 0; f < SESSREC_NFEATURES; f++) {
             grad[f] += wgt * (fy[f] - a->f[f]);
+        }
     }
     grad[SESSREC_F_NEXT2] = 0;   /* NEXT2: its set weight stays w_next2 (sessrec.h) */
     adagrad(m, m->ws, m->g2s, m->p.set_rate, grad);
@@ -1572,47 +1705,58 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
     uint32_t n, i, f, cnt = 0;
     int32_t rank = -1;
 
-    if (!m->have_last || m->p.learning == SESSREC_LEARN_FIXED)
+    if (!m->have_last || m->p.learning == SESSREC_LEARN_FIXED) {
         return;
+    }
     m->have_last = 0;
-    if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp)
+    if (y < 0 || y >= m->n_items || m->astamp[y] != m->stamp) {
         return; /* target not among the candidates: nothing to learn from */
+    }
     if (two_stage(&m->p)) {
         /* two-stage: the set blend (fixed, or learned by learn_set_step) chose the list head;
          * learn the order within it (softmax over the head, only when the target is in it) */
-        if (m->p.learn_set)
+        if (m->p.learn_set) {
             learn_set_step(m, y);
+        }
         n = m->n_sorted < m->p.order_top ? m->n_sorted : m->p.order_top;
-        for (i = 0; i < n; i++)
-            if (m->cands[i].item == y)
+        for (i = 0; i < n; i++) {
+            if (m->cands[i].item == y) {
                 rank = (int32_t)i;
-        if (rank < 0 || n < 2)
+            }
+        }
+        if (rank < 0 || n < 2) {
             return;
+        }
         for (i = 0; i < n; i++) {
             m->lz[i] = lscore(m, &m->acc[m->cands[i].item]);
-            if (m->lz[i] > maxz)
+            if (m->lz[i] > maxz) {
                 maxz = m->lz[i];
+            }
         }
         for (i = 0; i < n; i++) {
             m->lz[i] = expf(m->lz[i] - maxz);
             sum += m->lz[i];
         }
         fy = m->acc[y].f;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
+        for (f = 0; f < SESSREC_NFEATURES; f++) {
             grad[f] = fy[f];
+        }
         for (i = 0; i < n; i++) {
             const float *fi = m->acc[m->cands[i].item].f;
             float pr = m->lz[i] / sum;
-            for (f = 0; f < SESSREC_NFEATURES; f++)
+            for (f = 0; f < SESSREC_NFEATURES; f++) {
                 grad[f] -= pr * fi[f];
+            }
         }
         learn_step(m, grad);
         return;
     }
     n = m->n_sorted < m->p.learn_topn ? m->n_sorted : m->p.learn_topn;
-    for (i = 0; i < n; i++)
-        if (m->cands[i].item == y)
+    for (i = 0; i < n; i++) {
+        if (m->cands[i].item == y) {
             rank = (int32_t)i;
+        }
+    }
     fy = m->acc[y].f;
     sy = m->acc[y].score;
     memset(grad, 0, sizeof(grad));
@@ -1623,59 +1767,68 @@ void sessrec_feedback(struct sessrec *m, int32_t y)
         const float *fb;
         float scale = 1.0f;
         (void)cnt;
-        if (rank == 0 || bnd == 0)
+        if (rank == 0 || bnd == 0) {
             return;
+        }
         if (rank > 0 && (uint32_t)rank < bnd) {
             fb = m->acc[m->cands[rank - 1].item].f;
             scale = 0.5f;
         } else {
             fb = m->acc[m->cands[bnd - 1].item].f;
         }
-        for (f = 0; f < SESSREC_NFEATURES; f++)
+        for (f = 0; f < SESSREC_NFEATURES; f++) {
             grad[f] = scale * (fy[f] - fb[f]);
+        }
         learn_step(m, grad);
         return;
     }
     /* softmax over the top-n (+ the target if outside) */
     for (i = 0; i < n; i++) {
         m->lz[i] = m->cands[i].score;
-        if (m->lz[i] > maxz)
+        if (m->lz[i] > maxz) {
             maxz = m->lz[i];
+        }
     }
     if (rank < 0) {
         m->lz[n] = sy;
-        if (sy > maxz)
+        if (sy > maxz) {
             maxz = sy;
+        }
     }
     for (i = 0; i < n + (rank < 0); i++) {
         m->lz[i] = expf(m->lz[i] - maxz);
         sum += m->lz[i];
     }
-    for (f = 0; f < SESSREC_NFEATURES; f++)
+    for (f = 0; f < SESSREC_NFEATURES; f++) {
         grad[f] = fy[f];
+    }
     for (i = 0; i < n + (rank < 0); i++) {
         const float *fi = i < n ? m->acc[m->cands[i].item].f : fy;
         float p = m->lz[i] / sum;
-        for (f = 0; f < SESSREC_NFEATURES; f++)
+        for (f = 0; f < SESSREC_NFEATURES; f++) {
             grad[f] -= p * fi[f];
+        }
     }
     learn_step(m, grad);
 }
 
 int sessrec_wants_feedback(const struct sessrec *m, uint64_t session_key)
 {
-    if (m->p.learning == SESSREC_LEARN_FIXED)
+    if (m->p.learning == SESSREC_LEARN_FIXED) {
         return 0;
-    if (m->p.learn_every <= 1)
+    }
+    if (m->p.learn_every <= 1) {
         return 1;
+    }
     /* the tick the click will get, so the choice is a pure function of the input order */
     return hash64(session_key ^ hash64(m->tick + 1)) % m->p.learn_every == 0;
 }
 
 float sessrec_order_score(const struct sessrec *m, int32_t item)
 {
-    if (!two_stage(&m->p) || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp)
+    if (!two_stage(&m->p) || item < 0 || item >= m->n_items || m->astamp[item] != m->stamp) {
         return -INFINITY;
+    }
     return lscore(m, &m->acc[item]);
 }
 

@@ -33,20 +33,22 @@ struct embed_conf {
     int64_t query_cache;
 };
 
-static const char *const encoders[] = {"hash", "minilm", NULL};
+static const char *const encoders[] = { "hash", "minilm", NULL };
 
 #define C(f) offsetof(struct embed_conf, f)
 static const struct recd_conf_decl embed_decls[] = {
-    {"encoder", RECD_CT_STRING, "\"hash\"", 1, 16, 0, C(encoder),
-     "Text encoder: hash (signed feature hashing of words and character trigrams, no model "
-     "file) or minilm (pretrained all-MiniLM-L6-v2 sentence encoder on OpenBLAS; needs "
-     "model_dir, installed by scripts/install-model.sh).", encoders, NULL},
-    {"dim", RECD_CT_INT, "64", 8, 4096, 0, C(dim),
-     "Vector dimension of the hash encoder (minilm: always 384).", NULL, NULL},
-    {"model_dir", RECD_CT_STRING, "\"/var/lib/recd/models/all-MiniLM-L6-v2\"", 1, 4096, 0,
-     C(model_dir), "Directory of the MiniLM model (model.safetensors, vocab.txt, ...).", NULL, NULL},
-    {"query_cache", RECD_CT_INT, "10000", 0, 10000000, 0, C(query_cache),
-     "Query vectors kept in memory (head queries repeat); 0 disables the cache.", NULL, NULL},
+    { "encoder", RECD_CT_STRING, "\"hash\"", 1, 16, 0, C(encoder),
+      "Text encoder: hash (signed feature hashing of words and character trigrams, no model "
+      "file) or minilm (pretrained all-MiniLM-L6-v2 sentence encoder on OpenBLAS; needs "
+      "model_dir, installed by scripts/install-model.sh).",
+      encoders, NULL },
+    { "dim", RECD_CT_INT, "64", 8, 4096, 0, C(dim),
+      "Vector dimension of the hash encoder (minilm: always 384).", NULL, NULL },
+    { "model_dir", RECD_CT_STRING, "\"/var/lib/recd/models/all-MiniLM-L6-v2\"", 1, 4096, 0,
+      C(model_dir), "Directory of the MiniLM model (model.safetensors, vocab.txt, ...).", NULL,
+      NULL },
+    { "query_cache", RECD_CT_INT, "10000", 0, 10000000, 0, C(query_cache),
+      "Query vectors kept in memory (head queries repeat); 0 disables the cache.", NULL, NULL },
 };
 #undef C
 
@@ -263,9 +265,9 @@ static int embed_init(void **ctx, const void *conf, const struct recd_op_env *en
                 RLOG_WARN(RECD_LOG_OPERATOR, "embed: %s", advice);
             }
             RLOG_INFO(RECD_LOG_OPERATOR, "embed: minilm on OpenBLAS %s kernels, %s",
-                      recd_minilm_blas_core(), recd_minilm_packed(m)
-                          ? "texts of a call share forward passes"
-                          : "one text per forward pass (docs/ENCODER.md)");
+                      recd_minilm_blas_core(),
+                      recd_minilm_packed(m) ? "texts of a call share forward passes"
+                                            : "one text per forward pass (docs/ENCODER.md)");
         }
     } else if (recd_hash_encoder_new((size_t)c->dim, 0x7265636464ULL, &e->enc) != RECD_OK) {
         free(e);
@@ -325,8 +327,8 @@ static int embed_process(void *ctx, struct recd_batch *b, char *errstr, size_t e
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "embed: out of memory");
         }
         /* one text per call: vectors independent of batch composition (see the top) */
-        if (e->enc.encode(e->enc.ctx, &t, 1, e->items + (size_t)idx * e->enc.dim, errstr,
-                          errlen) != RECD_OK) {
+        if (e->enc.encode(e->enc.ctx, &t, 1, e->items + (size_t)idx * e->enc.dim, errstr, errlen) !=
+            RECD_OK) {
             return RECD_ERR;
         }
         if (!e->dirty.mark[idx]) {

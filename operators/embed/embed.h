@@ -19,8 +19,8 @@ struct recd_encoder {
     size_t dim;
     void *ctx;
     /* Encode n texts into out (n x dim, row-major, L2-normalised; zero vector for empty text). */
-    int (*encode)(void *ctx, const char *const *texts, size_t n, float *out,
-                  char *errstr, size_t errlen);
+    int (*encode)(void *ctx, const char *const *texts, size_t n, float *out, char *errstr,
+                  size_t errlen);
     void (*destroy)(void *ctx);
 };
 

@@ -37,7 +37,7 @@ static void encode_one(const struct hashenc *h, const char *text, float *v)
     for (const char *p = text;; p++) {
         unsigned char c = (unsigned char)*p;
         int in_word = c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                      (c >= 'A' && c <= 'Z');
+            (c >= 'A' && c <= 'Z');
 
         if (in_word && n < 64) {
             if (n == 0) {

@@ -34,24 +34,25 @@ struct popular_conf {
 };
 
 static const struct recd_conf_decl popular_decls[] = {
-    {"n", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, offsetof(struct popular_conf, n),
-     "Number of items in each published list.", NULL, NULL},
-    {"half_life_s", RECD_CT_DOUBLE, "3600.0", 1, 1e9, 0,
-     offsetof(struct popular_conf, half_life_s),
-     "Half-life of an item's popularity in seconds of event time. Changing it changes the "
-     "meaning of stored scores, so it needs a restart.", NULL, NULL},
-    {"recent_len", RECD_CT_INT, "20", 0, 1000, 0, offsetof(struct popular_conf, recent_len),
-     "How many of a user's most recent items are remembered (and excluded when exclude_seen).",
-     NULL, NULL},
-    {"exclude_seen", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE,
-     offsetof(struct popular_conf, exclude_seen),
-     "Do not recommend items among the user's recent items.", NULL, NULL},
-    {"w_view", RECD_CT_DOUBLE, "1.0", 0, 1000, 0, offsetof(struct popular_conf, w_view),
-     "Popularity added by a view.", NULL, NULL},
-    {"w_cart", RECD_CT_DOUBLE, "3.0", 0, 1000, 0, offsetof(struct popular_conf, w_cart),
-     "Popularity added by an add-to-cart.", NULL, NULL},
-    {"w_purchase", RECD_CT_DOUBLE, "5.0", 0, 1000, 0, offsetof(struct popular_conf, w_purchase),
-     "Popularity added per purchased unit.", NULL, NULL},
+    { "n", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, offsetof(struct popular_conf, n),
+      "Number of items in each published list.", NULL, NULL },
+    { "half_life_s", RECD_CT_DOUBLE, "3600.0", 1, 1e9, 0,
+      offsetof(struct popular_conf, half_life_s),
+      "Half-life of an item's popularity in seconds of event time. Changing it changes the "
+      "meaning of stored scores, so it needs a restart.",
+      NULL, NULL },
+    { "recent_len", RECD_CT_INT, "20", 0, 1000, 0, offsetof(struct popular_conf, recent_len),
+      "How many of a user's most recent items are remembered (and excluded when exclude_seen).",
+      NULL, NULL },
+    { "exclude_seen", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE,
+      offsetof(struct popular_conf, exclude_seen),
+      "Do not recommend items among the user's recent items.", NULL, NULL },
+    { "w_view", RECD_CT_DOUBLE, "1.0", 0, 1000, 0, offsetof(struct popular_conf, w_view),
+      "Popularity added by a view.", NULL, NULL },
+    { "w_cart", RECD_CT_DOUBLE, "3.0", 0, 1000, 0, offsetof(struct popular_conf, w_cart),
+      "Popularity added by an add-to-cart.", NULL, NULL },
+    { "w_purchase", RECD_CT_DOUBLE, "5.0", 0, 1000, 0, offsetof(struct popular_conf, w_purchase),
+      "Popularity added per purchased unit.", NULL, NULL },
 };
 
 static const struct recd_conf_unit popular_unit = {
@@ -140,8 +141,8 @@ static int load_items(struct popular *op, char *errstr, size_t errlen)
     return RECD_OK;
 }
 
-static int popular_init(void **ctx, const void *conf, const struct recd_op_env *env,
-                        char *errstr, size_t errlen)
+static int popular_init(void **ctx, const void *conf, const struct recd_op_env *env, char *errstr,
+                        size_t errlen)
 {
     struct popular *op = calloc(1, sizeof(*op));
     int rc;
@@ -437,7 +438,8 @@ static int popular_process(void *ctx, struct recd_batch *b, char *errstr, size_t
             if (seen) {
                 continue;
             }
-            r->items[r->n_items].item_id = recd_arena_strndup(b->arena, top[j].id, strlen(top[j].id));
+            r->items[r->n_items].item_id = recd_arena_strndup(b->arena, top[j].id,
+                                                              strlen(top[j].id));
             r->items[r->n_items].score = (float)top[j].score;
             r->items[r->n_items].reason = "popular";
             r->items[r->n_items].because_item_id = NULL;
@@ -515,7 +517,7 @@ static void popular_committed(void *ctx, int ok)
     void *val;
     char err[256];
 
-    recd_strmap_clear(op->users);   /* per-batch view; the committed state is the truth */
+    recd_strmap_clear(op->users); /* per-batch view; the committed state is the truth */
     if (!ok) {
         if (load_items(op, err, sizeof(err)) != RECD_OK) {
             RLOG_ERR(RECD_LOG_OPERATOR, "%s", err);

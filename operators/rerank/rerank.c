@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "conf.h"
 #include "embed.h"
 #include "log.h"
@@ -52,54 +51,61 @@ struct rerank_conf {
 
 #define C(f) offsetof(struct rerank_conf, f)
 static const struct recd_conf_decl rerank_decls[] = {
-    {"n", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, C(n),
-     "Items in each published list.", NULL, NULL},
-    {"candidates", RECD_CT_INT, "100", 1, 10000, RECD_CF_RELOADABLE, C(candidates),
-     "Candidates scored per user before filters and diversity.", NULL, NULL},
-    {"mmr_lambda", RECD_CT_DOUBLE, "0.9", 0, 1, RECD_CF_RELOADABLE, C(mmr_lambda),
-     "MMR trade-off: 1 = pure relevance, lower = more diverse categories.", NULL, NULL},
-    {"exclude_viewing", RECD_CT_BOOL, "false", 1, 0, RECD_CF_RELOADABLE, C(exclude_viewing),
-     "Never recommend the item the user is viewing (their last click). Off by default: on real "
-     "session data users often come back to the item they just viewed.", NULL, NULL},
-    {"exclude_out_of_stock", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE,
-     C(exclude_out_of_stock), "Drop items the catalogue marks out of stock or removed.", NULL, NULL},
-    {"exclude_purchased_s", RECD_CT_DOUBLE, "2592000.0", 0, 1e10, RECD_CF_RELOADABLE,
-     C(exclude_purchased_s),
-     "Drop items the user purchased within this many seconds (event time); 0 = off.", NULL, NULL},
-    {"blocked_categories", RECD_CT_STRLIST, "[]", 0, 10000, RECD_CF_RELOADABLE,
-     C(blocked_categories),
-     "Categories never recommended: a top-level name (\"Adult\") or a full path "
-     "(\"Home/Kitchen/Knives\").", NULL, NULL},
-    {"w_text", RECD_CT_DOUBLE, "0.3", 0, 100, RECD_CF_RELOADABLE, C(w_text),
-     "Weight of text similarity (cosine of the item's text vector with the session intent: the "
-     "last query and the recent items' vectors, scored for all dirty users by one SGEMM) in "
-     "the blend; the model's blended score is scaled to [0, 1]. Needs the embed operator.",
-     NULL, NULL},
-    {"text_candidates", RECD_CT_INT, "20", 0, 1000, RECD_CF_RELOADABLE, C(text_candidates),
-     "Extra candidates from the text-similarity scores (query match, similar text) for users "
-     "whose session has a query or at most one item; other users' candidates come from the "
-     "model and text similarity re-weights them.", NULL, NULL},
-    {"w_mf", RECD_CT_DOUBLE, "0.1", 0, 100, RECD_CF_RELOADABLE, C(w_mf),
-     "Weight of the matrix-factorisation score (operators.sgd.mf), min-max scaled to [0, 1] "
-     "over each user's candidates, in the blend. Tuned on the validation splits (0.05..0.12 "
-     "equally good on Diginetica).", NULL, NULL},
-    {"cold_slots", RECD_CT_INT, "0", 0, 100, RECD_CF_RELOADABLE, C(cold_slots),
-     "Cold start: the last cold_slots places of each list go to the best text matches to the "
-     "session intent (cosine > 0) among catalogue items in at most cold_max_sessions training "
-     "sessions, which the model alone never proposes; 0 = off. Costs one GEMV per user over "
-     "the cold pool (at most cold_pool items x the text dimension). Needs the embed operator "
-     "and w_text > 0. Default chosen on the amazon-scientific valid split (docs/ENCODER.md).",
-     NULL, NULL},
-    {"cold_max_sessions", RECD_CT_INT, "0", 0, 1000000, RECD_CF_RELOADABLE,
-     C(cold_max_sessions),
-     "Cold start: an item is cold while at most this many sessions have clicked it (0 = never "
-     "clicked).", NULL, NULL},
-    {"cold_pool", RECD_CT_INT, "2000", 1, 1000000, RECD_CF_RELOADABLE, C(cold_pool),
-     "Cold start: most cold items considered, the newest (highest catalogue index) first; "
-     "bounds the per-user cost of cold_slots.", NULL, NULL},
-    {"cold_min_sim", RECD_CT_DOUBLE, "0.0", 0, 1, RECD_CF_RELOADABLE, C(cold_min_sim),
-     "Cold start: a cold item takes a slot only if its cosine to the session intent exceeds "
-     "this (the scale depends on the encoder).", NULL, NULL},
+    { "n", RECD_CT_INT, "20", 1, 1000, RECD_CF_RELOADABLE, C(n), "Items in each published list.",
+      NULL, NULL },
+    { "candidates", RECD_CT_INT, "100", 1, 10000, RECD_CF_RELOADABLE, C(candidates),
+      "Candidates scored per user before filters and diversity.", NULL, NULL },
+    { "mmr_lambda", RECD_CT_DOUBLE, "0.9", 0, 1, RECD_CF_RELOADABLE, C(mmr_lambda),
+      "MMR trade-off: 1 = pure relevance, lower = more diverse categories.", NULL, NULL },
+    { "exclude_viewing", RECD_CT_BOOL, "false", 1, 0, RECD_CF_RELOADABLE, C(exclude_viewing),
+      "Never recommend the item the user is viewing (their last click). Off by default: on real "
+      "session data users often come back to the item they just viewed.",
+      NULL, NULL },
+    { "exclude_out_of_stock", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE,
+      C(exclude_out_of_stock), "Drop items the catalogue marks out of stock or removed.", NULL,
+      NULL },
+    { "exclude_purchased_s", RECD_CT_DOUBLE, "2592000.0", 0, 1e10, RECD_CF_RELOADABLE,
+      C(exclude_purchased_s),
+      "Drop items the user purchased within this many seconds (event time); 0 = off.", NULL, NULL },
+    { "blocked_categories", RECD_CT_STRLIST, "[]", 0, 10000, RECD_CF_RELOADABLE,
+      C(blocked_categories),
+      "Categories never recommended: a top-level name (\"Adult\") or a full path "
+      "(\"Home/Kitchen/Knives\").",
+      NULL, NULL },
+    { "w_text", RECD_CT_DOUBLE, "0.3", 0, 100, RECD_CF_RELOADABLE, C(w_text),
+      "Weight of text similarity (cosine of the item's text vector with the session intent: the "
+      "last query and the recent items' vectors, scored for all dirty users by one SGEMM) in "
+      "the blend; the model's blended score is scaled to [0, 1]. Needs the embed operator.",
+      NULL, NULL },
+    { "text_candidates", RECD_CT_INT, "20", 0, 1000, RECD_CF_RELOADABLE, C(text_candidates),
+      "Extra candidates from the text-similarity scores (query match, similar text) for users "
+      "whose session has a query or at most one item; other users' candidates come from the "
+      "model and text similarity re-weights them.",
+      NULL, NULL },
+    { "w_mf", RECD_CT_DOUBLE, "0.1", 0, 100, RECD_CF_RELOADABLE, C(w_mf),
+      "Weight of the matrix-factorisation score (operators.sgd.mf), min-max scaled to [0, 1] "
+      "over each user's candidates, in the blend. Tuned on the validation splits (0.05..0.12 "
+      "equally good on Diginetica).",
+      NULL, NULL },
+    { "cold_slots", RECD_CT_INT, "0", 0, 100, RECD_CF_RELOADABLE, C(cold_slots),
+      "Cold start: the last cold_slots places of each list go to the best text matches to the "
+      "session intent (cosine > 0) among catalogue items in at most cold_max_sessions training "
+      "sessions, which the model alone never proposes; 0 = off. Costs one GEMV per user over "
+      "the cold pool (at most cold_pool items x the text dimension). Needs the embed operator "
+      "and w_text > 0. Default chosen on the amazon-scientific valid split (docs/ENCODER.md).",
+      NULL, NULL },
+    { "cold_max_sessions", RECD_CT_INT, "0", 0, 1000000, RECD_CF_RELOADABLE, C(cold_max_sessions),
+      "Cold start: an item is cold while at most this many sessions have clicked it (0 = never "
+      "clicked).",
+      NULL, NULL },
+    { "cold_pool", RECD_CT_INT, "2000", 1, 1000000, RECD_CF_RELOADABLE, C(cold_pool),
+      "Cold start: most cold items considered, the newest (highest catalogue index) first; "
+      "bounds the per-user cost of cold_slots.",
+      NULL, NULL },
+    { "cold_min_sim", RECD_CT_DOUBLE, "0.0", 0, 1, RECD_CF_RELOADABLE, C(cold_min_sim),
+      "Cold start: a cold item takes a slot only if its cosine to the session intent exceeds "
+      "this (the scale depends on the encoder).",
+      NULL, NULL },
 };
 #undef C
 
@@ -138,17 +144,17 @@ struct rerank {
     size_t cap_u_row;
     int64_t sgemm_ns;
     double sgemm_flop;
-    uint32_t *mark;                         /* item -> stamp of the last user it was a candidate for */
+    uint32_t *mark; /* item -> stamp of the last user it was a candidate for */
     size_t cap_mark;
     uint32_t stamp;
     /* cold-start slots (cold_update / cold_fill) */
     int64_t cold_slots, cold_max_sessions, cold_pool;
     double cold_min_sim;
-    int32_t *cold;                          /* owned: the cold pool, catalogue indexes ascending */
+    int32_t *cold; /* owned: the cold pool, catalogue indexes ascending */
     size_t n_cold, cap_cold;
-    size_t cold_rows;                       /* catalogue rows already looked at */
+    size_t cold_rows; /* catalogue rows already looked at */
     int64_t cold_built_max, cold_built_pool; /* the settings the pool was built with */
-    float *cold_v, *cold_s;                 /* owned: pool text vectors (n_cold x dim, gathered
+    float *cold_v, *cold_s; /* owned: pool text vectors (n_cold x dim, gathered
                                              * every batch), one user's pool scores */
     size_t cap_cold_v, cap_cold_s;
 };
@@ -161,11 +167,11 @@ struct cand {
 };
 
 #define REASON_SIMILAR_TEXT SESSREC_NSIGNALS
-#define REASON_QUERY_MATCH (SESSREC_NSIGNALS + 1)
-static const char *const reason_name[SESSREC_NSIGNALS + 2] = {
-    "popular", "similar_session", "next_item", "co_visited", "in_session", "similar_text",
-    "query_match"
-};
+#define REASON_QUERY_MATCH  (SESSREC_NSIGNALS + 1)
+static const char *const reason_name[SESSREC_NSIGNALS + 2] = { "popular",    "similar_session",
+                                                               "next_item",  "co_visited",
+                                                               "in_session", "similar_text",
+                                                               "query_match" };
 
 static int apply_conf(struct rerank *op, const struct rerank_conf *c)
 {
@@ -181,20 +187,31 @@ static int apply_conf(struct rerank *op, const struct rerank_conf *c)
             b[i] = recd_category_hash(c->blocked_categories.v[i]);
         }
     }
-    if ((size_t)(c->candidates + c->text_candidates) > (size_t)(op->candidates + op->text_candidates) ||
+    if ((size_t)(c->candidates + c->text_candidates) >
+            (size_t)(op->candidates + op->text_candidates) ||
         op->c_item == NULL) {
         size_t m = (size_t)(c->candidates + c->text_candidates) + 1;
         int32_t *ci = realloc(op->c_item, m * sizeof(int32_t));
         int32_t *cb = ci ? realloc(op->c_because, m * sizeof(int32_t)) : NULL;
 
-        if (ci) op->c_item = ci;
-        if (cb) op->c_because = cb;
+        if (ci) {
+            op->c_item = ci;
+        }
+        if (cb) {
+            op->c_because = cb;
+        }
         float *cs = cb ? realloc(op->c_score, m * sizeof(float)) : NULL;
-        if (cs) op->c_score = cs;
+        if (cs) {
+            op->c_score = cs;
+        }
         uint8_t *cr = cs ? realloc(op->c_reason, m) : NULL;
-        if (cr) op->c_reason = cr;
+        if (cr) {
+            op->c_reason = cr;
+        }
         uint8_t *ct = cr ? realloc(op->c_taken, m) : NULL;
-        if (ct) op->c_taken = ct;
+        if (ct) {
+            op->c_taken = ct;
+        }
         if (ct == NULL) {
             free(b);
             return RECD_ENOMEM;
@@ -258,8 +275,8 @@ static void rerank_fini(void *ctx)
     free(op);
 }
 
-static int rerank_init(void **ctx, const void *conf, const struct recd_op_env *env,
-                       char *errstr, size_t errlen)
+static int rerank_init(void **ctx, const void *conf, const struct recd_op_env *env, char *errstr,
+                       size_t errlen)
 {
     struct rerank *op = calloc(1, sizeof(*op));
 
@@ -275,7 +292,7 @@ static int rerank_init(void **ctx, const void *conf, const struct recd_op_env *e
                            "operator rerank needs sessionize and sgd before it in pipeline.chain");
     }
     op->model_version = env->model_version;
-    op->embed = recd_services_get(env->services, "embed");   /* optional */
+    op->embed = recd_services_get(env->services, "embed"); /* optional */
     op->metrics = env->metrics;
     if (op->sr->mf != NULL) {
         op->mf_u = calloc(mf_dim(op->sr->mf), sizeof(float));
@@ -332,7 +349,6 @@ static int filtered(const struct rerank *op, int32_t item, const struct recd_ses
     return 0;
 }
 
-
 /* Grow a float scratch array to at least n entries (capacity *cap, in entries): the array, or
  * NULL when out of memory (the old array and *cap are then unchanged). */
 static float *grow_floats(float *v, size_t *cap, size_t n)
@@ -383,7 +399,7 @@ static int order_head(struct rerank *op, struct recd_batch *b, struct cand *cs, 
         float v = sessrec_order_score(op->sr->model, cs[i].item);
 
         if (isfinite(v)) {
-            for (j = m; j > 0 && ls[j - 1] < v; j--) {   /* insertion, stable */
+            for (j = m; j > 0 && ls[j - 1] < v; j--) { /* insertion, stable */
                 ls[j] = ls[j - 1];
                 c[j] = c[j - 1];
             }
@@ -414,9 +430,9 @@ static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
 
 /* intent: this user's text intent (dim floats) or NULL; sims: its similarity to every item
  * (rows entries, explore users only) or NULL; items: the item text matrix (rows x dim). */
-static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
-                     const char *trigger, const float *intent, const float *sims,
-                     const float *items, size_t rows, size_t dim)
+static int recommend(struct rerank *op, struct recd_batch *b, const char *user, const char *trigger,
+                     const float *intent, const float *sims, const float *items, size_t rows,
+                     size_t dim)
 {
     const struct recd_session *s = recd_sessions_get(op->sessions, user);
     const struct recd_profile *p = recd_profile_get(op->sessions, user);
@@ -506,7 +522,7 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             if (v <= 0 || (got == want && v <= tc[got - 1].score) || op->mark[it] == op->stamp) {
                 continue;
             }
-            j = got < want ? got++ : got - 1;       /* insertion into the sorted top list */
+            j = got < want ? got++ : got - 1; /* insertion into the sorted top list */
             while (j > 0 && tc[j - 1].score < v) {
                 tc[j] = tc[j - 1];
                 j--;
@@ -523,8 +539,9 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
     }
     /* matrix factorisation: u·Q[j] + (Wᵀu)·e_j + b_j, min-max scaled over the candidates */
     if (op->sr->mf != NULL && op->w_mf > 0 && s != NULL && s->n_items > 0 && n_all > 1) {
-        struct mf_text t = {NULL, 0, 0};
-        float *mfs = recd_arena_alloc(b->arena, n_all * sizeof(float)), lo = INFINITY, hi = -INFINITY;
+        struct mf_text t = { NULL, 0, 0 };
+        float *mfs = recd_arena_alloc(b->arena, n_all * sizeof(float)), lo = INFINITY,
+              hi = -INFINITY;
 
         if (mfs == NULL) {
             return RECD_ENOMEM;
@@ -615,14 +632,14 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
                     continue;
                 }
                 if (lam >= 1.0) {
-                    best = i;         /* no diversity: the first untaken is the best */
+                    best = i; /* no diversity: the first untaken is the best */
                     break;
                 }
                 if (best < nc && lam * rel[i] <= best_v) {
-                    break;            /* no candidate from i on can beat best_v */
+                    break; /* no candidate from i on can beat best_v */
                 }
                 v = lam * rel[i] - (1.0 - lam) * maxsim[i];
-                if (v > best_v) {     /* candidates arrive best first: ties keep the earlier */
+                if (v > best_v) { /* candidates arrive best first: ties keep the earlier */
                     best_v = v;
                     best = i;
                 }
@@ -634,10 +651,11 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user,
             op->c_picked[picked] = cs[best].item;
             r->items[picked].item_id = recd_catalog_item_id(op->cat, cs[best].item);
             r->items[picked].score = cs[best].score;
-            r->items[picked].reason = reason_name[cs[best].reason <= REASON_QUERY_MATCH ?
-                                                  cs[best].reason : 0];
-            r->items[picked].because_item_id = cs[best].because >= 0 ?
-                recd_catalog_item_id(op->cat, cs[best].because) : NULL;
+            r->items[picked].reason =
+                reason_name[cs[best].reason <= REASON_QUERY_MATCH ? cs[best].reason : 0];
+            r->items[picked].because_item_id = cs[best].because >= 0
+                ? recd_catalog_item_id(op->cat, cs[best].because)
+                : NULL;
             picked++;
             if (op->mmr_lambda < 1.0 && leaf[best] != 0) {
                 /* branch-free over all candidates, so that it vectorises: the taken ones get
@@ -678,7 +696,9 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
         int32_t *ur = realloc(op->u_row, (b->n_dirty + 1) * sizeof(*ur));
         int32_t *sr = ur ? realloc(op->s_row, (b->n_dirty + 1) * sizeof(*sr)) : NULL;
 
-        if (ur) op->u_row = ur;
+        if (ur) {
+            op->u_row = ur;
+        }
         if (sr == NULL) {
             return RECD_ENOMEM;
         }
@@ -716,13 +736,14 @@ static int text_scores(struct rerank *op, struct recd_batch *b, size_t *rows_out
         }
         memset(u, 0, dim * sizeof(float));
         from = s->n_items > 5 ? s->n_items - 5 : 0;
-        for (k = from; k < s->n_items; k++) {   /* recent items, later ones weigh more */
+        for (k = from; k < s->n_items; k++) { /* recent items, later ones weigh more */
             if ((size_t)s->items[k] < rows) {
                 recd_la_axpy(dim, (float)(k - from + 1), items + (size_t)s->items[k] * dim, u);
             }
         }
-        if (s->last_query[0] != '\0' && recd_embed_query(op->embed, s->last_query, op->qv) == RECD_OK) {
-            recd_la_axpy(dim, 5.0f, op->qv, u);   /* the query dominates the intent */
+        if (s->last_query[0] != '\0' &&
+            recd_embed_query(op->embed, s->last_query, op->qv) == RECD_OK) {
+            recd_la_axpy(dim, 5.0f, op->qv, u); /* the query dominates the intent */
         }
         for (j = 0; j < dim; j++) {
             norm += (double)u[j] * u[j];
@@ -796,25 +817,25 @@ static int cold_update(struct rerank *op, const float *items, size_t rows, size_
     size_t i, kept = 0, lim = (size_t)op->cold_pool;
 
     if (op->cold_slots <= 0 || items == NULL || rows == 0) {
-        op->n_cold = 0;                     /* off (or no text yet): rebuilt when needed */
+        op->n_cold = 0; /* off (or no text yet): rebuilt when needed */
         op->cold_rows = 0;
         op->cold_built_pool = 0;
         return RECD_OK;
     }
     if (op->cold_built_max != op->cold_max_sessions || op->cold_built_pool != op->cold_pool ||
         rows < op->cold_rows) {
-        op->n_cold = 0;                     /* settings changed: rebuild from the catalogue */
+        op->n_cold = 0; /* settings changed: rebuild from the catalogue */
         op->cold_rows = 0;
         op->cold_built_max = op->cold_max_sessions;
         op->cold_built_pool = op->cold_pool;
     }
-    for (i = 0; i < op->n_cold; i++) {      /* items that got clicks leave the pool */
+    for (i = 0; i < op->n_cold; i++) { /* items that got clicks leave the pool */
         if (sessrec_item_sessions(op->sr->model, op->cold[i]) <= (uint64_t)op->cold_max_sessions) {
             op->cold[kept++] = op->cold[i];
         }
     }
     op->n_cold = kept;
-    for (i = op->cold_rows; i < rows; i++) {    /* catalogue rows new since the last batch */
+    for (i = op->cold_rows; i < rows; i++) { /* catalogue rows new since the last batch */
         if (sessrec_item_sessions(op->sr->model, (int32_t)i) > (uint64_t)op->cold_max_sessions) {
             continue;
         }
@@ -831,7 +852,7 @@ static int cold_update(struct rerank *op, const float *items, size_t rows, size_
         op->cold[op->n_cold++] = (int32_t)i;
     }
     op->cold_rows = rows;
-    if (op->n_cold > lim) {                 /* keep the newest */
+    if (op->n_cold > lim) { /* keep the newest */
         memmove(op->cold, op->cold + (op->n_cold - lim), lim * sizeof(*op->cold));
         op->n_cold = lim;
     }
@@ -894,7 +915,7 @@ static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
         if (dup || filtered(op, it, s, p, now)) {
             continue;
         }
-        j = got < want ? got++ : got - 1;   /* insertion into the sorted top list */
+        j = got < want ? got++ : got - 1; /* insertion into the sorted top list */
         while (j > 0 && top[j - 1].score < v) {
             top[j] = top[j - 1];
             j--;
@@ -907,13 +928,14 @@ static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
         float sc = (float)(op->w_text * top[i].score);
 
         if (base + i > 0 && r->items[base + i - 1].score < sc) {
-            sc = r->items[base + i - 1].score;   /* the list stays in score order */
+            sc = r->items[base + i - 1].score; /* the list stays in score order */
         }
         r->items[base + i].item_id = recd_catalog_item_id(op->cat, top[i].item);
         r->items[base + i].score = sc;
         r->items[base + i].reason = reason_name[query ? REASON_QUERY_MATCH : REASON_SIMILAR_TEXT];
-        r->items[base + i].because_item_id = (!query && s != NULL && s->n_items > 0) ?
-            recd_catalog_item_id(op->cat, s->items[s->n_items - 1]) : NULL;
+        r->items[base + i].because_item_id = (!query && s != NULL && s->n_items > 0)
+            ? recd_catalog_item_id(op->cat, s->items[s->n_items - 1])
+            : NULL;
     }
     *picked = base + got;
     return RECD_OK;
@@ -962,7 +984,7 @@ static int rerank_process(void *ctx, struct recd_batch *b, char *errstr, size_t 
 
 static int rerank_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
 {
-    return RECD_OK;   /* rerank keeps no state of its own */
+    return RECD_OK; /* rerank keeps no state of its own */
 }
 
 const struct recd_operator_desc recd_op_rerank = {

@@ -42,28 +42,31 @@
  * ~1 KiB per user was most of what each batch wrote (WAL, memtable; bench/throughput rerank
  * off: commit -0.3 us per click with ~100-byte records). Both are read; version 2 is
  * written. */
-#define FORMAT_RAW 1
+#define FORMAT_RAW     1
 #define FORMAT_VERSION 2
-#define BUCKET_MS 3600000LL
+#define BUCKET_MS      3600000LL
 
 struct sz_conf {
     double gap_s, grace_s, session_ttl_s, profile_half_life_s;
 };
 
 static const struct recd_conf_decl sz_decls[] = {
-    {"gap_s", RECD_CT_DOUBLE, "1800.0", 1, 1e8, 0, offsetof(struct sz_conf, gap_s),
-     "Inactivity gap (seconds of event time) after which a user's next event starts a new "
-     "session.", NULL, NULL},
-    {"grace_s", RECD_CT_DOUBLE, "60.0", 0, 1e7, 0, offsetof(struct sz_conf, grace_s),
-     "Events up to this much older than the session's last event still join it (late or "
-     "out-of-order arrivals); older ones only update the profile.", NULL, NULL},
-    {"session_ttl_s", RECD_CT_DOUBLE, "604800.0", 60, 1e9, 0,
-     offsetof(struct sz_conf, session_ttl_s),
-     "A session whose last event is this much older than the newest event seen expires and is "
-     "deleted (bounded state). Must exceed gap_s.", NULL, NULL},
-    {"profile_half_life_s", RECD_CT_DOUBLE, "2592000.0", 60, 1e10, 0,
-     offsetof(struct sz_conf, profile_half_life_s),
-     "Half-life (event time) of the long-term category and price affinities.", NULL, NULL},
+    { "gap_s", RECD_CT_DOUBLE, "1800.0", 1, 1e8, 0, offsetof(struct sz_conf, gap_s),
+      "Inactivity gap (seconds of event time) after which a user's next event starts a new "
+      "session.",
+      NULL, NULL },
+    { "grace_s", RECD_CT_DOUBLE, "60.0", 0, 1e7, 0, offsetof(struct sz_conf, grace_s),
+      "Events up to this much older than the session's last event still join it (late or "
+      "out-of-order arrivals); older ones only update the profile.",
+      NULL, NULL },
+    { "session_ttl_s", RECD_CT_DOUBLE, "604800.0", 60, 1e9, 0,
+      offsetof(struct sz_conf, session_ttl_s),
+      "A session whose last event is this much older than the newest event seen expires and is "
+      "deleted (bounded state). Must exceed gap_s.",
+      NULL, NULL },
+    { "profile_half_life_s", RECD_CT_DOUBLE, "2592000.0", 60, 1e10, 0,
+      offsetof(struct sz_conf, profile_half_life_s),
+      "Half-life (event time) of the long-term category and price affinities.", NULL, NULL },
 };
 
 static const struct recd_conf_unit sz_unit = {
@@ -283,8 +286,8 @@ static int expired(const struct sessionize *op, int64_t last_ts)
     return last_ts < op->hwm - (int64_t)(op->conf.session_ttl_s * 1000.0);
 }
 
-static int load_blob(struct sessionize *op, int cf, const char *user, const char *sub,
-                     void *out, size_t size)
+static int load_blob(struct sessionize *op, int cf, const char *user, const char *sub, void *out,
+                     size_t size)
 {
     if (recd_key_sub(&op->key, user, sub) != RECD_OK ||
         recd_state_get(op->state, cf, op->key.data, op->key.len, &op->val) != RECD_OK ||
@@ -301,8 +304,8 @@ static int load_blob(struct sessionize *op, int cf, const char *user, const char
     }
     /* another format or a damaged value: the user starts afresh (docs/OPERATIONS.md) */
     recd_log_rl(RECD_LOG_OPERATOR, RECD_LOG_WARNING, "sessionize.unreadable",
-                "sessionize: user %s: unreadable %s record (format %u, %zu bytes): ignored",
-                user, sub, (unsigned)op->val.data[0], op->val.len);
+                "sessionize: user %s: unreadable %s record (format %u, %zu bytes): ignored", user,
+                sub, (unsigned)op->val.data[0], op->val.len);
     return 0;
 }
 
@@ -332,7 +335,8 @@ static struct userview *user_view(struct sessionize *op, const char *user)
         u->has_s = 0;
         u->dirty = 1;
     }
-    if (u->has_p && (u->p.n_cats > RECD_PROFILE_CATS || u->p.n_purchased > RECD_PROFILE_PURCHASES)) {
+    if (u->has_p &&
+        (u->p.n_cats > RECD_PROFILE_CATS || u->p.n_purchased > RECD_PROFILE_PURCHASES)) {
         u->has_p = 0;
     }
     if (recd_strmap_put(op->users, user, u) != RECD_OK) {
@@ -363,8 +367,9 @@ static void profile_decay(struct sessionize *op, struct recd_profile *p, int64_t
     if (ts <= p->updated_ts) {
         return;
     }
-    f = p->updated_ts == 0 ? 1.0 :
-        exp2(-(double)(ts - p->updated_ts) / (op->conf.profile_half_life_s * 1000.0));
+    f = p->updated_ts == 0
+        ? 1.0
+        : exp2(-(double)(ts - p->updated_ts) / (op->conf.profile_half_life_s * 1000.0));
     for (uint32_t i = 0; i < p->n_cats; i++) {
         p->cat_w[i] = (float)(p->cat_w[i] * f);
     }
@@ -606,8 +611,10 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
                 profile_add_cat(p, op->cat.meta[idx].cat_leaf, 5.0f);
                 profile_add_price(p, (float)ev->u.purchase.lines[j].unit_price, 5.0f);
                 if (p->n_purchased == RECD_PROFILE_PURCHASES) {
-                    memmove(p->purchased, p->purchased + 1, (RECD_PROFILE_PURCHASES - 1) * sizeof(int32_t));
-                    memmove(p->purchased_ts, p->purchased_ts + 1, (RECD_PROFILE_PURCHASES - 1) * sizeof(int64_t));
+                    memmove(p->purchased, p->purchased + 1,
+                            (RECD_PROFILE_PURCHASES - 1) * sizeof(int32_t));
+                    memmove(p->purchased_ts, p->purchased_ts + 1,
+                            (RECD_PROFILE_PURCHASES - 1) * sizeof(int64_t));
                     p->n_purchased--;
                 }
                 p->purchased[p->n_purchased] = idx;
@@ -639,8 +646,8 @@ static int put_blob(struct sessionize *op, struct recd_txn *t, int cf, const cha
     uint8_t v = FORMAT_VERSION;
 
     op->val.len = 0;
-    if (recd_key_sub(&op->key, user, sub) != RECD_OK || recd_buf_append(&op->val, &v, 1) != RECD_OK ||
-        recd_zpack(p, size, &op->val) != RECD_OK) {
+    if (recd_key_sub(&op->key, user, sub) != RECD_OK ||
+        recd_buf_append(&op->val, &v, 1) != RECD_OK || recd_zpack(p, size, &op->val) != RECD_OK) {
         return RECD_ENOMEM;
     }
     return recd_txn_put(t, cf, op->key.data, op->key.len, op->val.data, op->val.len);
@@ -753,7 +760,8 @@ static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t e
 
             rc = recd_key_sub(&op->key, op->cat.id[i], "idx");
             if (rc == RECD_OK) {
-                rc = recd_txn_put(b->txn, RECD_CF_ITEMS, op->key.data, op->key.len, &idx, sizeof(idx));
+                rc = recd_txn_put(b->txn, RECD_CF_ITEMS, op->key.data, op->key.len, &idx,
+                                  sizeof(idx));
             }
         }
         if (rc == RECD_OK && (op->cat.meta[i].known || op->cat.meta[i].removed)) {

@@ -36,8 +36,8 @@ const struct recd_item_meta *recd_catalog_meta(const struct recd_catalog *c, int
 uint32_t recd_category_hash(const char *name);
 
 /* ---- sessions and profiles ---- */
-#define RECD_SESSION_ITEMS 32
-#define RECD_PROFILE_CATS 16
+#define RECD_SESSION_ITEMS     32
+#define RECD_PROFILE_CATS      16
 #define RECD_PROFILE_PURCHASES 32
 
 struct recd_session {

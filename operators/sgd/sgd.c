@@ -69,7 +69,8 @@ static int check_learn_blend(const struct recd_conf_decl *d, const void *value, 
 {
     (void)d, (void)errstr, (void)errlen;
     if (*(const int *)value) {
-        RLOG_WARN(RECD_LOG_CONFIG, "operators.sgd.learn_blend is deprecated: write "
+        RLOG_WARN(RECD_LOG_CONFIG,
+                  "operators.sgd.learn_blend is deprecated: write "
                   "operators.sgd.learning = \"blend\" instead");
     }
     return RECD_OK;
@@ -80,7 +81,8 @@ static int check_learn_order(const struct recd_conf_decl *d, const void *value, 
 {
     (void)d, (void)errstr, (void)errlen;
     if (!*(const int *)value) {
-        RLOG_WARN(RECD_LOG_CONFIG, "operators.sgd.learn_order is deprecated: write "
+        RLOG_WARN(RECD_LOG_CONFIG,
+                  "operators.sgd.learn_order is deprecated: write "
                   "operators.sgd.learning = \"fixed\" (or \"blend_and_order\") instead");
     }
     return RECD_OK;
@@ -111,7 +113,8 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
                            "learn_blend <= 2, caps <= 65535)");
     }
     sessrec_destroy(m);
-    RLOG_WARN(RECD_LOG_CONFIG, "operators.sgd.tuning is deprecated: write each parameter as its "
+    RLOG_WARN(RECD_LOG_CONFIG,
+              "operators.sgd.tuning is deprecated: write each parameter as its "
               "own key of operators.sgd instead (e.g. tuning = \"w_next=0.3\" becomes "
               "w_next = 0.3;)");
     return RECD_OK;
@@ -119,13 +122,15 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
 
 #define C(f) offsetof(struct sgd_conf, f)
 #define RU(name, field, def, lo, hi, desc) \
-    {#name, RECD_CT_INT, #def, lo, hi, 0, C(name), desc, NULL, NULL},
+    { #name, RECD_CT_INT, #def, lo, hi, 0, C(name), desc, NULL, NULL },
 #define RF(name, field, def, lo, hi, desc) \
-    {#name, RECD_CT_DOUBLE, #def, lo, hi, 0, C(name), desc, NULL, NULL},
+    { #name, RECD_CT_DOUBLE, #def, lo, hi, 0, C(name), desc, NULL, NULL },
 #define RB(name, field, def, lo, hi, desc) \
-    {#name, RECD_CT_BOOL, #def, 1, 0, 0, C(name), desc, NULL, NULL},
+    { #name, RECD_CT_BOOL, #def, 1, 0, 0, C(name), desc, NULL, NULL },
 #define RE(name, field, def, lo, hi, desc) \
-    {#name, RECD_CT_STRING, "\"" def "\"", 1, 32, 0, C(name), desc, learning_choices, NULL},
+    { #name, RECD_CT_STRING, "\"" def "\"", 1, 32, 0, C(name), desc, learning_choices, NULL },
+/* the X-macro tables expand to elements clang-format cannot see */
+/* clang-format off */
 static const struct recd_conf_decl sgd_decls[] = {
     SESSREC_PARAM_TABLE(RU, RF, RB, RE)
     {"mf", RECD_CT_BOOL, "true", 1, 0, 0, C(mf),
@@ -152,6 +157,7 @@ static const struct recd_conf_decl sgd_decls[] = {
      "Deprecated, use the keys above: \"name=value,...\" of those keys, applied over them.",
      NULL, check_tuning},
 };
+/* clang-format on */
 #undef RU
 #undef RF
 #undef RB
@@ -174,7 +180,7 @@ struct log_rec {
 };
 #pragma pack(pop)
 
-#define LOG_CHUNK 256
+#define LOG_CHUNK     256
 #define LOG_ITEM_MASK 0x0FFFFFFF
 /* kinds of logged events; 0 is what logs written before purchases were logged hold */
 enum log_kind { LOG_CLICK = 0, LOG_CART = 1, LOG_PURCHASE = 2 };
@@ -229,7 +235,7 @@ static int apply(struct sgd *op, const struct log_rec *r)
                                   op->params.sess_items_cap);
     }
     if (op->mf != NULL) {
-        struct mf_text t = {NULL, 0, 0};
+        struct mf_text t = { NULL, 0, 0 };
 
         if (op->embed != NULL) {
             t.v = recd_embed_items(op->embed, &t.rows);
@@ -243,10 +249,10 @@ static int apply(struct sgd *op, const struct log_rec *r)
         return RECD_OK;   /* purchases teach MF only; the session model learns clicks */
     }
     if (op->learn && n > 0 && sessrec_wants_feedback(op->model, r->session_key)) {
-        sessrec_score(op->model, r->session_key, op->scratch_items, n, op->cand,
-                      op->cand_score, NULL, NULL,
-                      op->params.learning == SESSREC_LEARN_BLEND_AND_ORDER ? op->params.order_top :
-                                                                             op->params.learn_topn);
+        sessrec_score(op->model, r->session_key, op->scratch_items, n, op->cand, op->cand_score,
+                      NULL, NULL,
+                      op->params.learning == SESSREC_LEARN_BLEND_AND_ORDER ? op->params.order_top
+                                                                           : op->params.learn_topn);
         sessrec_feedback(op->model, item);
     }
     return sessrec_observe(op->model, r->session_key, item, r->ts) == 0 ? RECD_OK : RECD_ENOMEM;
@@ -283,9 +289,9 @@ static int replay(struct sgd *op, char *errstr, size_t errlen)
             memcpy(&r, (const char *)v + j * sizeof(r), sizeof(r));
             if ((rc = apply(op, &r)) != RECD_OK) {
                 recd_state_iter_destroy(it);
-                return rc == RECD_ESTATE ?
-                       recd_seterr(errstr, errlen, rc, "sgd: corrupt event log entry") :
-                       recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
+                return rc == RECD_ESTATE
+                    ? recd_seterr(errstr, errlen, rc, "sgd: corrupt event log entry")
+                    : recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
             }
             if (cnt < LOG_CHUNK) {
                 op->tail[j] = r;     /* the last chunk may be partial: keep it for appends */
@@ -296,8 +302,8 @@ static int replay(struct sgd *op, char *errstr, size_t errlen)
     recd_state_iter_destroy(it);
     if (n != op->n_events) {
         return recd_seterr(errstr, errlen, RECD_ESTATE,
-                           "sgd: event log has %llu entries, %llu expected",
-                           (unsigned long long)n, (unsigned long long)op->n_events);
+                           "sgd: event log has %llu entries, %llu expected", (unsigned long long)n,
+                           (unsigned long long)op->n_events);
     }
     op->n_committed = op->n_events;
     RLOG_INFO(RECD_LOG_OPERATOR, "sgd: model rebuilt from %llu logged events in %.2f s",
@@ -353,10 +359,10 @@ int sgd_model_params(const void *conf, struct sessrec_params *out, char *errstr,
 #define SU(name, field, def, lo, hi, desc) out->field = (uint32_t)c->name;
 #define SF(name, field, def, lo, hi, desc) out->field = (float)c->name;
 #define SB(name, field, def, lo, hi, desc) out->field = c->name != 0;
-#define SE(name, field, def, lo, hi, desc)                                               \
-    if (sessrec_learning_from_name(c->name, &out->field) != 0) {                         \
-        return recd_seterr(errstr, errlen, RECD_ECONFIG, "operators.sgd." #name          \
-                           ": unknown mode \"%s\"", c->name);                            \
+#define SE(name, field, def, lo, hi, desc)                                           \
+    if (sessrec_learning_from_name(c->name, &out->field) != 0) {                     \
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,                             \
+                           "operators.sgd." #name ": unknown mode \"%s\"", c->name); \
     }
     SESSREC_PARAM_TABLE(SU, SF, SB, SE)
 #undef SU
@@ -423,7 +429,8 @@ static int sgd_init(void **ctx, const void *conf, const struct recd_op_env *env,
     op->weight[LOG_PURCHASE] = (float)c->weight_purchase;
     op->scratch_items = calloc(op->params.sess_items_cap + 1, sizeof(int32_t));
     op->cand = calloc((size_t)op->params.learn_topn + op->params.order_top + 1, sizeof(int32_t));
-    op->cand_score = calloc((size_t)op->params.learn_topn + op->params.order_top + 1, sizeof(float));
+    op->cand_score = calloc((size_t)op->params.learn_topn + op->params.order_top + 1,
+                            sizeof(float));
     if (op->scratch_items == NULL || op->cand == NULL || op->cand_score == NULL) {
         sgd_fini(op);
         return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
@@ -529,7 +536,7 @@ static int sgd_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t 
             log_key(key, chunk);
             rc = recd_txn_put(b->txn, RECD_CF_MODEL, key, sizeof(key), buf, fill * sizeof(buf[0]));
             if (fill < LOG_CHUNK) {
-                memcpy(op->next_tail, buf, fill * sizeof(buf[0]));   /* becomes tail on commit */
+                memcpy(op->next_tail, buf, fill * sizeof(buf[0])); /* becomes tail on commit */
             }
             chunk++;
         }
@@ -550,7 +557,7 @@ static void sgd_committed(void *ctx, int ok)
 
     op->n_pending = 0;
     if (ok) {
-        if (op->n_events != op->n_committed) {   /* next_tail was written by this checkpoint */
+        if (op->n_events != op->n_committed) { /* next_tail was written by this checkpoint */
             memcpy(op->tail, op->next_tail, (op->n_events % LOG_CHUNK) * sizeof(op->tail[0]));
         }
         op->n_committed = op->n_events;

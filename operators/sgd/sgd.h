@@ -22,15 +22,15 @@ struct recd_sessrec_ref {
 /* The MF rows of the operators.sgd table (the only place their defaults live), one row
  * KIND(KEY, FIELD of struct mf_params, DEFAULT, MIN, MAX, DESC): U an integer, F a real (as
  * in models/sessrec/sessrec_params.h). */
-#define SGD_MF_PARAM_TABLE(U, F)                                                                 \
-    U(mf_dim, dim, 32, 1, 1024, "Factor dimension.")                                             \
-    F(mf_lr, lr, 0.2, 0, 10, "SGD learning rate.")                                               \
-    F(mf_reg, reg, 0.0001, 0, 10, "L2 regularisation.")                                          \
-    U(mf_negatives, negatives, 16, 0, 1000,                                                      \
-      "Negatives per event, drawn deterministically from the recent positives "                 \
-      "(popularity-proportional).")                                                              \
-    U(mf_ctx, ctx, 5, 1, 64,                                                                     \
-      "Last session items folded into the user factor (the k-th last weighs 0.7^k).")            \
+#define SGD_MF_PARAM_TABLE(U, F)                                                      \
+    U(mf_dim, dim, 32, 1, 1024, "Factor dimension.")                                  \
+    F(mf_lr, lr, 0.2, 0, 10, "SGD learning rate.")                                    \
+    F(mf_reg, reg, 0.0001, 0, 10, "L2 regularisation.")                               \
+    U(mf_negatives, negatives, 16, 0, 1000,                                           \
+      "Negatives per event, drawn deterministically from the recent positives "       \
+      "(popularity-proportional).")                                                   \
+    U(mf_ctx, ctx, 5, 1, 64,                                                          \
+      "Last session items folded into the user factor (the k-th last weighs 0.7^k).") \
     F(mf_text_lr, text_lr, 0.01, 0, 10, "Learning rate of the text projection.")
 
 /* The MF parameters of the default configuration: the table's rows over mf.h's values for

@@ -57,12 +57,14 @@
 
 static void die_usage(const char *msg)
 {
-    fprintf(stderr, "fault_tool: %s\n"
+    fprintf(stderr,
+            "fault_tool: %s\n"
             "usage: fault_tool mock [--brokers N] [--topic NAME:PARTITIONS:REPLICAS]...\n"
             "       fault_tool copy -b BROKERS --from TOPIC --to TOPIC [--drop-log FILE]\n"
             "       fault_tool flood -b BROKERS --users N [--topic T] [--items K] [--first U]"
             " [--ts MS]\n"
-            "       fault_tool hwm -b BROKERS --topic T\n", msg);
+            "       fault_tool hwm -b BROKERS --topic T\n",
+            msg);
     exit(64);
 }
 
@@ -73,7 +75,8 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *brokers, const c
     rd_kafka_t *rk;
 
     if (brokers != NULL &&
-        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) !=
+            RD_KAFKA_CONF_OK) {
         goto fail;
     }
     for (; kv != NULL && kv[0] != NULL; kv += 2) {
@@ -94,10 +97,14 @@ fail:
 
 /* ---- mock ------------------------------------------------------------------------------- */
 
-static const struct { const char *name; int16_t key; } API_KEYS[] = {
-    {"Produce", 0}, {"Fetch", 1}, {"ListOffsets", 2}, {"Metadata", 3}, {"OffsetCommit", 8},
-    {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11}, {"Heartbeat", 12},
-    {"LeaveGroup", 13}, {"SyncGroup", 14}, {"ApiVersion", 18}, {"InitProducerId", 22},
+static const struct {
+    const char *name;
+    int16_t key;
+} API_KEYS[] = {
+    { "Produce", 0 },         { "Fetch", 1 },       { "ListOffsets", 2 },      { "Metadata", 3 },
+    { "OffsetCommit", 8 },    { "OffsetFetch", 9 }, { "FindCoordinator", 10 }, { "JoinGroup", 11 },
+    { "Heartbeat", 12 },      { "LeaveGroup", 13 }, { "SyncGroup", 14 },       { "ApiVersion", 18 },
+    { "InitProducerId", 22 },
 };
 
 static int api_key(const char *s, int16_t *out)
@@ -248,15 +255,14 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
     if ((strcmp(argv[0], "down") == 0 || strcmp(argv[0], "up") == 0) && argc == 2) {
         int32_t id = (int32_t)strtol(argv[1], NULL, 10);
 
-        e = argv[0][0] == 'd' ? rd_kafka_mock_broker_set_down(mc, id) :
-            rd_kafka_mock_broker_set_up(mc, id);
+        e = argv[0][0] == 'd' ? rd_kafka_mock_broker_set_down(mc, id)
+                              : rd_kafka_mock_broker_set_up(mc, id);
     } else if (strcmp(argv[0], "rtt") == 0 && argc == 3) {
         e = rd_kafka_mock_broker_set_rtt(mc, (int32_t)strtol(argv[1], NULL, 10),
                                          (int)strtol(argv[2], NULL, 10));
     } else if (strcmp(argv[0], "coord") == 0 && argc == 4) {
         /* coord group|transaction KEY BROKER */
-        e = rd_kafka_mock_coordinator_set(mc, argv[1], argv[2],
-                                          (int32_t)strtol(argv[3], NULL, 10));
+        e = rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], (int32_t)strtol(argv[3], NULL, 10));
     } else if (strcmp(argv[0], "leader") == 0 && argc == 4) {
         /* leader TOPIC PARTITION BROKER (-1: no leader) */
         e = rd_kafka_mock_partition_set_leader(mc, argv[1], (int32_t)strtol(argv[2], NULL, 10),
@@ -265,7 +271,8 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         e = rd_kafka_mock_topic_create(mc, argv[1], (int)strtol(argv[2], NULL, 10),
                                        (int)strtol(argv[3], NULL, 10));
     } else {
-        reply("error unknown command %s (err API ERR..., berr ID API ERR..., clear API, pending, down ID, "
+        reply("error unknown command %s (err API ERR..., berr ID API ERR..., clear API, pending, "
+              "down ID, "
               "up ID, rtt ID MS, "
               "coord group KEY ID, leader TOPIC PART ID, topic NAME PARTS REPLICAS, quit)",
               argv[0]);
@@ -281,10 +288,9 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, char *line)
 
 static int cmd_mock(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"brokers", required_argument, NULL, 'n'}, {"topic", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { { "brokers", required_argument, NULL, 'n' },
+                                        { "topic", required_argument, NULL, 't' },
+                                        { NULL, 0, NULL, 0 } };
     char *topics[64];
     int nt = 0, nb = 3, c, rc = 1;
     rd_kafka_t *rk = NULL;
@@ -393,12 +399,11 @@ static int watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int64_t *lo,
 
 static int cmd_hwm(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { { "brokers", required_argument, NULL, 'b' },
+                                        { "topic", required_argument, NULL, 't' },
+                                        { NULL, 0, NULL, 0 } };
     const char *brokers = NULL, *topic = NULL;
-    static const char *const kv[] = {"group.id", "fault-tool-hwm", NULL};
+    static const char *const kv[] = { "group.id", "fault-tool-hwm", NULL };
     int32_t ids[MAX_PARTS];
     int n = 0, c, rc = 1;
     rd_kafka_t *rk;
@@ -478,7 +483,8 @@ static int produce(rd_kafka_t *p, const char *topic, int32_t part, const void *k
 
     for (;;) {
         e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                              RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+                              RD_KAFKA_V_KEY((void *)key, klen),
+                              RD_KAFKA_V_VALUE((void *)val, vlen),
                               RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -512,15 +518,20 @@ static int is_poison_key(const void *key, size_t klen)
 
 static int cmd_copy(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"brokers", required_argument, NULL, 'b'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'}, {"drop-log", required_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0}
-    };
-    static const char *const kv[] = {
-        "group.id", "fault-tool-copy", "enable.auto.commit", "false",
-        "enable.partition.eof", "false", "fetch.message.max.bytes", "4000000", NULL
-    };
+    static const struct option lo[] = { { "brokers", required_argument, NULL, 'b' },
+                                        { "from", required_argument, NULL, 'f' },
+                                        { "to", required_argument, NULL, 't' },
+                                        { "drop-log", required_argument, NULL, 'd' },
+                                        { NULL, 0, NULL, 0 } };
+    static const char *const kv[] = { "group.id",
+                                      "fault-tool-copy",
+                                      "enable.auto.commit",
+                                      "false",
+                                      "enable.partition.eof",
+                                      "false",
+                                      "fetch.message.max.bytes",
+                                      "4000000",
+                                      NULL };
     const char *brokers = NULL, *from = NULL, *to = NULL, *drop_path = NULL;
     int32_t ids[MAX_PARTS];
     int64_t hi[MAX_PARTS], next[MAX_PARTS];
@@ -536,7 +547,7 @@ static int cmd_copy(int argc, char **argv)
         case 'f': from = optarg; break;
         case 't': to = optarg; break;
         case 'd': drop_path = optarg; break;
-        default: die_usage("copy: bad option");
+        default:  die_usage("copy: bad option");
         }
     }
     if (brokers == NULL || from == NULL || to == NULL) {
@@ -596,8 +607,8 @@ static int cmd_copy(int argc, char **argv)
                 if (m->payload != NULL && m->len > 0) {
                     crc = crc32(crc, m->payload, (uInt)m->len);
                 }
-                fprintf(drop, "%s\t%d\t%" PRId64 "\t%zu\t%lu\n", from, (int)m->partition,
-                        m->offset, m->len, (unsigned long)crc);
+                fprintf(drop, "%s\t%d\t%" PRId64 "\t%zu\t%lu\n", from, (int)m->partition, m->offset,
+                        m->len, (unsigned long)crc);
             }
         } else {
             if (produce(prod, to, m->partition, m->key, m->key_len, m->payload, m->len,
@@ -639,12 +650,13 @@ out:
 
 static int cmd_flood(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-        {"users", required_argument, NULL, 'u'}, {"items", required_argument, NULL, 'i'},
-        {"first", required_argument, NULL, 'f'}, {"ts", required_argument, NULL, 's'},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { { "brokers", required_argument, NULL, 'b' },
+                                        { "topic", required_argument, NULL, 't' },
+                                        { "users", required_argument, NULL, 'u' },
+                                        { "items", required_argument, NULL, 'i' },
+                                        { "first", required_argument, NULL, 'f' },
+                                        { "ts", required_argument, NULL, 's' },
+                                        { NULL, 0, NULL, 0 } };
     const char *brokers = NULL, *topic = "shop.clicks";
     long long users = 0, items = 1000, first = 0, ts0 = 1700000000000LL;
     struct recd_codec *codec = NULL;
@@ -662,7 +674,7 @@ static int cmd_flood(int argc, char **argv)
         case 'i': items = atoll(optarg); break;
         case 'f': first = atoll(optarg); break;
         case 's': ts0 = atoll(optarg); break;
-        default: die_usage("flood: bad option");
+        default:  die_usage("flood: bad option");
         }
     }
     if (brokers == NULL || users <= 0 || items <= 0 || first < 0) {
@@ -698,8 +710,8 @@ static int cmd_flood(int argc, char **argv)
             fprintf(stderr, "fault_tool: encode: %s\n", err);
             goto out;
         }
-        if (produce(prod, topic, RD_KAFKA_PARTITION_UA, user, strlen(user), buf.data, buf.len,
-                    0) != 0) {
+        if (produce(prod, topic, RD_KAFKA_PARTITION_UA, user, strlen(user), buf.data, buf.len, 0) !=
+            0) {
             goto out;
         }
     }

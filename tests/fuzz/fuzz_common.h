@@ -15,8 +15,7 @@
 #error "RECD_SOURCE_DIR must be defined (the source tree)"
 #endif
 
-__attribute__((noreturn, format(printf, 1, 2)))
-static void fuzz_fail(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void fuzz_fail(const char *fmt, ...)
 {
     va_list ap;
 
@@ -28,11 +27,11 @@ static void fuzz_fail(const char *fmt, ...)
     abort();
 }
 
-#define FUZZ_CHECK(cond, ...)          \
-    do {                               \
-        if (!(cond)) {                 \
-            fuzz_fail(__VA_ARGS__);    \
-        }                              \
+#define FUZZ_CHECK(cond, ...)       \
+    do {                            \
+        if (!(cond)) {              \
+            fuzz_fail(__VA_ARGS__); \
+        }                           \
     } while (0)
 
 #endif

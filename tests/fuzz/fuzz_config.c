@@ -80,14 +80,14 @@ static int check_no_space(const struct recd_conf_decl *d, const void *value, cha
 static const struct recd_conf_decl core_decls[] = {
     { "log_level", RECD_CT_STRING, "\"info\"", 1, 0, R, offsetof(struct core_conf, log_level),
       "Log level.", levels, NULL },
-    { "workers", RECD_CT_INT, "4", 1, 64, 0, offsetof(struct core_conf, workers),
-      "Worker threads.", NULL, NULL },
+    { "workers", RECD_CT_INT, "4", 1, 64, 0, offsetof(struct core_conf, workers), "Worker threads.",
+      NULL, NULL },
     { "big", RECD_CT_INT, "5000000000L", 1, 0, 0, offsetof(struct core_conf, big),
       "A 64-bit value.", NULL, NULL },
-    { "ratio", RECD_CT_DOUBLE, "0.5", 0, 1, R, offsetof(struct core_conf, ratio),
-      "A fraction.", NULL, NULL },
-    { "fast", RECD_CT_BOOL, "false", 1, 0, R, offsetof(struct core_conf, fast),
-      "Go fast.", NULL, NULL },
+    { "ratio", RECD_CT_DOUBLE, "0.5", 0, 1, R, offsetof(struct core_conf, ratio), "A fraction.",
+      NULL, NULL },
+    { "fast", RECD_CT_BOOL, "false", 1, 0, R, offsetof(struct core_conf, fast), "Go fast.", NULL,
+      NULL },
     { "token", RECD_CT_STRING, NULL, 0, 64, R | S, offsetof(struct core_conf, token),
       "An access token.", NULL, NULL },
     { "name", RECD_CT_STRING, "\"recd\"", 1, 16, 0, offsetof(struct core_conf, name),
@@ -97,8 +97,8 @@ static const struct recd_conf_decl core_decls[] = {
 static const struct recd_conf_decl kafka_decls[] = {
     { "topics", RECD_CT_STRLIST, "[\"events\"]", 1, 4, 0, offsetof(struct kafka_conf, topics),
       "Input topics.", NULL, NULL },
-    { "modes", RECD_CT_STRLIST, "[]", 0, 2, R, offsetof(struct kafka_conf, modes),
-      "Modes.", modes, NULL },
+    { "modes", RECD_CT_STRLIST, "[]", 0, 2, R, offsetof(struct kafka_conf, modes), "Modes.", modes,
+      NULL },
     { "properties", RECD_CT_MAP, "{ client_id = \"recd\"; }", 1, 0, 0,
       offsetof(struct kafka_conf, properties), "Properties.", NULL, NULL },
     { "brokers", RECD_CT_STRING, "\"localhost:9092\"", 1, 0, 0,
@@ -106,33 +106,31 @@ static const struct recd_conf_decl kafka_decls[] = {
 };
 
 static const struct recd_conf_decl pop_decls[] = {
-    { "window", RECD_CT_INT, "10", 1, 1000, R, offsetof(struct pop_conf, window),
-      "Window.", NULL, NULL },
-    { "decay", RECD_CT_DOUBLE, "1.0", 1, 0, R, offsetof(struct pop_conf, decay),
-      "Decay.", NULL, NULL },
+    { "window", RECD_CT_INT, "10", 1, 1000, R, offsetof(struct pop_conf, window), "Window.", NULL,
+      NULL },
+    { "decay", RECD_CT_DOUBLE, "1.0", 1, 0, R, offsetof(struct pop_conf, decay), "Decay.", NULL,
+      NULL },
 };
 
 static const struct recd_conf_decl cooc_decls[] = {
-    { "k", RECD_CT_INT, "20", 1, 100, 0, offsetof(struct cooc_conf, k), "Neighbours.", NULL,
-      NULL },
+    { "k", RECD_CT_INT, "20", 1, 100, 0, offsetof(struct cooc_conf, k), "Neighbours.", NULL, NULL },
 };
 
 #undef R
 #undef S
 
-static const struct recd_conf_unit core_unit = {
-    "core", "The core.", core_decls, RECD_ARRAY_SIZE(core_decls), sizeof(struct core_conf)
-};
-static const struct recd_conf_unit kafka_unit = {
-    "kafka", "Kafka.", kafka_decls, RECD_ARRAY_SIZE(kafka_decls), sizeof(struct kafka_conf)
-};
-static const struct recd_conf_unit pop_unit = {
-    "ops.pop", "Popularity.", pop_decls, RECD_ARRAY_SIZE(pop_decls), sizeof(struct pop_conf)
-};
-static const struct recd_conf_unit cooc_unit = {
-    "ops.cooc", "Co-occurrence.", cooc_decls, RECD_ARRAY_SIZE(cooc_decls),
-    sizeof(struct cooc_conf)
-};
+static const struct recd_conf_unit core_unit = { "core", "The core.", core_decls,
+                                                 RECD_ARRAY_SIZE(core_decls),
+                                                 sizeof(struct core_conf) };
+static const struct recd_conf_unit kafka_unit = { "kafka", "Kafka.", kafka_decls,
+                                                  RECD_ARRAY_SIZE(kafka_decls),
+                                                  sizeof(struct kafka_conf) };
+static const struct recd_conf_unit pop_unit = { "ops.pop", "Popularity.", pop_decls,
+                                                RECD_ARRAY_SIZE(pop_decls),
+                                                sizeof(struct pop_conf) };
+static const struct recd_conf_unit cooc_unit = { "ops.cooc", "Co-occurrence.", cooc_decls,
+                                                 RECD_ARRAY_SIZE(cooc_decls),
+                                                 sizeof(struct cooc_conf) };
 static const struct recd_conf_unit *const test_units[] = { &core_unit, &pop_unit, &kafka_unit,
                                                            &cooc_unit };
 
@@ -164,10 +162,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     atexit(cleanup);
     real_units = recd_units_all(&n_real_units);
-    if (recd_conf_defaults(real_units, n_real_units, &real_defaults, err, sizeof(err))
-        != RECD_OK
-        || recd_conf_defaults(test_units, RECD_ARRAY_SIZE(test_units), &test_defaults, err,
-                              sizeof(err)) != RECD_OK) {
+    if (recd_conf_defaults(real_units, n_real_units, &real_defaults, err, sizeof(err)) != RECD_OK ||
+        recd_conf_defaults(test_units, RECD_ARRAY_SIZE(test_units), &test_defaults, err,
+                           sizeof(err)) != RECD_OK) {
         fprintf(stderr, "fuzz_config: defaults do not load: %s\n", err);
         exit(1);
     }
@@ -194,21 +191,20 @@ static char *dump_text(const struct recd_conf *c)
     return text;
 }
 
-static void check_load_result(int rc, const char *err, const struct recd_conf *c,
-                              const char *which)
+static void check_load_result(int rc, const char *err, const struct recd_conf *c, const char *which)
 {
     if (rc == RECD_OK) {
         FUZZ_CHECK(c != NULL, "%s: RECD_OK without a configuration", which);
         return;
     }
     FUZZ_CHECK(c == NULL, "%s: failure (%d) but a configuration was returned", which, rc);
-    FUZZ_CHECK(rc == RECD_ECONFIG, "%s: load returned %d (%s), expected RECD_ECONFIG", which,
-               rc, err);
+    FUZZ_CHECK(rc == RECD_ECONFIG, "%s: load returned %d (%s), expected RECD_ECONFIG", which, rc,
+               err);
     FUZZ_CHECK(err[0] != '\0', "%s: failure without a message", which);
     /* "fuzz:LINE: ..." for anything from the text; "unit.key: ..." only for broken defaults,
      * which cannot happen here (the defaults loaded in LLVMFuzzerInitialize) */
-    FUZZ_CHECK(strncmp(err, "fuzz:", 5) == 0, "%s: message does not name the source: \"%s\"",
-               which, err);
+    FUZZ_CHECK(strncmp(err, "fuzz:", 5) == 0, "%s: message does not name the source: \"%s\"", which,
+               err);
 }
 
 /* Load text against units; on success exercise the loaded configuration. */
@@ -248,13 +244,13 @@ static void fuzz_units(const char *text, const struct recd_conf_unit *const *uni
     rc = recd_conf_load_string(d1, "fuzz", units, n, &c2, err2, sizeof(err2));
     if (rc != RECD_OK) {
         FUZZ_CHECK(strstr(d1, "********") != NULL,
-                   "%s: the dump of a loaded configuration does not load: %s\n--- dump:\n%s",
-                   which, err2, d1);
+                   "%s: the dump of a loaded configuration does not load: %s\n--- dump:\n%s", which,
+                   err2, d1);
         goto cleanup;
     }
     d2 = dump_text(c2);
-    FUZZ_CHECK(strcmp(d1, d2) == 0, "%s: dump is not a fixed point\n--- first:\n%s\n--- second:\n%s",
-               which, d1, d2);
+    FUZZ_CHECK(strcmp(d1, d2) == 0,
+               "%s: dump is not a fixed point\n--- first:\n%s\n--- second:\n%s", which, d1, d2);
 
 cleanup:
     free(d1);
@@ -273,8 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     if (strcasestr(text, "@include") == NULL) {
         fuzz_units(text, real_units, n_real_units, real_defaults, 1, "real units");
-        fuzz_units(text, test_units, RECD_ARRAY_SIZE(test_units), test_defaults, 0,
-                   "test units");
+        fuzz_units(text, test_units, RECD_ARRAY_SIZE(test_units), test_defaults, 0, "test units");
     }
     free(text);
     return 0;

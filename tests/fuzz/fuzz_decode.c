@@ -162,9 +162,8 @@ static int has_class(const char *err, const char *const *classes)
     return 0;
 }
 
-static const char *const decode_classes[] = {
-    "framing", "unknown_schema_id", "avro", "too_large", NULL
-};
+static const char *const decode_classes[] = { "framing", "unknown_schema_id", "avro", "too_large",
+                                              NULL };
 static const char *const valid_classes[] = {
     "empty_user_id", "bad_id", "bad_timestamp", "bad_price", "bad_purchase", "bad_item", NULL
 };
@@ -204,8 +203,8 @@ static int utf8_valid(const char *s)
             }
             cp = (cp << 6) | (p[i] & 0x3F);
         }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
-            || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
             return 0;
         }
         p += n + 1;
@@ -260,8 +259,7 @@ static void check_decoded(const struct recd_event *ev, int kind)
             str_check(ev->u.item.description, 1, "description");
             str_check(ev->u.item.brand, 0, "brand");
             FUZZ_CHECK(ev->ts_ms == ev->u.item.updated_ts, "item ts != updated_ts");
-            FUZZ_CHECK(ev->u.item.n_category == 0 || ev->u.item.category != NULL,
-                       "category NULL");
+            FUZZ_CHECK(ev->u.item.n_category == 0 || ev->u.item.category != NULL, "category NULL");
             for (k = 0; k < ev->u.item.n_category; k++) {
                 str_check(ev->u.item.category[k], 1, "category");
             }
@@ -271,8 +269,7 @@ static void check_decoded(const struct recd_event *ev, int kind)
         str_check(ev->u.deletion.reason, 0, "reason");
         FUZZ_CHECK(ev->ts_ms == ev->u.deletion.requested_ts, "deletion ts != requested_ts");
         break;
-    default:
-        fuzz_fail("bad kind %d", kind);
+    default: fuzz_fail("bad kind %d", kind);
     }
 }
 
@@ -282,10 +279,11 @@ static void events_equal(const struct recd_event *a, const struct recd_event *b,
 {
     uint32_t k;
 
-#define EQ_STR(x) FUZZ_CHECK(str_eq(a->x, b->x), "%s round trip: %s \"%s\" != \"%s\"", how, #x, \
-                             a->x != NULL ? a->x : "(null)", b->x != NULL ? b->x : "(null)")
-#define EQ_NUM(x) FUZZ_CHECK(memcmp(&a->x, &b->x, sizeof(a->x)) == 0, "%s round trip: %s differs", \
-                             how, #x)
+#define EQ_STR(x)                                                                 \
+    FUZZ_CHECK(str_eq(a->x, b->x), "%s round trip: %s \"%s\" != \"%s\"", how, #x, \
+               a->x != NULL ? a->x : "(null)", b->x != NULL ? b->x : "(null)")
+#define EQ_NUM(x) \
+    FUZZ_CHECK(memcmp(&a->x, &b->x, sizeof(a->x)) == 0, "%s round trip: %s differs", how, #x)
     EQ_NUM(kind);
     EQ_STR(event_id);
     EQ_STR(user_id);
@@ -338,8 +336,7 @@ static void events_equal(const struct recd_event *a, const struct recd_event *b,
         EQ_NUM(u.deletion.requested_ts);
         EQ_STR(u.deletion.reason);
         break;
-    default:
-        break;
+    default: break;
     }
 #undef EQ_STR
 #undef EQ_NUM
@@ -382,7 +379,13 @@ static size_t collect_texts(struct recd_event *ev, struct text *t)
     size_t n = 0;
     uint32_t k;
 
-#define ADD(p) do { if (n < MAX_TEXTS) { t[n].field = (const char *const *)(p); n++; } } while (0)
+#define ADD(p)                                     \
+    do {                                           \
+        if (n < MAX_TEXTS) {                       \
+            t[n].field = (const char *const *)(p); \
+            n++;                                   \
+        }                                          \
+    } while (0)
     switch (ev->kind) {
     case RECD_KIND_CLICK:
         for (k = 0; k < ev->u.click.n_context; k++) {
@@ -390,9 +393,7 @@ static size_t collect_texts(struct recd_event *ev, struct text *t)
             ADD(&ev->u.click.context[k].value);
         }
         break;
-    case RECD_KIND_QUERY:
-        ADD(&ev->u.query.text);
-        break;
+    case RECD_KIND_QUERY: ADD(&ev->u.query.text); break;
     case RECD_KIND_ITEM:
         if (!ev->u.item.removed) {
             ADD(&ev->u.item.title);
@@ -403,11 +404,8 @@ static size_t collect_texts(struct recd_event *ev, struct text *t)
             }
         }
         break;
-    case RECD_KIND_DELETION:
-        ADD(&ev->u.deletion.reason);
-        break;
-    default:
-        break;
+    case RECD_KIND_DELETION: ADD(&ev->u.deletion.reason); break;
+    default:                 break;
     }
 #undef ADD
     for (k = 0; k < n; k++) {
@@ -435,8 +433,7 @@ static void check_clamped(const struct text *t, int64_t max)
                    (long long)max);
         return;
     }
-    FUZZ_CHECK(nlen <= (size_t)max, "clamped text of %zu bytes exceeds %lld", nlen,
-               (long long)max);
+    FUZZ_CHECK(nlen <= (size_t)max, "clamped text of %zu bytes exceeds %lld", nlen, (long long)max);
     FUZZ_CHECK(nlen + 3 >= (size_t)max, "clamped text cut to %zu bytes, limit %lld", nlen,
                (long long)max);
     FUZZ_CHECK(!utf8_valid(t->orig) || utf8_valid(now),
@@ -455,8 +452,8 @@ static int opt_id_ok(const char *s, int64_t max)
 
 static int ts_ok(const struct recd_validate_conf *vc, int64_t ts)
 {
-    return (vc->min_ts_ms == 0 && vc->max_ts_ms == 0)
-        || (ts >= vc->min_ts_ms && ts <= vc->max_ts_ms);
+    return (vc->min_ts_ms == 0 && vc->max_ts_ms == 0) ||
+        (ts >= vc->min_ts_ms && ts <= vc->max_ts_ms);
 }
 
 static int price_ok(const struct recd_validate_conf *vc, double p)
@@ -485,16 +482,16 @@ static void check_accepted(const struct recd_validate_conf *vc, const struct rec
         FUZZ_CHECK(id_ok(ev->event_id, vc->max_id_bytes), "accepted bad event_id");
         FUZZ_CHECK(id_ok(ev->u.purchase.order_id, vc->max_id_bytes), "accepted bad order_id");
         FUZZ_CHECK(ts_ok(vc, ev->ts_ms), "accepted bad ts");
-        FUZZ_CHECK(ev->u.purchase.n_lines > 0
-                   && (vc->max_lines <= 0 || ev->u.purchase.n_lines <= vc->max_lines),
+        FUZZ_CHECK(ev->u.purchase.n_lines > 0 &&
+                       (vc->max_lines <= 0 || ev->u.purchase.n_lines <= vc->max_lines),
                    "accepted %u lines", (unsigned)ev->u.purchase.n_lines);
         FUZZ_CHECK(id_ok(ev->u.purchase.currency, vc->max_id_bytes), "accepted bad currency");
         for (k = 0; k < ev->u.purchase.n_lines; k++) {
             const struct recd_purchase_line *l = &ev->u.purchase.lines[k];
 
             FUZZ_CHECK(id_ok(l->item_id, vc->max_id_bytes), "accepted bad line item_id");
-            FUZZ_CHECK(l->quantity > 0
-                       && (vc->max_quantity <= 0 || l->quantity <= vc->max_quantity),
+            FUZZ_CHECK(l->quantity > 0 &&
+                           (vc->max_quantity <= 0 || l->quantity <= vc->max_quantity),
                        "accepted quantity %d", (int)l->quantity);
             FUZZ_CHECK(price_ok(vc, l->unit_price), "accepted unit_price %g", l->unit_price);
         }
@@ -521,8 +518,7 @@ static void check_accepted(const struct recd_validate_conf *vc, const struct rec
     case RECD_KIND_DELETION:
         FUZZ_CHECK(ts_ok(vc, ev->u.deletion.requested_ts), "accepted bad requested_ts");
         break;
-    default:
-        fuzz_fail("accepted kind %d", ev->kind);
+    default: fuzz_fail("accepted kind %d", ev->kind);
     }
 }
 
@@ -541,8 +537,7 @@ static void validate_all(struct recd_event *ev)
         rc = recd_validate_event(vc, ev, err, sizeof(err));
         FUZZ_CHECK(rc == RECD_OK || rc == RECD_EVALID, "validate returned %d: %s", rc, err);
         if (rc == RECD_EVALID) {
-            FUZZ_CHECK(has_class(err, valid_classes), "undocumented validation error \"%s\"",
-                       err);
+            FUZZ_CHECK(has_class(err, valid_classes), "undocumented validation error \"%s\"", err);
         } else {
             for (i = 0; i < n; i++) {
                 check_clamped(&t[i], vc->max_text_bytes);
@@ -571,16 +566,16 @@ static void recs_equal(const struct recd_recs *a, const struct recd_recs *b)
 {
     uint32_t k;
 
-    FUZZ_CHECK(str_eq(a->user_id, b->user_id) && a->seq == b->seq
-               && str_eq(a->model_version, b->model_version)
-               && a->generated_ts == b->generated_ts
-               && str_eq(a->trigger_event_id, b->trigger_event_id)
-               && a->n_items == b->n_items, "recommendations round trip: header differs");
+    FUZZ_CHECK(str_eq(a->user_id, b->user_id) && a->seq == b->seq &&
+                   str_eq(a->model_version, b->model_version) &&
+                   a->generated_ts == b->generated_ts &&
+                   str_eq(a->trigger_event_id, b->trigger_event_id) && a->n_items == b->n_items,
+               "recommendations round trip: header differs");
     for (k = 0; k < a->n_items; k++) {
-        FUZZ_CHECK(str_eq(a->items[k].item_id, b->items[k].item_id)
-                   && memcmp(&a->items[k].score, &b->items[k].score, sizeof(float)) == 0
-                   && str_eq(a->items[k].reason, b->items[k].reason)
-                   && str_eq(a->items[k].because_item_id, b->items[k].because_item_id),
+        FUZZ_CHECK(str_eq(a->items[k].item_id, b->items[k].item_id) &&
+                       memcmp(&a->items[k].score, &b->items[k].score, sizeof(float)) == 0 &&
+                       str_eq(a->items[k].reason, b->items[k].reason) &&
+                       str_eq(a->items[k].because_item_id, b->items[k].because_item_id),
                    "recommendations round trip: item %u differs", (unsigned)k);
     }
 }

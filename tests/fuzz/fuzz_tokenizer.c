@@ -67,14 +67,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 "\nfuzz_tokenizer: MODEL MISSING: no vocabulary at %s\n"
                 "  run:  scripts/install-model.sh      (from the source tree; installs the\n"
                 "        all-MiniLM-L6-v2 model into ${RECD_CACHE:-$HOME/.cache/recd})\n"
-                "  or set RECD_MODEL_DIR to an installed model directory.\n\n", vocab);
+                "  or set RECD_MODEL_DIR to an installed model directory.\n\n",
+                vocab);
         exit(1);
     }
     for (i = 0; i < N_TOK; i++) {
-        if (recd_minilm_tokenizer_open(vocab, max_lens[i], &tok[i], err, sizeof(err))
-            != RECD_OK) {
-            fprintf(stderr, "fuzz_tokenizer: cannot open the tokenizer on %s: %s\n", vocab,
-                    err);
+        if (recd_minilm_tokenizer_open(vocab, max_lens[i], &tok[i], err, sizeof(err)) != RECD_OK) {
+            fprintf(stderr, "fuzz_tokenizer: cannot open the tokenizer on %s: %s\n", vocab, err);
             exit(1);
         }
     }
@@ -136,8 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         other = tokenize(i, size > 0 ? text : NULL, size, &nother);
         /* content pieces: full[1..nfull-1), other[1..nother-1) */
         FUZZ_CHECK(nother - 2 == (nfull - 2 < max_lens[i] - 2 ? nfull - 2 : max_lens[i] - 2),
-                   "max_len %zu kept %zu pieces, max_len 256 had %zu", max_lens[i],
-                   nother - 2, nfull - 2);
+                   "max_len %zu kept %zu pieces, max_len 256 had %zu", max_lens[i], nother - 2,
+                   nfull - 2);
         for (k = 1; k + 1 < nother; k++) {
             FUZZ_CHECK(other[k] == full[k], "max_len %zu: piece %zu is %d, max_len 256 has %d",
                        max_lens[i], k, (int)other[k], (int)full[k]);

@@ -28,8 +28,9 @@ static int sink_publish(void *o, const char *user, const void *val, size_t len)
     snprintf(c->user, sizeof(c->user), "%s", user);
     c->tombstone = val == NULL;
     if (val != NULL) {
-        assert_int_equal(recd_codec_decode_recs(w->codec, val, len, w->arena, &c->recs, err, sizeof(err)),
-                         RECD_OK);
+        assert_int_equal(
+            recd_codec_decode_recs(w->codec, val, len, w->arena, &c->recs, err, sizeof(err)),
+            RECD_OK);
     } else {
         memset(&c->recs, 0, sizeof(c->recs));
     }
@@ -53,14 +54,14 @@ static int sink_flush(void *o, char *e, size_t l)
     return RECD_OK;
 }
 
-const struct recd_sink WORLD_SINK = {NULL, sink_publish, sink_dlq, sink_flush, NULL};
+const struct recd_sink WORLD_SINK = { NULL, sink_publish, sink_dlq, sink_flush, NULL };
 
 struct world *world_new(const char *extra)
 {
     struct world *w = calloc(1, sizeof(*w));
     char text[2048], err[512];
-    struct recd_codec_conf cc = {0};
-    struct recd_state_conf sc = {0};
+    struct recd_codec_conf cc = { 0 };
+    struct recd_state_conf sc = { 0 };
 
     assert_non_null(w);
     snprintf(w->dir, sizeof(w->dir), "/tmp/recd-optest-XXXXXX");
@@ -125,9 +126,9 @@ void world_reconfigure(struct world *w, const char *extra)
     w->conf = nc;
 }
 
-static const char *topic_names[RECD_KIND__NINPUT] = {
-    "shop.clicks", "shop.purchases", "shop.queries", "shop.items", "shop.user-deletions"
-};
+static const char *topic_names[RECD_KIND__NINPUT] = { "shop.clicks", "shop.purchases",
+                                                      "shop.queries", "shop.items",
+                                                      "shop.user-deletions" };
 
 void add(struct world *w, struct recd_event *ev)
 {
@@ -155,11 +156,10 @@ void add(struct world *w, struct recd_event *ev)
 
 static int n_clicks;   /* event ids: process-wide, as the fingerprint has always seen them */
 
-static void click_type(struct world *w, const char *user, const char *item_id, int type,
-                       int64_t ts)
+static void click_type(struct world *w, const char *user, const char *item_id, int type, int64_t ts)
 {
     char id[32];
-    struct recd_event ev = {0};
+    struct recd_event ev = { 0 };
 
     snprintf(id, sizeof(id), "c%d", n_clicks++);
     ev.kind = RECD_KIND_CLICK;
@@ -185,8 +185,8 @@ void purchase(struct world *w, const char *user, const char *item_id, int32_t qu
 {
     static int n;
     char id[32];
-    struct recd_event ev = {0};
-    struct recd_purchase_line line = {item_id, quantity, 10.0};
+    struct recd_event ev = { 0 };
+    struct recd_purchase_line line = { item_id, quantity, 10.0 };
 
     snprintf(id, sizeof(id), "p%d", n++);
     ev.kind = RECD_KIND_PURCHASE;
@@ -202,8 +202,8 @@ void purchase(struct world *w, const char *user, const char *item_id, int32_t qu
 
 void item(struct world *w, const char *id, const char *title, const char *cat, int in_stock)
 {
-    struct recd_event ev = {0};
-    const char *path[1] = {cat};
+    struct recd_event ev = { 0 };
+    const char *path[1] = { cat };
 
     ev.kind = RECD_KIND_ITEM;
     ev.event_id = id;
@@ -223,7 +223,7 @@ void query(struct world *w, const char *user, const char *text, int64_t ts)
 {
     static int n;
     char id[32];
-    struct recd_event ev = {0};
+    struct recd_event ev = { 0 };
 
     snprintf(id, sizeof(id), "q%d", n++);
     ev.kind = RECD_KIND_QUERY;
@@ -236,7 +236,7 @@ void query(struct world *w, const char *user, const char *text, int64_t ts)
 
 void forget(struct world *w, const char *user, int64_t ts)
 {
-    struct recd_event ev = {0};
+    struct recd_event ev = { 0 };
 
     ev.kind = RECD_KIND_DELETION;
     ev.user_id = user;

@@ -31,7 +31,7 @@
 #include "pipeline.h"
 
 #define WORLD_MAXREC 4096
-#define T0 1600000000000LL          /* event time of the tests' streams: 2020-09-13 */
+#define T0           1600000000000LL          /* event time of the tests' streams: 2020-09-13 */
 
 struct recd_conf;
 struct recd_state;

@@ -24,8 +24,9 @@
 #include "units.h"
 
 #define DIM 32
-#define EMBED(dim) "pipeline = { chain = [\"sessionize\", \"embed\"]; require_output = false; };\n" \
-                   "operators = { embed = { dim = " #dim "; }; };\n"
+#define EMBED(dim)                                                                   \
+    "pipeline = { chain = [\"sessionize\", \"embed\"]; require_output = false; };\n" \
+    "operators = { embed = { dim = " #dim "; }; };\n"
 
 /* The item's stored vector into v (DIM floats): 1, or 0 when there is none. */
 static int vec_of(struct world *w, const char *id, float *v)

@@ -139,7 +139,8 @@ static void test_outbox(void **s)
     click(w, "u", "a", T0);
     click(w, "u", "b", T0 + 10);
     click(w, "v", "a", T0 + 20);
-    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)),
+                     RECD_OK);
     w->n_raws = 0;
     assert_int_equal(n_held, 1);
     assert_int_equal(held_no[0], 0);
@@ -148,7 +149,8 @@ static void test_outbox(void **s)
     hold_mode = 0;
     click(w, "u", "c", T0 + 30);
     forget(w, "v", T0 + 40);
-    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)),
+                     RECD_OK);
     w->n_raws = 0;
     assert_int_equal(held_no[1], 1);
     assert_int_equal(outbox_entries(w, users, sizeof(users)), 1);
@@ -187,7 +189,8 @@ static void test_outbox(void **s)
     /* the next batch is numbered past the recovered entry */
     sink.hold = sink_hold;
     click(w, "u", "d", T0 + 50);
-    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_pipeline_run_batch(w->p, w->raws, w->n_raws, &sink, err, sizeof(err)),
+                     RECD_OK);
     w->n_raws = 0;
     assert_int_equal(held_no[2], 2);
     /* acknowledged later: removed by the next commit (also one that publishes nothing) */
@@ -252,7 +255,7 @@ static void test_online_quality(void **s)
 static void test_batch_boundaries(void **s)
 {
     char d[3][33], err[256];
-    size_t sizes[3] = {1, 3, 64};
+    size_t sizes[3] = { 1, 3, 64 };
 
     for (int r = 0; r < 3; r++) {
         struct world *w = world_new(NULL);
@@ -287,7 +290,8 @@ static void test_learn_order_replay(void **s)
     uint32_t n[2];
 
     for (int r = 0; r < 2; r++) {
-        struct world *w = world_new("operators = { sgd = { learn_order = true; learn_every = 2; }; };\n");
+        struct world *w = world_new(
+            "operators = { sgd = { learn_order = true; learn_every = 2; }; };\n");
         char user[16], it[16], err[512];
         const struct captured *c;
 
@@ -297,9 +301,10 @@ static void test_learn_order_replay(void **s)
             click(w, user, it, T0 + i * 1000LL);
         }
         run(w, 16);
-        if (r == 1) {   /* restart: the model is rebuilt from the log */
+        if (r == 1) { /* restart: the model is rebuilt from the log */
             recd_pipeline_destroy(w->p);
-            if (recd_pipeline_new(w->conf, w->st, NULL, w->codec, &w->p, err, sizeof(err)) != RECD_OK) {
+            if (recd_pipeline_new(w->conf, w->st, NULL, w->codec, &w->p, err, sizeof(err)) !=
+                RECD_OK) {
                 fail_msg("pipeline: %s", err);
             }
         }
@@ -344,8 +349,8 @@ static void fp_str(XXH3_state_t *h, const char *s)
  * fingerprints; here it checks that the lists are not trivially empty. */
 static void test_fingerprint(void **s)
 {
-    static const char *const words[] = {"red", "green", "tent", "shoe", "lamp", "wool",
-                                        "steel", "kids", "camp", "sock", "rain", "coat"};
+    static const char *const words[] = { "red",   "green", "tent", "shoe", "lamp", "wool",
+                                         "steel", "kids",  "camp", "sock", "rain", "coat" };
     struct world *w = world_new("operators = { sgd = { learn_every = 2; }; };\n");
     char user[16], it[16], title[64], cat[16], digest[33], err[256];
     XXH3_state_t *h = XXH3_createState();
@@ -400,7 +405,7 @@ static void test_fingerprint(void **s)
             fp_str(h, r->because_item_id);
         }
     }
-    assert_true(w->n_out <= WORLD_MAXREC);   /* every list went into the fingerprint */
+    assert_true(w->n_out <= WORLD_MAXREC); /* every list went into the fingerprint */
     assert_true(with_items > 2000);
     fp = XXH3_64bits_digest(h);
     XXH3_freeState(h);
@@ -426,7 +431,7 @@ int main(void)
         cmocka_unit_test(test_online_quality),
         cmocka_unit_test(test_fingerprint),
     };
-    const char *only = getenv("RECD_TEST_FILTER");   /* e.g. test_fingerprint (cpu_kernels) */
+    const char *only = getenv("RECD_TEST_FILTER"); /* e.g. test_fingerprint (cpu_kernels) */
 
     if (only != NULL && *only) {
         cmocka_set_test_filter(only);

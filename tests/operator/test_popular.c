@@ -128,7 +128,8 @@ static void test_event_weights(void **s)
     assert_string_equal(list_str(w, "o"), "bought2:10 bought1:5 carted:3 viewed:2");
     world_free(w);
 
-    w = world_new(POPULAR "operators = { popular = { w_view = 4.0; w_cart = 0.5; w_purchase = 0.0; }; };\n");
+    w = world_new(
+        POPULAR "operators = { popular = { w_view = 4.0; w_cart = 0.5; w_purchase = 0.0; }; };\n");
     cart(w, "x1", "carted", T0);
     click(w, "x2", "viewed", T0);
     purchase(w, "x4", "bought", 3, T0);
@@ -211,7 +212,9 @@ static void test_recent_and_bounds(void **s)
     run(w, 1);
     assert_string_equal(list_str(w, "q"), "i1:7 i2:7 i3:5 i4:4");
     /* reload: shorter lists, seen items allowed */
-    world_reconfigure(w, POPULAR "operators = { popular = { n = 2; recent_len = 3; exclude_seen = false; }; };\n");
+    world_reconfigure(
+        w,
+        POPULAR "operators = { popular = { n = 2; recent_len = 3; exclude_seen = false; }; };\n");
     query(w, "r", "anything", T0);
     run(w, 1);
     assert_string_equal(list_str(w, "r"), "i1:7 i2:7");
@@ -264,7 +267,8 @@ static void test_restart(void **s)
     uint32_t n[2];
 
     for (int r = 0; r < 2; r++) {
-        struct world *w = world_new(POPULAR "operators = { popular = { half_life_s = 600.0; recent_len = 5; }; };\n");
+        struct world *w = world_new(
+            POPULAR "operators = { popular = { half_life_s = 600.0; recent_len = 5; }; };\n");
         const struct captured *c;
         char user[16], it[16];
 

@@ -21,9 +21,9 @@
  * no item twice, at most n entries. */
 static void check_list(const struct captured *c, uint32_t n)
 {
-    static const char *const reasons[] = {"popular", "similar_session", "next_item",
-                                          "co_visited", "in_session", "similar_text",
-                                          "query_match"};
+    static const char *const reasons[] = { "popular",    "similar_session", "next_item",
+                                           "co_visited", "in_session",      "similar_text",
+                                           "query_match" };
 
     assert_non_null(c);
     assert_false(c->tombstone);
@@ -75,7 +75,8 @@ static void shop(struct world *w)
 /* out-of-stock items and blocked categories never appear; the query steers to text matches */
 static void test_filters_and_query(void **s)
 {
-    struct world *w = world_new("operators = { rerank = { blocked_categories = [\"Knives\"]; }; };\n");
+    struct world *w = world_new(
+        "operators = { rerank = { blocked_categories = [\"Knives\"]; }; };\n");
     char user[16];
     const struct captured *c;
 
@@ -113,10 +114,14 @@ static void test_filters_and_query(void **s)
 static void cold_world(struct world *w)
 {
     static const char *const warm[][2] = {
-        {"s", "camping stove compact"}, {"l", "camping lantern led"},
-        {"b", "sleeping bag for camping"}, {"m", "coffee mug ceramic"},
-        {"p", "printer paper a4"}, {"k", "kitchen scale digital"},
-        {"d", "desk lamp"}, {"c", "usb cable"},
+        { "s", "camping stove compact" },
+        { "l", "camping lantern led" },
+        { "b", "sleeping bag for camping" },
+        { "m", "coffee mug ceramic" },
+        { "p", "printer paper a4" },
+        { "k", "kitchen scale digital" },
+        { "d", "desk lamp" },
+        { "c", "usb cable" },
     };
     char user[16];
 
@@ -163,7 +168,6 @@ static void test_cold_slots(void **s)
     world_free(w);
 }
 
-
 /* exclude_viewing: off by default (the item just viewed may come back), on: never listed */
 static void test_exclude_viewing(void **s)
 {
@@ -208,7 +212,8 @@ static void test_exclude_purchased(void **s)
 /* n bounds the list (reloadable); MMR with mmr_lambda < 1 puts another category second */
 static void test_length_and_diversity(void **s)
 {
-    struct world *w = world_new("operators = { rerank = { mmr_lambda = 1.0; exclude_viewing = true; }; };\n");
+    struct world *w = world_new(
+        "operators = { rerank = { mmr_lambda = 1.0; exclude_viewing = true; }; };\n");
     char user[16];
 
     item(w, "q", "anchor", "Anchor", 1);
@@ -233,7 +238,8 @@ static void test_length_and_diversity(void **s)
     run(w, 1);
     check_list(last_for(w, "m"), 20);
     assert_true(listed(last_for(w, "m"), "b1") > 3);   /* relevance alone: the kettles first */
-    world_reconfigure(w, "operators = { rerank = { mmr_lambda = 0.0; exclude_viewing = true; }; };\n");
+    world_reconfigure(w,
+                      "operators = { rerank = { mmr_lambda = 0.0; exclude_viewing = true; }; };\n");
     click(w, "m", "q", T0 + 200100);
     run(w, 1);
     check_list(last_for(w, "m"), 20);
@@ -249,10 +255,8 @@ static void test_length_and_diversity(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_filters_and_query),
-        cmocka_unit_test(test_cold_slots),
-        cmocka_unit_test(test_exclude_viewing),
-        cmocka_unit_test(test_exclude_purchased),
+        cmocka_unit_test(test_filters_and_query),    cmocka_unit_test(test_cold_slots),
+        cmocka_unit_test(test_exclude_viewing),      cmocka_unit_test(test_exclude_purchased),
         cmocka_unit_test(test_length_and_diversity),
     };
     const char *only = getenv("RECD_TEST_FILTER");

@@ -20,7 +20,7 @@
 #include "sessionize.h"
 #include "state.h"
 
-#define ALONE "pipeline = { chain = [\"sessionize\"]; require_output = false; };\n"
+#define ALONE  "pipeline = { chain = [\"sessionize\"]; require_output = false; };\n"
 #define MIN_MS 60000LL
 
 /* The user's committed session (format 2, zero-packed): 1 and *out, or 0 when there is none. */
@@ -116,7 +116,8 @@ static void test_session_raw_format(void **s)
     assert_int_equal(recd_buf_append(&val, "\1", 1), RECD_OK);
     assert_int_equal(recd_buf_append(&val, &sess, sizeof(sess)), RECD_OK);
     assert_int_equal(recd_txn_new(w->st, &t), RECD_OK);
-    assert_int_equal(recd_txn_put(t, RECD_CF_SESSIONS, key.data, key.len, val.data, val.len), RECD_OK);
+    assert_int_equal(recd_txn_put(t, RECD_CF_SESSIONS, key.data, key.len, val.data, val.len),
+                     RECD_OK);
     assert_int_equal(recd_txn_commit(t, err, sizeof(err)), RECD_OK);
     recd_txn_destroy(t);
     click(w, "r", "c", T0 + 120000);           /* inside the gap: the same session */
@@ -131,12 +132,12 @@ static void test_session_raw_format(void **s)
     world_free(w);
 }
 
-
 /* Events up to grace_s older than the session's last event join it; older ones are late: they
  * count (n_late) but add no item. */
 static void test_grace_and_late(void **s)
 {
-    struct world *w = world_new(ALONE "operators = { sessionize = { gap_s = 600.0; grace_s = 60.0; }; };\n");
+    struct world *w = world_new(
+        ALONE "operators = { sessionize = { gap_s = 600.0; grace_s = 60.0; }; };\n");
     struct recd_session sess;
 
     click(w, "g", "a", T0);
@@ -187,7 +188,8 @@ static void test_item_window(void **s)
  * from the profile. */
 static void test_expiry(void **s)
 {
-    struct world *w = world_new(ALONE "operators = { sessionize = { gap_s = 600.0; session_ttl_s = 3600.0; }; };\n");
+    struct world *w = world_new(
+        ALONE "operators = { sessionize = { gap_s = 600.0; session_ttl_s = 3600.0; }; };\n");
     struct recd_session sess;
 
     click(w, "e", "a", T0);
@@ -269,12 +271,9 @@ static void test_catalog(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_gap),
-        cmocka_unit_test(test_session_raw_format),
-        cmocka_unit_test(test_grace_and_late),
-        cmocka_unit_test(test_item_window),
-        cmocka_unit_test(test_expiry),
-        cmocka_unit_test(test_catalog),
+        cmocka_unit_test(test_session_gap),    cmocka_unit_test(test_session_raw_format),
+        cmocka_unit_test(test_grace_and_late), cmocka_unit_test(test_item_window),
+        cmocka_unit_test(test_expiry),         cmocka_unit_test(test_catalog),
     };
     const char *only = getenv("RECD_TEST_FILTER");
 

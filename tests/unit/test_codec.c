@@ -109,9 +109,9 @@ static void assert_click_equal(const struct recd_event *a, const struct recd_eve
     }
 }
 
-static struct recd_kv ctx_kv[] = {
-    { "channel", "app" }, { "device", "ios" }, { "local_hour", "21" }
-};
+static struct recd_kv ctx_kv[] = { { "channel", "app" },
+                                   { "device", "ios" },
+                                   { "local_hour", "21" } };
 
 static struct recd_event make_click(void)
 {
@@ -285,9 +285,8 @@ static void test_click_roundtrip(void **state)
 
     /* Confluent framing with the reader schema under a known id */
     {
-        struct recd_codec_schema_id ids[] = {
-            { 17, RECD_KIND_CLICK, RECD_SOURCE_DIR "/schemas/click.avsc" }
-        };
+        struct recd_codec_schema_id ids[] = { { 17, RECD_KIND_CLICK,
+                                                RECD_SOURCE_DIR "/schemas/click.avsc" } };
         struct recd_codec_conf conf = { 0 };
         struct recd_codec *c2;
 
@@ -308,9 +307,9 @@ static void test_purchase_roundtrip(void **state)
 {
     struct recd_codec *c = codec_default();
     struct recd_arena *a = recd_arena_new(1 << 16);
-    struct recd_purchase_line lines[] = {
-        { "i1", 2, 9.99 }, { "i2", 1, 0.0 }, { "i3", 100, 1e9 + 0.125 }
-    };
+    struct recd_purchase_line lines[] = { { "i1", 2, 9.99 },
+                                          { "i2", 1, 0.0 },
+                                          { "i3", 100, 1e9 + 0.125 } };
     struct recd_event ev, out;
     uint32_t k;
 
@@ -437,18 +436,21 @@ static void test_item_roundtrip(void **state)
     assert_int_equal(recd_codec_encode_event(c, &ev, -1, &b, err, sizeof(err)), RECD_OK);
     assert_int_equal(b.len, 0);
     recd_buf_free(&b);
-    assert_int_equal(recd_codec_decode(c, RECD_KIND_ITEM, "sku-9", 5, NULL, 0, a, &out, err,
-                                       sizeof(err)), RECD_OK);
+    assert_int_equal(
+        recd_codec_decode(c, RECD_KIND_ITEM, "sku-9", 5, NULL, 0, a, &out, err, sizeof(err)),
+        RECD_OK);
     assert_int_equal(out.u.item.removed, 1);
     assert_string_equal(out.u.item.item_id, "sku-9");
     assert_string_equal(out.event_id, "sku-9");
     assert_null(out.user_id);
-    assert_int_equal(recd_codec_decode(c, RECD_KIND_ITEM, NULL, 0, NULL, 0, a, &out, err,
-                                       sizeof(err)), RECD_EDECODE);
+    assert_int_equal(
+        recd_codec_decode(c, RECD_KIND_ITEM, NULL, 0, NULL, 0, a, &out, err, sizeof(err)),
+        RECD_EDECODE);
     assert_true(strncmp(err, "framing", 7) == 0);
     /* a NULL value of any other kind is a framing error */
-    assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, NULL, 0, a, &out, err,
-                                       sizeof(err)), RECD_EDECODE);
+    assert_int_equal(
+        recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, NULL, 0, a, &out, err, sizeof(err)),
+        RECD_EDECODE);
     assert_true(strncmp(err, "framing", 7) == 0);
     recd_arena_destroy(a);
     recd_codec_destroy(c);
@@ -504,8 +506,7 @@ static void test_recs_roundtrip(void **state)
     r.n_items = 3;
     recd_buf_init(&b);
     assert_int_equal(recd_codec_encode_recs(c, &r, &b, err, sizeof(err)), RECD_OK);
-    assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)),
-                     RECD_OK);
+    assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)), RECD_OK);
     assert_string_equal(out.user_id, "u-5");
     assert_true(out.seq == r.seq);
     assert_string_equal(out.model_version, r.model_version);
@@ -568,13 +569,11 @@ static void test_recs_roundtrip(void **state)
     r.n_items = 0;
     b.len = 0;
     assert_int_equal(recd_codec_encode_recs(c, &r, &b, err, sizeof(err)), RECD_OK);
-    assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)),
-                     RECD_OK);
+    assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)), RECD_OK);
     assert_null(out.trigger_event_id);
     assert_int_equal(out.n_items, 0);
     /* tombstone and trailing garbage */
-    assert_int_equal(recd_codec_decode_recs(c, NULL, 0, a, &out, err, sizeof(err)),
-                     RECD_EDECODE);
+    assert_int_equal(recd_codec_decode_recs(c, NULL, 0, a, &out, err, sizeof(err)), RECD_EDECODE);
     assert_int_equal(recd_buf_append(&b, "x", 1), RECD_OK);
     assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)),
                      RECD_EDECODE);
@@ -649,8 +648,9 @@ static void test_confluent_evolved_writer(void **state)
         wrec_close(&w);
 
         memset(&out, 0, sizeof(out));
-        assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u-v2", 4, b.data, b.len, a,
-                                           &out, err, sizeof(err)), RECD_OK);
+        assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u-v2", 4, b.data, b.len, a, &out,
+                                           err, sizeof(err)),
+                         RECD_OK);
         assert_string_equal(out.event_id, "e-v2");
         assert_string_equal(out.user_id, "u-v2");
         assert_string_equal(out.u.click.item_id, "i-v2");
@@ -666,8 +666,9 @@ static void test_confluent_evolved_writer(void **state)
         /* the same v2 body under the reader-schema id does not parse as a reader Click */
         b.data[4] = 100;
         memset(&out, 0, sizeof(out));
-        assert_int_not_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a,
-                                               &out, err, sizeof(err)), RECD_OK);
+        assert_int_not_equal(
+            recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out, err, sizeof(err)),
+            RECD_OK);
         /* an id of another kind */
         b.data[4] = 200;
         expect_decode_err(c, RECD_KIND_CLICK, b.data, b.len, a, "unknown_schema_id");
@@ -697,7 +698,7 @@ static void test_older_writer_defaults(void **state)
     conf.ids = ids;
     conf.n_ids = 1;
     c = codec_with(&conf);
-    for (i = 0; i < 3; i++) {   /* repeat: defaults must survive value reuse */
+    for (i = 0; i < 3; i++) { /* repeat: defaults must survive value reuse */
         recd_buf_init(&b);
         wrec_open(&w, SCHEMA("click_v0.avsc"));
         wset_str(&w, "event_id", "e-old");
@@ -709,15 +710,16 @@ static void test_older_writer_defaults(void **state)
         wrec_write(&w, 7, &b);
         wrec_close(&w);
         memset(&out, 0, sizeof(out));
-        assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out,
-                                           err, sizeof(err)), RECD_OK);
+        assert_int_equal(
+            recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out, err, sizeof(err)),
+            RECD_OK);
         assert_string_equal(out.event_id, "e-old");
         assert_string_equal(out.user_id, "u-old");
         assert_string_equal(out.u.click.item_id, "i-old");
         assert_true(out.ts_ms == 1234567890 + i);
-        assert_int_equal(out.u.click.type, RECD_CLICK_VIEW);       /* default */
-        assert_int_equal(out.u.click.source, RECD_SRC_BROWSE);     /* default */
-        assert_int_equal(out.u.click.n_context, 0);                /* default {} */
+        assert_int_equal(out.u.click.type, RECD_CLICK_VIEW); /* default */
+        assert_int_equal(out.u.click.source, RECD_SRC_BROWSE); /* default */
+        assert_int_equal(out.u.click.n_context, 0); /* default {} */
         assert_str_eq_or_null(out.u.click.session_id, i == 1 ? NULL : "s-old");
         assert_string_equal(out.u.click.query_id, "q-old");
         recd_buf_free(&b);
@@ -780,8 +782,9 @@ static void test_resolver_map_reuse(void **state)
         if (i % chunk == 0) {
             t0 = cpu_seconds();
         }
-        assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out,
-                                           err, sizeof(err)), RECD_OK);
+        assert_int_equal(
+            recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out, err, sizeof(err)),
+            RECD_OK);
         assert_int_equal(out.u.click.n_context, 3);
         if (i % chunk == chunk - 1) {
             if (i < chunk) {
@@ -837,8 +840,9 @@ static void test_enum_evolution(void **state)
             wset_opt_str(&w, "query_id", NULL);
             wrec_write(&w, 3, &b);
             wrec_close(&w);
-            assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a,
-                                               &out, err, sizeof(err)), RECD_OK);
+            assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out,
+                                               err, sizeof(err)),
+                             RECD_OK);
             assert_int_equal(out.u.click.type, want_kind[k]);
             assert_int_equal(out.u.click.source, want_src[s]);
             recd_buf_free(&b);
@@ -877,13 +881,14 @@ static void test_plain_writer_per_topic(void **state)
     wset_long(&w, "updated_ts", 1600000000000LL);
     wrec_write(&w, -1, &b);
     wrec_close(&w);
-    assert_int_equal(recd_codec_decode(c, RECD_KIND_ITEM, "sku-old", 7, b.data, b.len, a, &out,
-                                       err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_codec_decode(c, RECD_KIND_ITEM, "sku-old", 7, b.data, b.len, a, &out, err,
+                                       sizeof(err)),
+                     RECD_OK);
     assert_string_equal(out.u.item.item_id, "sku-old");
     assert_string_equal(out.u.item.title, "Old thing");
-    assert_string_equal(out.u.item.description, "");     /* default */
-    assert_null(out.u.item.brand);                       /* default */
-    assert_int_equal(out.u.item.in_stock, 1);            /* default true */
+    assert_string_equal(out.u.item.description, ""); /* default */
+    assert_null(out.u.item.brand); /* default */
+    assert_int_equal(out.u.item.in_stock, 1); /* default true */
     assert_int_equal(out.u.item.n_category, 1);
     assert_string_equal(out.u.item.category[0], "Attic");
     assert_true(out.u.item.price == 12.25);
@@ -920,7 +925,7 @@ static void test_codec_new_errors(void **state)
         { SCHEMA("not_json.avsc"), "not_json.avsc" },
         { SCHEMA("click_no_item.avsc"), "item_id" },
         { SCHEMA("click_bad_type.avsc"), "click_bad_type.avsc" },
-        { SCHEMA("item_v0.avsc"), "item_v0.avsc" },   /* an Item schema for clicks */
+        { SCHEMA("item_v0.avsc"), "item_v0.avsc" }, /* an Item schema for clicks */
     };
     struct recd_codec_conf conf;
     struct recd_codec_schema_id ids[2];
@@ -989,8 +994,9 @@ static void test_framing_errors(void **state)
     recd_buf_init(&b);
     assert_int_equal(recd_codec_encode_event(c, &ev, 100, &b, err, sizeof(err)), RECD_OK);
     /* ok */
-    assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out,
-                                       err, sizeof(err)), RECD_OK);
+    assert_int_equal(
+        recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out, err, sizeof(err)),
+        RECD_OK);
     /* unknown id (CONFLUENT and AUTO) */
     b.data[1] = 0x7f;
     expect_decode_err(c, RECD_KIND_CLICK, b.data, b.len, a, "unknown_schema_id");
@@ -1004,8 +1010,9 @@ static void test_framing_errors(void **state)
     /* AUTO takes plain records too */
     b.len = 0;
     assert_int_equal(recd_codec_encode_event(c, &ev, -1, &b, err, sizeof(err)), RECD_OK);
-    assert_int_equal(recd_codec_decode(cauto, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out,
-                                       err, sizeof(err)), RECD_OK);
+    assert_int_equal(
+        recd_codec_decode(cauto, RECD_KIND_CLICK, "u", 1, b.data, b.len, a, &out, err, sizeof(err)),
+        RECD_OK);
     assert_click_equal(&ev, &out);
     /* trailing bytes */
     assert_int_equal(recd_buf_append(&b, "\x02", 1), RECD_OK);
@@ -1041,8 +1048,7 @@ static size_t put_varint(uint8_t *p, int64_t v)
 /* Declared lengths and counts far beyond the input must fail cleanly, without allocating. */
 static void test_huge_lengths(void **state)
 {
-    static const int64_t lens[] = { 5, 1000, 100000000LL, 1LL << 40, INT64_MAX, -1, -3,
-                                    INT64_MIN };
+    static const int64_t lens[] = { 5, 1000, 100000000LL, 1LL << 40, INT64_MAX, -1, -3, INT64_MIN };
     struct recd_codec *c = codec_default();
     struct recd_arena *a = recd_arena_new(1 << 16);
     uint8_t buf[64];
@@ -1056,13 +1062,18 @@ static void test_huge_lengths(void **state)
         expect_decode_err(c, RECD_KIND_CLICK, buf, n + 4, a, "avro");
         /* a Purchase whose lines array declares a huge count */
         n = 0;
-        buf[n++] = 2; buf[n++] = 'e';
-        buf[n++] = 2; buf[n++] = 'u';
-        buf[n++] = 2; buf[n++] = 'o';
-        buf[n++] = 2;                        /* ts = 1 */
-        n += put_varint(buf + n, lens[i]);   /* block count */
-        n += put_varint(buf + n, 8);         /* (block size when negative) */
-        buf[n++] = 2; buf[n++] = 'i'; buf[n++] = 2;
+        buf[n++] = 2;
+        buf[n++] = 'e';
+        buf[n++] = 2;
+        buf[n++] = 'u';
+        buf[n++] = 2;
+        buf[n++] = 'o';
+        buf[n++] = 2; /* ts = 1 */
+        n += put_varint(buf + n, lens[i]); /* block count */
+        n += put_varint(buf + n, 8); /* (block size when negative) */
+        buf[n++] = 2;
+        buf[n++] = 'i';
+        buf[n++] = 2;
         memset(buf + n, 0, 8);
         n += 8;
         buf[n++] = 0;
@@ -1084,12 +1095,23 @@ static void test_huge_lengths(void **state)
         }
         /* a map (context) with a huge entry count */
         n = 0;
-        buf[n++] = 2; buf[n++] = 'e';
-        buf[n++] = 2; buf[n++] = 'u';
-        buf[n++] = 2; buf[n++] = 'i';
-        buf[n++] = 2; buf[n++] = 0; buf[n++] = 0; buf[n++] = 0; buf[n++] = 0;
+        buf[n++] = 2;
+        buf[n++] = 'e';
+        buf[n++] = 2;
+        buf[n++] = 'u';
+        buf[n++] = 2;
+        buf[n++] = 'i';
+        buf[n++] = 2;
+        buf[n++] = 0;
+        buf[n++] = 0;
+        buf[n++] = 0;
+        buf[n++] = 0;
         n += put_varint(buf + n, lens[i]);
-        buf[n++] = 2; buf[n++] = 'k'; buf[n++] = 2; buf[n++] = 'v'; buf[n++] = 0;
+        buf[n++] = 2;
+        buf[n++] = 'k';
+        buf[n++] = 2;
+        buf[n++] = 'v';
+        buf[n++] = 0;
         {
             struct recd_event ev;
             char err[256];
@@ -1101,19 +1123,26 @@ static void test_huge_lengths(void **state)
     }
     /* enum index and union branch out of range */
     n = 0;
-    buf[n++] = 2; buf[n++] = 'e';
-    buf[n++] = 2; buf[n++] = 'u';
-    buf[n++] = 2; buf[n++] = 'i';
     buf[n++] = 2;
-    buf[n++] = 8;                        /* kind = 4 */
-    buf[n++] = 0; buf[n++] = 0; buf[n++] = 0; buf[n++] = 0;
+    buf[n++] = 'e';
+    buf[n++] = 2;
+    buf[n++] = 'u';
+    buf[n++] = 2;
+    buf[n++] = 'i';
+    buf[n++] = 2;
+    buf[n++] = 8; /* kind = 4 */
+    buf[n++] = 0;
+    buf[n++] = 0;
+    buf[n++] = 0;
+    buf[n++] = 0;
     expect_decode_err(c, RECD_KIND_CLICK, buf, n, a, "avro: enum index");
     buf[7] = 0;
-    buf[8] = 6;                          /* session_id branch 3 */
+    buf[8] = 6; /* session_id branch 3 */
     expect_decode_err(c, RECD_KIND_CLICK, buf, n, a, "avro: union branch");
     buf[8] = 0;
     assert_int_equal(recd_codec_decode(c, RECD_KIND_CLICK, "u", 1, buf, n, a,
-                                       &(struct recd_event){ 0 }, NULL, 0), RECD_OK);
+                                       &(struct recd_event){ 0 }, NULL, 0),
+                     RECD_OK);
     recd_codec_destroy(c);
     recd_arena_destroy(a);
 }
@@ -1172,8 +1201,9 @@ static void test_truncated_records(void **state)
     for (k = 0; k < 5; k++) {
         for (id = -1; id <= 0; id++) {
             recd_buf_init(&b);
-            assert_int_equal(recd_codec_encode_event(c, &evs[k], id < 0 ? -1 : 999, &b, err,
-                                                     sizeof(err)), RECD_OK);
+            assert_int_equal(
+                recd_codec_encode_event(c, &evs[k], id < 0 ? -1 : 999, &b, err, sizeof(err)),
+                RECD_OK);
             if (id == 0) {
                 /* re-frame under a known id of the same kind when there is one */
                 if (evs[k].kind != RECD_KIND_CLICK) {
@@ -1200,8 +1230,9 @@ static void test_truncated_records(void **state)
                     wrec_close(&w);
                 }
             }
-            assert_int_equal(recd_codec_decode(c, evs[k].kind, "k", 1, b.data, b.len, a, &out,
-                                               err, sizeof(err)), RECD_OK);
+            assert_int_equal(
+                recd_codec_decode(c, evs[k].kind, "k", 1, b.data, b.len, a, &out, err, sizeof(err)),
+                RECD_OK);
             for (cut = 1; cut < b.len; cut++) {
                 int rc = recd_codec_decode(c, evs[k].kind, "k", 1, b.data, cut, a, &out, err,
                                            sizeof(err));
@@ -1257,7 +1288,7 @@ static void test_random_bytes(void **state)
             buf[i] = (uint8_t)rng();
         }
         if (iter % 3 == 1 && n >= 5) {
-            buf[0] = 0;                   /* Confluent-looking, known ids */
+            buf[0] = 0; /* Confluent-looking, known ids */
             buf[1] = buf[2] = buf[3] = 0;
             buf[4] = (uint8_t)(1 + rng() % 4);
         } else if (iter % 3 == 2) {
@@ -1269,8 +1300,7 @@ static void test_random_bytes(void **state)
             }
         }
         for (kind = 0; kind < RECD_KIND__NINPUT; kind++) {
-            if (recd_codec_decode(c, kind, buf, n, buf, n, a, &out, err, sizeof(err))
-                == RECD_OK) {
+            if (recd_codec_decode(c, kind, buf, n, buf, n, a, &out, err, sizeof(err)) == RECD_OK) {
                 ok++;
             }
         }
@@ -1279,8 +1309,7 @@ static void test_random_bytes(void **state)
             recd_arena_reset(a);
         }
     }
-    print_message("random/mutated inputs that decoded: %d of %d\n", ok,
-                  6000 * RECD_KIND__NINPUT);
+    print_message("random/mutated inputs that decoded: %d of %d\n", ok, 6000 * RECD_KIND__NINPUT);
     recd_buf_free(&valid);
     recd_codec_destroy(c);
     recd_arena_destroy(a);
@@ -1289,8 +1318,8 @@ static void test_random_bytes(void **state)
 /* ---- validation ------------------------------------------------------------------------------ */
 
 static const struct recd_validate_conf vconf = {
-    .min_ts_ms = 946684800000LL,      /* 2000-01-01 */
-    .max_ts_ms = 4102444800000LL,     /* 2100-01-01 */
+    .min_ts_ms = 946684800000LL, /* 2000-01-01 */
+    .max_ts_ms = 4102444800000LL, /* 2100-01-01 */
     .max_id_bytes = 16,
     .max_text_bytes = 32,
     .max_price = 1e6,
@@ -1303,8 +1332,7 @@ static void expect_valid_err(struct recd_event *ev, const char *cls)
     char err[256] = "";
     int rc = recd_validate_event(&vconf, ev, err, sizeof(err));
 
-    if (rc != RECD_EVALID || strncmp(err, cls, strlen(cls)) != 0
-        || err[strlen(cls)] != ':') {
+    if (rc != RECD_EVALID || strncmp(err, cls, strlen(cls)) != 0 || err[strlen(cls)] != ':') {
         fail_msg("expected %s, got rc=%d err=\"%s\"", cls, rc, err);
     }
 }
@@ -1338,9 +1366,9 @@ static void test_validate_classes(void **state)
     ev.user_id = NULL;
     expect_valid_err(&ev, "empty_user_id");
     ev = make_click();
-    ev.user_id = "0123456789abcdefX";        /* 17 bytes */
+    ev.user_id = "0123456789abcdefX"; /* 17 bytes */
     expect_valid_err(&ev, "bad_id");
-    ev.user_id = "0123456789abcdef";         /* 16 bytes: ok */
+    ev.user_id = "0123456789abcdef"; /* 16 bytes: ok */
     expect_valid_ok(&ev);
     ev = make_click();
     ev.u.click.item_id = "";
@@ -1431,7 +1459,7 @@ static void test_validate_classes(void **state)
     ev.u.item.price = 10.0;
     ev.u.item.updated_ts = 1700000000000LL;
     ev.ts_ms = ev.u.item.updated_ts;
-    expect_valid_ok(&ev);                      /* no user id needed */
+    expect_valid_ok(&ev); /* no user id needed */
     ev.u.item.price = NAN;
     expect_valid_err(&ev, "bad_price");
     ev.u.item.price = -1.0;
@@ -1463,7 +1491,7 @@ static void test_validate_classes(void **state)
     /* deletion */
     memset(&ev, 0, sizeof(ev));
     ev.kind = RECD_KIND_DELETION;
-    ev.user_id = "0123456789abcdef";         /* at the limit; event_id is longer: exempt */
+    ev.user_id = "0123456789abcdef"; /* at the limit; event_id is longer: exempt */
     ev.event_id = "del:0123456789abcdef:1700000000000";
     ev.u.deletion.requested_ts = 1700000000000LL;
     ev.ts_ms = 1700000000000LL;
@@ -1503,13 +1531,13 @@ static void test_validate_clamps_text(void **state)
     ev.u.item.updated_ts = 1700000000000LL;
     roundtrip(c, &ev, -1, a, &out);
     assert_int_equal(strlen(out.u.item.title), big);
-    vc.max_text_bytes = 33;   /* odd: the cut must back off to 32 */
+    vc.max_text_bytes = 33; /* odd: the cut must back off to 32 */
     assert_int_equal(recd_validate_event(&vc, &out, NULL, 0), RECD_OK);
     assert_int_equal(strlen(out.u.item.title), 32);
     assert_int_equal(strlen(out.u.item.description), 32);
     assert_memory_equal(out.u.item.title, title, 32);
     assert_string_equal(out.u.item.brand, "brand");
-    vc.max_text_bytes = 1;    /* less than one character: empty */
+    vc.max_text_bytes = 1; /* less than one character: empty */
     assert_int_equal(recd_validate_event(&vc, &out, NULL, 0), RECD_OK);
     assert_string_equal(out.u.item.title, "");
 
@@ -1519,12 +1547,12 @@ static void test_validate_clamps_text(void **state)
     ev.event_id = "q";
     ev.user_id = "u";
     ev.ts_ms = 1700000000000LL;
-    strcpy(buf, "ab\xf0\x9f\x98\x80\xf0\x9f\x98\x80");   /* ab + 2 emoji = 10 bytes */
+    strcpy(buf, "ab\xf0\x9f\x98\x80\xf0\x9f\x98\x80"); /* ab + 2 emoji = 10 bytes */
     ev.u.query.text = buf;
     vc.max_text_bytes = 8;
     assert_int_equal(recd_validate_event(&vc, &ev, NULL, 0), RECD_OK);
     assert_string_equal(ev.u.query.text, "ab\xf0\x9f\x98\x80");
-    memset(buf, 0x80, 20);                                /* continuation bytes only */
+    memset(buf, 0x80, 20); /* continuation bytes only */
     buf[20] = '\0';
     ev.u.query.text = buf;
     assert_int_equal(recd_validate_event(&vc, &ev, NULL, 0), RECD_OK);

@@ -70,14 +70,14 @@ static int check_no_space(const struct recd_conf_decl *d, const void *value, cha
 static const struct recd_conf_decl core_decls[] = {
     { "log_level", RECD_CT_STRING, "\"info\"", 1, 0, R, offsetof(struct core_conf, log_level),
       "Log level.", levels, NULL },
-    { "workers", RECD_CT_INT, "4", 1, 64, 0, offsetof(struct core_conf, workers),
-      "Worker threads.", NULL, NULL },
+    { "workers", RECD_CT_INT, "4", 1, 64, 0, offsetof(struct core_conf, workers), "Worker threads.",
+      NULL, NULL },
     { "big", RECD_CT_INT, "5000000000L", 1, 0, 0, offsetof(struct core_conf, big),
       "A 64-bit value.", NULL, NULL },
     { "ratio", RECD_CT_DOUBLE, "0.5", 0, 1, R, offsetof(struct core_conf, ratio),
       "A fraction | with a pipe.", NULL, NULL },
-    { "fast", RECD_CT_BOOL, "false", 1, 0, R, offsetof(struct core_conf, fast),
-      "Go fast.", NULL, NULL },
+    { "fast", RECD_CT_BOOL, "false", 1, 0, R, offsetof(struct core_conf, fast), "Go fast.", NULL,
+      NULL },
     { "token", RECD_CT_STRING, NULL, 0, 64, R | S, offsetof(struct core_conf, token),
       "An access token.", NULL, NULL },
     { "name", RECD_CT_STRING, "\"recd\"", 1, 16, 0, offsetof(struct core_conf, name),
@@ -87,8 +87,8 @@ static const struct recd_conf_decl core_decls[] = {
 static const struct recd_conf_decl kafka_decls[] = {
     { "topics", RECD_CT_STRLIST, "[\"events\"]", 1, 4, 0, offsetof(struct kafka_conf, topics),
       "Input topics.", NULL, NULL },
-    { "modes", RECD_CT_STRLIST, "[]", 0, 2, R, offsetof(struct kafka_conf, modes),
-      "Modes.", modes, NULL },
+    { "modes", RECD_CT_STRLIST, "[]", 0, 2, R, offsetof(struct kafka_conf, modes), "Modes.", modes,
+      NULL },
     { "properties", RECD_CT_MAP, "{ client_id = \"recd\"; }", 1, 0, 0,
       offsetof(struct kafka_conf, properties), "librdkafka properties.", NULL, NULL },
     { "brokers", RECD_CT_STRING, "\"localhost:9092\"", 1, 0, 0,
@@ -96,29 +96,29 @@ static const struct recd_conf_decl kafka_decls[] = {
 };
 
 static const struct recd_conf_decl pop_decls[] = {
-    { "window", RECD_CT_INT, "10", 1, 1000, R, offsetof(struct pop_conf, window),
-      "Window.", NULL, NULL },
-    { "decay", RECD_CT_DOUBLE, "1.0", 1, 0, R, offsetof(struct pop_conf, decay),
-      "Decay.", NULL, NULL },
+    { "window", RECD_CT_INT, "10", 1, 1000, R, offsetof(struct pop_conf, window), "Window.", NULL,
+      NULL },
+    { "decay", RECD_CT_DOUBLE, "1.0", 1, 0, R, offsetof(struct pop_conf, decay), "Decay.", NULL,
+      NULL },
 };
 
 static const struct recd_conf_decl cooc_decls[] = {
     { "k", RECD_CT_INT, "20", 1, 100, 0, offsetof(struct cooc_conf, k), "Neighbours.", NULL, NULL },
 };
 
-static const struct recd_conf_unit core_unit = {
-    "core", "The core.", core_decls, RECD_ARRAY_SIZE(core_decls), sizeof(struct core_conf)
-};
-static const struct recd_conf_unit kafka_unit = {
-    "kafka", "Kafka.", kafka_decls, RECD_ARRAY_SIZE(kafka_decls), sizeof(struct kafka_conf)
-};
+static const struct recd_conf_unit core_unit = { "core", "The core.", core_decls,
+                                                 RECD_ARRAY_SIZE(core_decls),
+                                                 sizeof(struct core_conf) };
+static const struct recd_conf_unit kafka_unit = { "kafka", "Kafka.", kafka_decls,
+                                                  RECD_ARRAY_SIZE(kafka_decls),
+                                                  sizeof(struct kafka_conf) };
 /* ops.pop and ops.cooc are separated by kafka on purpose: dump must still nest them. */
-static const struct recd_conf_unit pop_unit = {
-    "ops.pop", "Popularity.", pop_decls, RECD_ARRAY_SIZE(pop_decls), sizeof(struct pop_conf)
-};
-static const struct recd_conf_unit cooc_unit = {
-    "ops.cooc", "Co-occurrence.", cooc_decls, RECD_ARRAY_SIZE(cooc_decls), sizeof(struct cooc_conf)
-};
+static const struct recd_conf_unit pop_unit = { "ops.pop", "Popularity.", pop_decls,
+                                                RECD_ARRAY_SIZE(pop_decls),
+                                                sizeof(struct pop_conf) };
+static const struct recd_conf_unit cooc_unit = { "ops.cooc", "Co-occurrence.", cooc_decls,
+                                                 RECD_ARRAY_SIZE(cooc_decls),
+                                                 sizeof(struct cooc_conf) };
 
 static const struct recd_conf_unit *const units[] = { &core_unit, &pop_unit, &kafka_unit,
                                                       &cooc_unit };
@@ -283,8 +283,9 @@ static void test_include(void **state)
 
     /* Errors inside an included file name that file. */
     assert_int_equal(recd_conf_load_string("core = { workers = 2; };\n@include \"" CONF_DIR
-                                           "/include_bad_part.conf\"\n", "t.conf", units,
-                                           N_UNITS, &c, err, sizeof err), RECD_ECONFIG);
+                                           "/include_bad_part.conf\"\n",
+                                           "t.conf", units, N_UNITS, &c, err, sizeof err),
+                     RECD_ECONFIG);
     assert_null(c);
     assert_string_equal(err, CONF_DIR "/include_bad_part.conf:4: kafka.bogus: unknown key");
     /* The message names the include file and why it cannot be opened. */
@@ -299,30 +300,37 @@ static void test_include_relative(void **state)
     struct recd_conf *c = NULL;
     char err[512] = "";
 
-    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/main.conf", units, N_UNITS, &c, err,
-                                    sizeof err), RECD_OK);
+    assert_int_equal(
+        recd_conf_load(CONF_DIR "/incdir/main.conf", units, N_UNITS, &c, err, sizeof err), RECD_OK);
     assert_int_equal(core(c)->workers, 5);
     assert_int_equal(kafka(c)->topics.n, 1);
     assert_string_equal(kafka(c)->topics.v[0], "from-sub");
     recd_conf_destroy(c);
-    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/missing.conf", units, N_UNITS, &c, err,
-                                    sizeof err), RECD_ECONFIG);
+    assert_int_equal(
+        recd_conf_load(CONF_DIR "/incdir/missing.conf", units, N_UNITS, &c, err, sizeof err),
+        RECD_ECONFIG);
     assert_null(c);
-    assert_string_equal(err, CONF_DIR "/incdir/missing.conf:3: cannot open include file "
-                             CONF_DIR "/incdir/no-such-part.conf: No such file or directory");
+    assert_string_equal(err,
+                        CONF_DIR "/incdir/missing.conf:3: cannot open include file " CONF_DIR
+                                 "/incdir/no-such-part.conf: No such file or directory");
     /* a relative @include inside an included file (libconfig would resolve it against the
      * working directory) is refused, naming the file and line */
-    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/nested.conf", units, N_UNITS, &c, err,
-                                    sizeof err), RECD_ECONFIG);
+    assert_int_equal(
+        recd_conf_load(CONF_DIR "/incdir/nested.conf", units, N_UNITS, &c, err, sizeof err),
+        RECD_ECONFIG);
     assert_null(c);
-    assert_string_equal(err, CONF_DIR "/incdir/sub/nest_part.conf:2: @include \"part.conf\" in an "
-                             "included file: use an absolute path (libconfig would resolve it "
-                             "against the working directory)");
+    assert_string_equal(err,
+                        CONF_DIR "/incdir/sub/nest_part.conf:2: @include \"part.conf\" in an "
+                                 "included file: use an absolute path (libconfig would resolve it "
+                                 "against the working directory)");
     /* a wrapped integer inside an included file is found in that file */
-    assert_int_equal(recd_conf_load(CONF_DIR "/incdir/wrapped.conf", units, N_UNITS, &c, err,
-                                    sizeof err), RECD_ECONFIG);
-    assert_string_equal(err, CONF_DIR "/incdir/wrapped_part.conf:2: core.big: 5000000000 needs "
-                             "the L suffix (5000000000L): without it libconfig reads 705032704");
+    assert_int_equal(
+        recd_conf_load(CONF_DIR "/incdir/wrapped.conf", units, N_UNITS, &c, err, sizeof err),
+        RECD_ECONFIG);
+    assert_string_equal(err,
+                        CONF_DIR
+                        "/incdir/wrapped_part.conf:2: core.big: 5000000000 needs "
+                        "the L suffix (5000000000L): without it libconfig reads 705032704");
 }
 
 /* libconfig 1.5 wraps integer literals without the L suffix modulo 2^32; the loader compares
@@ -422,8 +430,7 @@ static void test_range(void **state)
                "t.conf:1: core.ratio: value inf is not a finite number");
     expect_err("ops = { pop = { decay = -1e999; }; };\n",
                "t.conf:1: ops.pop.decay: value -inf is not a finite number");
-    expect_err("core = { name = \"\"; };\n",
-               "t.conf:1: core.name: length 0 out of range [1, 16]");
+    expect_err("core = { name = \"\"; };\n", "t.conf:1: core.name: length 0 out of range [1, 16]");
     expect_err("core = { name = \"12345678901234567\"; };\n",
                "t.conf:1: core.name: length 17 out of range [1, 16]");
     /* Bounds are inclusive; unbounded decls take anything. */
@@ -444,9 +451,12 @@ static void test_wrong_type(void **state)
                "t.conf:4: core.workers: expected an integer, got a string");
     expect_err("core = { workers = 4.0; };\n",
                "t.conf:1: core.workers: expected an integer, got a float");
-    expect_err("core = { ratio = \"x\"; };\n", "t.conf:1: core.ratio: expected a number, got a string");
-    expect_err("core = { fast = 1; };\n", "t.conf:1: core.fast: expected a boolean, got an integer");
-    expect_err("core = { name = [ \"a\" ]; };\n", "t.conf:1: core.name: expected a string, got an array");
+    expect_err("core = { ratio = \"x\"; };\n",
+               "t.conf:1: core.ratio: expected a number, got a string");
+    expect_err("core = { fast = 1; };\n",
+               "t.conf:1: core.fast: expected a boolean, got an integer");
+    expect_err("core = { name = [ \"a\" ]; };\n",
+               "t.conf:1: core.name: expected a string, got an array");
     expect_err("kafka = { topics = \"events\"; };\n",
                "t.conf:1: kafka.topics: expected a list of strings, got a string");
     expect_err("kafka = { topics = [ 1, 2 ]; };\n",
@@ -464,8 +474,9 @@ static void test_wrong_type(void **state)
 
 static void test_choices(void **state)
 {
-    expect_err("core = {\n  log_level = \"loud\";\n};\n",
-               "t.conf:2: core.log_level: \"loud\" is not one of: err, warning, notice, info, debug");
+    expect_err(
+        "core = {\n  log_level = \"loud\";\n};\n",
+        "t.conf:2: core.log_level: \"loud\" is not one of: err, warning, notice, info, debug");
     expect_err("kafka = { modes = [ \"a\", \"z\" ]; };\n",
                "t.conf:1: kafka.modes[1]: \"z\" is not one of: a, b, c");
 }
@@ -490,8 +501,9 @@ static void test_map(void **state)
 {
     struct recd_conf *c;
 
-    expect_err("kafka = {\n  properties = {\n    client_id = \"x\";\n    linger_ms = 5;\n  };\n};\n",
-               "t.conf:4: kafka.properties.linger_ms: expected a string, got an integer");
+    expect_err(
+        "kafka = {\n  properties = {\n    client_id = \"x\";\n    linger_ms = 5;\n  };\n};\n",
+        "t.conf:4: kafka.properties.linger_ms: expected a string, got an integer");
     c = load_ok("kafka = { properties = { }; };\n");
     assert_int_equal(kafka(c)->properties.n, 0);
     assert_null(recd_kvlist_get(&kafka(c)->properties, "client.id"));
@@ -500,7 +512,8 @@ static void test_map(void **state)
 
 static void test_check_callback(void **state)
 {
-    expect_err("core = { name = \"two words\"; };\n", "t.conf:1: core.name: must not contain spaces");
+    expect_err("core = { name = \"two words\"; };\n",
+               "t.conf:1: core.name: must not contain spaces");
 }
 
 static void test_syntax(void **state)
@@ -518,9 +531,11 @@ static void test_syntax(void **state)
                      RECD_ECONFIG);
     assert_null(c);
     assert_string_equal(err, CONF_DIR "/syntax.conf:3: syntax error");
-    assert_int_equal(recd_conf_load(CONF_DIR "/bad_range.conf", units, N_UNITS, &c, err,
-                                    sizeof err), RECD_ECONFIG);
-    assert_string_equal(err, CONF_DIR "/bad_range.conf:5: core.workers: value 0 out of range [1, 64]");
+    assert_int_equal(
+        recd_conf_load(CONF_DIR "/bad_range.conf", units, N_UNITS, &c, err, sizeof err),
+        RECD_ECONFIG);
+    assert_string_equal(err,
+                        CONF_DIR "/bad_range.conf:5: core.workers: value 0 out of range [1, 64]");
     /* NULL name. */
     assert_int_equal(recd_conf_load_string("x = ;", NULL, units, N_UNITS, &c, err, sizeof err),
                      RECD_ECONFIG);
@@ -579,8 +594,10 @@ static void test_io_errors(void **state)
             fclose(m);
             assert_int_equal(recd_conf_load(main_path, units, N_UNITS, &c, err, sizeof err),
                              RECD_ECONFIG);
-            snprintf(msg, sizeof msg, "%s:2: included file %s: larger than %d bytes: not a "
-                     "configuration file", main_path, path, RECD_CONF_MAX_BYTES);
+            snprintf(msg, sizeof msg,
+                     "%s:2: included file %s: larger than %d bytes: not a "
+                     "configuration file",
+                     main_path, path, RECD_CONF_MAX_BYTES);
             assert_string_equal(err, msg);
             unlink(main_path);
         }
@@ -603,8 +620,8 @@ static void test_bad_tables(void **state)
     static const struct recd_conf_unit u2 = { "y", "y", bad_syntax, 1, sizeof(char *) };
     static const struct recd_conf_unit u3 = { "z", "z", bad_off, 1, sizeof(int64_t) };
     static const struct recd_conf_unit u4 = { "a..b", "a", NULL, 0, 1 };
-    const struct recd_conf_unit *l1[] = { &u1 }, *l2[] = { &u2 }, *l3[] = { &u3 },
-                                *l4[] = { &u4 }, *l5[] = { &u1, &u1 };
+    const struct recd_conf_unit *l1[] = { &u1 }, *l2[] = { &u2 }, *l3[] = { &u3 }, *l4[] = { &u4 },
+                                *l5[] = { &u1, &u1 };
     struct recd_conf *c = NULL;
     char err[256];
 
@@ -634,13 +651,17 @@ static void test_int_bounds_exact(void **state)
     char err[256] = "";
 
     assert_int_equal(recd_conf_load_string("x = { n = 9007199254740993L; };", "t.conf", l, 1, &c,
-                                           err, sizeof err), RECD_ECONFIG);
-    assert_string_equal(err, "t.conf:1: x.n: value 9007199254740993 out of range "
-                             "[-9007199254740992, 9007199254740992]");
+                                           err, sizeof err),
+                     RECD_ECONFIG);
+    assert_string_equal(err,
+                        "t.conf:1: x.n: value 9007199254740993 out of range "
+                        "[-9007199254740992, 9007199254740992]");
     assert_int_equal(recd_conf_load_string("x = { n = -9007199254740993L; };", "t.conf", l, 1, &c,
-                                           err, sizeof err), RECD_ECONFIG);
+                                           err, sizeof err),
+                     RECD_ECONFIG);
     assert_int_equal(recd_conf_load_string("x = { n = 9007199254740992L; };", "t.conf", l, 1, &c,
-                                           err, sizeof err), RECD_OK);
+                                           err, sizeof err),
+                     RECD_OK);
     assert_true(*(const int64_t *)recd_conf_unit_data(c, "x") == INT64_C(9007199254740992));
     recd_conf_destroy(c);
 }
@@ -725,7 +746,8 @@ static void test_dump_roundtrip(void **state)
     static const char text[] =
         "core = { big = -9223372036854775808L; ratio = 0.1; name = \"q\\\"b\\\\s\\tx\\x01\"; };\n"
         "kafka = { topics = [ \"a \\\"b\\\"\", \"\\n\" ]; brokers = \"h\\x7f\";\n"
-        "          properties = { security_protocol = \"ssl\"; queue_buffering_max_ms = \"5\"; }; };\n"
+        "          properties = { security_protocol = \"ssl\"; queue_buffering_max_ms = \"5\"; }; "
+        "};\n"
         "ops = { pop = { decay = 2.2250738585072014e-308; }; cooc = { k = 100; }; };\n";
     struct recd_conf *a, *b;
     char *dump, *dump2;
@@ -785,14 +807,16 @@ static void test_dump_masks_secrets(void **state)
         int line = 1;
 
         b = (struct recd_conf *)1;
-        assert_int_equal(recd_conf_load_string(dump, "t.conf", units, N_UNITS, &b, err,
-                                               sizeof err), RECD_ECONFIG);
+        assert_int_equal(recd_conf_load_string(dump, "t.conf", units, N_UNITS, &b, err, sizeof err),
+                         RECD_ECONFIG);
         assert_null(b);
         for (p = dump; p < strstr(dump, "    token = "); p++) {
             line += *p == '\n';
         }
-        snprintf(want, sizeof want, "t.conf:%d: core.token: \"********\" is the mask "
-                 "--dump-config prints, not the secret: write the real value", line);
+        snprintf(want, sizeof want,
+                 "t.conf:%d: core.token: \"********\" is the mask "
+                 "--dump-config prints, not the secret: write the real value",
+                 line);
         assert_string_equal(err, want);
         expect_err("kafka = { properties = { ssl_key_password = \"********\"; }; };\n",
                    "t.conf:1: kafka.properties.ssl_key_password: \"********\" is the mask "
@@ -832,9 +856,11 @@ static void test_markdown(void **state)
         }
     }
     assert_non_null(strstr(buf, "| `workers` | int | `4` | [1, 64] | no | Worker threads. |"));
-    assert_non_null(strstr(buf, "| `ratio` | double | `0.5` | [0, 1] | yes | A fraction \\| with a pipe. |"));
+    assert_non_null(
+        strstr(buf, "| `ratio` | double | `0.5` | [0, 1] | yes | A fraction \\| with a pipe. |"));
     assert_non_null(strstr(buf, "one of: `err`, `warning`, `notice`, `info`, `debug`"));
-    assert_non_null(strstr(buf, "| `topics` | string list | `[\"events\"]` | [1, 4] elements | no |"));
+    assert_non_null(
+        strstr(buf, "| `topics` | string list | `[\"events\"]` | [1, 4] elements | no |"));
     /* Units in the given order. */
     assert_true(strstr(buf, "## ops.pop") < strstr(buf, "## kafka"));
     /* Deterministic. */
@@ -871,28 +897,17 @@ static void test_list_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_include),
-        cmocka_unit_test(test_include_relative),
-        cmocka_unit_test(test_wrapped_integers),
-        cmocka_unit_test(test_where),
-        cmocka_unit_test(test_unknown),
-        cmocka_unit_test(test_range),
-        cmocka_unit_test(test_wrong_type),
-        cmocka_unit_test(test_choices),
-        cmocka_unit_test(test_strlist_bounds),
-        cmocka_unit_test(test_map),
-        cmocka_unit_test(test_check_callback),
-        cmocka_unit_test(test_syntax),
-        cmocka_unit_test(test_io_errors),
-        cmocka_unit_test(test_bad_tables),
-        cmocka_unit_test(test_int_bounds_exact),
-        cmocka_unit_test(test_reload),
-        cmocka_unit_test(test_dump_roundtrip),
-        cmocka_unit_test(test_dump_masks_secrets),
-        cmocka_unit_test(test_markdown),
-        cmocka_unit_test(test_list_helpers),
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_good_file),
+        cmocka_unit_test(test_include),          cmocka_unit_test(test_include_relative),
+        cmocka_unit_test(test_wrapped_integers), cmocka_unit_test(test_where),
+        cmocka_unit_test(test_unknown),          cmocka_unit_test(test_range),
+        cmocka_unit_test(test_wrong_type),       cmocka_unit_test(test_choices),
+        cmocka_unit_test(test_strlist_bounds),   cmocka_unit_test(test_map),
+        cmocka_unit_test(test_check_callback),   cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_io_errors),        cmocka_unit_test(test_bad_tables),
+        cmocka_unit_test(test_int_bounds_exact), cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_dump_roundtrip),   cmocka_unit_test(test_dump_masks_secrets),
+        cmocka_unit_test(test_markdown),         cmocka_unit_test(test_list_helpers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

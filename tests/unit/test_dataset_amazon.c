@@ -45,10 +45,8 @@ static void write_file(const char *dir, const char *name, const char *text)
 
 static void remove_dir(const char *dir)
 {
-    static const char *const names[] = {
-        "Toy.item2index", "Toy.text", "Toy.train.inter", "Toy.valid.inter", "Toy.test.inter",
-        "Toy.user2index"
-    };
+    static const char *const names[] = { "Toy.item2index",  "Toy.text",       "Toy.train.inter",
+                                         "Toy.valid.inter", "Toy.test.inter", "Toy.user2index" };
     char path[512];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -74,7 +72,7 @@ static void make_fixture(char *dir)
                "B200\t  Safety glasses\n");
     write_file(dir, "Toy.train.inter",
                "user_id:token\titem_id_list:token_seq\titem_id:token\n"
-               "0\t0\t1\n");   /* not read by the reader */
+               "0\t0\t1\n"); /* not read by the reader */
     write_file(dir, "Toy.valid.inter",
                "user_id:token\titem_id_list:token_seq\titem_id:token\n"
                "1\t2 3 0 1\t2\n"
@@ -95,8 +93,7 @@ struct want_ev {
     int64_t session_index;
 };
 
-static void check_sequence(const struct recd_dataset_conf *conf, const struct want_ev *w,
-                           size_t n)
+static void check_sequence(const struct recd_dataset_conf *conf, const struct want_ev *w, size_t n)
 {
     struct recd_dataset *ds = NULL;
     struct recd_arena *a = recd_arena_new(4096);
@@ -130,12 +127,19 @@ static void check_sequence(const struct recd_dataset_conf *conf, const struct wa
     recd_arena_destroy(a);
 }
 
-#define G INT64_C(60000)
-#define CAT(i)  {RECD_KIND_ITEM, #i, NULL, #i, START_MS, RECD_DS_CATALOG, 0, 0, i}
+#define G      INT64_C(60000)
+#define CAT(i) { RECD_KIND_ITEM, #i, NULL, #i, START_MS, RECD_DS_CATALOG, 0, 0, i }
 /* click of user u (session index u) at round r, position p */
-#define CK(ph, u, p, item, r, tc) \
-    {RECD_KIND_CLICK, "amazon-recbole:" ph ":" #u ":" #p, "user-" #u, #item, \
-     START_MS + (1 + (r)) * G + (u), (ph)[1] == 'r' ? RECD_DS_TRAIN : RECD_DS_TEST, p, tc, u}
+#define CK(ph, u, p, item, r, tc)                    \
+    { RECD_KIND_CLICK,                               \
+      "amazon-recbole:" ph ":" #u ":" #p,            \
+      "user-" #u,                                    \
+      #item,                                         \
+      START_MS + (1 + (r)) * G + (u),                \
+      (ph)[1] == 'r' ? RECD_DS_TRAIN : RECD_DS_TEST, \
+      p,                                             \
+      tc,                                            \
+      u }
 
 static void test_amazon_fixture(void **state)
 {
@@ -151,7 +155,10 @@ static void test_amazon_fixture(void **state)
      * the end of the histories (R = 5), then the test round; inside a round user-index
      * order, 1 ms apart */
     const struct want_ev all[] = {
-        CAT(0), CAT(1), CAT(2), CAT(3),
+        CAT(0),
+        CAT(1),
+        CAT(2),
+        CAT(3),
         /* round 0..1: only user 1 (L = 5 = R) */
         CK("train", 1, 0, 2, 0, 0),
         CK("train", 1, 1, 3, 1, 0),
@@ -250,15 +257,9 @@ static void test_amazon_fixture(void **state)
     {
         /* expected: round 0: u1; 1: u1; 2: u0 u1; 3: u0 u1 u2; test round 4 */
         const struct want_ev v[] = {
-            CK("train", 1, 0, 2, 0, 0),
-            CK("train", 1, 1, 3, 1, 0),
-            CK("train", 0, 0, 0, 2, 0),
-            CK("train", 1, 2, 0, 2, 0),
-            CK("train", 0, 1, 1, 3, 0),
-            CK("train", 1, 3, 1, 3, 0),
-            CK("train", 2, 0, 1, 3, 0),
-            CK("test", 0, 2, 2, 4, 1),
-            CK("test", 1, 4, 2, 4, 1),
+            CK("train", 1, 0, 2, 0, 0), CK("train", 1, 1, 3, 1, 0), CK("train", 0, 0, 0, 2, 0),
+            CK("train", 1, 2, 0, 2, 0), CK("train", 0, 1, 1, 3, 0), CK("train", 1, 3, 1, 3, 0),
+            CK("train", 2, 0, 1, 3, 0), CK("test", 0, 2, 2, 4, 1),  CK("test", 1, 4, 2, 4, 1),
             CK("test", 2, 1, 0, 4, 1),
         };
         check_sequence(&c, v, sizeof v / sizeof v[0]);
@@ -294,15 +295,15 @@ static void test_amazon_cold(void **state)
 {
     (void)state;
     /* the fixture's test-split histories (test.inter) by user, and the held-out items */
-    static const int hist[3][5] = {{0, 1, 2}, {2, 3, 0, 1, 2}, {1, 0}};
-    static const int hlen[3] = {3, 5, 2}, target[3] = {3, 1, 3};
+    static const int hist[3][5] = { { 0, 1, 2 }, { 2, 3, 0, 1, 2 }, { 1, 0 } };
+    static const int hlen[3] = { 3, 5, 2 }, target[3] = { 3, 1, 3 };
     char dir[] = "/tmp/recd-amazon-cold-XXXXXX", err[512];
-    struct recd_dataset_conf c = {0};
+    struct recd_dataset_conf c = { 0 };
     struct recd_dataset *ds = NULL;
     struct recd_arena *a = recd_arena_new(4096);
     struct recd_event ev;
     struct recd_dataset_meta m;
-    static const double fracs[] = {0.0, 0.5, 1.0};
+    static const double fracs[] = { 0.0, 0.5, 1.0 };
     int n_cold = 0;
 
     /* the hash: fraction close to F, nested sets, 0 and 1 are none and all */
@@ -310,8 +311,9 @@ static void test_amazon_cold(void **state)
         n_cold += recd_dataset_cold_item(0.1, i);
         assert_false(recd_dataset_cold_item(0.0, i));
         assert_true(recd_dataset_cold_item(1.0, i));
-        if (recd_dataset_cold_item(0.1, i))
+        if (recd_dataset_cold_item(0.1, i)) {
             assert_true(recd_dataset_cold_item(0.3, i));
+        }
     }
     assert_in_range(n_cold, 1800, 2200);
 
@@ -323,8 +325,9 @@ static void test_amazon_cold(void **state)
         c.cold_frac = fracs[f];
         for (int u = 0; u < 3; u++) {
             kept[u] = 0;
-            for (int k = 0; k < hlen[u]; k++)
+            for (int k = 0; k < hlen[u]; k++) {
                 kept[u] += !recd_dataset_cold_item(c.cold_frac, hist[u][k]);
+            }
             want_train += kept[u];
         }
         assert_int_equal(recd_dataset_open(&c, &ds, err, sizeof err), RECD_OK);
@@ -339,7 +342,7 @@ static void test_amazon_cold(void **state)
                 got_test++;
                 assert_int_equal(m.test_case, 1);
                 assert_int_equal(atoi(ev.u.click.item_id), target[u]);
-                assert_int_equal(m.position, kept[u]);   /* = the user's earlier clicks */
+                assert_int_equal(m.position, kept[u]); /* = the user's earlier clicks */
             }
             recd_arena_reset(a);
         }
@@ -359,7 +362,7 @@ static void test_amazon_cold(void **state)
 /* ---- the real dataset ------------------------------------------------------------------------ */
 
 #define MAX_USERS 4096
-#define MAX_HIST 64
+#define MAX_HIST  64
 
 /* user -> whole sequence (history + held-out item) from an .inter file */
 static int read_inter(const char *path, int (*seq)[MAX_HIST], int *len)
@@ -368,7 +371,7 @@ static int read_inter(const char *path, int (*seq)[MAX_HIST], int *len)
     char line[8192];
     int users = 0;
     assert_non_null(fp);
-    assert_non_null(fgets(line, sizeof line, fp));     /* header */
+    assert_non_null(fgets(line, sizeof line, fp)); /* header */
     while (fgets(line, sizeof line, fp)) {
         char *p = line, *end;
         long u = strtol(p, &end, 10);
@@ -377,13 +380,15 @@ static int read_inter(const char *path, int (*seq)[MAX_HIST], int *len)
         p = end + 1;
         for (;;) {
             long it = strtol(p, &end, 10);
-            if (end == p)
+            if (end == p) {
                 break;
+            }
             assert_true(len[u] < MAX_HIST);
             seq[u][len[u]++] = (int)it;
             p = end;
-            while (*p == ' ' || *p == '\t')
+            while (*p == ' ' || *p == '\t') {
                 p++;
+            }
         }
         users++;
     }
@@ -391,8 +396,8 @@ static int read_inter(const char *path, int (*seq)[MAX_HIST], int *len)
     return users;
 }
 
-static void check_real(const char *dir, int valid, int (*seq)[MAX_HIST], const int *len,
-                       int users, int64_t train_clicks)
+static void check_real(const char *dir, int valid, int (*seq)[MAX_HIST], const int *len, int users,
+                       int64_t train_clicks)
 {
     struct recd_dataset_conf c;
     struct recd_dataset *ds = NULL;
@@ -421,7 +426,7 @@ static void check_real(const char *dir, int valid, int (*seq)[MAX_HIST], const i
         assert_true(ev.ts_ms > prev || (ev.kind == RECD_KIND_ITEM && ev.ts_ms == prev));
         prev = ev.ts_ms;
         if (ev.kind == RECD_KIND_ITEM) {
-            assert_int_equal(clicks, 0);               /* the catalogue comes first */
+            assert_int_equal(clicks, 0); /* the catalogue comes first */
             assert_int_equal(atoi(ev.u.item.item_id), items);
             items++;
             with_text += ev.u.item.title[0] != '\0';
@@ -435,8 +440,9 @@ static void check_real(const char *dir, int valid, int (*seq)[MAX_HIST], const i
         assert_string_equal(ev.u.click.session_id, ev.user_id);
         assert_int_equal(m.position, next[u]);
         assert_int_equal(atoi(ev.u.click.item_id), seq[u][next[u]]);
-        if (next[u] > 0)     /* one session: the user's clicks exactly 60 s (+0) apart */
+        if (next[u] > 0) { /* one session: the user's clicks exactly 60 s (+0) apart */
             assert_int_equal(ev.ts_ms - last_ts[u], 60000);
+        }
         last_ts[u] = ev.ts_ms;
         next[u]++;
         /* the held-out item is the last one of the user's sequence, and the only test case */
@@ -449,8 +455,9 @@ static void check_real(const char *dir, int valid, int (*seq)[MAX_HIST], const i
     assert_int_equal(with_text, 1585);
     assert_int_equal(clicks, train_clicks + users);
     assert_int_equal(tests, users);
-    for (int u = 0; u < users; u++)
+    for (int u = 0; u < users; u++) {
         assert_int_equal(next[u], len[u]);
+    }
     recd_dataset_close(ds);
     recd_arena_destroy(a);
 }
@@ -469,8 +476,9 @@ static void test_amazon_scientific(void **state)
     int users = read_inter(path, seq, len);
     assert_int_equal(users, 2928);
     int64_t total = 0;
-    for (int u = 0; u < users; u++)
+    for (int u = 0; u < users; u++) {
         total += len[u];
+    }
     assert_int_equal(total, 19712);
     check_real(dir, 0, seq, len, users, 19712 - users);
 

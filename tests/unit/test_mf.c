@@ -10,7 +10,7 @@
 #include "mf.h"
 
 #define N_ITEMS 200
-#define TDIM 8
+#define TDIM    8
 
 /* a stream where item 2k is followed by item 2k+1 */
 static void train_pairs(struct mf *m, int rounds, const struct mf_text *t)
@@ -56,7 +56,7 @@ static void test_deterministic(void **state)
     struct mf_params p;
     struct mf *a, *b;
     float ua[32], ub[32];
-    int32_t ctx[3] = {4, 8, 10};
+    int32_t ctx[3] = { 4, 8, 10 };
 
     (void)state;
     mf_params_default(&p);
@@ -92,7 +92,7 @@ static void test_text_cold_start(void **state)
 {
     static float tv[(N_ITEMS + 20) * TDIM];
     struct mf_params p;
-    struct mf_text t = {tv, N_ITEMS + 20, TDIM};
+    struct mf_text t = { tv, N_ITEMS + 20, TDIM };
     struct mf *m;
     float u[32], ut[TDIM];
     int better = 0, trials = 0;
@@ -187,10 +187,8 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_learns_pairs),
-        cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_text_cold_start),
-        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_learns_pairs),    cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_text_cold_start), cmocka_unit_test(test_params),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

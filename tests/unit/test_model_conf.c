@@ -82,24 +82,27 @@ static void test_every_parameter_is_a_key(void **s)
 
     (void)s;
     sessrec_params_default(&p);
-#define KEY(key, ctype, text)                                                                    \
-    d = decl(#key);                                                                              \
-    assert_non_null(d);                                                                          \
-    assert_int_equal(d->type, ctype);                                                            \
-    assert_string_equal(d->def, text);                                                           \
-    assert_int_equal(d->flags, 0);                                                               \
-    assert_null(strchr(d->desc, '\n'));                                                          \
+#define KEY(key, ctype, text)           \
+    d = decl(#key);                     \
+    assert_non_null(d);                 \
+    assert_int_equal(d->type, ctype);   \
+    assert_string_equal(d->def, text);  \
+    assert_int_equal(d->flags, 0);      \
+    assert_null(strchr(d->desc, '\n')); \
     assert_true(strlen(d->desc) <= 200);
-#define TU(name, field, def, lo, hi, desc) KEY(name, RECD_CT_INT, #def) \
-    assert_true(d->min == (lo) && d->max == (hi));                                               \
+#define TU(name, field, def, lo, hi, desc)         \
+    KEY(name, RECD_CT_INT, #def)                   \
+    assert_true(d->min == (lo) && d->max == (hi)); \
     assert_int_equal(sessrec_params_set(&p, #name, #def), 0);
-#define TF(name, field, def, lo, hi, desc) KEY(name, RECD_CT_DOUBLE, #def) \
-    assert_true(d->min == (lo) && d->max == (hi));                                               \
+#define TF(name, field, def, lo, hi, desc)         \
+    KEY(name, RECD_CT_DOUBLE, #def)                \
+    assert_true(d->min == (lo) && d->max == (hi)); \
     assert_int_equal(sessrec_params_set(&p, #name, #def), 0);
-#define TB(name, field, def, lo, hi, desc) KEY(name, RECD_CT_BOOL, #def) \
+#define TB(name, field, def, lo, hi, desc) \
+    KEY(name, RECD_CT_BOOL, #def)          \
     assert_int_equal(sessrec_params_set(&p, #name, #def), 0);
-#define TE(name, field, def, lo, hi, desc)                                                       \
-    KEY(name, RECD_CT_STRING, "\"" def "\"")                           \
+#define TE(name, field, def, lo, hi, desc)   \
+    KEY(name, RECD_CT_STRING, "\"" def "\"") \
     assert_int_equal(sessrec_params_set(&p, #name, def), 0);
 #define TMU(name, field, def, lo, hi, desc) KEY(name, RECD_CT_INT, #def)
 #define TMF(name, field, def, lo, hi, desc) KEY(name, RECD_CT_DOUBLE, #def)
@@ -129,28 +132,33 @@ static void test_keys(void **s)
     (void)s;
     assert_int_equal(load("operators = { sgd = { learning = \"fixed\"; w_next = 0.3; "
                           "trans_norm = true; max_sessions = 1000; signals = 29; }; };\n",
-                          &p, err, sizeof(err)), RECD_OK);
+                          &p, err, sizeof(err)),
+                     RECD_OK);
     assert_int_equal(p.learning, SESSREC_LEARN_FIXED);
     assert_true(p.w[SESSREC_F_NEXT] == 0.3f);
     assert_int_equal(p.trans_norm, 1);
     assert_int_equal(p.max_sessions, 1000);
     assert_int_equal(p.signals, 29);
-    assert_int_equal(load("operators = { sgd = { learning = \"blend\"; }; };\n", &p, err,
-                          sizeof(err)), RECD_OK);
+    assert_int_equal(
+        load("operators = { sgd = { learning = \"blend\"; }; };\n", &p, err, sizeof(err)), RECD_OK);
     assert_int_equal(p.learning, SESSREC_LEARN_BLEND);
 
-    assert_int_equal(load("operators = {\n sgd = {\n  pair_cap = 70000;\n };\n};\n", &p, err,
-                          sizeof(err)), RECD_ECONFIG);
-    assert_string_equal(err, "t.conf:3: operators.sgd.pair_cap: value 70000 out of range "
-                             "[0, 65535]");
-    assert_int_equal(load("operators = { sgd = { learning = \"order\"; }; };\n", &p, err,
-                          sizeof(err)), RECD_ECONFIG);
-    assert_string_equal(err, "t.conf:1: operators.sgd.learning: \"order\" is not one of: fixed, "
-                             "blend, blend_and_order");
+    assert_int_equal(
+        load("operators = {\n sgd = {\n  pair_cap = 70000;\n };\n};\n", &p, err, sizeof(err)),
+        RECD_ECONFIG);
+    assert_string_equal(err,
+                        "t.conf:3: operators.sgd.pair_cap: value 70000 out of range "
+                        "[0, 65535]");
+    assert_int_equal(
+        load("operators = { sgd = { learning = \"order\"; }; };\n", &p, err, sizeof(err)),
+        RECD_ECONFIG);
+    assert_string_equal(err,
+                        "t.conf:1: operators.sgd.learning: \"order\" is not one of: fixed, "
+                        "blend, blend_and_order");
     assert_int_equal(load("operators = { sgd = { w_knn = \"1\"; }; };\n", &p, err, sizeof(err)),
                      RECD_ECONFIG);
-    assert_int_equal(load("operators = { sgd = { order_buckets = 9; }; };\n", &p, err,
-                          sizeof(err)), RECD_ECONFIG);
+    assert_int_equal(load("operators = { sgd = { order_buckets = 9; }; };\n", &p, err, sizeof(err)),
+                     RECD_ECONFIG);
 }
 
 /* the deprecated keys still work (the loader warns, naming the new key); a contradiction with
@@ -162,33 +170,41 @@ static void test_deprecated(void **s)
 
     (void)s;
     sessrec_params_default(&d);
-    assert_int_equal(load("operators = { sgd = { learn_blend = true; }; };\n", &p, err,
-                          sizeof(err)), RECD_OK);
+    assert_int_equal(
+        load("operators = { sgd = { learn_blend = true; }; };\n", &p, err, sizeof(err)), RECD_OK);
     assert_int_equal(p.learning, SESSREC_LEARN_BLEND);
     assert_int_equal(load("operators = { sgd = { learn_blend = false; learn_order = false; }; };\n",
-                          &p, err, sizeof(err)), RECD_OK);
+                          &p, err, sizeof(err)),
+                     RECD_OK);
     assert_int_equal(p.learning, SESSREC_LEARN_FIXED);
     /* the old defaults written out change nothing */
     assert_int_equal(load("operators = { sgd = { learn_blend = false; learn_order = true; "
-                          "tuning = \"\"; }; };\n", &p, err, sizeof(err)), RECD_OK);
+                          "tuning = \"\"; }; };\n",
+                          &p, err, sizeof(err)),
+                     RECD_OK);
     assert_memory_equal(&p, &d, sizeof(p));
     /* agreeing with learning is fine, contradicting it is not */
     assert_int_equal(load("operators = { sgd = { learn_blend = true; learning = \"blend\"; }; };\n",
-                          &p, err, sizeof(err)), RECD_OK);
+                          &p, err, sizeof(err)),
+                     RECD_OK);
     assert_int_equal(load("operators = { sgd = { learn_blend = true; learning = \"fixed\"; }; };\n",
-                          &p, err, sizeof(err)), RECD_ECONFIG);
-    assert_string_equal(err, "operators.sgd.learn_blend (deprecated) contradicts "
-                             "operators.sgd.learning = \"fixed\": remove it");
+                          &p, err, sizeof(err)),
+                     RECD_ECONFIG);
+    assert_string_equal(err,
+                        "operators.sgd.learn_blend (deprecated) contradicts "
+                        "operators.sgd.learning = \"fixed\": remove it");
     /* tuning: the old names (learn_blend as a number too) over the keys */
     assert_int_equal(load("operators = { sgd = { w_next = 0.5; postings_cap = 40; "
                           "tuning = \"signals=29,w_next=1.5,learn_blend=1\"; }; };\n",
-                          &p, err, sizeof(err)), RECD_OK);
+                          &p, err, sizeof(err)),
+                     RECD_OK);
     assert_int_equal(p.signals, 29);
     assert_true(p.w[SESSREC_F_NEXT] == 1.5f);
     assert_int_equal(p.postings_cap, 40);
     assert_int_equal(p.learning, SESSREC_LEARN_BLEND);
-    assert_int_equal(load("operators = {\n sgd = {\n  tuning = \"frob=1\";\n };\n};\n", &p, err,
-                          sizeof(err)), RECD_ECONFIG);
+    assert_int_equal(
+        load("operators = {\n sgd = {\n  tuning = \"frob=1\";\n };\n};\n", &p, err, sizeof(err)),
+        RECD_ECONFIG);
     assert_string_equal(err, "t.conf:3: operators.sgd.tuning: bad parameter: frob=1");
 }
 
@@ -218,8 +234,9 @@ static void test_params_interface(void **s)
 
     (void)s;
     sessrec_params_default(&p);
-    assert_int_equal(sessrec_params_parse(&p, "learning=blend,trans_norm=true,learn_set=0", err,
-                                          sizeof(err)), 0);
+    assert_int_equal(
+        sessrec_params_parse(&p, "learning=blend,trans_norm=true,learn_set=0", err, sizeof(err)),
+        0);
     assert_int_equal(p.learning, SESSREC_LEARN_BLEND);
     assert_int_equal(p.trans_norm, 1);
     assert_int_equal(p.learn_set, 0);

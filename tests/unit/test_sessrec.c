@@ -14,19 +14,20 @@
 #include "sessrec.h"
 
 /* Replay sessions (rows of items terminated by -1) with session keys 1, 2, ... */
-static void feed(struct sessrec *m, const int32_t *rows, size_t nrows, size_t width,
-                 uint64_t key0)
+static void feed(struct sessrec *m, const int32_t *rows, size_t nrows, size_t width, uint64_t key0)
 {
     size_t r, j;
 
-    for (r = 0; r < nrows; r++)
-        for (j = 0; j < width && rows[r * width + j] >= 0; j++)
-            assert_int_equal(sessrec_observe(m, key0 + r, rows[r * width + j],
-                                             (int64_t)(key0 + r) * 1000), 0);
+    for (r = 0; r < nrows; r++) {
+        for (j = 0; j < width && rows[r * width + j] >= 0; j++) {
+            assert_int_equal(
+                sessrec_observe(m, key0 + r, rows[r * width + j], (int64_t)(key0 + r) * 1000), 0);
+        }
+    }
 }
 
 static const int32_t seqs[][4] = {
-    { 1, 2, 3, -1 }, { 1, 2, 3, -1 }, { 1, 2, 4, -1 }, { 5, 6, 7, -1 },
+    { 1, 2, 3, -1 }, { 1, 2, 3, -1 },  { 1, 2, 4, -1 },  { 5, 6, 7, -1 },
     { 5, 6, 7, -1 }, { 8, 9, -1, -1 }, { 2, 3, -1, -1 }, { 6, 7, -1, -1 },
 };
 
@@ -164,8 +165,9 @@ static void test_ties_by_id(void **s)
     assert_int_equal(out[1], 2);
     assert_int_equal(out[2], 4);
     assert_int_equal(out[3], 9);
-    for (i = 1; i < n; i++)
+    for (i = 1; i < n; i++) {
         assert_true(sc[i - 1] >= sc[i]);
+    }
     sessrec_destroy(m);
 }
 
@@ -207,8 +209,8 @@ static void test_eviction_and_params(void **s)
 
     (void)s;
     test_params(&p);
-    assert_int_equal(sessrec_params_parse(&p, "max_sessions=4,w_next=2.5,learn_blend=0", err,
-                                          sizeof(err)), 0);
+    assert_int_equal(
+        sessrec_params_parse(&p, "max_sessions=4,w_next=2.5,learn_blend=0", err, sizeof(err)), 0);
     assert_int_equal(p.max_sessions, 4);
     assert_true(p.w[SESSREC_F_NEXT] == 2.5f);
     assert_int_equal(sessrec_params_parse(&p, "nope=1", err, sizeof(err)), -1);
@@ -275,13 +277,14 @@ static void test_learn_order(void **s)
         assert_int_equal(nf, nm);
         assert_memory_equal(of, om, nf * sizeof(*of));
         assert_memory_equal(sf, sm, nf * sizeof(*sf));
-        if (r == 0) {   /* the learned blend starts as the fixed one */
-            for (i = 0; i < nm; i++)
+        if (r == 0) { /* the learned blend starts as the fixed one */
+            for (i = 0; i < nm; i++) {
                 assert_float_equal(sessrec_order_score(m, om[i]), sm[i], 1e-6);
+            }
             gap0 = sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]);
         }
-        sessrec_feedback(f, 4);      /* a no-op without learning */
-        sessrec_feedback(m, 4);      /* 4 follows 1, 2 once in the data: a weaker successor */
+        sessrec_feedback(f, 4); /* a no-op without learning */
+        sessrec_feedback(m, 4); /* 4 follows 1, 2 once in the data: a weaker successor */
     }
     sessrec_weights(m, 2, w1);
     assert_memory_not_equal(w0, w1, sizeof(w0));
@@ -289,8 +292,9 @@ static void test_learn_order(void **s)
     assert_memory_equal(w0, w1, sizeof(w0));
     /* learned scores exist for the candidates only; 4 (the label) gained on the top item */
     nm = sessrec_score(m, 7, q, 2, om, sm, NULL, NULL, 20);
-    for (i = 0; i < nm; i++)
+    for (i = 0; i < nm; i++) {
         assert_true(isfinite(sessrec_order_score(m, om[i])));
+    }
     assert_false(isfinite(sessrec_order_score(m, 12345)));
     assert_false(isfinite(sessrec_order_score(f, om[0])));
     assert_true(sessrec_order_score(m, 4) - sessrec_order_score(m, om[0]) > gap0);
@@ -328,12 +332,13 @@ static void test_learn_set(void **s)
         assert_memory_equal(oa, ob, na * sizeof(*oa));
         assert_memory_equal(sa, sb, na * sizeof(*sa));
         differs |= nf != na || memcmp(sf, sa, nf * sizeof(*sf)) != 0;
-        sessrec_feedback(a, oa[na > 21 ? 21 : na - 1]);   /* a target just outside the head */
+        sessrec_feedback(a, oa[na > 21 ? 21 : na - 1]); /* a target just outside the head */
         sessrec_feedback(b, ob[nb > 21 ? 21 : nb - 1]);
-        for (i = 1; i < na; i++)
+        for (i = 1; i < na; i++) {
             assert_true(sa[i - 1] >= sa[i]);
+        }
     }
-    assert_true(differs);   /* the set weights moved away from the fixed ones */
+    assert_true(differs); /* the set weights moved away from the fixed ones */
     sessrec_destroy(f);
     sessrec_destroy(a);
     sessrec_destroy(b);
@@ -357,12 +362,15 @@ static void test_trend(void **s)
     p.w[SESSREC_F_TREND] = 1;
     m = sessrec_new(&p);
     assert_non_null(m);
-    for (k = 0; k < 50; k++)
-        assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0);     /* item 1: 50 clicks */
-    for (k = 0; k < 1000; k++)   /* time passes: 1000 other items clicked once each */
+    for (k = 0; k < 50; k++) {
+        assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0); /* item 1: 50 clicks */
+    }
+    for (k = 0; k < 1000; k++) { /* time passes: 1000 other items clicked once each */
         assert_int_equal(sessrec_observe(m, k + 100, 100 + (int32_t)k, 0), 0);
-    for (k = 0; k < 5; k++)
-        assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0);  /* item 2: 5, just now */
+    }
+    for (k = 0; k < 5; k++) {
+        assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0); /* item 2: 5, just now */
+    }
     n = sessrec_score(m, 9999, q, 1, out, NULL, NULL, NULL, 4);
     assert_true(n >= 1);
     assert_int_equal(out[0], 2);
@@ -372,10 +380,12 @@ static void test_trend(void **s)
     p.pop_tau = 0;
     m = sessrec_new(&p);
     assert_non_null(m);
-    for (k = 0; k < 50; k++)
+    for (k = 0; k < 50; k++) {
         assert_int_equal(sessrec_observe(m, k + 1, 1, 0), 0);
-    for (k = 0; k < 5; k++)
+    }
+    for (k = 0; k < 5; k++) {
         assert_int_equal(sessrec_observe(m, k + 5000, 2, 0), 0);
+    }
     n = sessrec_score(m, 9999, q, 1, out, NULL, NULL, NULL, 4);
     assert_int_equal(out[0], 1);
     sessrec_destroy(m);
@@ -418,7 +428,10 @@ static void test_learn_every(void **s)
 }
 
 /* inline_sort.h against qsort with the same order, on shapes that break naive quicksorts */
-struct sc { float score; int32_t item; };
+struct sc {
+    float score;
+    int32_t item;
+};
 
 static int sc_before(const struct sc *a, const struct sc *b)
 {
@@ -445,7 +458,7 @@ static void test_unordered(void **s)
 
     (void)s;
     assert_non_null(m);
-    for (uint64_t key = 1; key <= 400; key++) {   /* 400 random sessions over 60 items */
+    for (uint64_t key = 1; key <= 400; key++) { /* 400 random sessions over 60 items */
         for (j = 0; j < 6; j++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             assert_int_equal(sessrec_observe(m, key, (int32_t)((x >> 33) % 60), (int64_t)key), 0);
@@ -453,23 +466,23 @@ static void test_unordered(void **s)
     }
     no = sessrec_score(m, 9999, q, 3, oi, os, orr, ob, 12);
     nu = sessrec_score_unordered(m, 9999, q, 3, ui, us, ur, ub, 12);
-    assert_int_equal(no, 12);   /* more candidates than k: the cut matters */
+    assert_int_equal(no, 12); /* more candidates than k: the cut matters */
     assert_int_equal(nu, no);
     for (i = 0; i < nu; i++) {
         for (j = 0; j < no && oi[j] != ui[i]; j++)
             ;
-        assert_true(j < no);                           /* one of the k best */
+        assert_true(j < no); /* one of the k best */
         assert_memory_equal(&us[i], &os[j], sizeof(float));
         assert_int_equal(ur[i], orr[j]);
         assert_int_equal(ub[i], ob[j]);
         assert_true(isfinite(sessrec_order_score(m, ui[i])));
     }
     sessrec_weights(m, 3, w0);
-    sessrec_feedback(m, oi[no - 1]);     /* after the unordered call: nothing to learn from */
+    sessrec_feedback(m, oi[no - 1]); /* after the unordered call: nothing to learn from */
     sessrec_weights(m, 3, w1);
     assert_memory_equal(w0, w1, sizeof(w0));
     sessrec_score(m, 9999, q, 3, oi, os, NULL, NULL, 12);
-    sessrec_feedback(m, oi[no - 1]);     /* after the ordered one it learns */
+    sessrec_feedback(m, oi[no - 1]); /* after the ordered one it learns */
     sessrec_weights(m, 3, w1);
     assert_memory_not_equal(w0, w1, sizeof(w0));
     sessrec_destroy(m);
@@ -502,7 +515,7 @@ static void test_order_buckets(void **s)
     sessrec_weights(m, 1, w0);
     for (n = 0; n <= 5; n++) {
         sessrec_weights(m, n, w[n]);
-        assert_memory_equal(w[n], w0, sizeof(w0));   /* all start equal */
+        assert_memory_equal(w[n], w0, sizeof(w0)); /* all start equal */
     }
     for (r = 0; r < 10; r++) {
         feed(m, &seqs[0][0], sizeof(seqs) / sizeof(seqs[0]), 4, 1 + 100 * r);
@@ -513,18 +526,19 @@ static void test_order_buckets(void **s)
         assert_true(sessrec_score(one, 7, q, 2, o, NULL, NULL, NULL, 20) > 1);
         sessrec_feedback(one, 4);
     }
-    for (n = 0; n <= 5; n++)
+    for (n = 0; n <= 5; n++) {
         sessrec_weights(m, n, w[n]);
-    assert_memory_not_equal(w[2], w0, sizeof(w0));   /* bucket "2 items" learned */
-    assert_memory_equal(w[1], w0, sizeof(w0));       /* "1 item" (and 0) did not */
+    }
+    assert_memory_not_equal(w[2], w0, sizeof(w0)); /* bucket "2 items" learned */
+    assert_memory_equal(w[1], w0, sizeof(w0)); /* "1 item" (and 0) did not */
     assert_memory_equal(w[0], w0, sizeof(w0));
-    assert_memory_equal(w[3], w0, sizeof(w0));       /* nor "3 or more" */
+    assert_memory_equal(w[3], w0, sizeof(w0)); /* nor "3 or more" */
     assert_memory_equal(w[5], w0, sizeof(w0));
     /* one bucket: every length shares the weights learned from the two-item sessions */
     sessrec_weights(one, 1, w[0]);
     sessrec_weights(one, 5, w[1]);
     assert_memory_equal(w[0], w[1], sizeof(w0));
-    assert_memory_equal(w[0], w[2], sizeof(w0));     /* and learned the same steps */
+    assert_memory_equal(w[0], w[2], sizeof(w0)); /* and learned the same steps */
     /* a long session learns the "3 or more" bucket, shared by lengths 3 and 5 */
     assert_true(sessrec_score(m, 7, q, 5, o, NULL, NULL, NULL, 20) > 1);
     sessrec_feedback(m, o[1]);
@@ -533,7 +547,7 @@ static void test_order_buckets(void **s)
     sessrec_weights(m, 2, w[4]);
     assert_memory_not_equal(w[3], w0, sizeof(w0));
     assert_memory_equal(w[3], w[5], sizeof(w0));
-    assert_memory_equal(w[4], w[2], sizeof(w0));     /* "2 items" untouched by it */
+    assert_memory_equal(w[4], w[2], sizeof(w0)); /* "2 items" untouched by it */
     sessrec_destroy(m);
     sessrec_destroy(one);
 }
@@ -547,8 +561,9 @@ static struct sessrec *make_next2(uint32_t pair_cap)
     test_params(&p);
     p.learning = SESSREC_LEARN_FIXED;
     p.signals = 1u << SESSREC_NEXT_ITEM;
-    for (f = 0; f < SESSREC_NFEATURES; f++)
+    for (f = 0; f < SESSREC_NFEATURES; f++) {
         p.w[f] = 0;
+    }
     p.w[SESSREC_F_NEXT2] = 1.0f;
     p.pair_cap = pair_cap;
     return sessrec_new(&p);
@@ -597,8 +612,8 @@ static void test_next2(void **s)
     assert_int_equal(why[0], SESSREC_NEXT_ITEM);
     assert_int_equal(because[0], 2);
     assert_int_equal(best_after(m, 5, 2), 4);
-    assert_int_equal(best_after(m, 3, 2), -1);   /* known items, a pair never seen */
-    n = sessrec_score(m, 1000, q1 + 1, 1, out, sc, NULL, NULL, 5);   /* no pair yet */
+    assert_int_equal(best_after(m, 3, 2), -1); /* known items, a pair never seen */
+    n = sessrec_score(m, 1000, q1 + 1, 1, out, sc, NULL, NULL, 5); /* no pair yet */
     assert_true(n >= 1 && sc[0] == 0);
     sessrec_destroy(m);
 
@@ -613,8 +628,9 @@ static void test_next2(void **s)
      * (1 2 → 3 three times, 5 2 → 4 once; then 7 2 → 6 replaces the lighter 5 2 → 4) */
     m = make_next2(2);
     assert_non_null(m);
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 3; i++) {
         abc(m, 10 + (uint64_t)i, 1, 2, 3);
+    }
     abc(m, 20, 5, 2, 4);
     assert_int_equal(best_after(m, 5, 2), 4);
     abc(m, 21, 7, 2, 6);
@@ -622,10 +638,12 @@ static void test_next2(void **s)
     assert_int_equal(best_after(m, 7, 2), 6);
     assert_int_equal(best_after(m, 1, 2), 3);
     /* ... and pairs ending in other items have their own lists: 2,000 of them, all kept */
-    for (i = 0; i < 2000; i++)
+    for (i = 0; i < 2000; i++) {
         abc(m, 1000 + (uint64_t)i, 100 + i % 2, 200 + i / 2, 2000 + i);
-    for (i = 0; i < 2000; i++)
+    }
+    for (i = 0; i < 2000; i++) {
         assert_int_equal(best_after(m, 100 + i % 2, 200 + i / 2), 2000 + i);
+    }
     sessrec_destroy(m);
 }
 
@@ -640,18 +658,23 @@ static void test_inline_sort(void **state)
             for (size_t i = 0; i < n; i++) {
                 r = r * 6364136223846793005ULL + 1442695040888963407ULL;
                 a[i].item = (int32_t)i;
-                a[i].score = shape == 0 ? (float)(r >> 40) :         /* random */
-                             shape == 1 ? (float)i :                 /* ascending */
-                             shape == 2 ? (float)(n - i) :           /* descending */
-                             shape == 3 ? 1.0f :                     /* all ties: by item */
-                             (float)((r >> 40) % 4);                 /* few distinct scores */
-                if (shape == 3 && (r >> 33) % 2)
-                    a[i].item = (int32_t)(n - i);                    /* ties, items shuffled */
+                a[i].score = shape == 0 ? (float)(r >> 40) : /* random */
+                    shape == 1 ? (float)i
+                               : /* ascending */
+                    shape == 2 ? (float)(n - i)
+                               : /* descending */
+                    shape == 3 ? 1.0f
+                               : /* all ties: by item */
+                    (float)((r >> 40) % 4); /* few distinct scores */
+                if (shape == 3 && (r >> 33) % 2) {
+                    a[i].item = (int32_t)(n - i); /* ties, items shuffled */
+                }
             }
             memcpy(b, a, n * sizeof(*a));
             sc_sort(a, n);
-            if (n > 0)
+            if (n > 0) {
                 qsort(b, n, sizeof(*b), sc_cmp);
+            }
             for (size_t i = 0; i < n; i++) {
                 assert_int_equal(a[i].item, b[i].item);
                 assert_true(a[i].score == b[i].score);
@@ -665,7 +688,7 @@ static void test_inline_sort(void **state)
  * results unchanged by it (test_deterministic and the lists A/B in docs cover that). */
 static void test_big_realloc(void **state)
 {
-    size_t sizes[] = {1000, 100000, (size_t)3 << 20, (size_t)9 << 20};
+    size_t sizes[] = { 1000, 100000, (size_t)3 << 20, (size_t)9 << 20 };
     unsigned char *p = NULL;
     size_t have = 0;
 
@@ -694,20 +717,13 @@ static void test_big_realloc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_inline_sort),
-        cmocka_unit_test(test_next_item),
-        cmocka_unit_test(test_next_item_only),
-        cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_ties_by_id),
-        cmocka_unit_test(test_repeat_and_self),
-        cmocka_unit_test(test_eviction_and_params),
-        cmocka_unit_test(test_learn_order),
-        cmocka_unit_test(test_learn_set),
-        cmocka_unit_test(test_trend),
-        cmocka_unit_test(test_learn_every),
-        cmocka_unit_test(test_big_realloc),
-        cmocka_unit_test(test_unordered),
-        cmocka_unit_test(test_next2),
+        cmocka_unit_test(test_inline_sort),         cmocka_unit_test(test_next_item),
+        cmocka_unit_test(test_next_item_only),      cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_ties_by_id),          cmocka_unit_test(test_repeat_and_self),
+        cmocka_unit_test(test_eviction_and_params), cmocka_unit_test(test_learn_order),
+        cmocka_unit_test(test_learn_set),           cmocka_unit_test(test_trend),
+        cmocka_unit_test(test_learn_every),         cmocka_unit_test(test_big_realloc),
+        cmocka_unit_test(test_unordered),           cmocka_unit_test(test_next2),
         cmocka_unit_test(test_order_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,9 +33,11 @@
 static void render(const struct recd_event *ev, char *buf, size_t len)
 {
     size_t off = 0;
-#define OUT(...) do { \
-        int n_ = snprintf(buf + off, len - off, __VA_ARGS__); \
-        if (n_ > 0) off = off + (size_t)n_ < len ? off + (size_t)n_ : len - 1; \
+#define OUT(...)                                                       \
+    do {                                                               \
+        int n_ = snprintf(buf + off, len - off, __VA_ARGS__);          \
+        if (n_ > 0)                                                    \
+            off = off + (size_t)n_ < len ? off + (size_t)n_ : len - 1; \
     } while (0)
     OUT("%d|%s|%s|%" PRId64, ev->kind, ev->event_id ? ev->event_id : "-",
         ev->user_id ? ev->user_id : "-", ev->ts_ms);
@@ -44,29 +46,31 @@ static void render(const struct recd_event *ev, char *buf, size_t len)
         OUT("|%s|%d|%d|%s|%s", ev->u.click.item_id, ev->u.click.type, ev->u.click.source,
             ev->u.click.session_id ? ev->u.click.session_id : "-",
             ev->u.click.query_id ? ev->u.click.query_id : "-");
-        for (uint32_t i = 0; i < ev->u.click.n_context; i++)
+        for (uint32_t i = 0; i < ev->u.click.n_context; i++) {
             OUT("|%s=%s", ev->u.click.context[i].key, ev->u.click.context[i].value);
+        }
         break;
     case RECD_KIND_PURCHASE:
         OUT("|%s|%s", ev->u.purchase.order_id, ev->u.purchase.currency);
-        for (uint32_t i = 0; i < ev->u.purchase.n_lines; i++)
-            OUT("|%s x%d @%.2f", ev->u.purchase.lines[i].item_id,
-                ev->u.purchase.lines[i].quantity, ev->u.purchase.lines[i].unit_price);
+        for (uint32_t i = 0; i < ev->u.purchase.n_lines; i++) {
+            OUT("|%s x%d @%.2f", ev->u.purchase.lines[i].item_id, ev->u.purchase.lines[i].quantity,
+                ev->u.purchase.lines[i].unit_price);
+        }
         break;
     case RECD_KIND_QUERY:
         OUT("|%s", ev->u.query.text);
-        for (uint32_t i = 0; i < ev->u.query.n_shown; i++)
+        for (uint32_t i = 0; i < ev->u.query.n_shown; i++) {
             OUT("|%s", ev->u.query.shown[i]);
+        }
         break;
     case RECD_KIND_ITEM:
-        OUT("|%s|%s|%s|%s|%.2f|%d", ev->u.item.item_id, ev->u.item.title,
-            ev->u.item.description, ev->u.item.brand ? ev->u.item.brand : "-",
-            ev->u.item.price, ev->u.item.in_stock);
-        for (uint32_t i = 0; i < ev->u.item.n_category; i++)
+        OUT("|%s|%s|%s|%s|%.2f|%d", ev->u.item.item_id, ev->u.item.title, ev->u.item.description,
+            ev->u.item.brand ? ev->u.item.brand : "-", ev->u.item.price, ev->u.item.in_stock);
+        for (uint32_t i = 0; i < ev->u.item.n_category; i++) {
             OUT("|%s", ev->u.item.category[i]);
+        }
         break;
-    default:
-        break;
+    default: break;
     }
 #undef OUT
 }
@@ -109,8 +113,9 @@ static uint64_t *run_fingerprints(const struct recd_shopgen_conf *c, size_t *n)
         assert_true(k < cap);
         render(&ev, buf, sizeof buf);
         v[k++] = fnv1a(0xcbf29ce484222325ull, buf);
-        if (k % 512 == 0)
+        if (k % 512 == 0) {
             recd_arena_reset(a);
+        }
     }
     assert_int_equal(rc, 0);
     assert_int_equal(k, cap);
@@ -148,8 +153,9 @@ static void test_shopgen_different_seed(void **state)
     c.seed = 2;
     uint64_t *b = run_fingerprints(&c, &n2);
     assert_int_equal(n1, n2);
-    for (size_t i = 0; i < n1; i++)
+    for (size_t i = 0; i < n1; i++) {
         same += a[i] == b[i];
+    }
     assert_true(same < n1 / 10);
     free(a);
     free(b);
@@ -175,7 +181,7 @@ static void test_shopgen_shape(void **state)
     double *price = calloc((size_t)c.n_items, sizeof *price);
     assert_non_null(price);
     struct recd_event ev;
-    int64_t n = 0, last_ts = c.start_ts_ms, counts[RECD_KIND__NINPUT] = {0};
+    int64_t n = 0, last_ts = c.start_ts_ms, counts[RECD_KIND__NINPUT] = { 0 };
     int64_t search_clicks = 0, carts = 0, last_query = -1;
     int rc;
     while ((rc = recd_shopgen_next(g, n < c.n_items ? cat_arena : a, &ev)) == 1) {
@@ -234,8 +240,9 @@ static void test_shopgen_shape(void **state)
                     assert_true(ev.u.purchase.lines[i].unit_price == price[id]);
                 }
             }
-            if (n % 1000 == 0)
+            if (n % 1000 == 0) {
                 recd_arena_reset(a);
+            }
         }
         n++;
     }
@@ -282,8 +289,9 @@ static void test_shopgen_bad_conf(void **state)
     struct recd_arena *a = recd_arena_new(4096);
     struct recd_event ev;
     int64_t n = 0;
-    while (recd_shopgen_next(g, a, &ev) == 1)
+    while (recd_shopgen_next(g, a, &ev) == 1) {
         n++;
+    }
     assert_int_equal(n, 510);
     recd_arena_destroy(a);
     recd_shopgen_destroy(g);
@@ -296,15 +304,18 @@ static int64_t count_lines(const char *path)
     FILE *fp = fopen(path, "r");
     int64_t n = 0;
     int ch, last = '\n';
-    if (!fp)
+    if (!fp) {
         return -1;
+    }
     while ((ch = getc(fp)) != EOF) {
-        if (ch == '\n')
+        if (ch == '\n') {
             n++;
+        }
         last = ch;
     }
-    if (last != '\n')
+    if (last != '\n') {
         n++;
+    }
     fclose(fp);
     return n;
 }
@@ -334,8 +345,9 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
     c.phases = phases;
     c.concurrency = concurrency;
     int rc = recd_dataset_open(&c, &ds, err, sizeof err);
-    if (rc != RECD_OK)
+    if (rc != RECD_OK) {
         fail_msg("open %s: %s", dir, err);
+    }
     struct recd_dataset_stats st;
     recd_dataset_stats(ds, &st);
     int64_t nsess = st.sessions[0] + st.sessions[1];
@@ -365,15 +377,18 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
         assert_true(m.session_index >= 0 && m.session_index < st.sessions[m.phase]);
         assert_int_equal(m.position, next_pos[m.phase][m.session_index]);
         next_pos[m.phase][m.session_index]++;
-        if (m.position == 0)
+        if (m.position == 0) {
             res->sessions_seen++;
-        else
+        } else {
             assert_true(ev.ts_ms >= last_ts[m.phase][m.session_index]);
+        }
         last_ts[m.phase][m.session_index] = ev.ts_ms;
-        if (prev_phase == m.phase && ev.ts_ms < prev_ts)
+        if (prev_phase == m.phase && ev.ts_ms < prev_ts) {
             res->backwards++;
-        if (prev_phase == m.phase && prev_sess != m.session_index && m.position > 0)
+        }
+        if (prev_phase == m.phase && prev_sess != m.session_index && m.position > 0) {
             res->interleaved++;
+        }
         prev_phase = m.phase;
         prev_sess = m.session_index;
         prev_ts = ev.ts_ms;
@@ -405,22 +420,26 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
             size_t add = strlen(ev.u.click.item_id);
             char *np = realloc(*pp, old + add + 2);
             assert_non_null(np);
-            if (old)
+            if (old) {
                 np[old++] = ' ';
+            }
             memcpy(np + old, ev.u.click.item_id, add + 1);
             *pp = np;
         }
-        if (res->events % 4096 == 0)
+        if (res->events % 4096 == 0) {
             recd_arena_reset(a);
+        }
     }
     assert_int_equal(rc, 0);
     assert_int_equal(res->events, recd_dataset_total(ds));
     /* every session of the selected phases was replayed completely */
     for (int p = 0; p < 2; p++) {
-        if (!(phases & (1u << p)))
+        if (!(phases & (1u << p))) {
             continue;
-        for (int64_t s = 0; s < st.sessions[p]; s++)
+        }
+        for (int64_t s = 0; s < st.sessions[p]; s++) {
             assert_true(next_pos[p][s] >= 1);
+        }
     }
     (void)nsess;
     if (examples) {
@@ -432,8 +451,9 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
         size_t lcap = 0;
         ssize_t len;
         while ((len = getline(&line, &lcap, fp)) >= 0) {
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
                 line[--len] = '\0';
+            }
             if (n_want == cap_want) {
                 cap_want = cap_want ? cap_want * 2 : 1024;
                 want = realloc(want, cap_want * sizeof *want);
@@ -446,19 +466,24 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
         assert_int_equal(n_got, n_want);
         qsort(got, n_got, sizeof *got, cmp_strp);
         qsort(want, n_want, sizeof *want, cmp_strp);
-        for (size_t i = 0; i < n_got; i++)
-            if (strcmp(got[i], want[i]) != 0)
+        for (size_t i = 0; i < n_got; i++) {
+            if (strcmp(got[i], want[i]) != 0) {
                 fail_msg("test case %zu differs: got '%s' want '%s'", i, got[i], want[i]);
-        for (size_t i = 0; i < n_want; i++)
+            }
+        }
+        for (size_t i = 0; i < n_want; i++) {
             free(want[i]);
+        }
         free(want);
     }
-    for (size_t i = 0; i < n_got; i++)
+    for (size_t i = 0; i < n_got; i++) {
         free(got[i]);
+    }
     free(got);
     for (int p = 0; p < 2; p++) {
-        for (int64_t s = 0; s < st.sessions[p]; s++)
+        for (int64_t s = 0; s < st.sessions[p]; s++) {
             free(prefix[p][s]);
+        }
         free(prefix[p]);
         free(next_pos[p]);
         free(last_ts[p]);
@@ -585,13 +610,14 @@ static void test_dataset_diginetica_raw(void **state)
         } else {
             assert_int_equal(ev.kind, RECD_KIND_PURCHASE);
             purchases++;
-            for (uint32_t i = 0; i < ev.u.purchase.n_lines; i++)
+            for (uint32_t i = 0; i < ev.u.purchase.n_lines; i++) {
                 lines += ev.u.purchase.lines[i].quantity;
+            }
         }
         recd_arena_reset(a);
     }
-    assert_int_equal(clicks, 12391);        /* sample_train-item-views.csv rows */
-    assert_int_equal(lines, 18025);         /* train-purchases.csv rows */
+    assert_int_equal(clicks, 12391); /* sample_train-item-views.csv rows */
+    assert_int_equal(lines, 18025); /* train-purchases.csv rows */
     assert_true(purchases > 0 && purchases <= lines);
     recd_arena_destroy(a);
     recd_dataset_close(ds);
@@ -653,8 +679,9 @@ static void test_dataset_interleave_slice(void **state)
     }
     assert_int_equal(recd_dataset_next(ds, a, &ev, NULL), 0);
     recd_dataset_close(ds);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         free(full[i]);
+    }
     recd_arena_destroy(a);
 }
 

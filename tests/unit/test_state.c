@@ -25,7 +25,7 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    struct recd_state_conf c = {0};
+    struct recd_state_conf c = { 0 };
     char err[256];
 
     snprintf(f->dir, sizeof(f->dir), "/tmp/recd-test-state.XXXXXX");
@@ -159,7 +159,7 @@ static void test_offsets_and_clear(void **state)
 static void test_user_cf_order(void **state)
 {
     struct fx *f = *state;
-    static const int cfs[] = {RECD_CF_USERS, RECD_CF_SESSIONS};
+    static const int cfs[] = { RECD_CF_USERS, RECD_CF_SESSIONS };
     const int n_users = 500;
 
     for (int c = 0; c < 2; c++) {
@@ -219,7 +219,7 @@ static void test_user_cf_order(void **state)
     }
     /* the same from the files: a reopen flushes the recovered memtables; then read-only */
     for (int ro = 0; ro < 2; ro++) {
-        struct recd_state_conf conf = {0};
+        struct recd_state_conf conf = { 0 };
         char err[256];
 
         recd_txn_destroy(f->t);
@@ -273,12 +273,14 @@ static void test_zpack(void **state)
         for (int fill = 0; fill < 3; fill++) {
             for (size_t i = 0; i < n; i++) {
                 /* 0: all zero; 1: a few non-zero bytes; 2: all non-zero */
-                src[i] = fill == 0 ? 0 : fill == 2 ? (uint8_t)(i + 1) : (i % 13 == 5 ? (uint8_t)i : 0);
+                src[i] = fill == 0 ? 0
+                    : fill == 2    ? (uint8_t)(i + 1)
+                                   : (i % 13 == 5 ? (uint8_t)i : 0);
             }
             b.len = 0;
             assert_int_equal(recd_zpack(src, n, &b), RECD_OK);
             if (fill == 0) {
-                assert_int_equal(b.len, 4 + ((n + 7) / 8 + 7) / 8);   /* size and bitmap */
+                assert_int_equal(b.len, 4 + ((n + 7) / 8 + 7) / 8); /* size and bitmap */
             }
             if (fill == 2) {
                 assert_int_equal(b.len, 4 + ((n + 7) / 8 + 7) / 8 + n);
@@ -301,7 +303,7 @@ static void test_zpack(void **state)
     assert_int_equal(recd_zunpack(b.data, b.len, dst, 80), RECD_EDECODE);
     /* a bitmap bit past the last word (9 bytes = 2 words; bit 2 set) */
     {
-        const uint8_t bad[5] = {9, 0, 0, 0, 0x04};
+        const uint8_t bad[5] = { 9, 0, 0, 0, 0x04 };
 
         assert_int_equal(recd_zunpack(bad, sizeof(bad), dst, 9), RECD_EDECODE);
     }

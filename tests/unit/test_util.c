@@ -138,7 +138,8 @@ static void test_errors(void **s)
     char err[16];
 
     (void)s;
-    assert_int_equal(recd_seterr(err, sizeof(err), RECD_EINVAL, "value %d too long", 123456), RECD_EINVAL);
+    assert_int_equal(recd_seterr(err, sizeof(err), RECD_EINVAL, "value %d too long", 123456),
+                     RECD_EINVAL);
     assert_string_equal(err, "value 123456 to");   /* truncated, NUL-terminated */
     assert_string_equal(recd_strerror(RECD_ELOCKED), "resource locked by another process");
     assert_string_equal(recd_kind_name(RECD_KIND_DELETION), "deletion");
@@ -168,7 +169,7 @@ static void test_linalg_variants(void **state)
     for (n = 0; n <= NMAX; n++) {
         assert_int_equal(recd_la_gemv_variant(RECD_LA_BASE, M, n, A, NMAX, x, 0, y0), 0);
         for (size_t i = 0; i < M; i++) {   /* the documented order, written out */
-            float acc[8] = {0}, s;
+            float acc[8] = { 0 }, s;
             size_t k = 0;
 
             for (; k + 8 <= n; k += 8) {
@@ -231,12 +232,9 @@ static void test_linalg_variants(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_buf),
-        cmocka_unit_test(test_strmap),
-        cmocka_unit_test(test_idxset),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_linalg_variants),
+        cmocka_unit_test(test_arena),  cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_strmap), cmocka_unit_test(test_idxset),
+        cmocka_unit_test(test_errors), cmocka_unit_test(test_linalg_variants),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

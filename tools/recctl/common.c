@@ -10,30 +10,43 @@
 
 /* ---- topics and kinds ------------------------------------------------------------------------ */
 const char *const TOPIC_DEFAULT[T__N] = {
-    "shop.clicks", "shop.purchases", "shop.queries", "shop.items", "shop.user-deletions",
-    "shop.recommendations", "recd.dlq"
+    "shop.clicks",         "shop.purchases",       "shop.queries", "shop.items",
+    "shop.user-deletions", "shop.recommendations", "recd.dlq"
 };
 
 /* --kind names; index = topic index. "raw" (any topic, printed like the DLQ) is T__N. */
-const char *const KIND_NAME[T__N] = {
-    "click", "purchase", "query", "item", "deletion", "recs", "dlq"
-};
+const char *const KIND_NAME[T__N] = { "click",    "purchase", "query", "item",
+                                      "deletion", "recs",     "dlq" };
 
 int parse_kind(const char *s)
 {
-    for (int k = 0; k < T__N; k++)
-        if (strcmp(s, KIND_NAME[k]) == 0)
+    for (int k = 0; k < T__N; k++) {
+        if (strcmp(s, KIND_NAME[k]) == 0) {
             return k;
-    if (strcmp(s, "recommendations") == 0)
+        }
+    }
+    if (strcmp(s, "recommendations") == 0) {
         return T_RECS;
-    if (strcmp(s, "raw") == 0)
+    }
+    if (strcmp(s, "raw") == 0) {
         return KIND_RAW;
+    }
     /* plural forms: clicks, purchases, queries, items, deletions */
-    if (strcmp(s, "clicks") == 0) return T_CLICKS;
-    if (strcmp(s, "purchases") == 0) return T_PURCHASES;
-    if (strcmp(s, "queries") == 0) return T_QUERIES;
-    if (strcmp(s, "items") == 0) return T_ITEMS;
-    if (strcmp(s, "deletions") == 0) return T_DELETIONS;
+    if (strcmp(s, "clicks") == 0) {
+        return T_CLICKS;
+    }
+    if (strcmp(s, "purchases") == 0) {
+        return T_PURCHASES;
+    }
+    if (strcmp(s, "queries") == 0) {
+        return T_QUERIES;
+    }
+    if (strcmp(s, "items") == 0) {
+        return T_ITEMS;
+    }
+    if (strcmp(s, "deletions") == 0) {
+        return T_DELETIONS;
+    }
     return -1;
 }
 
@@ -107,15 +120,15 @@ int common_opt(struct common *c, const char *cmd, int opt, const char *arg)
     return 0;
 }
 
-int parse_ll(const char *cmd, const char *opt, const char *arg, long long min,
-             long long max, long long *out)
+int parse_ll(const char *cmd, const char *opt, const char *arg, long long min, long long max,
+             long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(arg, &end, 10);
     if (errno || end == arg || *end || v < min || v > max) {
-        fprintf(stderr, "recctl %s: %s: expected an integer in [%lld, %lld], got '%s'\n", cmd,
-                opt, min, max, arg);
+        fprintf(stderr, "recctl %s: %s: expected an integer in [%lld, %lld], got '%s'\n", cmd, opt,
+                min, max, arg);
         return -1;
     }
     *out = v;
@@ -129,8 +142,8 @@ int parse_dbl(const char *cmd, const char *opt, const char *arg, double min, dou
     errno = 0;
     double v = strtod(arg, &end);
     if (errno || end == arg || *end || !(v >= min && v <= max)) {
-        fprintf(stderr, "recctl %s: %s: expected a number in [%g, %g], got '%s'\n", cmd, opt,
-                min, max, arg);
+        fprintf(stderr, "recctl %s: %s: expected a number in [%g, %g], got '%s'\n", cmd, opt, min,
+                max, arg);
         return -1;
     }
     *out = v;
@@ -146,8 +159,9 @@ double now_s(void)
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t len)
 {
     char e[512];
-    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
         return recd_seterr(err, len, RECD_ECONFIG, "%s=%s: %s", k, v, e);
+    }
     return RECD_OK;
 }
 
@@ -163,11 +177,14 @@ rd_kafka_conf_t *make_conf(const struct common *c, const char *const *defaults, 
     }
     if (conf_set(conf, "bootstrap.servers", c->brokers, err, len) != RECD_OK ||
         conf_set(conf, "client.id", "recctl", err, len) != RECD_OK ||
-        conf_set(conf, "log.connection.close", "false", err, len) != RECD_OK)
+        conf_set(conf, "log.connection.close", "false", err, len) != RECD_OK) {
         goto fail;
-    for (size_t i = 0; defaults && defaults[i]; i += 2)
-        if (conf_set(conf, defaults[i], defaults[i + 1], err, len) != RECD_OK)
+    }
+    for (size_t i = 0; defaults && defaults[i]; i += 2) {
+        if (conf_set(conf, defaults[i], defaults[i + 1], err, len) != RECD_OK) {
             goto fail;
+        }
+    }
     for (int i = 0; i < c->n_x; i++) {
         char key[256];
         const char *eq = strchr(c->x[i], '=');
@@ -178,8 +195,9 @@ rd_kafka_conf_t *make_conf(const struct common *c, const char *const *defaults, 
         }
         memcpy(key, c->x[i], kl);
         key[kl] = '\0';
-        if (conf_set(conf, key, eq + 1, err, len) != RECD_OK)
+        if (conf_set(conf, key, eq + 1, err, len) != RECD_OK) {
             goto fail;
+        }
     }
     return conf;
 fail:
@@ -211,7 +229,6 @@ void usage_to(FILE *fp, const char *text)
     fputs(text, fp);
     fputs(COMMON_HELP, fp);
 }
-
 
 int bad_usage(const char *cmd)
 {

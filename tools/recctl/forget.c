@@ -19,12 +19,10 @@ const char USAGE_FORGET[] =
 /* ---- forget ---------------------------------------------------------------------------------- */
 int cmd_forget(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        {"reason", required_argument, NULL, O_REASON},
-        {"ts", required_argument, NULL, O_TS},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { COMMON_LONG,
+                                        { "reason", required_argument, NULL, O_REASON },
+                                        { "ts", required_argument, NULL, O_TS },
+                                        { NULL, 0, NULL, 0 } };
     struct recd_event ev;
     struct recd_codec *codec = NULL;
     struct recd_codec_conf cc;
@@ -39,23 +37,21 @@ int cmd_forget(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "forget", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_FORGET);
-            return RECD_EXIT_OK;
-        case O_REASON:
-            reason = optarg;
-            break;
+        case 'h':      usage_to(stdout, USAGE_FORGET); return RECD_EXIT_OK;
+        case O_REASON: reason = optarg; break;
         case O_TS:
-            if (parse_ll("forget", "--ts", optarg, 0, LLONG_MAX, &ts))
+            if (parse_ll("forget", "--ts", optarg, 0, LLONG_MAX, &ts)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
-        default:
-            return bad_usage("forget");
+        default: return bad_usage("forget");
         }
     }
     if (optind + 1 != argc || !argv[optind][0]) {
@@ -73,15 +69,16 @@ int cmd_forget(struct common *c, int argc, char **argv)
     if (recd_codec_new(&cc, &codec, err, sizeof err) != RECD_OK ||
         recd_codec_encode_event(codec, &ev, -1, &buf, err, sizeof err) != RECD_OK ||
         sink_open(&sink, c, err, sizeof err) != RECD_OK ||
-        sink_send(&sink, c->topic[T_DELETIONS], ev.user_id, strlen(ev.user_id), buf.data,
-                  buf.len, err, sizeof err) != RECD_OK) {
+        sink_send(&sink, c->topic[T_DELETIONS], ev.user_id, strlen(ev.user_id), buf.data, buf.len,
+                  err, sizeof err) != RECD_OK) {
         fprintf(stderr, "recctl forget: %s\n", err);
         exit_code = RECD_EXIT_FAILURE;
     }
-    if (sink_close(&sink, 30000) != 0)
+    if (sink_close(&sink, 30000) != 0) {
         exit_code = RECD_EXIT_FAILURE;
-    else if (exit_code == RECD_EXIT_OK)
+    } else if (exit_code == RECD_EXIT_OK) {
         printf("deletion of user %s requested on %s\n", ev.user_id, c->topic[T_DELETIONS]);
+    }
     recd_buf_free(&buf);
     recd_codec_destroy(codec);
     return exit_code;

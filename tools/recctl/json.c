@@ -11,13 +11,13 @@
 /* ---- small encoders -------------------------------------------------------------------------- */
 char *base64(const void *data, size_t len)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = data;
     size_t olen = 4 * ((len + 2) / 3);
     char *out = malloc(olen + 1), *o = out;
-    if (!out)
+    if (!out) {
         return NULL;
+    }
     size_t i = 0;
     for (; i + 2 < len; i += 3) {
         uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
@@ -28,8 +28,9 @@ char *base64(const void *data, size_t len)
     }
     if (i < len) {
         uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
+        if (i + 1 < len) {
             v |= (uint32_t)p[i + 1] << 8;
+        }
         *o++ = tab[(v >> 18) & 63];
         *o++ = tab[(v >> 12) & 63];
         *o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
@@ -42,24 +43,36 @@ char *base64(const void *data, size_t len)
 /* Length of a valid UTF-8 sequence at p (of at most n bytes), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
 {
-    if (p[0] < 0x80)
+    if (p[0] < 0x80) {
         return 1;
+    }
     size_t len;
     uint32_t cp;
-    if ((p[0] & 0xE0) == 0xC0) { len = 2; cp = p[0] & 0x1F; }
-    else if ((p[0] & 0xF0) == 0xE0) { len = 3; cp = p[0] & 0x0F; }
-    else if ((p[0] & 0xF8) == 0xF0) { len = 4; cp = p[0] & 0x07; }
-    else return 0;
-    if (len > n)
+    if ((p[0] & 0xE0) == 0xC0) {
+        len = 2;
+        cp = p[0] & 0x1F;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        len = 3;
+        cp = p[0] & 0x0F;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        len = 4;
+        cp = p[0] & 0x07;
+    } else {
         return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
     for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
+        if ((p[i] & 0xC0) != 0x80) {
             return 0;
+        }
         cp = (cp << 6) | (p[i] & 0x3F);
     }
     if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
         return 0;
+    }
     return len;
 }
 
@@ -67,16 +80,18 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 json_t *jstrn(const char *s, size_t n)
 {
     json_t *j = json_stringn(s, n);
-    if (j)
+    if (j) {
         return j;
+    }
     char *buf = malloc(n * 3 + 1);
     size_t o = 0;
-    if (!buf)
+    if (!buf) {
         return NULL;
+    }
     for (size_t i = 0; i < n;) {
         size_t l = utf8_seq((const unsigned char *)s + i, n - i);
         if (l == 0) {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);   /* U+FFFD */
+            memcpy(buf + o, "\xEF\xBF\xBD", 3); /* U+FFFD */
             o += 3;
             i++;
             continue;
@@ -98,26 +113,30 @@ json_t *jstr(const char *s)
 /* Doubles JSON cannot represent are printed as strings. */
 static json_t *jreal(double d)
 {
-    if (isnan(d))
+    if (isnan(d)) {
         return json_string("NaN");
-    if (isinf(d))
+    }
+    if (isinf(d)) {
         return json_string(d > 0 ? "Infinity" : "-Infinity");
+    }
     return json_real(d);
 }
 
-static const char *const CLICK_TYPE[] = {"VIEW", "CART"};
-static const char *const CLICK_SOURCE[] = {"BROWSE", "SEARCH", "RECS"};
+static const char *const CLICK_TYPE[] = { "VIEW", "CART" };
+static const char *const CLICK_SOURCE[] = { "BROWSE", "SEARCH", "RECS" };
 
 /* An input event as a JSON object with the Avro schema's field names (NULL on OOM). A removed
  * item is JSON null. */
 json_t *event_to_json(const struct recd_event *ev)
 {
     json_t *o, *a;
-    if (ev->kind == RECD_KIND_ITEM && ev->u.item.removed)
+    if (ev->kind == RECD_KIND_ITEM && ev->u.item.removed) {
         return json_null();
+    }
     o = json_object();
-    if (!o)
+    if (!o) {
         return NULL;
+    }
     switch (ev->kind) {
     case RECD_KIND_CLICK: {
         const struct recd_click *ck = &ev->u.click;
@@ -125,18 +144,20 @@ json_t *event_to_json(const struct recd_event *ev)
         json_object_set_new(o, "user_id", jstr(ev->user_id));
         json_object_set_new(o, "item_id", jstr(ck->item_id));
         json_object_set_new(o, "ts", json_integer(ev->ts_ms));
-        json_object_set_new(o, "kind", json_string(ck->type >= 0 && ck->type < 2
-                                                       ? CLICK_TYPE[ck->type] : "?"));
+        json_object_set_new(
+            o, "kind", json_string(ck->type >= 0 && ck->type < 2 ? CLICK_TYPE[ck->type] : "?"));
         json_object_set_new(o, "session_id", jstr(ck->session_id));
-        json_object_set_new(o, "source", json_string(ck->source >= 0 && ck->source < 3
-                                                         ? CLICK_SOURCE[ck->source] : "?"));
+        json_object_set_new(
+            o, "source",
+            json_string(ck->source >= 0 && ck->source < 3 ? CLICK_SOURCE[ck->source] : "?"));
         json_object_set_new(o, "query_id", jstr(ck->query_id));
         a = json_object();
         for (uint32_t i = 0; a && i < ck->n_context; i++) {
             json_t *v = jstr(ck->context[i].value);
             json_t *k = jstr(ck->context[i].key);
-            if (k && v)
+            if (k && v) {
                 json_object_set(a, json_string_value(k), v);
+            }
             json_decref(k);
             json_decref(v);
         }
@@ -150,11 +171,12 @@ json_t *event_to_json(const struct recd_event *ev)
         json_object_set_new(o, "order_id", jstr(p->order_id));
         json_object_set_new(o, "ts", json_integer(ev->ts_ms));
         a = json_array();
-        for (uint32_t i = 0; a && i < p->n_lines; i++)
-            json_array_append_new(a, json_pack("{s:o,s:i,s:o}", "item_id",
-                                               jstr(p->lines[i].item_id), "quantity",
-                                               (int)p->lines[i].quantity, "unit_price",
-                                               jreal(p->lines[i].unit_price)));
+        for (uint32_t i = 0; a && i < p->n_lines; i++) {
+            json_array_append_new(a,
+                                  json_pack("{s:o,s:i,s:o}", "item_id", jstr(p->lines[i].item_id),
+                                            "quantity", (int)p->lines[i].quantity, "unit_price",
+                                            jreal(p->lines[i].unit_price)));
+        }
         json_object_set_new(o, "lines", a);
         json_object_set_new(o, "currency", jstr(p->currency));
         break;
@@ -167,8 +189,9 @@ json_t *event_to_json(const struct recd_event *ev)
         json_object_set_new(o, "text", jstr(q->text));
         if (q->shown) {
             a = json_array();
-            for (uint32_t i = 0; a && i < q->n_shown; i++)
+            for (uint32_t i = 0; a && i < q->n_shown; i++) {
                 json_array_append_new(a, jstr(q->shown[i]));
+            }
         } else {
             a = json_null();
         }
@@ -181,8 +204,9 @@ json_t *event_to_json(const struct recd_event *ev)
         json_object_set_new(o, "title", jstr(it->title));
         json_object_set_new(o, "description", jstr(it->description ? it->description : ""));
         a = json_array();
-        for (uint32_t i = 0; a && i < it->n_category; i++)
+        for (uint32_t i = 0; a && i < it->n_category; i++) {
             json_array_append_new(a, jstr(it->category[i]));
+        }
         json_object_set_new(o, "category", a);
         json_object_set_new(o, "brand", jstr(it->brand));
         json_object_set_new(o, "price", jreal(it->price));
@@ -195,8 +219,7 @@ json_t *event_to_json(const struct recd_event *ev)
         json_object_set_new(o, "requested_ts", json_integer(ev->u.deletion.requested_ts));
         json_object_set_new(o, "reason", jstr(ev->u.deletion.reason));
         break;
-    default:
-        break;
+    default: break;
     }
     return o;
 }
@@ -214,12 +237,13 @@ json_t *recs_to_json(const struct recd_recs *r)
     json_object_set_new(o, "model_version", jstr(r->model_version));
     json_object_set_new(o, "generated_ts", json_integer(r->generated_ts));
     json_object_set_new(o, "trigger_event_id", jstr(r->trigger_event_id));
-    for (uint32_t i = 0; i < r->n_items; i++)
-        json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o}", "item_id",
-                                           jstr(r->items[i].item_id), "score",
-                                           jreal(r->items[i].score), "reason",
-                                           jstr(r->items[i].reason), "because_item_id",
-                                           jstr(r->items[i].because_item_id)));
+    for (uint32_t i = 0; i < r->n_items; i++) {
+        json_array_append_new(a,
+                              json_pack("{s:o,s:o,s:o,s:o}", "item_id", jstr(r->items[i].item_id),
+                                        "score", jreal(r->items[i].score), "reason",
+                                        jstr(r->items[i].reason), "because_item_id",
+                                        jstr(r->items[i].because_item_id)));
+    }
     json_object_set_new(o, "items", a);
     return o;
 }
@@ -228,8 +252,9 @@ json_t *recs_to_json(const struct recd_recs *r)
 int print_json_line(json_t *j)
 {
     char *s = json_dumps(j, JSON_OUT_FLAGS | JSON_ENCODE_ANY);
-    if (!s)
+    if (!s) {
         return RECD_ENOMEM;
+    }
     fputs(s, stdout);
     fputc('\n', stdout);
     free(s);
@@ -256,12 +281,14 @@ static int jget_str(struct jctx *j, const char *name, int req, const char **out)
     json_t *v = json_object_get(j->obj, name);
     *out = NULL;
     if (!v || json_is_null(v)) {
-        if (req)
+        if (req) {
             return jfail(j, name, v ? "must not be null" : "missing");
+        }
         return RECD_OK;
     }
-    if (!json_is_string(v))
+    if (!json_is_string(v)) {
         return jfail(j, name, "expected a string");
+    }
     *out = json_string_value(v);
     return RECD_OK;
 }
@@ -271,12 +298,14 @@ static int jget_int(struct jctx *j, const char *name, int req, int64_t def, int6
     json_t *v = json_object_get(j->obj, name);
     *out = def;
     if (!v) {
-        if (req)
+        if (req) {
             return jfail(j, name, "missing");
+        }
         return RECD_OK;
     }
-    if (!json_is_integer(v))
+    if (!json_is_integer(v)) {
         return jfail(j, name, "expected an integer");
+    }
     *out = (int64_t)json_integer_value(v);
     return RECD_OK;
 }
@@ -289,9 +318,18 @@ static int jnum(json_t *v, double *out)
     }
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
-        if (strcmp(s, "NaN") == 0) { *out = NAN; return 0; }
-        if (strcmp(s, "Infinity") == 0) { *out = INFINITY; return 0; }
-        if (strcmp(s, "-Infinity") == 0) { *out = -INFINITY; return 0; }
+        if (strcmp(s, "NaN") == 0) {
+            *out = NAN;
+            return 0;
+        }
+        if (strcmp(s, "Infinity") == 0) {
+            *out = INFINITY;
+            return 0;
+        }
+        if (strcmp(s, "-Infinity") == 0) {
+            *out = -INFINITY;
+            return 0;
+        }
     }
     return -1;
 }
@@ -301,18 +339,22 @@ static int jget_enum(struct jctx *j, const char *name, const char *const *sym, i
 {
     json_t *v = json_object_get(j->obj, name);
     *out = def;
-    if (!v || json_is_null(v))
+    if (!v || json_is_null(v)) {
         return RECD_OK;
-    if (json_is_string(v))
-        for (int i = 0; i < n; i++)
+    }
+    if (json_is_string(v)) {
+        for (int i = 0; i < n; i++) {
             if (strcasecmp(json_string_value(v), sym[i]) == 0) {
                 *out = i;
                 return RECD_OK;
             }
+        }
+    }
     char what[128];
     size_t off = (size_t)snprintf(what, sizeof what, "expected one of");
-    for (int i = 0; i < n && off < sizeof what; i++)
+    for (int i = 0; i < n && off < sizeof what; i++) {
         off += (size_t)snprintf(what + off, sizeof what - off, " %s", sym[i]);
+    }
     return jfail(j, name, what);
 }
 
@@ -324,20 +366,24 @@ static int jget_str_array(struct jctx *j, const char *name, int allow_null, cons
     *out = NULL;
     *n = 0;
     if (!v || json_is_null(v)) {
-        if (!allow_null && v)
+        if (!allow_null && v) {
             return jfail(j, name, "must not be null");
+        }
         return RECD_OK;
     }
-    if (!json_is_array(v))
+    if (!json_is_array(v)) {
         return jfail(j, name, "expected an array of strings");
+    }
     size_t cnt = json_array_size(v);
     const char **a = recd_arena_alloc(j->arena, (cnt ? cnt : 1) * sizeof *a);
-    if (!a)
+    if (!a) {
         return recd_seterr(j->err, j->errlen, RECD_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < cnt; i++) {
         json_t *e = json_array_get(v, i);
-        if (!json_is_string(e))
+        if (!json_is_string(e)) {
             return jfail(j, name, "expected an array of strings");
+        }
         a[i] = json_string_value(e);
     }
     *out = a;
@@ -345,26 +391,26 @@ static int jget_str_array(struct jctx *j, const char *name, int allow_null, cons
     return RECD_OK;
 }
 
-static const char *const CLICK_FIELDS[] = {"event_id", "user_id", "item_id", "ts", "kind",
-                                           "session_id", "source", "query_id", "context", NULL};
-static const char *const PURCHASE_FIELDS[] = {"event_id", "user_id", "order_id", "ts", "lines",
-                                              "currency", NULL};
-static const char *const QUERY_FIELDS[] = {"event_id", "user_id", "ts", "text",
-                                           "shown_item_ids", NULL};
-static const char *const ITEM_FIELDS[] = {"item_id", "title", "description", "category",
-                                          "brand", "price", "in_stock", "updated_ts", "removed",
-                                          NULL};
-static const char *const DELETION_FIELDS[] = {"user_id", "requested_ts", "reason", NULL};
-static const char *const *const KIND_FIELDS[RECD_KIND__NINPUT] = {
-    CLICK_FIELDS, PURCHASE_FIELDS, QUERY_FIELDS, ITEM_FIELDS, DELETION_FIELDS
-};
+static const char *const CLICK_FIELDS[] = { "event_id",   "user_id", "item_id",  "ts",      "kind",
+                                            "session_id", "source",  "query_id", "context", NULL };
+static const char *const PURCHASE_FIELDS[] = { "event_id", "user_id",  "order_id", "ts",
+                                               "lines",    "currency", NULL };
+static const char *const QUERY_FIELDS[] = { "event_id", "user_id",        "ts",
+                                            "text",     "shown_item_ids", NULL };
+static const char *const ITEM_FIELDS[] = { "item_id", "title", "description", "category",
+                                           "brand",   "price", "in_stock",    "updated_ts",
+                                           "removed", NULL };
+static const char *const DELETION_FIELDS[] = { "user_id", "requested_ts", "reason", NULL };
+static const char *const *const KIND_FIELDS[RECD_KIND__NINPUT] = { CLICK_FIELDS, PURCHASE_FIELDS,
+                                                                   QUERY_FIELDS, ITEM_FIELDS,
+                                                                   DELETION_FIELDS };
 
 /* Convert a JSON object of `kind` into *ev. Strings are borrowed from the JSON tree; arrays
  * are allocated in the arena. */
-int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_event *ev,
-                  char *err, size_t errlen)
+int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_event *ev, char *err,
+                  size_t errlen)
 {
-    struct jctx j = {obj, arena, err, errlen};
+    struct jctx j = { obj, arena, err, errlen };
     const char *key;
     json_t *v;
     int64_t x;
@@ -374,13 +420,16 @@ int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_e
     ev->kind = kind;
     ev->partition = -1;
     ev->offset = -1;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         int known = key[0] == '_' && strcmp(key, "_kind") == 0;
-        for (const char *const *f = KIND_FIELDS[kind]; !known && *f; f++)
+        for (const char *const *f = KIND_FIELDS[kind]; !known && *f; f++) {
             known = strcmp(*f, key) == 0;
-        if (!known)
+        }
+        if (!known) {
             return recd_seterr(err, errlen, RECD_EINVAL, "unknown field '%s' for a %s", key,
                                recd_kind_name(kind));
+        }
     }
     switch (kind) {
     case RECD_KIND_CLICK: {
@@ -392,21 +441,26 @@ int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_e
             (rc = jget_enum(&j, "kind", CLICK_TYPE, 2, RECD_CLICK_VIEW, &ck->type)) ||
             (rc = jget_str(&j, "session_id", 0, &ck->session_id)) ||
             (rc = jget_enum(&j, "source", CLICK_SOURCE, 3, RECD_SRC_BROWSE, &ck->source)) ||
-            (rc = jget_str(&j, "query_id", 0, &ck->query_id)))
+            (rc = jget_str(&j, "query_id", 0, &ck->query_id))) {
             return rc;
+        }
         v = json_object_get(obj, "context");
         if (v && !json_is_null(v)) {
-            if (!json_is_object(v))
+            if (!json_is_object(v)) {
                 return jfail(&j, "context", "expected an object of strings");
+            }
             size_t n = json_object_size(v);
             ck->context = recd_arena_alloc(arena, (n ? n : 1) * sizeof *ck->context);
-            if (!ck->context)
+            if (!ck->context) {
                 return recd_seterr(err, errlen, RECD_ENOMEM, "out of memory");
+            }
             const char *ck_key;
             json_t *cv;
-            json_object_foreach(v, ck_key, cv) {
-                if (!json_is_string(cv))
+            json_object_foreach(v, ck_key, cv)
+            {
+                if (!json_is_string(cv)) {
                     return jfail(&j, "context", "expected an object of strings");
+                }
                 ck->context[ck->n_context].key = ck_key;
                 ck->context[ck->n_context].value = json_string_value(cv);
                 ck->n_context++;
@@ -420,36 +474,45 @@ int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_e
             (rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
             (rc = jget_str(&j, "order_id", 1, &p->order_id)) ||
             (rc = jget_int(&j, "ts", 1, 0, &ev->ts_ms)) ||
-            (rc = jget_str(&j, "currency", 0, &p->currency)))
+            (rc = jget_str(&j, "currency", 0, &p->currency))) {
             return rc;
-        if (!p->currency)
+        }
+        if (!p->currency) {
             p->currency = "EUR";
+        }
         v = json_object_get(obj, "lines");
-        if (!v || !json_is_array(v))
+        if (!v || !json_is_array(v)) {
             return jfail(&j, "lines", v ? "expected an array" : "missing");
+        }
         size_t n = json_array_size(v);
         p->lines = recd_arena_alloc(arena, (n ? n : 1) * sizeof *p->lines);
-        if (!p->lines)
+        if (!p->lines) {
             return recd_seterr(err, errlen, RECD_ENOMEM, "out of memory");
+        }
         for (size_t i = 0; i < n; i++) {
             json_t *ln = json_array_get(v, i), *f;
             struct recd_purchase_line *l = &p->lines[i];
-            if (!json_is_object(ln))
+            if (!json_is_object(ln)) {
                 return jfail(&j, "lines", "expected objects {item_id, quantity, unit_price}");
+            }
             f = json_object_get(ln, "item_id");
-            if (!json_is_string(f))
+            if (!json_is_string(f)) {
                 return jfail(&j, "lines[].item_id", "expected a string");
+            }
             l->item_id = json_string_value(f);
             f = json_object_get(ln, "quantity");
-            if (f && !json_is_integer(f))
+            if (f && !json_is_integer(f)) {
                 return jfail(&j, "lines[].quantity", "expected an integer");
+            }
             x = f ? (int64_t)json_integer_value(f) : 1;
-            if (x < INT32_MIN || x > INT32_MAX)
+            if (x < INT32_MIN || x > INT32_MAX) {
                 return jfail(&j, "lines[].quantity", "out of the int range");
+            }
             l->quantity = (int32_t)x;
             f = json_object_get(ln, "unit_price");
-            if (!f || jnum(f, &l->unit_price) != 0)
+            if (!f || jnum(f, &l->unit_price) != 0) {
                 return jfail(&j, "lines[].unit_price", f ? "expected a number" : "missing");
+            }
         }
         p->n_lines = (uint32_t)n;
         return RECD_OK;
@@ -460,18 +523,21 @@ int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_e
             (rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
             (rc = jget_int(&j, "ts", 1, 0, &ev->ts_ms)) ||
             (rc = jget_str(&j, "text", 1, &q->text)) ||
-            (rc = jget_str_array(&j, "shown_item_ids", 1, &q->shown, &q->n_shown)))
+            (rc = jget_str_array(&j, "shown_item_ids", 1, &q->shown, &q->n_shown))) {
             return rc;
+        }
         return RECD_OK;
     }
     case RECD_KIND_ITEM: {
         struct recd_item *it = &ev->u.item;
-        if ((rc = jget_str(&j, "item_id", 1, &it->item_id)))
+        if ((rc = jget_str(&j, "item_id", 1, &it->item_id))) {
             return rc;
+        }
         ev->event_id = it->item_id;
         v = json_object_get(obj, "removed");
-        if (v && !json_is_boolean(v))
+        if (v && !json_is_boolean(v)) {
             return jfail(&j, "removed", "expected true or false");
+        }
         if (v && json_is_true(v)) {
             it->removed = 1;
             return RECD_OK;
@@ -480,16 +546,20 @@ int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_e
             (rc = jget_str(&j, "description", 0, &it->description)) ||
             (rc = jget_str_array(&j, "category", 0, &it->category, &it->n_category)) ||
             (rc = jget_str(&j, "brand", 0, &it->brand)) ||
-            (rc = jget_int(&j, "updated_ts", 1, 0, &it->updated_ts)))
+            (rc = jget_int(&j, "updated_ts", 1, 0, &it->updated_ts))) {
             return rc;
-        if (!it->description)
+        }
+        if (!it->description) {
             it->description = "";
+        }
         v = json_object_get(obj, "price");
-        if (!v || jnum(v, &it->price) != 0)
+        if (!v || jnum(v, &it->price) != 0) {
             return jfail(&j, "price", v ? "expected a number" : "missing");
+        }
         v = json_object_get(obj, "in_stock");
-        if (v && !json_is_boolean(v))
+        if (v && !json_is_boolean(v)) {
             return jfail(&j, "in_stock", "expected true or false");
+        }
         it->in_stock = v ? json_is_true(v) : 1;
         ev->ts_ms = it->updated_ts;
         return RECD_OK;
@@ -497,11 +567,11 @@ int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_e
     case RECD_KIND_DELETION:
         if ((rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
             (rc = jget_int(&j, "requested_ts", 1, 0, &ev->u.deletion.requested_ts)) ||
-            (rc = jget_str(&j, "reason", 0, &ev->u.deletion.reason)))
+            (rc = jget_str(&j, "reason", 0, &ev->u.deletion.reason))) {
             return rc;
+        }
         ev->ts_ms = ev->u.deletion.requested_ts;
         return RECD_OK;
-    default:
-        return recd_seterr(err, errlen, RECD_EINVAL, "bad kind");
+    default: return recd_seterr(err, errlen, RECD_EINVAL, "bad kind");
     }
 }

@@ -22,13 +22,11 @@ const char USAGE_LAG[] =
 /* ---- lag ------------------------------------------------------------------------------------- */
 int cmd_lag(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        {"group", required_argument, NULL, O_GROUP},
-        {"timeout-ms", required_argument, NULL, O_TIMEOUT_MS},
-        {NULL, 0, NULL, 0}
-    };
-    static const int inputs[] = {T_CLICKS, T_PURCHASES, T_QUERIES, T_DELETIONS};
+    static const struct option lo[] = { COMMON_LONG,
+                                        { "group", required_argument, NULL, O_GROUP },
+                                        { "timeout-ms", required_argument, NULL, O_TIMEOUT_MS },
+                                        { NULL, 0, NULL, 0 } };
+    static const int inputs[] = { T_CLICKS, T_PURCHASES, T_QUERIES, T_DELETIONS };
     long long timeout = 10000, total = 0;
     const char *group = "recd";
     int opt, rc = RECD_EXIT_FAILURE;
@@ -42,23 +40,21 @@ int cmd_lag(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "lag", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_LAG);
-            return RECD_EXIT_OK;
-        case O_GROUP:
-            group = optarg;
-            break;
+        case 'h':     usage_to(stdout, USAGE_LAG); return RECD_EXIT_OK;
+        case O_GROUP: group = optarg; break;
         case O_TIMEOUT_MS:
-            if (parse_ll("lag", "--timeout-ms", optarg, 1, INT32_MAX, &timeout))
+            if (parse_ll("lag", "--timeout-ms", optarg, 1, INT32_MAX, &timeout)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
-        default:
-            return bad_usage("lag");
+        default: return bad_usage("lag");
         }
     }
     if (optind < argc) {
@@ -67,8 +63,9 @@ int cmd_lag(struct common *c, int argc, char **argv)
     }
     conf = make_conf(c, NULL, err, sizeof err);
     if (!conf || rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) != RD_KAFKA_CONF_OK) {
-        if (conf)
+        if (conf) {
             rd_kafka_conf_destroy(conf);
+        }
         fprintf(stderr, "recctl lag: %s\n", err);
         return RECD_EXIT_FAILURE;
     }
@@ -87,11 +84,13 @@ int cmd_lag(struct common *c, int argc, char **argv)
     parts = rd_kafka_topic_partition_list_new(8);
     for (size_t k = 0; k < RECD_ARRAY_SIZE(inputs); k++) {
         for (int i = 0; i < md->topic_cnt; i++) {
-            if (strcmp(md->topics[i].topic, c->topic[inputs[k]]) != 0 || md->topics[i].err)
+            if (strcmp(md->topics[i].topic, c->topic[inputs[k]]) != 0 || md->topics[i].err) {
                 continue;
-            for (int j = 0; j < md->topics[i].partition_cnt; j++)
+            }
+            for (int j = 0; j < md->topics[i].partition_cnt; j++) {
                 rd_kafka_topic_partition_list_add(parts, md->topics[i].topic,
                                                   md->topics[i].partitions[j].id);
+            }
         }
     }
     if (parts->cnt > 0) {
@@ -102,8 +101,8 @@ int cmd_lag(struct common *c, int argc, char **argv)
             goto out;
         }
     }
-    printf("group %s\n%-28s %9s %12s %12s %12s\n", group, "topic", "partition", "committed",
-           "end", "lag");
+    printf("group %s\n%-28s %9s %12s %12s %12s\n", group, "topic", "partition", "committed", "end",
+           "lag");
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t low = 0, hi = 0, lag;
@@ -117,23 +116,27 @@ int cmd_lag(struct common *c, int argc, char **argv)
         }
         /* never committed: everything still in the log is behind */
         lag = tp->offset >= 0 ? hi - tp->offset : hi - low;
-        if (lag < 0)
+        if (lag < 0) {
             lag = 0;
+        }
         total += lag;
-        if (tp->offset >= 0)
+        if (tp->offset >= 0) {
             snprintf(cbuf, sizeof cbuf, "%" PRId64, tp->offset);
-        else
+        } else {
             snprintf(cbuf, sizeof cbuf, "-");
-        printf("%-28s %9d %12s %12" PRId64 " %12" PRId64 "\n", tp->topic, (int)tp->partition,
-               cbuf, hi, lag);
+        }
+        printf("%-28s %9d %12s %12" PRId64 " %12" PRId64 "\n", tp->topic, (int)tp->partition, cbuf,
+               hi, lag);
     }
     printf("total lag %lld\n", total);
     rc = RECD_EXIT_OK;
 out:
-    if (parts)
+    if (parts) {
         rd_kafka_topic_partition_list_destroy(parts);
-    if (md)
+    }
+    if (md) {
         rd_kafka_metadata_destroy(md);
+    }
     rd_kafka_destroy(rk);
     return rc;
 }

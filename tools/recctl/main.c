@@ -68,24 +68,26 @@ static int cmd_status(struct common *c, int argc, char **argv)
 }
 
 static const struct command COMMANDS[] = {
-    {"produce", cmd_produce, USAGE_PRODUCE},
-    {"replay", cmd_replay, USAGE_REPLAY},
-    {"gen", cmd_gen, USAGE_GEN},
-    {"tail", cmd_tail, USAGE_TAIL},
-    {"forget", cmd_forget, USAGE_FORGET},
-    {"metadata", cmd_metadata, USAGE_METADATA},
-    {"topics", cmd_topics, USAGE_TOPICS},
-    {"lag", cmd_lag, USAGE_LAG},
-    {"state", cmd_state, NULL},
-    {"checkpoint", cmd_checkpoint, NULL},
-    {"status", cmd_status, NULL},
+    { "produce", cmd_produce, USAGE_PRODUCE },
+    { "replay", cmd_replay, USAGE_REPLAY },
+    { "gen", cmd_gen, USAGE_GEN },
+    { "tail", cmd_tail, USAGE_TAIL },
+    { "forget", cmd_forget, USAGE_FORGET },
+    { "metadata", cmd_metadata, USAGE_METADATA },
+    { "topics", cmd_topics, USAGE_TOPICS },
+    { "lag", cmd_lag, USAGE_LAG },
+    { "state", cmd_state, NULL },
+    { "checkpoint", cmd_checkpoint, NULL },
+    { "status", cmd_status, NULL },
 };
 
 static const struct command *find_command(const char *name)
 {
-    for (size_t i = 0; i < RECD_ARRAY_SIZE(COMMANDS); i++)
-        if (strcmp(COMMANDS[i].name, name) == 0)
+    for (size_t i = 0; i < RECD_ARRAY_SIZE(COMMANDS); i++) {
+        if (strcmp(COMMANDS[i].name, name) == 0) {
             return &COMMANDS[i];
+        }
+    }
     return NULL;
 }
 
@@ -96,7 +98,7 @@ static const struct command *find_command(const char *name)
 static void reset_getopt(void)
 {
     static char arg0[] = "recctl";
-    char *av[] = {arg0, NULL};
+    char *av[] = { arg0, NULL };
     optind = 0;
     (void)getopt(1, av, "");
     optind = 1;
@@ -110,24 +112,28 @@ static void usage_main(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {COMMON_LONG, {NULL, 0, NULL, 0}};
+    static const struct option lo[] = { COMMON_LONG, { NULL, 0, NULL, 0 } };
     struct common c;
     int opt;
 
     memset(&c, 0, sizeof c);
     c.brokers = getenv("RECD_BOOTSTRAP");
-    if (!c.brokers || !*c.brokers)
+    if (!c.brokers || !*c.brokers) {
         c.brokers = "localhost:9092";
-    for (int t = 0; t < T__N; t++)
+    }
+    for (int t = 0; t < T__N; t++) {
         c.topic[t] = TOPIC_DEFAULT[t];
+    }
 
     /* common options before the command ("+": stop at the first non-option) */
     while ((opt = GETOPT(argc, argv, MAIN_SHORT, lo)) != -1) {
         int h = common_opt(&c, "", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         if (opt == 'h') {
             usage_main(stdout);
             return RECD_EXIT_OK;
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
         }
         if (!hc->usage) {
             char help_opt[] = "--help";
-            char *hargv[] = {argv[first + 1], help_opt, NULL};
+            char *hargv[] = { argv[first + 1], help_opt, NULL };
             return hc->fn(&c, 2, hargv);
         }
         usage_to(stdout, hc->usage);

@@ -23,12 +23,10 @@ static int cmp_topic_md(const void *a, const void *b)
 
 int cmd_metadata(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        {"timeout-ms", required_argument, NULL, O_TIMEOUT_MS},
-        {"all", no_argument, NULL, O_ALL},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { COMMON_LONG,
+                                        { "timeout-ms", required_argument, NULL, O_TIMEOUT_MS },
+                                        { "all", no_argument, NULL, O_ALL },
+                                        { NULL, 0, NULL, 0 } };
     long long timeout = 5000;
     int opt, all = 0;
     const struct rd_kafka_metadata *md = NULL;
@@ -36,23 +34,21 @@ int cmd_metadata(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "metadata", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_METADATA);
-            return RECD_EXIT_OK;
+        case 'h': usage_to(stdout, USAGE_METADATA); return RECD_EXIT_OK;
         case O_TIMEOUT_MS:
-            if (parse_ll("metadata", "--timeout-ms", optarg, 1, INT32_MAX, &timeout))
+            if (parse_ll("metadata", "--timeout-ms", optarg, 1, INT32_MAX, &timeout)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
-        case O_ALL:
-            all = 1;
-            break;
-        default:
-            return bad_usage("metadata");
+        case O_ALL: all = 1; break;
+        default:    return bad_usage("metadata");
         }
     }
     if (optind < argc) {
@@ -60,8 +56,9 @@ int cmd_metadata(struct common *c, int argc, char **argv)
         return bad_usage("metadata");
     }
     rd_kafka_t *rk = plain_client(c, "metadata");
-    if (!rk)
+    if (!rk) {
         return RECD_EXIT_FAILURE;
+    }
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, (int)timeout);
     if (e) {
         fprintf(stderr, "recctl metadata: %s: %s\n", c->brokers, rd_kafka_err2str(e));
@@ -69,9 +66,10 @@ int cmd_metadata(struct common *c, int argc, char **argv)
         return RECD_EXIT_FAILURE;
     }
     printf("brokers: (%d)\n", md->broker_cnt);
-    for (int i = 0; i < md->broker_cnt; i++)
+    for (int i = 0; i < md->broker_cnt; i++) {
         printf("  %" PRId32 " %s:%d%s\n", md->brokers[i].id, md->brokers[i].host,
                md->brokers[i].port, md->brokers[i].id == md->orig_broker_id ? " (answered)" : "");
+    }
     rd_kafka_metadata_topic_t *tv = NULL;
     if (md->topic_cnt > 0) {
         tv = malloc((size_t)md->topic_cnt * sizeof *tv);
@@ -81,12 +79,14 @@ int cmd_metadata(struct common *c, int argc, char **argv)
         }
     }
     int shown = 0;
-    for (int i = 0; tv && i < md->topic_cnt; i++)
+    for (int i = 0; tv && i < md->topic_cnt; i++) {
         shown += all || tv[i].topic[0] != '_';
+    }
     printf("topics: (%d)\n", shown);
     for (int i = 0; tv && i < md->topic_cnt; i++) {
-        if (!all && tv[i].topic[0] == '_')
+        if (!all && tv[i].topic[0] == '_') {
             continue;
+        }
         printf("  %-28s partitions=%d%s%s\n", tv[i].topic, tv[i].partition_cnt,
                tv[i].err ? " error=" : "", tv[i].err ? rd_kafka_err2str(tv[i].err) : "");
     }

@@ -43,15 +43,15 @@ const char USAGE_PRODUCE[] =
 /* What produce carries from line to line. */
 struct produce_run {
     const struct common *c;
-    int kind;                     /* --kind, or -1: each line's "_kind" */
-    const char *topic;            /* --topic, or NULL: the kind's topic */
-    int32_t cid;                  /* --confluent-id, or -1 */
-    const char *path;             /* the input, for messages */
+    int kind; /* --kind, or -1: each line's "_kind" */
+    const char *topic; /* --topic, or NULL: the kind's topic */
+    int32_t cid; /* --confluent-id, or -1 */
+    const char *path; /* the input, for messages */
     int64_t lineno, bad, sent, tombs;
     struct sink sink;
-    struct recd_codec *codec;     /* owned */
-    struct recd_arena *arena;     /* owned: the strings of the line's event */
-    struct recd_buf buf;          /* owned: the encoded record */
+    struct recd_codec *codec; /* owned */
+    struct recd_arena *arena; /* owned: the strings of the line's event */
+    struct recd_buf buf; /* owned: the encoded record */
     char err[1024];
 };
 
@@ -66,8 +66,10 @@ static int line_kind(const struct produce_run *pr, json_t *o)
     if (jk) {
         int lk = json_is_string(jk) ? parse_kind(json_string_value(jk)) : -1;
         if (lk < 0 || lk >= RECD_KIND__NINPUT) {
-            fprintf(stderr, "%s:%" PRId64 ": \"_kind\": expected click, purchase, query, "
-                            "item or deletion\n", pr->path, pr->lineno);
+            fprintf(stderr,
+                    "%s:%" PRId64 ": \"_kind\": expected click, purchase, query, "
+                    "item or deletion\n",
+                    pr->path, pr->lineno);
             return -1;
         }
         if (pr->kind >= 0 && lk != pr->kind) {
@@ -96,22 +98,26 @@ static int produce_object(struct produce_run *pr, json_t *o)
         fprintf(stderr, "%s:%" PRId64 ": expected a JSON object\n", pr->path, pr->lineno);
         return LINE_BAD;
     }
-    if ((k = line_kind(pr, o)) < 0)
+    if ((k = line_kind(pr, o)) < 0) {
         return LINE_BAD;
+    }
     const char *t = pr->topic ? pr->topic : pr->c->topic[k];
     /* {"key": "...", "value": null}: a tombstone */
     json_t *jv = json_object_get(o, "value"), *jkey = json_object_get(o, "key");
     if (jkey || jv) {
         size_t extra = json_object_size(o) - (json_object_get(o, "_kind") ? 1 : 0);
         if (!json_is_string(jkey) || !jv || !json_is_null(jv) || extra != 2) {
-            fprintf(stderr, "%s:%" PRId64 ": a tombstone is {\"key\": \"...\", \"value\": "
-                            "null}\n", pr->path, pr->lineno);
+            fprintf(stderr,
+                    "%s:%" PRId64 ": a tombstone is {\"key\": \"...\", \"value\": "
+                    "null}\n",
+                    pr->path, pr->lineno);
             return LINE_BAD;
         }
         const char *ks = json_string_value(jkey);
         rc = sink_send(&pr->sink, t, ks, strlen(ks), NULL, 0, pr->err, sizeof pr->err);
-        if (rc != RECD_OK)
+        if (rc != RECD_OK) {
             return LINE_KAFKA_ERROR;
+        }
         pr->tombs++;
         pr->sent++;
         return LINE_OK;
@@ -128,10 +134,11 @@ static int produce_object(struct produce_run *pr, json_t *o)
     }
     const char *key = k == RECD_KIND_ITEM ? ev.u.item.item_id : ev.user_id;
     int tomb = k == RECD_KIND_ITEM && ev.u.item.removed;
-    rc = sink_send(&pr->sink, t, key, strlen(key), tomb ? NULL : pr->buf.data, pr->buf.len,
-                   pr->err, sizeof pr->err);
-    if (rc != RECD_OK)
+    rc = sink_send(&pr->sink, t, key, strlen(key), tomb ? NULL : pr->buf.data, pr->buf.len, pr->err,
+                   sizeof pr->err);
+    if (rc != RECD_OK) {
         return LINE_KAFKA_ERROR;
+    }
     pr->tombs += tomb;
     pr->sent++;
     return LINE_OK;
@@ -145,14 +152,16 @@ static int produce_line(struct produce_run *pr, const char *line, size_t len)
     const char *p = line;
     int rc;
 
-    while (*p == ' ' || *p == '\t')
+    while (*p == ' ' || *p == '\t') {
         p++;
-    if (!*p)
+    }
+    if (!*p) {
         return LINE_OK;
+    }
     o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!o) {
-        fprintf(stderr, "%s:%" PRId64 ": bad JSON: %s (column %d)\n", pr->path, pr->lineno,
-                je.text, je.column);
+        fprintf(stderr, "%s:%" PRId64 ": bad JSON: %s (column %d)\n", pr->path, pr->lineno, je.text,
+                je.column);
         return LINE_BAD;
     }
     rc = produce_object(pr, o);
@@ -162,13 +171,11 @@ static int produce_line(struct produce_run *pr, const char *line, size_t len)
 
 int cmd_produce(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        {"kind", required_argument, NULL, O_KIND},
-        {"topic", required_argument, NULL, O_TOPIC},
-        {"confluent-id", required_argument, NULL, O_CONFLUENT_ID},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { COMMON_LONG,
+                                        { "kind", required_argument, NULL, O_KIND },
+                                        { "topic", required_argument, NULL, O_TOPIC },
+                                        { "confluent-id", required_argument, NULL, O_CONFLUENT_ID },
+                                        { NULL, 0, NULL, 0 } };
     int opt, exit_code = RECD_EXIT_OK;
     const char *path = "-";
     long long cid = -1;
@@ -186,36 +193,37 @@ int cmd_produce(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "produce", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_PRODUCE);
-            return RECD_EXIT_OK;
+        case 'h': usage_to(stdout, USAGE_PRODUCE); return RECD_EXIT_OK;
         case O_KIND:
             pr.kind = parse_kind(optarg);
             if (pr.kind < 0 || pr.kind >= RECD_KIND__NINPUT) {
-                fprintf(stderr, "recctl produce: --kind: expected click, purchase, query, item "
-                                "or deletion, got '%s'\n", optarg);
+                fprintf(stderr,
+                        "recctl produce: --kind: expected click, purchase, query, item "
+                        "or deletion, got '%s'\n",
+                        optarg);
                 return RECD_EXIT_USAGE;
             }
             break;
-        case O_TOPIC:
-            pr.topic = optarg;
-            break;
+        case O_TOPIC: pr.topic = optarg; break;
         case O_CONFLUENT_ID:
-            if (parse_ll("produce", "--confluent-id", optarg, 0, INT32_MAX, &cid))
+            if (parse_ll("produce", "--confluent-id", optarg, 0, INT32_MAX, &cid)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
-        default:
-            return bad_usage("produce");
+        default: return bad_usage("produce");
         }
     }
     pr.cid = (int32_t)cid;
-    if (optind < argc)
+    if (optind < argc) {
         path = argv[optind++];
+    }
     if (optind < argc) {
         fprintf(stderr, "recctl produce: unexpected argument '%s'\n", argv[optind]);
         return bad_usage("produce");
@@ -246,11 +254,13 @@ int cmd_produce(struct common *c, int argc, char **argv)
         int rc;
 
         pr.lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
             line[--len] = '\0';
+        }
         rc = produce_line(&pr, line, (size_t)len);
-        if (rc == LINE_BAD)
+        if (rc == LINE_BAD) {
             pr.bad++;
+        }
         if (rc == LINE_KAFKA_ERROR) {
             fprintf(stderr, "recctl produce: %s\n", pr.err);
             exit_code = RECD_EXIT_FAILURE;
@@ -261,20 +271,22 @@ int cmd_produce(struct common *c, int argc, char **argv)
         fprintf(stderr, "recctl produce: %s: read error\n", path);
         exit_code = RECD_EXIT_FAILURE;
     }
-cleanup:
-    {
-        int64_t undelivered = sink_close(&pr.sink, 60000);
-        if (pr.codec || pr.sent) {
-            fprintf(stderr, "recctl produce: %" PRId64 " record(s) produced (%" PRId64
-                    " tombstone(s)), %" PRId64 " bad line(s), %" PRId64 " not delivered\n",
-                    pr.sent, pr.tombs, pr.bad, undelivered);
-        }
-        if ((pr.bad || undelivered) && exit_code == RECD_EXIT_OK)
-            exit_code = RECD_EXIT_FAILURE;
+cleanup: {
+    int64_t undelivered = sink_close(&pr.sink, 60000);
+    if (pr.codec || pr.sent) {
+        fprintf(stderr,
+                "recctl produce: %" PRId64 " record(s) produced (%" PRId64
+                " tombstone(s)), %" PRId64 " bad line(s), %" PRId64 " not delivered\n",
+                pr.sent, pr.tombs, pr.bad, undelivered);
     }
+    if ((pr.bad || undelivered) && exit_code == RECD_EXIT_OK) {
+        exit_code = RECD_EXIT_FAILURE;
+    }
+}
     free(line);
-    if (fp && fp != stdin)
+    if (fp && fp != stdin) {
         fclose(fp);
+    }
     recd_buf_free(&pr.buf);
     recd_arena_destroy(pr.arena);
     recd_codec_destroy(pr.codec);

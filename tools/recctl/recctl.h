@@ -53,28 +53,60 @@ struct common {
 
 enum {
     O_TOPIC0 = 1000,          /* O_TOPIC0 + topic index */
-    O_KIND = 1100, O_TOPIC, O_CONFLUENT_ID, O_FORMAT, O_RATE, O_CONCURRENCY, O_LIMIT, O_SKIP,
-    O_PHASE, O_POISON, O_SEED, O_POISON_LOG, O_UNKNOWN_ITEMS, O_OVERSIZE, O_GAP_MS, O_START_TS,
-    O_META_LOG, O_VALID, O_COLD_FRAC,
-    O_USERS, O_ITEMS, O_EVENTS, O_CATEGORIES, O_JSONL, O_FROM_BEGINNING, O_MAX, O_IDLE_MS,
-    O_TIMEOUT_MS, O_PARTITIONS, O_REPLICATION, O_REASON, O_ALL, O_P_QUERY, O_P_CART,
-    O_P_PURCHASE, O_TS, O_GROUP
+    O_KIND = 1100,
+    O_TOPIC,
+    O_CONFLUENT_ID,
+    O_FORMAT,
+    O_RATE,
+    O_CONCURRENCY,
+    O_LIMIT,
+    O_SKIP,
+    O_PHASE,
+    O_POISON,
+    O_SEED,
+    O_POISON_LOG,
+    O_UNKNOWN_ITEMS,
+    O_OVERSIZE,
+    O_GAP_MS,
+    O_START_TS,
+    O_META_LOG,
+    O_VALID,
+    O_COLD_FRAC,
+    O_USERS,
+    O_ITEMS,
+    O_EVENTS,
+    O_CATEGORIES,
+    O_JSONL,
+    O_FROM_BEGINNING,
+    O_MAX,
+    O_IDLE_MS,
+    O_TIMEOUT_MS,
+    O_PARTITIONS,
+    O_REPLICATION,
+    O_REASON,
+    O_ALL,
+    O_P_QUERY,
+    O_P_CART,
+    O_P_PURCHASE,
+    O_TS,
+    O_GROUP
 };
 
 #define COMMON_SHORT "b:X:hv"     /* commands: options anywhere */
-#define MAIN_SHORT "+b:X:hv"      /* before the command: stop at the command name */
-#define COMMON_LONG \
-    {"brokers", required_argument, NULL, 'b'}, \
-    {"help", no_argument, NULL, 'h'}, \
-    {"verbose", no_argument, NULL, 'v'}, \
-    {"topic-clicks", required_argument, NULL, O_TOPIC0 + T_CLICKS}, \
-    {"topic-purchases", required_argument, NULL, O_TOPIC0 + T_PURCHASES}, \
-    {"topic-queries", required_argument, NULL, O_TOPIC0 + T_QUERIES}, \
-    {"topic-items", required_argument, NULL, O_TOPIC0 + T_ITEMS}, \
-    {"topic-deletions", required_argument, NULL, O_TOPIC0 + T_DELETIONS}, \
-    {"topic-recommendations", required_argument, NULL, O_TOPIC0 + T_RECS}, \
-    {"topic-recs", required_argument, NULL, O_TOPIC0 + T_RECS}, \
-    {"topic-dlq", required_argument, NULL, O_TOPIC0 + T_DLQ}
+#define MAIN_SHORT   "+b:X:hv"      /* before the command: stop at the command name */
+#define COMMON_LONG                                                                  \
+    { "brokers", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' }, \
+        { "verbose", no_argument, NULL, 'v' },                                       \
+        { "topic-clicks", required_argument, NULL, O_TOPIC0 + T_CLICKS },            \
+        { "topic-purchases", required_argument, NULL, O_TOPIC0 + T_PURCHASES },      \
+        { "topic-queries", required_argument, NULL, O_TOPIC0 + T_QUERIES },          \
+        { "topic-items", required_argument, NULL, O_TOPIC0 + T_ITEMS },              \
+        { "topic-deletions", required_argument, NULL, O_TOPIC0 + T_DELETIONS },      \
+        { "topic-recommendations", required_argument, NULL, O_TOPIC0 + T_RECS },     \
+        { "topic-recs", required_argument, NULL, O_TOPIC0 + T_RECS },                \
+    {                                                                                \
+        "topic-dlq", required_argument, NULL, O_TOPIC0 + T_DLQ                       \
+    }
 
 extern const char COMMON_HELP[];
 extern volatile sig_atomic_t g_stop;   /* set by SIGINT/SIGTERM once install_signals ran */
@@ -123,8 +155,8 @@ struct sink {
  * in err. */
 int sink_open(struct sink *s, const struct common *c, char *err, size_t len);
 /* Produce one record (val NULL = tombstone). Copies key and value. */
-int sink_send(struct sink *s, const char *topic, const void *key, size_t keylen,
-              const void *val, size_t vallen, char *err, size_t len);
+int sink_send(struct sink *s, const char *topic, const void *key, size_t keylen, const void *val,
+              size_t vallen, char *err, size_t len);
 /* Flush and destroy; returns the number of records not delivered (failed or still queued). */
 int64_t sink_close(struct sink *s, int timeout_ms);
 /* Sleep so that record n is not sent much before t0 + n / rate (rate 0: no pacing); serves
@@ -138,14 +170,15 @@ struct stream_opts {
     const char *poison_log;
 };
 
-#define STREAM_LONG \
-    {"rate", required_argument, NULL, O_RATE}, \
-    {"poison", required_argument, NULL, O_POISON}, \
-    {"unknown-items", required_argument, NULL, O_UNKNOWN_ITEMS}, \
-    {"oversize-text", required_argument, NULL, O_OVERSIZE}, \
-    {"seed", required_argument, NULL, O_SEED}, \
-    {"confluent-id", required_argument, NULL, O_CONFLUENT_ID}, \
-    {"poison-log", required_argument, NULL, O_POISON_LOG}
+#define STREAM_LONG                                                                               \
+    { "rate", required_argument, NULL, O_RATE }, { "poison", required_argument, NULL, O_POISON }, \
+        { "unknown-items", required_argument, NULL, O_UNKNOWN_ITEMS },                            \
+        { "oversize-text", required_argument, NULL, O_OVERSIZE },                                 \
+        { "seed", required_argument, NULL, O_SEED },                                              \
+        { "confluent-id", required_argument, NULL, O_CONFLUENT_ID },                              \
+    {                                                                                             \
+        "poison-log", required_argument, NULL, O_POISON_LOG                                       \
+    }
 
 /* A --rate/--poison/... option of replay or gen: 1 handled, 0 not one, -1 error (printed). */
 int stream_opt(struct stream_opts *so, const char *cmd, int opt, const char *arg);
@@ -180,8 +213,8 @@ json_t *jstr(const char *s);
 json_t *event_to_json(const struct recd_event *ev);
 json_t *recs_to_json(const struct recd_recs *r);
 int print_json_line(json_t *j);
-int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_event *ev,
-                  char *err, size_t errlen);
+int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_event *ev, char *err,
+                  size_t errlen);
 
 /* ---- subcommands (one file each) --------------------------------------------------------- */
 /* Each takes the arguments after the common options (argv[0] = the subcommand) and returns

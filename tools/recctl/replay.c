@@ -80,18 +80,20 @@ static int parse_phases(const char *arg, unsigned *out)
     const char *p = arg;
     for (;;) {
         size_t n = strcspn(p, ",");
-        if (n == 5 && strncmp(p, "train", 5) == 0)
+        if (n == 5 && strncmp(p, "train", 5) == 0) {
             bits |= RECD_DS_PHASE_TRAIN;
-        else if (n == 4 && strncmp(p, "test", 4) == 0)
+        } else if (n == 4 && strncmp(p, "test", 4) == 0) {
             bits |= RECD_DS_PHASE_TEST;
-        else if (n == 7 && strncmp(p, "catalog", 7) == 0)
+        } else if (n == 7 && strncmp(p, "catalog", 7) == 0) {
             bits |= RECD_DS_PHASE_CATALOG;
-        else if (n == 3 && strncmp(p, "all", 3) == 0)
+        } else if (n == 3 && strncmp(p, "all", 3) == 0) {
             bits |= RECD_DS_PHASE_ALL;
-        else
+        } else {
             return -1;
-        if (p[n] == '\0')
+        }
+        if (p[n] == '\0') {
             break;
+        }
         p += n + 1;
     }
     *out = bits;
@@ -101,9 +103,9 @@ static int parse_phases(const char *arg, unsigned *out)
 /* The dataset as a stream source; with --meta-log, a line per event: event id, user, item,
  * phase, session index, position, test case. */
 struct replay_src {
-    struct recd_dataset *ds;      /* borrowed */
-    struct recd_dataset_meta m;   /* of the last event */
-    FILE *meta;                   /* owned unless stdout; NULL without --meta-log */
+    struct recd_dataset *ds; /* borrowed */
+    struct recd_dataset_meta m; /* of the last event */
+    FILE *meta; /* owned unless stdout; NULL without --meta-log */
 };
 
 static int replay_next(void *src, struct recd_arena *arena, struct recd_event *ev)
@@ -118,38 +120,40 @@ static void replay_emitted(void *src, const struct recd_event *ev)
     const struct replay_src *rs = src;
     const struct recd_dataset_meta *m = &rs->m;
 
-    if (rs->meta)
+    if (rs->meta) {
         fprintf(rs->meta, "%s\t%s\t%s\t%s\t%" PRId64 "\t%d\t%d\n", ev->event_id,
                 ev->user_id ? ev->user_id : "-",
-                ev->kind == RECD_KIND_CLICK ? ev->u.click.item_id :
-                ev->kind == RECD_KIND_ITEM ? ev->u.item.item_id : "-",
-                m->phase == RECD_DS_TEST ? "test" : m->phase == RECD_DS_CATALOG ? "catalog" :
-                "train", m->session_index, m->position, m->test_case);
+                ev->kind == RECD_KIND_CLICK      ? ev->u.click.item_id
+                    : ev->kind == RECD_KIND_ITEM ? ev->u.item.item_id
+                                                 : "-",
+                m->phase == RECD_DS_TEST          ? "test"
+                    : m->phase == RECD_DS_CATALOG ? "catalog"
+                                                  : "train",
+                m->session_index, m->position, m->test_case);
+    }
 }
 
 int cmd_replay(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        STREAM_LONG,
-        {"format", required_argument, NULL, O_FORMAT},
-        {"concurrency", required_argument, NULL, O_CONCURRENCY},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"skip", required_argument, NULL, O_SKIP},
-        {"phase", required_argument, NULL, O_PHASE},
-        {"gap-ms", required_argument, NULL, O_GAP_MS},
-        {"start-ts", required_argument, NULL, O_START_TS},
-        {"meta-log", required_argument, NULL, O_META_LOG},
-        {"valid", no_argument, NULL, O_VALID},
-        {"cold-frac", required_argument, NULL, O_COLD_FRAC},
-        {NULL, 0, NULL, 0}
-    };
-    struct stream_opts so = {0, 0, 0, 0, 1, -1, NULL};
+    static const struct option lo[] = { COMMON_LONG,
+                                        STREAM_LONG,
+                                        { "format", required_argument, NULL, O_FORMAT },
+                                        { "concurrency", required_argument, NULL, O_CONCURRENCY },
+                                        { "limit", required_argument, NULL, O_LIMIT },
+                                        { "skip", required_argument, NULL, O_SKIP },
+                                        { "phase", required_argument, NULL, O_PHASE },
+                                        { "gap-ms", required_argument, NULL, O_GAP_MS },
+                                        { "start-ts", required_argument, NULL, O_START_TS },
+                                        { "meta-log", required_argument, NULL, O_META_LOG },
+                                        { "valid", no_argument, NULL, O_VALID },
+                                        { "cold-frac", required_argument, NULL, O_COLD_FRAC },
+                                        { NULL, 0, NULL, 0 } };
+    struct stream_opts so = { 0, 0, 0, 0, 1, -1, NULL };
     struct recd_dataset_conf dc;
     struct recd_dataset *ds = NULL;
-    struct replay_src rs = {NULL, {0}, NULL};
-    struct stream_source s = {"replay", "replayed", "dataset: ", replay_next, replay_emitted,
-                              NULL, 0, 1, NULL, NULL};
+    struct replay_src rs = { NULL, { 0 }, NULL };
+    struct stream_source s = { "replay", "replayed", "dataset: ", replay_next, replay_emitted,
+                               NULL,     0,          1,           NULL,        NULL };
     const char *meta_path = NULL;
     int opt, rc, exit_code = RECD_EXIT_OK;
     long long v;
@@ -159,50 +163,54 @@ int cmd_replay(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "replay", opt, optarg);
-        if (h == 0)
+        if (h == 0) {
             h = stream_opt(&so, "replay", opt, optarg);
-        if (h < 0)
+        }
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_REPLAY);
-            return RECD_EXIT_OK;
+        case 'h': usage_to(stdout, USAGE_REPLAY); return RECD_EXIT_OK;
         case O_FORMAT:
             dc.format = recd_dataset_format_parse(optarg);
             if (dc.format < 0) {
-                fprintf(stderr, "recctl replay: --format: expected diginetica-srgnn, "
-                                "retailrocket-sbr, yoochoose, diginetica-raw, amazon-recbole "
-                                "or auto\n");
+                fprintf(stderr,
+                        "recctl replay: --format: expected diginetica-srgnn, "
+                        "retailrocket-sbr, yoochoose, diginetica-raw, amazon-recbole "
+                        "or auto\n");
                 return RECD_EXIT_USAGE;
             }
             break;
         case O_CONCURRENCY:
-            if (parse_ll("replay", "--concurrency", optarg, 0, 100000000, &v))
+            if (parse_ll("replay", "--concurrency", optarg, 0, 100000000, &v)) {
                 return RECD_EXIT_USAGE;
+            }
             dc.concurrency = v == 0 ? RECD_DS_CONCURRENCY_UNLIMITED : (int)v;
             break;
         case O_LIMIT:
-            if (parse_ll("replay", "--limit", optarg, 0, LLONG_MAX, &v))
+            if (parse_ll("replay", "--limit", optarg, 0, LLONG_MAX, &v)) {
                 return RECD_EXIT_USAGE;
+            }
             dc.limit = v;
             break;
         case O_SKIP:
-            if (parse_ll("replay", "--skip", optarg, 0, LLONG_MAX, &v))
+            if (parse_ll("replay", "--skip", optarg, 0, LLONG_MAX, &v)) {
                 return RECD_EXIT_USAGE;
+            }
             dc.skip = v;
             break;
         case O_PHASE:
             if (parse_phases(optarg, &dc.phases) != 0) {
-                fprintf(stderr, "recctl replay: --phase: expected train, test, catalog or all "
-                                "(or a comma-separated list, e.g. catalog,train)\n");
+                fprintf(stderr,
+                        "recctl replay: --phase: expected train, test, catalog or all "
+                        "(or a comma-separated list, e.g. catalog,train)\n");
                 return RECD_EXIT_USAGE;
             }
             break;
-        case O_VALID:
-            dc.valid = 1;
-            break;
+        case O_VALID:     dc.valid = 1; break;
         case O_COLD_FRAC: {
             char *end = NULL;
             double f = strtod(optarg, &end);
@@ -215,20 +223,19 @@ int cmd_replay(struct common *c, int argc, char **argv)
             break;
         }
         case O_GAP_MS:
-            if (parse_ll("replay", "--gap-ms", optarg, 1, INT64_C(86400000) * 365, &v))
+            if (parse_ll("replay", "--gap-ms", optarg, 1, INT64_C(86400000) * 365, &v)) {
                 return RECD_EXIT_USAGE;
+            }
             dc.session_gap_ms = v;
             break;
         case O_START_TS:
-            if (parse_ll("replay", "--start-ts", optarg, 1, INT64_C(4102444800000), &v))
+            if (parse_ll("replay", "--start-ts", optarg, 1, INT64_C(4102444800000), &v)) {
                 return RECD_EXIT_USAGE;
+            }
             dc.start_ts_ms = v;
             break;
-        case O_META_LOG:
-            meta_path = optarg;
-            break;
-        default:
-            return bad_usage("replay");
+        case O_META_LOG: meta_path = optarg; break;
+        default:         return bad_usage("replay");
         }
     }
     if (optind >= argc) {
@@ -246,9 +253,10 @@ int cmd_replay(struct common *c, int argc, char **argv)
         fprintf(stderr, "recctl replay: %s\n", err);
         return RECD_EXIT_FAILURE;
     }
-    if (c->verbose)
+    if (c->verbose) {
         fprintf(stderr, "recctl replay: %s, %" PRId64 " events to replay\n",
                 recd_dataset_format_name(recd_dataset_format(ds)), recd_dataset_total(ds));
+    }
     if (meta_path && !(rs.meta = strcmp(meta_path, "-") == 0 ? stdout : fopen(meta_path, "w"))) {
         fprintf(stderr, "recctl replay: %s: %s\n", meta_path, strerror(errno));
         exit_code = RECD_EXIT_FAILURE;
@@ -259,8 +267,9 @@ int cmd_replay(struct common *c, int argc, char **argv)
     s.total = recd_dataset_total(ds);
     exit_code = run_stream(c, &so, &s);
 cleanup:
-    if (rs.meta && rs.meta != stdout)
+    if (rs.meta && rs.meta != stdout) {
         fclose(rs.meta);
+    }
     recd_dataset_close(ds);
     return exit_code;
 }

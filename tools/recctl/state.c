@@ -72,7 +72,7 @@ static void json_str(const char *s, size_t n)
 
 static int state_show(struct recd_state *st, const char *user)
 {
-    static const int cfs[] = {RECD_CF_USERS, RECD_CF_SESSIONS};
+    static const int cfs[] = { RECD_CF_USERS, RECD_CF_SESSIONS };
     struct recd_buf prefix;
     struct recd_codec *codec = NULL;
     struct recd_codec_conf cc;
@@ -128,7 +128,8 @@ static int state_show(struct recd_state *st, const char *user)
         recd_buf_init(&val);
         printf(", \"last_published\": ");
         if (recd_state_get(st, RECD_CF_OUTPUTS, prefix.data, prefix.len, &val) == RECD_OK &&
-            recd_codec_decode_recs(codec, val.data, val.len, arena, &r, err, sizeof(err)) == RECD_OK) {
+            recd_codec_decode_recs(codec, val.data, val.len, arena, &r, err, sizeof(err)) ==
+                RECD_OK) {
             found = 1;
             printf("{\"seq\": %lld, \"model_version\": ", (long long)r.seq);
             json_str(r.model_version, strlen(r.model_version));
@@ -186,10 +187,10 @@ static void state_usage(FILE *out)
 
 int recctl_state_main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"state", required_argument, NULL, 's'}, {"no-offsets", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { { "state", required_argument, NULL, 's' },
+                                        { "no-offsets", no_argument, NULL, 'n' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
     unsigned flags = 0;
     const char *dir = DEFAULT_STATE_DIR, *verb;
     struct recd_state *st = NULL;
@@ -202,7 +203,7 @@ int recctl_state_main(int argc, char **argv)
         case 's': dir = optarg; break;
         case 'n': flags |= RECD_DIGEST_NO_OFFSETS; break;
         case 'h': state_usage(stdout); return 0;
-        default: state_usage(stderr); return 64;
+        default:  state_usage(stderr); return 64;
         }
     }
     if (optind >= argc) {
@@ -210,8 +211,7 @@ int recctl_state_main(int argc, char **argv)
         return 64;
     }
     verb = argv[optind];
-    if (strcmp(verb, "digest") != 0 && strcmp(verb, "show") != 0 &&
-        strcmp(verb, "offsets") != 0) {
+    if (strcmp(verb, "digest") != 0 && strcmp(verb, "show") != 0 && strcmp(verb, "offsets") != 0) {
         fprintf(stderr, "recctl state: unknown command \"%s\"\n", verb);
         state_usage(stderr);
         return 64;
@@ -268,10 +268,10 @@ static long running_pid(const char *sdir)
 
 int recctl_checkpoint_main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"state", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { { "state", required_argument, NULL, 's' },
+                                        { "timeout", required_argument, NULL, 't' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
     const char *sdir = DEFAULT_STATE_DIR, *dst;
     char path[4096], done[4096], err[512], absdst[4096];
     long pid, timeout_s = 60;
@@ -286,19 +286,21 @@ int recctl_checkpoint_main(int argc, char **argv)
 
             errno = 0;
             timeout_s = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || timeout_s < 1 ||
-                timeout_s > 86400) {
-                fprintf(stderr, "recctl checkpoint: --timeout: expected seconds in [1, 86400], "
-                        "got '%s'\n", optarg);
+            if (errno != 0 || end == optarg || *end != '\0' || timeout_s < 1 || timeout_s > 86400) {
+                fprintf(stderr,
+                        "recctl checkpoint: --timeout: expected seconds in [1, 86400], "
+                        "got '%s'\n",
+                        optarg);
                 return 64;
             }
             break;
         }
         case 'h':
-            printf("usage: recctl checkpoint DIR [--state SDIR] [--timeout S]\n"
-                   "Takes a consistent RocksDB checkpoint of recd's state (and its input offsets)\n"
-                   "into DIR, which must not exist. Works while recd runs (it takes the checkpoint\n"
-                   "between two batches). Restore: stop recd, move DIR to state.dir, start recd.\n");
+            printf(
+                "usage: recctl checkpoint DIR [--state SDIR] [--timeout S]\n"
+                "Takes a consistent RocksDB checkpoint of recd's state (and its input offsets)\n"
+                "into DIR, which must not exist. Works while recd runs (it takes the checkpoint\n"
+                "between two batches). Restore: stop recd, move DIR to state.dir, start recd.\n");
             return 0;
         default: return 64;
         }
@@ -370,7 +372,7 @@ int recctl_checkpoint_main(int argc, char **argv)
             fprintf(stderr, "recctl: recd could not checkpoint: %s", line);
             return 1;
         }
-        struct timespec ts = {0, 100000000};
+        struct timespec ts = { 0, 100000000 };
 
         nanosleep(&ts, NULL);
     }
@@ -437,10 +439,9 @@ static int http_get(const char *hostport, const char *path, char **out)
 
 int recctl_status_main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"metrics", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { { "metrics", required_argument, NULL, 'm' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
     const char *addr = "127.0.0.1:9464";
     char *ready = NULL, *metrics = NULL, *line, *save = NULL;
     int c, rs, ms;
@@ -451,10 +452,11 @@ int recctl_status_main(int argc, char **argv)
         switch (c) {
         case 'm': addr = optarg; break;
         case 'h':
-            printf("usage: recctl status [--metrics HOST:PORT]\n"
-                   "Asks a running recd (its metrics.listen address, default 127.0.0.1:9464) whether\n"
-                   "it is ready, and prints its consumer lag per partition, records consumed and\n"
-                   "dead-lettered. Exit 0 when ready, 1 when not ready, 2 when unreachable.\n");
+            printf(
+                "usage: recctl status [--metrics HOST:PORT]\n"
+                "Asks a running recd (its metrics.listen address, default 127.0.0.1:9464) whether\n"
+                "it is ready, and prints its consumer lag per partition, records consumed and\n"
+                "dead-lettered. Exit 0 when ready, 1 when not ready, 2 when unreachable.\n");
             return 0;
         default: return 64;
         }
@@ -470,8 +472,10 @@ int recctl_status_main(int argc, char **argv)
             return 64;
         }
         if (port == 0) {
-            fprintf(stderr, "recctl status: --metrics: \"%s\": port 0 is not an address to "
-                    "connect to\n", addr);
+            fprintf(stderr,
+                    "recctl status: --metrics: \"%s\": port 0 is not an address to "
+                    "connect to\n",
+                    addr);
             return 64;
         }
     }

@@ -42,17 +42,19 @@ static json_t *headers_json(const rd_kafka_message_t *m)
 {
     json_t *o = json_object();
     rd_kafka_headers_t *hdrs = NULL;
-    if (!o || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (!o || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return o;
+    }
     const char *name;
     const void *val;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
         json_t *v = bytes_json(val, size);
         json_t *k = jstr(name);
-        if (k && v)
+        if (k && v) {
             json_object_set(o, json_string_value(k), v);
+        }
         json_decref(k);
         json_decref(v);
     }
@@ -76,8 +78,9 @@ static int print_record(const rd_kafka_message_t *m, int kind, struct recd_codec
     rd_kafka_timestamp_type_t tst;
     int rc;
 
-    if (!o)
+    if (!o) {
         return RECD_ENOMEM;
+    }
     json_object_set_new(o, "topic", json_string(rd_kafka_topic_name(m->rkt)));
     json_object_set_new(o, "partition", json_integer(m->partition));
     json_object_set_new(o, "offset", json_integer(m->offset));
@@ -86,16 +89,17 @@ static int print_record(const rd_kafka_message_t *m, int kind, struct recd_codec
     json_object_set_new(o, "key", bytes_json(m->key, m->key_len));
     json_object_set_new(o, "headers", headers_json(m));
     if (kind == T_DLQ || kind == KIND_RAW) {
-        if (m->payload)
+        if (m->payload) {
             set_base64(o, "value_base64", m->payload, m->len);
-        else
+        } else {
             json_object_set_new(o, "value", json_null());
+        }
     } else if (kind == T_RECS) {
         struct recd_recs r;
         if (!m->payload) {
             json_object_set_new(o, "value", json_null());
-        } else if (recd_codec_decode_recs(codec, m->payload, m->len, arena, &r, err,
-                                          sizeof err) == RECD_OK) {
+        } else if (recd_codec_decode_recs(codec, m->payload, m->len, arena, &r, err, sizeof err) ==
+                   RECD_OK) {
             json_object_set_new(o, "value", recs_to_json(&r));
         } else {
             json_object_set_new(o, "error", jstr(err));
@@ -133,17 +137,18 @@ static int wait_partitions(rd_kafka_t *rk, const char *topic, long long idle_ms)
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, 5000)
                                     : RD_KAFKA_RESP_ERR__INVALID_ARG;
-        if (rkt)
+        if (rkt) {
             rd_kafka_topic_destroy(rkt);
+        }
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && !md->topics[0].err &&
             md->topics[0].partition_cnt > 0) {
             n_parts = md->topics[0].partition_cnt;
             rd_kafka_metadata_destroy(md);
             return n_parts;
         }
-        const char *why = e ? rd_kafka_err2str(e)
-                            : md->topic_cnt == 1 && md->topics[0].err
-                                  ? rd_kafka_err2str(md->topics[0].err) : "no partitions";
+        const char *why = e                           ? rd_kafka_err2str(e)
+            : md->topic_cnt == 1 && md->topics[0].err ? rd_kafka_err2str(md->topics[0].err)
+                                                      : "no partitions";
         if (md) {
             rd_kafka_metadata_destroy(md);
             md = NULL;
@@ -154,9 +159,9 @@ static int wait_partitions(rd_kafka_t *rk, const char *topic, long long idle_ms)
         }
         if (g_stop || (idle_ms > 0 && (now_s() - t0) * 1000 >= (double)idle_ms)) {
             fprintf(stderr, "recctl tail: topic %s: %s\n", topic, why);
-            return 0;    /* nothing to print: idle timeout */
+            return 0; /* nothing to print: idle timeout */
         }
-        struct timespec ts = {0, 200000000L};
+        struct timespec ts = { 0, 200000000L };
         nanosleep(&ts, NULL);
     }
 }
@@ -170,8 +175,9 @@ static int consume(rd_kafka_t *rk, int kind, struct recd_codec *codec, struct re
     while (!g_stop && (max < 0 || *printed < max)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) {
-            if (idle_ms > 0 && (now_s() - last) * 1000 >= (double)idle_ms)
+            if (idle_ms > 0 && (now_s() - last) * 1000 >= (double)idle_ms) {
                 break;
+            }
             continue;
         }
         if (m->err) {
@@ -201,22 +207,22 @@ static int consume(rd_kafka_t *rk, int kind, struct recd_codec *codec, struct re
 
 int cmd_tail(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        {"kind", required_argument, NULL, O_KIND},
-        {"topic", required_argument, NULL, O_TOPIC},
-        {"from-beginning", no_argument, NULL, O_FROM_BEGINNING},
-        {"max", required_argument, NULL, O_MAX},
-        {"idle-ms", required_argument, NULL, O_IDLE_MS},
-        {NULL, 0, NULL, 0}
-    };
-    static const char *const defaults[] = {
-        "group.id", "recctl-tail",
-        "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false",
-        "enable.partition.eof", "false",
-        NULL
-    };
+    static const struct option lo[] = { COMMON_LONG,
+                                        { "kind", required_argument, NULL, O_KIND },
+                                        { "topic", required_argument, NULL, O_TOPIC },
+                                        { "from-beginning", no_argument, NULL, O_FROM_BEGINNING },
+                                        { "max", required_argument, NULL, O_MAX },
+                                        { "idle-ms", required_argument, NULL, O_IDLE_MS },
+                                        { NULL, 0, NULL, 0 } };
+    static const char *const defaults[] = { "group.id",
+                                            "recctl-tail",
+                                            "enable.auto.commit",
+                                            "false",
+                                            "enable.auto.offset.store",
+                                            "false",
+                                            "enable.partition.eof",
+                                            "false",
+                                            NULL };
     int kind = -1, opt, from_beginning = 0, exit_code = RECD_EXIT_OK;
     const char *topic = NULL;
     long long max = -1, idle_ms = 5000;
@@ -232,38 +238,37 @@ int cmd_tail(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "tail", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_TAIL);
-            return RECD_EXIT_OK;
+        case 'h': usage_to(stdout, USAGE_TAIL); return RECD_EXIT_OK;
         case O_KIND:
             kind = parse_kind(optarg);
             if (kind < 0) {
-                fprintf(stderr, "recctl tail: --kind: expected click, purchase, query, item, "
-                                "deletion, recs, dlq or raw, got '%s'\n", optarg);
+                fprintf(stderr,
+                        "recctl tail: --kind: expected click, purchase, query, item, "
+                        "deletion, recs, dlq or raw, got '%s'\n",
+                        optarg);
                 return RECD_EXIT_USAGE;
             }
             break;
-        case O_TOPIC:
-            topic = optarg;
-            break;
-        case O_FROM_BEGINNING:
-            from_beginning = 1;
-            break;
+        case O_TOPIC:          topic = optarg; break;
+        case O_FROM_BEGINNING: from_beginning = 1; break;
         case O_MAX:
-            if (parse_ll("tail", "--max", optarg, 1, LLONG_MAX, &max))
+            if (parse_ll("tail", "--max", optarg, 1, LLONG_MAX, &max)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
         case O_IDLE_MS:
-            if (parse_ll("tail", "--idle-ms", optarg, 0, INT32_MAX, &idle_ms))
+            if (parse_ll("tail", "--idle-ms", optarg, 0, INT32_MAX, &idle_ms)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
-        default:
-            return bad_usage("tail");
+        default: return bad_usage("tail");
         }
     }
     if (optind < argc) {
@@ -274,8 +279,9 @@ int cmd_tail(struct common *c, int argc, char **argv)
         fprintf(stderr, "recctl tail: --kind is required\n");
         return bad_usage("tail");
     }
-    if (!topic)
+    if (!topic) {
         topic = kind == KIND_RAW ? NULL : c->topic[kind];
+    }
     if (!topic) {
         fprintf(stderr, "recctl tail: --kind raw needs --topic\n");
         return RECD_EXIT_USAGE;
@@ -305,14 +311,17 @@ int cmd_tail(struct common *c, int argc, char **argv)
 
     n_parts = wait_partitions(rk, topic, idle_ms);
     if (n_parts <= 0) {
-        if (n_parts < 0)
+        if (n_parts < 0) {
             exit_code = RECD_EXIT_FAILURE;
+        }
         goto cleanup;
     }
     parts = rd_kafka_topic_partition_list_new(n_parts);
-    for (int p = 0; p < n_parts; p++)
-        rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-            from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    for (int p = 0; p < n_parts; p++) {
+        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = from_beginning
+            ? RD_KAFKA_OFFSET_BEGINNING
+            : RD_KAFKA_OFFSET_END;
+    }
     rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts);
     if (ae) {
         fprintf(stderr, "recctl tail: assign: %s\n", rd_kafka_err2str(ae));
@@ -321,11 +330,13 @@ int cmd_tail(struct common *c, int argc, char **argv)
     }
     exit_code = consume(rk, kind, codec, arena, max, idle_ms, &printed);
     fflush(stdout);
-    if (c->verbose)
+    if (c->verbose) {
         fprintf(stderr, "recctl tail: %" PRId64 " record(s)\n", printed);
+    }
 cleanup:
-    if (parts)
+    if (parts) {
         rd_kafka_topic_partition_list_destroy(parts);
+    }
     if (rk) {
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);

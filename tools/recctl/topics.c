@@ -19,17 +19,16 @@ const char USAGE_TOPICS[] =
 /* ---- topics create --------------------------------------------------------------------------- */
 int cmd_topics(struct common *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        COMMON_LONG,
-        {"partitions", required_argument, NULL, O_PARTITIONS},
-        {"replication-factor", required_argument, NULL, O_REPLICATION},
-        {"timeout-ms", required_argument, NULL, O_TIMEOUT_MS},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lo[] = { COMMON_LONG,
+                                        { "partitions", required_argument, NULL, O_PARTITIONS },
+                                        { "replication-factor", required_argument, NULL,
+                                          O_REPLICATION },
+                                        { "timeout-ms", required_argument, NULL, O_TIMEOUT_MS },
+                                        { NULL, 0, NULL, 0 } };
     long long partitions = 4, replication = -1, timeout = 30000;
     int opt, exit_code = RECD_EXIT_OK, n_new = 0;
     rd_kafka_t *rk = NULL;
-    rd_kafka_NewTopic_t *nt[T__N] = {NULL};
+    rd_kafka_NewTopic_t *nt[T__N] = { NULL };
     rd_kafka_AdminOptions_t *ao = NULL;
     rd_kafka_queue_t *q = NULL;
     rd_kafka_event_t *rkev = NULL;
@@ -38,17 +37,18 @@ int cmd_topics(struct common *c, int argc, char **argv)
     optind = 0;
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "topics", opt, optarg);
-        if (h < 0)
+        if (h < 0) {
             return RECD_EXIT_USAGE;
-        if (h > 0)
+        }
+        if (h > 0) {
             continue;
+        }
         switch (opt) {
-        case 'h':
-            usage_to(stdout, USAGE_TOPICS);
-            return RECD_EXIT_OK;
+        case 'h': usage_to(stdout, USAGE_TOPICS); return RECD_EXIT_OK;
         case O_PARTITIONS:
-            if (parse_ll("topics", "--partitions", optarg, 1, 100000, &partitions))
+            if (parse_ll("topics", "--partitions", optarg, 1, 100000, &partitions)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
         case O_REPLICATION:
             if (parse_ll("topics", "--replication-factor", optarg, -1, 1000, &replication) ||
@@ -58,11 +58,11 @@ int cmd_topics(struct common *c, int argc, char **argv)
             }
             break;
         case O_TIMEOUT_MS:
-            if (parse_ll("topics", "--timeout-ms", optarg, 1, INT32_MAX, &timeout))
+            if (parse_ll("topics", "--timeout-ms", optarg, 1, INT32_MAX, &timeout)) {
                 return RECD_EXIT_USAGE;
+            }
             break;
-        default:
-            return bad_usage("topics");
+        default: return bad_usage("topics");
         }
     }
     if (optind >= argc || strcmp(argv[optind], "create") != 0 || optind + 1 != argc) {
@@ -70,15 +70,18 @@ int cmd_topics(struct common *c, int argc, char **argv)
         return bad_usage("topics");
     }
     rk = plain_client(c, "topics");
-    if (!rk)
+    if (!rk) {
         return RECD_EXIT_FAILURE;
+    }
     for (int t = 0; t < T__N; t++) {
         /* skip duplicates (two overrides naming the same topic) */
         int dup = 0;
-        for (int u = 0; u < t; u++)
+        for (int u = 0; u < t; u++) {
             dup |= strcmp(c->topic[u], c->topic[t]) == 0;
-        if (dup)
+        }
+        if (dup) {
             continue;
+        }
         nt[n_new] = rd_kafka_NewTopic_new(c->topic[t], (int)partitions, (int)replication, err,
                                           sizeof err);
         if (!nt[n_new]) {
@@ -137,15 +140,20 @@ int cmd_topics(struct common *c, int argc, char **argv)
         }
     }
 cleanup:
-    if (rkev)
+    if (rkev) {
         rd_kafka_event_destroy(rkev);
-    for (int i = 0; i < n_new; i++)
+    }
+    for (int i = 0; i < n_new; i++) {
         rd_kafka_NewTopic_destroy(nt[i]);
-    if (ao)
+    }
+    if (ao) {
         rd_kafka_AdminOptions_destroy(ao);
-    if (q)
+    }
+    if (q) {
         rd_kafka_queue_destroy(q);
-    if (rk)
+    }
+    if (rk) {
         rd_kafka_destroy(rk);
+    }
     return exit_code;
 }

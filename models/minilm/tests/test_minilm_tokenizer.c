@@ -35,9 +35,10 @@ static void pieces(const recd_minilm_tokenizer *t, const char *text, char *out, 
     assert_int_equal(recd_minilm_tokenize(t, text, strlen(text), ids, 64, &n, err, sizeof(err)),
                      RECD_OK);
     out[0] = '\0';
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         pos += (size_t)snprintf(out + pos, outlen - pos, "%s%s", i ? " " : "",
                                 recd_minilm_token_str(t, ids[i]));
+    }
 }
 
 static const char *SYN_VOCAB =
@@ -66,13 +67,19 @@ static void test_synthetic_vocab(void **state)
     assert_string_equal(out, "[CLS] un ##aff ##able , hello [SEP]");
     pieces(t, "Caf\xc3\xa9 CAFE\xcc\x81", out, sizeof(out));      /* accents stripped (NFD) */
     assert_string_equal(out, "[CLS] cafe cafe [SEP]");
-    pieces(t, "a\xff\xfe" "b", out, sizeof(out));                 /* invalid UTF-8 dropped */
+    pieces(t,
+           "a\xff\xfe"
+           "b",
+           out, sizeof(out));                 /* invalid UTF-8 dropped */
     assert_string_equal(out, "[CLS] a ##b [SEP]");
     pieces(t, "zzz", out, sizeof(out));                           /* no piece matches */
     assert_string_equal(out, "[CLS] [UNK] [SEP]");
     pieces(t, "abz", out, sizeof(out));                           /* rest unmatchable */
     assert_string_equal(out, "[CLS] [UNK] [SEP]");
-    pieces(t, "a\xe4\xb8\xad" "a", out, sizeof(out));             /* CJK split off */
+    pieces(t,
+           "a\xe4\xb8\xad"
+           "a",
+           out, sizeof(out));             /* CJK split off */
     assert_string_equal(out, "[CLS] a \xe4\xb8\xad a [SEP]");
     pieces(t, "x[SEP]x [MASK]", out, sizeof(out));                /* raw special tokens */
     assert_string_equal(out, "[CLS] x [SEP] x [MASK] [SEP]");
@@ -82,7 +89,10 @@ static void test_synthetic_vocab(void **state)
     assert_string_equal(out, "[CLS] \xe1\x84\x92 ##\xe1\x85\xa1 ##\xe1\x86\xab [SEP]");
     pieces(t, "\xc4\xb0", out, sizeof(out));                      /* U+0130 -> i */
     assert_string_equal(out, "[CLS] i [SEP]");
-    pieces(t, "a\tb\x01\xe2\x80\x8b" "b", out, sizeof(out));      /* controls / format dropped */
+    pieces(t,
+           "a\tb\x01\xe2\x80\x8b"
+           "b",
+           out, sizeof(out));      /* controls / format dropped */
     assert_string_equal(out, "[CLS] a [UNK] [SEP]");
     pieces(t, "", out, sizeof(out));
     assert_string_equal(out, "[CLS] [SEP]");
@@ -148,8 +158,9 @@ static void test_fixture_ids(void **state)
     (void)state;
 
     mt_model_dir(dir, sizeof(dir));
-    if (!mt_model_present(dir))
+    if (!mt_model_present(dir)) {
         fail_msg("model missing at %s: run scripts/install-model.sh", dir);
+    }
     fx = mt_fixture_load();
     assert_non_null(fx);
     assert_true(fx->n >= 300);
@@ -160,21 +171,25 @@ static void test_fixture_ids(void **state)
     for (i = 0; i < fx->n; i++) {
         const mt_text *tx = &fx->texts[i];
         int same;
-        assert_int_equal(recd_minilm_tokenize(t, tx->text, tx->len, ids, fx->max_seq, &n,
-                                              err, sizeof(err)), RECD_OK);
+        assert_int_equal(
+            recd_minilm_tokenize(t, tx->text, tx->len, ids, fx->max_seq, &n, err, sizeof(err)),
+            RECD_OK);
         same = n == tx->nids;
-        for (j = 0; same && j < n; j++)
+        for (j = 0; same && j < n; j++) {
             same = ids[j] == tx->ids[j];
+        }
         if (!same) {
             bad++;
             if (bad <= 10) {
                 fprintf(stderr, "MISMATCH text %zu (%s) \"%.60s\": got %zu ids, want %zu\n  got ",
                         i, tx->group, tx->text, n, tx->nids);
-                for (j = 0; j < n && j < 24; j++)
+                for (j = 0; j < n && j < 24; j++) {
                     fprintf(stderr, " %d", ids[j]);
+                }
                 fprintf(stderr, "\n  want");
-                for (j = 0; j < tx->nids && j < 24; j++)
+                for (j = 0; j < tx->nids && j < 24; j++) {
                     fprintf(stderr, " %d", tx->ids[j]);
+                }
                 fprintf(stderr, "\n");
             }
         }
