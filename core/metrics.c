@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <microhttpd.h>
-
 #include "event.h"
 #include "metrics.h"
 #include "recd.h"
@@ -39,7 +37,6 @@ struct recd_metrics {
     pthread_mutex_t lock;
     struct recd_strmap *series;     /* "name{labels}" -> struct series */
     struct recd_strmap *families;   /* name -> struct family */
-    struct MHD_Daemon *httpd;
     int64_t heartbeat_ns;
     int ready;
     char ready_why[128];
@@ -85,20 +82,11 @@ struct recd_metrics *recd_metrics_new(void)
     return m;
 }
 
-void recd_metrics_stop(struct recd_metrics *m)
-{
-    if (m != NULL && m->httpd != NULL) {
-        MHD_stop_daemon(m->httpd);
-        m->httpd = NULL;
-    }
-}
-
 void recd_metrics_destroy(struct recd_metrics *m)
 {
     if (m == NULL) {
         return;
     }
-    recd_metrics_stop(m);
     recd_strmap_destroy(m->series);
     recd_strmap_destroy(m->families);
     pthread_mutex_destroy(&m->lock);
@@ -257,6 +245,22 @@ void recd_metrics_set_ready(struct recd_metrics *m, int ready, const char *why)
     pthread_mutex_unlock(&m->lock);
 }
 
+int64_t recd_metrics_heartbeat_age_ms(struct recd_metrics *m)
+{
+    return (recd_now_mono_ns() - __atomic_load_n(&m->heartbeat_ns, __ATOMIC_RELAXED)) / 1000000;
+}
+
+int recd_metrics_readiness(struct recd_metrics *m, char *why, size_t whylen)
+{
+    int ready;
+
+    pthread_mutex_lock(&m->lock);
+    ready = m->ready;
+    snprintf(why, whylen, "%s", m->ready_why);
+    pthread_mutex_unlock(&m->lock);
+    return ready;
+}
+
 static int cmp_series(const void *a, const void *b)
 {
     const struct series *x = *(struct series *const *)a, *y = *(struct series *const *)b;
@@ -352,61 +356,6 @@ char *recd_metrics_render(struct recd_metrics *m)
     return (char *)b.data;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
-                               char *body /* malloc'd, freed by MHD */)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
-                                                             MHD_RESPMEM_MUST_FREE);
-    enum MHD_Result ret;
-
-    if (r == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", ctype);
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **con_cls)
-{
-    struct recd_metrics *m = cls;
-    char *body;
-
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        return respond(c, 405, "text/plain", recd_strdup("method not allowed\n"));
-    }
-    if (strcmp(url, "/metrics") == 0) {
-        body = recd_metrics_render(m);
-        return body ? respond(c, 200, "text/plain; version=0.0.4", body) : MHD_NO;
-    }
-    if (strcmp(url, "/healthz") == 0) {
-        int64_t age_ms = (recd_now_mono_ns() -
-                          __atomic_load_n(&m->heartbeat_ns, __ATOMIC_RELAXED)) /
-            1000000;
-        char tmp[128];
-
-        snprintf(tmp, sizeof(tmp), "%s: loop heartbeat %lld ms ago\n",
-                 age_ms < 30000 ? "ok" : "stalled", (long long)age_ms);
-        return respond(c, age_ms < 30000 ? 200 : 503, "text/plain", recd_strdup(tmp));
-    }
-    if (strcmp(url, "/readyz") == 0) {
-        char tmp[192];
-        int ready;
-
-        pthread_mutex_lock(&m->lock);
-        ready = m->ready;
-        snprintf(tmp, sizeof(tmp), "%s: %s\n", ready ? "ready" : "not ready", m->ready_why);
-        pthread_mutex_unlock(&m->lock);
-        return respond(c, ready ? 200 : 503, "text/plain", recd_strdup(tmp));
-    }
-    return respond(c, 404, "text/plain",
-                   recd_strdup("not found: try /metrics, /healthz, /readyz\n"));
-}
-
 int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
                       size_t errlen)
 {
@@ -441,36 +390,5 @@ int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port,
                            listen, host);
     }
     *port = (int)v;
-    return RECD_OK;
-}
-
-int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out, char *errstr,
-                       size_t errlen)
-{
-    struct sockaddr_in sa;
-    char host[128], err[512];
-    int port = 0;
-    const union MHD_DaemonInfo *info;
-
-    if (recd_listen_parse(listen, host, sizeof(host), &port, err, sizeof(err)) != RECD_OK) {
-        return recd_seterr(errstr, errlen, RECD_ECONFIG, "metrics.listen: %s", err);
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        return recd_seterr(errstr, errlen, RECD_ECONFIG,
-                           "metrics.listen: \"%s\" is not an IPv4 address", host);
-    }
-    m->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                                handler, m, MHD_OPTION_SOCK_ADDR, &sa,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-    if (m->httpd == NULL) {
-        return recd_seterr(errstr, errlen, RECD_EIO, "cannot serve metrics on %s", listen);
-    }
-    info = MHD_get_daemon_info(m->httpd, MHD_DAEMON_INFO_BIND_PORT);
-    if (port_out) {
-        *port_out = info ? info->port : (int)port;
-    }
     return RECD_OK;
 }

@@ -1,6 +1,7 @@
 /*
- * metrics.h — Prometheus metrics (text exposition format) and health endpoints, served by
- * libmicrohttpd on its own thread.
+ * metrics.h — the Prometheus metrics registry (counters, gauges, histograms; the text
+ * exposition format) and the health flags behind /healthz and /readyz. The registry owns its
+ * series; serving them over HTTP is the daemon's (daemon/http.h).
  *
  * Series are identified by name + a label string ("topic=\"shop.clicks\",reason=\"avro\"");
  * no per-user labels ever. Counters and gauges are doubles behind one mutex: the processing
@@ -33,20 +34,18 @@ double recd_metrics_get(struct recd_metrics *m, const char *name, const char *la
 /* Health flags read by /healthz (loop alive recently) and /readyz. */
 void recd_metrics_heartbeat(struct recd_metrics *m);        /* from the processing loop */
 void recd_metrics_set_ready(struct recd_metrics *m, int ready, const char *why);
+/* Milliseconds since the last heartbeat (or since recd_metrics_new). */
+int64_t recd_metrics_heartbeat_age_ms(struct recd_metrics *m);
+/* The ready flag; the reason given with it is copied into why (truncated to whylen). */
+int recd_metrics_readiness(struct recd_metrics *m, char *why, size_t whylen);
 
 /* Render the exposition text into a malloc'd string (caller frees). */
 char *recd_metrics_render(struct recd_metrics *m);
 
 /* Parse metrics.listen ("IPV4:PORT", port 0..65535, digits only) — the one parser of recd
- * (config check, metrics server) and recctl status (metrics.c). host gets the address text.
- * RECD_ECONFIG with a message naming the value otherwise. */
+ * (config check, the HTTP endpoint daemon/http.c) and recctl status. host gets the address
+ * text. RECD_ECONFIG with a message naming the value otherwise. */
 int recd_listen_parse(const char *listen, char *host, size_t hostlen, int *port, char *errstr,
                       size_t errlen);
-
-/* Serve /metrics, /healthz, /readyz on "host:port". The bound port is written to *port_out
- * (useful with port 0). */
-int recd_metrics_serve(struct recd_metrics *m, const char *listen, int *port_out, char *errstr,
-                       size_t errlen);
-void recd_metrics_stop(struct recd_metrics *m);
 
 #endif

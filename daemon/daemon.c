@@ -43,6 +43,7 @@
 
 #include "codec.h"
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 #include "recd_revision.h"   /* RECD_GIT_REV, generated at build time */
 #include "metrics.h"
@@ -118,6 +119,7 @@ struct daemon {
     struct recd_codec_schema_id *ids;       /* owned */
     struct recd_pipeline *pipeline;         /* owned */
     struct recd_metrics *metrics;           /* owned */
+    struct recd_http *http;                 /* owned: the HTTP endpoint, NULL when off */
     rd_kafka_t *consumer;                   /* owned: group consumer of the event topics */
     rd_kafka_t *items;                      /* owned: reads the items topic in full */
     rd_kafka_t *producer;                   /* owned: recommendations + DLQ */
@@ -1110,7 +1112,7 @@ static void teardown(struct daemon *d)
         }
         rd_kafka_destroy(d->producer);
     }
-    recd_metrics_stop(d->metrics);
+    recd_http_stop(d->http);
     recd_pipeline_destroy(d->pipeline);
     recd_codec_destroy(d->codec);
     free(d->ids);
@@ -1348,7 +1350,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         goto out;
     }
     if (mc->enabled) {
-        rc = recd_metrics_serve(d->metrics, mc->listen, &port, err, sizeof(err));
+        rc = recd_http_serve(d->metrics, mc->listen, &d->http, &port, err, sizeof(err));
         if (rc != RECD_OK) {
             /* a malformed address is configuration (exit 78); a port in use is not */
             RLOG_ERR(RECD_LOG_METRICS, "%s", err);
