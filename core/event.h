@@ -119,8 +119,14 @@ struct recd_item {
 
 struct recd_deletion {
     int64_t requested_ts;
-    const char *reason; /* NULL when absent */
+    const char *reason;  /* NULL when absent */
+    uint32_t n_sessions; /* set by sessionize: the user's sessions were numbered 1..n_sessions
+                          * (recd_session_key), so that sgd can end each in the model */
 };
+
+/* The identity of a user's number-th session (1, 2, ...): a hash of the user id and the
+ * number. sessionize assigns it, sgd keys the model's sessions by it. */
+uint64_t recd_session_key(const char *user_id, uint32_t number);
 
 struct recd_event {
     int kind; /* enum recd_kind (input kinds only) */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "recd.h"
 #include "event.h"
 
@@ -85,6 +87,15 @@ static const char *const kind_files[RECD_KIND__N] = {
     "click.avsc", "purchase.avsc",      "query.avsc",
     "item.avsc",  "user_deletion.avsc", "recommendations.avsc"
 };
+
+uint64_t recd_session_key(const char *user_id, uint32_t number)
+{
+    uint64_t seed[2];
+
+    seed[0] = XXH3_64bits(user_id, strlen(user_id));
+    seed[1] = number;
+    return XXH3_64bits(seed, sizeof(seed));
+}
 
 const char *recd_kind_name(int kind)
 {

@@ -642,6 +642,15 @@ int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t p
     return rc;
 }
 
+int recd_txn_del_range(struct recd_txn *t, int cf, const void *from, size_t flen, const void *to,
+                       size_t tlen)
+{
+    if (cf < 0 || cf >= RECD_CF__N || flen == 0 || tlen == 0) {
+        return RECD_EINVAL;
+    }
+    return txn_add(t, TXN_DEL_RANGE, cf, from, flen, to, tlen);
+}
+
 int recd_txn_set_offset(struct recd_txn *t, const char *topic, int32_t partition,
                         int64_t next_offset)
 {

@@ -79,6 +79,9 @@ int recd_txn_put(struct recd_txn *t, int cf, const void *key, size_t klen, const
 int recd_txn_del(struct recd_txn *t, int cf, const void *key, size_t klen);
 /* Delete every key starting with prefix in cf. */
 int recd_txn_del_prefix(struct recd_txn *t, int cf, const void *prefix, size_t plen);
+/* Delete every key of cf in [from, to) (a range tombstone; the data goes at compaction). */
+int recd_txn_del_range(struct recd_txn *t, int cf, const void *from, size_t flen, const void *to,
+                       size_t tlen);
 int recd_txn_set_offset(struct recd_txn *t, const char *topic, int32_t partition,
                         int64_t next_offset);
 size_t recd_txn_count(const struct recd_txn *t);

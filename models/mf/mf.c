@@ -2,6 +2,7 @@
  * mf.c — online matrix factorisation with a learned text projection (see mf.h).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -554,4 +555,186 @@ size_t mf_bytes(const struct mf *m)
 {
     return sizeof(*m) + m->cap_items * (2 * m->dim + 1) * sizeof(float) +
         m->dim * m->tdim * sizeof(float) + m->p.neg_ring * sizeof(int32_t);
+}
+
+/* ---- snapshots -------------------------------------------------------------------------- */
+
+/* Layout (host byte order), version 1: "MFM1" u32 version, the parameters field by field
+ * (u32 dim, f32 lr, f32 reg, u32 negatives, f32 neg_uniform, u32 neg_ring, u32 ctx,
+ * f32 ctx_decay, f32 text_lr, u64 seed), u64 tdim, u64 n_items, u64 counter, u64 ring_n,
+ * u64 ring_pos, ring_n x i32 ring, n_items x dim f32 P, n_items x dim f32 Q, n_items f32 b;
+ * with text (tdim > 0): dim x tdim f32 W, dim x tdim f32 Win, u64 nb and the nb pending rows of
+ * the projections' batched update (nb x dim bu, nb x dim bdu, nb x tdim bg, nb x tdim be);
+ * "MFME". */
+#define MF_SNAP_VERSION 1u
+
+struct mf_out {
+    mf_write_fn fn;
+    void *ctx;
+    int err;
+};
+
+static void mput(struct mf_out *o, const void *p, size_t n)
+{
+    if (o->err == 0 && n > 0 && o->fn(o->ctx, p, n) != 0) {
+        o->err = -1;
+    }
+}
+
+#define MPUTV(o, v) mput((o), &(v), sizeof(v))
+
+static void put_params(struct mf_out *o, const struct mf_params *p)
+{
+    MPUTV(o, p->dim);
+    MPUTV(o, p->lr);
+    MPUTV(o, p->reg);
+    MPUTV(o, p->negatives);
+    MPUTV(o, p->neg_uniform);
+    MPUTV(o, p->neg_ring);
+    MPUTV(o, p->ctx);
+    MPUTV(o, p->ctx_decay);
+    MPUTV(o, p->text_lr);
+    MPUTV(o, p->seed);
+}
+
+int mf_save(const struct mf *m, mf_write_fn fn, void *ctx)
+{
+    struct mf_out o = { fn, ctx, 0 };
+    const uint32_t version = MF_SNAP_VERSION;
+    const uint64_t tdim = m->tdim, n = m->n_items, rn = m->ring_n, rp = m->ring_pos,
+                   nb = m->nb;
+
+    mput(&o, "MFM1", 4);
+    MPUTV(&o, version);
+    put_params(&o, &m->p);
+    MPUTV(&o, tdim);
+    MPUTV(&o, n);
+    MPUTV(&o, m->counter);
+    MPUTV(&o, rn);
+    MPUTV(&o, rp);
+    mput(&o, m->ring, m->ring_n * sizeof(*m->ring));
+    mput(&o, m->P, m->n_items * m->dim * sizeof(float));
+    mput(&o, m->Q, m->n_items * m->dim * sizeof(float));
+    mput(&o, m->b, m->n_items * sizeof(float));
+    if (m->tdim > 0) {
+        mput(&o, m->W, m->dim * m->tdim * sizeof(float));
+        mput(&o, m->Win, m->dim * m->tdim * sizeof(float));
+        MPUTV(&o, nb);
+        mput(&o, m->bu, m->nb * m->dim * sizeof(float));
+        mput(&o, m->bdu, m->nb * m->dim * sizeof(float));
+        mput(&o, m->bg, m->nb * m->tdim * sizeof(float));
+        mput(&o, m->be, m->nb * m->tdim * sizeof(float));
+    }
+    mput(&o, "MFME", 4);
+    return o.err;
+}
+
+struct mf_in {
+    const unsigned char *p;
+    size_t left;
+    int err;
+};
+
+static void mget(struct mf_in *c, void *dst, size_t n)
+{
+    if (c->err || n > c->left) {
+        c->err = -1;
+        return;
+    }
+    if (n > 0) {
+        memcpy(dst, c->p, n);
+    }
+    c->p += n;
+    c->left -= n;
+}
+
+#define MGETV(c, v) mget((c), &(v), sizeof(v))
+
+int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len, size_t *used,
+            struct mf **out, char *err, size_t errlen)
+{
+    struct mf_in c = { data, len, 0 };
+    struct mf *m = mf_new(p, tdim);
+    struct mf_params sp;
+    uint32_t version = 0;
+    uint64_t stdim = 0, n = 0, rn = 0, rp = 0, nb = 0;
+    char magic[4] = { 0 };
+
+    *out = NULL;
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory or invalid parameters");
+        return -1;
+    }
+    mget(&c, magic, 4);
+    MGETV(&c, version);
+    if (c.err || memcmp(magic, "MFM1", 4) != 0 || version != MF_SNAP_VERSION) {
+        snprintf(err, errlen, "not an MF image of version %u", MF_SNAP_VERSION);
+        goto fail;
+    }
+    memset(&sp, 0, sizeof(sp));
+    MGETV(&c, sp.dim);
+    MGETV(&c, sp.lr);
+    MGETV(&c, sp.reg);
+    MGETV(&c, sp.negatives);
+    MGETV(&c, sp.neg_uniform);
+    MGETV(&c, sp.neg_ring);
+    MGETV(&c, sp.ctx);
+    MGETV(&c, sp.ctx_decay);
+    MGETV(&c, sp.text_lr);
+    MGETV(&c, sp.seed);
+    MGETV(&c, stdim);
+    if (c.err == 0 &&
+        (sp.dim != p->dim || sp.lr != p->lr || sp.reg != p->reg || sp.negatives != p->negatives ||
+         sp.neg_uniform != p->neg_uniform || sp.neg_ring != p->neg_ring || sp.ctx != p->ctx ||
+         sp.ctx_decay != p->ctx_decay || sp.text_lr != p->text_lr || sp.seed != p->seed ||
+         stdim != tdim)) {
+        snprintf(err, errlen, "the image was saved with other MF parameters or text dimension");
+        mf_destroy(m);
+        return -2;
+    }
+    MGETV(&c, n);
+    MGETV(&c, m->counter);
+    MGETV(&c, rn);
+    MGETV(&c, rp);
+    if (c.err == 0 && (rn > p->neg_ring || rp >= p->neg_ring || n > c.left)) {
+        c.err = -1;
+    }
+    m->ring_n = (size_t)rn;
+    m->ring_pos = (size_t)rp;
+    mget(&c, m->ring, m->ring_n * sizeof(*m->ring));
+    if (c.err == 0 && n > 0 && grow(m, (size_t)n) != 0) {
+        c.err = -2;
+    }
+    mget(&c, m->P, m->n_items * m->dim * sizeof(float));
+    mget(&c, m->Q, m->n_items * m->dim * sizeof(float));
+    mget(&c, m->b, m->n_items * sizeof(float));
+    if (tdim > 0) {
+        mget(&c, m->W, m->dim * tdim * sizeof(float));
+        mget(&c, m->Win, m->dim * tdim * sizeof(float));
+        MGETV(&c, nb);
+        if (c.err == 0 && nb >= MF_WBATCH) {
+            c.err = -1;
+        }
+        m->nb = c.err == 0 ? (size_t)nb : 0;
+        mget(&c, m->bu, m->nb * m->dim * sizeof(float));
+        mget(&c, m->bdu, m->nb * m->dim * sizeof(float));
+        mget(&c, m->bg, m->nb * tdim * sizeof(float));
+        mget(&c, m->be, m->nb * tdim * sizeof(float));
+    }
+    mget(&c, magic, 4);
+    if (c.err == 0 && memcmp(magic, "MFME", 4) != 0) {
+        c.err = -1;
+    }
+    if (c.err != 0) {
+        snprintf(err, errlen, c.err == -2 ? "out of memory" : "truncated or corrupt image");
+        goto fail;
+    }
+    if (used != NULL) {
+        *used = len - c.left;
+    }
+    *out = m;
+    return 0;
+fail:
+    mf_destroy(m);
+    return -1;
 }

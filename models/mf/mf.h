@@ -83,6 +83,17 @@ float mf_score(const struct mf *m, const float *u, const float *ut, int32_t j,
  * the next mf_learn(). */
 const float *mf_item_factors(const struct mf *m, const float **bias, size_t *n_items);
 
+/* Snapshots (the byte layout is at mf_save in mf.c): mf_save() writes the whole learned state
+ * through fn (0, or -1 to stop: mf_save returns -1); mf_load() rebuilds it under the same
+ * parameters and text dimension: 0 with *out (owned by the caller) and *used (bytes read; may
+ * be NULL); -2 when it was saved under other parameters or text dimension, -1 when it cannot be
+ * read (the reason in err in both cases). The loaded model learns and scores exactly as the
+ * saved one. */
+typedef int (*mf_write_fn)(void *ctx, const void *p, size_t n);
+int mf_save(const struct mf *m, mf_write_fn fn, void *ctx);
+int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len, size_t *used,
+            struct mf **out, char *err, size_t errlen);
+
 size_t mf_dim(const struct mf *m);
 size_t mf_bytes(const struct mf *m);
 

@@ -1,6 +1,7 @@
 /* sessrec.c — session-based next-item scoring core (see sessrec.h for the model and API). */
 #include "sessrec.h"
 #include "sessrec_params.h"
+#include "sessrec_internal.h"
 #include "bigalloc.h"
 #include "inline_sort.h"
 
@@ -231,150 +232,6 @@ static int two_stage(const struct sessrec_params *p)
     return p->learning == SESSREC_LEARN_BLEND_AND_ORDER;
 }
 
-/* ---- model state ----------------------------------------------------------------------- */
-
-/* A capped weighted edge list with forward decay: the stored weight of an edge is
- * Σ add_i·exp((t_i − ref)/τ); its true weight at tick t is stored·exp((ref − t)/τ). */
-struct edge {
-    int32_t item;
-    float w;
-};
-struct etab {
-    struct edge *e;    /* owned, cap entries */
-    uint32_t n, cap;
-    uint64_t ref;      /* forward-decay reference tick */
-    float total;       /* Σ stored weights (for per-source normalisation) */
-};
-
-/* The order-2 successors of the pairs ending in one item: (previous item, successor)
- * entries with forward-decayed weights, capped, lightest replaced (space-saving). */
-struct pedge {
-    int32_t prev;
-    int32_t item;
-    float w;
-};
-struct ptab {
-    struct pedge *e;   /* owned, cap entries */
-    uint32_t n, cap;
-    uint64_t ref;      /* forward-decay reference tick */
-};
-
-struct posting {
-    uint32_t slot;
-    uint32_t gen;          /* session slot generation when posted (stale if it differs) */
-    uint32_t tick;         /* low 32 bits of the click tick */
-};
-
-struct item {
-    struct posting *post;  /* owned ring of postings_cap entries, NULL until first use */
-    uint32_t post_n;       /* valid entries (<= postings_cap) */
-    uint32_t post_head;    /* next write index */
-    float pop;             /* forward-decayed click count (global reference m->pop_ref) */
-    struct etab tr;        /* successors */
-    struct etab cv;        /* co-visited */
-    struct ptab p2;        /* (previous item, successor) of the pairs ending here (NEXT2) */
-};
-
-/* A session record; its sess_items_cap items follow it in the same block (one cache line
- * or two for short sessions). */
-struct sess {
-    uint64_t key;
-    uint32_t last_tick;    /* low 32 bits of the tick of its last click */
-    uint32_t gen;          /* bumped when the slot is evicted / ended */
-    uint32_t n;            /* items stored (<= sess_items_cap) */
-    uint32_t live;
-};
-
-/* Per-slot similarity accumulator for one scoring call. */
-struct sacc {
-    uint32_t stamp;
-    float sim;
-    uint32_t tick;         /* newest posting tick seen for the slot */
-    uint32_t gen;          /* mirror of the slot's struct sess gen (same cache line as stamp) */
-};
-
-/* Per-candidate accumulator in the scoring scratch space. */
-struct acc {
-    float f[SESSREC_NFEATURES];
-    float score;
-    float best_next, best_knn;
-    int32_t because_next, because_knn;
-};
-
-struct nb {
-    float sim;
-    uint32_t slot;
-};
-
-struct cand {
-    float score;
-    int32_t item;
-};
-
-#define SR_MAXB 8          /* most session-length buckets of the learned weights */
-
-struct sessrec {
-    struct sessrec_params p;
-    uint64_t tick;
-    uint64_t sessions_created;
-    float log_n;           /* log(sessions_created + 1) */
-
-    struct item *items;    /* owned, items_cap entries */
-    int32_t n_items, items_cap;
-
-    char *sblob;           /* owned, sess_cap records of sess_stride bytes */
-    size_t sess_stride;
-    uint32_t sess_cap, sess_used, sess_next; /* slots allocated / ever used / ring pointer */
-    uint32_t live_sessions;
-
-    uint64_t *hkeys;       /* owned open-addressing map key → slot+1 (0 = empty) */
-    uint32_t *hvals;
-    uint32_t hcap;         /* power of two */
-
-    /* popularity: forward decay with one global reference; top list kept exactly */
-    uint64_t pop_ref, trend_ref;
-    int32_t *pop_top;      /* owned, pop_top entries */
-    uint32_t pop_n;
-
-    int pairs_on;          /* NEXT2 is learned or weighted: the pair successors are kept */
-
-    /* blend weights (learned or fixed) */
-    float w[SESSREC_NFEATURES];
-    float wf[SESSREC_NFEATURES]; /* the fixed weights (params, disabled signals zeroed) */
-    float ws[SESSREC_NFEATURES]; /* learn_set: the weights choosing the list (start = wf) */
-    float g2s[SESSREC_NFEATURES];
-    float wo[SR_MAXB][SESSREC_NFEATURES]; /* blend_and_order: the order weights by session
-                                           * length bucket (order_buckets; start = w) */
-    float g2o[SR_MAXB][SESSREC_NFEATURES];
-    uint32_t ob;           /* the order bucket of the last score */
-    float g2[SESSREC_NFEATURES]; /* AdaGrad accumulators */
-    float *lz;             /* learn_topn + 1 scratch logits */
-
-    /* scoring scratch (owned) */
-    struct acc *acc;       /* items_cap */
-    uint32_t *astamp;      /* items_cap */
-    float *ldf;            /* items_cap: log(dfd + 1), cached for IDF; apart from struct item
-                              so that the kNN scoring loop reads a dense 4-byte array instead of
-                              a 96-byte record per neighbour item (cache misses were its cost) */
-    uint32_t *dfd;         /* items_cap: df, the sessions that contained the item (dense like
-                              ldf: the co-visitation cosine reads it for every co-visited item) */
-    float *trend;          /* items_cap: clicks decayed with trend_tau (reference trend_ref);
-                              dense like ldf, read once per candidate */
-    int32_t *qpos;         /* items_cap: last position of the item in the query session */
-    uint32_t *qstamp;      /* items_cap */
-    uint32_t stamp;
-    int32_t *touched;      /* items_cap */
-    uint32_t n_touched;
-    struct sacc *sacc;     /* sess_cap */
-    float rec_tab[1025];   /* exp(-x) for x = i/64 */
-    struct nb *nbs;        /* sample_cap */
-    struct cand *cands;    /* items_cap */
-    uint32_t n_cands;      /* candidates in last score (sorted prefix: n_sorted) */
-    uint32_t n_sorted;
-    float *ipw_tab;        /* sess_items_cap */
-    int have_last;         /* a score is pending feedback */
-};
-
 #ifdef SESSREC_STATS
 uint64_t sessrec_dbg[8];
 #define SR_COUNT(i)  (sessrec_dbg[i]++)
@@ -541,7 +398,7 @@ void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out)
 
 /* ---- growth ---------------------------------------------------------------------------- */
 
-static int grow_items(struct sessrec *m, int32_t item)
+int sr_grow_items(struct sessrec *m, int32_t item)
 {
     int32_t ncap;
     void *q;
@@ -585,7 +442,7 @@ static int grow_items(struct sessrec *m, int32_t item)
     return 0;
 }
 
-static int grow_sessions(struct sessrec *m)
+int sr_grow_sessions(struct sessrec *m)
 {
     uint32_t ncap = m->sess_cap ? m->sess_cap * 2 : 4096;
     void *q;
@@ -720,6 +577,11 @@ static void kill_slot(struct sessrec *m, uint32_t slot)
     s->gen++;
     m->sacc[slot].gen = s->gen;
     s->n = 0;
+    /* nothing of an ended session stays (a forgotten user's session key and items must not
+     * reach a snapshot); its postings are stale by the generation */
+    s->key = 0;
+    s->last_tick = 0;
+    memset(sess_items(s), 0, (size_t)m->p.sess_items_cap * sizeof(int32_t));
     m->live_sessions--;
 }
 
@@ -744,7 +606,7 @@ static int64_t session_get(struct sessrec *m, uint64_t key, int create)
         return -1;
     }
     if (m->sess_used < m->p.max_sessions) {
-        if (m->sess_used == m->sess_cap && grow_sessions(m) != 0) {
+        if (m->sess_used == m->sess_cap && sr_grow_sessions(m) != 0) {
             return -1;
         }
         slot = m->sess_used++;
@@ -998,7 +860,7 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
     int seen = 0;
 
     (void)ts_ms;
-    if (item < 0 || grow_items(m, item) != 0) {
+    if (item < 0 || sr_grow_items(m, item) != 0) {
         return -1;
     }
     m->tick++;

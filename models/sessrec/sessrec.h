@@ -251,6 +251,17 @@ struct sessrec_stats {
 };
 void sessrec_stats(const struct sessrec *m, struct sessrec_stats *out);
 
+/* Snapshots (sessrec_snapshot.c has the byte layout): sessrec_save() writes the whole learned
+ * state through fn (which returns 0, or -1 to stop: sessrec_save then returns -1); a model
+ * loaded from that image with sessrec_load() under the same parameters scores, learns and
+ * saves exactly as the saved one. sessrec_load: 0 with *out (owned by the caller) and *used
+ * (bytes of data read; may be NULL); -2 when the image was saved under other parameters; -1
+ * for another version, truncated or corrupt data, out of memory (the reason in err). */
+typedef int (*sessrec_write_fn)(void *ctx, const void *p, size_t n);
+int sessrec_save(const struct sessrec *m, sessrec_write_fn fn, void *ctx);
+int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, size_t *used,
+                 struct sessrec **out, char *err, size_t errlen);
+
 const char *sessrec_reason_name(int reason);
 
 /* Number of sessions that contained dense item `item` (its document frequency; a session

@@ -457,13 +457,10 @@ static int session_touch(struct sessionize *op, struct userview *u, const char *
     }
     if (!u->has_s || ev->ts_ms - s->last_ts > gap) {
         uint32_t number = ++u->p.n_sessions;   /* in the profile: survives session expiry */
-        uint64_t seed[2];
 
         memset(s, 0, sizeof(*s));
         s->number = number;
-        seed[0] = XXH3_64bits(user, strlen(user));
-        seed[1] = number;
-        s->key = XXH3_64bits(seed, sizeof(seed));
+        s->key = recd_session_key(user, number);
         s->start_ts = ev->ts_ms;
         s->last_ts = ev->ts_ms;
         s->local_hour = -1;
@@ -568,7 +565,9 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
         }
         if (ev->kind == RECD_KIND_DELETION) {
-            ev->session_key = u->has_s ? u->s.key : 0;   /* for sgd: end it in the model */
+            /* for sgd: end the user's sessions in the model (keys 1..n_sessions) */
+            ev->session_key = u->has_s ? u->s.key : 0;
+            ev->u.deletion.n_sessions = u->has_p ? u->p.n_sessions : 0;
             memset(&u->s, 0, sizeof(u->s));
             memset(&u->p, 0, sizeof(u->p));
             u->has_s = u->has_p = 0;

@@ -40,6 +40,7 @@
 #include "sessrec.h"
 #include "sessrec_params.h"
 #include "state.h"
+#include "sgd_internal.h"
 
 /* The unit's struct: one member per key. The model's keys are generated from its parameter
  * table (models/sessrec/sessrec_params.h) and the MF table (sgd.h). */
@@ -56,6 +57,7 @@ struct sgd_conf {
 #undef ME
     int mf, mf_text;
     double weight_click, weight_cart, weight_purchase;
+    int64_t snapshot_every;
     int learn_blend, learn_order;   /* deprecated: learning */
     char *tuning;                   /* deprecated: the keys */
 };
@@ -148,6 +150,11 @@ static const struct recd_conf_decl sgd_decls[] = {
      "Weight of an add-to-cart click in the MF loss.", NULL, NULL},
     {"weight_purchase", RECD_CT_DOUBLE, "3.0", 0.001, 100, 0, C(weight_purchase),
      "Weight of a purchased item (each order line) in the MF loss.", NULL, NULL},
+    {"snapshot_every", RECD_CT_INT, "262144", 256, 1099511627776LL, 0, C(snapshot_every),
+     "Snapshot the model (written to the state store with the batch's offsets; the event log "
+     "before it is deleted) after every this many logged events, and after each user "
+     "deletion. A start loads the snapshot and replays at most this many events (about 7 us "
+     "each).", NULL, NULL},
     {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
      "Deprecated, use learning: true is learning = \"blend\".", NULL, check_learn_blend},
     {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
@@ -171,53 +178,8 @@ static const struct recd_conf_unit sgd_unit = {
     sgd_decls, RECD_ARRAY_SIZE(sgd_decls), sizeof(struct sgd_conf)
 };
 
-#pragma pack(push, 1)
-struct log_rec {
-    uint64_t session_key;
-    int32_t item;            /* -1: the session ended (user forgotten); else the item index
-                              * in bits 0..27 and the kind (enum log_kind) in bits 28..30 */
-    int64_t ts;
-};
-#pragma pack(pop)
-
-#define LOG_CHUNK     256
-#define LOG_ITEM_MASK 0x0FFFFFFF
-/* kinds of logged events; 0 is what logs written before purchases were logged hold */
-enum log_kind { LOG_CLICK = 0, LOG_CART = 1, LOG_PURCHASE = 2 };
-
-struct sgd {
-    struct sessrec_params params;
-    int learn;
-    struct sessrec *model;          /* owned */
-    struct recd_sessrec_ref ref;    /* offered as service "sessrec" */
-    struct recd_state *state;       /* borrowed */
-    uint64_t n_events;              /* events logged (committed + pending) */
-    uint64_t n_committed;
-    struct log_rec *pending;        /* this batch's log records */
-    size_t n_pending, cap_pending;
-    struct log_rec tail[LOG_CHUNK]; /* committed records of the last, partial chunk */
-    struct log_rec next_tail[LOG_CHUNK]; /* the same after this batch commits */
-    int32_t *scratch_items;
-    int32_t *cand;                  /* learn_topn scratch */
-    float *cand_score;
-    struct mf *mf;                  /* owned, NULL when operators.sgd.mf is off */
-    struct mf_params mf_params;
-    const struct recd_embed *embed; /* borrowed service (text vectors), NULL: no text tie */
-    struct recd_catalog *cat;       /* borrowed service: purchase lines' item indices */
-    float weight[3];                /* by enum log_kind */
-};
-
-static void log_key(uint8_t key[12], uint64_t chunk)
-{
-    memcpy(key, "srl", 4);
-    for (int i = 11; i >= 4; i--) {
-        key[i] = (uint8_t)chunk;
-        chunk >>= 8;
-    }
-}
-
 /* The one code path for live events and log replay. */
-static int apply(struct sgd *op, const struct log_rec *r)
+int sgd_apply(struct sgd *op, const struct log_rec *r)
 {
     size_t n = 0;
     int32_t item = r->item & LOG_ITEM_MASK;
@@ -258,59 +220,6 @@ static int apply(struct sgd *op, const struct log_rec *r)
     return sessrec_observe(op->model, r->session_key, item, r->ts) == 0 ? RECD_OK : RECD_ENOMEM;
 }
 
-static int replay(struct sgd *op, char *errstr, size_t errlen)
-{
-    struct recd_state_iter *it;
-    const void *k, *v;
-    size_t kl, vl;
-    struct recd_buf b;
-    uint64_t n = 0;
-    int64_t t0 = recd_now_mono_ns();
-    int rc;
-
-    recd_buf_init(&b);
-    if (recd_state_get(op->state, RECD_CF_MODEL, "sr.n", 4, &b) == RECD_OK && b.len == 8) {
-        memcpy(&op->n_events, b.data, 8);
-    }
-    recd_buf_free(&b);
-    if (recd_state_iter_new(op->state, RECD_CF_MODEL, "srl", 4, &it) != RECD_OK) {
-        return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
-    }
-    while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
-        size_t cnt = vl / sizeof(struct log_rec);
-
-        if (vl % sizeof(struct log_rec) != 0 || cnt == 0 || cnt > LOG_CHUNK) {
-            recd_state_iter_destroy(it);
-            return recd_seterr(errstr, errlen, RECD_ESTATE, "sgd: corrupt event log chunk");
-        }
-        for (size_t j = 0; j < cnt; j++) {
-            struct log_rec r;
-
-            memcpy(&r, (const char *)v + j * sizeof(r), sizeof(r));
-            if ((rc = apply(op, &r)) != RECD_OK) {
-                recd_state_iter_destroy(it);
-                return rc == RECD_ESTATE
-                    ? recd_seterr(errstr, errlen, rc, "sgd: corrupt event log entry")
-                    : recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
-            }
-            if (cnt < LOG_CHUNK) {
-                op->tail[j] = r;     /* the last chunk may be partial: keep it for appends */
-            }
-        }
-        n += cnt;
-    }
-    recd_state_iter_destroy(it);
-    if (n != op->n_events) {
-        return recd_seterr(errstr, errlen, RECD_ESTATE,
-                           "sgd: event log has %llu entries, %llu expected", (unsigned long long)n,
-                           (unsigned long long)op->n_events);
-    }
-    op->n_committed = op->n_events;
-    RLOG_INFO(RECD_LOG_OPERATOR, "sgd: model rebuilt from %llu logged events in %.2f s",
-              (unsigned long long)n, (double)(recd_now_mono_ns() - t0) / 1e9);
-    return RECD_OK;
-}
-
 static void sgd_fini(void *ctx)
 {
     struct sgd *op = ctx;
@@ -324,29 +233,36 @@ static void sgd_fini(void *ctx)
     free(op->scratch_items);
     free(op->cand);
     free(op->cand_score);
+    recd_buf_free(&op->snap);
     free(op);
 }
 
+int sgd_model_new(struct sgd *op, struct sessrec **model, struct mf **mf)
+{
+    *model = sessrec_new(&op->params);
+    *mf = NULL;
+    if (*model == NULL) {
+        return RECD_ENOMEM;
+    }
+    if (op->mf_params.dim > 0) {
+        *mf = mf_new(&op->mf_params, op->embed != NULL ? recd_embed_dim(op->embed) : 0);
+        if (*mf == NULL) {
+            sessrec_destroy(*model);
+            *model = NULL;
+            return RECD_ENOMEM;
+        }
+    }
+    return RECD_OK;
+}
+
+/* the model from the state store: the newest snapshot and the log after it */
 static int build(struct sgd *op, char *errstr, size_t errlen)
 {
-    sessrec_destroy(op->model);
-    op->model = sessrec_new(&op->params);
+    int rc = sgd_store_load(op, errstr, errlen);
+
     op->ref.model = op->model;
-    op->n_events = op->n_committed = 0;
-    if (op->model == NULL) {
-        return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: cannot create the model");
-    }
-    mf_destroy(op->mf);
-    op->mf = NULL;
-    op->ref.mf = NULL;
-    if (op->mf_params.dim > 0) {
-        op->mf = mf_new(&op->mf_params, op->embed != NULL ? recd_embed_dim(op->embed) : 0);
-        if (op->mf == NULL) {
-            return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: cannot create the MF model");
-        }
-        op->ref.mf = op->mf;
-    }
-    return replay(op, errstr, errlen);
+    op->ref.mf = op->mf;
+    return rc;
 }
 
 int sgd_model_params(const void *conf, struct sessrec_params *out, char *errstr, size_t errlen)
@@ -424,6 +340,8 @@ static int sgd_init(void **ctx, const void *conf, const struct recd_op_env *env,
             op->embed = recd_services_get(env->services, "embed");   /* optional */
         }
     }
+    op->snapshot_every = (uint64_t)c->snapshot_every;
+    recd_buf_init(&op->snap);
     op->weight[LOG_CLICK] = (float)c->weight_click;
     op->weight[LOG_CART] = (float)c->weight_cart;
     op->weight[LOG_PURCHASE] = (float)c->weight_purchase;
@@ -461,45 +379,82 @@ static int push(struct sgd *op, const struct log_rec *r)
     return RECD_OK;
 }
 
+/* The log records of one event, pushed to the pending list: a click (its kind in the item's
+ * top bits), each order line of a purchase (MF learns from them), the end of each of a
+ * forgotten user's sessions. */
+static int derive(struct sgd *op, const struct recd_event *ev)
+{
+    struct log_rec r;
+
+    memset(&r, 0, sizeof(r));
+    r.ts = ev->ts_ms;
+    if (ev->kind == RECD_KIND_CLICK && ev->item_idx >= 0 && ev->item_idx <= LOG_ITEM_MASK &&
+        ev->session_key != 0) {
+        r.session_key = ev->session_key;
+        r.item = ev->item_idx | (ev->u.click.type == RECD_CLICK_CART ? LOG_CART << 28 : 0);
+        return push(op, &r);
+    }
+    if (ev->kind == RECD_KIND_PURCHASE && op->mf != NULL && op->cat != NULL &&
+        ev->session_key != 0) {
+        for (uint32_t j = 0; j < ev->u.purchase.n_lines; j++) {
+            int32_t idx = recd_catalog_find(op->cat, ev->u.purchase.lines[j].item_id);
+
+            if (idx < 0 || idx > LOG_ITEM_MASK) {
+                continue;
+            }
+            r.session_key = ev->session_key;
+            r.item = idx | LOG_PURCHASE << 28;
+            if (push(op, &r) != RECD_OK) {
+                return RECD_ENOMEM;
+            }
+        }
+        return RECD_OK;
+    }
+    if (ev->kind == RECD_KIND_DELETION) {
+        /* every session the user had (numbered 1..n_sessions), the current one last */
+        r.item = -1;
+        for (uint32_t n = 1; n <= ev->u.deletion.n_sessions; n++) {
+            r.session_key = recd_session_key(ev->user_id, n);
+            if (r.session_key != ev->session_key && push(op, &r) != RECD_OK) {
+                return RECD_ENOMEM;
+            }
+        }
+        if (ev->session_key != 0) {
+            r.session_key = ev->session_key;
+            return push(op, &r);
+        }
+    }
+    return RECD_OK;
+}
+
+/* Learn the batch. Its log records are derived first, then learned in order; the model is
+ * snapshotted after the last record of the batch that ends a forgotten user's session (the
+ * log before it must go) or completes a multiple of snapshot_every events. The position is a
+ * function of the event sequence, so the stored state does not depend on batch boundaries. */
 static int sgd_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
 {
     struct sgd *op = ctx;
+    size_t from = op->n_pending, at = SIZE_MAX;
+    uint64_t first;
 
     for (size_t i = 0; i < b->n_events; i++) {
-        const struct recd_event *ev = &b->events[i];
-        struct log_rec r;
-
-        memset(&r, 0, sizeof(r));
-        if (ev->kind == RECD_KIND_CLICK && ev->item_idx >= 0 && ev->item_idx <= LOG_ITEM_MASK &&
-            ev->session_key != 0) {
-            r.session_key = ev->session_key;
-            r.item = ev->item_idx | (ev->u.click.type == RECD_CLICK_CART ? LOG_CART << 28 : 0);
-            r.ts = ev->ts_ms;
-        } else if (ev->kind == RECD_KIND_PURCHASE && op->mf != NULL && op->cat != NULL &&
-                   ev->session_key != 0) {
-            /* each order line is one MF event (from the session's items to the item) */
-            for (uint32_t j = 0; j < ev->u.purchase.n_lines; j++) {
-                int32_t idx = recd_catalog_find(op->cat, ev->u.purchase.lines[j].item_id);
-
-                if (idx < 0 || idx > LOG_ITEM_MASK) {
-                    continue;
-                }
-                r.session_key = ev->session_key;
-                r.item = idx | LOG_PURCHASE << 28;
-                r.ts = ev->ts_ms;
-                if (apply(op, &r) != RECD_OK || push(op, &r) != RECD_OK) {
-                    return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
-                }
-            }
-            continue;
-        } else if (ev->kind == RECD_KIND_DELETION && ev->session_key != 0) {
-            r.session_key = ev->session_key;
-            r.item = -1;
-            r.ts = ev->ts_ms;
-        } else {
-            continue;
+        if (derive(op, &b->events[i]) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
         }
-        if (apply(op, &r) != RECD_OK || push(op, &r) != RECD_OK) {
+    }
+    first = op->n_events - (op->n_pending - from); /* events before this call's records */
+    for (size_t j = from; j < op->n_pending; j++) {
+        if (op->pending[j].item < 0 || (first + (j - from) + 1) % op->snapshot_every == 0) {
+            at = j;
+        }
+    }
+    for (size_t j = from; j < op->n_pending; j++) {
+        int rc = sgd_apply(op, &op->pending[j]);
+
+        if (rc == RECD_OK && j == at) {
+            rc = sgd_store_snapshot(op, first + (j - from) + 1);
+        }
+        if (rc != RECD_OK) {
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
         }
     }
@@ -508,46 +463,7 @@ static int sgd_process(void *ctx, struct recd_batch *b, char *errstr, size_t err
 
 static int sgd_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
 {
-    struct sgd *op = ctx;
-    uint8_t key[12];
-    int rc = RECD_OK;
-
-    /* rewrite the partial chunk (committed tail + new) and write the chunks that follow */
-    {
-        uint64_t first = op->n_committed, chunk = first / LOG_CHUNK;
-        size_t in_tail = (size_t)(first % LOG_CHUNK), done = 0;
-        struct log_rec buf[LOG_CHUNK];
-
-        while (rc == RECD_OK && done < op->n_pending) {
-            size_t fill = 0, take;
-
-            if (in_tail > 0) {
-                memcpy(buf, op->tail, in_tail * sizeof(buf[0]));
-                fill = in_tail;
-                in_tail = 0;
-            }
-            take = LOG_CHUNK - fill;
-            if (take > op->n_pending - done) {
-                take = op->n_pending - done;
-            }
-            memcpy(buf + fill, op->pending + done, take * sizeof(buf[0]));
-            fill += take;
-            done += take;
-            log_key(key, chunk);
-            rc = recd_txn_put(b->txn, RECD_CF_MODEL, key, sizeof(key), buf, fill * sizeof(buf[0]));
-            if (fill < LOG_CHUNK) {
-                memcpy(op->next_tail, buf, fill * sizeof(buf[0])); /* becomes tail on commit */
-            }
-            chunk++;
-        }
-    }
-    if (rc == RECD_OK && op->n_pending > 0) {
-        rc = recd_txn_put(b->txn, RECD_CF_MODEL, "sr.n", 4, &op->n_events, sizeof(op->n_events));
-    }
-    if (rc != RECD_OK) {
-        return recd_seterr(errstr, errlen, rc, "sgd: checkpoint: %s", recd_strerror(rc));
-    }
-    return RECD_OK;
+    return sgd_store_checkpoint(ctx, b->txn, errstr, errlen);
 }
 
 static void sgd_committed(void *ctx, int ok)
@@ -555,12 +471,8 @@ static void sgd_committed(void *ctx, int ok)
     struct sgd *op = ctx;
     char err[256];
 
-    op->n_pending = 0;
+    sgd_store_committed(op, ok);
     if (ok) {
-        if (op->n_events != op->n_committed) { /* next_tail was written by this checkpoint */
-            memcpy(op->tail, op->next_tail, (op->n_events % LOG_CHUNK) * sizeof(op->tail[0]));
-        }
-        op->n_committed = op->n_events;
         return;
     }
     /* the in-memory model learned events that were not committed: rebuild it */

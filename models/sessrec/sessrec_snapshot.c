@@ -1,0 +1,352 @@
+/*
+ * sessrec_snapshot.c — the model as one byte image (sessrec_save) and back (sessrec_load).
+ *
+ * The image holds everything the model learned, so that a model loaded from it scores, learns
+ * and saves exactly as the model it was saved from (the same bytes): the parameters it was
+ * built with, the click counter and session counts, the session table (live sessions' records
+ * in their slots, the slot ring pointer, the key map), per item its postings ring, successor,
+ * co-visitation and pair lists with their decay references, its popularity, document frequency
+ * and trend, the popular list, and every blend weight with its AdaGrad accumulators. Scratch
+ * space (scoring accumulators, stamps) is not saved: a fresh model's scratch behaves the same.
+ * Derived tables (exp tables, item position weights) are rebuilt from the parameters.
+ *
+ * Layout (host byte order; recd runs on little-endian x86-64 and arm64), version 1:
+ *   "SRM1" u32 version  struct sessrec_params
+ *   u64 tick  u64 sessions_created  f32 log_n  i32 n_items
+ *   u32 sess_used  u32 sess_next  u32 live_sessions  u32 hcap
+ *   hcap x (u64 key, u32 slot+1)     (0, 0 for an empty bucket)
+ *   sess_used x record               (struct sess + sess_items_cap i32; dead slots zero but gen)
+ *   u64 pop_ref  u64 trend_ref  u32 pop_n  pop_n x i32
+ *   f32 w[F] wf[F] ws[F] g2s[F] wo[8][F] g2o[8][F] g2[F]     (F = SESSREC_NFEATURES)
+ *   n_items x item: u32 post_n u32 post_head (postings_cap x posting when post_n > 0)
+ *                   f32 pop  etab tr  etab cv  ptab p2
+ *     etab: u32 n u64 ref f32 total  n x (i32 item, f32 w);  ptab: u32 n u64 ref  n x pedge
+ *   n_items x f32 ldf  n_items x u32 dfd  n_items x f32 trend
+ *   "SRME"
+ * Ownership: sessrec_save writes through the caller's callback and keeps nothing;
+ * sessrec_load returns a new model the caller owns (sessrec_destroy).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sessrec.h"
+#include "sessrec_internal.h"
+
+#define SNAP_VERSION 1u
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+struct out {
+    sessrec_write_fn fn;
+    void *ctx;
+    int err;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+    if (o->err == 0 && n > 0 && o->fn(o->ctx, p, n) != 0) {
+        o->err = -1;
+    }
+}
+
+#define PUTV(o, v) put((o), &(v), sizeof(v))
+
+static void put_etab(struct out *o, const struct etab *t)
+{
+    PUTV(o, t->n);
+    PUTV(o, t->ref);
+    PUTV(o, t->total);
+    put(o, t->e, (size_t)t->n * sizeof(*t->e));
+}
+
+static void put_ptab(struct out *o, const struct ptab *t)
+{
+    PUTV(o, t->n);
+    PUTV(o, t->ref);
+    put(o, t->e, (size_t)t->n * sizeof(*t->e));
+}
+
+static void put_sessions(struct out *o, const struct sessrec *m)
+{
+    static const uint64_t zk = 0;
+    static const uint32_t zv = 0;
+
+    PUTV(o, m->sess_used);
+    PUTV(o, m->sess_next);
+    PUTV(o, m->live_sessions);
+    PUTV(o, m->hcap);
+    for (uint32_t i = 0; i < m->hcap; i++) {
+        /* a deleted bucket keeps its old key in memory: write it as empty */
+        put(o, m->hvals[i] ? &m->hkeys[i] : &zk, sizeof(zk));
+        put(o, m->hvals[i] ? &m->hvals[i] : &zv, sizeof(zv));
+    }
+    put(o, m->sblob, (size_t)m->sess_used * m->sess_stride);
+}
+
+int sessrec_save(const struct sessrec *m, sessrec_write_fn fn, void *ctx)
+{
+    struct out o = { fn, ctx, 0 };
+    const uint32_t version = SNAP_VERSION;
+
+    put(&o, "SRM1", 4);
+    PUTV(&o, version);
+    PUTV(&o, m->p);
+    PUTV(&o, m->tick);
+    PUTV(&o, m->sessions_created);
+    PUTV(&o, m->log_n);
+    PUTV(&o, m->n_items);
+    put_sessions(&o, m);
+    PUTV(&o, m->pop_ref);
+    PUTV(&o, m->trend_ref);
+    PUTV(&o, m->pop_n);
+    put(&o, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
+    PUTV(&o, m->w);
+    PUTV(&o, m->wf);
+    PUTV(&o, m->ws);
+    PUTV(&o, m->g2s);
+    PUTV(&o, m->wo);
+    PUTV(&o, m->g2o);
+    PUTV(&o, m->g2);
+    for (int32_t i = 0; i < m->n_items; i++) {
+        const struct item *it = &m->items[i];
+        uint32_t n = it->post != NULL ? it->post_n : 0;
+
+        PUTV(&o, n);
+        PUTV(&o, it->post_head);
+        if (n > 0) {
+            put(&o, it->post, (size_t)m->p.postings_cap * sizeof(*it->post));
+        }
+        PUTV(&o, it->pop);
+        put_etab(&o, &it->tr);
+        put_etab(&o, &it->cv);
+        put_ptab(&o, &it->p2);
+    }
+    put(&o, m->ldf, (size_t)m->n_items * sizeof(*m->ldf));
+    put(&o, m->dfd, (size_t)m->n_items * sizeof(*m->dfd));
+    put(&o, m->trend, (size_t)m->n_items * sizeof(*m->trend));
+    put(&o, "SRME", 4);
+    return o.err;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+struct in {
+    const unsigned char *p;
+    size_t left;
+    int err;
+};
+
+static const void *take(struct in *c, size_t n)
+{
+    const void *r = c->p;
+
+    if (c->err || n > c->left) {
+        c->err = -1;
+        return NULL;
+    }
+    c->p += n;
+    c->left -= n;
+    return r;
+}
+
+static void get(struct in *c, void *dst, size_t n)
+{
+    const void *s = take(c, n);
+
+    if (s != NULL && n > 0) {
+        memcpy(dst, s, n);
+    }
+}
+
+#define GETV(c, v) get((c), &(v), sizeof(v))
+
+/* a list of n entries of `size` bytes, n <= cap: allocates exactly n (NULL for none) */
+static void *get_list(struct in *c, uint32_t n, uint32_t cap, size_t size)
+{
+    void *e;
+
+    if (c->err || n > cap) {
+        c->err = -1;
+        return NULL;
+    }
+    if (n == 0) {
+        return NULL;
+    }
+    if ((e = malloc((size_t)n * size)) == NULL) {
+        c->err = -2;
+        return NULL;
+    }
+    get(c, e, (size_t)n * size);
+    return e;
+}
+
+static void get_etab(struct in *c, struct etab *t, uint32_t cap)
+{
+    GETV(c, t->n);
+    GETV(c, t->ref);
+    GETV(c, t->total);
+    t->e = get_list(c, t->n, cap, sizeof(*t->e));
+    t->cap = t->e != NULL ? t->n : 0;
+    if (t->e == NULL) {
+        t->n = 0;
+    }
+}
+
+static void get_ptab(struct in *c, struct ptab *t, uint32_t cap)
+{
+    GETV(c, t->n);
+    GETV(c, t->ref);
+    t->e = get_list(c, t->n, cap, sizeof(*t->e));
+    t->cap = t->e != NULL ? t->n : 0;
+    if (t->e == NULL) {
+        t->n = 0;
+    }
+}
+
+static void get_sessions(struct in *c, struct sessrec *m)
+{
+    uint32_t hcap;
+
+    GETV(c, m->sess_used);
+    GETV(c, m->sess_next);
+    GETV(c, m->live_sessions);
+    GETV(c, hcap);
+    if (c->err || m->sess_used > m->p.max_sessions || m->sess_next >= m->p.max_sessions ||
+        m->live_sessions > m->sess_used || hcap < 1024 || (hcap & (hcap - 1)) != 0 ||
+        hcap > c->left / 12) {
+        c->err = -1;
+        return;
+    }
+    if (hcap != m->hcap) {
+        free(m->hkeys);
+        free(m->hvals);
+        m->hcap = hcap;
+        m->hkeys = calloc(hcap, sizeof(*m->hkeys));
+        m->hvals = calloc(hcap, sizeof(*m->hvals));
+        if (m->hkeys == NULL || m->hvals == NULL) {
+            c->err = -2;
+            return;
+        }
+    }
+    for (uint32_t i = 0; i < hcap; i++) {
+        GETV(c, m->hkeys[i]);
+        GETV(c, m->hvals[i]);
+        if (m->hvals[i] > m->sess_used) {
+            c->err = -1;
+        }
+    }
+    while (c->err == 0 && m->sess_cap < m->sess_used) {
+        if (sr_grow_sessions(m) != 0) {
+            c->err = -2;
+        }
+    }
+    get(c, m->sblob, (size_t)m->sess_used * m->sess_stride);
+    for (uint32_t i = 0; c->err == 0 && i < m->sess_used; i++) {
+        const struct sess *s = (const struct sess *)(void *)(m->sblob + (size_t)i * m->sess_stride);
+
+        if (s->n > m->p.sess_items_cap) {
+            c->err = -1;
+        }
+        m->sacc[i].gen = s->gen;
+    }
+}
+
+static void get_items(struct in *c, struct sessrec *m, int32_t n_items)
+{
+    if (n_items < 0 || (size_t)n_items > c->left) {
+        c->err = -1;
+        return;
+    }
+    if (n_items > 0 && sr_grow_items(m, n_items - 1) != 0) {
+        c->err = -2;
+        return;
+    }
+    for (int32_t i = 0; c->err == 0 && i < n_items; i++) {
+        struct item *it = &m->items[i];
+        uint32_t n = 0;
+
+        GETV(c, n);
+        GETV(c, it->post_head);
+        if (n > m->p.postings_cap || it->post_head >= (m->p.postings_cap ? m->p.postings_cap : 1)) {
+            c->err = -1;
+            break;
+        }
+        if (n > 0) {
+            it->post = get_list(c, m->p.postings_cap, m->p.postings_cap, sizeof(*it->post));
+            it->post_n = it->post != NULL ? n : 0;
+        }
+        GETV(c, it->pop);
+        get_etab(c, &it->tr, m->p.trans_cap);
+        get_etab(c, &it->cv, m->p.covis_cap);
+        get_ptab(c, &it->p2, m->p.pair_cap);
+    }
+    get(c, m->ldf, (size_t)n_items * sizeof(*m->ldf));
+    get(c, m->dfd, (size_t)n_items * sizeof(*m->dfd));
+    get(c, m->trend, (size_t)n_items * sizeof(*m->trend));
+}
+
+int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, size_t *used,
+                 struct sessrec **out, char *err, size_t errlen)
+{
+    struct in c = { data, len, 0 };
+    struct sessrec *m = sessrec_new(p);
+    struct sessrec_params saved;
+    uint32_t version = 0;
+    char magic[4] = { 0 };
+    int32_t n_items = 0;
+
+    *out = NULL;
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory or invalid parameters");
+        return -1;
+    }
+    get(&c, magic, 4);
+    GETV(&c, version);
+    if (c.err || memcmp(magic, "SRM1", 4) != 0 || version != SNAP_VERSION) {
+        snprintf(err, errlen, "not a sessrec image of version %u", SNAP_VERSION);
+        goto fail;
+    }
+    GETV(&c, saved);
+    if (c.err == 0 && memcmp(&saved, &m->p, sizeof(saved)) != 0) {
+        snprintf(err, errlen, "the image was saved with other model parameters");
+        sessrec_destroy(m);
+        return -2;
+    }
+    GETV(&c, m->tick);
+    GETV(&c, m->sessions_created);
+    GETV(&c, m->log_n);
+    GETV(&c, n_items);
+    get_sessions(&c, m);
+    GETV(&c, m->pop_ref);
+    GETV(&c, m->trend_ref);
+    GETV(&c, m->pop_n);
+    if (c.err == 0 && m->pop_n > (m->p.pop_top ? m->p.pop_top : 1)) {
+        c.err = -1;
+    }
+    get(&c, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
+    GETV(&c, m->w);
+    GETV(&c, m->wf);
+    GETV(&c, m->ws);
+    GETV(&c, m->g2s);
+    GETV(&c, m->wo);
+    GETV(&c, m->g2o);
+    GETV(&c, m->g2);
+    get_items(&c, m, n_items);
+    get(&c, magic, 4);
+    if (c.err == 0 && memcmp(magic, "SRME", 4) != 0) {
+        c.err = -1;
+    }
+    if (c.err != 0) {
+        snprintf(err, errlen, c.err == -2 ? "out of memory" : "truncated or corrupt image");
+        goto fail;
+    }
+    if (used != NULL) {
+        *used = len - c.left;
+    }
+    *out = m;
+    return 0;
+fail:
+    sessrec_destroy(m);
+    return -1;
+}

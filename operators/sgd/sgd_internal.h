@@ -1,0 +1,88 @@
+/*
+ * sgd_internal.h — what the files of the sgd operator share: the operator's struct, the event
+ * log's record, and the persistence entry points (sgd_store.c: the event log and the model
+ * snapshots in the MODEL column family). Not included outside operators/sgd.
+ */
+#ifndef RECD_SGD_INTERNAL_H
+#define RECD_SGD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "recd.h"
+#include "sessrec.h"
+#include "mf.h"
+#include "sgd.h"
+
+struct recd_state;
+struct recd_txn;
+struct recd_embed;
+struct recd_catalog;
+
+#pragma pack(push, 1)
+struct log_rec {
+    uint64_t session_key;
+    int32_t item;            /* -1: the session ended (user forgotten); else the item index
+                              * in bits 0..27 and the kind (enum log_kind) in bits 28..30 */
+    int64_t ts;
+};
+#pragma pack(pop)
+
+#define LOG_CHUNK     256
+#define LOG_ITEM_MASK 0x0FFFFFFF
+/* kinds of logged events; 0 is what logs written before purchases were logged hold */
+enum log_kind { LOG_CLICK = 0, LOG_CART = 1, LOG_PURCHASE = 2 };
+
+struct sgd {
+    struct sessrec_params params;
+    int learn;
+    struct sessrec *model;          /* owned */
+    struct recd_sessrec_ref ref;    /* offered as service "sessrec" */
+    struct recd_state *state;       /* borrowed */
+    uint64_t n_events;              /* events logged (committed + pending) */
+    uint64_t n_committed;
+    struct log_rec *pending;        /* this batch's log records */
+    size_t n_pending, cap_pending;
+    /* the event log holds the committed events [base, n_committed); the model snapshot is
+     * the model after the first `base` events (none while base is 0) */
+    uint64_t base;
+    uint64_t snapshot_every;        /* operators.sgd.snapshot_every */
+    uint32_t snap_pieces;           /* pieces of the committed snapshot */
+    struct recd_buf snap;           /* owned: this batch's snapshot image, empty: none */
+    uint64_t snap_pos;              /* its position (events it covers) */
+    uint32_t snap_pieces_next;      /* its pieces once written */
+    int64_t snap_ns;                /* time taken to make it */
+    struct log_rec tail[LOG_CHUNK]; /* committed records of the last, partial chunk (>= base) */
+    size_t n_tail;
+    struct log_rec next_tail[LOG_CHUNK]; /* the same after this batch commits */
+    size_t n_next_tail;
+    int32_t *scratch_items;
+    int32_t *cand;                  /* learn_topn scratch */
+    float *cand_score;
+    struct mf *mf;                  /* owned, NULL when operators.sgd.mf is off */
+    struct mf_params mf_params;
+    const struct recd_embed *embed; /* borrowed service (text vectors), NULL: no text tie */
+    struct recd_catalog *cat;       /* borrowed service: purchase lines' item indices */
+    float weight[3];                /* by enum log_kind */
+};
+
+
+/* sgd.c: learn one logged event (the one code path for live events and log replay). RECD_OK,
+ * RECD_ENOMEM, or RECD_ESTATE for a record that cannot be from a log. */
+int sgd_apply(struct sgd *op, const struct log_rec *r);
+/* sgd.c: a new, empty model and MF for the operator's parameters. RECD_OK or RECD_ENOMEM. */
+int sgd_model_new(struct sgd *op, struct sessrec **model, struct mf **mf);
+
+/* sgd_store.c: the model from the newest snapshot and the log after it (replaces op->model
+ * and op->mf). RECD_OK, or an error with errstr set (a corrupt log or snapshot). */
+int sgd_store_load(struct sgd *op, char *errstr, size_t errlen);
+/* sgd_store.c: the image of the current model as the snapshot at position pos (op->snap). */
+int sgd_store_snapshot(struct sgd *op, uint64_t pos);
+/* sgd_store.c: this batch's log records, and the snapshot if one was taken, into the batch's
+ * write. */
+int sgd_store_checkpoint(struct sgd *op, struct recd_txn *txn, char *errstr, size_t errlen);
+/* sgd_store.c: the batch's write committed (ok) or not. */
+void sgd_store_committed(struct sgd *op, int ok);
+
+#endif
