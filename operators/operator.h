@@ -39,7 +39,9 @@ struct recd_metrics;
 
 /* Services operators offer each other (e.g. sessionize offers "catalog" and "sessions"):
  * an operator registers a pointer under a name in init(); operators later in the chain look
- * it up in their init() and fail with a clear message when it is missing. */
+ * it up in their init() and fail with a clear message when it is missing. Each service's
+ * interface (the pointer's type, its accessors, ownership and lifetime) is declared in
+ * operators/services/<name>.h; an operator includes those, never another operator's folder. */
 struct recd_services;
 int recd_services_put(struct recd_services *s, const char *name, void *ptr);
 void *recd_services_get(const struct recd_services *s, const char *name);

@@ -1,6 +1,7 @@
 /*
  * embed.c — the embed operator: item text -> vector on catalogue ingest, query text -> vector
- * on demand (LRU-ish cache), behind one encoder interface (embed.h). Offers service "embed".
+ * on demand (LRU-ish cache), behind one encoder interface (encoder.h). Offers service "embed"
+ * (services/embed.h).
  *
  * State: ITEMS <item>\0vec -> dim floats (the item's text vector); MODEL emb.dim -> int32
  * (changing the encoder or dim requires re-ingesting the catalogue: the operator refuses to
@@ -16,13 +17,14 @@
 
 #include "bigalloc.h"
 #include "conf.h"
-#include "embed.h"
+#include "encoder.h"
 #include "log.h"
 #include "metrics.h"
 #include "minilm.h"
 #include "operator.h"
 #include "recd.h"
-#include "sessionize.h"
+#include "services/catalog.h"
+#include "services/embed.h"
 #include "state.h"
 #include "strmap.h"
 

@@ -12,7 +12,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "embed.h"
+#include "encoder.h"
 #include "recd.h"
 
 struct hashenc {

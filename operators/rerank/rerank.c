@@ -20,17 +20,18 @@
 #include <string.h>
 
 #include "conf.h"
-#include "embed.h"
 #include "log.h"
 #include "metrics.h"
 #include "mf.h"
 #include "operator.h"
 #include "recd.h"
-#include "sessionize.h"
+#include "services/catalog.h"
+#include "services/embed.h"
+#include "services/sessions.h"
+#include "services/sessrec.h"
 #include "inline_sort.h"
 #include "linalg.h"
 #include "sessrec.h"
-#include "sgd.h"
 
 struct rerank_conf {
     int64_t n;

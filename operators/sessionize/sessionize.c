@@ -1,7 +1,8 @@
 /*
  * sessionize.c — the sessionize operator: per-user sessions on event time, the user's
- * long-term profile, and the catalogue (item dictionary + metadata). See sessionize.h for
- * what it offers the operators after it.
+ * long-term profile, and the catalogue (item dictionary + metadata). It offers the
+ * operators after it services "catalog" and "sessions" (services/catalog.h,
+ * services/sessions.h).
  *
  * Sessions. An event starts a new session when it comes more than `gap_s` after the user's
  * last event. Events up to `grace_s` older than the session's last event still join it (late
@@ -32,7 +33,8 @@
 #include "log.h"
 #include "operator.h"
 #include "recd.h"
-#include "sessionize.h"
+#include "services/catalog.h"
+#include "services/sessions.h"
 #include "state.h"
 #include "strmap.h"
 

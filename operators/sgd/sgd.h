@@ -1,8 +1,8 @@
 /*
- * sgd.h — what the sgd operator offers rerank: service "sessrec" is a struct
- * recd_sessrec_ref whose model pointers stay valid until the end of the current batch (the
- * model may be rebuilt after a failed commit). And the model's parameters as the operator's
- * configuration (operators.sgd) sets them, for the offline evaluator and the tests.
+ * sgd.h — private to the sgd operator: the model's parameters as the operator's configuration
+ * (operators.sgd) sets them, for sgd.c and, through an explicit include path in their own
+ * CMakeLists.txt, the offline evaluator (bench/offline) and test_model_conf. What sgd offers
+ * rerank is service "sessrec" (services/sessrec.h).
  */
 #ifndef RECD_SGD_H
 #define RECD_SGD_H
@@ -11,13 +11,7 @@
 
 #include "mf.h"
 
-struct sessrec;
 struct sessrec_params;
-
-struct recd_sessrec_ref {
-    struct sessrec *model;
-    struct mf *mf;          /* the matrix factorisation (models/mf/mf.h), NULL when off */
-};
 
 /* The MF rows of the operators.sgd table (the only place their defaults live), one row
  * KIND(KEY, FIELD of struct mf_params, DEFAULT, MIN, MAX, DESC): U an integer, F a real (as

@@ -13,6 +13,7 @@
 #include "recd.h"
 #include "sessrec.h"
 #include "mf.h"
+#include "services/sessrec.h"
 #include "sgd.h"
 
 struct recd_state;

@@ -29,7 +29,7 @@
 
 #include <xxhash.h>
 
-#include "embed.h"
+#include "services/embed.h"
 #include "log.h"
 #include "recd.h"
 #include "sgd_internal.h"

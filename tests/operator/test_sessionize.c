@@ -17,7 +17,8 @@
 
 #include "harness.h"
 #include "recd.h"
-#include "sessionize.h"
+#include "services/catalog.h"
+#include "services/sessions.h"
 #include "state.h"
 
 #define ALONE  "pipeline = { chain = [\"sessionize\"]; require_output = false; };\n"

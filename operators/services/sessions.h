@@ -1,41 +1,20 @@
 /*
- * sessionize.h — the sessionize operator's services for the operators after it in the chain.
+ * services/sessions.h — service "sessions": each user's current session context and
+ * long-term profile, as of the events processed so far in this batch.
  *
- *   "catalog":  the item dictionary (item id <-> dense index, persisted, assigned in order of
- *               first appearance in the stream) and each item's metadata from the catalogue
- *   "sessions": each user's current session context and long-term profile, as of the events
- *               processed so far in this batch
+ * Offered by: sessionize (operators/sessionize/sessionize.c implements everything declared
+ * here). Looked up by: sgd (presence only), rerank (recd_services_get(env->services,
+ * "sessions")).
  *
- * Ownership: everything returned is owned by the sessionize operator; pointers stay valid
- * until the end of the current batch (sessions) or until the next catalogue change (meta).
+ * Ownership: everything returned is owned by the sessionize operator; session and profile
+ * pointers stay valid until the end of the current batch.
  */
-#ifndef RECD_SESSIONIZE_H
-#define RECD_SESSIONIZE_H
+#ifndef RECD_SERVICES_SESSIONS_H
+#define RECD_SERVICES_SESSIONS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- catalog ---- */
-struct recd_catalog;
-
-struct recd_item_meta {
-    float price;          /* 0 when unknown */
-    uint32_t cat_leaf;    /* hash of the full category path (0: unknown) */
-    uint32_t cat_top;     /* hash of the top-level category (0: unknown) */
-    uint8_t in_stock;     /* 1 unless the catalogue says otherwise */
-    uint8_t removed;      /* tombstoned in the catalogue */
-    uint8_t known;        /* a catalogue record was seen */
-    uint8_t pad;
-};
-
-int32_t recd_catalog_find(const struct recd_catalog *c, const char *item_id);   /* -1: unknown */
-const char *recd_catalog_item_id(const struct recd_catalog *c, int32_t idx);
-size_t recd_catalog_size(const struct recd_catalog *c);
-const struct recd_item_meta *recd_catalog_meta(const struct recd_catalog *c, int32_t idx);
-/* Hash used for category names (so other operators can match configured categories). */
-uint32_t recd_category_hash(const char *name);
-
-/* ---- sessions and profiles ---- */
 #define RECD_SESSION_ITEMS     32
 #define RECD_PROFILE_CATS      16
 #define RECD_PROFILE_PURCHASES 32
