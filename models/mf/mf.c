@@ -601,8 +601,7 @@ int mf_save(const struct mf *m, mf_write_fn fn, void *ctx)
 {
     struct mf_out o = { fn, ctx, 0 };
     const uint32_t version = MF_SNAP_VERSION;
-    const uint64_t tdim = m->tdim, n = m->n_items, rn = m->ring_n, rp = m->ring_pos,
-                   nb = m->nb;
+    const uint64_t tdim = m->tdim, n = m->n_items, rn = m->ring_n, rp = m->ring_pos, nb = m->nb;
 
     mput(&o, "MFM1", 4);
     MPUTV(&o, version);

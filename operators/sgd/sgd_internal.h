@@ -68,7 +68,6 @@ struct sgd {
     float weight[3];                /* by enum log_kind */
 };
 
-
 /* sgd.c: learn one logged event (the one code path for live events and log replay). RECD_OK,
  * RECD_ENOMEM, or RECD_ESTATE for a record that cannot be from a log. */
 int sgd_apply(struct sgd *op, const struct log_rec *r);

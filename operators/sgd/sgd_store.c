@@ -251,8 +251,7 @@ static int read_image(struct sgd *op, struct snap_desc *d, struct recd_buf *b, c
         return recd_seterr(errstr, errlen, RECD_ESTATE,
                            "sgd: the model snapshot at %llu events is incomplete or corrupt "
                            "(%zu of %llu bytes, checksum %s)",
-                           (unsigned long long)d->position, b->len,
-                           (unsigned long long)d->bytes,
+                           (unsigned long long)d->position, b->len, (unsigned long long)d->bytes,
                            b->len == d->bytes ? "wrong" : "not checked");
     }
     return RECD_OK;
@@ -316,8 +315,7 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
             cnt > LOG_CHUNK - (size_t)(g % LOG_CHUNK) || kl != sizeof(want) ||
             memcmp(k, want, kl) != 0) {
             rc = recd_seterr(errstr, errlen, RECD_ESTATE,
-                             "sgd: corrupt event log chunk (at event %llu)",
-                             (unsigned long long)g);
+                             "sgd: corrupt event log chunk (at event %llu)", (unsigned long long)g);
             break;
         }
         op->n_tail = 0;

@@ -1,0 +1,289 @@
+/*
+ * test_sgd.c — the sgd operator's persistence on the in-process harness (harness.h): model
+ * snapshots (operators.sgd.snapshot_every) change nothing a user sees, whatever the batch
+ * boundaries and restarts, and truncate the event log; a user deletion reaches the model and
+ * every byte of the state.
+ */
+/* memmem: _GNU_SOURCE is set for every target (CMakeLists.txt) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "recd.h"
+#include "state.h"
+
+#define NEVER "1099511627776L"
+
+/* A stream with items, several sessions per user (a 2-hour pause every 50 clicks), carts,
+ * purchases and, with `deletions`, two deletions in the middle. */
+static void stream(struct world *w, int from, int to, int deletions)
+{
+    char user[16], it[16];
+
+    if (from == 0) {
+        for (int i = 0; i < 40; i++) {
+            snprintf(it, sizeof(it), "i%d", i);
+            item(w, it, i % 2 ? "red running shoe" : "green tent", i % 2 ? "Shoes" : "Outdoor", 1);
+        }
+    }
+    for (int i = from; i < to; i++) {
+        int64_t ts = T0 + i * 20000LL + (i / 50) * 7200000LL;
+
+        int u = (i * 7) % 31;
+
+        if (deletions && ((u == 5 && i >= 400) || (u == 9 && i >= 700))) {
+            u = 30; /* a forgotten user does not come back (a deletion applies at the end of
+                     * its batch, so a later click in the same batch would depend on batching) */
+        }
+        snprintf(user, sizeof(user), "u%d", u);
+        snprintf(it, sizeof(it), "i%d", ((i / 3) * 5 + i % 3) % 40);
+        if (i % 17 == 0) {
+            cart(w, user, it, ts);
+        } else if (i % 29 == 0) {
+            purchase(w, user, it, 1, ts);
+        } else {
+            click(w, user, it, ts);
+        }
+        if (deletions && (i == 400 || i == 700)) {
+            forget(w, i == 400 ? "u5" : "u9", ts + 1);
+        }
+    }
+}
+
+/* Everything published, score bits included (not generated_ts, the wall clock). */
+struct pub {
+    size_t n;
+    char user[WORLD_MAXREC][16];
+    char items[WORLD_MAXREC][8][8];
+    float score[WORLD_MAXREC][8];
+    uint32_t n_items[WORLD_MAXREC];
+};
+
+static void capture(const struct world *w, struct pub *p)
+{
+    assert_true(w->n_out <= WORLD_MAXREC);
+    p->n = w->n_out;
+    for (size_t i = 0; i < w->n_out; i++) {
+        const struct captured *c = &w->out[i];
+
+        snprintf(p->user[i], sizeof(p->user[i]), "%s", c->user);
+        p->n_items[i] = c->tombstone ? UINT32_MAX : c->recs.n_items;
+        for (uint32_t j = 0; !c->tombstone && j < c->recs.n_items && j < 8; j++) {
+            snprintf(p->items[i][j], sizeof(p->items[i][j]), "%s", c->recs.items[j].item_id);
+            p->score[i][j] = c->recs.items[j].score;
+        }
+    }
+}
+
+static void assert_same(const struct pub *a, const struct pub *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_string_equal(a->user[i], b->user[i]);
+        assert_int_equal(a->n_items[i], b->n_items[i]);
+        for (uint32_t j = 0; a->n_items[i] != UINT32_MAX && j < a->n_items[i] && j < 8; j++) {
+            assert_string_equal(a->items[i][j], b->items[i][j]);
+            assert_memory_equal(&a->score[i][j], &b->score[i][j], sizeof(float));
+        }
+    }
+}
+
+/* log records the MODEL column family holds, and whether it has a snapshot */
+static size_t log_records(struct recd_state *st, int *has_snapshot)
+{
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl, n = 0;
+    struct recd_buf b;
+
+    assert_int_equal(recd_state_iter_new(st, RECD_CF_MODEL, "srl", 4, &it), RECD_OK);
+    while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        n += vl / 20;
+    }
+    recd_state_iter_destroy(it);
+    recd_buf_init(&b);
+    *has_snapshot = recd_state_get(st, RECD_CF_MODEL, "sr.snap", 7, &b) == RECD_OK;
+    recd_buf_free(&b);
+    return n;
+}
+
+static struct pub pubs[4];
+
+/* Lists are published once per batch per affected user, so runs are compared in pairs with
+ * the same batches: without snapshots and with one every 256 logged events (batches of 7);
+ * the same with two restarts (batches of 64). Same lists, score bits included; the log keeps
+ * only what follows the last snapshot. */
+static void test_snapshot_invariance(void **s)
+{
+    const char *never = "operators = { sgd = { snapshot_every = " NEVER "; }; };\n";
+    const char *often = "operators = { sgd = { snapshot_every = 256; }; };\n";
+    size_t logged[4];
+    int snap[4];
+
+    (void)s;
+    for (int r = 0; r < 4; r++) {
+        struct world *w = world_new(r % 2 == 0 ? never : often);
+
+        if (r < 2) {
+            stream(w, 0, 1200, 1);
+            run(w, 7);
+        } else {
+            stream(w, 0, 530, 1);
+            run(w, 64);
+            world_reopen(w, NULL);
+            stream(w, 530, 1000, 1);
+            run(w, 64);
+            world_reopen(w, NULL);
+            stream(w, 1000, 1200, 1);
+            run(w, 64);
+        }
+        capture(w, &pubs[r]);
+        logged[r] = log_records(w->st, &snap[r]);
+        world_free(w);
+    }
+    assert_true(pubs[0].n > 1000);
+    assert_same(&pubs[0], &pubs[1]);
+    assert_same(&pubs[2], &pubs[3]);
+    /* every run has a snapshot (the deletions); without snapshots by count the log holds what
+     * followed the last deletion, with them fewer than 256 records */
+    for (int r = 0; r < 4; r++) {
+        assert_true(snap[r]);
+        assert_true(r % 2 == 0 ? logged[r] > 400 : logged[r] < 256);
+    }
+}
+
+/* Snapshot positions are a function of the event sequence: without deletions (which apply at
+ * the end of their batch, ARCHITECTURE.md), the stored state is the same bytes in batches of
+ * 1, 7 and 64 with two restarts (digest), and differs from the state stored without
+ * snapshots. */
+static void test_snapshot_batches(void **s)
+{
+    const char *conf[4] = {
+        "operators = { sgd = { snapshot_every = 256; }; };\n",
+        "operators = { sgd = { snapshot_every = 256; }; };\n",
+        "operators = { sgd = { snapshot_every = 256; }; };\n",
+        "operators = { sgd = { snapshot_every = " NEVER "; }; };\n",
+    };
+    size_t bs[4] = { 1, 7, 64, 7 };
+    char digest[4][33], err[256];
+
+    (void)s;
+    for (int r = 0; r < 4; r++) {
+        struct world *w = world_new(conf[r]);
+
+        stream(w, 0, 530, 0);
+        run(w, bs[r]);
+        if (r == 2) {
+            world_reopen(w, NULL);
+        }
+        stream(w, 530, 1000, 0);
+        run(w, bs[r]);
+        if (r == 2) {
+            world_reopen(w, NULL);
+        }
+        stream(w, 1000, 1200, 0);
+        run(w, bs[r]);
+        assert_int_equal(recd_state_digest(w->st, digest[r], err, sizeof(err)), RECD_OK);
+        world_free(w);
+    }
+    assert_string_equal(digest[0], digest[1]);
+    assert_string_equal(digest[0], digest[2]);
+    assert_string_not_equal(digest[0], digest[3]);
+}
+
+/* Does any key or value of column family `only` (-1: of any) contain one of the needles?
+ * Which one (0..n-1), with the column family in *cf_out, or -1. */
+static int state_contains(struct recd_state *st, int only, const void *const *needle,
+                          const size_t *len, int n, int *cf_out)
+{
+    for (int cf = 0; cf < RECD_CF__N; cf++) {
+        if (only >= 0 && cf != only) {
+            continue;
+        }
+        struct recd_state_iter *it;
+        const void *k, *v;
+        size_t kl, vl;
+
+        assert_int_equal(recd_state_iter_new(st, cf, NULL, 0, &it), RECD_OK);
+        while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+            for (int i = 0; i < n; i++) {
+                if (memmem(k, kl, needle[i], len[i]) != NULL ||
+                    memmem(v, vl, needle[i], len[i]) != NULL) {
+                    recd_state_iter_destroy(it);
+                    *cf_out = cf;
+                    return i;
+                }
+            }
+        }
+        recd_state_iter_destroy(it);
+    }
+    return -1;
+}
+
+/* After a deletion, no key or value of the state holds the user id or any of the user's
+ * session keys (the event log before the deletion is gone, the snapshot has none of the
+ * user's sessions); before it, the log holds every session key (positive control). */
+static void test_forget_reaches_model(void **s)
+{
+    struct world *w = world_new(NULL);
+    uint64_t keys[4];
+    const void *needle[5];
+    size_t len[5];
+    int cf = -1;
+    char it[16];
+
+    (void)s;
+    for (int i = 0; i < 300; i++) {
+        snprintf(it, sizeof(it), "i%d", i % 23);
+        click(w, i % 3 ? "bystander" : "someone", it, T0 + i * 10000LL);
+    }
+    /* four sessions of the victim: a 2-hour pause between them */
+    for (int sess = 0; sess < 4; sess++) {
+        for (int i = 0; i < 5; i++) {
+            snprintf(it, sizeof(it), "i%d", (sess * 5 + i) % 23);
+            click(w, "victim-7", it, T0 + 3600000LL * 3 * (sess + 1) + i * 1000LL);
+        }
+        click(w, "bystander", "i1", T0 + 3600000LL * 3 * (sess + 1) + 9000LL);
+    }
+    run(w, 16);
+    for (uint32_t n = 0; n < 4; n++) {
+        keys[n] = recd_session_key("victim-7", n + 1);
+        needle[n] = &keys[n];
+        len[n] = sizeof(keys[n]);
+    }
+    for (int n = 0; n < 4; n++) { /* each session key is in the model's log */
+        assert_int_equal(state_contains(w->st, RECD_CF_MODEL, &needle[n], &len[n], 1, &cf), 0);
+    }
+    needle[4] = "victim-7";
+    len[4] = strlen("victim-7");
+    assert_int_equal(state_contains(w->st, -1, &needle[4], &len[4], 1, &cf), 0);
+
+    forget(w, "victim-7", T0 + 3600000LL * 20);
+    click(w, "bystander", "i2", T0 + 3600000LL * 20 + 1000);
+    run(w, 16);
+    assert_int_equal(state_contains(w->st, -1, needle, len, 5, &cf), -1);
+    /* and after a restart (the model from the snapshot) the bystander's lists go on */
+    world_reopen(w, NULL);
+    click(w, "bystander", "i3", T0 + 3600000LL * 20 + 2000);
+    run(w, 16);
+    assert_non_null(last_for(w, "bystander"));
+    assert_int_equal(state_contains(w->st, -1, needle, len, 5, &cf), -1);
+    world_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snapshot_invariance),
+        cmocka_unit_test(test_snapshot_batches),
+        cmocka_unit_test(test_forget_reaches_model),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
