@@ -183,3 +183,36 @@ void recd_log_rl(int sub, int level, const char *key, const char *fmt, ...)
     }
     pthread_mutex_unlock(&log_lock);
 }
+
+/* ---- start-up progress ------------------------------------------------------------------ */
+
+static recd_progress_fn progress_fn;
+static void *progress_ctx;
+static int64_t progress_last_ns;
+
+void recd_progress_set(recd_progress_fn fn, void *ctx)
+{
+    progress_fn = fn;
+    progress_ctx = ctx;
+    progress_last_ns = 0;
+}
+
+void recd_progress(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    int64_t now;
+
+    if (progress_fn == NULL) {
+        return;
+    }
+    now = recd_now_mono_ns();
+    if (progress_last_ns != 0 && now - progress_last_ns < 250000000) {
+        return;
+    }
+    progress_last_ns = now;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    progress_fn(progress_ctx, buf);
+}

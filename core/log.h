@@ -45,6 +45,14 @@ void recd_vlog(int sub, int level, const char *fmt, va_list ap)
 void recd_log_rl(int sub, int level, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Start-up progress. Long loads (a model snapshot, the replay of a log) call recd_progress()
+ * as they go; at most every 250 ms it formats the text and hands it to the handler the process
+ * installed (none: nothing happens). The daemon's handler extends systemd's start timeout and
+ * sets STATUS= (daemon.c). Not thread-safe: called from the thread that starts the pipeline. */
+typedef void (*recd_progress_fn)(void *ctx, const char *status);
+void recd_progress_set(recd_progress_fn fn, void *ctx);
+void recd_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define RLOG_ERR(sub, ...)    recd_log((sub), RECD_LOG_ERR, __VA_ARGS__)
 #define RLOG_WARN(sub, ...)   recd_log((sub), RECD_LOG_WARNING, __VA_ARGS__)
 #define RLOG_NOTICE(sub, ...) recd_log((sub), RECD_LOG_NOTICE, __VA_ARGS__)

@@ -406,6 +406,23 @@ static struct slot *slot_open(struct daemon *d)
     return NULL; /* cannot happen: wait_inflight keeps <= 64 sealed */
 }
 
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+/* Each progress report of a long load (recd_progress: at most every 250 ms) extends systemd's
+ * start timeout by START_EXTEND_US from now and shows the step in STATUS=: a start that keeps
+ * making progress is never killed by TimeoutStartSec, one stuck in a step for longer is. */
+#define START_EXTEND_US 60000000ULL
+
+static void start_progress(void *ctx, const char *status)
+{
+    char msg[400];
+
+    (void)ctx;
+    snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=starting: %s", START_EXTEND_US,
+             status);
+    sd_notify(0, msg);
+}
+
 /* ---- batches ------------------------------------------------------------------------------ */
 
 static void notify_ready(struct daemon *d)
@@ -1328,6 +1345,8 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     stc.sync_commit = sc->sync_commit;
     /* headroom for the WAL and one memtable flush: recd stops before RocksDB hits ENOSPC */
     stc.min_free_bytes = (2 * sc->write_buffer_mb + 16) << 20;
+    recd_progress_set(start_progress, NULL);
+    start_progress(NULL, "opening the state store");
     rc = recd_state_open(&stc, &d->state, err, sizeof(err));
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_STATE, "%s", err);
@@ -1343,7 +1362,10 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
         goto out;
     }
+    start_progress(NULL, "loading the operators' state");
     rc = recd_pipeline_new(conf, d->state, d->metrics, d->codec, &d->pipeline, err, sizeof(err));
+    recd_progress_set(NULL, NULL);
+    sd_notify(0, "STATUS=state loaded, waiting for partitions");
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_OPERATOR, "%s", err);
         code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;

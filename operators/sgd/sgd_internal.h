@@ -53,6 +53,7 @@ struct sgd {
     struct recd_buf snap;           /* owned: this batch's snapshot image, empty: none */
     uint64_t snap_pos;              /* its position (events it covers) */
     uint32_t snap_pieces_next;      /* its pieces once written */
+    int64_t snap_t0;                /* when it was started (monotonic ns) */
     int64_t snap_ns;                /* time taken to make it */
     struct log_rec tail[LOG_CHUNK]; /* committed records of the last, partial chunk (>= base) */
     size_t n_tail;

@@ -91,6 +91,7 @@ int sgd_store_snapshot(struct sgd *op, uint64_t pos)
         return RECD_ENOMEM;
     }
     op->snap_pos = pos;
+    op->snap_t0 = t0;
     op->snap_ns = recd_now_mono_ns() - t0;
     return RECD_OK;
 }
@@ -197,11 +198,15 @@ void sgd_store_committed(struct sgd *op, int ok)
         memcpy(op->tail, op->next_tail, op->n_next_tail * sizeof(op->tail[0]));
         op->n_tail = op->n_next_tail;
         if (op->snap.len > 0) {
+            /* made: the image; committed: from the image's start to the end of the batch's
+             * write (the rest of the batch's events, the write of the pieces, the commit) —
+             * the most the snapshot can have delayed the batch */
             RLOG_INFO(RECD_LOG_OPERATOR,
-                      "sgd: model snapshot at %llu events: %.1f MB, made in %.1f ms, %llu log "
-                      "events before it deleted",
+                      "sgd: model snapshot at %llu events: %.1f MB, made in %.1f ms, committed "
+                      "%.1f ms after its start, %llu log events before it deleted",
                       (unsigned long long)op->snap_pos, (double)op->snap.len / 1e6,
-                      (double)op->snap_ns / 1e6, (unsigned long long)(op->snap_pos - op->base));
+                      (double)op->snap_ns / 1e6, (double)(recd_now_mono_ns() - op->snap_t0) / 1e6,
+                      (unsigned long long)(op->snap_pos - op->base));
             op->base = op->snap_pos;
             op->snap_pieces = op->snap_pieces_next;
         }
@@ -240,6 +245,8 @@ static int read_image(struct sgd *op, struct snap_desc *d, struct recd_buf *b, c
                            "sgd: model snapshot of an unknown format (version %u)", d->version);
     }
     for (uint32_t i = 0; rc == RECD_OK && i < d->pieces; i++) {
+        recd_progress("sgd: reading the model snapshot: %.0f of %.0f MB", (double)b->len / 1e6,
+                      (double)d->bytes / 1e6);
         piece_key(key, i);
         rc = recd_state_get(op->state, RECD_CF_MODEL, key, sizeof(key), &v);
         if (rc == RECD_OK) {
@@ -332,6 +339,9 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
             op->tail[op->n_tail++] = r; /* kept while the chunk is partial, for appends */
         }
         g += cnt;
+        recd_progress("sgd: replaying the event log: %llu of %llu events",
+                      (unsigned long long)(g - op->base),
+                      (unsigned long long)(op->n_events - op->base));
         if (g % LOG_CHUNK == 0) {
             op->n_tail = 0;
         }
@@ -366,6 +376,7 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
     b.len = 0;
     rc = read_image(op, &d, &b, errstr, errlen);
     if (rc == RECD_OK && d.pieces > 0) {
+        recd_progress("sgd: loading the model snapshot (%.0f MB)", (double)d.bytes / 1e6);
         rc = load_image(op, &b, errstr, errlen);
         op->base = d.position;
         op->snap_pieces = d.pieces;
