@@ -397,6 +397,43 @@ fail:
     return rc;
 }
 
+int recd_state_compact(struct recd_state *st, char *errstr, size_t errlen)
+{
+    rocksdb_flushoptions_t *fo;
+    rocksdb_compactoptions_t *co;
+    char *err = NULL;
+    int rc = RECD_OK;
+
+    if (st->read_only) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "compaction needs a writable store");
+    }
+    fo = rocksdb_flushoptions_create();
+    co = rocksdb_compactoptions_create();
+    if (fo == NULL || co == NULL) {
+        rocksdb_flushoptions_destroy(fo);
+        rocksdb_compactoptions_destroy(co);
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    }
+    rocksdb_flushoptions_set_wait(fo, 1);
+    /* rewrite the last level too: range tombstones and overwritten values are dropped only
+     * when the files holding them are rewritten */
+    rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
+    rocksdb_compactoptions_set_exclusive_manual_compaction(co, 1);
+    for (int cf = 0; cf <= RECD_CF__N && rc == RECD_OK; cf++) {
+        rocksdb_flush_cf(st->db, fo, st->cf[cf], &err);
+        if (err == NULL) {
+            rocksdb_compact_range_cf_opt(st->db, st->cf[cf], co, NULL, 0, NULL, 0);
+        }
+        if (err != NULL) {
+            rc = recd_seterr(errstr, errlen, RECD_ESTATE, "compaction failed: %s", err);
+            rocksdb_free(err);
+        }
+    }
+    rocksdb_flushoptions_destroy(fo);
+    rocksdb_compactoptions_destroy(co);
+    return rc;
+}
+
 void recd_state_close(struct recd_state *st)
 {
     int i;

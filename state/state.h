@@ -59,6 +59,10 @@ struct recd_txn;
  * cannot be created (a file in the way, no permission) fails with RECD_ECONFIG. */
 int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out, char *errstr,
                     size_t errlen);
+/* Flush every column family's memtable and rewrite all its files (the last level too), so
+ * that deleted and overwritten bytes leave the files (and the flushed WAL files are deleted).
+ * A writable store only (recctl state compact, with recd stopped). */
+int recd_state_compact(struct recd_state *st, char *errstr, size_t errlen);
 void recd_state_close(struct recd_state *st);
 
 /* Point read of committed state. RECD_OK (val replaced), RECD_ENOENT, or RECD_ESTATE. */

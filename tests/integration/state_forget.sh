@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # state_forget.sh — a user-deletion record removes the user's per-user state (the users,
 # sessions and outputs column families) and publishes a tombstone, also when the user's events
-# are in the same batch as the deletion; the deletion is logged once; nothing resurrects the
-# user later unless new events arrive. (The model's event log still holds the user's clicks:
-# docs/OPERATIONS.md, "Forgetting a user" — not checked here because it is not done yet.)
+# are in the same batch as the deletion; the deletion is logged once; it reaches the model:
+# after `recctl state compact`, no byte of any file of the state directory holds the user id
+# or one of the user's session keys (`recctl state audit`; before the deletion it finds them);
+# nothing resurrects the user later unless new events arrive.
 source "$(dirname "$0")/lib.sh"
 start_broker 1
 "$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" --phase train --limit 2000 \
@@ -15,6 +16,12 @@ run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "first run failed
 X="$("$RECCTL_BIN" tail -b "$B" --kind click --from-beginning --idle-ms 3000 --max 1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["value"]["user_id"])')"
 "$RECCTL_BIN" state show "$X" --state "$T/state" > "$T/x.before.json" || fail "user $X has no state before deletion"
 pass "user $X has state: $(head -c 200 "$T/x.before.json")"
+# positive control: before the deletion the state's files hold the user id and session keys
+rc=0; "$RECCTL_BIN" state audit "$X" --sessions 1000 --state "$T/state" > "$T/audit.before" 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "recctl state audit $X before the deletion: exit $rc (expected 3: found): $(cat "$T/audit.before")"
+grep -q "the user id" "$T/audit.before" || fail "audit before: the user id not found: $(cat "$T/audit.before")"
+grep -q "a session key of the user" "$T/audit.before" || fail "audit before: no session key found: $(cat "$T/audit.before")"
+pass "before the deletion the state's files hold $X's id and session keys ($(wc -l < "$T/audit.before") hits)"
 
 # Y: brand-new user whose clicks and deletion arrive in the same batch
 Y="forget-me-y"
@@ -30,6 +37,13 @@ for u in "$X" "$Y"; do
     [ $rc -eq 2 ] || fail "recctl state show $u after deletion: exit $rc: $(cat "$T/show.json")"
 done
 pass "recctl state show finds nothing for $X and $Y"
+grep -q "sgd: model snapshot at" "$T/recd.log" || fail "no model snapshot after the deletions"
+"$RECCTL_BIN" state compact --state "$T/state" || fail "recctl state compact failed"
+for u in "$X" "$Y"; do
+    rc=0; "$RECCTL_BIN" state audit "$u" --sessions 1000 --state "$T/state" > "$T/audit.after" 2>&1 || rc=$?
+    [ $rc -eq 0 ] || fail "after the deletion and a compaction, the state still holds $u (exit $rc): $(cat "$T/audit.after")"
+done
+pass "after the deletion and a compaction no file of the state holds $X or $Y (id or session keys)"
 # auditable: one journal line per executed deletion, naming the user
 for u in "$X" "$Y"; do
     n="$(grep -cF "forget: user \"$u\" forgotten" "$T/recd.log" || true)"

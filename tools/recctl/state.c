@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -168,12 +170,157 @@ static int print_offset(void *arg, const char *topic, int32_t partition, int64_t
     return 0;
 }
 
+/* ---- compact and audit ------------------------------------------------------------------ */
+
+static int state_compact(const char *dir)
+{
+    struct recd_state_conf sc;
+    struct recd_state *st;
+    char err[512];
+    int rc;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.dir = dir;
+    sc.compression = "lz4";
+    sc.must_exist = 1;
+    if (recd_state_open(&sc, &st, err, sizeof(err)) != RECD_OK) {
+        fprintf(stderr, "recctl: %s\n", err);
+        return 1;
+    }
+    rc = recd_state_compact(st, err, sizeof(err));
+    recd_state_close(st);
+    /* RocksDB's MANIFEST is a log of file metadata, the key range of every file that ever
+     * existed included: an open writes a new one holding only the live files and deletes
+     * the old one */
+    if (rc == RECD_OK && (rc = recd_state_open(&sc, &st, err, sizeof(err))) == RECD_OK) {
+        recd_state_close(st);
+    }
+    if (rc != RECD_OK) {
+        fprintf(stderr, "recctl: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* what audit looks for: the user id's bytes and the 8 bytes of each of its session keys */
+struct audit {
+    const char *user;
+    uint64_t *keys; /* sorted */
+    uint32_t n_keys;
+    int found;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void audit_file(struct audit *a, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    size_t ulen = strlen(a->user), n = 0, cap = 0;
+    unsigned char *buf = NULL;
+
+    if (f == NULL) {
+        fprintf(stderr, "recctl: cannot read %s: %s\n", path, strerror(errno));
+        a->found = -1;
+        return;
+    }
+    for (;;) { /* the whole file: RocksDB's files are at most a few hundred MB */
+        if (n == cap) {
+            unsigned char *p = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
+
+            if (p == NULL) {
+                fprintf(stderr, "recctl: out of memory reading %s\n", path);
+                a->found = -1;
+                goto out;
+            }
+            buf = p;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0) {
+            break;
+        }
+        n += r;
+    }
+    if (memmem(buf, n, a->user, ulen) != NULL) {
+        printf("%s: the user id\n", path);
+        a->found = a->found < 0 ? -1 : 1;
+    }
+    for (size_t i = 0; i + 8 <= n; i++) {
+        uint64_t v;
+
+        memcpy(&v, buf + i, 8);
+        if (bsearch(&v, a->keys, a->n_keys, sizeof(v), cmp_u64) != NULL) {
+            printf("%s: a session key of the user at byte %zu\n", path, i);
+            a->found = a->found < 0 ? -1 : 1;
+            break;
+        }
+    }
+out:
+    free(buf);
+    fclose(f);
+}
+
+static void audit_dir(struct audit *a, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    struct stat sb;
+
+    if (d == NULL) {
+        fprintf(stderr, "recctl: cannot open %s: %s\n", dir, strerror(errno));
+        a->found = -1;
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (lstat(path, &sb) != 0) {
+            continue;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            audit_dir(a, path);
+        } else if (S_ISREG(sb.st_mode)) {
+            audit_file(a, path);
+        }
+    }
+    closedir(d);
+}
+
+/* every byte of every file under dir: exit 0 when neither the user id nor one of its first
+ * `sessions` session keys occurs, 3 when one does (printed), 1 on an error */
+static int state_audit(const char *dir, const char *user, uint32_t sessions)
+{
+    struct audit a = { user, NULL, sessions, 0 };
+
+    a.keys = calloc(sessions ? sessions : 1, sizeof(*a.keys));
+    if (a.keys == NULL) {
+        fprintf(stderr, "recctl: out of memory\n");
+        return 1;
+    }
+    for (uint32_t i = 0; i < sessions; i++) {
+        a.keys[i] = recd_session_key(user, i + 1);
+    }
+    qsort(a.keys, sessions, sizeof(*a.keys), cmp_u64);
+    audit_dir(&a, dir);
+    free(a.keys);
+    return a.found < 0 ? 1 : a.found ? 3 : 0;
+}
+
 static void state_usage(FILE *out)
 {
     fprintf(out,
             "usage: recctl state digest [--state DIR] [--no-offsets]\n"
             "       recctl state offsets [--state DIR]\n"
             "       recctl state show USER [--state DIR]\n"
+            "       recctl state compact [--state DIR]\n"
+            "       recctl state audit USER [--sessions N] [--state DIR]\n"
             "  --state DIR    recd's state directory (state.dir; default " DEFAULT_STATE_DIR ")\n"
             "  --no-offsets   digest: leave out the stored input offsets\n"
             "digest prints a stable hash of all state (published lists excluded): two stores that\n"
@@ -182,16 +329,24 @@ static void state_usage(FILE *out)
             "and without interleaved dead-lettered records) have the same digest too.\n"
             "offsets prints topic<TAB>partition<TAB>next offset to consume, per stored partition.\n"
             "show prints a user's state and last published recommendations as JSON (exit 2 when\n"
-            "the user has no state).\n");
+            "the user has no state).\n"
+            "compact (recd stopped) flushes the store and rewrites all its files, so that deleted\n"
+            "bytes (a forgotten user's) leave the disk.\n"
+            "audit reads every byte of every file under the state directory for the user id and\n"
+            "the user's first N session keys (default 10000; hashes of the id and a counter):\n"
+            "exit 0 when none occurs, 3 when one does (each file named), 1 on an error.\n");
 }
 
 int recctl_state_main(int argc, char **argv)
 {
     static const struct option lo[] = { { "state", required_argument, NULL, 's' },
                                         { "no-offsets", no_argument, NULL, 'n' },
+                                        { "sessions", required_argument, NULL, 'S' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
     unsigned flags = 0;
+    uint32_t sessions = 10000;
+    long long ll;
     const char *dir = DEFAULT_STATE_DIR, *verb;
     struct recd_state *st = NULL;
     int c, rc = 1;
@@ -202,6 +357,12 @@ int recctl_state_main(int argc, char **argv)
         switch (c) {
         case 's': dir = optarg; break;
         case 'n': flags |= RECD_DIGEST_NO_OFFSETS; break;
+        case 'S':
+            if (parse_ll("state", "--sessions", optarg, 1, 100000000, &ll) != 0) {
+                return 64;
+            }
+            sessions = (uint32_t)ll;
+            break;
         case 'h': state_usage(stdout); return 0;
         default:  state_usage(stderr); return 64;
         }
@@ -211,6 +372,16 @@ int recctl_state_main(int argc, char **argv)
         return 64;
     }
     verb = argv[optind];
+    if (strcmp(verb, "compact") == 0) {
+        return state_compact(dir);
+    }
+    if (strcmp(verb, "audit") == 0) {
+        if (optind + 1 >= argc) {
+            fprintf(stderr, "recctl state audit: USER is required\n");
+            return 64;
+        }
+        return state_audit(dir, argv[optind + 1], sessions);
+    }
     if (strcmp(verb, "digest") != 0 && strcmp(verb, "show") != 0 && strcmp(verb, "offsets") != 0) {
         fprintf(stderr, "recctl state: unknown command \"%s\"\n", verb);
         state_usage(stderr);
