@@ -122,6 +122,8 @@ struct recd_deletion {
     const char *reason;  /* NULL when absent */
     uint32_t n_sessions; /* set by sessionize: the user's sessions were numbered 1..n_sessions
                           * (recd_session_key), so that sgd can end each in the model */
+    int expired;         /* not a deletion request: the user expired (pipeline.user_ttl_days;
+                          * the pipeline makes these events, the model keeps its aggregates) */
 };
 
 /* The identity of a user's number-th session (1, 2, ...): a hash of the user id and the

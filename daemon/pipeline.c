@@ -52,7 +52,25 @@ struct recd_pipeline {
     size_t n_acked, cap_acked;
     struct recd_buf outbox;              /* scratch: the users published in the batch */
     double q_scored, q_hits, q_rr;       /* online quality since start */
+    /* user expiry (pipeline.user_ttl_days) */
+    int64_t hwm, hwm_next;               /* event-time high-water mark: committed, this batch */
+    struct recd_strmap *batch_users;     /* users with events in this batch (no values) */
+    struct recd_strmap *expired;         /* users expired in this batch (no values) */
 };
+
+/* A user's event count and activity: USERS <user>\0seq = {seq i64, newest event time ms i64}
+ * (an 8-byte value, written before users expired, is the count alone: activity unknown). With
+ * user_ttl_days, META "uexp" 0x00 <hour of the newest event be64> <user> indexes the users by
+ * activity, one entry per user. */
+struct user_seq {
+    int64_t seq;
+    int64_t last_ts;        /* newest event time, ms (0: unknown) */
+    int64_t stored_last_ts; /* as stored before this batch: the user's index entry */
+};
+
+#define UEXP_PREFIX    "uexp"
+#define UEXP_PLEN      5
+#define UEXP_BUCKET_MS 3600000LL
 
 static const char *topic_of_kind(const struct recd_conf *c, int kind)
 {
@@ -97,11 +115,18 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
     p->arena = recd_arena_new(1u << 20);
     p->seq = recd_strmap_new(1024, free);
     p->lists = recd_strmap_new(1024, NULL);
-    if (p->arena == NULL || p->seq == NULL || p->lists == NULL ||
-        recd_txn_new(st, &p->txn) != RECD_OK) {
+    p->batch_users = recd_strmap_new(1024, NULL);
+    p->expired = recd_strmap_new(64, NULL);
+    if (p->arena == NULL || p->seq == NULL || p->lists == NULL || p->batch_users == NULL ||
+        p->expired == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
+    if (recd_state_get(st, RECD_CF_META, "pl.hwm", 6, &p->val) == RECD_OK &&
+        p->val.len == sizeof(p->hwm)) {
+        memcpy(&p->hwm, p->val.data, sizeof(p->hwm));
+    }
+    p->hwm_next = p->hwm;
     p->ops = calloc(pc->chain.n ? pc->chain.n : 1, sizeof(*p->ops));
     if (p->ops == NULL) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
@@ -158,6 +183,8 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
     recd_arena_destroy(p->arena);
     recd_strmap_destroy(p->seq);
     recd_strmap_destroy(p->lists);
+    recd_strmap_destroy(p->batch_users);
+    recd_strmap_destroy(p->expired);
     free(p->events);
     free(p->offs);
     free(p->batch.dirty);
@@ -202,10 +229,10 @@ static int note_offset(struct recd_pipeline *p, const char *topic, int32_t parti
     return RECD_OK;
 }
 
-/* The user's event count: loaded from USERS <user>\0seq once per batch. */
-static int64_t *seq_get(struct recd_pipeline *p, const char *user_id)
+/* The user's event count and activity: loaded from USERS <user>\0seq once per batch. */
+static struct user_seq *seq_get(struct recd_pipeline *p, const char *user_id)
 {
-    int64_t *s = recd_strmap_get(p->seq, user_id);
+    struct user_seq *s = recd_strmap_get(p->seq, user_id);
 
     if (s != NULL) {
         return s;
@@ -216,8 +243,12 @@ static int64_t *seq_get(struct recd_pipeline *p, const char *user_id)
     }
     if (recd_key_sub(&p->key, user_id, "seq") == RECD_OK &&
         recd_state_get(p->state, RECD_CF_USERS, p->key.data, p->key.len, &p->val) == RECD_OK &&
-        p->val.len == sizeof(int64_t)) {
-        memcpy(s, p->val.data, sizeof(int64_t));
+        (p->val.len == 8 || p->val.len == 16)) {
+        memcpy(&s->seq, p->val.data, 8);
+        if (p->val.len == 16) {
+            memcpy(&s->last_ts, p->val.data + 8, 8);
+        }
+        s->stored_last_ts = s->last_ts;
     }
     if (recd_strmap_put(p->seq, user_id, s) != RECD_OK) {
         free(s);
@@ -252,11 +283,40 @@ static int run_ops(struct recd_pipeline *p, size_t from, size_t to, char *errstr
     return RECD_OK;
 }
 
+static void uexp_key(struct recd_buf *k, int64_t ts, const char *user)
+{
+    uint64_t b = ts > 0 ? (uint64_t)(ts / UEXP_BUCKET_MS) : 0;
+    uint8_t be[8];
+
+    for (int i = 7; i >= 0; i--) {
+        be[i] = (uint8_t)b;
+        b >>= 8;
+    }
+    k->len = 0;
+    if (recd_buf_append(k, UEXP_PREFIX, UEXP_PLEN) != RECD_OK ||
+        recd_buf_append(k, be, 8) != RECD_OK ||
+        (user != NULL && recd_buf_append(k, user, strlen(user)) != RECD_OK)) {
+        k->len = 0;
+    }
+}
+
 static int forget_user(struct recd_pipeline *p, const char *user_id)
 {
     static const int cfs[] = { RECD_CF_USERS, RECD_CF_SESSIONS, RECD_CF_OUTPUTS };
+    struct user_seq *s = seq_get(p, user_id);
     size_t i;
     int rc;
+
+    if (s == NULL) {
+        return RECD_ENOMEM;
+    }
+    if (s->stored_last_ts != 0) { /* the activity index names the user too */
+        uexp_key(&p->key, s->stored_last_ts, user_id);
+        rc = p->key.len ? recd_txn_del(p->txn, RECD_CF_META, p->key.data, p->key.len) : RECD_ENOMEM;
+        if (rc != RECD_OK) {
+            return rc;
+        }
+    }
 
     p->key.len = 0;
     if (recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK) {
@@ -269,14 +329,7 @@ static int forget_user(struct recd_pipeline *p, const char *user_id)
         }
     }
     /* the count restarts: a forgotten user who comes back is a new user (seq from 1) */
-    {
-        int64_t *s = calloc(1, sizeof(*s));
-
-        if (s == NULL || recd_strmap_put(p->seq, user_id, s) != RECD_OK) {
-            free(s);
-            return RECD_ENOMEM;
-        }
-    }
+    memset(s, 0, sizeof(*s));
     return recd_batch_add_forgotten(&p->batch, user_id);
 }
 
@@ -542,6 +595,9 @@ static int batch_begin(struct recd_pipeline *p, size_t n, char *errstr, size_t e
     recd_arena_reset(p->arena);
     recd_txn_clear(p->txn);
     recd_strmap_clear(p->seq);
+    recd_strmap_clear(p->batch_users);
+    recd_strmap_clear(p->expired);
+    p->hwm_next = p->hwm;
     p->n_offs = 0;
     p->batch.arena = p->arena;
     p->batch.txn = p->txn;
@@ -669,6 +725,112 @@ static int deletions_last(struct recd_pipeline *p, char *errstr, size_t errlen)
     return RECD_OK;
 }
 
+/* One expired user: a deletion event marked expired at the end of the batch (after the
+ * batch's deletions), which the operators and forget_user() handle as any deletion. */
+static int expire_user(struct recd_pipeline *p, const char *user)
+{
+    struct recd_event *ev;
+    char *u = recd_arena_strndup(p->arena, user, strlen(user));
+
+    if (u == NULL || recd_strmap_put(p->expired, u, (void *)1) != RECD_OK) {
+        return RECD_ENOMEM;
+    }
+    if (p->batch_ne == p->cap_events) {
+        size_t nc = p->cap_events ? p->cap_events * 2 : 64;
+        struct recd_event *e = realloc(p->events, nc * sizeof(*e));
+
+        if (e == NULL) {
+            return RECD_ENOMEM;
+        }
+        p->events = e;
+        p->cap_events = nc;
+    }
+    ev = &p->events[p->batch_ne++];
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = RECD_KIND_DELETION;
+    ev->topic = topic_of_kind(p->conf, RECD_KIND_DELETION);
+    ev->partition = -1;
+    ev->offset = -1;
+    ev->event_id = "expired";
+    ev->user_id = u;
+    ev->ts_ms = p->hwm;
+    ev->item_idx = -1;
+    ev->u.deletion.requested_ts = p->hwm;
+    ev->u.deletion.reason = "expired";
+    ev->u.deletion.expired = 1;
+    return RECD_OK;
+}
+
+/* 1b. users without an event for pipeline.user_ttl_days of event time (the committed
+ * high-water mark) expire: the activity index is read from its oldest hour up to the cutoff's
+ * hour, at most expire_per_batch users a batch. An entry whose user has events in this batch,
+ * is gone (forgotten) or was active since (a newer entry exists) is only removed. Expiry is
+ * applied at batch starts: a user returning in the batch that first moves the high-water mark
+ * past their expiry continues (ARCHITECTURE.md, "Determinism"). */
+static int expire_users(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    const struct recd_conf_pipeline *pc = RECD_UNIT(p->conf, "pipeline", struct recd_conf_pipeline);
+    struct recd_state_iter *it = NULL;
+    struct recd_buf from, to;
+    const void *k, *v;
+    size_t kl, vl, ne = p->batch_ne;
+    int64_t cutoff, done = 0;
+    int rc = RECD_OK;
+
+    if (pc->user_ttl_days <= 0 || p->hwm <= 0) {
+        return RECD_OK;
+    }
+    cutoff = p->hwm - (int64_t)(pc->user_ttl_days * 86400000.0);
+    if (cutoff <= 0) {
+        return RECD_OK;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        if (p->events[i].user_id != NULL && p->events[i].kind != RECD_KIND_ITEM &&
+            recd_strmap_put(p->batch_users, p->events[i].user_id, (void *)1) != RECD_OK) {
+            return oom(errstr, errlen);
+        }
+    }
+    recd_buf_init(&from);
+    recd_buf_init(&to);
+    uexp_key(&from, 0, NULL);
+    uexp_key(&to, cutoff, NULL);
+    if (from.len == 0 || to.len == 0 ||
+        recd_state_iter_range(p->state, RECD_CF_META, UEXP_PREFIX, UEXP_PLEN, from.data, from.len,
+                              to.data, to.len, &it) != RECD_OK) {
+        rc = RECD_ENOMEM;
+    }
+    while (rc == RECD_OK && done < pc->expire_per_batch &&
+           recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        char user[1024];
+        struct user_seq *s;
+
+        (void)v;
+        if (kl <= UEXP_PLEN + 8 || kl - UEXP_PLEN - 8 >= sizeof(user)) {
+            continue;
+        }
+        memcpy(user, (const char *)k + UEXP_PLEN + 8, kl - UEXP_PLEN - 8);
+        user[kl - UEXP_PLEN - 8] = '\0';
+        done++;
+        rc = recd_txn_del(p->txn, RECD_CF_META, k, kl);
+        if (rc != RECD_OK || recd_strmap_get(p->batch_users, user) != NULL ||
+            recd_strmap_get(p->expired, user) != NULL) {
+            continue;
+        }
+        s = seq_get(p, user);
+        if (s == NULL) {
+            rc = RECD_ENOMEM;
+        } else if (s->seq != 0 && s->last_ts != 0 && s->last_ts < cutoff) {
+            rc = expire_user(p, user);
+        }
+    }
+    recd_state_iter_destroy(it);
+    recd_buf_free(&from);
+    recd_buf_free(&to);
+    /* the users read here are re-read with the batch (seq_get), after its deletions */
+    recd_strmap_clear(p->seq);
+    return rc == RECD_OK ? RECD_OK : oom(errstr, errlen);
+}
+
 /* 2. per-user event counts, 3. operators, split around deletions */
 static int apply_operators(struct recd_pipeline *p, char *errstr, size_t errlen)
 {
@@ -680,12 +842,18 @@ static int apply_operators(struct recd_pipeline *p, char *errstr, size_t errlen)
 
         if (ev->kind == RECD_KIND_CLICK || ev->kind == RECD_KIND_PURCHASE ||
             ev->kind == RECD_KIND_QUERY) {
-            int64_t *s = seq_get(p, ev->user_id);
+            struct user_seq *s = seq_get(p, ev->user_id);
 
             if (s == NULL) {
                 return oom(errstr, errlen);
             }
-            (*s)++;
+            s->seq++;
+            if (ev->ts_ms > s->last_ts) {
+                s->last_ts = ev->ts_ms;
+            }
+            if (ev->ts_ms > p->hwm_next) {
+                p->hwm_next = ev->ts_ms;
+            }
         } else if (ev->kind == RECD_KIND_DELETION) {
             rc = run_ops(p, start, i, errstr, errlen);
             if (rc == RECD_OK) {
@@ -703,6 +871,28 @@ static int apply_operators(struct recd_pipeline *p, char *errstr, size_t errlen)
     return run_ops(p, start, ne, errstr, errlen);
 }
 
+/* The user's entry in the activity index moves with the hour of the newest event. */
+static int index_activity(struct recd_pipeline *p, const char *user, const struct user_seq *s)
+{
+    const struct recd_conf_pipeline *pc = RECD_UNIT(p->conf, "pipeline", struct recd_conf_pipeline);
+    int rc = RECD_OK;
+
+    if (pc->user_ttl_days <= 0 ||
+        s->last_ts / UEXP_BUCKET_MS == s->stored_last_ts / UEXP_BUCKET_MS) {
+        return RECD_OK;
+    }
+    if (s->stored_last_ts != 0) {
+        uexp_key(&p->key, s->stored_last_ts, user);
+        rc = p->key.len ? recd_txn_del(p->txn, RECD_CF_META, p->key.data, p->key.len) : RECD_ENOMEM;
+    }
+    if (rc == RECD_OK) {
+        uexp_key(&p->key, s->last_ts, user);
+        rc = p->key.len ? recd_txn_put(p->txn, RECD_CF_META, p->key.data, p->key.len, "", 0)
+                        : RECD_ENOMEM;
+    }
+    return rc;
+}
+
 /* 4. checkpoint: the operators' state and the users' event counts into the transaction */
 static int checkpoint(struct recd_pipeline *p, char *errstr, size_t errlen)
 {
@@ -718,12 +908,24 @@ static int checkpoint(struct recd_pipeline *p, char *errstr, size_t errlen)
         }
     }
     while (recd_strmap_next(p->seq, &pos, &user, &val)) {
-        if (*(int64_t *)val == 0) {
+        const struct user_seq *s = val;
+        int64_t v[2] = { s->seq, s->last_ts };
+
+        if (s->seq == 0) {
             continue;   /* forgotten and not back: nothing of the user may remain */
         }
         if (recd_key_sub(&p->key, user, "seq") != RECD_OK ||
-            recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, val, sizeof(int64_t)) !=
-                RECD_OK) {
+            recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, v, sizeof(v)) != RECD_OK) {
+            return oom(errstr, errlen);
+        }
+        rc = index_activity(p, user, s);
+        if (rc != RECD_OK) {
+            return recd_seterr(errstr, errlen, rc, "activity index: %s", recd_strerror(rc));
+        }
+    }
+    if (p->hwm_next > p->hwm) {
+        rc = recd_txn_put(p->txn, RECD_CF_META, "pl.hwm", 6, &p->hwm_next, sizeof(p->hwm_next));
+        if (rc != RECD_OK) {
             return oom(errstr, errlen);
         }
     }
@@ -756,13 +958,13 @@ static int publish_tombstones(struct recd_pipeline *p, const struct recd_sink *s
 static int publish_list(struct recd_pipeline *p, struct recd_recs *r, int64_t now_ms,
                         const struct recd_sink *sink, char *errstr, size_t errlen)
 {
-    int64_t *s = seq_get(p, r->user_id);
+    struct user_seq *s = seq_get(p, r->user_id);
     int rc;
 
     if (s == NULL) {
         return oom(errstr, errlen);
     }
-    r->seq = *s;
+    r->seq = s->seq;
     r->generated_ts = now_ms;
     if (r->model_version == NULL) {
         r->model_version = p->model_version;
@@ -903,16 +1105,28 @@ static void forgotten_committed(struct recd_pipeline *p)
 {
     size_t i;
 
+    size_t n_expired = recd_strmap_count(p->expired);
+
     for (i = 0; i < p->batch.n_forgotten; i++) {
+        if (recd_strmap_get(p->expired, p->batch.forgotten[i]) != NULL) {
+            continue; /* expired (pipeline.user_ttl_days), not a deletion request */
+        }
         RLOG_NOTICE(RECD_LOG_MAIN,
                     "forget: user \"%.256s\" forgotten: per-user state deleted, "
                     "tombstone published (batch %llu)",
                     p->batch.forgotten[i], (unsigned long long)p->batch_no);
     }
-    if (p->batch.n_forgotten > 0) {
+    if (p->batch.n_forgotten > n_expired) {
         recd_metrics_add(p->metrics, "recd_users_forgotten_total", NULL,
-                         (double)p->batch.n_forgotten);
+                         (double)(p->batch.n_forgotten - n_expired));
     }
+    if (n_expired > 0) {
+        recd_metrics_add(p->metrics, "recd_users_expired_total", NULL, (double)n_expired);
+        RLOG_INFO(RECD_LOG_MAIN, "expired %zu users inactive for %.0f days (batch %llu)", n_expired,
+                  RECD_UNIT(p->conf, "pipeline", struct recd_conf_pipeline)->user_ttl_days,
+                  (unsigned long long)p->batch_no);
+    }
+    p->hwm = p->hwm_next;
 }
 
 /* The operators keep (ok) or drop (!ok) their views of the batch. */
@@ -941,6 +1155,9 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     rc = decode_records(p, recs, n, sink, errstr, errlen);
     if (rc == RECD_OK) {
         rc = deletions_last(p, errstr, errlen);
+    }
+    if (rc == RECD_OK) {
+        rc = expire_users(p, errstr, errlen);
     }
     if (rc != RECD_OK) {
         goto fail;

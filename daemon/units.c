@@ -586,6 +586,18 @@ static const struct recd_conf_decl pipeline_decls[] = {
       "needs (embed and sgd after sessionize; rerank after sessionize and sgd) and exactly one "
       "publishes (rerank or popular).",
       NULL, check_chain },
+    { "user_ttl_days", RECD_CT_DOUBLE, "180.0", 0, 36500, 0,
+      offsetof(struct pipeline_conf, pub.user_ttl_days),
+      "A user with no event for this many days of event time (the stream's high-water mark) "
+      "expires: all of the user's state is deleted and a tombstone is published, as for a "
+      "deletion (a later event starts a new user, seq from 1). Bounds the per-user state by "
+      "the users active in this window. 0: users never expire.",
+      NULL, NULL },
+    { "expire_per_batch", RECD_CT_INT, "256", 1, 100000, 0,
+      offsetof(struct pipeline_conf, pub.expire_per_batch),
+      "Most users expired in one batch (the rest in the following batches): bounds the work an "
+      "expiry adds to a batch.",
+      NULL, NULL },
     { "require_output", RECD_CT_BOOL, "true", 1, 0, 0,
       offsetof(struct pipeline_conf, require_output),
       "Refuse a chain in which no operator publishes recommendations. false only to measure the "

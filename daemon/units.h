@@ -65,6 +65,8 @@ struct recd_conf_metrics {
 
 struct recd_conf_pipeline {
     struct recd_strlist chain;
+    double user_ttl_days;     /* 0: users never expire */
+    int64_t expire_per_batch; /* most users expired per batch */
 };
 
 extern const struct recd_conf_unit recd_unit_daemon, recd_unit_kafka, recd_unit_topics,

@@ -411,8 +411,9 @@ static int derive(struct sgd *op, const struct recd_event *ev)
         }
         return RECD_OK;
     }
-    if (ev->kind == RECD_KIND_DELETION) {
-        /* every session the user had (numbered 1..n_sessions), the current one last */
+    if (ev->kind == RECD_KIND_DELETION && !ev->u.deletion.expired) {
+        /* every session the user had (numbered 1..n_sessions), the current one last (an
+         * expired user's sessions stay: they are old, and max_sessions bounds them) */
         r.item = -1;
         for (uint32_t n = 1; n <= ev->u.deletion.n_sessions; n++) {
             r.session_key = recd_session_key(ev->user_id, n);

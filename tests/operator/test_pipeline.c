@@ -250,6 +250,83 @@ static void test_online_quality(void **s)
     world_free(w);
 }
 
+/* Does any key of cf start with the user's prefix ("user\0")? */
+static int has_user_keys(struct world *w, int cf, const char *user)
+{
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl;
+    int found;
+
+    assert_int_equal(recd_state_iter_new(w->st, cf, user, strlen(user) + 1, &it), RECD_OK);
+    found = recd_state_iter_next(it, &k, &kl, &v, &vl);
+    recd_state_iter_destroy(it);
+    return found;
+}
+
+/* keys of the activity index (META "uexp") naming the user */
+static int indexed(struct world *w, const char *user)
+{
+    struct recd_state_iter *it;
+    const void *k, *v;
+    size_t kl, vl;
+    int n = 0;
+
+    assert_int_equal(recd_state_iter_new(w->st, RECD_CF_META, "uexp", 5, &it), RECD_OK);
+    while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
+        n += kl == 13 + strlen(user) && memcmp((const char *)k + 13, user, strlen(user)) == 0;
+    }
+    recd_state_iter_destroy(it);
+    return n;
+}
+
+/* pipeline.user_ttl_days: users without an event for that long (event time) expire at the
+ * next batch: their state is deleted, a tombstone published, the activity index forgets them,
+ * a later event starts a new user (seq 1). A user active in the batch that moves the
+ * high-water mark past the cutoff continues; 0 turns expiry off. */
+static void test_user_expiry(void **s)
+{
+    for (int ttl = 0; ttl < 2; ttl++) {
+        struct world *w = world_new(ttl ? "pipeline = { user_ttl_days = 1.0; };\n"
+                                        : "pipeline = { user_ttl_days = 0.0; };\n");
+        const struct captured *c;
+
+        (void)s;
+        click(w, "old", "a", T0);
+        click(w, "old", "b", T0 + 1000);
+        click(w, "back", "a", T0 + 2000);
+        click(w, "recent", "a", T0 + 86400000LL);
+        run(w, 100);
+        assert_int_equal(indexed(w, "old"), ttl);
+        /* two days later: "back" returns in the batch that moves the mark */
+        click(w, "other", "c", T0 + 2 * 86400000LL);
+        click(w, "back", "b", T0 + 2 * 86400000LL + 1);
+        run(w, 100);
+        assert_false(last_for(w, "old")->tombstone);
+        /* the next batch expires "old" (cutoff: the mark minus a day, by the hour of the newest
+         * event); "back" was active since, "recent" is in the cutoff's own hour: both kept */
+        click(w, "other", "d", T0 + 2 * 86400000LL + 5000);
+        run(w, 100);
+        c = last_for(w, "old");
+        assert_non_null(c);
+        assert_int_equal(c->tombstone, ttl);
+        assert_int_equal(has_user_keys(w, RECD_CF_USERS, "old"), !ttl);
+        assert_int_equal(has_user_keys(w, RECD_CF_SESSIONS, "old"), !ttl);
+        assert_int_equal(indexed(w, "old"), 0);
+        assert_false(last_for(w, "back")->tombstone);
+        assert_true(has_user_keys(w, RECD_CF_USERS, "back"));
+        assert_int_equal(indexed(w, "back"), ttl);
+        assert_true(has_user_keys(w, RECD_CF_USERS, "recent"));
+        /* "old" comes back: a new user, seq 1 when expired */
+        click(w, "old", "c", T0 + 2 * 86400000LL + 9000);
+        run(w, 100);
+        c = last_for(w, "old");
+        assert_false(c->tombstone);
+        assert_int_equal(c->recs.seq, ttl ? 1 : 3);
+        world_free(w);
+    }
+}
+
 /* the same input in batches of 1, 3 and 64 gives the same state digest (items, queries,
  * sessions across the gap, a deletion) */
 static void test_batch_boundaries(void **s)
@@ -423,13 +500,10 @@ static void test_fingerprint(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_learns_transitions),
-        cmocka_unit_test(test_forget_same_batch),
-        cmocka_unit_test(test_batch_boundaries),
-        cmocka_unit_test(test_learn_order_replay),
-        cmocka_unit_test(test_outbox),
-        cmocka_unit_test(test_online_quality),
-        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_learns_transitions), cmocka_unit_test(test_forget_same_batch),
+        cmocka_unit_test(test_user_expiry),        cmocka_unit_test(test_batch_boundaries),
+        cmocka_unit_test(test_learn_order_replay), cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_online_quality),     cmocka_unit_test(test_fingerprint),
     };
     const char *only = getenv("RECD_TEST_FILTER"); /* e.g. test_fingerprint (cpu_kernels) */
 

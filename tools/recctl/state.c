@@ -110,11 +110,17 @@ static int state_show(struct recd_state *st, const char *user)
                 found = 1;
                 json_str(sub, sl);
                 printf(": ");
-                if (sl == 3 && memcmp(sub, "seq", 3) == 0 && vl == 8) {
-                    int64_t x;
+                if (sl == 3 && memcmp(sub, "seq", 3) == 0 && (vl == 8 || vl == 16)) {
+                    int64_t x, ts = 0;
 
                     memcpy(&x, v, 8);
+                    if (vl == 16) {
+                        memcpy(&ts, (const char *)v + 8, 8);
+                    }
                     printf("%lld", (long long)x);
+                    if (vl == 16) { /* the pipeline's {count, newest event time} */
+                        printf(", \"last_event_ts\": %lld", (long long)ts);
+                    }
                 } else {
                     json_str(v, vl);
                 }
