@@ -701,6 +701,11 @@ int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len
     m->ring_n = (size_t)rn;
     m->ring_pos = (size_t)rp;
     mget(&c, m->ring, m->ring_n * sizeof(*m->ring));
+    for (size_t i = 0; c.err == 0 && i < m->ring_n; i++) {
+        if (m->ring[i] < 0 || (uint64_t)m->ring[i] >= n) {
+            c.err = -1; /* a negative drawn from the ring must be an item */
+        }
+    }
     if (c.err == 0 && n > 0 && grow(m, (size_t)n) != 0) {
         c.err = -2;
     }

@@ -181,30 +181,55 @@ static void *get_list(struct in *c, uint32_t n, uint32_t cap, size_t size)
     return e;
 }
 
-static void get_etab(struct in *c, struct etab *t, uint32_t cap)
+/* every index of a list below n (an image whose checksum matched can still be of another
+ * program: nothing read from it is trusted) */
+static int indices_ok(const int32_t *v, size_t count, size_t stride, int32_t n)
+{
+    for (size_t i = 0; i < count; i++) {
+        int32_t x = v[i * stride];
+
+        if (x < 0 || x >= n) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void get_etab(struct in *c, struct etab *t, uint32_t cap, int32_t n_items)
 {
     GETV(c, t->n);
     GETV(c, t->ref);
     GETV(c, t->total);
     t->e = get_list(c, t->n, cap, sizeof(*t->e));
+    if (t->e != NULL &&
+        !indices_ok(&t->e[0].item, t->n, sizeof(*t->e) / sizeof(int32_t), n_items)) {
+        c->err = -1;
+    }
     t->cap = t->e != NULL ? t->n : 0;
     if (t->e == NULL) {
         t->n = 0;
     }
 }
 
-static void get_ptab(struct in *c, struct ptab *t, uint32_t cap)
+static void get_ptab(struct in *c, struct ptab *t, uint32_t cap, int32_t n_items)
 {
+    size_t st = sizeof(*t->e) / sizeof(int32_t);
+
     GETV(c, t->n);
     GETV(c, t->ref);
     t->e = get_list(c, t->n, cap, sizeof(*t->e));
+    if (t->e != NULL &&
+        (!indices_ok(&t->e[0].prev, t->n, st, n_items) ||
+         !indices_ok(&t->e[0].item, t->n, st, n_items))) {
+        c->err = -1;
+    }
     t->cap = t->e != NULL ? t->n : 0;
     if (t->e == NULL) {
         t->n = 0;
     }
 }
 
-static void get_sessions(struct in *c, struct sessrec *m)
+static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items)
 {
     uint32_t hcap;
 
@@ -245,7 +270,8 @@ static void get_sessions(struct in *c, struct sessrec *m)
     for (uint32_t i = 0; c->err == 0 && i < m->sess_used; i++) {
         const struct sess *s = (const struct sess *)(void *)(m->sblob + (size_t)i * m->sess_stride);
 
-        if (s->n > m->p.sess_items_cap) {
+        if (s->n > m->p.sess_items_cap ||
+            !indices_ok((const int32_t *)(const void *)(s + 1), s->n, 1, n_items)) {
             c->err = -1;
         }
         m->sacc[i].gen = s->gen;
@@ -275,11 +301,16 @@ static void get_items(struct in *c, struct sessrec *m, int32_t n_items)
         if (n > 0) {
             it->post = get_list(c, m->p.postings_cap, m->p.postings_cap, sizeof(*it->post));
             it->post_n = it->post != NULL ? n : 0;
+            for (uint32_t j = 0; it->post != NULL && j < it->post_n; j++) {
+                if (it->post[j].slot >= m->sess_used) {
+                    c->err = -1;
+                }
+            }
         }
         GETV(c, it->pop);
-        get_etab(c, &it->tr, m->p.trans_cap);
-        get_etab(c, &it->cv, m->p.covis_cap);
-        get_ptab(c, &it->p2, m->p.pair_cap);
+        get_etab(c, &it->tr, m->p.trans_cap, n_items);
+        get_etab(c, &it->cv, m->p.covis_cap, n_items);
+        get_ptab(c, &it->p2, m->p.pair_cap, n_items);
     }
     get(c, m->ldf, (size_t)n_items * sizeof(*m->ldf));
     get(c, m->dfd, (size_t)n_items * sizeof(*m->dfd));
@@ -317,7 +348,10 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
     GETV(&c, m->sessions_created);
     GETV(&c, m->log_n);
     GETV(&c, n_items);
-    get_sessions(&c, m);
+    if (n_items < 0) {
+        c.err = -1;
+    }
+    get_sessions(&c, m, n_items);
     GETV(&c, m->pop_ref);
     GETV(&c, m->trend_ref);
     GETV(&c, m->pop_n);
@@ -325,6 +359,9 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
         c.err = -1;
     }
     get(&c, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
+    if (c.err == 0 && !indices_ok(m->pop_top, m->pop_n, 1, n_items)) {
+        c.err = -1;
+    }
     GETV(&c, m->w);
     GETV(&c, m->wf);
     GETV(&c, m->ws);

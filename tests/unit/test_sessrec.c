@@ -714,17 +714,602 @@ static void test_big_realloc(void **state)
     free(p);
 }
 
+/* ---- snapshots (sessrec_save / sessrec_load) ------------------------------------------------ */
+
+/* A growable byte image: the sessrec_write_fn of the snapshot tests. */
+struct img {
+    unsigned char *p;
+    size_t n, cap;
+    size_t fail_after; /* writes that would pass this many bytes fail (0 = never) */
+};
+
+static int img_write(void *ctx, const void *p, size_t n)
+{
+    struct img *b = ctx;
+
+    if (b->fail_after > 0 && b->n + n > b->fail_after) {
+        return -1;
+    }
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        unsigned char *q;
+
+        while (cap < b->n + n) {
+            cap *= 2;
+        }
+        q = realloc(b->p, cap);
+        assert_non_null(q);
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+    return 0;
+}
+
+static struct img save_img(const struct sessrec *m)
+{
+    struct img b = { NULL, 0, 0, 0 };
+
+    assert_int_equal(sessrec_save(m, img_write, &b), 0);
+    assert_true(b.n > 8);
+    return b;
+}
+
+static void assert_img_equal(const struct img *a, const struct img *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->p[i] != b->p[i]) {
+            fail_msg("images differ first at byte %zu of %zu", i, a->n);
+        }
+    }
+}
+
+/* 1 if the n bytes at needle occur anywhere in the image (memmem is not C11) */
+static int img_has(const struct img *b, const void *needle, size_t n)
+{
+    for (size_t i = 0; i + n <= b->n; i++) {
+        if (memcmp(b->p + i, needle, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* One event of a click stream: a click (item >= 0) or the end of the session (item -1). */
+struct ev {
+    uint64_t key;
+    int32_t item;
+};
+
+#define SNAP_ACTIVE 24 /* sessions open at a time in the generated stream */
+
+/* A deterministic pseudo-random stream of n events over n_items items: SNAP_ACTIVE sessions
+ * open at once (a click goes to one of them; a session is replaced by a new key after a few
+ * clicks, one in three of them with an explicit end event), items skewed towards low indices
+ * and often the successor of the session's last item, so every signal has something to learn.
+ * Keys are 64-bit hashes (all 8 bytes significant). */
+static struct ev *make_stream(size_t n, int32_t n_items, uint64_t seed, size_t *n_sessions)
+{
+    struct ev *e = calloc(n, sizeof(*e));
+    uint64_t key[SNAP_ACTIVE];
+    int32_t last[SNAP_ACTIVE];
+    uint32_t left[SNAP_ACTIVE];
+    uint64_t next_key = 1, r = seed;
+    size_t i = 0, sessions = 0;
+
+    assert_non_null(e);
+    for (int a = 0; a < SNAP_ACTIVE; a++) {
+        key[a] = mix64(seed ^ next_key++);
+        last[a] = -1;
+        left[a] = 0;
+        sessions++;
+    }
+    while (i < n) {
+        int a;
+        int32_t item;
+
+        r = mix64(r);
+        a = (int)(r % SNAP_ACTIVE);
+        if (left[a] == 0) {
+            left[a] = 2 + (uint32_t)((r >> 8) % 10);
+        }
+        if (last[a] >= 0 && ((r >> 16) & 3) != 0) {
+            item = (last[a] * 7 + 1 + (int32_t)((r >> 20) % 3)) % n_items;
+        } else {
+            uint32_t x = (uint32_t)(r >> 32) % (uint32_t)n_items;
+
+            item = (int32_t)((x * (uint64_t)x) / (uint32_t)n_items); /* skewed to low items */
+        }
+        e[i].key = key[a];
+        e[i].item = item;
+        i++;
+        last[a] = item;
+        if (--left[a] == 0) {
+            if (((r >> 40) % 3) == 0 && i < n) {
+                e[i].key = key[a];
+                e[i].item = -1;
+                i++;
+            }
+            key[a] = mix64(seed ^ next_key++);
+            last[a] = -1;
+            sessions++;
+        }
+    }
+    if (n_sessions != NULL) {
+        *n_sessions = sessions;
+    }
+    return e;
+}
+
+/* One event the way the sgd operator's apply() feeds the model: an end event ends the session;
+ * a click of a sampled session with a prefix is scored and its next item fed back first. */
+static void snap_apply(struct sessrec *m, const struct sessrec_params *p, const struct ev *e,
+                       int32_t *scratch, int32_t *cand, float *cand_score)
+{
+    size_t n;
+
+    if (e->item < 0) {
+        sessrec_end_session(m, e->key);
+        return;
+    }
+    n = sessrec_session_items(m, e->key, scratch, p->sess_items_cap);
+    if (n > 0 && sessrec_wants_feedback(m, e->key)) {
+        sessrec_score(m, e->key, scratch, n, cand, cand_score, NULL, NULL,
+                      p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top : p->learn_topn);
+        sessrec_feedback(m, e->item);
+    }
+    assert_int_equal(sessrec_observe(m, e->key, e->item, (int64_t)e->key), 0);
+}
+
+/* Score the session `key` on both models (its prefix as each remembers it) and require the same
+ * items, score bits, reasons, because-items and order scores. Returns the items written. */
+static size_t assert_same_scores(struct sessrec *a, struct sessrec *b, uint64_t key, uint32_t cap)
+{
+    int32_t qa[64], qb[64], ia[30], ib[30], ca[30], cb[30];
+    float sa[30], sb[30];
+    uint8_t ra[30], rb[30];
+    size_t na, nb, ka, kb;
+
+    assert_true(cap <= 64);
+    na = sessrec_session_items(a, key, qa, cap);
+    nb = sessrec_session_items(b, key, qb, cap);
+    assert_int_equal(na, nb);
+    assert_memory_equal(qa, qb, na * sizeof(*qa));
+    ka = sessrec_score(a, key, qa, na, ia, sa, ra, ca, 30);
+    kb = sessrec_score(b, key, qb, nb, ib, sb, rb, cb, 30);
+    assert_int_equal(ka, kb);
+    assert_memory_equal(ia, ib, ka * sizeof(*ia));
+    assert_memory_equal(sa, sb, ka * sizeof(*sa));
+    assert_memory_equal(ra, rb, ka * sizeof(*ra));
+    assert_memory_equal(ca, cb, ka * sizeof(*ca));
+    for (size_t i = 0; i < ka; i++) {
+        float oa = sessrec_order_score(a, ia[i]), ob = sessrec_order_score(b, ib[i]);
+
+        assert_memory_equal(&oa, &ob, sizeof(oa));
+    }
+    {
+        float wa[SESSREC_NFEATURES], wb[SESSREC_NFEATURES];
+
+        sessrec_weights(a, na, wa);
+        sessrec_weights(b, nb, wb);
+        assert_memory_equal(wa, wb, sizeof(wa));
+    }
+    return ka;
+}
+
+#define SNAP_CLICKS 6000
+#define SNAP_ITEMS  300
+
+/* Save at the midpoint of a stream, load, then feed the rest to both: the loaded model must
+ * behave bit for bit as the original (same final image, same scores), and its own image right
+ * after loading must be the image it was loaded from (the format is canonical). */
+static void snap_round_trip(const struct sessrec_params *p, size_t n_ev, int expect_reuse)
+{
+    size_t n_sess, mid = n_ev / 2, used = 0;
+    struct ev *ev = make_stream(n_ev, SNAP_ITEMS, 42, &n_sess);
+    struct sessrec *a = sessrec_new(p), *b = NULL, *fresh;
+    uint32_t kcap = p->order_top > p->learn_topn ? p->order_top : p->learn_topn;
+    int32_t *scratch = calloc(p->sess_items_cap, sizeof(int32_t));
+    int32_t *cand = calloc(kcap, sizeof(int32_t));
+    float *cand_score = calloc(kcap, sizeof(float));
+    float w0[SESSREC_NFEATURES], w1[SESSREC_NFEATURES];
+    struct img ia, ib, ia_end, ib_end;
+    struct sessrec_stats st;
+    char err[128] = "";
+    size_t scored = 0;
+
+    assert_non_null(a);
+    assert_non_null(scratch);
+    assert_non_null(cand);
+    assert_non_null(cand_score);
+    sessrec_weights(a, 3, w0);
+    for (size_t i = 0; i < mid; i++) {
+        snap_apply(a, p, &ev[i], scratch, cand, cand_score);
+    }
+    sessrec_stats(a, &st);
+    if (expect_reuse) {
+        /* slots were reused before the save point: evicted sessions are in the image */
+        assert_true(st.sessions > p->max_sessions);
+    } else {
+        /* more than 512 live sessions: the key map grew past its first 1024 buckets */
+        assert_true(st.live_sessions > 512);
+    }
+    ia = save_img(a);
+    assert_int_equal(sessrec_load(p, ia.p, ia.n, &used, &b, err, sizeof(err)), 0);
+    assert_non_null(b);
+    assert_int_equal(used, ia.n);
+    ib = save_img(b);
+    assert_img_equal(&ia, &ib);
+    /* the image is not that of an empty model (the comparison above can fail) */
+    fresh = sessrec_new(p);
+    {
+        struct img iz = save_img(fresh);
+
+        assert_true(iz.n != ia.n || memcmp(iz.p, ia.p, ia.n) != 0);
+        free(iz.p);
+    }
+    sessrec_destroy(fresh);
+    /* mid-stream scores of live sessions agree */
+    for (size_t i = mid - 40; i < mid; i++) {
+        if (ev[i].item >= 0) {
+            scored += assert_same_scores(a, b, ev[i].key, p->sess_items_cap) > 0;
+        }
+    }
+    for (size_t i = mid; i < n_ev; i++) {
+        snap_apply(a, p, &ev[i], scratch, cand, cand_score);
+        snap_apply(b, p, &ev[i], scratch, cand, cand_score);
+    }
+    ia_end = save_img(a);
+    ib_end = save_img(b);
+    assert_img_equal(&ia_end, &ib_end);
+    /* the second half changed the model (equal images are not trivially equal) */
+    assert_true(ia_end.n != ia.n || memcmp(ia_end.p, ia.p, ia.n) != 0);
+    for (size_t i = n_ev - 60; i < n_ev; i++) {
+        if (ev[i].item >= 0) {
+            scored += assert_same_scores(a, b, ev[i].key, p->sess_items_cap) > 0;
+        }
+    }
+    /* a session never seen, and an ended one */
+    {
+        int32_t q[2] = { 3, 17 };
+        int32_t oa[20], ob[20];
+        float sa[20], sb[20];
+        size_t ka = sessrec_score(a, 0x5eed, q, 2, oa, sa, NULL, NULL, 20);
+        size_t kb = sessrec_score(b, 0x5eed, q, 2, ob, sb, NULL, NULL, 20);
+
+        assert_true(ka > 0);
+        assert_int_equal(ka, kb);
+        assert_memory_equal(oa, ob, ka * sizeof(*oa));
+        assert_memory_equal(sa, sb, ka * sizeof(*sa));
+    }
+    assert_true(scored > 10);
+    if (p->learning != SESSREC_LEARN_FIXED) {
+        /* learning happened (the weights the comparison covers moved) */
+        sessrec_weights(a, 3, w1);
+        assert_memory_not_equal(w0, w1, sizeof(w0));
+    }
+    /* and a model that missed one click differs (the final comparison is not vacuous) */
+    {
+        struct sessrec *c = NULL;
+        struct img ic;
+
+        assert_int_equal(sessrec_load(p, ia.p, ia.n, NULL, &c, err, sizeof(err)), 0);
+        for (size_t i = mid + 1; i < n_ev; i++) {
+            snap_apply(c, p, &ev[i], scratch, cand, cand_score);
+        }
+        ic = save_img(c);
+        assert_true(ic.n != ia_end.n || memcmp(ic.p, ia_end.p, ic.n) != 0);
+        free(ic.p);
+        sessrec_destroy(c);
+    }
+    free(ia.p);
+    free(ib.p);
+    free(ia_end.p);
+    free(ib_end.p);
+    sessrec_destroy(a);
+    sessrec_destroy(b);
+    free(scratch);
+    free(cand);
+    free(cand_score);
+    free(ev);
+}
+
+static void test_snapshot_round_trip_default(void **s)
+{
+    struct sessrec_params p;
+
+    (void)s;
+    /* the daemon's defaults as they are (blend_and_order, pairs on, learn one click in 8,
+     * a million sessions: no eviction, but the key map grows past its first size) */
+    sessrec_params_default(&p);
+    snap_round_trip(&p, 2 * SNAP_CLICKS, 0);
+    /* the same with a small session table: slots are reused (FIFO eviction) */
+    p.max_sessions = 300;
+    snap_round_trip(&p, SNAP_CLICKS, 1);
+}
+
+static void test_snapshot_round_trip_order(void **s)
+{
+    struct sessrec_params p;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
+    p.learn_every = 1;
+    p.pair_cap = 8;
+    p.max_sessions = 300;
+    p.trans_cap = 6; /* full successor / co-visit lists: space-saving eviction */
+    p.covis_cap = 6;
+    p.postings_cap = 7;
+    p.pop_top = 20;
+    /* short decays: the forward-decay references are rescaled several times */
+    p.trans_tau = 40;
+    p.pop_tau = 60;
+    p.trend_tau = 30;
+    snap_round_trip(&p, SNAP_CLICKS, 1);
+}
+
+static void test_snapshot_round_trip_blend(void **s)
+{
+    struct sessrec_params p;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.learning = SESSREC_LEARN_BLEND;
+    p.learn_every = 2;
+    p.max_sessions = 300;
+    snap_round_trip(&p, SNAP_CLICKS, 1);
+    sessrec_params_default(&p);
+    p.learning = SESSREC_LEARN_FIXED;
+    p.w[SESSREC_F_NEXT2] = 0.3f; /* pairs kept by the fixed blend */
+    p.max_sessions = 300;
+    snap_round_trip(&p, SNAP_CLICKS, 1);
+}
+
+/* A small model for the negative cases: a few sessions, one ended, one evicted. */
+static struct sessrec *snap_small(struct sessrec_params *p)
+{
+    struct sessrec *m;
+    int32_t scratch[64], cand[64];
+    float cand_score[64];
+    struct ev *ev = make_stream(120, 15, 7, NULL);
+
+    sessrec_params_default(p);
+    p->max_sessions = 20;
+    p->learn_every = 1;
+    m = sessrec_new(p);
+    assert_non_null(m);
+    assert_true(p->sess_items_cap <= 64 && p->order_top <= 64);
+    for (size_t i = 0; i < 120; i++) {
+        snap_apply(m, p, &ev[i], scratch, cand, cand_score);
+    }
+    free(ev);
+    return m;
+}
+
+static void test_snapshot_refused(void **s)
+{
+    struct sessrec_params p, q;
+    struct sessrec *m = snap_small(&p), *b = NULL;
+    struct img im = save_img(m);
+    unsigned char *copy = malloc(im.n + 16);
+    char err[128];
+    size_t used = 0;
+
+    (void)s;
+    assert_non_null(copy);
+    /* the whole image loads (control for everything below) */
+    assert_int_equal(sessrec_load(&p, im.p, im.n, &used, &b, err, sizeof(err)), 0);
+    assert_int_equal(used, im.n);
+    sessrec_destroy(b);
+    /* every proper prefix is refused with a message; each load reads a copy of exactly that
+     * many bytes (malloc'ed: ASan sees a read past it) */
+    for (size_t len = 0; len < im.n; len++) {
+        unsigned char *t = malloc(len ? len : 1);
+
+        assert_non_null(t);
+        memcpy(t, im.p, len);
+        b = (struct sessrec *)(uintptr_t)1;
+        err[0] = '\0';
+        if (sessrec_load(&p, t, len, &used, &b, err, sizeof(err)) != -1) {
+            fail_msg("a prefix of %zu of %zu bytes was accepted", len, im.n);
+        }
+        assert_null(b);
+        assert_true(err[0] != '\0');
+        free(t);
+    }
+    /* trailing bytes are not read: *used says where the image ended */
+    memcpy(copy, im.p, im.n);
+    memset(copy + im.n, 0xAB, 16);
+    assert_int_equal(sessrec_load(&p, copy, im.n + 16, &used, &b, err, sizeof(err)), 0);
+    assert_int_equal(used, im.n);
+    sessrec_destroy(b);
+    /* a flipped byte of the magic, of the version, of the end mark */
+    for (int k = 0; k < 3; k++) {
+        size_t at = k == 0 ? 0 : k == 1 ? 4 : im.n - 1;
+
+        memcpy(copy, im.p, im.n);
+        copy[at] ^= 0x20;
+        err[0] = '\0';
+        assert_int_equal(sessrec_load(&p, copy, im.n, &used, &b, err, sizeof(err)), -1);
+        assert_null(b);
+        assert_true(err[0] != '\0');
+        if (k < 2) {
+            assert_non_null(strstr(err, "version"));
+        }
+    }
+    /* other parameters: refused with -2 (not -1: the image is fine, the configuration changed),
+     * and the message says so */
+    q = p;
+    q.postings_cap = p.postings_cap + 1;
+    err[0] = '\0';
+    assert_int_equal(sessrec_load(&q, im.p, im.n, &used, &b, err, sizeof(err)), -2);
+    assert_null(b);
+    assert_non_null(strstr(err, "parameters"));
+    q = p;
+    q.learning = SESSREC_LEARN_FIXED;
+    assert_int_equal(sessrec_load(&q, im.p, im.n, &used, &b, err, sizeof(err)), -2);
+    assert_non_null(strstr(err, "parameters"));
+    q = p;
+    q.w[SESSREC_F_POP] = p.w[SESSREC_F_POP] * 2.0f + 1.0f;
+    assert_int_equal(sessrec_load(&q, im.p, im.n, &used, &b, err, sizeof(err)), -2);
+    assert_non_null(strstr(err, "parameters"));
+    /* invalid parameters: no model to load into */
+    q = p;
+    q.learning = (enum sessrec_learning)7;
+    assert_int_equal(sessrec_load(&q, im.p, im.n, &used, &b, err, sizeof(err)), -1);
+    assert_null(b);
+    /* a writer that fails stops the save with -1, wherever it fails */
+    for (size_t at = 1; at < im.n; at += im.n / 7 + 1) {
+        struct img f = { NULL, 0, 0, at };
+
+        assert_int_equal(sessrec_save(m, img_write, &f), -1);
+        assert_true(f.n <= at);
+        free(f.p);
+    }
+    free(copy);
+    free(im.p);
+    sessrec_destroy(m);
+}
+
+/* Every single-byte corruption of a small image either loads or is refused with a message;
+ * the load itself never reads out of bounds or leaks (ASan / valgrind tiers). */
+static void test_snapshot_corrupt_bytes(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *m = snap_small(&p), *b;
+    struct img im = save_img(m);
+    unsigned char *copy = malloc(im.n);
+    char err[128];
+    size_t refused = 0;
+
+    (void)s;
+    assert_non_null(copy);
+    for (size_t at = 0; at < im.n; at++) {
+        memcpy(copy, im.p, im.n);
+        copy[at] ^= 0xFF;
+        b = NULL;
+        err[0] = '\0';
+        if (sessrec_load(&p, copy, im.n, NULL, &b, err, sizeof(err)) == 0) {
+            assert_non_null(b);
+            sessrec_destroy(b);
+        } else {
+            assert_null(b);
+            assert_true(err[0] != '\0');
+            refused++;
+        }
+    }
+    /* at least the magic, version and parameter bytes are refused */
+    assert_true(refused >= 8 + sizeof(p));
+    free(copy);
+    free(im.p);
+    sessrec_destroy(m);
+}
+
+/* A forgotten session leaves no trace of its key in a snapshot; a live one is in it. */
+static void test_snapshot_forgets(void **s)
+{
+    const uint64_t victim = 0x6a09e667f3bcc908ULL, control = 0xbb67ae8584caa73bULL,
+                   evicted = 0x3c6ef372fe94f82bULL;
+    struct sessrec_params p;
+    struct sessrec *m, *b = NULL;
+    struct img im;
+    char err[128];
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.max_sessions = 64;
+    m = sessrec_new(&p);
+    assert_non_null(m);
+    /* the evicted session first (oldest-created), then the two under test among others */
+    assert_int_equal(sessrec_observe(m, evicted, 1, 0), 0);
+    assert_int_equal(sessrec_observe(m, evicted, 2, 0), 0);
+    for (uint64_t k = 1; k <= 40; k++) {
+        assert_int_equal(sessrec_observe(m, mix64(k), (int32_t)(k % 9), 0), 0);
+        if (k == 10) {
+            assert_int_equal(sessrec_observe(m, victim, 3, 0), 0);
+            assert_int_equal(sessrec_observe(m, control, 3, 0), 0);
+        }
+        if (k == 20) {
+            assert_int_equal(sessrec_observe(m, victim, 4, 0), 0);
+            assert_int_equal(sessrec_observe(m, control, 4, 0), 0);
+        }
+        assert_int_equal(sessrec_observe(m, mix64(k), (int32_t)(k % 9) + 1, 0), 0);
+    }
+    im = save_img(m);
+    assert_true(img_has(&im, &victim, sizeof(victim)));
+    assert_true(img_has(&im, &control, sizeof(control)));
+    assert_true(img_has(&im, &evicted, sizeof(evicted)));
+    free(im.p);
+
+    sessrec_end_session(m, victim);
+    im = save_img(m);
+    assert_false(img_has(&im, &victim, sizeof(victim)));
+    assert_true(img_has(&im, &control, sizeof(control)));
+    /* the model loaded from it does not know the session either, and still knows the other */
+    assert_int_equal(sessrec_load(&p, im.p, im.n, NULL, &b, err, sizeof(err)), 0);
+    {
+        int32_t it[8];
+
+        assert_int_equal(sessrec_session_items(b, victim, it, 8), 0);
+        assert_int_equal(sessrec_session_items(b, control, it, 8), 2);
+    }
+    sessrec_destroy(b);
+    free(im.p);
+
+    /* more sessions after the end, until the oldest one is evicted: neither key remains */
+    for (uint64_t k = 100; k < 130; k++) {
+        assert_int_equal(sessrec_observe(m, mix64(k), 5, 0), 0);
+    }
+    sessrec_end_session(m, control);
+    im = save_img(m);
+    assert_false(img_has(&im, &victim, sizeof(victim)));
+    assert_false(img_has(&im, &control, sizeof(control)));
+    assert_false(img_has(&im, &evicted, sizeof(evicted)));
+    /* a key still live is found (the search works on this image) */
+    {
+        uint64_t live = mix64(129);
+
+        assert_true(img_has(&im, &live, sizeof(live)));
+    }
+    free(im.p);
+    sessrec_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_inline_sort),         cmocka_unit_test(test_next_item),
-        cmocka_unit_test(test_next_item_only),      cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_ties_by_id),          cmocka_unit_test(test_repeat_and_self),
-        cmocka_unit_test(test_eviction_and_params), cmocka_unit_test(test_learn_order),
-        cmocka_unit_test(test_learn_set),           cmocka_unit_test(test_trend),
-        cmocka_unit_test(test_learn_every),         cmocka_unit_test(test_big_realloc),
-        cmocka_unit_test(test_unordered),           cmocka_unit_test(test_next2),
+        cmocka_unit_test(test_inline_sort),
+        cmocka_unit_test(test_next_item),
+        cmocka_unit_test(test_next_item_only),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_ties_by_id),
+        cmocka_unit_test(test_repeat_and_self),
+        cmocka_unit_test(test_eviction_and_params),
+        cmocka_unit_test(test_learn_order),
+        cmocka_unit_test(test_learn_set),
+        cmocka_unit_test(test_trend),
+        cmocka_unit_test(test_learn_every),
+        cmocka_unit_test(test_big_realloc),
+        cmocka_unit_test(test_unordered),
+        cmocka_unit_test(test_next2),
         cmocka_unit_test(test_order_buckets),
+        cmocka_unit_test(test_snapshot_round_trip_default),
+        cmocka_unit_test(test_snapshot_round_trip_order),
+        cmocka_unit_test(test_snapshot_round_trip_blend),
+        cmocka_unit_test(test_snapshot_refused),
+        cmocka_unit_test(test_snapshot_corrupt_bytes),
+        cmocka_unit_test(test_snapshot_forgets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
