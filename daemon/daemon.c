@@ -1343,6 +1343,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     stc.write_buffer_bytes = sc->write_buffer_mb << 20;
     stc.compression = sc->compression;
     stc.sync_commit = sc->sync_commit;
+    stc.max_wal_bytes = sc->max_wal_mb << 20;
     /* headroom for the WAL and one memtable flush: recd stops before RocksDB hits ENOSPC */
     stc.min_free_bytes = (2 * sc->write_buffer_mb + 16) << 20;
     recd_progress_set(start_progress, NULL);

@@ -559,6 +559,11 @@ static const struct recd_conf_decl state_decls[] = {
       "RocksDB memtable size in MiB per column family.", NULL, NULL },
     { "compression", RECD_CT_STRING, "\"lz4\"", 1, 16, 0, S(compression),
       "SST compression: none, lz4, zstd or snappy.", compressions, NULL },
+    { "max_wal_mb", RECD_CT_INT, "128", 16, 65536, 0, S(max_wal_mb),
+      "Bound of RocksDB's write-ahead log in MiB: past it, the column families whose data is "
+      "only in the oldest log files are flushed. A start after a crash replays at most this "
+      "much log (about 1 s per 100 MiB); a clean stop flushes everything and replays none.",
+      NULL, NULL },
     { "sync_commit", RECD_CT_BOOL, "false", 1, 0, 0, S(sync_commit),
       "fsync the write-ahead log on every batch commit. Off: a process crash loses nothing, a "
       "power loss may roll state and offsets back together to an earlier batch (still "

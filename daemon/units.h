@@ -55,6 +55,7 @@ struct recd_conf_state {
     int64_t write_buffer_mb;
     char *compression;
     int sync_commit;
+    int64_t max_wal_mb;
 };
 
 struct recd_conf_metrics {

@@ -42,6 +42,7 @@ struct recd_state_conf {
     int64_t write_buffer_bytes;
     const char *compression;       /* "none", "lz4", "zstd", "snappy" */
     int sync_commit;               /* fsync the WAL on every commit */
+    int64_t max_wal_bytes;         /* > 0: bound of the write-ahead log (flushes past it) */
     int read_only;                 /* open without the lock (recctl); never creates */
     int must_exist;                /* writable, but only an existing store: fail with
                                       RECD_ENOENT instead of creating one (recctl checkpoint) */
