@@ -6,6 +6,7 @@
  * A lock file (recd.lock, flock + our pid) keeps a second recd off the directory with a clear
  * message; RocksDB's own LOCK would refuse too, but with a less helpful error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -80,6 +81,31 @@ struct recd_state_iter {
 const char *recd_cf_name(int cf)
 {
     return (cf >= 0 && cf < RECD_CF__N) ? cf_names[cf] : "?";
+}
+
+/* 0, or -1 with errno */
+static int copy_file(const char *src, const char *dst)
+{
+    char buf[1 << 16];
+    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+    ssize_t n;
+
+    if (in < 0) {
+        return -1;
+    }
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0) {
+        if (write(out, buf, (size_t)n) != n) {
+            goto done;
+        }
+    }
+    rc = out >= 0 && n == 0 && fsync(out) == 0 ? 0 : -1;
+done:
+    if (out >= 0) {
+        close(out);
+    }
+    close(in);
+    return rc;
 }
 
 static int mkdir_p(const char *dir)
@@ -1091,6 +1117,64 @@ int recd_state_offsets(struct recd_state *st,
     return RECD_OK;
 }
 
+/* ---- blobs: immutable files beside the store ---------------------------------------------- */
+
+int recd_state_blob_path(const struct recd_state *st, const char *name, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s/blobs%s%s", st->dir, name ? "/" : "", name ? name : "");
+
+    return n < 0 || (size_t)n >= len ? RECD_EINVAL : RECD_OK;
+}
+
+int recd_state_blob_dir_make(const struct recd_state *st, char *errstr, size_t errlen)
+{
+    char path[4096];
+
+    if (recd_state_blob_path(st, NULL, path, sizeof(path)) != RECD_OK) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "state directory path too long");
+    }
+    if (mkdir(path, 0750) == -1 && errno != EEXIST) {
+        return recd_seterr(errstr, errlen, RECD_EIO, "cannot create %s: %s", path, strerror(errno));
+    }
+    return RECD_OK;
+}
+
+/* the blobs into the checkpoint: hard links (the files are immutable), copies across
+ * filesystems */
+static int checkpoint_blobs(struct recd_state *st, const char *dir, char *errstr, size_t errlen)
+{
+    char src[4096], dst[4096];
+    struct dirent *e;
+    DIR *d;
+    int rc = RECD_OK;
+
+    if (recd_state_blob_path(st, NULL, src, sizeof(src)) != RECD_OK || (d = opendir(src)) == NULL) {
+        return RECD_OK; /* no blobs */
+    }
+    snprintf(dst, sizeof(dst), "%s/blobs", dir);
+    if (mkdir(dst, 0750) == -1 && errno != EEXIST) {
+        closedir(d);
+        return recd_seterr(errstr, errlen, RECD_EIO, "checkpoint: cannot create %s: %s", dst,
+                           strerror(errno));
+    }
+    while (rc == RECD_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp") != NULL) {
+            continue;
+        }
+        snprintf(src, sizeof(src), "%s/blobs/%s", st->dir, e->d_name);
+        snprintf(dst, sizeof(dst), "%s/blobs/%s", dir, e->d_name);
+        if (link(src, dst) == 0) {
+            continue;
+        }
+        rc = copy_file(src, dst) == 0
+            ? RECD_OK
+            : recd_seterr(errstr, errlen, RECD_EIO, "checkpoint: cannot copy %s: %s", src,
+                          strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
 int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, size_t errlen)
 {
     char *err = NULL;
@@ -1110,7 +1194,7 @@ int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, 
         rocksdb_free(err);
         return rc;
     }
-    return RECD_OK;
+    return checkpoint_blobs(st, dir, errstr, errlen);
 }
 
 int64_t recd_state_size_bytes(struct recd_state *st)

@@ -145,6 +145,12 @@ int recd_state_offsets(struct recd_state *st,
                        int (*fn)(void *arg, const char *topic, int32_t partition, int64_t next),
                        void *arg);
 /* RocksDB checkpoint into dir (must not exist). */
+/* Blobs: immutable files an operator keeps beside the store, in <dir>/blobs, referenced from
+ * its keys (the sgd model snapshot). The path of blob `name` (NULL: the directory); the
+ * directory created (writable stores). A checkpoint hard-links (or copies) every blob;
+ * files named *.tmp are being written and are left out. */
+int recd_state_blob_path(const struct recd_state *st, const char *name, char *out, size_t len);
+int recd_state_blob_dir_make(const struct recd_state *st, char *errstr, size_t errlen);
 int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, size_t errlen);
 /* Approximate bytes on disk (SST + WAL). */
 int64_t recd_state_size_bytes(struct recd_state *st);

@@ -58,7 +58,7 @@ struct sgd_conf {
 #undef ME
     int mf, mf_text;
     double weight_click, weight_cart, weight_purchase;
-    int64_t snapshot_every;
+    int64_t snapshot_every, snapshot_commit_after;
     int learn_blend, learn_order;   /* deprecated: learning */
     char *tuning;                   /* deprecated: the keys */
 };
@@ -123,6 +123,17 @@ static int check_tuning(const struct recd_conf_decl *d, const void *value, char 
     return RECD_OK;
 }
 
+static int check_snapshot_every(const struct recd_conf_decl *d, const void *value, char *errstr,
+                                size_t errlen)
+{
+    (void)d;
+    if (*(const int64_t *)value % LOG_CHUNK != 0) {
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "must be a multiple of %d (a snapshot starts a log chunk)", LOG_CHUNK);
+    }
+    return RECD_OK;
+}
+
 #define C(f) offsetof(struct sgd_conf, f)
 #define RU(name, field, def, lo, hi, desc) \
     { #name, RECD_CT_INT, #def, lo, hi, 0, C(name), desc, NULL, NULL },
@@ -151,11 +162,17 @@ static const struct recd_conf_decl sgd_decls[] = {
      "Weight of an add-to-cart click in the MF loss.", NULL, NULL},
     {"weight_purchase", RECD_CT_DOUBLE, "3.0", 0.001, 100, 0, C(weight_purchase),
      "Weight of a purchased item (each order line) in the MF loss.", NULL, NULL},
-    {"snapshot_every", RECD_CT_INT, "262144", 256, 1099511627776LL, 0, C(snapshot_every),
-     "Snapshot the model (written to the state store with the batch's offsets; the event log "
-     "before it is deleted) after every this many logged events, and after each user "
-     "deletion. A start loads the snapshot and replays at most this many events (about 7 us "
-     "each).", NULL, NULL},
+    {"snapshot_every", RECD_CT_INT, "196608", 512, 1099511627776LL, 0, C(snapshot_every),
+     "Snapshot the model after every this many logged events (a multiple of 256): a child "
+     "process writes it beside the state while the batches go on, and the event log before "
+     "it is deleted when it commits. A start loads the snapshot and replays at most this "
+     "many events plus snapshot_commit_after (about 7 us each). After each user deletion the "
+     "model is also snapshotted, at once.", NULL, check_snapshot_every},
+    {"snapshot_commit_after", RECD_CT_INT, "32768", 256, 1099511627776LL, 0,
+     C(snapshot_commit_after),
+     "Logged events between the start of a snapshot and the batch that commits it (which "
+     "waits for the snapshot's writer if it has not finished by then). Must be less than "
+     "snapshot_every.", NULL, NULL},
     {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
      "Deprecated, use learning: true is learning = \"blend\".", NULL, check_learn_blend},
     {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
@@ -234,7 +251,8 @@ static void sgd_fini(void *ctx)
     free(op->scratch_items);
     free(op->cand);
     free(op->cand_score);
-    recd_buf_free(&op->snap);
+    sgd_store_abort(op);
+    sgd_store_committed(op, 0);
     free(op);
 }
 
@@ -342,7 +360,19 @@ static int sgd_init(void **ctx, const void *conf, const struct recd_op_env *env,
         }
     }
     op->snapshot_every = (uint64_t)c->snapshot_every;
-    recd_buf_init(&op->snap);
+    op->snapshot_delay = (uint64_t)c->snapshot_commit_after;
+    op->job.report_fd = op->ready.report_fd = -1;
+    if (c->snapshot_commit_after >= c->snapshot_every) {
+        free(op);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "operators.sgd.snapshot_commit_after (%lld) must be less than "
+                           "snapshot_every (%lld)",
+                           (long long)c->snapshot_commit_after, (long long)c->snapshot_every);
+    }
+    if ((rc = recd_state_blob_dir_make(op->state, errstr, errlen)) != RECD_OK) {
+        free(op);
+        return rc;
+    }
     op->weight[LOG_CLICK] = (float)c->weight_click;
     op->weight[LOG_CART] = (float)c->weight_cart;
     op->weight[LOG_PURCHASE] = (float)c->weight_purchase;
@@ -429,10 +459,12 @@ static int derive(struct sgd *op, const struct recd_event *ev)
     return RECD_OK;
 }
 
-/* Learn the batch. Its log records are derived first, then learned in order; the model is
- * snapshotted after the last record of the batch that ends a forgotten user's session (the
- * log before it must go) or completes a multiple of snapshot_every events. The position is a
- * function of the event sequence, so the stored state does not depend on batch boundaries. */
+/* Learn the batch. Its log records are derived first, then learned in order; after each
+ * record the store decides on snapshots (sgd_store_after: a multiple of snapshot_every starts
+ * one, its commit point waits for it), and after the last record of the batch that ends a
+ * forgotten user's session (not an expired one's) the model is snapshotted at once, so that
+ * the log before it goes with the deletion. Every position is a function of the event
+ * sequence, so the stored state does not depend on batch boundaries. */
 static int sgd_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
 {
     struct sgd *op = ctx;
@@ -446,18 +478,22 @@ static int sgd_process(void *ctx, struct recd_batch *b, char *errstr, size_t err
     }
     first = op->n_events - (op->n_pending - from); /* events before this call's records */
     for (size_t j = from; j < op->n_pending; j++) {
-        if (op->pending[j].item < 0 || (first + (j - from) + 1) % op->snapshot_every == 0) {
+        if (op->pending[j].item < 0) {
             at = j;
         }
     }
     for (size_t j = from; j < op->n_pending; j++) {
         int rc = sgd_apply(op, &op->pending[j]);
 
-        if (rc == RECD_OK && j == at) {
-            rc = sgd_store_snapshot(op, first + (j - from) + 1);
-        }
         if (rc != RECD_OK) {
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
+        }
+        rc = sgd_store_after(op, first + (j - from) + 1, j == at);
+        if (rc != RECD_OK) {
+            return recd_seterr(errstr, errlen, rc,
+                               "sgd: cannot snapshot the model after a "
+                               "deletion: %s",
+                               recd_strerror(rc));
         }
     }
     return RECD_OK;

@@ -46,15 +46,24 @@ struct sgd {
     struct log_rec *pending;        /* this batch's log records */
     size_t n_pending, cap_pending;
     /* the event log holds the committed events [base, n_committed); the model snapshot is
-     * the model after the first `base` events (none while base is 0) */
+     * the model after the first `base` events (none while base is 0), in blob snap_name */
     uint64_t base;
-    uint64_t snapshot_every;        /* operators.sgd.snapshot_every */
-    uint32_t snap_pieces;           /* pieces of the committed snapshot */
-    struct recd_buf snap;           /* owned: this batch's snapshot image, empty: none */
-    uint64_t snap_pos;              /* its position (events it covers) */
-    uint32_t snap_pieces_next;      /* its pieces once written */
-    int64_t snap_t0;                /* when it was started (monotonic ns) */
-    int64_t snap_ns;                /* time taken to make it */
+    char snap_name[48];             /* "" while there is none */
+    uint64_t snapshot_every;        /* operators.sgd.snapshot_every (a multiple of LOG_CHUNK) */
+    uint64_t snapshot_delay;        /* operators.sgd.snapshot_commit_after */
+    struct sgd_snap_job {           /* the snapshot being written, or written and not committed */
+        int active;
+        int sync;                   /* written in this batch (after a deletion) */
+        int ready;                  /* written: name, bytes, hash are valid */
+        int pid;                    /* the child process writing it (0: none) */
+        int report_fd;              /* the child's report (-1: none) */
+        uint64_t pos;               /* events it covers */
+        uint64_t commit_at;         /* events after which its batch commits it (async) */
+        uint64_t bytes, hash;       /* the image's size and XXH3-64 */
+        char name[48];              /* its blob */
+        int64_t t0_ns, made_ns;     /* started, time to write it (async: to fork it) */
+    } job, ready;                   /* job: being written; ready: written, committed by this
+                                     * batch's write (a later one supersedes it) */
     struct log_rec tail[LOG_CHUNK]; /* committed records of the last, partial chunk (>= base) */
     size_t n_tail;
     struct log_rec next_tail[LOG_CHUNK]; /* the same after this batch commits */
@@ -78,8 +87,13 @@ int sgd_model_new(struct sgd *op, struct sessrec **model, struct mf **mf);
 /* sgd_store.c: the model from the newest snapshot and the log after it (replaces op->model
  * and op->mf). RECD_OK, or an error with errstr set (a corrupt log or snapshot). */
 int sgd_store_load(struct sgd *op, char *errstr, size_t errlen);
-/* sgd_store.c: the image of the current model as the snapshot at position pos (op->snap). */
-int sgd_store_snapshot(struct sgd *op, uint64_t pos);
+/* sgd_store.c: after the record that made the log reach `pos` events: a snapshot is started
+ * (a multiple of snapshot_every: written by a child process, committed snapshot_commit_after
+ * events later) or written now (`deletion`: committed in this batch), or a pending one becomes
+ * due. RECD_OK, or an error (a snapshot that cannot be written after a deletion). */
+int sgd_store_after(struct sgd *op, uint64_t pos, int deletion);
+/* sgd_store.c: stop a snapshot being written (its child killed, its files removed). */
+void sgd_store_abort(struct sgd *op);
 /* sgd_store.c: this batch's log records, and the snapshot if one was taken, into the batch's
  * write. */
 int sgd_store_checkpoint(struct sgd *op, struct recd_txn *txn, char *errstr, size_t errlen);

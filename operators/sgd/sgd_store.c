@@ -1,53 +1,75 @@
 /*
- * sgd_store.c — the sgd operator's persistence: the event log and the model snapshot, both in
- * the MODEL column family and both written in the batch's atomic write, so that they commit
- * together with the input offsets (exactly-once) and a kill at any point loses nothing.
+ * sgd_store.c — the sgd operator's persistence: the event log in the MODEL column family and
+ * the model snapshot in a blob file beside the store (state.h "blobs"), tied together by a
+ * descriptor key that commits in a batch's atomic write with the input offsets — so a kill at
+ * any point loses nothing and applies nothing twice.
  *
- * Keys:
+ * Keys (MODEL column family):
  *   "sr.n"                      u64: events logged since the first start (the log's end)
  *   "srl" 0x00 <chunk be64>     the event log: chunk c holds the records of events
  *                               [max(c * LOG_CHUNK, base), min((c + 1) * LOG_CHUNK, n)), each
  *                               {session key u64, item i32, ts i64}
- *   "sr.snap"                   the snapshot's descriptor (struct snap_desc)
- *   "srs" 0x00 <piece be32>     the snapshot image in pieces of SNAP_PIECE bytes
+ *   "sr.snap"                   the descriptor (struct snap_desc): position, size, XXH3-64 and
+ *                               blob name of the snapshot
+ * Blob "sgd-<position>.snap": "SGS1", u32 version, u64 position, u8 has_mf, the sessrec image
+ * (models/sessrec/sessrec_snapshot.c), the MF image when has_mf (models/mf/mf.c, mf_save).
  *
- * The snapshot is the model after its first `base` events: "SGS1", u32 version, u64 position,
- * u8 has_mf, the sessrec image (models/sessrec/sessrec_snapshot.c), the MF image when has_mf
- * (models/mf/mf.c, mf_save). One snapshot is kept: writing one rewrites the pieces, deletes
- * the extra old pieces and every log record before its position in the same write. A start
- * loads the snapshot and replays the log after it; the snapshot's checksum (XXH3-64 of the
- * image) is checked first. Snapshot positions depend only on the event sequence (sgd.c), so
- * the stored bytes never depend on batch boundaries or restarts.
+ * When. After every snapshot_every logged events (a multiple of LOG_CHUNK, so a snapshot
+ * starts a chunk) a child process (fork: a copy-on-write image of the model at that exact
+ * event) writes the blob while the batches go on; the batch that contains the event
+ * snapshot_commit_after events later waits for the child (it has long finished unless the
+ * disk is slower than that many events) and commits the descriptor, deleting the log before
+ * the snapshot. After a user deletion the snapshot is written at once and committed in the
+ * same batch, so that the log holding the user's clicks goes with the deletion. Both positions
+ * depend only on the event sequence (a start that replays past a snapshot position whose
+ * commit is not due yet starts that snapshot again), so the stored state does not depend on
+ * batch boundaries, restarts or timing. A committed snapshot's predecessor and any blob no
+ * descriptor names (a crash between writing and committing) are deleted.
  *
  * A snapshot saved under other model parameters (the operators.sgd keys changed) or another
  * text dimension cannot be loaded: the model starts empty and learns from the log after it,
  * with a warning.
  */
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no malloc in the child */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
-#include "services/embed.h"
 #include "log.h"
 #include "recd.h"
+#include "services/embed.h"
 #include "sgd_internal.h"
 #include "state.h"
 
 #define SNAP_VERSION 1u
-#define SNAP_PIECE   (4u << 20) /* bytes per snapshot piece (one RocksDB value) */
+#define DESC_VERSION 2u
 
 #pragma pack(push, 1)
 struct snap_desc {
-    char magic[4]; /* "SGD1" */
+    char magic[4]; /* "SGD2" */
     uint32_t version;
     uint64_t position; /* events the snapshot covers */
     uint64_t bytes;    /* image size */
-    uint32_t pieces;
-    uint64_t hash; /* XXH3-64 of the image */
+    uint64_t hash;     /* XXH3-64 of the image */
+    char name[48];     /* blob name, NUL-terminated */
 };
 #pragma pack(pop)
+
+/* what the child reports through its pipe */
+struct snap_report {
+    int32_t ok;
+    uint64_t bytes, hash;
+};
 
 static void log_key(uint8_t key[12], uint64_t chunk)
 {
@@ -58,78 +80,295 @@ static void log_key(uint8_t key[12], uint64_t chunk)
     }
 }
 
-static void piece_key(uint8_t key[8], uint32_t piece)
+static void blob_name(char *out, size_t len, uint64_t pos)
 {
-    memcpy(key, "srs", 4);
-    for (int i = 7; i >= 4; i--) {
-        key[i] = (uint8_t)piece;
-        piece >>= 8;
+    snprintf(out, len, "sgd-%llu.snap", (unsigned long long)pos);
+}
+
+/* ---- writing an image ---------------------------------------------------------------------- */
+
+/* A buffered file writer that hashes what it writes; no allocation (it runs in the child). */
+struct fwriter {
+    int fd;
+    int err;
+    size_t n;
+    uint64_t bytes;
+    XXH3_state_t h;
+    unsigned char buf[1 << 16];
+};
+
+static void fw_flush(struct fwriter *w)
+{
+    size_t off = 0;
+
+    while (w->err == 0 && off < w->n) {
+        ssize_t r = write(w->fd, w->buf + off, w->n - off);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            w->err = -1;
+            break;
+        }
+        off += (size_t)r;
     }
+    w->n = 0;
 }
 
-/* ---- taking a snapshot ------------------------------------------------------------------ */
-
-static int to_buf(void *ctx, const void *p, size_t n)
+static int fw_put(void *ctx, const void *p, size_t n)
 {
-    return recd_buf_append(ctx, p, n) == RECD_OK ? 0 : -1;
+    struct fwriter *w = ctx;
+    const unsigned char *s = p;
+
+    XXH3_64bits_update(&w->h, p, n);
+    w->bytes += n;
+    while (w->err == 0 && n > 0) {
+        size_t take = sizeof(w->buf) - w->n < n ? sizeof(w->buf) - w->n : n;
+
+        memcpy(w->buf + w->n, s, take);
+        w->n += take;
+        s += take;
+        n -= take;
+        if (w->n == sizeof(w->buf)) {
+            fw_flush(w);
+        }
+    }
+    return w->err;
 }
 
-int sgd_store_snapshot(struct sgd *op, uint64_t pos)
+/* The model as blob `name` (written as name.tmp, fsynced, renamed, the directory fsynced):
+ * 0 with the size and hash, or -1 (errno). Allocates nothing: safe in a forked child. */
+static int write_image(struct sgd *op, const char *name, uint64_t pos, uint64_t *bytes,
+                       uint64_t *hash)
 {
-    int64_t t0 = recd_now_mono_ns();
+    static struct fwriter w; /* 64 KiB: not on the stack */
+    char path[4096], tmp[4200], dir[4096];
     const uint32_t version = SNAP_VERSION;
     const uint8_t has_mf = op->mf != NULL;
+    int dfd, rc;
 
-    op->snap.len = 0;
-    if (recd_buf_append(&op->snap, "SGS1", 4) != RECD_OK ||
-        recd_buf_append(&op->snap, &version, sizeof(version)) != RECD_OK ||
-        recd_buf_append(&op->snap, &pos, sizeof(pos)) != RECD_OK ||
-        recd_buf_append(&op->snap, &has_mf, 1) != RECD_OK ||
-        sessrec_save(op->model, to_buf, &op->snap) != 0 ||
-        (op->mf != NULL && mf_save(op->mf, to_buf, &op->snap) != 0)) {
-        op->snap.len = 0;
-        return RECD_ENOMEM;
+    if (recd_state_blob_path(op->state, name, path, sizeof(path)) != RECD_OK ||
+        recd_state_blob_path(op->state, NULL, dir, sizeof(dir)) != RECD_OK) {
+        errno = ENAMETOOLONG;
+        return -1;
     }
-    op->snap_pos = pos;
-    op->snap_t0 = t0;
-    op->snap_ns = recd_now_mono_ns() - t0;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    memset(&w, 0, offsetof(struct fwriter, buf));
+    XXH3_64bits_reset(&w.h);
+    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (w.fd < 0) {
+        return -1;
+    }
+    fw_put(&w, "SGS1", 4);
+    fw_put(&w, &version, sizeof(version));
+    fw_put(&w, &pos, sizeof(pos));
+    fw_put(&w, &has_mf, 1);
+    if (sessrec_save(op->model, fw_put, &w) != 0 ||
+        (op->mf != NULL && mf_save(op->mf, (mf_write_fn)fw_put, &w) != 0)) {
+        w.err = -1;
+    }
+    fw_flush(&w);
+    rc = w.err == 0 && fsync(w.fd) == 0 ? 0 : -1;
+    close(w.fd);
+    if (rc == 0) {
+        rc = rename(tmp, path);
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    *bytes = w.bytes;
+    *hash = XXH3_64bits_digest(&w.h);
+    return 0;
+}
+
+/* ---- snapshot jobs -------------------------------------------------------------------------- */
+
+static void remove_blob(struct sgd *op, const char *name)
+{
+    char path[4096], tmp[4200];
+
+    if (name[0] != '\0' && recd_state_blob_path(op->state, name, path, sizeof(path)) == RECD_OK) {
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        unlink(path);
+        unlink(tmp);
+    }
+}
+
+static void job_clear(struct sgd_snap_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->report_fd = -1;
+}
+
+void sgd_store_abort(struct sgd *op)
+{
+    if (op->job.pid > 0) {
+        kill(op->job.pid, SIGKILL);
+        while (waitpid(op->job.pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (op->job.report_fd >= 0) {
+        close(op->job.report_fd);
+    }
+    if (op->job.active) {
+        remove_blob(op, op->job.name);
+    }
+    job_clear(&op->job);
+}
+
+/* a written snapshot to commit with this batch; one written earlier in the batch is dropped */
+static void make_ready(struct sgd *op, const struct sgd_snap_job *j)
+{
+    if (op->ready.active && strcmp(op->ready.name, j->name) != 0) {
+        remove_blob(op, op->ready.name);
+    }
+    op->ready = *j;
+    op->ready.pid = 0;
+    op->ready.report_fd = -1;
+}
+
+/* fork a child that writes the snapshot at pos */
+static int start_async(struct sgd *op, uint64_t pos)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe(fds) != 0) {
+        return RECD_EIO;
+    }
+    job_clear(&op->job);
+    op->job.t0_ns = recd_now_mono_ns();
+    op->job.pos = pos;
+    op->job.commit_at = pos + op->snapshot_delay;
+    blob_name(op->job.name, sizeof(op->job.name), pos);
+    pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        op->job.report_fd = -1;
+        return RECD_EIO;
+    }
+    if (pid == 0) { /* the child: write, report, leave without running the parent's exits */
+        struct snap_report r = { 0, 0, 0 };
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives recd (a next start rewrites it) */
+        if (getppid() == 1) {
+            _exit(3);
+        }
+        close(fds[0]);
+        r.ok = write_image(op, op->job.name, pos, &r.bytes, &r.hash) == 0;
+        if (write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+            _exit(2);
+        }
+        _exit(r.ok ? 0 : 1);
+    }
+    close(fds[1]);
+    op->job.active = 1;
+    op->job.pid = pid;
+    op->job.report_fd = fds[0];
+    op->job.made_ns = recd_now_mono_ns() - op->job.t0_ns;
     return RECD_OK;
 }
 
-/* ---- the batch's write ------------------------------------------------------------------ */
-
-/* the snapshot's pieces and descriptor, the extra old pieces and the log before it deleted */
-static int write_snapshot(struct sgd *op, struct recd_txn *txn)
+/* wait for the child (it has usually long finished) and read its report */
+static int finish_async(struct sgd *op)
 {
-    uint32_t pieces = (uint32_t)((op->snap.len + SNAP_PIECE - 1) / SNAP_PIECE);
+    struct snap_report r = { 0, 0, 0 };
+    ssize_t n;
+    int status = 0;
+
+    do {
+        n = read(op->job.report_fd, &r, sizeof(r));
+    } while (n < 0 && errno == EINTR);
+    while (waitpid(op->job.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(op->job.report_fd);
+    op->job.report_fd = -1;
+    op->job.pid = 0;
+    if (n != (ssize_t)sizeof(r) || !r.ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        RLOG_ERR(RECD_LOG_OPERATOR,
+                 "sgd: the model snapshot at %llu events could not be written (blob %s): the "
+                 "event log is kept until the next one",
+                 (unsigned long long)op->job.pos, op->job.name);
+        remove_blob(op, op->job.name);
+        job_clear(&op->job);
+        return RECD_OK;
+    }
+    op->job.bytes = r.bytes;
+    op->job.hash = r.hash;
+    op->job.ready = 1;
+    make_ready(op, &op->job);
+    job_clear(&op->job);
+    return RECD_OK;
+}
+
+int sgd_store_after(struct sgd *op, uint64_t pos, int deletion)
+{
+    if (deletion) { /* now: the log with the user's clicks goes in this batch */
+        struct sgd_snap_job j;
+
+        sgd_store_abort(op); /* an older snapshot still being written is superseded */
+        job_clear(&j);
+        j.pos = pos;
+        j.t0_ns = recd_now_mono_ns();
+        blob_name(j.name, sizeof(j.name), pos);
+        if (write_image(op, j.name, pos, &j.bytes, &j.hash) != 0) {
+            RLOG_ERR(RECD_LOG_OPERATOR, "sgd: cannot write the model snapshot: %s",
+                     strerror(errno));
+            return RECD_EIO;
+        }
+        j.active = j.sync = j.ready = 1;
+        j.made_ns = recd_now_mono_ns() - j.t0_ns;
+        make_ready(op, &j);
+        return RECD_OK;
+    }
+    if (op->job.active && op->job.pid > 0 && pos == op->job.commit_at) {
+        int rc = finish_async(op);
+
+        if (rc != RECD_OK || pos % op->snapshot_every != 0) {
+            return rc;
+        }
+    }
+    if (pos % op->snapshot_every == 0 && !op->job.active) {
+        return start_async(op, pos);
+    }
+    return RECD_OK;
+}
+
+/* ---- the batch's write ---------------------------------------------------------------------- */
+
+/* the descriptor of the job's snapshot, and the log before it deleted */
+static int write_descriptor(struct sgd *op, struct recd_txn *txn)
+{
     struct snap_desc d;
     uint8_t key[12], to[12];
-    int rc;
+    /* an async snapshot starts a chunk (its records are all after it); a deletion's may fall
+     * inside one, which is rewritten from this batch's records */
+    uint64_t upto = op->ready.sync ? op->ready.pos / LOG_CHUNK + 1 : op->ready.pos / LOG_CHUNK;
+    int rc = RECD_OK;
 
-    log_key(key, 0);
-    log_key(to, op->snap_pos / LOG_CHUNK + 1);
-    rc = recd_txn_del_range(txn, RECD_CF_MODEL, key, sizeof(key), to, sizeof(to));
-    for (uint32_t i = 0; rc == RECD_OK && i < pieces; i++) {
-        size_t off = (size_t)i * SNAP_PIECE;
-        size_t len = op->snap.len - off < SNAP_PIECE ? op->snap.len - off : SNAP_PIECE;
-
-        piece_key(key, i);
-        rc = recd_txn_put(txn, RECD_CF_MODEL, key, 8, op->snap.data + off, len);
+    if (upto > 0) {
+        log_key(key, 0);
+        log_key(to, upto);
+        rc = recd_txn_del_range(txn, RECD_CF_MODEL, key, sizeof(key), to, sizeof(to));
     }
-    for (uint32_t i = pieces; rc == RECD_OK && i < op->snap_pieces; i++) {
-        piece_key(key, i);
-        rc = recd_txn_del(txn, RECD_CF_MODEL, key, 8);
-    }
-    memcpy(d.magic, "SGD1", 4);
-    d.version = SNAP_VERSION;
-    d.position = op->snap_pos;
-    d.bytes = op->snap.len;
-    d.pieces = pieces;
-    d.hash = XXH3_64bits(op->snap.data, op->snap.len);
+    memset(&d, 0, sizeof(d));
+    memcpy(d.magic, "SGD2", 4);
+    d.version = DESC_VERSION;
+    d.position = op->ready.pos;
+    d.bytes = op->ready.bytes;
+    d.hash = op->ready.hash;
+    snprintf(d.name, sizeof(d.name), "%s", op->ready.name);
     if (rc == RECD_OK) {
         rc = recd_txn_put(txn, RECD_CF_MODEL, "sr.snap", 7, &d, sizeof(d));
     }
-    op->snap_pieces_next = pieces;
     return rc;
 }
 
@@ -170,16 +409,16 @@ int sgd_store_checkpoint(struct sgd *op, struct recd_txn *txn, char *errstr, siz
     int rc = RECD_OK;
 
     op->n_next_tail = op->n_tail;
-    if (op->snap.len > 0) {
-        size_t skip = (size_t)(op->snap_pos - op->n_committed);
+    if (op->ready.active) {
+        rc = write_descriptor(op, txn);
+    }
+    if (rc == RECD_OK && op->ready.active && op->ready.sync) {
+        /* the deletion's snapshot is in this batch: the log restarts at it */
+        size_t skip = (size_t)(op->ready.pos - op->n_committed);
 
         op->n_next_tail = 0;
-        rc = write_snapshot(op, txn);
-        if (rc == RECD_OK) {
-            rc = write_log(op, txn, op->snap_pos, NULL, 0, op->pending + skip,
-                           op->n_pending - skip);
-        }
-    } else if (op->n_pending > 0) {
+        rc = write_log(op, txn, op->ready.pos, NULL, 0, op->pending + skip, op->n_pending - skip);
+    } else if (rc == RECD_OK && op->n_pending > 0) {
         rc = write_log(op, txn, op->n_committed - op->n_tail, op->tail, op->n_tail, op->pending,
                        op->n_pending);
     }
@@ -197,34 +436,41 @@ void sgd_store_committed(struct sgd *op, int ok)
     if (ok) {
         memcpy(op->tail, op->next_tail, op->n_next_tail * sizeof(op->tail[0]));
         op->n_tail = op->n_next_tail;
-        if (op->snap.len > 0) {
-            /* made: the image; committed: from the image's start to the end of the batch's
-             * write (the rest of the batch's events, the write of the pieces, the commit) —
-             * the most the snapshot can have delayed the batch */
+        if (op->ready.active) {
+            const struct sgd_snap_job *j = &op->ready;
+
+            /* made: writing the image (a deletion's) or forking its writer; committed: from
+             * its start to this commit */
             RLOG_INFO(RECD_LOG_OPERATOR,
-                      "sgd: model snapshot at %llu events: %.1f MB, made in %.1f ms, committed "
-                      "%.1f ms after its start, %llu log events before it deleted",
-                      (unsigned long long)op->snap_pos, (double)op->snap.len / 1e6,
-                      (double)op->snap_ns / 1e6, (double)(recd_now_mono_ns() - op->snap_t0) / 1e6,
-                      (unsigned long long)(op->snap_pos - op->base));
-            op->base = op->snap_pos;
-            op->snap_pieces = op->snap_pieces_next;
+                      "sgd: model snapshot at %llu events: %.1f MB, made in %.1f ms (%s), "
+                      "committed %.1f ms after its start, %llu log events before it deleted",
+                      (unsigned long long)j->pos, (double)j->bytes / 1e6, (double)j->made_ns / 1e6,
+                      j->sync ? "written" : "forked", (double)(recd_now_mono_ns() - j->t0_ns) / 1e6,
+                      (unsigned long long)(j->pos - op->base));
+            if (strcmp(op->snap_name, j->name) != 0) {
+                remove_blob(op, op->snap_name);
+            }
+            op->base = j->pos;
+            snprintf(op->snap_name, sizeof(op->snap_name), "%s", j->name);
+            job_clear(&op->ready);
         }
         op->n_committed = op->n_events;
+    } else if (op->ready.active) {
+        remove_blob(op, op->ready.name); /* the build() that follows starts it again if due */
+        job_clear(&op->ready);
     }
     op->n_pending = 0;
-    recd_buf_free(&op->snap); /* as large as the model: not kept between snapshots */
-    recd_buf_init(&op->snap);
 }
 
-/* ---- loading ---------------------------------------------------------------------------- */
+/* ---- loading ------------------------------------------------------------------------------- */
 
-/* The snapshot's image into b; 0 pieces (no snapshot): b empty. */
+/* The committed snapshot's image into b (b empty, d zero: none). */
 static int read_image(struct sgd *op, struct snap_desc *d, struct recd_buf *b, char *errstr,
                       size_t errlen)
 {
+    char path[4096];
     struct recd_buf v;
-    uint8_t key[8];
+    FILE *f;
     int rc;
 
     recd_buf_init(&v);
@@ -236,30 +482,44 @@ static int read_image(struct sgd *op, struct snap_desc *d, struct recd_buf *b, c
     }
     if (rc != RECD_OK || v.len != sizeof(*d)) {
         recd_buf_free(&v);
-        return recd_seterr(errstr, errlen, RECD_ESTATE, "sgd: unreadable snapshot descriptor");
+        return recd_seterr(errstr, errlen, RECD_ESTATE,
+                           "sgd: unreadable model snapshot descriptor (another format?)");
     }
     memcpy(d, v.data, sizeof(*d));
-    if (memcmp(d->magic, "SGD1", 4) != 0 || d->version != SNAP_VERSION) {
-        recd_buf_free(&v);
+    recd_buf_free(&v);
+    d->name[sizeof(d->name) - 1] = '\0';
+    if (memcmp(d->magic, "SGD2", 4) != 0 || d->version != DESC_VERSION ||
+        strchr(d->name, '/') != NULL || d->name[0] == '\0') {
         return recd_seterr(errstr, errlen, RECD_ESTATE,
-                           "sgd: model snapshot of an unknown format (version %u)", d->version);
+                           "sgd: model snapshot descriptor of an unknown format (version %u)",
+                           d->version);
     }
-    for (uint32_t i = 0; rc == RECD_OK && i < d->pieces; i++) {
+    if (recd_state_blob_path(op->state, d->name, path, sizeof(path)) != RECD_OK ||
+        (f = fopen(path, "rb")) == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ESTATE,
+                           "sgd: the model snapshot %s/blobs/%s cannot be read: %s "
+                           "(a state directory restored without its blobs?)",
+                           "<state>", d->name, strerror(errno));
+    }
+    rc = recd_buf_reserve(b, (size_t)d->bytes + 1);
+    while (rc == RECD_OK) {
+        size_t want = b->cap - b->len, got;
+
         recd_progress("sgd: reading the model snapshot: %.0f of %.0f MB", (double)b->len / 1e6,
                       (double)d->bytes / 1e6);
-        piece_key(key, i);
-        rc = recd_state_get(op->state, RECD_CF_MODEL, key, sizeof(key), &v);
-        if (rc == RECD_OK) {
-            rc = recd_buf_append(b, v.data, v.len);
+        got = fread(b->data + b->len, 1, want < (1u << 24) ? want : (1u << 24), f);
+        b->len += got;
+        if (got == 0 || b->len > d->bytes) {
+            break;
         }
     }
-    recd_buf_free(&v);
+    fclose(f);
     if (rc != RECD_OK || b->len != d->bytes || XXH3_64bits(b->data, b->len) != d->hash) {
         return recd_seterr(errstr, errlen, RECD_ESTATE,
-                           "sgd: the model snapshot at %llu events is incomplete or corrupt "
-                           "(%zu of %llu bytes, checksum %s)",
-                           (unsigned long long)d->position, b->len, (unsigned long long)d->bytes,
-                           b->len == d->bytes ? "wrong" : "not checked");
+                           "sgd: the model snapshot %s is incomplete or corrupt (%zu of %llu "
+                           "bytes%s)",
+                           d->name, b->len, (unsigned long long)d->bytes,
+                           b->len == d->bytes ? ", checksum wrong" : "");
     }
     return RECD_OK;
 }
@@ -270,7 +530,7 @@ static int load_image(struct sgd *op, const struct recd_buf *b, char *errstr, si
     const unsigned char *p = b->data;
     size_t used = 0, tdim = op->embed != NULL ? recd_embed_dim(op->embed) : 0;
     char err[160];
-    int r = -1;
+    int r;
 
     if (b->len < 17 || memcmp(p, "SGS1", 4) != 0) {
         return recd_seterr(errstr, errlen, RECD_ESTATE, "sgd: model snapshot: bad image");
@@ -301,7 +561,8 @@ static int load_image(struct sgd *op, const struct recd_buf *b, char *errstr, si
     return RECD_OK;
 }
 
-/* the log after the snapshot, through the live code path */
+/* the log after the snapshot, through the live code path; a snapshot position on the way
+ * whose commit is not due yet starts its snapshot again (as the run before did) */
 static int replay_log(struct sgd *op, char *errstr, size_t errlen)
 {
     struct recd_state_iter *it;
@@ -335,8 +596,17 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
                 rc = rc == RECD_ESTATE
                     ? recd_seterr(errstr, errlen, rc, "sgd: corrupt event log entry")
                     : recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
+                break;
             }
             op->tail[op->n_tail++] = r; /* kept while the chunk is partial, for appends */
+            if ((g + j + 1) % op->snapshot_every == 0 &&
+                g + j + 1 + op->snapshot_delay > op->n_events &&
+                start_async(op, g + j + 1) != RECD_OK) {
+                RLOG_WARN(RECD_LOG_OPERATOR,
+                          "sgd: cannot start the model snapshot at %llu "
+                          "events (fork): the event log is kept until the next one",
+                          (unsigned long long)(g + j + 1));
+            }
         }
         g += cnt;
         recd_progress("sgd: replaying the event log: %llu of %llu events",
@@ -355,6 +625,30 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
     return rc;
 }
 
+/* blobs of sgd that no descriptor names: a snapshot written but never committed (a crash, a
+ * failed batch), or a predecessor a crash kept from being deleted */
+static void remove_orphans(struct sgd *op)
+{
+    char dir[4096];
+    struct dirent *e;
+    DIR *d;
+
+    if (recd_state_blob_path(op->state, NULL, dir, sizeof(dir)) != RECD_OK ||
+        (d = opendir(dir)) == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "sgd-", 4) == 0 &&
+            strncmp(e->d_name, op->snap_name, strlen(op->snap_name) + 1) != 0) {
+            char path[4096 + 300];
+
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
 int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
 {
     struct recd_buf b;
@@ -362,24 +656,29 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
     int64_t t0 = recd_now_mono_ns(), t1;
     int rc;
 
+    sgd_store_abort(op);
+    if (op->ready.active) {
+        remove_blob(op, op->ready.name);
+        job_clear(&op->ready);
+    }
     sessrec_destroy(op->model);
     mf_destroy(op->mf);
     op->model = NULL;
     op->mf = NULL;
     op->n_events = op->n_committed = op->base = 0;
     op->n_tail = 0;
-    op->snap_pieces = 0;
+    op->snap_name[0] = '\0';
     recd_buf_init(&b);
     if (recd_state_get(op->state, RECD_CF_MODEL, "sr.n", 4, &b) == RECD_OK && b.len == 8) {
         memcpy(&op->n_events, b.data, 8);
     }
     b.len = 0;
     rc = read_image(op, &d, &b, errstr, errlen);
-    if (rc == RECD_OK && d.pieces > 0) {
+    if (rc == RECD_OK && d.name[0] != '\0') {
         recd_progress("sgd: loading the model snapshot (%.0f MB)", (double)d.bytes / 1e6);
         rc = load_image(op, &b, errstr, errlen);
         op->base = d.position;
-        op->snap_pieces = d.pieces;
+        snprintf(op->snap_name, sizeof(op->snap_name), "%s", d.name);
     } else if (rc == RECD_OK) {
         rc = sgd_model_new(op, &op->model, &op->mf);
         if (rc != RECD_OK) {
@@ -391,6 +690,9 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
         rc = recd_seterr(errstr, errlen, RECD_ESTATE,
                          "sgd: the model snapshot (%llu events) is past the log's end (%llu)",
                          (unsigned long long)op->base, (unsigned long long)op->n_events);
+    }
+    if (rc == RECD_OK) {
+        remove_orphans(op);
     }
     t1 = recd_now_mono_ns();
     if (rc == RECD_OK) {

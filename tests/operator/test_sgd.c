@@ -18,7 +18,7 @@
 #include "recd.h"
 #include "state.h"
 
-#define NEVER "1099511627776L"
+#define NEVER_EVERY "1099511627776L"
 
 /* A stream with items, several sessions per user (a 2-hour pause every 50 clicks), carts,
  * purchases and, with `deletions`, two deletions in the middle. */
@@ -116,13 +116,14 @@ static size_t log_records(struct recd_state *st, int *has_snapshot)
 static struct pub pubs[4];
 
 /* Lists are published once per batch per affected user, so runs are compared in pairs with
- * the same batches: without snapshots and with one every 256 logged events (batches of 7);
+ * the same batches: without snapshots and with one every 512 logged events (batches of 7);
  * the same with two restarts (batches of 64). Same lists, score bits included; the log keeps
  * only what follows the last snapshot. */
 static void test_snapshot_invariance(void **s)
 {
-    const char *never = "operators = { sgd = { snapshot_every = " NEVER "; }; };\n";
-    const char *often = "operators = { sgd = { snapshot_every = 256; }; };\n";
+    const char *never = "operators = { sgd = { snapshot_every = " NEVER_EVERY "; }; };\n";
+    const char *often =
+        "operators = { sgd = { snapshot_every = 512; snapshot_commit_after = 256; }; };\n";
     size_t logged[4];
     int snap[4];
 
@@ -131,7 +132,7 @@ static void test_snapshot_invariance(void **s)
         struct world *w = world_new(r % 2 == 0 ? never : often);
 
         if (r < 2) {
-            stream(w, 0, 1200, 1);
+            stream(w, 0, 1600, 1);
             run(w, 7);
         } else {
             stream(w, 0, 530, 1);
@@ -140,7 +141,7 @@ static void test_snapshot_invariance(void **s)
             stream(w, 530, 1000, 1);
             run(w, 64);
             world_reopen(w, NULL);
-            stream(w, 1000, 1200, 1);
+            stream(w, 1000, 1600, 1);
             run(w, 64);
         }
         capture(w, &pubs[r]);
@@ -151,10 +152,10 @@ static void test_snapshot_invariance(void **s)
     assert_same(&pubs[0], &pubs[1]);
     assert_same(&pubs[2], &pubs[3]);
     /* every run has a snapshot (the deletions); without snapshots by count the log holds what
-     * followed the last deletion, with them fewer than 256 records */
+     * followed the last deletion, with them less than snapshot_every + snapshot_commit_after */
     for (int r = 0; r < 4; r++) {
         assert_true(snap[r]);
-        assert_true(r % 2 == 0 ? logged[r] > 400 : logged[r] < 256);
+        assert_true(r % 2 == 0 ? logged[r] > 800 : logged[r] < 512 + 256);
     }
 }
 
@@ -165,10 +166,10 @@ static void test_snapshot_invariance(void **s)
 static void test_snapshot_batches(void **s)
 {
     const char *conf[4] = {
-        "operators = { sgd = { snapshot_every = 256; }; };\n",
-        "operators = { sgd = { snapshot_every = 256; }; };\n",
-        "operators = { sgd = { snapshot_every = 256; }; };\n",
-        "operators = { sgd = { snapshot_every = " NEVER "; }; };\n",
+        "operators = { sgd = { snapshot_every = 512; snapshot_commit_after = 256; }; };\n",
+        "operators = { sgd = { snapshot_every = 512; snapshot_commit_after = 256; }; };\n",
+        "operators = { sgd = { snapshot_every = 512; snapshot_commit_after = 256; }; };\n",
+        "operators = { sgd = { snapshot_every = " NEVER_EVERY "; }; };\n",
     };
     size_t bs[4] = { 1, 7, 64, 7 };
     char digest[4][33], err[256];
@@ -187,7 +188,7 @@ static void test_snapshot_batches(void **s)
         if (r == 2) {
             world_reopen(w, NULL);
         }
-        stream(w, 1000, 1200, 0);
+        stream(w, 1000, 1600, 0);
         run(w, bs[r]);
         assert_int_equal(recd_state_digest(w->st, digest[r], err, sizeof(err)), RECD_OK);
         world_free(w);
