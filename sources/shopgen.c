@@ -483,6 +483,172 @@ static int check_conf(const struct recd_shopgen_conf *c, char *errstr, size_t er
     return RECD_OK;
 }
 
+/* Shuffle v[0..n) in place (Fisher-Yates, from the end). */
+static void shuffle_i32(struct sg_rng *r, int32_t *v, int32_t n)
+{
+    for (int32_t k = n - 1; k > 0; k--) {
+        int32_t j = (int32_t)rng_below(r, k + 1);
+        int32_t t = v[k];
+        v[k] = v[j];
+        v[j] = t;
+    }
+}
+
+/* Each category's leaf of the vocabulary and name (repeated leaves get a numeric suffix). */
+static int name_categories(struct recd_shopgen *g)
+{
+    for (int32_t k = 0; k < g->conf.n_categories; k++) {
+        struct sg_cat *cat = &g->cats[k];
+        cat->leaf = &LEAVES[k % N_LEAVES];
+        cat->n_path = COUNT_NONNULL(cat->leaf->path);
+        const char *base = cat->leaf->path[cat->n_path - 1];
+        char tmp[128];
+        if (k < N_LEAVES) {
+            snprintf(tmp, sizeof tmp, "%s", base);
+        } else {
+            snprintf(tmp, sizeof tmp, "%s %d", base, k / N_LEAVES + 1);
+        }
+        cat->leaf_name = recd_strdup(tmp);
+        if (!cat->leaf_name) {
+            return RECD_ENOMEM;
+        }
+    }
+    return RECD_OK;
+}
+
+/* Category popularity weights (1/rank^0.7 of a random rank) and their cumulative sums. */
+static int weigh_categories(struct sg_rng *r, int32_t nc, double *cat_w, double *cat_cum)
+{
+    int32_t *perm = malloc((size_t)nc * sizeof *perm);
+    if (!perm) {
+        return RECD_ENOMEM;
+    }
+    for (int32_t k = 0; k < nc; k++) {
+        perm[k] = k;
+    }
+    shuffle_i32(r, perm, nc);
+    for (int32_t k = 0; k < nc; k++) {
+        cat_w[perm[k]] = 1.0 / pow((double)k + 1.0, 0.7);
+    }
+    free(perm);
+    double acc = 0;
+    for (int32_t k = 0; k < nc; k++) {
+        acc += cat_w[k];
+        cat_cum[k] = acc;
+    }
+    return RECD_OK;
+}
+
+/* Item i: its category (the first nc seed one each, the rest follow category popularity),
+ * attributes, stock and a log-normal price around the category's median. */
+static void make_item(struct recd_shopgen *g, struct sg_rng *r, const double *cat_cum, int32_t i)
+{
+    int32_t nc = g->conf.n_categories;
+    struct sg_item *it = &g->items[i];
+    it->cat = i < nc ? i : pick_cum(r, cat_cum, nc);
+    const struct leaf_def *L = g->cats[it->cat].leaf;
+    it->noun = (uint8_t)rng_below(r, COUNT_NONNULL(L->nouns));
+    it->feat = (uint8_t)rng_below(r, COUNT_NONNULL(L->features));
+    it->var = (uint8_t)rng_below(r, COUNT_NONNULL(L->variants));
+    it->brand = (uint8_t)rng_below(r, COUNT_NONNULL(L->brands));
+    it->in_stock = rng_unif(r) < 0.93;
+    double z = rng_normal(r);
+    if (z > 4.0) {
+        z = 4.0;
+    }
+    if (z < -4.0) {
+        z = -4.0;
+    }
+    it->z = z;
+    double p = L->median * exp(L->sigma * z);
+    if (p >= 10.0) {
+        p = floor(p) + 0.99;
+    } else {
+        p = round(p * 100.0) / 100.0;
+    }
+    if (p < 0.99) {
+        p = 0.99;
+    }
+    it->price = p;
+    g->cats[it->cat].n++;
+}
+
+/* Allocate each non-empty category's lists and fill bypop with its items in index order. */
+static int fill_category_lists(struct recd_shopgen *g)
+{
+    int32_t nc = g->conf.n_categories, ni = (int32_t)g->conf.n_items;
+
+    for (int32_t k = 0; k < nc; k++) {
+        struct sg_cat *cat = &g->cats[k];
+        if (cat->n == 0) {
+            continue;
+        }
+        cat->sorted = malloc((size_t)cat->n * sizeof *cat->sorted);
+        cat->bypop = malloc((size_t)cat->n * sizeof *cat->bypop);
+        cat->cum = malloc((size_t)cat->n * sizeof *cat->cum);
+        if (!cat->sorted || !cat->bypop || !cat->cum) {
+            return RECD_ENOMEM;
+        }
+        cat->n = 0;
+    }
+    for (int32_t i = 0; i < ni; i++) {
+        struct sg_cat *cat = &g->cats[g->items[i].cat];
+        cat->bypop[cat->n++] = i;
+    }
+    return RECD_OK;
+}
+
+/* One category's attribute-sorted list (neighbours = same product family) and Zipf
+ * popularity order; keys is scratch for cat->n entries. */
+static void order_category(struct recd_shopgen *g, struct sg_rng *r, struct sg_cat *cat,
+                           uint64_t *keys)
+{
+    for (int32_t j = 0; j < cat->n; j++) {
+        const struct sg_item *it = &g->items[cat->bypop[j]];
+        keys[j] = ((uint64_t)it->noun << 56) | ((uint64_t)it->feat << 48) |
+            ((uint64_t)it->brand << 40) | ((uint64_t)it->var << 32) |
+            (uint64_t)(uint32_t)cat->bypop[j];
+    }
+    qsort(keys, (size_t)cat->n, sizeof *keys, cmp_u64);
+    for (int32_t j = 0; j < cat->n; j++) {
+        cat->sorted[j] = (int32_t)(uint32_t)(keys[j] & 0xFFFFFFFFu);
+        g->items[cat->sorted[j]].pos = j;
+    }
+    /* popularity: shuffle, Zipf(1.0) weights by rank */
+    shuffle_i32(r, cat->bypop, cat->n);
+    double acc = 0;
+    for (int32_t j = 0; j < cat->n; j++) {
+        acc += 1.0 / ((double)j + 1.0);
+        cat->cum[j] = acc;
+    }
+}
+
+/* The live categories (with items), weighted by popularity. */
+static int build_live_categories(struct recd_shopgen *g, const double *cat_w)
+{
+    int32_t nc = g->conf.n_categories;
+    double acc = 0;
+
+    g->live_cats = malloc((size_t)nc * sizeof *g->live_cats);
+    g->live_cum = malloc((size_t)nc * sizeof *g->live_cum);
+    if (!g->live_cats || !g->live_cum) {
+        return RECD_ENOMEM;
+    }
+    g->n_live = 0;
+    for (int32_t k = 0; k < nc; k++) {
+        if (g->cats[k].n == 0) {
+            continue;
+        }
+        acc += cat_w[k];
+        g->live_cats[g->n_live] = k;
+        g->live_cum[g->n_live] = acc;
+        g->n_live++;
+    }
+    return RECD_OK;
+}
+
+/* The catalogue: categories, items, per-category orders and the live categories. All draws
+ * come from one stream seeded by conf.seed, in this order. */
 static int build_catalogue(struct recd_shopgen *g)
 {
     const struct recd_shopgen_conf *c = &g->conf;
@@ -500,152 +666,23 @@ static int build_catalogue(struct recd_shopgen *g)
     if (!g->cats || !g->items || !cat_w || !cat_cum) {
         goto cleanup;
     }
-
-    /* categories: a leaf of the vocabulary, repeated leaves get a numeric suffix; popularity
-     * weights from a random rank */
-    for (int32_t k = 0; k < nc; k++) {
-        struct sg_cat *cat = &g->cats[k];
-        cat->leaf = &LEAVES[k % N_LEAVES];
-        cat->n_path = COUNT_NONNULL(cat->leaf->path);
-        const char *base = cat->leaf->path[cat->n_path - 1];
-        char tmp[128];
-        if (k < N_LEAVES) {
-            snprintf(tmp, sizeof tmp, "%s", base);
-        } else {
-            snprintf(tmp, sizeof tmp, "%s %d", base, k / N_LEAVES + 1);
-        }
-        cat->leaf_name = recd_strdup(tmp);
-        if (!cat->leaf_name) {
-            goto cleanup;
-        }
+    if (name_categories(g) != RECD_OK || weigh_categories(&r, nc, cat_w, cat_cum) != RECD_OK) {
+        goto cleanup;
     }
-    {
-        int32_t *perm = malloc((size_t)nc * sizeof *perm);
-        if (!perm) {
-            goto cleanup;
-        }
-        for (int32_t k = 0; k < nc; k++) {
-            perm[k] = k;
-        }
-        for (int32_t k = nc - 1; k > 0; k--) {
-            int32_t j = (int32_t)rng_below(&r, k + 1);
-            int32_t t = perm[k];
-            perm[k] = perm[j];
-            perm[j] = t;
-        }
-        for (int32_t k = 0; k < nc; k++) {
-            cat_w[perm[k]] = 1.0 / pow((double)k + 1.0, 0.7);
-        }
-        free(perm);
-        double acc = 0;
-        for (int32_t k = 0; k < nc; k++) {
-            acc += cat_w[k];
-            cat_cum[k] = acc;
-        }
-    }
-
-    /* items: the first nc items seed one per category, the rest follow category popularity */
     for (int32_t i = 0; i < ni; i++) {
-        struct sg_item *it = &g->items[i];
-        it->cat = i < nc ? i : pick_cum(&r, cat_cum, nc);
-        const struct leaf_def *L = g->cats[it->cat].leaf;
-        it->noun = (uint8_t)rng_below(&r, COUNT_NONNULL(L->nouns));
-        it->feat = (uint8_t)rng_below(&r, COUNT_NONNULL(L->features));
-        it->var = (uint8_t)rng_below(&r, COUNT_NONNULL(L->variants));
-        it->brand = (uint8_t)rng_below(&r, COUNT_NONNULL(L->brands));
-        it->in_stock = rng_unif(&r) < 0.93;
-        double z = rng_normal(&r);
-        if (z > 4.0) {
-            z = 4.0;
-        }
-        if (z < -4.0) {
-            z = -4.0;
-        }
-        it->z = z;
-        double p = L->median * exp(L->sigma * z);
-        if (p >= 10.0) {
-            p = floor(p) + 0.99;
-        } else {
-            p = round(p * 100.0) / 100.0;
-        }
-        if (p < 0.99) {
-            p = 0.99;
-        }
-        it->price = p;
-        g->cats[it->cat].n++;
+        make_item(g, &r, cat_cum, i);
     }
-
-    /* per category: attribute-sorted list (neighbours = same product family) and a Zipf
-     * popularity order */
     keys = malloc((size_t)ni * sizeof *keys);
-    if (!keys) {
+    if (!keys || fill_category_lists(g) != RECD_OK) {
         goto cleanup;
     }
     for (int32_t k = 0; k < nc; k++) {
-        struct sg_cat *cat = &g->cats[k];
-        if (cat->n == 0) {
-            continue;
-        }
-        cat->sorted = malloc((size_t)cat->n * sizeof *cat->sorted);
-        cat->bypop = malloc((size_t)cat->n * sizeof *cat->bypop);
-        cat->cum = malloc((size_t)cat->n * sizeof *cat->cum);
-        if (!cat->sorted || !cat->bypop || !cat->cum) {
-            goto cleanup;
-        }
-        cat->n = 0;
-    }
-    for (int32_t i = 0; i < ni; i++) {
-        struct sg_cat *cat = &g->cats[g->items[i].cat];
-        cat->bypop[cat->n++] = i;
-    }
-    for (int32_t k = 0; k < nc; k++) {
-        struct sg_cat *cat = &g->cats[k];
-        if (cat->n == 0) {
-            continue;
-        }
-        for (int32_t j = 0; j < cat->n; j++) {
-            const struct sg_item *it = &g->items[cat->bypop[j]];
-            keys[j] = ((uint64_t)it->noun << 56) | ((uint64_t)it->feat << 48) |
-                ((uint64_t)it->brand << 40) | ((uint64_t)it->var << 32) |
-                (uint64_t)(uint32_t)cat->bypop[j];
-        }
-        qsort(keys, (size_t)cat->n, sizeof *keys, cmp_u64);
-        for (int32_t j = 0; j < cat->n; j++) {
-            cat->sorted[j] = (int32_t)(uint32_t)(keys[j] & 0xFFFFFFFFu);
-            g->items[cat->sorted[j]].pos = j;
-        }
-        /* popularity: shuffle, Zipf(1.0) weights by rank */
-        for (int32_t j = cat->n - 1; j > 0; j--) {
-            int32_t x = (int32_t)rng_below(&r, j + 1);
-            int32_t t = cat->bypop[j];
-            cat->bypop[j] = cat->bypop[x];
-            cat->bypop[x] = t;
-        }
-        double acc = 0;
-        for (int32_t j = 0; j < cat->n; j++) {
-            acc += 1.0 / ((double)j + 1.0);
-            cat->cum[j] = acc;
+        if (g->cats[k].n > 0) {
+            order_category(g, &r, &g->cats[k], keys);
         }
     }
-
-    /* live categories (with items), weighted by popularity */
-    g->live_cats = malloc((size_t)nc * sizeof *g->live_cats);
-    g->live_cum = malloc((size_t)nc * sizeof *g->live_cum);
-    if (!g->live_cats || !g->live_cum) {
+    if (build_live_categories(g, cat_w) != RECD_OK) {
         goto cleanup;
-    }
-    {
-        double acc = 0;
-        g->n_live = 0;
-        for (int32_t k = 0; k < nc; k++) {
-            if (g->cats[k].n == 0) {
-                continue;
-            }
-            acc += cat_w[k];
-            g->live_cats[g->n_live] = k;
-            g->live_cum[g->n_live] = acc;
-            g->n_live++;
-        }
     }
     rc = RECD_OK;
 cleanup:

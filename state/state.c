@@ -248,77 +248,56 @@ static void user_prefix_free(void *state)
     (void)state;   /* stateless; RocksDB calls this when the last options holding it go */
 }
 
-int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out, char *errstr,
-                    size_t errlen)
+/* Refuse a store that does not exist yet (read-only or must_exist): never create a store that
+ * was asked to be read — a mistyped path must not become a fresh empty store (and an "empty"
+ * checkpoint). */
+static int check_store_exists(const struct recd_state *st, char *errstr, size_t errlen)
 {
-    struct recd_state *st;
-    const char *names[RECD_CF__N + 1];
-    const rocksdb_options_t *cfopts[RECD_CF__N + 1];
-    char *err = NULL;
-    int rc, comp, i;
+    struct stat sb;
+    char cur[4096];
 
-    *out = NULL;
-    comp = compression_of(conf->compression);
-    if (comp < 0) {
-        return recd_seterr(errstr, errlen, RECD_EINVAL, "unknown compression \"%s\"",
-                           conf->compression);
+    if (stat(st->dir, &sb) != 0) {
+        return recd_seterr(errstr, errlen, RECD_ENOENT, "no state store in %s: %s", st->dir,
+                           strerror(errno));
     }
-    st = calloc(1, sizeof(*st));
-    if (st == NULL) {
-        return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    if (!S_ISDIR(sb.st_mode)) {
+        return recd_seterr(errstr, errlen, RECD_ENOENT, "no state store in %s: not a directory",
+                           st->dir);
     }
-    st->lock_fd = -1;
-    st->read_only = conf->read_only;
-    st->min_free_bytes = conf->min_free_bytes;
-    st->dir = recd_strdup(conf->dir);
-    if (st->dir == NULL) {
-        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
-        goto fail;
+    snprintf(cur, sizeof(cur), "%s/CURRENT", st->dir);
+    if (stat(cur, &sb) != 0) {
+        return recd_seterr(errstr, errlen, RECD_ENOENT,
+                           "no state store in %s (no RocksDB CURRENT file)", st->dir);
     }
-    if (conf->read_only || conf->must_exist) {
-        /* never create a store that was asked to be read: a mistyped path must not become a
-         * fresh empty store (and an "empty" checkpoint) */
-        struct stat sb;
-        char cur[4096];
+    return RECD_OK;
+}
 
-        if (stat(st->dir, &sb) != 0) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOENT, "no state store in %s: %s", st->dir,
-                             strerror(errno));
-            goto fail;
-        }
-        if (!S_ISDIR(sb.st_mode)) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOENT, "no state store in %s: not a directory",
-                             st->dir);
-            goto fail;
-        }
-        snprintf(cur, sizeof(cur), "%s/CURRENT", st->dir);
-        if (stat(cur, &sb) != 0) {
-            rc = recd_seterr(errstr, errlen, RECD_ENOENT,
-                             "no state store in %s (no RocksDB CURRENT file)", st->dir);
-            goto fail;
-        }
-    }
-    if (!conf->read_only) {
-        if (!conf->must_exist && mkdir_p(st->dir) == -1) {
-            /* a path that cannot be a directory is the configuration's fault; a full or
-             * failing disk is not */
-            int e = errno;
+/* For writing: create the directory (unless it must exist), take the lock, check the free
+ * space. */
+static int prepare_for_writing(struct recd_state *st, const struct recd_state_conf *conf,
+                               char *errstr, size_t errlen)
+{
+    int rc;
 
-            rc = recd_seterr(errstr, errlen,
-                             e == ENOSPC || e == EIO || e == ENOMEM ? RECD_EIO : RECD_ECONFIG,
-                             "cannot create state directory %s: %s", st->dir, strerror(e));
-            goto fail;
-        }
-        rc = take_lock(st, errstr, errlen);
-        if (rc != RECD_OK) {
-            goto fail;
-        }
-        rc = check_free(st, "cannot open state", errstr, errlen);
-        if (rc != RECD_OK) {
-            goto fail;
-        }
-    }
+    if (!conf->must_exist && mkdir_p(st->dir) == -1) {
+        /* a path that cannot be a directory is the configuration's fault; a full or
+         * failing disk is not */
+        int e = errno;
 
+        return recd_seterr(errstr, errlen,
+                           e == ENOSPC || e == EIO || e == ENOMEM ? RECD_EIO : RECD_ECONFIG,
+                           "cannot create state directory %s: %s", st->dir, strerror(e));
+    }
+    rc = take_lock(st, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    return check_free(st, "cannot open state", errstr, errlen);
+}
+
+/* The DB's options (shared by most column families): creation, compression, background work. */
+static void make_db_options(struct recd_state *st, const struct recd_state_conf *conf, int comp)
+{
     st->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(st->opts, !conf->read_only && !conf->must_exist);
     rocksdb_options_set_create_missing_column_families(st->opts, !conf->read_only);
@@ -354,6 +333,11 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(st->opts, 0.02);
     rocksdb_options_set_memtable_whole_key_filtering(st->opts, 1);
     rocksdb_options_set_keep_log_file_num(st->opts, 3);
+}
+
+/* The block-based table options: block cache, partitioned index and bloom filters. */
+static void make_table_options(struct recd_state *st, const struct recd_state_conf *conf)
+{
     st->topts = rocksdb_block_based_options_create();
     st->cache = rocksdb_cache_create_lru(
         conf->block_cache_bytes > 0 ? (size_t)conf->block_cache_bytes : 8u << 20);
@@ -372,7 +356,11 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(st->topts, 1);
     rocksdb_block_based_options_set_filter_policy(st->topts, rocksdb_filterpolicy_create_bloom(10));
     rocksdb_options_set_block_based_table_factory(st->opts, st->topts);
+}
 
+/* The per-user column families' options: a copy of the DB's with a memtable hashed by user. */
+static void make_user_cf_options(struct recd_state *st, const struct recd_state_conf *conf)
+{
     /* One writer (the batch loop) commits: nothing is inserted concurrently, and the hashed
      * memtable below does not support it. */
     rocksdb_options_set_allow_concurrent_memtable_write(st->opts, 0);
@@ -395,6 +383,17 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
         rocksdb_options_set_hash_skip_list_rep(st->uopts,
                                                (size_t)(wb / 256 > 4096 ? wb / 256 : 4096), 4, 4);
     }
+}
+
+/* Open the DB with "default" and every recd column family. */
+static int open_db(struct recd_state *st, const struct recd_state_conf *conf, char *errstr,
+                   size_t errlen)
+{
+    const char *names[RECD_CF__N + 1];
+    const rocksdb_options_t *cfopts[RECD_CF__N + 1];
+    char *err = NULL;
+    int rc, i;
+
     names[0] = "default";
     cfopts[0] = st->opts;
     for (i = 0; i < RECD_CF__N; i++) {
@@ -412,14 +411,66 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
         rc = recd_seterr(errstr, errlen, RECD_ESTATE, "cannot open state in %s: %s", st->dir,
                          err ? err : "unknown error");
         rocksdb_free(err);
-        goto fail;
+        return rc;
     }
+    return RECD_OK;
+}
+
+/* The read and write options every lookup and commit uses. */
+static void make_rw_options(struct recd_state *st, const struct recd_state_conf *conf)
+{
     st->ropts = rocksdb_readoptions_create();
     /* iterators in key order across users (the per-user column families have a prefix
      * extractor; without this a seek would stay within the sought key's prefix) */
     rocksdb_readoptions_set_total_order_seek(st->ropts, 1);
     st->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(st->wopts, conf->sync_commit ? 1 : 0);
+}
+
+int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out, char *errstr,
+                    size_t errlen)
+{
+    struct recd_state *st;
+    int rc, comp;
+
+    *out = NULL;
+    comp = compression_of(conf->compression);
+    if (comp < 0) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL, "unknown compression \"%s\"",
+                           conf->compression);
+    }
+    st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+    }
+    st->lock_fd = -1;
+    st->read_only = conf->read_only;
+    st->min_free_bytes = conf->min_free_bytes;
+    st->dir = recd_strdup(conf->dir);
+    if (st->dir == NULL) {
+        rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (conf->read_only || conf->must_exist) {
+        rc = check_store_exists(st, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+    }
+    if (!conf->read_only) {
+        rc = prepare_for_writing(st, conf, errstr, errlen);
+        if (rc != RECD_OK) {
+            goto fail;
+        }
+    }
+    make_db_options(st, conf, comp);
+    make_table_options(st, conf);
+    make_user_cf_options(st, conf);
+    rc = open_db(st, conf, errstr, errlen);
+    if (rc != RECD_OK) {
+        goto fail;
+    }
+    make_rw_options(st, conf);
     *out = st;
     return RECD_OK;
 

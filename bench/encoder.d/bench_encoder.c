@@ -249,103 +249,149 @@ static int usage(void)
     return 64;
 }
 
-int main(int argc, char **argv)
-{
-    const char *model_dir = NULL, *texts_path = NULL, *out_path = NULL, *fixture_dir = NULL;
-    const char *embed = NULL, *tokenize = NULL;
-    double min_s = 3.0;
-    recd_minilm *m = NULL;
-    recd_minilm_opts opts = { 0, 32, RECD_MINILM_BATCH_AUTO };
-    char err[512];
-    json_error_t jerr;
-    json_t *troot = NULL, *res = NULL, *cfgs;
-    texts sets[2] = { { NULL, 0 }, { NULL, 0 } };
-    static const char *const set_names[2] = { "short", "long" };
-    static const size_t batches[3] = { 1, 8, 32 };
-    double peak, peak_nt, shape_g, minc;
-    size_t s, b, nfix;
-    int i, rc = 1;
+/* The command line. */
+struct bench_args {
+    const char *model_dir, *texts_path, *out_path, *fixture_dir, *embed, *tokenize;
+    double min_s;
+};
 
+/* Parse argv into *a; 0, or -1 for a usage error. */
+static int parse_args(int argc, char **argv, struct bench_args *a)
+{
+    int i;
+
+    memset(a, 0, sizeof(*a));
+    a->min_s = 3.0;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-            model_dir = argv[++i];
+            a->model_dir = argv[++i];
         } else if (strcmp(argv[i], "--texts") == 0 && i + 1 < argc) {
-            texts_path = argv[++i];
+            a->texts_path = argv[++i];
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-            out_path = argv[++i];
+            a->out_path = argv[++i];
         } else if (strcmp(argv[i], "--fixture-dir") == 0 && i + 1 < argc) {
-            fixture_dir = argv[++i];
+            a->fixture_dir = argv[++i];
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            min_s = atof(argv[++i]);
+            a->min_s = atof(argv[++i]);
         } else if (strcmp(argv[i], "--embed") == 0 && i + 1 < argc) {
-            embed = argv[++i];
+            a->embed = argv[++i];
         } else if (strcmp(argv[i], "--tokenize") == 0 && i + 1 < argc) {
-            tokenize = argv[++i];
+            a->tokenize = argv[++i];
         } else {
-            return usage();
+            return -1;
         }
     }
-    if (model_dir == NULL ||
-        (embed == NULL && tokenize == NULL &&
-         (texts_path == NULL || out_path == NULL || fixture_dir == NULL))) {
-        return usage();
+    if (a->model_dir == NULL ||
+        (a->embed == NULL && a->tokenize == NULL &&
+         (a->texts_path == NULL || a->out_path == NULL || a->fixture_dir == NULL))) {
+        return -1;
     }
-    if (recd_minilm_open_opts(model_dir, &opts, &m, err, sizeof(err)) != 0) {
+    return 0;
+}
+
+/* --embed: print the embedding of one text; the exit status. */
+static int print_embedding(recd_minilm *m, const char *text)
+{
+    float v[4096];
+    char err[512];
+    size_t c, dim = recd_minilm_dim(m);
+
+    if (dim > 4096 || recd_minilm_encode_batch(m, &text, 1, v, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench_encoder: %s\n", err);
         return 1;
     }
-    if (embed != NULL) {
-        float v[4096];
-        size_t c, dim = recd_minilm_dim(m);
-        if (dim > 4096 || recd_minilm_encode_batch(m, &embed, 1, v, err, sizeof(err)) != 0) {
+    for (c = 0; c < dim; c++) {
+        printf("%s%.7g", c ? " " : "", v[c]);
+    }
+    printf("\n");
+    return 0;
+}
+
+/* --tokenize: print the token ids of each string of a JSON array file; the exit status. */
+static int print_tokens(recd_minilm *m, const char *path)
+{
+    const recd_minilm_tokenizer *tok = recd_minilm_get_tokenizer(m);
+    size_t ms = recd_minilm_max_seq_len(m), k, j, nids;
+    int32_t *ids = malloc(ms * sizeof(*ids));
+    json_t *outv = json_array(), *arr, *troot;
+    json_error_t jerr;
+    char err[512];
+    int rc = 1;
+
+    troot = json_load_file(path, 0, &jerr);
+    if (ids == NULL || outv == NULL || !json_is_array(troot)) {
+        fprintf(stderr, "bench_encoder: cannot load %s\n", path);
+        goto cleanup;
+    }
+    for (k = 0; k < json_array_size(troot); k++) {
+        json_t *sv = json_array_get(troot, k);
+        if (recd_minilm_tokenize(tok, json_string_value(sv), json_string_length(sv), ids, ms, &nids,
+                                 err, sizeof(err)) != 0) {
             fprintf(stderr, "bench_encoder: %s\n", err);
             goto cleanup;
         }
-        for (c = 0; c < dim; c++) {
-            printf("%s%.7g", c ? " " : "", v[c]);
+        arr = json_array();
+        for (j = 0; j < nids; j++) {
+            json_array_append_new(arr, json_integer(ids[j]));
         }
-        printf("\n");
-        rc = 0;
-        goto cleanup;
+        json_array_append_new(outv, arr);
     }
-    if (tokenize != NULL) {
-        const recd_minilm_tokenizer *tok = recd_minilm_get_tokenizer(m);
-        size_t ms = recd_minilm_max_seq_len(m), k, j, nids;
-        int32_t *ids = malloc(ms * sizeof(*ids));
-        json_t *outv = json_array(), *arr;
-        troot = json_load_file(tokenize, 0, &jerr);
-        if (ids == NULL || outv == NULL || !json_is_array(troot)) {
-            fprintf(stderr, "bench_encoder: cannot load %s\n", tokenize);
-            free(ids);
-            json_decref(outv);
-            goto cleanup;
-        }
-        for (k = 0; k < json_array_size(troot); k++) {
-            json_t *sv = json_array_get(troot, k);
-            if (recd_minilm_tokenize(tok, json_string_value(sv), json_string_length(sv), ids, ms,
-                                     &nids, err, sizeof(err)) != 0) {
-                fprintf(stderr, "bench_encoder: %s\n", err);
-                free(ids);
-                json_decref(outv);
-                goto cleanup;
+    json_dumpf(outv, stdout, JSON_COMPACT);
+    printf("\n");
+    rc = 0;
+cleanup:
+    free(ids);
+    json_decref(outv);
+    json_decref(troot);
+    return rc;
+}
+
+/* Each text set at each batch size into cfgs, re-measuring the SGEMM peak (*peak, the best
+ * kept) between configurations; 0 or -1. */
+static int run_configs(recd_minilm *m, const texts sets[2], double min_s, json_t *cfgs,
+                       double *peak)
+{
+    static const char *const set_names[2] = { "short", "long" };
+    static const size_t batches[3] = { 1, 8, 32 };
+    size_t s, b;
+
+    for (s = 0; s < 2; s++) {
+        for (b = 0; b < 3; b++) {
+            char key[64];
+            double tps = 0.0, p;
+            json_t *o;
+            /* the SGEMM peak is re-measured between configurations and the best kept, so that
+             * a busy moment of a shared machine does not understate it */
+            p = sgemm_gflops(2048, 2048, 2048, 0, 0.3);
+            *peak = p > *peak ? p : *peak;
+            o = run_config(m, &sets[s], batches[b], min_s, &tps);
+            if (o == NULL) {
+                return -1;
             }
-            arr = json_array();
-            for (j = 0; j < nids; j++) {
-                json_array_append_new(arr, json_integer(ids[j]));
-            }
-            json_array_append_new(outv, arr);
+            snprintf(key, sizeof(key), "%s_batch%zu", set_names[s], batches[b]);
+            fprintf(stderr, "bench_encoder: %-14s %8.1f texts/s  matmul %.1f GFLOPS\n", key, tps,
+                    json_real_value(json_object_get(o, "gflops_matmul")));
+            json_object_set_new(cfgs, key, o);
         }
-        json_dumpf(outv, stdout, JSON_COMPACT);
-        printf("\n");
-        free(ids);
-        json_decref(outv);
-        rc = 0;
-        goto cleanup;
     }
-    troot = json_load_file(texts_path, 0, &jerr);
+    return 0;
+}
+
+/* The benchmark: SGEMM peak, fixture cosine, every configuration, written to a->out_path;
+ * the exit status. */
+static int run_benchmark(recd_minilm *m, const struct bench_args *a)
+{
+    json_error_t jerr;
+    json_t *troot = NULL, *res = NULL, *cfgs;
+    texts sets[2] = { { NULL, 0 }, { NULL, 0 } };
+    double peak, peak_nt, shape_g, minc;
+    size_t nfix;
+    int rc = 1;
+
+    troot = json_load_file(a->texts_path, 0, &jerr);
     if (troot == NULL || load_texts(troot, "short", &sets[0]) != 0 ||
         load_texts(troot, "long", &sets[1]) != 0) {
-        fprintf(stderr, "bench_encoder: cannot load %s\n", texts_path);
+        fprintf(stderr, "bench_encoder: cannot load %s\n", a->texts_path);
         goto cleanup;
     }
 
@@ -359,7 +405,7 @@ int main(int argc, char **argv)
             "bench_encoder: SGEMM peak %.1f GFLOPS (2048^3), FFN shape 4096x1536x384 "
             "%.1f GFLOPS\n",
             peak, shape_g);
-    minc = fixture_min_cosine(m, fixture_dir, &nfix);
+    minc = fixture_min_cosine(m, a->fixture_dir, &nfix);
     fprintf(stderr, "bench_encoder: min cosine %.9f over %zu fixture texts\n", minc, nfix);
 
     cfgs = json_object();
@@ -367,37 +413,18 @@ int main(int argc, char **argv)
                     "openblas_threads", openblas_get_num_threads(), "sgemm_ffn_shape_gflops",
                     shape_g, "min_cosine", minc, "fixture_texts", (json_int_t)nfix, "configs",
                     cfgs);
-    for (s = 0; s < 2; s++) {
-        for (b = 0; b < 3; b++) {
-            char key[64];
-            double tps = 0.0, p;
-            json_t *o;
-            /* the SGEMM peak is re-measured between configurations and the best kept, so that
-             * a busy moment of a shared machine does not understate it */
-            p = sgemm_gflops(2048, 2048, 2048, 0, 0.3);
-            peak = p > peak ? p : peak;
-            o = run_config(m, &sets[s], batches[b], min_s, &tps);
-            if (o == NULL) {
-                goto cleanup;
-            }
-            snprintf(key, sizeof(key), "%s_batch%zu", set_names[s], batches[b]);
-            fprintf(stderr, "bench_encoder: %-14s %8.1f texts/s  matmul %.1f GFLOPS\n", key, tps,
-                    json_real_value(json_object_get(o, "gflops_matmul")));
-            json_object_set_new(cfgs, key, o);
-        }
+    if (run_configs(m, sets, a->min_s, cfgs, &peak) != 0) {
+        goto cleanup;
     }
     json_object_set_new(res, "sgemm_peak_gflops", json_real(peak));
     /* how batches ran: packed into shared forward passes, or one text per pass where the
      * open-time check refused this machine's OpenBLAS kernels (docs/ENCODER.md) */
     json_object_set_new(res, "batching",
                         json_string(recd_minilm_packed(m) ? "packed" : "per_text"));
-    {
-        extern char *openblas_get_corename(void);
-        json_object_set_new(res, "openblas_core", json_string(openblas_get_corename()));
-    }
+    json_object_set_new(res, "openblas_core", json_string(openblas_get_corename()));
     fprintf(stderr, "bench_encoder: SGEMM peak (best of the run) %.1f GFLOPS\n", peak);
-    if (json_dump_file(res, out_path, JSON_INDENT(2)) != 0) {
-        fprintf(stderr, "bench_encoder: cannot write %s\n", out_path);
+    if (json_dump_file(res, a->out_path, JSON_INDENT(2)) != 0) {
+        fprintf(stderr, "bench_encoder: cannot write %s\n", a->out_path);
         goto cleanup;
     }
     rc = 0;
@@ -406,6 +433,31 @@ cleanup:
     free(sets[1].v);
     json_decref(troot);
     json_decref(res);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_args a;
+    recd_minilm *m = NULL;
+    recd_minilm_opts opts = { 0, 32, RECD_MINILM_BATCH_AUTO };
+    char err[512];
+    int rc;
+
+    if (parse_args(argc, argv, &a) != 0) {
+        return usage();
+    }
+    if (recd_minilm_open_opts(a.model_dir, &opts, &m, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench_encoder: %s\n", err);
+        return 1;
+    }
+    if (a.embed != NULL) {
+        rc = print_embedding(m, a.embed);
+    } else if (a.tokenize != NULL) {
+        rc = print_tokens(m, a.tokenize);
+    } else {
+        rc = run_benchmark(m, &a);
+    }
     recd_minilm_close(m);
     return rc;
 }

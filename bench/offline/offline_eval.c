@@ -931,190 +931,227 @@ static int wanted(const char *only, const char *name)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    const char *dir = NULL, *plist = NULL, *mflist = NULL,
-               *only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
-                       "POP,S-POP,ItemKNN";
-    int valid = 0, i, rc = 1;
-    size_t K = 20;
-    struct dataset ds;
-    struct sessrec_params base;
-    struct result r;
-    char err[256];
+/* The command line: dataset, split, parameters, which methods to run. */
+struct eval_args {
+    const char *dir, *plist, *mflist, *only;
+    int valid;
+    size_t K;
+};
 
+/* Print the usage line to stderr; returns the exit status for a usage error. */
+static int usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
+            argv0);
+    return 2;
+}
+
+/* Parse argv into *a (and g_score_all); 0, or the exit status of a usage error. */
+static int parse_args(int argc, char **argv, struct eval_args *a)
+{
+    int i;
+
+    a->dir = NULL;
+    a->plist = NULL;
+    a->mflist = NULL;
+    a->only = "recd,recd-learn,-knn,-next,-repeat,-covis,-pop,"
+              "POP,S-POP,ItemKNN";
+    a->valid = 0;
+    a->K = 20;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--valid") == 0) {
-            valid = 1;
+            a->valid = 1;
         } else if (strcmp(argv[i], "--score-all") == 0) {
             g_score_all = 1;
         } else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc) {
-            plist = argv[++i];
+            a->plist = argv[++i];
         } else if (strcmp(argv[i], "--mf") == 0 && i + 1 < argc) {
-            mflist = argv[++i];
+            a->mflist = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            only = argv[++i];
+            a->only = argv[++i];
         } else if (strcmp(argv[i], "--k") == 0 && i + 1 < argc) {
-            K = (size_t)strtoul(argv[++i], NULL, 10);
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
+            a->K = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (argv[i][0] != '-' && !a->dir) {
+            a->dir = argv[i];
         } else {
-            fprintf(stderr,
-                    "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
-                    argv[0]);
-            return 2;
+            return usage(argv[0]);
         }
     }
-    if (!dir || K == 0 || K > MAXK) {
-        fprintf(stderr,
-                "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
-                argv[0]);
-        return 2;
+    if (!a->dir || a->K == 0 || a->K > MAXK) {
+        return usage(argv[0]);
     }
-    sessrec_params_default(&base);
-    if (plist && sessrec_params_parse(&base, plist, err, sizeof(err)) != 0) {
-        fprintf(stderr, "bad parameter: %s\n", err);
-        return 2;
-    }
-    if (sessrec_params_check(&base, err, sizeof(err)) != 0) {
-        fprintf(stderr, "bad parameter: %s\n", err);
-        return 2;
-    }
-    if (load_dataset(dir, valid, &ds) != 0) {
-        fprintf(stderr, "cannot load dataset %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    printf("# %s%s: %zu train sessions (%zu clicks), %zu test sessions (%zu clicks), %d items, "
-           "min prefix %zu\n",
-           dir, valid ? " [validation split]" : "", ds.train.n,
-           ds.train.n ? sess_end(&ds.train, ds.train.n - 1) : 0, ds.test.n,
-           ds.test.n ? sess_end(&ds.test, ds.test.n - 1) : 0, ds.n_items, ds.min_prefix);
-    if (plist) {
-        printf("# params: %s\n", plist);
-    }
+    return 0;
+}
 
-    if (wanted(only, "recd")) {
-        if (run_sessrec(&ds, &base, K, &r) != 0) {
-            goto done;
-        }
-        print_result("recd", &r, K, 1);
+/* Run one sessrec configuration and print its line; 0 or -1. */
+static int eval_sessrec(const struct dataset *ds, const struct sessrec_params *p, size_t K,
+                        const char *name, int show_w)
+{
+    struct result r;
+
+    if (run_sessrec(ds, p, K, &r) != 0) {
+        return -1;
     }
-    if (wanted(only, "recd-fixed")) {
-        struct sessrec_params p = base;
+    print_result(name, &r, K, show_w);
+    return 0;
+}
+
+/* recd as configured, and with each way of learning its blend; 0 or -1. */
+static int eval_recd_variants(const struct dataset *ds, const struct sessrec_params *base,
+                              const char *only, size_t K)
+{
+    static const struct {
+        const char *name;
+        int learning, from_base;
+    } var[] = {
+        { "recd", 0, 1 },
+        { "recd-fixed", SESSREC_LEARN_FIXED, 0 },
+        { "recd-order", SESSREC_LEARN_BLEND_AND_ORDER, 0 },
+        { "recd-learn", SESSREC_LEARN_BLEND, 0 },
+    };
+    size_t a;
+
+    for (a = 0; a < sizeof(var) / sizeof(var[0]); a++) {
+        struct sessrec_params p = *base;
+        if (!wanted(only, var[a].name)) {
+            continue;
+        }
+        if (!var[a].from_base) {
+            p.learning = var[a].learning;
+        }
+        if (eval_sessrec(ds, &p, K, var[a].name, 1) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* recd with one signal ablated at a time; 0 or -1. */
+static int eval_ablations(const struct dataset *ds, const struct sessrec_params *base,
+                          const char *only, size_t K)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } abl[] = {
+        { "-knn", SESSREC_SIMILAR_SESSION }, { "-next", SESSREC_NEXT_ITEM },
+        { "-repeat", SESSREC_IN_SESSION },   { "-covis", SESSREC_CO_VISITED },
+        { "-pop", SESSREC_POPULAR },
+    };
+    size_t a;
+
+    for (a = 0; a < sizeof(abl) / sizeof(abl[0]); a++) {
+        struct sessrec_params p = *base;
+        if (!wanted(only, abl[a].name)) {
+            continue;
+        }
+        p.signals &= ~(1u << abl[a].sig);
+        if (eval_sessrec(ds, &p, K, abl[a].name, 1) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One signal alone (with a popularity tie-break), fixed weights; 0 or -1. */
+static int eval_single_signals(const struct dataset *ds, const struct sessrec_params *base,
+                               const char *only, size_t K)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } one[] = { { "knn", SESSREC_SIMILAR_SESSION }, { "next", SESSREC_NEXT_ITEM } };
+    size_t a;
+
+    for (a = 0; a < sizeof(one) / sizeof(one[0]); a++) {
+        struct sessrec_params p = *base;
+        if (!wanted(only, one[a].name)) {
+            continue;
+        }
+        p.signals = (1u << one[a].sig) | (1u << SESSREC_POPULAR);
         p.learning = SESSREC_LEARN_FIXED;
-        if (run_sessrec(&ds, &p, K, &r) != 0) {
-            goto done;
-        }
-        print_result("recd-fixed", &r, K, 1);
-    }
-    if (wanted(only, "recd-order")) {
-        struct sessrec_params p = base;
-        p.learning = SESSREC_LEARN_BLEND_AND_ORDER;
-        if (run_sessrec(&ds, &p, K, &r) != 0) {
-            goto done;
-        }
-        print_result("recd-order", &r, K, 1);
-    }
-    if (wanted(only, "recd-learn")) {
-        struct sessrec_params p = base;
-        p.learning = SESSREC_LEARN_BLEND;
-        if (run_sessrec(&ds, &p, K, &r) != 0) {
-            goto done;
-        }
-        print_result("recd-learn", &r, K, 1);
-    }
-    {
-        static const struct {
-            const char *name;
-            int sig;
-        } abl[] = {
-            { "-knn", SESSREC_SIMILAR_SESSION }, { "-next", SESSREC_NEXT_ITEM },
-            { "-repeat", SESSREC_IN_SESSION },   { "-covis", SESSREC_CO_VISITED },
-            { "-pop", SESSREC_POPULAR },
-        };
-        size_t a;
-        for (a = 0; a < sizeof(abl) / sizeof(abl[0]); a++) {
-            struct sessrec_params p = base;
-            if (!wanted(only, abl[a].name)) {
-                continue;
-            }
-            p.signals &= ~(1u << abl[a].sig);
-            if (run_sessrec(&ds, &p, K, &r) != 0) {
-                goto done;
-            }
-            print_result(abl[a].name, &r, K, 1);
+        p.w[SESSREC_F_POP] = 1e-4f;
+        if (eval_sessrec(ds, &p, K, one[a].name, 0) != 0) {
+            return -1;
         }
     }
-    if (wanted(only, "knn") || wanted(only, "next")) {
-        static const struct {
-            const char *name;
-            int sig;
-        } one[] = { { "knn", SESSREC_SIMILAR_SESSION }, { "next", SESSREC_NEXT_ITEM } };
-        size_t a;
-        for (a = 0; a < 2; a++) {
-            struct sessrec_params p = base;
-            if (!wanted(only, one[a].name)) {
-                continue;
-            }
-            p.signals = (1u << one[a].sig) | (1u << SESSREC_POPULAR);
-            p.learning = SESSREC_LEARN_FIXED;
-            p.w[SESSREC_F_POP] = 1e-4f;
-            if (run_sessrec(&ds, &p, K, &r) != 0) {
-                goto done;
-            }
-            print_result(one[a].name, &r, K, 0);
+    return 0;
+}
+
+/* Parse --mf "k=v,..." (w_mf, cands, and the MF parameters) over the defaults; 0 or -1. */
+static int parse_mf_list(const char *mflist, struct mf_params *mp, float *w_mf, size_t *ncand)
+{
+    char *copy = strdup(mflist ? mflist : ""), *tok, *save = NULL;
+    int rc = 0;
+
+    sgd_mf_params_default(mp);
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            continue;
+        }
+        *eq = '\0';
+        if (strcmp(tok, "w_mf") == 0) {
+            *w_mf = strtof(eq + 1, NULL);
+        } else if (strcmp(tok, "cands") == 0) {
+            *ncand = strtoul(eq + 1, NULL, 10);
+        } else if (mf_params_set(mp, tok, eq + 1) != 0) {
+            fprintf(stderr, "bad mf parameter %s\n", tok);
+            rc = -1;
+            break;
         }
     }
-    if (wanted(only, "mf") || wanted(only, "recd+mf")) {
-        struct mf_params mp;
-        float w_mf = 0.3f;
-        size_t ncand = 100;
-        char *copy = strdup(mflist ? mflist : ""), *tok, *save = NULL;
-        sgd_mf_params_default(&mp);
-        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(tok, '=');
-            if (!eq) {
-                continue;
-            }
-            *eq = '\0';
-            if (strcmp(tok, "w_mf") == 0) {
-                w_mf = strtof(eq + 1, NULL);
-            } else if (strcmp(tok, "cands") == 0) {
-                ncand = strtoul(eq + 1, NULL, 10);
-            } else if (mf_params_set(&mp, tok, eq + 1) != 0) {
-                fprintf(stderr, "bad mf parameter %s\n", tok);
-                free(copy);
-                goto done;
-            }
-        }
-        free(copy);
-        if (mflist) {
-            printf("# mf: %s\n", mflist);
-        }
-        if (wanted(only, "mf")) {
-            if (run_mf(&ds, &base, &mp, w_mf, ncand, 0, K, &r) != 0) {
-                goto done;
-            }
-            print_result("mf", &r, K, 0);
-        }
-        if (wanted(only, "recd+mf")) {
-            if (run_mf(&ds, &base, &mp, w_mf, ncand, 1, K, &r) != 0) {
-                goto done;
-            }
-            print_result("recd+mf", &r, K, 0);
-        }
+    free(copy);
+    return rc;
+}
+
+/* Matrix factorisation alone ("mf") and blended into recd ("recd+mf"); 0 or -1. */
+static int eval_mf(const struct dataset *ds, const struct sessrec_params *base,
+                   const struct eval_args *a)
+{
+    static const char *const names[2] = { "mf", "recd+mf" };
+    struct mf_params mp;
+    struct result r;
+    float w_mf = 0.3f;
+    size_t ncand = 100;
+    int blend;
+
+    if (!wanted(a->only, "mf") && !wanted(a->only, "recd+mf")) {
+        return 0;
     }
-    if (wanted(only, "POP")) {
-        if (run_pop(&ds, 0, K, &r) != 0) {
-            goto done;
-        }
-        print_result("POP", &r, K, 0);
+    if (parse_mf_list(a->mflist, &mp, &w_mf, &ncand) != 0) {
+        return -1;
     }
-    if (wanted(only, "S-POP")) {
-        if (run_pop(&ds, 1, K, &r) != 0) {
-            goto done;
+    if (a->mflist) {
+        printf("# mf: %s\n", a->mflist);
+    }
+    for (blend = 0; blend < 2; blend++) {
+        if (!wanted(a->only, names[blend])) {
+            continue;
         }
-        print_result("S-POP", &r, K, 0);
+        if (run_mf(ds, base, &mp, w_mf, ncand, blend, a->K, &r) != 0) {
+            return -1;
+        }
+        print_result(names[blend], &r, a->K, 0);
+    }
+    return 0;
+}
+
+/* The baselines POP, S-POP and session Item-KNN; 0 or -1. */
+static int eval_baselines(const struct dataset *ds, const char *only, size_t K)
+{
+    static const char *const pops[2] = { "POP", "S-POP" };
+    struct result r;
+    int spop;
+
+    for (spop = 0; spop < 2; spop++) {
+        if (!wanted(only, pops[spop])) {
+            continue;
+        }
+        if (run_pop(ds, spop, K, &r) != 0) {
+            return -1;
+        }
+        print_result(pops[spop], &r, K, 0);
     }
     if (wanted(only, "ItemKNN")) {
         /* session Item-KNN: cosine co-occurrence (whole session) with the last item */
@@ -1127,10 +1164,55 @@ int main(int argc, char **argv)
         p.covis_window = 1000;
         p.covis_cap = 500;
         p.postings_cap = 0;
-        if (run_sessrec(&ds, &p, K, &r) != 0) {
-            goto done;
+        if (eval_sessrec(ds, &p, K, "ItemKNN", 0) != 0) {
+            return -1;
         }
-        print_result("ItemKNN", &r, K, 0);
+    }
+    return 0;
+}
+
+/* The header lines: what was loaded, and the parameters. */
+static void print_header(const struct eval_args *a, const struct dataset *ds)
+{
+    printf("# %s%s: %zu train sessions (%zu clicks), %zu test sessions (%zu clicks), %d items, "
+           "min prefix %zu\n",
+           a->dir, a->valid ? " [validation split]" : "", ds->train.n,
+           ds->train.n ? sess_end(&ds->train, ds->train.n - 1) : 0, ds->test.n,
+           ds->test.n ? sess_end(&ds->test, ds->test.n - 1) : 0, ds->n_items, ds->min_prefix);
+    if (a->plist) {
+        printf("# params: %s\n", a->plist);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct eval_args a;
+    struct dataset ds;
+    struct sessrec_params base;
+    char err[256];
+    int rc;
+
+    rc = parse_args(argc, argv, &a);
+    if (rc != 0) {
+        return rc;
+    }
+    sessrec_params_default(&base);
+    if ((a.plist && sessrec_params_parse(&base, a.plist, err, sizeof(err)) != 0) ||
+        sessrec_params_check(&base, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bad parameter: %s\n", err);
+        return 2;
+    }
+    if (load_dataset(a.dir, a.valid, &ds) != 0) {
+        fprintf(stderr, "cannot load dataset %s: %s\n", a.dir, strerror(errno));
+        return 1;
+    }
+    print_header(&a, &ds);
+    rc = 1;
+    if (eval_recd_variants(&ds, &base, a.only, a.K) != 0 ||
+        eval_ablations(&ds, &base, a.only, a.K) != 0 ||
+        eval_single_signals(&ds, &base, a.only, a.K) != 0 || eval_mf(&ds, &base, &a) != 0 ||
+        eval_baselines(&ds, a.only, a.K) != 0) {
+        goto done;
     }
     rc = 0;
 done:

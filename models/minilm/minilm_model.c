@@ -421,17 +421,227 @@ int recd_minilm_open(const char *model_dir, recd_minilm **out, char *errstr, siz
     return recd_minilm_open_opts(model_dir, NULL, out, errstr, errlen);
 }
 
+/* The weights being loaded: the safetensors file, the next free place of the arena, a
+ * buffer for transposing, and where errors go. */
+typedef struct wload {
+    st_file sf;
+    float *next;
+    float *tmpw;
+    char *errstr;
+    size_t errlen;
+} wload;
+
+/* The next n floats of the arena (each tensor starts aligned). */
+static float *wl_take(wload *w, size_t n)
+{
+    float *p = w->next;
+
+    w->next += round_up(n);
+    return p;
+}
+
+/* Tensor `name` of shape [d0] (d1 == 0) or [d0 x d1] into the next place; *dst on success. */
+static int wl_read(wload *w, const char *name, size_t d0, size_t d1, const float **dst)
+{
+    float *p = wl_take(w, d1 ? d0 * d1 : d0);
+    int rc = st_read(&w->sf, name, d0, d1, p, w->errstr, w->errlen);
+
+    if (rc == RECD_OK) {
+        *dst = p;
+    }
+    return rc;
+}
+
+/* Linear weight `name` [out x in] transposed into the next place; *dst on success. */
+static int wl_read_t(wload *w, const char *name, size_t out, size_t in, const float **dst)
+{
+    float *p = wl_take(w, out * in);
+    int rc = st_read_t(&w->sf, name, out, in, p, out, w->tmpw, w->errstr, w->errlen);
+
+    if (rc == RECD_OK) {
+        *dst = p;
+    }
+    return rc;
+}
+
+/* Floats of the weight arena: embeddings, then every layer (each tensor aligned). */
+static size_t arena_floats(const recd_minilm *m)
+{
+    size_t H = m->H, I = m->I;
+    size_t total = round_up(m->vocab * H) + round_up(m->maxpos * H) + round_up(m->ntypes * H) +
+        2 * round_up(H);
+
+    total += m->nlayers *
+        (round_up(3 * H * H) + round_up(3 * H) + round_up(H * H) + round_up(H) + 4 * round_up(H) +
+         round_up(I * H) + round_up(I) + round_up(H * I) + round_up(H));
+    return total;
+}
+
+/* vocab.txt, which must have config.json's vocab_size tokens. */
+static int open_tokenizer(recd_minilm *m, const char *model_dir, char *errstr, size_t errlen)
+{
+    char path[4096];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/vocab.txt", model_dir);
+    if ((rc = recd_minilm_tokenizer_open(path, m->max_seq, &m->tok, errstr, errlen)) != RECD_OK) {
+        return rc;
+    }
+    if (recd_minilm_tokenizer_vocab_size(m->tok) != m->vocab) {
+        return seterr(errstr, errlen, RECD_ECONFIG,
+                      "minilm: %s has %zu tokens but config.json "
+                      "says vocab_size %zu",
+                      path, recd_minilm_tokenizer_vocab_size(m->tok), m->vocab);
+    }
+    return RECD_OK;
+}
+
+/* The embedding tables and their LayerNorm. */
+static int load_embeddings(recd_minilm *m, wload *w)
+{
+    size_t H = m->H;
+    int rc;
+
+    if ((rc = wl_read(w, "embeddings.word_embeddings.weight", m->vocab, H, &m->wemb)) ||
+        (rc = wl_read(w, "embeddings.position_embeddings.weight", m->maxpos, H, &m->pemb)) ||
+        (rc = wl_read(w, "embeddings.token_type_embeddings.weight", m->ntypes, H, &m->temb)) ||
+        (rc = wl_read(w, "embeddings.LayerNorm.weight", H, 0, &m->eln_g)) ||
+        (rc = wl_read(w, "embeddings.LayerNorm.bias", H, 0, &m->eln_b))) {
+        return rc;
+    }
+    return RECD_OK;
+}
+
+/* Layer l's query, key and value projections, side by side in one [H x 3H] matrix. */
+static int load_qkv(recd_minilm *m, wload *w, size_t l)
+{
+    static const char *const qkv[3] = { "query", "key", "value" };
+    size_t H = m->H;
+    float *wq = wl_take(w, 3 * H * H), *bq = wl_take(w, 3 * H);
+    char name[256];
+    int k, rc;
+
+    for (k = 0; k < 3; k++) {
+        snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.weight", l, qkv[k]);
+        if ((rc = st_read_t(&w->sf, name, H, H, wq + (size_t)k * H, 3 * H, w->tmpw, w->errstr,
+                            w->errlen)) != RECD_OK) {
+            return rc;
+        }
+        snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.bias", l, qkv[k]);
+        if ((rc = st_read(&w->sf, name, H, 0, bq + (size_t)k * H, w->errstr, w->errlen)) !=
+            RECD_OK) {
+            return rc;
+        }
+    }
+    m->layers[l].wqkv = wq;
+    m->layers[l].bqkv = bq;
+    return RECD_OK;
+}
+
+/* Tensor "encoder.layer.<l>.<suffix>": a Linear weight [d0 x d1] transposed when transpose,
+ * else as stored ([d0] when d1 == 0). */
+static int load_layer_tensor(wload *w, size_t l, const char *suffix, int transpose, size_t d0,
+                             size_t d1, const float **dst)
+{
+    char name[256];
+
+    snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, suffix);
+    return transpose ? wl_read_t(w, name, d0, d1, dst) : wl_read(w, name, d0, d1, dst);
+}
+
+/* Layer l: attention, its output projection and LayerNorm, the feed-forward block. */
+static int load_layer(recd_minilm *m, wload *w, size_t l)
+{
+    layer *ly = &m->layers[l];
+    size_t H = m->H, I = m->I;
+    int rc;
+
+    if ((rc = load_qkv(m, w, l)) ||
+        (rc = load_layer_tensor(w, l, "attention.output.dense.weight", 1, H, H, &ly->wo)) ||
+        (rc = load_layer_tensor(w, l, "attention.output.dense.bias", 0, H, 0, &ly->bo)) ||
+        (rc = load_layer_tensor(w, l, "attention.output.LayerNorm.weight", 0, H, 0, &ly->ln1_g)) ||
+        (rc = load_layer_tensor(w, l, "attention.output.LayerNorm.bias", 0, H, 0, &ly->ln1_b)) ||
+        (rc = load_layer_tensor(w, l, "intermediate.dense.weight", 1, I, H, &ly->w1)) ||
+        (rc = load_layer_tensor(w, l, "intermediate.dense.bias", 0, I, 0, &ly->b1)) ||
+        (rc = load_layer_tensor(w, l, "output.dense.weight", 1, H, I, &ly->w2)) ||
+        (rc = load_layer_tensor(w, l, "output.dense.bias", 0, H, 0, &ly->b2)) ||
+        (rc = load_layer_tensor(w, l, "output.LayerNorm.weight", 0, H, 0, &ly->ln2_g)) ||
+        (rc = load_layer_tensor(w, l, "output.LayerNorm.bias", 0, H, 0, &ly->ln2_b))) {
+        return rc;
+    }
+    return RECD_OK;
+}
+
+/* Every weight from model.safetensors into one arena. */
+static int load_weights(recd_minilm *m, const char *model_dir, char *errstr, size_t errlen)
+{
+    size_t total = arena_floats(m), H = m->H, I = m->I, l;
+    char path[4096];
+    wload w;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.errstr = errstr;
+    w.errlen = errlen;
+    m->arena = falloc(total);
+    m->layers = calloc(m->nlayers, sizeof(*m->layers));
+    w.tmpw = falloc(H * (I > 3 * H ? I : 3 * H));
+    if (m->arena == NULL || m->layers == NULL || w.tmpw == NULL) {
+        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory for %zu weights", total);
+        goto cleanup;
+    }
+    snprintf(path, sizeof(path), "%s/model.safetensors", model_dir);
+    if ((rc = st_open(&w.sf, path, errstr, errlen)) != RECD_OK) {
+        goto cleanup;
+    }
+    w.next = m->arena;
+    if ((rc = load_embeddings(m, &w)) != RECD_OK) {
+        goto cleanup;
+    }
+    for (l = 0; l < m->nlayers; l++) {
+        if ((rc = load_layer(m, &w, l)) != RECD_OK) {
+            goto cleanup;
+        }
+    }
+    rc = RECD_OK;
+cleanup:
+    free(w.tmpw);
+    st_close(&w.sf);
+    return rc;
+}
+
+/* Scratch for a chunk of texts, the small-matrix probes and the batching mode. */
+static int prepare_runtime(recd_minilm *m, const recd_minilm_opts *opts, char *errstr,
+                           size_t errlen)
+{
+    m->ids = malloc(m->max_batch * m->max_seq * sizeof(*m->ids));
+    m->lens = malloc(m->max_batch * sizeof(*m->lens));
+    m->idp = malloc(m->max_batch * sizeof(*m->idp));
+    m->scores = falloc(m->max_seq * m->max_seq);
+    if (m->ids == NULL || m->lens == NULL || m->idp == NULL || m->scores == NULL) {
+        return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+    }
+    m->small_h = probe_small(3 * m->H, m->H, m->layers[0].wqkv);
+    m->small_i = probe_small(m->H, m->I, m->layers[0].w2);
+    if (m->small_h < 0 || m->small_i < 0) {
+        return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+    }
+    if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PACKED) {
+        m->packed = 1;
+    } else if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PER_TEXT) {
+        m->packed = 0;
+    } else if ((m->packed = probe_packed(m)) < 0) {
+        return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+    }
+    return RECD_OK;
+}
+
 int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts, recd_minilm **out,
                           char *errstr, size_t errlen)
 {
     recd_minilm *m = NULL;
-    st_file sf;
-    char path[4096], name[256];
-    size_t total, H, I, l, off;
-    float *a, *tmpw = NULL;
     int rc;
 
-    memset(&sf, 0, sizeof(sf));
     if (out == NULL || model_dir == NULL) {
         return seterr(errstr, errlen, RECD_EINVAL, "minilm: NULL argument");
     }
@@ -443,150 +653,16 @@ int recd_minilm_open_opts(const char *model_dir, const recd_minilm_opts *opts, r
     if (m == NULL) {
         return seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
     }
-    if ((rc = read_config(m, model_dir, opts, errstr, errlen)) != RECD_OK) {
-        goto cleanup;
-    }
-    H = m->H;
-    I = m->I;
-
-    snprintf(path, sizeof(path), "%s/vocab.txt", model_dir);
-    if ((rc = recd_minilm_tokenizer_open(path, m->max_seq, &m->tok, errstr, errlen)) != RECD_OK) {
-        goto cleanup;
-    }
-    if (recd_minilm_tokenizer_vocab_size(m->tok) != m->vocab) {
-        rc = seterr(errstr, errlen, RECD_ECONFIG,
-                    "minilm: %s has %zu tokens but config.json "
-                    "says vocab_size %zu",
-                    path, recd_minilm_tokenizer_vocab_size(m->tok), m->vocab);
-        goto cleanup;
-    }
-
-    /* weight arena */
-    total = round_up(m->vocab * H) + round_up(m->maxpos * H) + round_up(m->ntypes * H) +
-        2 * round_up(H);
-    total += m->nlayers *
-        (round_up(3 * H * H) + round_up(3 * H) + round_up(H * H) + round_up(H) + 4 * round_up(H) +
-         round_up(I * H) + round_up(I) + round_up(H * I) + round_up(H));
-    m->arena = falloc(total);
-    m->layers = calloc(m->nlayers, sizeof(*m->layers));
-    tmpw = falloc(H * (I > 3 * H ? I : 3 * H));
-    if (m->arena == NULL || m->layers == NULL || tmpw == NULL) {
-        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory for %zu weights", total);
-        goto cleanup;
-    }
-    snprintf(path, sizeof(path), "%s/model.safetensors", model_dir);
-    if ((rc = st_open(&sf, path, errstr, errlen)) != RECD_OK) {
-        goto cleanup;
-    }
-    a = m->arena;
-    off = 0;
-#define TAKE(ptr, n)        \
-    do {                    \
-        (ptr) = a + off;    \
-        off += round_up(n); \
-    } while (0)
-#define READ(nm, d0, d1, dst)                                                        \
-    do {                                                                             \
-        if ((rc = st_read(&sf, (nm), (d0), (d1), (dst), errstr, errlen)) != RECD_OK) \
-            goto cleanup;                                                            \
-    } while (0)
-    {
-        float *p;
-        TAKE(p, m->vocab * H);
-        READ("embeddings.word_embeddings.weight", m->vocab, H, p);
-        m->wemb = p;
-        TAKE(p, m->maxpos * H);
-        READ("embeddings.position_embeddings.weight", m->maxpos, H, p);
-        m->pemb = p;
-        TAKE(p, m->ntypes * H);
-        READ("embeddings.token_type_embeddings.weight", m->ntypes, H, p);
-        m->temb = p;
-        TAKE(p, H);
-        READ("embeddings.LayerNorm.weight", H, 0, p);
-        m->eln_g = p;
-        TAKE(p, H);
-        READ("embeddings.LayerNorm.bias", H, 0, p);
-        m->eln_b = p;
-    }
-    for (l = 0; l < m->nlayers; l++) {
-        layer *ly = &m->layers[l];
-        float *w, *b, *p;
-        static const char *const qkv[3] = { "query", "key", "value" };
-        int k;
-        TAKE(w, 3 * H * H);
-        TAKE(b, 3 * H);
-        for (k = 0; k < 3; k++) {
-            snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.weight", l, qkv[k]);
-            if ((rc = st_read_t(&sf, name, H, H, w + (size_t)k * H, 3 * H, tmpw, errstr, errlen)) !=
-                RECD_OK) {
-                goto cleanup;
-            }
-            snprintf(name, sizeof(name), "encoder.layer.%zu.attention.self.%s.bias", l, qkv[k]);
-            READ(name, H, 0, b + (size_t)k * H);
-        }
-        ly->wqkv = w;
-        ly->bqkv = b;
-#define LAYER_T(field, suffix, d0, d1)                                     \
-    do {                                                                   \
-        TAKE(p, (d1) ? (d0) * (d1) : (d0));                                \
-        snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix)); \
-        READ(name, (d0), (d1), p);                                         \
-        ly->field = p;                                                     \
-    } while (0)
-#define LAYER_W(field, suffix, out_, in_)                                                  \
-    do {                                                                                   \
-        TAKE(p, (out_) * (in_));                                                           \
-        snprintf(name, sizeof(name), "encoder.layer.%zu.%s", l, (suffix));                 \
-        if ((rc = st_read_t(&sf, name, (out_), (in_), p, (out_), tmpw, errstr, errlen)) != \
-            RECD_OK)                                                                       \
-            goto cleanup;                                                                  \
-        ly->field = p;                                                                     \
-    } while (0)
-        LAYER_W(wo, "attention.output.dense.weight", H, H);
-        LAYER_T(bo, "attention.output.dense.bias", H, 0);
-        LAYER_T(ln1_g, "attention.output.LayerNorm.weight", H, 0);
-        LAYER_T(ln1_b, "attention.output.LayerNorm.bias", H, 0);
-        LAYER_W(w1, "intermediate.dense.weight", I, H);
-        LAYER_T(b1, "intermediate.dense.bias", I, 0);
-        LAYER_W(w2, "output.dense.weight", H, I);
-        LAYER_T(b2, "output.dense.bias", H, 0);
-        LAYER_T(ln2_g, "output.LayerNorm.weight", H, 0);
-        LAYER_T(ln2_b, "output.LayerNorm.bias", H, 0);
-#undef LAYER_T
-#undef LAYER_W
-    }
-#undef TAKE
-#undef READ
-    st_close(&sf);
-
-    m->ids = malloc(m->max_batch * m->max_seq * sizeof(*m->ids));
-    m->lens = malloc(m->max_batch * sizeof(*m->lens));
-    m->idp = malloc(m->max_batch * sizeof(*m->idp));
-    m->scores = falloc(m->max_seq * m->max_seq);
-    if (m->ids == NULL || m->lens == NULL || m->idp == NULL || m->scores == NULL) {
-        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
-        goto cleanup;
-    }
-    m->small_h = probe_small(3 * H, H, m->layers[0].wqkv);
-    m->small_i = probe_small(H, I, m->layers[0].w2);
-    if (m->small_h < 0 || m->small_i < 0) {
-        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
-        goto cleanup;
-    }
-    if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PACKED) {
-        m->packed = 1;
-    } else if (opts != NULL && opts->batching == RECD_MINILM_BATCH_PER_TEXT) {
-        m->packed = 0;
-    } else if ((m->packed = probe_packed(m)) < 0) {
-        rc = seterr(errstr, errlen, RECD_ENOMEM, "minilm: out of memory");
+    if ((rc = read_config(m, model_dir, opts, errstr, errlen)) != RECD_OK ||
+        (rc = open_tokenizer(m, model_dir, errstr, errlen)) != RECD_OK ||
+        (rc = load_weights(m, model_dir, errstr, errlen)) != RECD_OK ||
+        (rc = prepare_runtime(m, opts, errstr, errlen)) != RECD_OK) {
         goto cleanup;
     }
     *out = m;
     m = NULL;
     rc = RECD_OK;
 cleanup:
-    free(tmpw);
-    st_close(&sf);
     recd_minilm_close(m);
     return rc;
 }

@@ -1347,18 +1347,25 @@ static void expect_valid_ok(struct recd_event *ev)
     }
 }
 
-static void test_validate_classes(void **state)
+/* An event of kind with the given ids and time, everything else zero. */
+static struct recd_event base_event(int kind, const char *event_id, const char *user_id,
+                                    int64_t ts_ms)
 {
     struct recd_event ev;
-    struct recd_purchase_line lines[5] = {
-        { "i1", 1, 1.0 }, { "i2", 1, 1.0 }, { "i3", 1, 1.0 }, { "i4", 1, 1.0 }, { "i5", 1, 1.0 }
-    };
-    const char *shown[] = { "ok", "" };
-    static const char *cats[33];
-    size_t i;
 
-    (void)state;
-    /* click */
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = kind;
+    ev.event_id = event_id;
+    ev.user_id = user_id;
+    ev.ts_ms = ts_ms;
+    return ev;
+}
+
+/* Clicks: user, item, event and session ids, timestamps. */
+static void validate_click_classes(void)
+{
+    struct recd_event ev;
+
     ev = make_click();
     expect_valid_ok(&ev);
     ev.user_id = "";
@@ -1386,13 +1393,17 @@ static void test_validate_classes(void **state)
     expect_valid_err(&ev, "bad_timestamp");
     ev.ts_ms = 946684800000LL;
     expect_valid_ok(&ev);
+}
 
-    /* purchase */
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = RECD_KIND_PURCHASE;
-    ev.event_id = "p";
-    ev.user_id = "u";
-    ev.ts_ms = 1700000000000LL;
+/* Purchases: line count, quantity, price, ids, currency, user. */
+static void validate_purchase_classes(void)
+{
+    struct recd_event ev;
+    struct recd_purchase_line lines[5] = {
+        { "i1", 1, 1.0 }, { "i2", 1, 1.0 }, { "i3", 1, 1.0 }, { "i4", 1, 1.0 }, { "i5", 1, 1.0 }
+    };
+
+    ev = base_event(RECD_KIND_PURCHASE, "p", "u", 1700000000000LL);
     ev.u.purchase.order_id = "o";
     ev.u.purchase.currency = "EUR";
     ev.u.purchase.lines = lines;
@@ -1432,13 +1443,15 @@ static void test_validate_classes(void **state)
     ev.u.purchase.currency = "EUR";
     ev.user_id = "";
     expect_valid_err(&ev, "empty_user_id");
+}
 
-    /* query */
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = RECD_KIND_QUERY;
-    ev.event_id = "q";
-    ev.user_id = "u";
-    ev.ts_ms = 1700000000000LL;
+/* Queries: shown item ids, user. */
+static void validate_query_classes(void)
+{
+    struct recd_event ev;
+    const char *shown[] = { "ok", "" };
+
+    ev = base_event(RECD_KIND_QUERY, "q", "u", 1700000000000LL);
     ev.u.query.text = "shoes";
     ev.u.query.shown = shown;
     ev.u.query.n_shown = 1;
@@ -1448,11 +1461,16 @@ static void test_validate_classes(void **state)
     ev.u.query.n_shown = 0;
     ev.user_id = NULL;
     expect_valid_err(&ev, "empty_user_id");
+}
 
-    /* item */
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = RECD_KIND_ITEM;
-    ev.event_id = "sku";
+/* Items: price, timestamp, category count, id; a removal needs only the id. */
+static void validate_item_classes(void)
+{
+    struct recd_event ev;
+    static const char *cats[33];
+    size_t i;
+
+    ev = base_event(RECD_KIND_ITEM, "sku", NULL, 0);
     ev.u.item.item_id = "sku";
     ev.u.item.title = "t";
     ev.u.item.description = "";
@@ -1481,26 +1499,37 @@ static void test_validate_classes(void **state)
     ev.u.item.item_id = "";
     expect_valid_err(&ev, "bad_id");
     /* a removal needs only the id */
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = RECD_KIND_ITEM;
-    ev.event_id = "sku";
+    ev = base_event(RECD_KIND_ITEM, "sku", NULL, 0);
     ev.u.item.item_id = "sku";
     ev.u.item.removed = 1;
     expect_valid_ok(&ev);
+}
 
-    /* deletion */
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = RECD_KIND_DELETION;
-    ev.user_id = "0123456789abcdef"; /* at the limit; event_id is longer: exempt */
-    ev.event_id = "del:0123456789abcdef:1700000000000";
+/* Deletions: requested_ts, user (an event id over the id limit is exempt). */
+static void validate_deletion_classes(void)
+{
+    struct recd_event ev;
+
+    /* user_id at the limit; event_id is longer: exempt */
+    ev = base_event(RECD_KIND_DELETION, "del:0123456789abcdef:1700000000000", "0123456789abcdef",
+                    1700000000000LL);
     ev.u.deletion.requested_ts = 1700000000000LL;
-    ev.ts_ms = 1700000000000LL;
     expect_valid_ok(&ev);
     ev.u.deletion.requested_ts = 5;
     expect_valid_err(&ev, "bad_timestamp");
     ev.u.deletion.requested_ts = 1700000000000LL;
     ev.user_id = "";
     expect_valid_err(&ev, "empty_user_id");
+}
+
+static void test_validate_classes(void **state)
+{
+    (void)state;
+    validate_click_classes();
+    validate_purchase_classes();
+    validate_query_classes();
+    validate_item_classes();
+    validate_deletion_classes();
 }
 
 static void test_validate_clamps_text(void **state)

@@ -333,6 +333,163 @@ struct replay_result {
     int64_t events, clicks, test_cases, sessions_seen, interleaved, backwards;
 };
 
+/* A growable list of owned strings. */
+struct strlist {
+    char **v;
+    size_t n, cap;
+};
+
+/* Append s (taken over) to l. */
+static void strlist_push(struct strlist *l, char *s)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        assert_non_null(l->v);
+    }
+    l->v[l->n++] = s;
+}
+
+/* Free every string of l and the list. */
+static void strlist_free(struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i]);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* What a replay has seen so far, per session of each phase, and the previous event. */
+struct replay_track {
+    struct recd_dataset_stats st;
+    int32_t *next_pos[2]; /* the position the session's next event must have */
+    int64_t *last_ts[2]; /* the time of the session's last event */
+    char **prefix[2]; /* test sessions: the items so far, space separated */
+    struct strlist got; /* test cases as "prefix\tnext" lines */
+    int64_t prev_sess, prev_ts;
+    int prev_phase;
+};
+
+/* Allocate the per-session arrays for the sessions of ds. */
+static void track_init(struct replay_track *t, struct recd_dataset *ds)
+{
+    memset(t, 0, sizeof *t);
+    recd_dataset_stats(ds, &t->st);
+    for (int p = 0; p < 2; p++) {
+        t->next_pos[p] = calloc((size_t)t->st.sessions[p] + 1, sizeof *t->next_pos[p]);
+        t->last_ts[p] = calloc((size_t)t->st.sessions[p] + 1, sizeof *t->last_ts[p]);
+        t->prefix[p] = calloc((size_t)t->st.sessions[p] + 1, sizeof *t->prefix[p]);
+        assert_non_null(t->next_pos[p]);
+        assert_non_null(t->last_ts[p]);
+        assert_non_null(t->prefix[p]);
+    }
+    t->prev_sess = -1;
+    t->prev_ts = INT64_MIN;
+    t->prev_phase = -1;
+}
+
+/* Free what track_init and the replay allocated. */
+static void track_free(struct replay_track *t)
+{
+    strlist_free(&t->got);
+    for (int p = 0; p < 2; p++) {
+        for (int64_t s = 0; s < t->st.sessions[p]; s++) {
+            free(t->prefix[p][s]);
+        }
+        free(t->prefix[p]);
+        free(t->next_pos[p]);
+        free(t->last_ts[p]);
+    }
+}
+
+/* Check one event's place in its session (next position, time not going back) and count
+ * sessions, time going backwards and sessions interleaving within the phase. */
+static void track_order(struct replay_track *t, unsigned phases, const struct recd_event *ev,
+                        const struct recd_dataset_meta *m, struct replay_result *res)
+{
+    assert_true(m->phase == 0 || m->phase == 1);
+    assert_true(phases & (1u << m->phase));
+    assert_true(m->session_index >= 0 && m->session_index < t->st.sessions[m->phase]);
+    assert_int_equal(m->position, t->next_pos[m->phase][m->session_index]);
+    t->next_pos[m->phase][m->session_index]++;
+    if (m->position == 0) {
+        res->sessions_seen++;
+    } else {
+        assert_true(ev->ts_ms >= t->last_ts[m->phase][m->session_index]);
+    }
+    t->last_ts[m->phase][m->session_index] = ev->ts_ms;
+    if (t->prev_phase == m->phase && ev->ts_ms < t->prev_ts) {
+        res->backwards++;
+    }
+    if (t->prev_phase == m->phase && t->prev_sess != m->session_index && m->position > 0) {
+        res->interleaved++;
+    }
+    t->prev_phase = m->phase;
+    t->prev_sess = m->session_index;
+    t->prev_ts = ev->ts_ms;
+}
+
+/* A test session's click: record "prefix\tnext" when it is a test case, then extend the
+ * session's prefix (space separated) with its item. */
+static void track_example(struct replay_track *t, const struct recd_dataset_meta *m,
+                          const char *item_id)
+{
+    char **pp = &t->prefix[m->phase][m->session_index];
+    if (m->test_case) {
+        size_t need = strlen(*pp) + strlen(item_id) + 2;
+        char *line = malloc(need);
+        assert_non_null(line);
+        snprintf(line, need, "%s\t%s", *pp, item_id);
+        strlist_push(&t->got, line);
+    }
+    size_t old = *pp ? strlen(*pp) : 0;
+    size_t add = strlen(item_id);
+    char *np = realloc(*pp, old + add + 2);
+    assert_non_null(np);
+    if (old) {
+        np[old++] = ' ';
+    }
+    memcpy(np + old, item_id, add + 1);
+    *pp = np;
+}
+
+/* The lines of a file (without line ends) into out. */
+static void read_lines(const char *path, struct strlist *out)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, fp)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+            line[--len] = '\0';
+        }
+        strlist_push(out, strdup(line));
+    }
+    free(line);
+    fclose(fp);
+}
+
+/* The test cases seen must be the lines of the examples file (in any order). */
+static void check_examples(struct strlist *got, const char *examples)
+{
+    struct strlist want = { NULL, 0, 0 };
+
+    read_lines(examples, &want);
+    assert_int_equal(got->n, want.n);
+    qsort(got->v, got->n, sizeof *got->v, cmp_strp);
+    qsort(want.v, want.n, sizeof *want.v, cmp_strp);
+    for (size_t i = 0; i < got->n; i++) {
+        if (strcmp(got->v[i], want.v[i]) != 0) {
+            fail_msg("test case %zu differs: got '%s' want '%s'", i, got->v[i], want.v[i]);
+        }
+    }
+    strlist_free(&want);
+}
+
+/* Replay a dataset with the checks described at struct replay_result; counts into *res. */
 static void replay_check(const char *dir, int format, unsigned phases, int concurrency,
                          int min_prefix, const char *examples, struct replay_result *res)
 {
@@ -348,50 +505,15 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
     if (rc != RECD_OK) {
         fail_msg("open %s: %s", dir, err);
     }
-    struct recd_dataset_stats st;
-    recd_dataset_stats(ds, &st);
-    int64_t nsess = st.sessions[0] + st.sessions[1];
-    int32_t *next_pos[2];
-    int64_t *last_ts[2];
-    char **prefix[2];
-    for (int p = 0; p < 2; p++) {
-        next_pos[p] = calloc((size_t)st.sessions[p] + 1, sizeof *next_pos[p]);
-        last_ts[p] = calloc((size_t)st.sessions[p] + 1, sizeof *last_ts[p]);
-        prefix[p] = calloc((size_t)st.sessions[p] + 1, sizeof *prefix[p]);
-        assert_non_null(next_pos[p]);
-        assert_non_null(last_ts[p]);
-        assert_non_null(prefix[p]);
-    }
-    char **got = NULL;
-    size_t n_got = 0, cap_got = 0;
+    struct replay_track t;
+    track_init(&t, ds);
     struct recd_arena *a = recd_arena_new(1 << 16);
     struct recd_event ev;
     struct recd_dataset_meta m;
-    int64_t prev_sess = -1, prev_ts = INT64_MIN;
-    int prev_phase = -1;
     memset(res, 0, sizeof *res);
     while ((rc = recd_dataset_next(ds, a, &ev, &m)) == 1) {
         res->events++;
-        assert_true(m.phase == 0 || m.phase == 1);
-        assert_true(phases & (1u << m.phase));
-        assert_true(m.session_index >= 0 && m.session_index < st.sessions[m.phase]);
-        assert_int_equal(m.position, next_pos[m.phase][m.session_index]);
-        next_pos[m.phase][m.session_index]++;
-        if (m.position == 0) {
-            res->sessions_seen++;
-        } else {
-            assert_true(ev.ts_ms >= last_ts[m.phase][m.session_index]);
-        }
-        last_ts[m.phase][m.session_index] = ev.ts_ms;
-        if (prev_phase == m.phase && ev.ts_ms < prev_ts) {
-            res->backwards++;
-        }
-        if (prev_phase == m.phase && prev_sess != m.session_index && m.position > 0) {
-            res->interleaved++;
-        }
-        prev_phase = m.phase;
-        prev_sess = m.session_index;
-        prev_ts = ev.ts_ms;
+        track_order(&t, phases, &ev, &m, res);
         if (ev.kind != RECD_KIND_CLICK) {
             assert_int_equal(m.test_case, 0);
             continue;
@@ -402,29 +524,7 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
         assert_int_equal(m.test_case, m.phase == RECD_DS_TEST && m.position >= min_prefix);
         res->test_cases += m.test_case;
         if (examples && m.phase == RECD_DS_TEST) {
-            /* prefix so far (space separated) → example line "prefix\tnext" */
-            char **pp = &prefix[m.phase][m.session_index];
-            if (m.test_case) {
-                size_t need = strlen(*pp) + strlen(ev.u.click.item_id) + 2;
-                char *line = malloc(need);
-                assert_non_null(line);
-                snprintf(line, need, "%s\t%s", *pp, ev.u.click.item_id);
-                if (n_got == cap_got) {
-                    cap_got = cap_got ? cap_got * 2 : 1024;
-                    got = realloc(got, cap_got * sizeof *got);
-                    assert_non_null(got);
-                }
-                got[n_got++] = line;
-            }
-            size_t old = *pp ? strlen(*pp) : 0;
-            size_t add = strlen(ev.u.click.item_id);
-            char *np = realloc(*pp, old + add + 2);
-            assert_non_null(np);
-            if (old) {
-                np[old++] = ' ';
-            }
-            memcpy(np + old, ev.u.click.item_id, add + 1);
-            *pp = np;
+            track_example(&t, &m, ev.u.click.item_id);
         }
         if (res->events % 4096 == 0) {
             recd_arena_reset(a);
@@ -437,57 +537,14 @@ static void replay_check(const char *dir, int format, unsigned phases, int concu
         if (!(phases & (1u << p))) {
             continue;
         }
-        for (int64_t s = 0; s < st.sessions[p]; s++) {
-            assert_true(next_pos[p][s] >= 1);
+        for (int64_t s = 0; s < t.st.sessions[p]; s++) {
+            assert_true(t.next_pos[p][s] >= 1);
         }
     }
-    (void)nsess;
     if (examples) {
-        FILE *fp = fopen(examples, "r");
-        assert_non_null(fp);
-        char **want = NULL;
-        size_t n_want = 0, cap_want = 0;
-        char *line = NULL;
-        size_t lcap = 0;
-        ssize_t len;
-        while ((len = getline(&line, &lcap, fp)) >= 0) {
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
-                line[--len] = '\0';
-            }
-            if (n_want == cap_want) {
-                cap_want = cap_want ? cap_want * 2 : 1024;
-                want = realloc(want, cap_want * sizeof *want);
-                assert_non_null(want);
-            }
-            want[n_want++] = strdup(line);
-        }
-        free(line);
-        fclose(fp);
-        assert_int_equal(n_got, n_want);
-        qsort(got, n_got, sizeof *got, cmp_strp);
-        qsort(want, n_want, sizeof *want, cmp_strp);
-        for (size_t i = 0; i < n_got; i++) {
-            if (strcmp(got[i], want[i]) != 0) {
-                fail_msg("test case %zu differs: got '%s' want '%s'", i, got[i], want[i]);
-            }
-        }
-        for (size_t i = 0; i < n_want; i++) {
-            free(want[i]);
-        }
-        free(want);
+        check_examples(&t.got, examples);
     }
-    for (size_t i = 0; i < n_got; i++) {
-        free(got[i]);
-    }
-    free(got);
-    for (int p = 0; p < 2; p++) {
-        for (int64_t s = 0; s < st.sessions[p]; s++) {
-            free(prefix[p][s]);
-        }
-        free(prefix[p]);
-        free(next_pos[p]);
-        free(last_ts[p]);
-    }
+    track_free(&t);
     recd_arena_destroy(a);
     recd_dataset_close(ds);
 }

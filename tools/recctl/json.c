@@ -407,171 +407,230 @@ static const char *const *const KIND_FIELDS[RECD_KIND__NINPUT] = { CLICK_FIELDS,
 
 /* Convert a JSON object of `kind` into *ev. Strings are borrowed from the JSON tree; arrays
  * are allocated in the arena. */
-int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_event *ev, char *err,
-                  size_t errlen)
+/* Every key of j->obj must be a field of the kind (or "_kind"). */
+static int check_known_fields(struct jctx *j, int kind)
 {
-    struct jctx j = { obj, arena, err, errlen };
     const char *key;
     json_t *v;
-    int64_t x;
-    int rc;
 
-    memset(ev, 0, sizeof *ev);
-    ev->kind = kind;
-    ev->partition = -1;
-    ev->offset = -1;
-    json_object_foreach(obj, key, v)
+    json_object_foreach(j->obj, key, v)
     {
         int known = key[0] == '_' && strcmp(key, "_kind") == 0;
         for (const char *const *f = KIND_FIELDS[kind]; !known && *f; f++) {
             known = strcmp(*f, key) == 0;
         }
         if (!known) {
-            return recd_seterr(err, errlen, RECD_EINVAL, "unknown field '%s' for a %s", key,
+            return recd_seterr(j->err, j->errlen, RECD_EINVAL, "unknown field '%s' for a %s", key,
                                recd_kind_name(kind));
         }
     }
+    return RECD_OK;
+}
+
+/* A click's optional "context": an object of strings, into the arena. */
+static int click_context(struct jctx *j, struct recd_click *ck)
+{
+    json_t *v = json_object_get(j->obj, "context");
+
+    if (!v || json_is_null(v)) {
+        return RECD_OK;
+    }
+    if (!json_is_object(v)) {
+        return jfail(j, "context", "expected an object of strings");
+    }
+    size_t n = json_object_size(v);
+    ck->context = recd_arena_alloc(j->arena, (n ? n : 1) * sizeof *ck->context);
+    if (!ck->context) {
+        return recd_seterr(j->err, j->errlen, RECD_ENOMEM, "out of memory");
+    }
+    const char *ck_key;
+    json_t *cv;
+    json_object_foreach(v, ck_key, cv)
+    {
+        if (!json_is_string(cv)) {
+            return jfail(j, "context", "expected an object of strings");
+        }
+        ck->context[ck->n_context].key = ck_key;
+        ck->context[ck->n_context].value = json_string_value(cv);
+        ck->n_context++;
+    }
+    return RECD_OK;
+}
+
+/* A click event. */
+static int click_from_json(struct jctx *j, struct recd_event *ev)
+{
+    struct recd_click *ck = &ev->u.click;
+    int rc;
+
+    if ((rc = jget_str(j, "event_id", 1, &ev->event_id)) ||
+        (rc = jget_str(j, "user_id", 1, &ev->user_id)) ||
+        (rc = jget_str(j, "item_id", 1, &ck->item_id)) ||
+        (rc = jget_int(j, "ts", 1, 0, &ev->ts_ms)) ||
+        (rc = jget_enum(j, "kind", CLICK_TYPE, 2, RECD_CLICK_VIEW, &ck->type)) ||
+        (rc = jget_str(j, "session_id", 0, &ck->session_id)) ||
+        (rc = jget_enum(j, "source", CLICK_SOURCE, 3, RECD_SRC_BROWSE, &ck->source)) ||
+        (rc = jget_str(j, "query_id", 0, &ck->query_id))) {
+        return rc;
+    }
+    return click_context(j, ck);
+}
+
+/* One purchase line {item_id, quantity (default 1), unit_price}. */
+static int purchase_line(struct jctx *j, json_t *ln, struct recd_purchase_line *l)
+{
+    json_t *f;
+    int64_t x;
+
+    if (!json_is_object(ln)) {
+        return jfail(j, "lines", "expected objects {item_id, quantity, unit_price}");
+    }
+    f = json_object_get(ln, "item_id");
+    if (!json_is_string(f)) {
+        return jfail(j, "lines[].item_id", "expected a string");
+    }
+    l->item_id = json_string_value(f);
+    f = json_object_get(ln, "quantity");
+    if (f && !json_is_integer(f)) {
+        return jfail(j, "lines[].quantity", "expected an integer");
+    }
+    x = f ? (int64_t)json_integer_value(f) : 1;
+    if (x < INT32_MIN || x > INT32_MAX) {
+        return jfail(j, "lines[].quantity", "out of the int range");
+    }
+    l->quantity = (int32_t)x;
+    f = json_object_get(ln, "unit_price");
+    if (!f || jnum(f, &l->unit_price) != 0) {
+        return jfail(j, "lines[].unit_price", f ? "expected a number" : "missing");
+    }
+    return RECD_OK;
+}
+
+/* A purchase event (currency defaults to EUR; lines into the arena). */
+static int purchase_from_json(struct jctx *j, struct recd_event *ev)
+{
+    struct recd_purchase *p = &ev->u.purchase;
+    json_t *v;
+    int rc;
+
+    if ((rc = jget_str(j, "event_id", 1, &ev->event_id)) ||
+        (rc = jget_str(j, "user_id", 1, &ev->user_id)) ||
+        (rc = jget_str(j, "order_id", 1, &p->order_id)) ||
+        (rc = jget_int(j, "ts", 1, 0, &ev->ts_ms)) ||
+        (rc = jget_str(j, "currency", 0, &p->currency))) {
+        return rc;
+    }
+    if (!p->currency) {
+        p->currency = "EUR";
+    }
+    v = json_object_get(j->obj, "lines");
+    if (!v || !json_is_array(v)) {
+        return jfail(j, "lines", v ? "expected an array" : "missing");
+    }
+    size_t n = json_array_size(v);
+    p->lines = recd_arena_alloc(j->arena, (n ? n : 1) * sizeof *p->lines);
+    if (!p->lines) {
+        return recd_seterr(j->err, j->errlen, RECD_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = purchase_line(j, json_array_get(v, i), &p->lines[i])) != RECD_OK) {
+            return rc;
+        }
+    }
+    p->n_lines = (uint32_t)n;
+    return RECD_OK;
+}
+
+/* A search query event. */
+static int query_from_json(struct jctx *j, struct recd_event *ev)
+{
+    struct recd_query *q = &ev->u.query;
+    int rc;
+
+    if ((rc = jget_str(j, "event_id", 1, &ev->event_id)) ||
+        (rc = jget_str(j, "user_id", 1, &ev->user_id)) ||
+        (rc = jget_int(j, "ts", 1, 0, &ev->ts_ms)) || (rc = jget_str(j, "text", 1, &q->text)) ||
+        (rc = jget_str_array(j, "shown_item_ids", 1, &q->shown, &q->n_shown))) {
+        return rc;
+    }
+    return RECD_OK;
+}
+
+/* A catalogue item, or its removal ({"item_id", "removed": true}). */
+static int item_from_json(struct jctx *j, struct recd_event *ev)
+{
+    struct recd_item *it = &ev->u.item;
+    json_t *v;
+    int rc;
+
+    if ((rc = jget_str(j, "item_id", 1, &it->item_id))) {
+        return rc;
+    }
+    ev->event_id = it->item_id;
+    v = json_object_get(j->obj, "removed");
+    if (v && !json_is_boolean(v)) {
+        return jfail(j, "removed", "expected true or false");
+    }
+    if (v && json_is_true(v)) {
+        it->removed = 1;
+        return RECD_OK;
+    }
+    if ((rc = jget_str(j, "title", 1, &it->title)) ||
+        (rc = jget_str(j, "description", 0, &it->description)) ||
+        (rc = jget_str_array(j, "category", 0, &it->category, &it->n_category)) ||
+        (rc = jget_str(j, "brand", 0, &it->brand)) ||
+        (rc = jget_int(j, "updated_ts", 1, 0, &it->updated_ts))) {
+        return rc;
+    }
+    if (!it->description) {
+        it->description = "";
+    }
+    v = json_object_get(j->obj, "price");
+    if (!v || jnum(v, &it->price) != 0) {
+        return jfail(j, "price", v ? "expected a number" : "missing");
+    }
+    v = json_object_get(j->obj, "in_stock");
+    if (v && !json_is_boolean(v)) {
+        return jfail(j, "in_stock", "expected true or false");
+    }
+    it->in_stock = v ? json_is_true(v) : 1;
+    ev->ts_ms = it->updated_ts;
+    return RECD_OK;
+}
+
+/* A user-deletion request. */
+static int deletion_from_json(struct jctx *j, struct recd_event *ev)
+{
+    int rc;
+
+    if ((rc = jget_str(j, "user_id", 1, &ev->user_id)) ||
+        (rc = jget_int(j, "requested_ts", 1, 0, &ev->u.deletion.requested_ts)) ||
+        (rc = jget_str(j, "reason", 0, &ev->u.deletion.reason))) {
+        return rc;
+    }
+    ev->ts_ms = ev->u.deletion.requested_ts;
+    return RECD_OK;
+}
+
+int json_to_event(json_t *obj, int kind, struct recd_arena *arena, struct recd_event *ev, char *err,
+                  size_t errlen)
+{
+    struct jctx j = { obj, arena, err, errlen };
+    int rc;
+
+    memset(ev, 0, sizeof *ev);
+    ev->kind = kind;
+    ev->partition = -1;
+    ev->offset = -1;
+    if ((rc = check_known_fields(&j, kind)) != RECD_OK) {
+        return rc;
+    }
     switch (kind) {
-    case RECD_KIND_CLICK: {
-        struct recd_click *ck = &ev->u.click;
-        if ((rc = jget_str(&j, "event_id", 1, &ev->event_id)) ||
-            (rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
-            (rc = jget_str(&j, "item_id", 1, &ck->item_id)) ||
-            (rc = jget_int(&j, "ts", 1, 0, &ev->ts_ms)) ||
-            (rc = jget_enum(&j, "kind", CLICK_TYPE, 2, RECD_CLICK_VIEW, &ck->type)) ||
-            (rc = jget_str(&j, "session_id", 0, &ck->session_id)) ||
-            (rc = jget_enum(&j, "source", CLICK_SOURCE, 3, RECD_SRC_BROWSE, &ck->source)) ||
-            (rc = jget_str(&j, "query_id", 0, &ck->query_id))) {
-            return rc;
-        }
-        v = json_object_get(obj, "context");
-        if (v && !json_is_null(v)) {
-            if (!json_is_object(v)) {
-                return jfail(&j, "context", "expected an object of strings");
-            }
-            size_t n = json_object_size(v);
-            ck->context = recd_arena_alloc(arena, (n ? n : 1) * sizeof *ck->context);
-            if (!ck->context) {
-                return recd_seterr(err, errlen, RECD_ENOMEM, "out of memory");
-            }
-            const char *ck_key;
-            json_t *cv;
-            json_object_foreach(v, ck_key, cv)
-            {
-                if (!json_is_string(cv)) {
-                    return jfail(&j, "context", "expected an object of strings");
-                }
-                ck->context[ck->n_context].key = ck_key;
-                ck->context[ck->n_context].value = json_string_value(cv);
-                ck->n_context++;
-            }
-        }
-        return RECD_OK;
-    }
-    case RECD_KIND_PURCHASE: {
-        struct recd_purchase *p = &ev->u.purchase;
-        if ((rc = jget_str(&j, "event_id", 1, &ev->event_id)) ||
-            (rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
-            (rc = jget_str(&j, "order_id", 1, &p->order_id)) ||
-            (rc = jget_int(&j, "ts", 1, 0, &ev->ts_ms)) ||
-            (rc = jget_str(&j, "currency", 0, &p->currency))) {
-            return rc;
-        }
-        if (!p->currency) {
-            p->currency = "EUR";
-        }
-        v = json_object_get(obj, "lines");
-        if (!v || !json_is_array(v)) {
-            return jfail(&j, "lines", v ? "expected an array" : "missing");
-        }
-        size_t n = json_array_size(v);
-        p->lines = recd_arena_alloc(arena, (n ? n : 1) * sizeof *p->lines);
-        if (!p->lines) {
-            return recd_seterr(err, errlen, RECD_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++) {
-            json_t *ln = json_array_get(v, i), *f;
-            struct recd_purchase_line *l = &p->lines[i];
-            if (!json_is_object(ln)) {
-                return jfail(&j, "lines", "expected objects {item_id, quantity, unit_price}");
-            }
-            f = json_object_get(ln, "item_id");
-            if (!json_is_string(f)) {
-                return jfail(&j, "lines[].item_id", "expected a string");
-            }
-            l->item_id = json_string_value(f);
-            f = json_object_get(ln, "quantity");
-            if (f && !json_is_integer(f)) {
-                return jfail(&j, "lines[].quantity", "expected an integer");
-            }
-            x = f ? (int64_t)json_integer_value(f) : 1;
-            if (x < INT32_MIN || x > INT32_MAX) {
-                return jfail(&j, "lines[].quantity", "out of the int range");
-            }
-            l->quantity = (int32_t)x;
-            f = json_object_get(ln, "unit_price");
-            if (!f || jnum(f, &l->unit_price) != 0) {
-                return jfail(&j, "lines[].unit_price", f ? "expected a number" : "missing");
-            }
-        }
-        p->n_lines = (uint32_t)n;
-        return RECD_OK;
-    }
-    case RECD_KIND_QUERY: {
-        struct recd_query *q = &ev->u.query;
-        if ((rc = jget_str(&j, "event_id", 1, &ev->event_id)) ||
-            (rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
-            (rc = jget_int(&j, "ts", 1, 0, &ev->ts_ms)) ||
-            (rc = jget_str(&j, "text", 1, &q->text)) ||
-            (rc = jget_str_array(&j, "shown_item_ids", 1, &q->shown, &q->n_shown))) {
-            return rc;
-        }
-        return RECD_OK;
-    }
-    case RECD_KIND_ITEM: {
-        struct recd_item *it = &ev->u.item;
-        if ((rc = jget_str(&j, "item_id", 1, &it->item_id))) {
-            return rc;
-        }
-        ev->event_id = it->item_id;
-        v = json_object_get(obj, "removed");
-        if (v && !json_is_boolean(v)) {
-            return jfail(&j, "removed", "expected true or false");
-        }
-        if (v && json_is_true(v)) {
-            it->removed = 1;
-            return RECD_OK;
-        }
-        if ((rc = jget_str(&j, "title", 1, &it->title)) ||
-            (rc = jget_str(&j, "description", 0, &it->description)) ||
-            (rc = jget_str_array(&j, "category", 0, &it->category, &it->n_category)) ||
-            (rc = jget_str(&j, "brand", 0, &it->brand)) ||
-            (rc = jget_int(&j, "updated_ts", 1, 0, &it->updated_ts))) {
-            return rc;
-        }
-        if (!it->description) {
-            it->description = "";
-        }
-        v = json_object_get(obj, "price");
-        if (!v || jnum(v, &it->price) != 0) {
-            return jfail(&j, "price", v ? "expected a number" : "missing");
-        }
-        v = json_object_get(obj, "in_stock");
-        if (v && !json_is_boolean(v)) {
-            return jfail(&j, "in_stock", "expected true or false");
-        }
-        it->in_stock = v ? json_is_true(v) : 1;
-        ev->ts_ms = it->updated_ts;
-        return RECD_OK;
-    }
-    case RECD_KIND_DELETION:
-        if ((rc = jget_str(&j, "user_id", 1, &ev->user_id)) ||
-            (rc = jget_int(&j, "requested_ts", 1, 0, &ev->u.deletion.requested_ts)) ||
-            (rc = jget_str(&j, "reason", 0, &ev->u.deletion.reason))) {
-            return rc;
-        }
-        ev->ts_ms = ev->u.deletion.requested_ts;
-        return RECD_OK;
-    default: return recd_seterr(err, errlen, RECD_EINVAL, "bad kind");
+    case RECD_KIND_CLICK:    return click_from_json(&j, ev);
+    case RECD_KIND_PURCHASE: return purchase_from_json(&j, ev);
+    case RECD_KIND_QUERY:    return query_from_json(&j, ev);
+    case RECD_KIND_ITEM:     return item_from_json(&j, ev);
+    case RECD_KIND_DELETION: return deletion_from_json(&j, ev);
+    default:                 return recd_seterr(err, errlen, RECD_EINVAL, "bad kind");
     }
 }
