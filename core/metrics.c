@@ -1,5 +1,7 @@
 /* metrics.c — see metrics.h. */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <netinet/in.h>
@@ -7,9 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "event.h"
+#include "log.h"
 #include "metrics.h"
 #include "recd.h"
 #include "strmap.h"
@@ -29,8 +35,17 @@ struct series {
 };
 
 struct family {
-    int type;
+    int type;     /* enum recd_metric_type; -1: used without a declaration (rendered untyped) */
     char *help;
+};
+
+#define MAX_DIRWATCH 4
+/* A directory whose size on disk is a gauge, computed at scrape time (recd_metrics_watch_dir). */
+struct dirwatch {
+    char *name;          /* owned */
+    char *dir;           /* owned */
+    int64_t interval_ns;
+    int64_t last_ns;     /* 0: never computed */
 };
 
 struct recd_metrics {
@@ -40,6 +55,9 @@ struct recd_metrics {
     int64_t heartbeat_ns;
     int ready;
     char ready_why[128];
+    struct dirwatch dirs[MAX_DIRWATCH];
+    size_t n_dirs;
+    double start_time_s; /* process_start_time_seconds, read once */
 };
 
 static void series_free(void *p)
@@ -79,6 +97,10 @@ struct recd_metrics *recd_metrics_new(void)
     }
     m->heartbeat_ns = recd_now_mono_ns();
     snprintf(m->ready_why, sizeof(m->ready_why), "starting");
+    recd_metrics_declare(m, "recd_ready", RECD_M_GAUGE,
+                         "1 when recd is ready (/readyz answers 200: state open, partitions "
+                         "assigned, producer healthy), 0 otherwise.");
+    recd_metrics_set(m, "recd_ready", NULL, 0);
     return m;
 }
 
@@ -89,6 +111,10 @@ void recd_metrics_destroy(struct recd_metrics *m)
     }
     recd_strmap_destroy(m->series);
     recd_strmap_destroy(m->families);
+    for (size_t i = 0; i < m->n_dirs; i++) {
+        free(m->dirs[i].name);
+        free(m->dirs[i].dir);
+    }
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -119,6 +145,18 @@ static struct series *get_series(struct recd_metrics *m, const char *name, const
     s = recd_strmap_get(m->series, key);
     if (s != NULL) {
         return s;
+    }
+    if (recd_strmap_get(m->families, name) == NULL) {
+        /* every family is declared (HELP/TYPE) before use: tell the developer once */
+        struct family *f = calloc(1, sizeof(*f));
+
+        if (f != NULL) {
+            f->type = -1;
+            if (recd_strmap_put(m->families, name, f) != RECD_OK) {
+                family_free(f);
+            }
+        }
+        RLOG_WARN(RECD_LOG_METRICS, "metric %s used without recd_metrics_declare", name);
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -213,6 +251,241 @@ void recd_metrics_observe_many(struct recd_metrics *m, const char *name, const c
     pthread_mutex_unlock(&m->lock);
 }
 
+void recd_metrics_touch(struct recd_metrics *m, const char *name, const char *labels)
+{
+    struct series *s;
+    struct family *f;
+
+    if (m == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    s = get_series(m, name, labels);
+    f = recd_strmap_get(m->families, name);
+    if (s && f && f->type == RECD_M_HISTOGRAM) {
+        s->hist = 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void recd_metrics_remove(struct recd_metrics *m, const char *name, const char *labels)
+{
+    char key[512];
+
+    if (m == NULL) {
+        return;
+    }
+    snprintf(key, sizeof(key), "%s{%s}", name, labels ? labels : "");
+    pthread_mutex_lock(&m->lock);
+    recd_strmap_del(m->series, key);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int recd_metrics_watch_dir(struct recd_metrics *m, const char *name, const char *dir,
+                           int min_interval_s)
+{
+    struct dirwatch *w;
+    int rc = RECD_OK;
+
+    pthread_mutex_lock(&m->lock);
+    if (m->n_dirs == MAX_DIRWATCH) {
+        rc = RECD_EINVAL;
+    } else {
+        w = &m->dirs[m->n_dirs];
+        w->name = recd_strdup(name);
+        w->dir = recd_strdup(dir);
+        w->interval_ns = (int64_t)(min_interval_s > 0 ? min_interval_s : 0) * 1000000000LL;
+        w->last_ns = 0;
+        if (w->name == NULL || w->dir == NULL) {
+            free(w->name);
+            free(w->dir);
+            rc = RECD_ENOMEM;
+        } else {
+            m->n_dirs++;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/* Bytes allocated on disk (st_blocks, as du counts them) under the directory open as dfd
+ * (closed here). Files that vanish while walking (compaction, WAL recycling) are skipped. */
+static uint64_t dir_disk_bytes(int dfd, int depth)
+{
+    DIR *dp = fdopendir(dfd);
+    struct dirent *de;
+    uint64_t total = 0;
+    struct stat st;
+
+    if (dp == NULL) {
+        close(dfd);
+        return 0;
+    }
+    while ((de = readdir(dp)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int sub;
+
+            total += (uint64_t)st.st_blocks * 512u;
+            if (depth < 16 &&
+                (sub = openat(dirfd(dp), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+                total += dir_disk_bytes(sub, depth + 1);
+            }
+        } else if (S_ISREG(st.st_mode)) {
+            total += (uint64_t)st.st_blocks * 512u;
+        }
+    }
+    closedir(dp);
+    return total;
+}
+
+/* Scrape time: the watched directories whose value is older than their interval. */
+static void collect_dirs(struct recd_metrics *m)
+{
+    for (size_t i = 0;; i++) {
+        char name[128], dir[4096];
+        int64_t now = recd_now_mono_ns();
+        int due = 0, fd;
+
+        pthread_mutex_lock(&m->lock);
+        if (i >= m->n_dirs) {
+            pthread_mutex_unlock(&m->lock);
+            break;
+        }
+        if (m->dirs[i].last_ns == 0 || now - m->dirs[i].last_ns >= m->dirs[i].interval_ns) {
+            m->dirs[i].last_ns = now;
+            snprintf(name, sizeof(name), "%s", m->dirs[i].name);
+            snprintf(dir, sizeof(dir), "%s", m->dirs[i].dir);
+            due = 1;
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (!due) {
+            continue;
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            struct stat st;
+            uint64_t total = 0;
+
+            if (fstat(fd, &st) == 0) {
+                total = (uint64_t)st.st_blocks * 512u;
+            }
+            total += dir_disk_bytes(fd, 0);
+            recd_metrics_set(m, name, NULL, (double)total);
+        }
+    }
+}
+
+/* Scrape time: the process_* series of the Prometheus client libraries, from /proc/self. */
+static void collect_process(struct recd_metrics *m)
+{
+    static const struct {
+        const char *name;
+        int type;
+        const char *help;
+    } fam[] = {
+        { "process_cpu_seconds_total", RECD_M_COUNTER,
+          "Total user and system CPU time spent in seconds." },
+        { "process_open_fds", RECD_M_GAUGE, "Number of open file descriptors." },
+        { "process_max_fds", RECD_M_GAUGE, "Maximum number of open file descriptors." },
+        { "process_virtual_memory_bytes", RECD_M_GAUGE, "Virtual memory size in bytes." },
+        { "process_resident_memory_bytes", RECD_M_GAUGE, "Resident memory size in bytes." },
+        { "process_start_time_seconds", RECD_M_GAUGE,
+          "Start time of the process since unix epoch in seconds." },
+    };
+    long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    char buf[2048], *p;
+    unsigned long long utime = 0, stime = 0, starttime = 0, vsize = 0;
+    long long rss = 0;
+    double start_s = 0;
+    struct rlimit rl;
+    size_t n;
+    FILE *f;
+    DIR *dp;
+    int ok = 0;
+
+    pthread_mutex_lock(&m->lock);
+    if (recd_strmap_get(m->families, fam[0].name) == NULL) {
+        pthread_mutex_unlock(&m->lock);
+        for (n = 0; n < sizeof(fam) / sizeof(fam[0]); n++) {
+            recd_metrics_declare(m, fam[n].name, fam[n].type, fam[n].help);
+        }
+    } else {
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (tck <= 0) {
+        tck = 100;
+    }
+    if (page <= 0) {
+        page = 4096;
+    }
+    /* /proc/self/stat: "pid (comm) state ppid ..."; comm may hold spaces and ')', so the
+     * fields are counted from the last ')': utime 14, stime 15, starttime 22, vsize 23, rss 24 */
+    f = fopen("/proc/self/stat", "r");
+    if (f != NULL) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        p = strrchr(buf, ')');
+        if (p != NULL &&
+            sscanf(p + 1,
+                   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                   "%*d %llu %llu %lld",
+                   &utime, &stime, &starttime, &vsize, &rss) == 5) {
+            ok = 1;
+        }
+    }
+    if (ok) {
+        recd_metrics_set(m, "process_cpu_seconds_total", NULL,
+                         (double)(utime + stime) / (double)tck);
+        recd_metrics_set(m, "process_virtual_memory_bytes", NULL, (double)vsize);
+        recd_metrics_set(m, "process_resident_memory_bytes", NULL, (double)rss * (double)page);
+        pthread_mutex_lock(&m->lock);
+        if (m->start_time_s == 0) {
+            /* boot time (/proc/stat btime) + the process's start in ticks after boot */
+            f = fopen("/proc/stat", "r");
+            if (f != NULL) {
+                unsigned long long btime;
+
+                while (fgets(buf, sizeof(buf), f) != NULL) {
+                    if (sscanf(buf, "btime %llu", &btime) == 1) {
+                        m->start_time_s = (double)btime + (double)starttime / (double)tck;
+                        break;
+                    }
+                }
+                fclose(f);
+            }
+        }
+        start_s = m->start_time_s;
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (start_s > 0) {
+        recd_metrics_set(m, "process_start_time_seconds", NULL, start_s);
+    }
+    dp = opendir("/proc/self/fd");
+    if (dp != NULL) {
+        struct dirent *de;
+        double nfd = 0;
+
+        while ((de = readdir(dp)) != NULL) {
+            if (de->d_name[0] != '.') {
+                nfd++;
+            }
+        }
+        closedir(dp);
+        recd_metrics_set(m, "process_open_fds", NULL, nfd - 1); /* not the one reading it */
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        recd_metrics_set(m, "process_max_fds", NULL,
+                         rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur);
+    }
+}
+
 double recd_metrics_get(struct recd_metrics *m, const char *name, const char *labels)
 {
     struct series *s;
@@ -236,12 +509,18 @@ void recd_metrics_heartbeat(struct recd_metrics *m)
 
 void recd_metrics_set_ready(struct recd_metrics *m, int ready, const char *why)
 {
+    struct series *s;
+
     if (m == NULL) {
         return;
     }
     pthread_mutex_lock(&m->lock);
     m->ready = ready;
     snprintf(m->ready_why, sizeof(m->ready_why), "%s", why ? why : "");
+    s = get_series(m, "recd_ready", NULL);
+    if (s) {
+        s->value = ready ? 1 : 0;
+    }
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -285,6 +564,24 @@ static int appendf(struct recd_buf *b, const char *fmt, ...)
     return recd_buf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* "# HELP name text", the text escaped as the exposition format wants (\\ and \\n). */
+static void append_help(struct recd_buf *b, const char *name, const char *help)
+{
+    const char *h;
+
+    appendf(b, "# HELP %s ", name);
+    for (h = help ? help : ""; *h != '\0'; h++) {
+        if (*h == '\\') {
+            recd_buf_append(b, "\\\\", 2);
+        } else if (*h == '\n') {
+            recd_buf_append(b, "\\n", 2);
+        } else {
+            recd_buf_append(b, h, 1);
+        }
+    }
+    recd_buf_append(b, "\n", 1);
+}
+
 static void fmt_num(char *out, size_t n, double v)
 {
     if (isinf(v)) {
@@ -292,7 +589,12 @@ static void fmt_num(char *out, size_t n, double v)
     } else if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(out, n, "%.0f", v);
     } else {
-        snprintf(out, n, "%.9g", v);
+        /* the shortest of 15 or 17 significant digits that reads back as v (a timestamp such
+         * as process_start_time_seconds needs more than 9) */
+        snprintf(out, n, "%.15g", v);
+        if (strtod(out, NULL) != v) {
+            snprintf(out, n, "%.17g", v);
+        }
     }
 }
 
@@ -305,6 +607,8 @@ char *recd_metrics_render(struct recd_metrics *m)
     void *val;
     char num[64];
 
+    collect_process(m);
+    collect_dirs(m);
     recd_buf_init(&b);
     pthread_mutex_lock(&m->lock);
     v = malloc((recd_strmap_count(m->series) + 1) * sizeof(*v));
@@ -323,11 +627,16 @@ char *recd_metrics_render(struct recd_metrics *m)
         if (strcmp(s->name, last) != 0) {
             struct family *f = recd_strmap_get(m->families, s->name);
 
-            if (f != NULL) {
-                appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", s->name, f->help, s->name,
+            /* HELP and TYPE for every family; one used without a declaration is untyped
+             * (the integration test ops_service.sh refuses those) */
+            if (f != NULL && f->type >= 0) {
+                append_help(&b, s->name, f->help);
+                appendf(&b, "# TYPE %s %s\n", s->name,
                         f->type == RECD_M_COUNTER     ? "counter"
                             : f->type == RECD_M_GAUGE ? "gauge"
                                                       : "histogram");
+            } else {
+                appendf(&b, "# HELP %s undeclared\n# TYPE %s untyped\n", s->name, s->name);
             }
             last = s->name;
         }

@@ -20,8 +20,21 @@ enum recd_metric_type { RECD_M_COUNTER, RECD_M_GAUGE, RECD_M_HISTOGRAM };
 struct recd_metrics *recd_metrics_new(void);
 void recd_metrics_destroy(struct recd_metrics *m);
 
-/* Declare a family (HELP/TYPE). Undeclared families are rendered as untyped. */
+/* Declare a family (HELP/TYPE). Every family is declared before its first series: one used
+ * without a declaration is logged (once) and rendered as untyped. */
 void recd_metrics_declare(struct recd_metrics *m, const char *name, int type, const char *help);
+/* Create the series if it does not exist yet, at 0 (a histogram when the family is declared
+ * as one): known label sets are exposed before their first event, so rate() and alerts see
+ * them from the start. An existing series keeps its value. */
+void recd_metrics_touch(struct recd_metrics *m, const char *name, const char *labels);
+/* Drop a series (e.g. the lag of a partition no longer assigned). */
+void recd_metrics_remove(struct recd_metrics *m, const char *name, const char *labels);
+/* Gauge `name` (declared by the caller) = bytes allocated on disk under dir (st_blocks, as du
+ * counts them, preallocated space included), computed when a scrape renders the registry and
+ * the value is older than min_interval_s. At most 4 directories. RECD_OK or RECD_ENOMEM /
+ * RECD_EINVAL. */
+int recd_metrics_watch_dir(struct recd_metrics *m, const char *name, const char *dir,
+                           int min_interval_s);
 void recd_metrics_add(struct recd_metrics *m, const char *name, const char *labels, double v);
 void recd_metrics_set(struct recd_metrics *m, const char *name, const char *labels, double v);
 /* Histogram observation (seconds; fixed exponential buckets 100us..60s). */
@@ -39,7 +52,11 @@ int64_t recd_metrics_heartbeat_age_ms(struct recd_metrics *m);
 /* The ready flag; the reason given with it is copied into why (truncated to whylen). */
 int recd_metrics_readiness(struct recd_metrics *m, char *why, size_t whylen);
 
-/* Render the exposition text into a malloc'd string (caller frees). */
+/* Render the exposition text into a malloc'd string (caller frees). Rendering is a scrape:
+ * it first refreshes the process_* series of the Prometheus client libraries from /proc/self
+ * (process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+ * process_open_fds, process_max_fds, process_start_time_seconds) and the watched directories.
+ * recd_ready (gauge, 1/0) follows recd_metrics_set_ready. */
 char *recd_metrics_render(struct recd_metrics *m);
 
 /* Parse metrics.listen ("IPV4:PORT", port 0..65535, digits only) — the one parser of recd

@@ -635,6 +635,21 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0; /* librdkafka frees json */
 }
 
+/* recd_consumer_lag of an assigned partition is exposed (at 0 until the first statistics)
+ * from its assignment, and dropped at its revocation. */
+static void lag_series(struct daemon *d, const rd_kafka_topic_partition_t *tp, int assigned)
+{
+    char labels[320];
+
+    snprintf(labels, sizeof(labels), "topic=\"%.200s\",partition=\"%d\"", tp->topic,
+             (int)tp->partition);
+    if (assigned) {
+        recd_metrics_touch(d->metrics, "recd_consumer_lag", labels);
+    } else {
+        recd_metrics_remove(d->metrics, "recd_consumer_lag", labels);
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -660,6 +675,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             RLOG_INFO(RECD_LOG_KAFKA, "assigned %s[%d] from offset %lld%s", tp->topic,
                       (int)tp->partition, (long long)tp->offset,
                       tp->offset < 0 ? " (no offset in state)" : " (from state)");
+            lag_series(d, tp, 1);
         }
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
@@ -679,6 +695,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                   parts->cnt);
         flush_batch(d);
         drain_output(d);
+        for (i = 0; i < parts->cnt; i++) {
+            lag_series(d, &parts->elems[i], 0);
+        }
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
 
@@ -944,47 +963,124 @@ static void do_checkpoint(struct daemon *d)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
-static void declare_metrics(struct recd_metrics *m)
+/* Every series recd exposes is declared here (HELP/TYPE) before its first use, and every
+ * label set known at start is created at 0 (recd_metrics_touch), so that rate(), increase()
+ * and alerts see a series from the start rather than from its first event. The process_*
+ * series and recd_ready are the registry's own (core/metrics.c). */
+static void declare_metrics(struct daemon *d)
 {
+    /* the reason classes of dead letters: codec.h (decode) and validate.c (validation) */
+    static const char *const dlq_reasons[] = { "framing",       "unknown_schema_id", "avro",
+                                               "too_large",     "empty_user_id",     "bad_id",
+                                               "bad_timestamp", "bad_price",         "bad_purchase",
+                                               "bad_item" };
+    /* the stages of a batch (pipeline.c, stage()) */
+    static const char *const stages[] = { "decode",  "online_quality", "operators", "checkpoint",
+                                          "publish", "commit",         "committed", "flush" };
+    struct recd_metrics *m = d->metrics;
+    const struct recd_conf_pipeline *pc = RECD_UNIT(d->conf, "pipeline", struct recd_conf_pipeline);
+    const struct recd_conf_metrics *mc = RECD_UNIT(d->conf, "metrics", struct recd_conf_metrics);
+    const struct recd_conf_state *sc = RECD_UNIT(d->conf, "state", struct recd_conf_state);
+    char labels[320];
+    size_t i, j;
+    int k;
+
     recd_metrics_declare(m, "recd_records_consumed_total", RECD_M_COUNTER,
                          "Records consumed, by topic.");
     recd_metrics_declare(m, "recd_records_decoded_total", RECD_M_COUNTER,
                          "Records decoded and validated, by topic.");
     recd_metrics_declare(m, "recd_records_dead_lettered_total", RECD_M_COUNTER,
                          "Records sent to the DLQ, by topic and reason.");
+    for (k = 0; k < RECD_KIND__NINPUT; k++) {
+        snprintf(labels, sizeof(labels), "topic=\"%.200s\"", d->topic[k]);
+        recd_metrics_touch(m, "recd_records_consumed_total", labels);
+        recd_metrics_touch(m, "recd_records_decoded_total", labels);
+        for (i = 0; i < sizeof(dlq_reasons) / sizeof(dlq_reasons[0]); i++) {
+            snprintf(labels, sizeof(labels), "topic=\"%.200s\",reason=\"%s\"", d->topic[k],
+                     dlq_reasons[i]);
+            recd_metrics_touch(m, "recd_records_dead_lettered_total", labels);
+        }
+    }
     recd_metrics_declare(m, "recd_batches_total", RECD_M_COUNTER, "Micro-batches committed.");
+    recd_metrics_touch(m, "recd_batches_total", NULL);
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");
-    recd_metrics_add(m, "recd_users_forgotten_total", NULL, 0); /* present from the start */
+    recd_metrics_touch(m, "recd_users_forgotten_total", NULL);
+    recd_metrics_declare(m, "recd_users_expired_total", RECD_M_COUNTER,
+                         "Users expired after pipeline.user_ttl_days without events (state "
+                         "deleted and tombstone published, committed).");
+    recd_metrics_touch(m, "recd_users_expired_total", NULL);
     recd_metrics_declare(m, "recd_records_skipped_total", RECD_M_COUNTER,
                          "Records dropped because recd had already consumed their offset (the "
                          "Kafka client rewound a partition), by reason.");
+    recd_metrics_touch(m, "recd_records_skipped_total", "reason=\"already_consumed\"");
     recd_metrics_declare(m, "recd_batch_duration_seconds", RECD_M_HISTOGRAM,
                          "Time from a batch's first record to its commit.");
+    recd_metrics_touch(m, "recd_batch_duration_seconds", NULL);
     recd_metrics_declare(m, "recd_operator_duration_seconds", RECD_M_HISTOGRAM,
                          "Time spent in each operator per batch.");
+    recd_metrics_declare(m, "recd_stage_duration_seconds_total", RECD_M_COUNTER,
+                         "Time spent in each stage of the batches, by stage.");
+    for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+        snprintf(labels, sizeof(labels), "stage=\"%s\"", stages[i]);
+        recd_metrics_touch(m, "recd_stage_duration_seconds_total", labels);
+    }
+    recd_metrics_declare(m, "recd_rerank_sgemm_seconds_total", RECD_M_COUNTER,
+                         "rerank: time spent scoring the catalogue for exploring users.");
+    recd_metrics_declare(m, "recd_rerank_sgemm_flop_total", RECD_M_COUNTER,
+                         "rerank: floating-point operations of that scoring.");
+    recd_metrics_declare(m, "recd_rerank_sgemm_calls_total", RECD_M_COUNTER,
+                         "rerank: batches that scored the catalogue.");
+    for (j = 0; j < pc->chain.n; j++) {
+        snprintf(labels, sizeof(labels), "operator=\"%.200s\"", pc->chain.v[j]);
+        recd_metrics_touch(m, "recd_operator_duration_seconds", labels);
+        if (strcmp(pc->chain.v[j], "rerank") == 0) {
+            recd_metrics_touch(m, "recd_rerank_sgemm_seconds_total", NULL);
+            recd_metrics_touch(m, "recd_rerank_sgemm_flop_total", NULL);
+            recd_metrics_touch(m, "recd_rerank_sgemm_calls_total", NULL);
+        }
+    }
+    recd_metrics_declare(m, "recd_query_cache_hit_ratio", RECD_M_GAUGE,
+                         "embed: share of query embeddings served from the cache since start.");
     recd_metrics_declare(m, "recd_rebalances_total", RECD_M_COUNTER, "Consumer group rebalances.");
+    recd_metrics_touch(m, "recd_rebalances_total", NULL);
     recd_metrics_declare(m, "recd_state_size_bytes", RECD_M_GAUGE,
-                         "Approximate state size (SST files + memtables).");
+                         "Live state size reported by RocksDB (SST files + memtables; not the "
+                         "WAL), updated after each batch; see recd_state_disk_bytes.");
+    recd_metrics_declare(m, "recd_state_disk_bytes", RECD_M_GAUGE,
+                         "Bytes allocated on disk under state.dir (as du counts them: SST "
+                         "files, preallocated WAL, MANIFEST, files awaiting deletion), "
+                         "recomputed at most every 10 s when scraped.");
+    recd_metrics_watch_dir(m, "recd_state_disk_bytes", sc->dir, 10);
     recd_metrics_declare(m, "recd_config_reloads_total", RECD_M_COUNTER,
                          "Configuration reloads by result.");
+    recd_metrics_touch(m, "recd_config_reloads_total", "result=\"success\"");
+    recd_metrics_touch(m, "recd_config_reloads_total", "result=\"failure\"");
     recd_metrics_declare(m, "recd_consumer_lag", RECD_M_GAUGE,
-                         "Records behind the partition's high watermark (librdkafka statistics).");
+                         "Records behind the partition's high watermark (librdkafka statistics), "
+                         "per assigned partition.");
     recd_metrics_declare(m, "recd_publish_wait_seconds_total", RECD_M_COUNTER,
                          "Time batches waited for the acknowledgement of earlier batches "
                          "(kafka.publish_inflight reached): the broker is the bottleneck.");
+    recd_metrics_touch(m, "recd_publish_wait_seconds_total", NULL);
     recd_metrics_declare(m, "recd_publish_ack_seconds", RECD_M_HISTOGRAM,
                          "Per batch: the longest produce -> broker acknowledgement of its lists.");
+    recd_metrics_touch(m, "recd_publish_ack_seconds", NULL);
     recd_metrics_declare(m, "recd_event_publish_latency_seconds", RECD_M_HISTOGRAM,
                          "From an event's Kafka timestamp to the acknowledged publication of its "
                          "user's recommendations.");
+    recd_metrics_touch(m, "recd_event_publish_latency_seconds", NULL);
     recd_metrics_declare(m, "recd_online_clicks_scored_total", RECD_M_COUNTER,
                          "Clicks scored against the list published for their user before them.");
+    recd_metrics_touch(m, "recd_online_clicks_scored_total", NULL);
     recd_metrics_declare(m, "recd_online_hits_total", RECD_M_COUNTER,
                          "Scored clicks whose item was in the top K of that list.");
     recd_metrics_declare(m, "recd_online_reciprocal_rank_sum", RECD_M_COUNTER,
                          "Sum of 1/rank of the clicked item in that list (0 when absent).");
+    snprintf(labels, sizeof(labels), "k=\"%lld\"", (long long)mc->hit_k);
+    recd_metrics_touch(m, "recd_online_hits_total", labels);
+    recd_metrics_touch(m, "recd_online_reciprocal_rank_sum", labels);
     recd_metrics_declare(m, "recd_online_hit_ratio", RECD_M_GAUGE, "Online HR@K since start.");
     recd_metrics_declare(m, "recd_online_mrr", RECD_M_GAUGE, "Online MRR@K since start.");
     recd_metrics_declare(m, "recd_build_info", RECD_M_GAUGE, "Build information.");
@@ -1334,7 +1430,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         RLOG_ERR(RECD_LOG_MAIN, "out of memory");
         goto out;
     }
-    declare_metrics(d->metrics);
+    declare_metrics(d);
     recd_metrics_set_ready(d->metrics, 0, "starting: opening state");
 
     memset(&stc, 0, sizeof(stc));
