@@ -316,15 +316,185 @@ static float fold_user(const struct mf *m, const int32_t *ctx, size_t n, const s
     return sum;
 }
 
+/* The steps of mf_learn(), in order; each is static inline (the per-click learning path) and
+ * does exactly what the one function did, in the same order. */
+
+/* The event's negatives from the sampling sequence (seed, counter): uniform over the items with
+ * probability neg_uniform (or while the ring is empty), else from the ring of recent positives.
+ * Their rows are prefetched: each is a random row of Q, of the text matrix and of b, and
+ * waiting for those cache misses one by one was most of the cost of a click. Returns their
+ * count (negs[0..count-1]). */
+static inline uint32_t draw_negatives(const struct mf *m, const struct mf_text *text, int has_w,
+                                      int32_t *negs)
+{
+    uint32_t nneg = m->p.negatives < MF_MAX_NEG ? m->p.negatives : MF_MAX_NEG;
+    size_t d;
+
+    for (uint32_t t = 0; t < nneg; t++) {
+        uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL + t);
+        double q = (double)(r >> 11) * 0x1.0p-53;
+        int32_t neg;
+
+        if (m->ring_n == 0 || q < m->p.neg_uniform) {
+            neg = (int32_t)range(splitmix64(r), m->n_items);
+        } else {
+            neg = m->ring[range(splitmix64(r), m->ring_n)];
+        }
+        negs[t] = neg;
+        __builtin_prefetch(m->Q + (size_t)neg * m->dim);
+        __builtin_prefetch(m->Q + (size_t)neg * m->dim + m->dim - 1);
+        __builtin_prefetch(m->b + neg);
+        if (has_w) {
+            const float *e = text_of(m, text, neg);
+
+            if (e != NULL) {
+                for (d = 0; d < m->tdim; d += 16) {
+                    __builtin_prefetch(e + d);
+                }
+            }
+        }
+    }
+    return nneg;
+}
+
+/* One logistic step per negative: s(neg) = u·Q[neg] + (Wᵀu)·e_neg + b[neg] against the
+ * positive's, only dot products per negative. Q and b of pos and the negatives learn here; the
+ * gradients Σ g out_pos (du), Σ g Q[neg] (gq) and Σ g e_neg (ge) are summed for
+ * finish_gradients(). Returns Σ g. */
+static inline float learn_negatives(struct mf *m, const struct mf_text *text, int32_t pos,
+                                    float weight, const int32_t *negs, uint32_t nneg, int has_w,
+                                    const float *wepos)
+{
+    const size_t dim = m->dim, tdim = m->tdim;
+    const float lr = m->p.lr, reg = m->p.reg;
+    float sum_g = 0;
+    size_t d;
+    /* The vectors as restrict locals: the build has -fno-strict-aliasing, so through
+     * m-> every store could change m's pointers and the loops stayed scalar. They do not
+     * overlap (separate allocations; Q's rows pos and neg differ), and each element's
+     * arithmetic is the same in the vector loops, so the results are bit for bit those of
+     * the scalar code. */
+    float *restrict du = m->du, *restrict gq = m->gq, *restrict ge = m->ge;
+    float *restrict outp = m->out_pos;
+    const float *restrict uu = m->u, *restrict wp = wepos;
+
+    for (uint32_t t = 0; t < nneg; t++) {
+        int32_t neg = negs[t];
+        const float *restrict eneg;
+        float *restrict qp = m->Q + (size_t)pos * dim, *restrict qn;
+        float x, g;
+
+        if (neg == pos) {
+            continue;
+        }
+        qn = m->Q + (size_t)neg * dim;
+        for (d = 0; d < dim; d++) {
+            outp[d] = qp[d] + wp[d];
+        }
+        eneg = has_w ? text_of(m, text, neg) : NULL;
+        x = recd_la_dot(uu, outp, dim) - recd_la_dot(uu, qn, dim) -
+            (eneg != NULL ? recd_la_dot(m->ut, eneg, tdim) : 0.0f) + m->b[pos] - m->b[neg];
+        if (x > 30.0f) {
+            continue; /* σ(-x) ~ 0: nothing to learn */
+        }
+        g = weight / (1.0f + expf(x)); /* d log σ(x) / dx */
+        for (d = 0; d < dim; d++) {
+            du[d] += g * outp[d];
+            gq[d] += g * qn[d];
+            qp[d] += lr * (g * uu[d] - reg * qp[d]);
+            qn[d] += lr * (-g * uu[d] - reg * qn[d]);
+        }
+        m->b[pos] += lr * (g - reg * m->b[pos]);
+        m->b[neg] += lr * (-g - reg * m->b[neg]);
+        if (eneg != NULL) {
+            for (d = 0; d < tdim; d++) {
+                ge[d] += g * eneg[d];
+            }
+        }
+        sum_g += g;
+    }
+    return sum_g;
+}
+
+/* du = Σ g (out_pos - out_neg) = Σ g out_pos - Σ g Q[neg] - W Σ g e_neg;
+ * gsum = Σ g (e_pos - e_neg) */
+static inline void finish_gradients(struct mf *m, const float *epos, float sum_g, int has_w)
+{
+    const size_t dim = m->dim, tdim = m->tdim;
+    float *restrict du = m->du, *restrict gq = m->gq, *restrict ge = m->ge;
+    size_t d;
+
+    for (d = 0; d < dim; d++) {
+        du[d] -= gq[d];
+    }
+    if (has_w) {
+        float *restrict gs = m->gsum;
+
+        w_times(m, ge, m->out_neg);
+        const float *restrict on = m->out_neg;
+
+        for (d = 0; d < dim; d++) {
+            du[d] -= on[d];
+        }
+        for (d = 0; d < tdim; d++) {
+            gs[d] = (epos != NULL ? sum_g * epos[d] : 0.0f) - ge[d];
+        }
+    }
+}
+
+/* The context items: d/dP[c_k] = (a_k / Σa) du (wts[k - from] = a_k, 0 for unknown items) */
+static inline void learn_context(struct mf *m, const int32_t *ctx, size_t from, size_t n,
+                                 const float *wts)
+{
+    const size_t dim = m->dim;
+    const float lr = m->p.lr, reg = m->p.reg;
+    const float *restrict du = m->du;
+    float sum_a = 0;
+    size_t d, k;
+
+    for (k = from; k < n; k++) {
+        sum_a += wts[k - from];
+    }
+    for (k = from; k < n; k++) {
+        float *restrict pv;
+        float s;
+
+        if (wts[k - from] <= 0) {
+            continue;
+        }
+        pv = m->P + (size_t)ctx[k] * dim;
+        s = wts[k - from] / sum_a;
+        for (d = 0; d < dim; d++) {
+            pv[d] += lr * (s * du[d] - reg * pv[d]);
+        }
+    }
+}
+
+/* W += u ⊗ gsum (targets), Win += du ⊗ ebar (context): queued, applied in blocks of
+ * MF_WBATCH by SGEMM (rank-32 updates instead of rank-1 loops) */
+static inline void queue_text_update(struct mf *m)
+{
+    const float reg = m->p.reg;
+
+    memcpy(m->bu + m->nb * m->dim, m->u, m->dim * sizeof(float));
+    memcpy(m->bdu + m->nb * m->dim, m->du, m->dim * sizeof(float));
+    memcpy(m->bg + m->nb * m->tdim, m->gsum, m->tdim * sizeof(float));
+    memcpy(m->be + m->nb * m->tdim, m->ebar, m->tdim * sizeof(float));
+    if (++m->nb == MF_WBATCH) {
+        /* weight decay (1 - tl·reg) per queued event, applied as beta */
+        const float tl = m->p.text_lr, beta = 1.0f - tl * reg * (float)m->nb;
+
+        recd_la_rank_update(m->dim, m->tdim, m->nb, tl, m->bu, m->bg, beta, m->W, m->tdim);
+        recd_la_rank_update(m->dim, m->tdim, m->nb, tl, m->bdu, m->be, beta, m->Win, m->tdim);
+        m->nb = 0;
+    }
+}
+
 int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weight,
              const struct mf_text *text)
 {
     float wts[64];
-    size_t from = n > m->p.ctx ? n - m->p.ctx : 0, d, k;
-    const size_t dim = m->dim, tdim = m->tdim;
-    const float lr = m->p.lr, reg = m->p.reg;
-    const float *epos;
-    float sum_g = 0;
+    size_t from = n > m->p.ctx ? n - m->p.ctx : 0, k;
     int32_t maxi = pos;
 
     if (pos < 0 || !(weight > 0)) {
@@ -342,8 +512,11 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
          * W e_neg terms are summed first (ge) and multiplied by W once after the loop. */
         float *wepos = m->tmp; /* W e_pos */
         const int has_w = m->W != NULL;
+        const float *epos = text_of(m, text, pos);
+        int32_t negs[MF_MAX_NEG];
+        uint32_t nneg;
+        float sum_g;
 
-        epos = text_of(m, text, pos);
         memset(m->du, 0, m->dim * sizeof(float));
         memset(m->gq, 0, m->dim * sizeof(float));
         if (has_w) {
@@ -353,138 +526,15 @@ int mf_learn(struct mf *m, const int32_t *ctx, size_t n, int32_t pos, float weig
         } else {
             memset(wepos, 0, m->dim * sizeof(float));
         }
-        /* The negatives first, and their rows prefetched: each is a random row of Q, of the
-         * text matrix and of b, and waiting for those cache misses one by one was most of the
-         * cost of a click. The arithmetic below is unchanged (same order, same results). */
-        uint32_t nneg = m->p.negatives < MF_MAX_NEG ? m->p.negatives : MF_MAX_NEG;
-        int32_t negs[MF_MAX_NEG];
-
-        for (uint32_t t = 0; t < nneg; t++) {
-            uint64_t r = splitmix64(m->p.seed * 0x9e3779b97f4a7c15ULL + m->counter * 1315423911ULL +
-                                    t);
-            double q = (double)(r >> 11) * 0x1.0p-53;
-            int32_t neg;
-
-            if (m->ring_n == 0 || q < m->p.neg_uniform) {
-                neg = (int32_t)range(splitmix64(r), m->n_items);
-            } else {
-                neg = m->ring[range(splitmix64(r), m->ring_n)];
-            }
-            negs[t] = neg;
-            __builtin_prefetch(m->Q + (size_t)neg * m->dim);
-            __builtin_prefetch(m->Q + (size_t)neg * m->dim + m->dim - 1);
-            __builtin_prefetch(m->b + neg);
-            if (has_w) {
-                const float *e = text_of(m, text, neg);
-
-                if (e != NULL) {
-                    for (d = 0; d < m->tdim; d += 16) {
-                        __builtin_prefetch(e + d);
-                    }
-                }
-            }
-        }
-        /* The vectors as restrict locals: the build has -fno-strict-aliasing, so through
-         * m-> every store could change m's pointers and the loops stayed scalar. They do not
-         * overlap (separate allocations; Q's rows pos and neg differ), and each element's
-         * arithmetic is the same in the vector loops, so the results are bit for bit those of
-         * the scalar code. */
-        float *restrict du = m->du, *restrict gq = m->gq, *restrict ge = m->ge;
-        float *restrict outp = m->out_pos;
-        const float *restrict uu = m->u, *restrict wp = wepos;
-
-        for (uint32_t t = 0; t < nneg; t++) {
-            int32_t neg = negs[t];
-            const float *restrict eneg;
-            float *restrict qp = m->Q + (size_t)pos * dim, *restrict qn;
-            float x, g;
-
-            if (neg == pos) {
-                continue;
-            }
-            qn = m->Q + (size_t)neg * dim;
-            for (d = 0; d < dim; d++) {
-                outp[d] = qp[d] + wp[d];
-            }
-            eneg = has_w ? text_of(m, text, neg) : NULL;
-            x = recd_la_dot(uu, outp, dim) - recd_la_dot(uu, qn, dim) -
-                (eneg != NULL ? recd_la_dot(m->ut, eneg, tdim) : 0.0f) + m->b[pos] - m->b[neg];
-            if (x > 30.0f) {
-                continue; /* σ(-x) ~ 0: nothing to learn */
-            }
-            g = weight / (1.0f + expf(x)); /* d log σ(x) / dx */
-            for (d = 0; d < dim; d++) {
-                du[d] += g * outp[d];
-                gq[d] += g * qn[d];
-                qp[d] += lr * (g * uu[d] - reg * qp[d]);
-                qn[d] += lr * (-g * uu[d] - reg * qn[d]);
-            }
-            m->b[pos] += lr * (g - reg * m->b[pos]);
-            m->b[neg] += lr * (-g - reg * m->b[neg]);
-            if (eneg != NULL) {
-                for (d = 0; d < tdim; d++) {
-                    ge[d] += g * eneg[d];
-                }
-            }
-            sum_g += g;
-        }
+        /* the negatives first, and their rows prefetched (the arithmetic after is unchanged:
+         * same order, same results) */
+        nneg = draw_negatives(m, text, has_w, negs);
+        sum_g = learn_negatives(m, text, pos, weight, negs, nneg, has_w, wepos);
         if (sum_g > 0) {
-            /* du = Σ g (out_pos - out_neg) = Σ g out_pos - Σ g Q[neg] - W Σ g e_neg;
-             * gsum = Σ g (e_pos - e_neg) */
-            for (d = 0; d < dim; d++) {
-                du[d] -= gq[d];
-            }
-            if (has_w) {
-                float *restrict gs = m->gsum;
-
-                w_times(m, ge, m->out_neg);
-                const float *restrict on = m->out_neg;
-
-                for (d = 0; d < dim; d++) {
-                    du[d] -= on[d];
-                }
-                for (d = 0; d < tdim; d++) {
-                    gs[d] = (epos != NULL ? sum_g * epos[d] : 0.0f) - ge[d];
-                }
-            }
-        }
-        if (sum_g > 0) {
-            float sum_a = 0;
-
-            for (k = from; k < n; k++) {
-                sum_a += wts[k - from];
-            }
-            /* context items: d/dP[c_k] = (a_k / Σa) du */
-            for (k = from; k < n; k++) {
-                float *restrict pv;
-                float s;
-
-                if (wts[k - from] <= 0) {
-                    continue;
-                }
-                pv = m->P + (size_t)ctx[k] * dim;
-                s = wts[k - from] / sum_a;
-                for (d = 0; d < dim; d++) {
-                    pv[d] += lr * (s * du[d] - reg * pv[d]);
-                }
-            }
-            /* W += u ⊗ gsum (targets), Win += du ⊗ ebar (context): queued, applied in
-             * blocks of MF_WBATCH by SGEMM (rank-32 updates instead of rank-1 loops) */
+            finish_gradients(m, epos, sum_g, has_w);
+            learn_context(m, ctx, from, n, wts);
             if (m->W != NULL && m->p.text_lr > 0) {
-                memcpy(m->bu + m->nb * m->dim, m->u, m->dim * sizeof(float));
-                memcpy(m->bdu + m->nb * m->dim, du, m->dim * sizeof(float));
-                memcpy(m->bg + m->nb * m->tdim, m->gsum, m->tdim * sizeof(float));
-                memcpy(m->be + m->nb * m->tdim, m->ebar, m->tdim * sizeof(float));
-                if (++m->nb == MF_WBATCH) {
-                    /* weight decay (1 - tl·reg) per queued event, applied as beta */
-                    const float tl = m->p.text_lr, beta = 1.0f - tl * reg * (float)m->nb;
-
-                    recd_la_rank_update(m->dim, m->tdim, m->nb, tl, m->bu, m->bg, beta, m->W,
-                                        m->tdim);
-                    recd_la_rank_update(m->dim, m->tdim, m->nb, tl, m->bdu, m->be, beta, m->Win,
-                                        m->tdim);
-                    m->nb = 0;
-                }
+                queue_text_update(m);
             }
         }
     }

@@ -1,7 +1,9 @@
 /*
  * sessrec_internal.h — the model's in-memory layout, shared by the files of models/sessrec
- * (sessrec.c: parameters, learning and scoring; sessrec_snapshot.c: the snapshot format). Not
- * a public header: callers use sessrec.h.
+ * (sessrec.c: life cycle, growth and the session map; sessrec_params.c: parameters;
+ * sessrec_observe.c: learning from clicks; sessrec_score.c: scoring; sessrec_feedback.c: the
+ * learned blends; sessrec_snapshot.c: the snapshot format) and the helpers they share. Not a
+ * public header: callers use sessrec.h.
  */
 #ifndef RECD_SESSREC_INTERNAL_H
 #define RECD_SESSREC_INTERNAL_H
@@ -159,5 +161,86 @@ struct sessrec {
  * grow the session blob to the next capacity step. 0, or -1 on allocation failure. */
 int sr_grow_items(struct sessrec *m, int32_t item);
 int sr_grow_sessions(struct sessrec *m);
+
+/* ---- helpers shared by the files of the model ------------------------------------------ */
+
+/* learning = blend_and_order: set weights choose the candidates, a learned blend orders the
+ * list head */
+static inline int two_stage(const struct sessrec_params *p)
+{
+    return p->learning == SESSREC_LEARN_BLEND_AND_ORDER;
+}
+
+/* the signal of each feature */
+static const uint8_t feat_signal[SESSREC_NFEATURES] = {
+    SESSREC_POPULAR,    SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION, SESSREC_SIMILAR_SESSION,
+    SESSREC_NEXT_ITEM,  SESSREC_NEXT_ITEM,       SESSREC_NEXT_ITEM,       SESSREC_CO_VISITED,
+    SESSREC_IN_SESSION, SESSREC_IN_SESSION,      SESSREC_POPULAR,         SESSREC_NEXT_ITEM,
+};
+
+/* the session map's hash; sessrec_wants_feedback's choice of clicks */
+static inline uint64_t hash64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* the order bucket of a session of n items: 1, 2, ..., order_buckets and longer */
+static inline uint32_t order_bucket(const struct sessrec *m, size_t n)
+{
+    return n == 0 ? 0 : (n < m->p.order_buckets ? (uint32_t)n : m->p.order_buckets) - 1;
+}
+
+/* the session record of a slot, and its items */
+static inline struct sess *sess_at(const struct sessrec *m, uint32_t slot)
+{
+    return (struct sess *)(void *)(m->sblob + (size_t)slot * m->sess_stride);
+}
+
+static inline int32_t *sess_items(struct sess *s)
+{
+    return (int32_t *)(void *)(s + 1);
+}
+
+/* the session map's index of key (linear probing), or -1 */
+static inline int64_t hfind(const struct sessrec *m, uint64_t key)
+{
+    uint32_t mask = m->hcap - 1, i = (uint32_t)hash64(key) & mask;
+
+    while (m->hvals[i]) {
+        if (m->hkeys[i] == key) {
+            return (int64_t)i;
+        }
+        i = (i + 1) & mask;
+    }
+    return -1;
+}
+
+/* The slot of session `key`, or -1 when it has none (sr_session_get without create, inline for
+ * the scoring path). */
+static inline int64_t session_find(const struct sessrec *m, uint64_t key)
+{
+    int64_t h = hfind(m, key);
+
+    return h >= 0 ? (int64_t)m->hvals[h] - 1 : -1;
+}
+
+/* The slot of session `key`, or (create) of a new session in a free or the oldest slot (whose
+ * session ends); -1 when there is none or on allocation failure. */
+int64_t sr_session_get(struct sessrec *m, uint64_t key, int create);
+
+/* Counters of the scoring loops, compiled in with -DSESSREC_STATS (sessrec_score.c). */
+#ifdef SESSREC_STATS
+extern uint64_t sessrec_dbg[8];
+#define SR_COUNT(i)  (sessrec_dbg[i]++)
+#define SR_ADD(i, v) (sessrec_dbg[i] += (v))
+#else
+#define SR_COUNT(i)  ((void)0)
+#define SR_ADD(i, v) ((void)0)
+#endif
 
 #endif

@@ -4,9 +4,9 @@
  *
  *   - operators/sgd/sgd.c expands it into the rows (struct recd_conf_decl) of its config unit
  *     operators.sgd, so each parameter is a key there (conf/recd.conf, docs/CONFIGURATION.md);
- *   - sessrec.c expands it into sessrec_params_default() and into the names, kinds and bounds
- *     sessrec_params_set() / sessrec_params_check() use (the offline evaluator's --params, the
- *     tests).
+ *   - sessrec_params.c expands it into sessrec_params_default() and into the names, kinds and
+ *     bounds sessrec_params_set() / sessrec_params_check() use (the offline evaluator's
+ *     --params, the tests).
  *
  * One row: KIND(NAME, FIELD, DEFAULT, MIN, MAX, DESC); the caller passes one macro per KIND
  * (so that DEFAULT reaches it unexpanded: #DEFAULT is the text of the literal)

@@ -429,34 +429,25 @@ static int cold_fill(struct rerank *op, struct recd_recs *r, size_t *picked,
                      const struct recd_session *s, const struct recd_profile *p, int64_t now,
                      const float *intent);
 
-/* intent: this user's text intent (dim floats) or NULL; sims: its similarity to every item
- * (rows entries, explore users only) or NULL; items: the item text matrix (rows x dim). */
-static int recommend(struct rerank *op, struct recd_batch *b, const char *user, const char *trigger,
-                     const float *intent, const float *sims, const float *items, size_t rows,
-                     size_t dim)
-{
-    const struct recd_session *s = recd_sessions_get(op->sessions, user);
-    const struct recd_profile *p = recd_profile_get(op->sessions, user);
-    struct recd_recs *r;
-    struct cand *cs;
-    size_t nc, i, picked = 0, kept = 0, n_all;
-    int64_t now = s ? s->last_ts : (p ? p->updated_ts : 0);
-    double top = 0, mx = 0;
-    int query = s != NULL && s->last_query[0] != '\0';
+/* The steps of recommend(), in order; static inline where they run per candidate (the
+ * per-user hot path). Each does exactly what the one function did, in the same order. */
 
-    /* unordered: sort_cands() below orders them by their final scores (a total order) */
-    nc = sessrec_score_unordered(op->sr->model, s ? s->key : 0, s ? s->items : NULL,
-                                 s ? s->n_items : 0, op->c_item, op->c_score, op->c_reason,
-                                 op->c_because, (size_t)op->candidates);
-    cs = recd_arena_alloc(b->arena, (nc + (size_t)op->text_candidates + 1) * sizeof(*cs));
-    if (cs == NULL) {
-        return RECD_ENOMEM;
-    }
+/* the candidates' rows are random lines of the item matrices: fetch them ahead */
+#define RR_PREFETCH 8
+
+/* The model's nc candidates (op->c_*) into cs: the model's score scaled by its max over them,
+ * plus w_text times the text similarity to the user's intent (sims[item] for an explore user,
+ * else a dot product with the item's text row; 0 without an intent). */
+static inline void model_candidates(struct rerank *op, struct cand *cs, size_t nc,
+                                    const float *intent, const float *sims, const float *items,
+                                    size_t rows, size_t dim)
+{
+    double mx = 0;
+    size_t i;
+
     for (i = 0; i < nc; i++) {
         mx = fmax(mx, (double)op->c_score[i]);
     }
-    /* the candidates' rows are random lines of the item matrices: fetch them ahead */
-#define RR_PREFETCH 8
     for (i = 0; i < nc && i < RR_PREFETCH; i++) {
         if (intent != NULL && (size_t)op->c_item[i] < rows) {
             for (size_t d = 0; d < dim; d += 16) {
@@ -487,86 +478,229 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user, 
         cs[i].reason = op->c_reason[i];
         cs[i].score = (float)((mx > 0 ? op->c_score[i] / mx : 0) + op->w_text * t);
     }
+}
+
+/* Text candidates (explore users): the text_candidates best text matches (sims > 0) not
+ * already among the nc model candidates cs[0..nc-1], appended after them. Their count in
+ * *got; RECD_OK or RECD_ENOMEM. */
+static int text_candidates(struct rerank *op, struct cand *cs, size_t nc,
+                           const struct recd_session *s, const float *sims, size_t rows,
+                           size_t *got_out)
+{
+    size_t want = (size_t)op->text_candidates, got = 0, i;
+    struct cand *tc = cs + nc;
+    int query = s != NULL && s->last_query[0] != '\0';
+
+    /* mark the model's candidates so the scan below skips them in O(1) */
+    if (op->cap_mark < rows) {
+        uint32_t *mk = realloc(op->mark, rows * sizeof(*mk));
+
+        if (mk == NULL) {
+            return RECD_ENOMEM;
+        }
+        memset(mk + op->cap_mark, 0, (rows - op->cap_mark) * sizeof(*mk));
+        op->mark = mk;
+        op->cap_mark = rows;
+    }
+    if (++op->stamp == 0) {
+        memset(op->mark, 0, op->cap_mark * sizeof(*op->mark));
+        op->stamp = 1;
+    }
+    for (i = 0; i < nc; i++) {
+        if ((size_t)cs[i].item < rows) {
+            op->mark[cs[i].item] = op->stamp;
+        }
+    }
+    for (size_t it = 0; it < rows; it++) {
+        float v = sims[it];
+        size_t j;
+
+        if (v <= 0 || (got == want && v <= tc[got - 1].score) || op->mark[it] == op->stamp) {
+            continue;
+        }
+        j = got < want ? got++ : got - 1; /* insertion into the sorted top list */
+        while (j > 0 && tc[j - 1].score < v) {
+            tc[j] = tc[j - 1];
+            j--;
+        }
+        tc[j].item = (int32_t)it;
+        tc[j].score = v;
+    }
+    for (i = 0; i < got; i++) {
+        tc[i].score = (float)(op->w_text * tc[i].score);
+        tc[i].reason = query ? REASON_QUERY_MATCH : REASON_SIMILAR_TEXT;
+        tc[i].because = (!query && s != NULL && s->n_items > 0) ? s->items[s->n_items - 1] : -1;
+    }
+    *got_out = got;
+    return RECD_OK;
+}
+
+/* Matrix factorisation: u·Q[j] + (Wᵀu)·e_j + b_j of the session's user factor, min-max scaled
+ * over the n_all candidates, times w_mf added to their scores. RECD_OK or RECD_ENOMEM. */
+static inline int mf_blend(struct rerank *op, struct recd_batch *b, struct cand *cs, size_t n_all,
+                           const struct recd_session *s)
+{
+    struct mf_text t = { NULL, 0, 0 };
+    float *mfs = recd_arena_alloc(b->arena, n_all * sizeof(float)), lo = INFINITY, hi = -INFINITY;
+    size_t i;
+
+    if (mfs == NULL) {
+        return RECD_ENOMEM;
+    }
+    if (op->embed != NULL) {
+        t.v = recd_embed_items(op->embed, &t.rows);
+        t.tdim = recd_embed_dim(op->embed);
+    }
+    if (mf_user(op->sr->mf, s->items, s->n_items, &t, op->mf_u, op->mf_ut) == 0) {
+        for (i = 0; i < n_all && i < RR_PREFETCH; i++) {
+            mf_prefetch(op->sr->mf, cs[i].item);
+        }
+        for (i = 0; i < n_all; i++) {
+            if (i + RR_PREFETCH < n_all) {
+                mf_prefetch(op->sr->mf, cs[i + RR_PREFETCH].item);
+            }
+            mfs[i] = mf_score(op->sr->mf, op->mf_u, op->mf_ut, cs[i].item, &t);
+            lo = fminf(lo, mfs[i]);
+            hi = fmaxf(hi, mfs[i]);
+        }
+        for (i = 0; hi > lo && i < n_all; i++) {
+            cs[i].score += (float)(op->w_mf * (mfs[i] - lo) / (hi - lo));
+        }
+    }
+    return RECD_OK;
+}
+
+/* MMR, incremental: maxsim[i] = similarity of candidate i to the closest item picked so far,
+ * updated against each newly picked item only. Candidates are sorted by score, so rel[i] =
+ * score / top never grows with i and λ·rel[i] bounds the MMR value of every candidate from i
+ * on (maxsim >= 0): the scan for the best stops there — typically after a few candidates
+ * instead of all of them. Picks up to n of the nc candidates cs into r->items; their count in
+ * *picked_out. RECD_OK or RECD_ENOMEM. */
+static int mmr_pick(struct rerank *op, struct recd_batch *b, const struct cand *cs, size_t nc,
+                    struct recd_recs *r, size_t *picked_out)
+{
+    float *maxsim = recd_arena_alloc(b->arena, (nc + 1) * sizeof(float));
+    double *rel = recd_arena_alloc(b->arena, (nc + 1) * sizeof(double));
+    /* the candidates' categories, dense (0: unknown): the similarity update below reads
+     * them for every candidate after each pick, through the catalogue it was mostly cache
+     * misses */
+    uint32_t *leaf = recd_arena_alloc(b->arena, (nc + 1) * sizeof(uint32_t));
+    uint32_t *ctop = recd_arena_alloc(b->arena, (nc + 1) * sizeof(uint32_t));
+    size_t i, picked = 0;
+    double top = 0;
+
+    if (maxsim == NULL || rel == NULL || leaf == NULL || ctop == NULL) {
+        return RECD_ENOMEM;
+    }
+    memset(op->c_taken, 0, nc);
+    for (i = 0; i < nc; i++) {
+        const struct recd_item_meta *m = recd_catalog_meta(op->cat, cs[i].item);
+
+        top = fmax(top, (double)cs[i].score);
+        maxsim[i] = 0;
+        leaf[i] = m != NULL ? m->cat_leaf : 0;
+        ctop[i] = m != NULL ? m->cat_top : 0;
+    }
+    for (i = 0; i < nc; i++) {
+        rel[i] = top > 0 ? cs[i].score / top : 0;
+    }
+    const double lam = op->mmr_lambda;
+    const uint8_t *taken = op->c_taken;
+
+    while (picked < (size_t)op->n && picked < nc) {
+        size_t best = nc;
+        double best_v = -INFINITY;
+
+        for (i = 0; i < nc; i++) {
+            double v;
+
+            if (taken[i]) {
+                continue;
+            }
+            if (lam >= 1.0) {
+                best = i; /* no diversity: the first untaken is the best */
+                break;
+            }
+            if (best < nc && lam * rel[i] <= best_v) {
+                break; /* no candidate from i on can beat best_v */
+            }
+            v = lam * rel[i] - (1.0 - lam) * maxsim[i];
+            if (v > best_v) { /* candidates arrive best first: ties keep the earlier */
+                best_v = v;
+                best = i;
+            }
+        }
+        if (best == nc) {
+            break;
+        }
+        op->c_taken[best] = 1;
+        op->c_picked[picked] = cs[best].item;
+        r->items[picked].item_id = recd_catalog_item_id(op->cat, cs[best].item);
+        r->items[picked].score = cs[best].score;
+        r->items[picked].reason =
+            reason_name[cs[best].reason <= REASON_QUERY_MATCH ? cs[best].reason : 0];
+        r->items[picked].because_item_id = cs[best].because >= 0
+            ? recd_catalog_item_id(op->cat, cs[best].because)
+            : NULL;
+        picked++;
+        if (op->mmr_lambda < 1.0 && leaf[best] != 0) {
+            /* branch-free over all candidates, so that it vectorises: the taken ones get
+             * a maxsim too, which nothing reads (the scan above skips them) */
+            const uint32_t pl = leaf[best], pt = ctop[best];
+            const uint32_t *restrict lf = leaf, *restrict ct = ctop;
+            float *restrict ms = maxsim;
+
+            for (i = 0; i < nc; i++) {
+                /* 1 same leaf category (pl != 0), 0.5 same top category (known leaf), 0 */
+                float same = (float)(lf[i] == pl);
+                float near = 0.5f * (float)((lf[i] != 0) & (ct[i] != 0) & (ct[i] == pt));
+                float x = same > near ? same : near;
+
+                ms[i] = x > ms[i] ? x : ms[i];
+            }
+        }
+    }
+    *picked_out = picked;
+    return RECD_OK;
+}
+
+/* intent: this user's text intent (dim floats) or NULL; sims: its similarity to every item
+ * (rows entries, explore users only) or NULL; items: the item text matrix (rows x dim). */
+static int recommend(struct rerank *op, struct recd_batch *b, const char *user, const char *trigger,
+                     const float *intent, const float *sims, const float *items, size_t rows,
+                     size_t dim)
+{
+    const struct recd_session *s = recd_sessions_get(op->sessions, user);
+    const struct recd_profile *p = recd_profile_get(op->sessions, user);
+    struct recd_recs *r;
+    struct cand *cs;
+    size_t nc, i, picked = 0, kept = 0, n_all;
+    int64_t now = s ? s->last_ts : (p ? p->updated_ts : 0);
+
+    /* unordered: sort_cands() below orders them by their final scores (a total order) */
+    nc = sessrec_score_unordered(op->sr->model, s ? s->key : 0, s ? s->items : NULL,
+                                 s ? s->n_items : 0, op->c_item, op->c_score, op->c_reason,
+                                 op->c_because, (size_t)op->candidates);
+    cs = recd_arena_alloc(b->arena, (nc + (size_t)op->text_candidates + 1) * sizeof(*cs));
+    if (cs == NULL) {
+        return RECD_ENOMEM;
+    }
+    model_candidates(op, cs, nc, intent, sims, items, rows, dim);
     n_all = nc;
-    /* text candidates: the best text matches not already among the model's candidates */
     /* Text candidates cost a scan of every item's score; they matter when the session says
      * little through clicks (a query, or at most one item) — otherwise text similarity only
      * re-weights the model's candidates. */
     if (sims != NULL && op->text_candidates > 0 && op->w_text > 0 && explores(s)) {
-        size_t want = (size_t)op->text_candidates, got = 0;
-        struct cand *tc = cs + nc;
+        size_t got;
 
-        /* mark the model's candidates so the scan below skips them in O(1) */
-        if (op->cap_mark < rows) {
-            uint32_t *mk = realloc(op->mark, rows * sizeof(*mk));
-
-            if (mk == NULL) {
-                return RECD_ENOMEM;
-            }
-            memset(mk + op->cap_mark, 0, (rows - op->cap_mark) * sizeof(*mk));
-            op->mark = mk;
-            op->cap_mark = rows;
-        }
-        if (++op->stamp == 0) {
-            memset(op->mark, 0, op->cap_mark * sizeof(*op->mark));
-            op->stamp = 1;
-        }
-        for (i = 0; i < nc; i++) {
-            if ((size_t)cs[i].item < rows) {
-                op->mark[cs[i].item] = op->stamp;
-            }
-        }
-        for (size_t it = 0; it < rows; it++) {
-            float v = sims[it];
-            size_t j;
-
-            if (v <= 0 || (got == want && v <= tc[got - 1].score) || op->mark[it] == op->stamp) {
-                continue;
-            }
-            j = got < want ? got++ : got - 1; /* insertion into the sorted top list */
-            while (j > 0 && tc[j - 1].score < v) {
-                tc[j] = tc[j - 1];
-                j--;
-            }
-            tc[j].item = (int32_t)it;
-            tc[j].score = v;
-        }
-        for (i = 0; i < got; i++) {
-            tc[i].score = (float)(op->w_text * tc[i].score);
-            tc[i].reason = query ? REASON_QUERY_MATCH : REASON_SIMILAR_TEXT;
-            tc[i].because = (!query && s != NULL && s->n_items > 0) ? s->items[s->n_items - 1] : -1;
+        if (text_candidates(op, cs, nc, s, sims, rows, &got) != RECD_OK) {
+            return RECD_ENOMEM;
         }
         n_all += got;
     }
-    /* matrix factorisation: u·Q[j] + (Wᵀu)·e_j + b_j, min-max scaled over the candidates */
-    if (op->sr->mf != NULL && op->w_mf > 0 && s != NULL && s->n_items > 0 && n_all > 1) {
-        struct mf_text t = { NULL, 0, 0 };
-        float *mfs = recd_arena_alloc(b->arena, n_all * sizeof(float)), lo = INFINITY,
-              hi = -INFINITY;
-
-        if (mfs == NULL) {
-            return RECD_ENOMEM;
-        }
-        if (op->embed != NULL) {
-            t.v = recd_embed_items(op->embed, &t.rows);
-            t.tdim = recd_embed_dim(op->embed);
-        }
-        if (mf_user(op->sr->mf, s->items, s->n_items, &t, op->mf_u, op->mf_ut) == 0) {
-            for (i = 0; i < n_all && i < RR_PREFETCH; i++) {
-                mf_prefetch(op->sr->mf, cs[i].item);
-            }
-            for (i = 0; i < n_all; i++) {
-                if (i + RR_PREFETCH < n_all) {
-                    mf_prefetch(op->sr->mf, cs[i + RR_PREFETCH].item);
-                }
-                mfs[i] = mf_score(op->sr->mf, op->mf_u, op->mf_ut, cs[i].item, &t);
-                lo = fminf(lo, mfs[i]);
-                hi = fmaxf(hi, mfs[i]);
-            }
-            for (i = 0; hi > lo && i < n_all; i++) {
-                cs[i].score += (float)(op->w_mf * (mfs[i] - lo) / (hi - lo));
-            }
-        }
+    if (op->sr->mf != NULL && op->w_mf > 0 && s != NULL && s->n_items > 0 && n_all > 1 &&
+        mf_blend(op, b, cs, n_all, s) != RECD_OK) {
+        return RECD_ENOMEM;
     }
     sort_cands(cs, n_all);
     /* filters, in place */
@@ -590,91 +724,8 @@ static int recommend(struct rerank *op, struct recd_batch *b, const char *user, 
     if (r->items == NULL) {
         return RECD_ENOMEM;
     }
-    /* MMR, incremental: maxsim[i] = similarity of candidate i to the closest item picked so
-     * far, updated against each newly picked item only. Candidates are sorted by score, so
-     * rel[i] = score / top never grows with i and λ·rel[i] bounds the MMR value of every
-     * candidate from i on (maxsim >= 0): the scan for the best stops there — typically after
-     * a few candidates instead of all of them. */
-    {
-        float *maxsim = recd_arena_alloc(b->arena, (nc + 1) * sizeof(float));
-        double *rel = recd_arena_alloc(b->arena, (nc + 1) * sizeof(double));
-        /* the candidates' categories, dense (0: unknown): the similarity update below reads
-         * them for every candidate after each pick, through the catalogue it was mostly cache
-         * misses */
-        uint32_t *leaf = recd_arena_alloc(b->arena, (nc + 1) * sizeof(uint32_t));
-        uint32_t *ctop = recd_arena_alloc(b->arena, (nc + 1) * sizeof(uint32_t));
-
-        if (maxsim == NULL || rel == NULL || leaf == NULL || ctop == NULL) {
-            return RECD_ENOMEM;
-        }
-        memset(op->c_taken, 0, nc);
-        for (i = 0; i < nc; i++) {
-            const struct recd_item_meta *m = recd_catalog_meta(op->cat, cs[i].item);
-
-            top = fmax(top, (double)cs[i].score);
-            maxsim[i] = 0;
-            leaf[i] = m != NULL ? m->cat_leaf : 0;
-            ctop[i] = m != NULL ? m->cat_top : 0;
-        }
-        for (i = 0; i < nc; i++) {
-            rel[i] = top > 0 ? cs[i].score / top : 0;
-        }
-        const double lam = op->mmr_lambda;
-        const uint8_t *taken = op->c_taken;
-
-        while (picked < (size_t)op->n && picked < nc) {
-            size_t best = nc;
-            double best_v = -INFINITY;
-
-            for (i = 0; i < nc; i++) {
-                double v;
-
-                if (taken[i]) {
-                    continue;
-                }
-                if (lam >= 1.0) {
-                    best = i; /* no diversity: the first untaken is the best */
-                    break;
-                }
-                if (best < nc && lam * rel[i] <= best_v) {
-                    break; /* no candidate from i on can beat best_v */
-                }
-                v = lam * rel[i] - (1.0 - lam) * maxsim[i];
-                if (v > best_v) { /* candidates arrive best first: ties keep the earlier */
-                    best_v = v;
-                    best = i;
-                }
-            }
-            if (best == nc) {
-                break;
-            }
-            op->c_taken[best] = 1;
-            op->c_picked[picked] = cs[best].item;
-            r->items[picked].item_id = recd_catalog_item_id(op->cat, cs[best].item);
-            r->items[picked].score = cs[best].score;
-            r->items[picked].reason =
-                reason_name[cs[best].reason <= REASON_QUERY_MATCH ? cs[best].reason : 0];
-            r->items[picked].because_item_id = cs[best].because >= 0
-                ? recd_catalog_item_id(op->cat, cs[best].because)
-                : NULL;
-            picked++;
-            if (op->mmr_lambda < 1.0 && leaf[best] != 0) {
-                /* branch-free over all candidates, so that it vectorises: the taken ones get
-                 * a maxsim too, which nothing reads (the scan above skips them) */
-                const uint32_t pl = leaf[best], pt = ctop[best];
-                const uint32_t *restrict lf = leaf, *restrict ct = ctop;
-                float *restrict ms = maxsim;
-
-                for (i = 0; i < nc; i++) {
-                    /* 1 same leaf category (pl != 0), 0.5 same top category (known leaf), 0 */
-                    float same = (float)(lf[i] == pl);
-                    float near = 0.5f * (float)((lf[i] != 0) & (ct[i] != 0) & (ct[i] == pt));
-                    float x = same > near ? same : near;
-
-                    ms[i] = x > ms[i] ? x : ms[i];
-                }
-            }
-        }
+    if (mmr_pick(op, b, cs, nc, r, &picked) != RECD_OK) {
+        return RECD_ENOMEM;
     }
     if (cold_fill(op, r, &picked, s, p, now, intent) != RECD_OK) {
         return RECD_ENOMEM;
