@@ -62,6 +62,7 @@ struct sgd {
         uint64_t bytes, hash;       /* the image's size and XXH3-64 */
         char name[48];              /* its blob */
         int64_t t0_ns, made_ns;     /* started, time to write it (async: to fork it) */
+        int64_t wait_ns;            /* async: time its commit point waited for the child */
     } job, ready;                   /* job: being written; ready: written, committed by this
                                      * batch's write (a later one supersedes it) */
     struct log_rec tail[LOG_CHUNK]; /* committed records of the last, partial chunk (>= base) */
