@@ -281,6 +281,7 @@ static int start_async(struct sgd *op, uint64_t pos)
 static int finish_async(struct sgd *op)
 {
     struct snap_report r = { 0, 0, 0 };
+    int64_t t0 = recd_now_mono_ns();
     ssize_t n;
     int status = 0;
 
@@ -304,6 +305,7 @@ static int finish_async(struct sgd *op)
     op->job.bytes = r.bytes;
     op->job.hash = r.hash;
     op->job.ready = 1;
+    op->job.wait_ns = recd_now_mono_ns() - t0;
     make_ready(op, &op->job);
     job_clear(&op->job);
     return RECD_OK;
@@ -439,13 +441,16 @@ void sgd_store_committed(struct sgd *op, int ok)
         if (op->ready.active) {
             const struct sgd_snap_job *j = &op->ready;
 
-            /* made: writing the image (a deletion's) or forking its writer; committed: from
-             * its start to this commit */
+            /* made: writing the image (a deletion's) or forking its writer; waited: its
+             * commit point waiting for the writer; committed: from its start to this commit.
+             * What it cost the batch loop: made + waited (forked), up to committed (written) */
             RLOG_INFO(RECD_LOG_OPERATOR,
                       "sgd: model snapshot at %llu events: %.1f MB, made in %.1f ms (%s), "
-                      "committed %.1f ms after its start, %llu log events before it deleted",
+                      "waited %.1f ms at its commit, committed %.1f ms after its start, %llu log "
+                      "events before it deleted",
                       (unsigned long long)j->pos, (double)j->bytes / 1e6, (double)j->made_ns / 1e6,
-                      j->sync ? "written" : "forked", (double)(recd_now_mono_ns() - j->t0_ns) / 1e6,
+                      j->sync ? "written" : "forked", (double)j->wait_ns / 1e6,
+                      (double)(recd_now_mono_ns() - j->t0_ns) / 1e6,
                       (unsigned long long)(j->pos - op->base));
             if (strcmp(op->snap_name, j->name) != 0) {
                 remove_blob(op, op->snap_name);
