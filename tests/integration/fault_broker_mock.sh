@@ -11,6 +11,7 @@
 #   - every user's last published list has seq = the user's clicks in the topic (no event
 #     lost, none applied twice), i.e. final recommendations for every user.
 source "$(dirname "$0")/lib.sh"
+export SNAPSHOTS=1   # sgd snapshots inside the kill/fault windows (lib.sh write_conf)
 source "$(dirname "$0")/fault_lib.sh"
 N=40000; ITEMS=300
 [ "$RECD_TEST_SCALE" = small ] && N=8000

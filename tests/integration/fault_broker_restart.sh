@@ -16,6 +16,7 @@
 # over the same topics (no event lost, none applied twice) and every user's last published
 # list has seq = the user's clicks.
 source "$(dirname "$0")/lib.sh"
+export SNAPSHOTS=1   # sgd snapshots inside the kill/fault windows (lib.sh write_conf)
 source "$(dirname "$0")/fault_lib.sh"
 N=100000; RATE=2500; DOWN_S=4
 [ "$RECD_TEST_SCALE" = small ] && N=20000 && RATE=700

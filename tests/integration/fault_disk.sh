@@ -11,6 +11,7 @@
 #   B. RocksDB write errors: recd under RLIMIT_FSIZE (ulimit -f, SIGXFSZ ignored), so state
 #      files cannot grow past a few MB and writes fail with EFBIG: same expectations.
 source "$(dirname "$0")/lib.sh"
+export SNAPSHOTS=1   # sgd snapshots inside the kill/fault windows (lib.sh write_conf)
 source "$(dirname "$0")/fault_lib.sh"
 N=60000; SMALL_MB=40; SMALL_WB=4; FSIZE_KB=3072
 [ "$RECD_TEST_SCALE" = small ] && N=20000 && SMALL_MB=24 && SMALL_WB=1 && FSIZE_KB=1536

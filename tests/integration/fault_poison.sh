@@ -19,6 +19,7 @@
 # which two runs do not reproduce, so the valid records on other topics (960 KiB texts) are
 # checked in the dense run instead.
 source "$(dirname "$0")/lib.sh"
+export SNAPSHOTS=1   # sgd snapshots inside the kill/fault windows (lib.sh write_conf)
 source "$(dirname "$0")/fault_lib.sh"
 N=200000; P=10000; U=1000; O=20; DENSE=3000
 [ "$RECD_TEST_SCALE" = small ] && N=20000 && P=1000 && U=100 && O=4 && DENSE=600

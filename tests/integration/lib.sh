@@ -58,13 +58,19 @@ start_broker() {
 }
 
 # write_conf FILE STATE_DIR [extra libconfig text]
+# SNAPSHOTS=1 (set by the crash, batch-boundary and fault tests): the sgd model is snapshotted
+# every 1,024 logged events, committed 512 later, so that snapshots (written by a child
+# process, their commits, the log deletions) fall inside the tests' kill and fault windows.
 write_conf() {
+    local snap=""
+    [ "${SNAPSHOTS:-0}" = 1 ] && snap='operators = { sgd = { snapshot_every = 1024; snapshot_commit_after = 512; }; };'
     cat > "$1" <<CONF
 daemon = { log_level = "info"; };
 kafka = { brokers = "${B:-127.0.0.1:1}"; group_id = "recd-test"; stats_interval_ms = ${STATS_MS:-5000}; };
 state = { dir = "$2"; block_cache_mb = 32; write_buffer_mb = 16; };
 metrics = { enabled = false; };
 batch = { max_records = ${BATCH:-500}; max_wait_ms = ${WAIT_MS:-200}; };
+${snap}
 ${3:-}
 CONF
 }

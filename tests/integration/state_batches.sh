@@ -2,6 +2,7 @@
 # state_batches.sh — determinism across batch boundaries: the same input with batch sizes
 # 1, 7 and 500 gives the same state digest.
 source "$(dirname "$0")/lib.sh"
+export SNAPSHOTS=1   # sgd snapshots inside the kill/fault windows (lib.sh write_conf)
 N=5000
 [ "$RECD_TEST_SCALE" = small ] && N=1000
 start_broker 1

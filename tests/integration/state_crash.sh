@@ -4,6 +4,7 @@
 # committed progress; restarting it each time); the final state digest and the last
 # Recommendations record per user equal those of one uninterrupted run over the same input.
 source "$(dirname "$0")/lib.sh"
+export SNAPSHOTS=1   # sgd snapshots inside the kill/fault windows (lib.sh write_conf)
 N=200000; KILLS=10
 [ "$RECD_TEST_SCALE" = small ] && N=20000 && KILLS=4
 SEED="${RECD_CRASH_SEED:-$RANDOM}"
@@ -92,6 +93,10 @@ run_recd "$T/crash.conf" "$T/crash.log" --exit-idle 4000 || fail "final run afte
 crash="$(digest "$T/crash")"
 [ "$crash" = "$ref" ] || fail "digest after $KILLS kills $crash != uninterrupted $ref"
 pass "digest after $KILLS kill -9s equals the uninterrupted run: $crash"
+# the kills fell among model snapshots (SNAPSHOTS=1): forked, committed, restarted after a kill
+nsnap=$(grep -c 'sgd: model snapshot at .*(forked)' "$T/crash.log" || true)
+[ "$nsnap" -ge 2 ] || fail "expected model snapshots during the crash run, found $nsnap"
+pass "$nsnap model snapshots committed during the crash run ($(grep -c 'sgd: model loaded: snapshot of [1-9]' "$T/crash.log" || true) starts loaded one)"
 
 "$RECCTL_BIN" tail -b "$B" --topic recs.ref --kind recommendations --from-beginning --idle-ms 4000 > "$T/recs.ref.json"
 "$RECCTL_BIN" tail -b "$B" --topic recs.crash --kind recommendations --from-beginning --idle-ms 4000 > "$T/recs.crash.json"
