@@ -1,7 +1,7 @@
 /* offline_eval.c — online next-click evaluation of the sessrec scoring core (no Kafka).
  *
  * usage: sessrec_offline_eval DATASET_DIR [--valid] [--params k=v,...] [--only NAMES]
- *                             [--k 20] [--score-all]
+ *                             [--k 20] [--score-all] [--window N]
  *
  * DATASET_DIR is one of
  *   srgnn format:        train_sessions.txt + test_sessions.txt (one session per line) or
@@ -14,7 +14,10 @@
  * has at least min_prefix items, the top-K list is computed from the state strictly before that
  * click and the click is scored (HR@K, MRR@K). --score-all computes a top-K list before every
  * click (train clicks too), as the daemon does, so that ev/s is the end-to-end cost. With --valid the last 10% of the train sessions
- * play the test role and the test files are not read.
+ * play the test role and the test files are not read. --window N: recd's queries (scoring,
+ * learning, MF) hold only the last N items of the prefix, as in the daemon, whose sessions
+ * keep their last 32 items (operators/services/sessions.h RECD_SESSION_ITEMS, sess_items_cap);
+ * without it recd sees the whole prefix (the same on sessions of at most N clicks).
  *
  * Parameters: the defaults are the daemon's, from the same tables (models/sessrec/
  * sessrec_params.h through sessrec_params_default(), the MF rows of operators/sgd/sgd.h through
@@ -557,6 +560,13 @@ static void hit(struct result *r, const int32_t *top, size_t n, int32_t y)
 }
 
 static int g_score_all; /* --score-all: score before every click, as the daemon does */
+static size_t g_window;  /* --window N: recd sees only the last N items of a prefix (0 = all) */
+
+/* the part of the prefix it[0..j) recd's query holds: the daemon's session keeps its last
+ * RECD_SESSION_ITEMS (32) items for scoring and sess_items_cap for learning; --window N
+ * models that (the baselines always see the whole prefix) */
+#define WIN_OFF(j) (g_window && (j) > g_window ? (j) - g_window : 0)
+#define WIN(it, j) (it) + WIN_OFF(j), (j) - WIN_OFF(j)
 
 /* blend_and_order: re-sort the head of a final list by the learned blend (what rerank does
  * after its own re-scoring): stable insertion sort, descending; scores, if given, stay in
@@ -618,7 +628,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
                 int learn = j > 0 && sessrec_wants_feedback(m, key);
                 if (j > 0 && (is_case || g_score_all)) {
                     /* the list rerank publishes */
-                    size_t nt = sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
+                    size_t nt = sessrec_score(m, key, WIN(it, j), top, NULL, NULL, NULL,
                                               K > sessrec_orders(m) ? K : sessrec_orders(m));
                     r->scores++;
                     if (is_case) {
@@ -628,7 +638,7 @@ static int run_sessrec(const struct dataset *ds, const struct sessrec_params *p,
                 }
                 if (learn) {
                     /* what sgd does for a sampled click: its own scoring, one step */
-                    sessrec_score(m, key, it, j, top, NULL, NULL, NULL,
+                    sessrec_score(m, key, WIN(it, j), top, NULL, NULL, NULL,
                                   p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top
                                                                                : p->learn_topn);
                     r->scores++;
@@ -681,7 +691,7 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                 int is_case = phase == 1 && j >= ds->min_prefix;
                 if (j > 0 && is_case) {
                     size_t nt = 0, c;
-                    int has_u = mf_user(f, it, j, NULL, u, NULL) == 0;
+                    int has_u = mf_user(f, WIN(it, j), NULL, u, NULL) == 0;
                     if (mode == 0) {
                         /* top-K of MF over all items (ties: smaller index) */
                         for (int32_t x = 0; x < ds->n_items; x++) {
@@ -701,7 +711,7 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                         }
                     } else {
                         float mx = 0, lo = INFINITY, hi = -INFINITY;
-                        size_t nc = sessrec_score(m, key, it, j, cand, cs, NULL, NULL, ncand);
+                        size_t nc = sessrec_score(m, key, WIN(it, j), cand, cs, NULL, NULL, ncand);
                         for (c = 0; c < nc; c++) {
                             mx = cs[c] > mx ? cs[c] : mx;
                             all[c] = has_u ? mf_score(f, u, NULL, cand[c], NULL) : 0;
@@ -742,13 +752,13 @@ static int run_mf(const struct dataset *ds, const struct sessrec_params *p,
                 }
                 if (j > 0 && mode == 1 && sessrec_wants_feedback(m, key)) {
                     /* what sgd does: score the prefix (learn_topn / order_top), one step */
-                    sessrec_score(m, key, it, j, cand, cs, NULL, NULL,
+                    sessrec_score(m, key, WIN(it, j), cand, cs, NULL, NULL,
                                   p->learning == SESSREC_LEARN_BLEND_AND_ORDER ? p->order_top
                                                                                : p->learn_topn);
                     sessrec_feedback(m, it[j]);
                 }
                 if (sessrec_observe(m, key, it[j], (int64_t)key * 1000) != 0 ||
-                    mf_learn(f, it, j, it[j], 1.0f, NULL) != 0) {
+                    mf_learn(f, WIN(it, j), it[j], 1.0f, NULL) != 0) {
                     goto out;
                 }
                 r->clicks++;
@@ -901,7 +911,8 @@ static void print_result(const char *name, const struct result *r, size_t K, int
     if (show_w) {
         static const char *const fn[SESSREC_NFEATURES] = { "pop",  "knn",   "knnb",  "knns",
                                                            "next", "nexth", "nexts", "covis",
-                                                           "rep",  "last",  "trend", "next2" };
+                                                           "rep",  "last",  "trend", "next2",
+                                                           "repslow" };
         int f;
         printf("  w=");
         for (f = 0; f < SESSREC_NFEATURES; f++) {
@@ -941,7 +952,8 @@ struct eval_args {
 /* Print the usage line to stderr; returns the exit status for a usage error. */
 static int usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]\n",
+    fprintf(stderr, "usage: %s DATASET_DIR [--valid] [--params k=v,...] [--only a,b] [--k 20]"
+            " [--score-all] [--window N]\n",
             argv0);
     return 2;
 }
@@ -969,6 +981,8 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
             a->mflist = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             a->only = argv[++i];
+        } else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
+            g_window = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--k") == 0 && i + 1 < argc) {
             a->K = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (argv[i][0] != '-' && !a->dir) {

@@ -21,7 +21,8 @@
  *   NEXT_ITEM        sequential rules: decayed counts a→b for b within `trans_window` clicks
  *                    after a, read from the last `trans_hops` items of the current session
  *   CO_VISITED       co-visitation of the last item (cosine-normalised)
- *   IN_SESSION       re-recommending items of the current session (recency weighted)
+ *   IN_SESSION       re-recommending items of the current session (recency weighted, λ 2, and
+ *                    counted: REPEAT_SLOW, whose weight the learned blends set)
  *   POPULAR          decayed global popularity (top-`pop_top` list), the cold-start fallback;
  *                    TREND: the candidates' clicks decayed fast (trend_tau), what is hot now
  * Each signal yields one or more features (enum sessrec_feature); the score is Σ w·feature.
@@ -79,6 +80,9 @@ enum sessrec_feature {
     SESSREC_F_NEXT2,          /* NEXT_ITEM:       successors of the (previous, last) item pair;
                                * blend_and_order: learned for the order only, its weight
                                * in the set blend stays w_next2 */
+    SESSREC_F_REPEAT_SLOW,    /* IN_SESSION:      occurrences in the session weighted
+                               * exp(-age/rep_slow_lambda), a slow decay: items viewed many
+                               * clicks ago (a long session returning to them) */
     SESSREC_NFEATURES
 };
 
@@ -126,6 +130,7 @@ struct sessrec_params {
     uint32_t covis_window;    /* pairs within this many clicks are co-visits */
     /* --- in-session repeats (IN_SESSION) --- */
     float rep_lambda;         /* weight of an earlier occurrence exp(-age/λ) */
+    float rep_slow_lambda;    /* the same for REPEAT_SLOW; 0 = all equal (a count) */
     /* --- popularity (POPULAR) --- */
     uint32_t pop_top;         /* popular items tracked and offered as fallback */
     float pop_tau;            /* popularity decay in ticks; 0 = no decay */
@@ -134,7 +139,7 @@ struct sessrec_params {
     uint32_t signals;         /* bitmask of enabled signals, bit = 1 << reason */
     float w[SESSREC_NFEATURES]; /* initial / fixed weights by enum sessrec_feature (names
                                  * w_pop w_knn w_knnb w_knns w_next w_nexth w_nexts w_covis
-                                 * w_repeat w_last w_trend w_next2) */
+                                 * w_repeat w_last w_trend w_next2 w_repslow) */
     enum sessrec_learning learning;
     uint32_t learn_loss;      /* 0 = softmax over the top-n, 1 = hinge at rank 20 */
     float learn_rate;         /* AdaGrad step size */

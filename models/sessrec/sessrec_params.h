@@ -84,6 +84,9 @@
     F(w_last, w[SESSREC_F_LAST], 0.0, -100, 100, "Weight of being the session's last item.")      \
     F(w_trend, w[SESSREC_F_TREND], 0.0, -100, 100,                                                \
       "Weight of fast-decayed clicks (TREND); learned from 0 by learn_set.")                      \
+    F(w_repslow, w[SESSREC_F_REPEAT_SLOW], 0.0, -100, 100,                                        \
+      "Weight of slowly decayed occurrences in the current session (rep_slow_lambda); learned "   \
+      "from 0 by the learned blends.")                                                            \
     /* --- session kNN (SIMILAR_SESSION) --- */                                                   \
     U(postings_cap, postings_cap, 30, 1, 100000,                                                  \
       "Most recent sessions remembered per item (session-kNN neighbour candidates).")             \
@@ -129,6 +132,8 @@
       "Two clicks of a session within this many clicks are co-visits.")                           \
     F(rep_lambda, rep_lambda, 2.0, 0, 1e9,                                                        \
       "Weight of an earlier occurrence in the session exp(-age/x); 0 = all equal.")               \
+    F(rep_slow_lambda, rep_slow_lambda, 0.0, 0, 1e9,                                              \
+      "w_repslow: weight of an earlier occurrence exp(-age/x); 0 = all equal (a count).")        \
     U(pop_top, pop_top, 100, 0, 100000,                                                           \
       "Popular items tracked and offered as the cold-start fallback.")                            \
     F(pop_tau, pop_tau, 500000.0, 0, 1e9,                                                         \

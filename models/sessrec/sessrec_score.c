@@ -324,19 +324,29 @@ static inline int32_t score_query(struct sessrec *m, const int32_t *q, size_t n)
     return -1;
 }
 
-/* IN_SESSION: the query's items, recency-weighted repeats, and its last item */
+/* IN_SESSION: the query's items, recency-weighted repeats (fast and slow decay), and its
+ * last item */
 static inline void score_in_session(struct sessrec *m, const int32_t *q, size_t n, int32_t last)
 {
     size_t j;
+    /* REPEAT_SLOW: only when a blend can give it a weight */
+    int slow = m->p.learning != SESSREC_LEARN_FIXED || m->w[SESSREC_F_REPEAT_SLOW] != 0;
 
     for (j = 0; j < n; j++) {
         int32_t it = q[j];
+        struct acc *a;
         if (it < 0 || it >= m->n_items) {
             continue;
         }
-        touch(m, it)->f[SESSREC_F_REPEAT] += m->p.rep_lambda > 0
+        a = touch(m, it);
+        a->f[SESSREC_F_REPEAT] += m->p.rep_lambda > 0
             ? expf(-(float)(n - 1 - j) / m->p.rep_lambda)
             : 1.0f;
+        if (slow) {
+            a->f[SESSREC_F_REPEAT_SLOW] += m->p.rep_slow_lambda > 0
+                ? expf(-(float)(n - 1 - j) / m->p.rep_slow_lambda)
+                : 1.0f;
+        }
     }
     if (last >= 0) {
         touch(m, last)->f[SESSREC_F_LAST] = 1.0f;
@@ -432,8 +442,8 @@ static inline void score_pop(struct sessrec *m)
  * every candidate into its acc and m->cands (unordered). */
 static inline void score_blend(struct sessrec *m, const float *bw)
 {
-    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0, mn2 = 0;
-    float iknn, inext, icov, irep, ipop, itr, in2;
+    float mknn = 0, mnext = 0, mcov = 0, mrep = 0, mpop = 0, mtr = 0, mn2 = 0, mrs = 0;
+    float iknn, inext, icov, irep, ipop, itr, in2, irs;
     uint8_t bf[SESSREC_NFEATURES];
     uint32_t nbf, i, f;
     int trend_on;
@@ -468,6 +478,9 @@ static inline void score_blend(struct sessrec *m, const float *bw)
         if (a->f[SESSREC_F_NEXT2] > mn2) {
             mn2 = a->f[SESSREC_F_NEXT2];
         }
+        if (a->f[SESSREC_F_REPEAT_SLOW] > mrs) {
+            mrs = a->f[SESSREC_F_REPEAT_SLOW];
+        }
     }
     iknn = mknn > 0 ? 1.0f / mknn : 0.0f;
     inext = mnext > 0 ? 1.0f / mnext : 0.0f;
@@ -476,6 +489,7 @@ static inline void score_blend(struct sessrec *m, const float *bw)
     ipop = mpop > 0 ? 1.0f / mpop : 0.0f;
     itr = mtr > 0 ? 1.0f / mtr : 0.0f;
     in2 = mn2 > 0 ? 1.0f / mn2 : 0.0f;
+    irs = mrs > 0 ? 1.0f / mrs : 0.0f;
     /* the blend's terms with a non-zero weight, in feature order: a zero weight adds ±0 to a
      * sum that is never -0, so skipping it changes no bit (the learned weights are often 0) */
     nbf = 0;
@@ -499,6 +513,7 @@ static inline void score_blend(struct sessrec *m, const float *bw)
         a->f[SESSREC_F_COVIS] *= icov;
         a->f[SESSREC_F_REPEAT] *= irep;
         a->f[SESSREC_F_NEXT2] *= in2;
+        a->f[SESSREC_F_REPEAT_SLOW] *= irs;
         /* (blend_and_order: the learned order blend only for the list head, lscore()) */
         for (f = 0; f < nbf; f++) {
             sc += bw[bf[f]] * a->f[bf[f]];

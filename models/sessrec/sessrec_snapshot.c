@@ -10,7 +10,9 @@
  * space (scoring accumulators, stamps) is not saved: a fresh model's scratch behaves the same.
  * Derived tables (exp tables, item position weights) are rebuilt from the parameters.
  *
- * Layout (host byte order; recd runs on little-endian x86-64 and arm64), version 1:
+ * Layout (host byte order; recd runs on little-endian x86-64 and arm64), version 2 (version 1
+ * had 12 features, without REPEAT_SLOW, and no rep_slow_lambda: it is refused, not converted;
+ * the model is rebuilt by replaying the event log):
  *   "SRM1" u32 version  struct sessrec_params
  *   u64 tick  u64 sessions_created  f32 log_n  i32 n_items
  *   u32 sess_used  u32 sess_next  u32 live_sessions  u32 hcap
@@ -33,7 +35,7 @@
 #include "sessrec.h"
 #include "sessrec_internal.h"
 
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
@@ -334,8 +336,13 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
     }
     get(&c, magic, 4);
     GETV(&c, version);
-    if (c.err || memcmp(magic, "SRM1", 4) != 0 || version != SNAP_VERSION) {
+    if (c.err || memcmp(magic, "SRM1", 4) != 0) {
         snprintf(err, errlen, "not a sessrec image of version %u", SNAP_VERSION);
+        goto fail;
+    }
+    if (version != SNAP_VERSION) {
+        snprintf(err, errlen, "sessrec image of version %u, this build reads version %u only",
+                 version, SNAP_VERSION);
         goto fail;
     }
     GETV(&c, saved);

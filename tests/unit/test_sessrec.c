@@ -1148,6 +1148,18 @@ static void test_snapshot_refused(void **s)
             assert_non_null(strstr(err, "version"));
         }
     }
+    /* an image of version 1 (12 features, before REPEAT_SLOW): refused, and the message says
+     * which version it is */
+    {
+        uint32_t v1 = 1;
+
+        memcpy(copy, im.p, im.n);
+        memcpy(copy + 4, &v1, sizeof(v1));
+        err[0] = '\0';
+        assert_int_equal(sessrec_load(&p, copy, im.n, &used, &b, err, sizeof(err)), -1);
+        assert_null(b);
+        assert_non_null(strstr(err, "version 1"));
+    }
     /* other parameters: refused with -2 (not -1: the image is fine, the configuration changed),
      * and the message says so */
     q = p;
