@@ -72,7 +72,7 @@ static void capture(const struct world *w, struct pub *p)
     for (size_t i = 0; i < w->n_out; i++) {
         const struct captured *c = &w->out[i];
 
-        snprintf(p->user[i], sizeof(p->user[i]), "%s", c->user);
+        snprintf(p->user[i], sizeof(p->user[i]), "%.15s", c->user);
         p->n_items[i] = c->tombstone ? UINT32_MAX : c->recs.n_items;
         for (uint32_t j = 0; !c->tombstone && j < c->recs.n_items && j < 8; j++) {
             snprintf(p->items[i][j], sizeof(p->items[i][j]), "%s", c->recs.items[j].item_id);
