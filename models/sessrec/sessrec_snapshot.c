@@ -180,6 +180,10 @@ static void *get_list(struct in *c, uint32_t n, uint32_t cap, size_t size)
         return NULL;
     }
     get(c, e, (size_t)n * size);
+    if (c->err) { /* truncated: nothing was copied */
+        free(e);
+        return NULL;
+    }
     return e;
 }
 
