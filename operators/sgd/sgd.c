@@ -6,23 +6,22 @@
  *
  * Per click, in consumption order: score the session's prefix and take one blend-learning
  * step with the clicked item as the label (sessrec_feedback), then learn the click
- * (sessrec_observe). A deletion ends the user's session in the model.
+ * (sessrec_observe). A deletion ends every session the user had in the model (an expiry,
+ * pipeline.user_ttl_days, leaves them to max_sessions).
  *
  * Matrix factorisation (models/mf/mf.c, offered with the model as service "sessrec"):
  * clicks, carts and purchases, each with its event-type weight, take BPR steps with
  * deterministically sampled negatives from the session's items before them to the item; item
  * factors are tied to the embed operator's text vectors by a learned projection, so an item
  * nobody clicked yet is scored through its text. MF learns from the same event log (a purchase
- * line is logged as its own entry, kind in the item's top bits) and is rebuilt with it.
+ * line is logged as its own entry, kind in the item's top bits).
  *
- * Persistence (exactly-once, deterministic): the model lives in memory; every input it learns
- * from is appended to an event log in the MODEL column family — chunks of LOG_CHUNK events,
- * "srl" 0x00 <chunk number be64> -> LOG_CHUNK x {session key u64, item i32, ts i64} (the last
- * chunk partial) — in the batch's atomic write, so log and offsets commit together. On start
- * the model is rebuilt by replaying the log through the same code path. Chunks start at fixed
- * event numbers, not at batch starts, so the stored bytes do not depend on batch boundaries.
- * Snapshots that truncate the log are future work (see docs/ARCHITECTURE.md): the log grows by
- * 20 bytes per click and start-up replays it (~1 s per 100k clicks).
+ * Persistence (exactly-once, deterministic; sgd_store.c): the model lives in memory; every
+ * input it learns from is appended to an event log in the MODEL column family in the batch's
+ * atomic write, and the model is snapshotted into a blob file at positions that depend only
+ * on the event sequence (every snapshot_every logged events, by a forked child; after each
+ * deletion, at once), the log before a snapshot deleted when its descriptor commits. A start
+ * loads the snapshot and replays the log after it through the same code path.
  */
 #include <stddef.h>
 #include <stdio.h>
