@@ -143,6 +143,7 @@ struct recd_event {
     /* annotations added by the sessionize operator (0 / -1 before it ran) */
     uint64_t session_key; /* identity of the user's current session */
     int32_t item_idx; /* dense catalogue index of the event's item (clicks) */
+    int silent; /* applied to state; its user's output is another instance's (scale-out) */
     union {
         struct recd_click click;
         struct recd_purchase purchase;

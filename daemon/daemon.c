@@ -48,6 +48,7 @@
 #include "recd_revision.h"   /* RECD_GIT_REV, generated at build time */
 #include "metrics.h"
 #include "minilm.h"
+#include "ownership.h"
 #include "pipeline.h"
 #include "recd.h"
 #include "state.h"
@@ -98,6 +99,8 @@ struct slot {
     size_t n_ts, cap_ts;
     int64_t t_produce_ms;     /* wall clock when the batch's first record was produced */
     int64_t max_ack_us;       /* longest produce -> acknowledgement of its records */
+    int has_own_seq;          /* learn_from = all: the batch's number in the ownership log */
+    uint64_t own_seq;
 };
 
 /* Next offset to take from one input partition (the consumption fence). */
@@ -105,6 +108,7 @@ struct fence {
     int kind;                   /* enum recd_kind of the topic */
     int32_t partition;
     int64_t next;               /* < 0: nothing stored yet, take anything */
+    int paused;                 /* learn_from = all: fetching paused, too many records held */
 };
 
 struct daemon {
@@ -127,6 +131,7 @@ struct daemon {
     int items_assigned;
     int64_t items_retry_ns;
     rd_kafka_message_t **msgs;              /* pending batch (owned messages) */
+    unsigned char *msg_silent;              /* owned: [cap_msgs] the record is silent */
     struct recd_raw *raws;
     size_t n_msgs, cap_msgs;
     size_t batch_bytes;                     /* payload of the pending batch */
@@ -145,6 +150,17 @@ struct daemon {
     int64_t last_msg_ns;
     int64_t watchdog_interval_ns;
     int64_t last_watchdog_ns;
+    /* kafka.learn_from = all (daemon/ownership.h) */
+    int repl;
+    rd_kafka_t *events;                     /* owned: reads every event topic partition */
+    struct recd_own *own;                   /* owned */
+    int events_kinds;                       /* bit per event kind whose topic is assigned */
+    int joined;                             /* subscribed to the group */
+    int64_t events_retry_ns, follow_next_ns, commit_next_ns;
+    int own_batch;                          /* the batch being run has an ownership number */
+    uint64_t retry_parts;                   /* handed over, final commit refused: retry */
+    int64_t retry_until_ns;
+    uint64_t own_seq;
 };
 
 /* ---- producer sink ------------------------------------------------------------------------ */
@@ -173,6 +189,9 @@ static void slot_complete(struct daemon *d, struct slot *sl)
     if (sl->max_ack_us > 0) {
         recd_metrics_observe(d->metrics, "recd_publish_ack_seconds", NULL,
                              (double)sl->max_ack_us / 1e6);
+    }
+    if (sl->has_own_seq && d->own != NULL) { /* NULL: at teardown */
+        recd_own_batch_done(d->own, sl->own_seq);
     }
     if (recd_pipeline_acked(d->pipeline, sl->batch_no) != RECD_OK) {
         /* the entry stays in the outbox: a restart republishes those lists once more */
@@ -400,6 +419,8 @@ static struct slot *slot_open(struct daemon *d)
             d->slots[i].outstanding = 0;
             d->slots[i].t_produce_ms = 0;
             d->slots[i].max_ack_us = 0;
+            d->slots[i].has_own_seq = d->own_batch;
+            d->slots[i].own_seq = d->own_seq;
             return &d->slots[i];
         }
     }
@@ -513,11 +534,30 @@ static int flush_batch(struct daemon *d)
         set_failed(d, err);
         goto out;
     }
+    d->own_batch = 0;
+    if (d->own != NULL) {
+        if (recd_own_batch_begin(d->own, &d->own_seq) != RECD_OK) {
+            set_failed(d, "out of memory");
+            rc = RECD_ENOMEM;
+            goto out;
+        }
+        d->own_batch = 1;
+        for (i = 0; i < d->n_msgs; i++) {
+            rd_kafka_message_t *m = d->msgs[i];
+            int k = kind_of_topic(d, rd_kafka_topic_name(m->rkt));
+
+            if (k != RECD_KIND_ITEM) {
+                recd_own_batch_offset(d->own, d->own_seq, k, m->partition, m->offset + 1);
+            }
+        }
+    }
     d->open_slot = slot_open(d);
     d->batch_dlq = 0;
     for (i = 0; i < d->n_msgs; i++) {
         rd_kafka_message_t *m = d->msgs[i];
         struct recd_raw *r = &d->raws[i];
+
+        r->silent = d->msg_silent[i];
 
         r->kind = kind_of_topic(d, rd_kafka_topic_name(m->rkt)); /* known: accept_msg */
         r->topic = d->topic[r->kind];
@@ -534,6 +574,12 @@ static int flush_batch(struct daemon *d)
     }
     rc = recd_pipeline_run_batch(d->pipeline, d->raws, d->n_msgs, &sink, err, sizeof(err));
     d->open_slot = NULL; /* failed before hold(): the slot stays used (recd stops) */
+    if (d->own_batch) {
+        d->own_batch = 0;
+        if (rc != RECD_OK) {
+            recd_own_batch_abort(d->own, d->own_seq);
+        }
+    }
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_MAIN, "batch of %zu records failed, nothing committed: %s", d->n_msgs,
                  err);
@@ -566,8 +612,9 @@ static int flush_batch(struct daemon *d)
         }
     }
     if (offs->cnt > 0) {
-        /* fails only for partitions no longer assigned (their new owner commits) */
-        (void)rd_kafka_offsets_store(d->consumer, offs);
+        /* fails only for partitions no longer assigned (their new owner commits); with
+         * learn_from = all, the reader of every partition: its lag statistics */
+        (void)rd_kafka_offsets_store(d->repl ? d->events : d->consumer, offs);
     }
     rd_kafka_topic_partition_list_destroy(offs);
 out:
@@ -650,6 +697,9 @@ static void lag_series(struct daemon *d, const rd_kafka_topic_partition_t *tp, i
     }
 }
 
+static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *parts, int coop);
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -659,6 +709,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int i;
 
     recd_metrics_add(d->metrics, "recd_rebalances_total", NULL, 1);
+    if (d->repl) {
+        repl_rebalance(d, rk, err, parts, coop);
+        return;
+    }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -711,11 +765,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-static int push_msg(struct daemon *d, rd_kafka_message_t *m)
+static int push_msg(struct daemon *d, rd_kafka_message_t *m, int silent)
 {
     if (d->n_msgs == d->cap_msgs) {
         size_t nc = d->cap_msgs ? d->cap_msgs * 2 : 1024;
         rd_kafka_message_t **nm = realloc(d->msgs, nc * sizeof(*nm));
+        unsigned char *ns;
         struct recd_raw *nr;
 
         if (nm == NULL) {
@@ -727,12 +782,494 @@ static int push_msg(struct daemon *d, rd_kafka_message_t *m)
             return RECD_ENOMEM;
         }
         d->raws = nr;
+        ns = realloc(d->msg_silent, nc);
+        if (ns == NULL) {
+            return RECD_ENOMEM;
+        }
+        d->msg_silent = ns;
         d->cap_msgs = nc;
     }
+    d->msg_silent[d->n_msgs] = (unsigned char)silent;
     d->msgs[d->n_msgs++] = m;
     d->batch_bytes += m->len + m->key_len;
     d->last_msg_ns = recd_now_mono_ns();
     return RECD_OK;
+}
+
+/* ---- replicated learning (kafka.learn_from = all; daemon/ownership.h) ------------------------ */
+
+/* The event topics (partitioned by user id alike), as enum recd_kind. */
+#define N_EVENT_KINDS 4
+static const int event_kinds[N_EVENT_KINDS] = { RECD_KIND_CLICK, RECD_KIND_PURCHASE,
+                                                RECD_KIND_QUERY, RECD_KIND_DELETION };
+#define ALL_EVENT_KINDS                                                                           \
+    ((1 << RECD_KIND_CLICK) | (1 << RECD_KIND_PURCHASE) | (1 << RECD_KIND_QUERY) |             \
+     (1 << RECD_KIND_DELETION))
+
+/* Records held for one partition before its fetching is paused (resumed at half). */
+#define HOLD_PAUSE 50000
+
+static void free_msg(void *m)
+{
+    rd_kafka_message_destroy(m);
+}
+
+static void pause_part(struct daemon *d, struct fence *f, int pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+
+    rd_kafka_topic_partition_list_add(l, d->topic[f->kind], f->partition);
+    if (pause) {
+        rd_kafka_pause_partitions(d->events, l);
+    } else {
+        rd_kafka_resume_partitions(d->events, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    f->paused = pause;
+}
+
+/* An event record of the reader of every partition: into the batch (loud or silent) or held
+ * until the partition's owner commits past it. Records of a partition keep their order: once
+ * one is held, later ones are held behind it. */
+static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kafka_message_t *m)
+{
+    enum recd_own_class c = recd_own_classify(d->own, kind, m->partition, m->offset);
+    size_t n_held = 0;
+
+    if (f != NULL) {
+        f->next = m->offset + 1;
+    }
+    if (c == RECD_OWN_HOLD || recd_own_n_held_part(d->own, kind, m->partition) > 0) {
+        if (recd_own_hold(d->own, kind, m->partition, m->offset, m, &n_held) != RECD_OK) {
+            char msg[160];
+
+            snprintf(msg, sizeof(msg), "out of memory holding %s[%d]@%lld",
+                     rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+            rd_kafka_message_destroy(m);
+            RLOG_ERR(RECD_LOG_KAFKA, "%s", msg);
+            set_failed(d, msg); /* the record is lost to this run: stop before committing */
+            return 0;
+        }
+        if (n_held >= HOLD_PAUSE && f != NULL && !f->paused) {
+            pause_part(d, f, 1);
+        }
+        return 0;
+    }
+    if (push_msg(d, m, c == RECD_OWN_SILENT) != RECD_OK) {
+        rd_kafka_message_destroy(m);
+        RLOG_ERR(RECD_LOG_MAIN, "out of memory collecting a batch");
+        set_failed(d, "out of memory collecting a batch");
+        return 0;
+    }
+    return 1;
+}
+
+static void take_released(void *ctx, void *msg, int kind, int32_t p, enum recd_own_class cls)
+{
+    struct daemon *d = ctx;
+
+    (void)kind;
+    (void)p;
+    if (push_msg(d, msg, cls == RECD_OWN_SILENT) != RECD_OK) {
+        rd_kafka_message_destroy(msg);
+        RLOG_ERR(RECD_LOG_MAIN, "out of memory collecting a batch");
+        set_failed(d, "out of memory collecting a batch");
+    }
+}
+
+/* Held records the owners have committed past (or that are now ours) join the batch, up to
+ * batch.max_records in it. */
+static void release_held(struct daemon *d)
+{
+    const struct recd_conf_batch *bc = RECD_UNIT(d->conf, "batch", struct recd_conf_batch);
+    size_t i, room = d->n_msgs < (size_t)bc->max_records ? (size_t)bc->max_records - d->n_msgs : 0;
+
+    if (d->own == NULL || room == 0 || recd_own_release(d->own, room, take_released, d) == 0) {
+        return;
+    }
+    for (i = 0; i < d->n_fences; i++) {
+        struct fence *f = &d->fences[i];
+
+        if (f->paused && f->kind != RECD_KIND_ITEM &&
+            recd_own_n_held_part(d->own, f->kind, f->partition) < HOLD_PAUSE / 2) {
+            pause_part(d, f, 0);
+        }
+    }
+}
+
+/* Whether this instance publishes a user's lists (expired users' tombstones): the partition
+ * Kafka's default partitioner gives the user id, as for every event topic. */
+static int owns_user(void *ctx, const char *user_id)
+{
+    struct daemon *d = ctx;
+    int32_t p = rd_kafka_msg_partitioner_murmur2(NULL, user_id, strlen(user_id),
+                                                 recd_own_n_partitions(d->own), NULL, NULL);
+
+    return recd_own_owned(d->own, p);
+}
+
+/* Partitions of a topic, 0 when it does not exist (yet). */
+static int topic_partitions(struct daemon *d, rd_kafka_t *rk, const char *topic)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    int n = 0;
+
+    if (rkt == NULL) {
+        return 0;
+    }
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1 && md->topics[0].err == 0) {
+        n = md->topics[0].partition_cnt;
+    }
+    if (md != NULL) {
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    (void)d;
+    return n;
+}
+
+/* Every partition of every event topic, from the offsets in the state. The clicks topic
+ * decides the partition count; the other event topics must have the same (they are
+ * partitioned by user id alike); a topic that does not exist yet is assigned once it does. */
+static void events_assign(struct daemon *d)
+{
+    rd_kafka_topic_partition_list_t *parts;
+    int i, added = 0;
+
+    if (d->events_kinds == ALL_EVENT_KINDS || recd_now_mono_ns() < d->events_retry_ns) {
+        return;
+    }
+    d->events_retry_ns = recd_now_mono_ns() + 5000000000LL;
+    if (d->own == NULL) {
+        int n = topic_partitions(d, d->events, d->topic[RECD_KIND_CLICK]);
+
+        if (n == 0) {
+            RLOG_INFO(RECD_LOG_KAFKA, "clicks topic %s not available yet; retrying",
+                      d->topic[RECD_KIND_CLICK]);
+            return;
+        }
+        d->own = recd_own_new(n, free_msg);
+        if (d->own == NULL) {
+            set_failed(d, "out of memory");
+            return;
+        }
+        recd_pipeline_set_owner(d->pipeline, owns_user, d);
+    }
+    parts = rd_kafka_topic_partition_list_new(4 * recd_own_n_partitions(d->own));
+    for (i = 0; i < N_EVENT_KINDS; i++) {
+        int k = event_kinds[i], n;
+
+        if (d->events_kinds & (1 << k)) {
+            continue;
+        }
+        n = topic_partitions(d, d->events, d->topic[k]);
+        if (n == 0) {
+            continue;
+        }
+        if (n != recd_own_n_partitions(d->own)) {
+            char msg[600];
+
+            snprintf(msg, sizeof(msg),
+                     "kafka.learn_from = all needs every event topic partitioned alike: %s has "
+                     "%d partitions, %s has %d",
+                     d->topic[RECD_KIND_CLICK], (int)recd_own_n_partitions(d->own), d->topic[k],
+                     n);
+            RLOG_ERR(RECD_LOG_KAFKA, "%s", msg);
+            set_failed(d, msg);
+            break;
+        }
+        for (int32_t p = 0; p < n; p++) {
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(parts, d->topic[k],
+                                                                               p);
+            const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka",
+                                                         struct recd_conf_kafka);
+            int64_t next;
+
+            if (recd_state_get_offset(d->state, d->topic[k], p, &next) == RECD_OK) {
+                tp->offset = next;
+                recd_own_set_acked(d->own, k, p, next); /* the outbox was recovered */
+            } else {
+                tp->offset = strcmp(kc->start_from, "latest") == 0 ? RD_KAFKA_OFFSET_END
+                                                                   : RD_KAFKA_OFFSET_BEGINNING;
+            }
+            fence_set(d, k, p, tp->offset >= 0 ? tp->offset : -1);
+        }
+        d->events_kinds |= 1 << k;
+        added = 1;
+        RLOG_INFO(RECD_LOG_KAFKA, "reading all %d partitions of %s (kafka.learn_from = all)", n,
+                  d->topic[k]);
+    }
+    if (added) {
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(d->events, parts);
+
+        if (e != NULL) {
+            RLOG_ERR(RECD_LOG_KAFKA, "assign: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        d->assigned = 1;
+        d->last_msg_ns = recd_now_mono_ns();
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* The offsets the owners committed (kinds x partitions; only for partitions not owned here
+ * when `not_owned`). Returns the list (the caller destroys it) or NULL when the group
+ * coordinator did not answer. */
+static rd_kafka_topic_partition_list_t *committed(struct daemon *d, int not_owned, int32_t only_p)
+{
+    int32_t np = recd_own_n_partitions(d->own);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4 * np);
+    rd_kafka_resp_err_t err;
+
+    for (int i = 0; i < N_EVENT_KINDS; i++) {
+        for (int32_t p = 0; p < np; p++) {
+            if ((only_p >= 0 && p != only_p) || (not_owned && recd_own_owned(d->own, p))) {
+                continue;
+            }
+            rd_kafka_topic_partition_list_add(l, d->topic[event_kinds[i]], p);
+        }
+    }
+    if (l->cnt == 0) {
+        return l;
+    }
+    err = rd_kafka_committed(d->consumer, l, 5000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "committed",
+                    "cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* Follow the owners: raise the limits to their committed offsets, release what they cover;
+ * before joining, join once caught up. */
+static void follow(struct daemon *d)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    rd_kafka_topic_partition_list_t *l;
+    int64_t now = recd_now_mono_ns(), lag = 0;
+    int i, unknown = 0;
+
+    if (d->own == NULL || now < d->follow_next_ns) {
+        return;
+    }
+    d->follow_next_ns = now + kc->follow_interval_ms * 1000000LL;
+    l = committed(d, 1, -1);
+    if (l == NULL) {
+        return;
+    }
+    for (i = 0; i < l->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &l->elems[i];
+        int k = kind_of_topic(d, tp->topic);
+        struct fence *f = fence_find(d, k, tp->partition);
+
+        if (tp->err) {
+            unknown++;
+            continue;
+        }
+        if (tp->offset < 0) {
+            continue;
+        }
+        recd_own_set_limit(d->own, k, tp->partition, tp->offset);
+        if (f != NULL && f->next >= 0 && tp->offset > f->next) {
+            lag += tp->offset - f->next;
+        } else if (f != NULL && f->next < 0) {
+            lag += tp->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    for (int32_t p = 0; p < recd_own_n_partitions(d->own); p++) {
+        if (!recd_own_settling(d->own, p)) {
+            continue;
+        }
+        (void)recd_own_settle(d->own, now); /* ends every due partition */
+        if (recd_own_owned(d->own, p)) {
+            RLOG_NOTICE(RECD_LOG_KAFKA,
+                        "publishing for partition %d from offsets %lld/%lld/%lld/%lld "
+                        "(clicks/purchases/queries/deletions; -1: from the first)",
+                        (int)p, (long long)recd_own_pub_from(d->own, RECD_KIND_CLICK, p),
+                        (long long)recd_own_pub_from(d->own, RECD_KIND_PURCHASE, p),
+                        (long long)recd_own_pub_from(d->own, RECD_KIND_QUERY, p),
+                        (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p));
+        }
+    }
+    release_held(d);
+    recd_metrics_set(d->metrics, "recd_follow_lag_records", NULL, (double)lag);
+    recd_metrics_set(d->metrics, "recd_held_records", NULL, (double)recd_own_n_held(d->own));
+    if (!d->joined && d->events_kinds != 0 && unknown == 0 && lag <= kc->join_max_lag) {
+        rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+
+        rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_CLICK], RD_KAFKA_PARTITION_UA);
+        if (rd_kafka_subscribe(d->consumer, subs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            d->joined = 1;
+            RLOG_NOTICE(RECD_LOG_KAFKA,
+                        "caught up with the group's committed offsets (%lld records behind): "
+                        "joining group %s to publish for the partitions it assigns",
+                        (long long)lag, kc->group_id);
+        }
+        rd_kafka_topic_partition_list_destroy(subs);
+    }
+}
+
+/* Commit, for the partitions owned here, the offsets whose output is acknowledged: where the
+ * next owner starts publishing. `only_p` >= 0: that partition alone. */
+static rd_kafka_resp_err_t commit_owned(struct daemon *d, int sync, int32_t only_p)
+{
+    int32_t np;
+    rd_kafka_topic_partition_list_t *l;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    if (d->own == NULL || !d->joined) {
+        return err;
+    }
+    np = recd_own_n_partitions(d->own);
+    l = rd_kafka_topic_partition_list_new(4 * np);
+    for (int32_t p = 0; p < np; p++) {
+        if ((only_p >= 0 && p != only_p) || (only_p < 0 && !recd_own_owned(d->own, p))) {
+            continue;
+        }
+        for (int i = 0; i < N_EVENT_KINDS; i++) {
+            int k = event_kinds[i];
+            int64_t a = recd_own_acked(d->own, k, p);
+
+            /* never below where this instance started publishing: the group's committed
+             * offset must not move back while the state here catches up */
+            if (a >= 0 && a >= recd_own_pub_from(d->own, k, p) &&
+                (d->events_kinds & (1 << k))) {
+                rd_kafka_topic_partition_list_add(l, d->topic[k], p)->offset = a;
+            }
+        }
+    }
+    if (l->cnt > 0) {
+        err = rd_kafka_commit(d->consumer, l, !sync);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "commit_owned",
+                        "cannot commit the published offsets: %s", rd_kafka_err2str(err));
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+}
+
+/* A partition handed over whose final commit the group refused (a commit while the group
+ * completes a rebalance is refused): committed again, for half the new owner's settle time. */
+static void retry_handover_commits(struct daemon *d)
+{
+    int64_t now = recd_now_mono_ns();
+    int32_t np;
+
+    if (d->own == NULL || d->retry_until_ns == 0) {
+        return;
+    }
+    np = recd_own_n_partitions(d->own);
+    for (int32_t p = 0; p < np && p < 64; p++) {
+        if (!(d->retry_parts & (1ULL << p))) {
+            continue;
+        }
+        if (now < d->retry_until_ns && !recd_own_owned(d->own, p) &&
+            commit_owned(d, 1, p) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            continue;
+        }
+        if (now < d->retry_until_ns && !recd_own_owned(d->own, p)) {
+            RLOG_INFO(RECD_LOG_KAFKA, "partition %d: handover offsets committed on retry", (int)p);
+        }
+        d->retry_parts &= ~(1ULL << p);
+    }
+    if (d->retry_parts == 0) {
+        d->retry_until_ns = 0;
+    }
+}
+
+static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *parts, int coop)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int i;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            int64_t from[RECD_OWN_NKINDS] = { -1, -1, -1, -1, -1 };
+            rd_kafka_topic_partition_list_t *c = committed(d, 0, p);
+
+            for (int j = 0; c != NULL && j < c->cnt; j++) {
+                int k = kind_of_topic(d, c->elems[j].topic);
+
+                if (k >= 0 && k < RECD_OWN_NKINDS && c->elems[j].err == 0) {
+                    from[k] = c->elems[j].offset;
+                }
+            }
+            if (c != NULL) {
+                rd_kafka_topic_partition_list_destroy(c);
+            }
+            for (int x = 0; x < RECD_OWN_NKINDS; x++) {
+                from[x] = from[x] < 0 ? -1 : from[x]; /* RD_KAFKA_OFFSET_INVALID: none */
+            }
+            recd_own_assign(d->own, p, from,
+                            kc->handover_settle_ms > 0
+                                ? recd_now_mono_ns() + kc->handover_settle_ms * 1000000LL
+                                : 0);
+            recd_metrics_add(d->metrics, "recd_partition_handovers_total", NULL, 1);
+            RLOG_NOTICE(RECD_LOG_KAFKA,
+                        "assigned partition %d: the group committed %lld/%lld/%lld/%lld "
+                        "(clicks/purchases/queries/deletions; -1: nothing); publishing after "
+                        "%lld ms of settling",
+                        (int)p, (long long)from[RECD_KIND_CLICK],
+                        (long long)from[RECD_KIND_PURCHASE], (long long)from[RECD_KIND_QUERY],
+                        (long long)from[RECD_KIND_DELETION], (long long)kc->handover_settle_ms);
+        }
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+
+            if (e) {
+                RLOG_ERR(RECD_LOG_KAFKA, "assign: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        /* the group consumer fetches nothing: every record comes through the reader of all
+         * partitions */
+        rd_kafka_pause_partitions(rk, parts);
+        release_held(d);
+        notify_ready(d);
+    } else {
+        int lost = rd_kafka_assignment_lost(rk);
+
+        RLOG_INFO(RECD_LOG_KAFKA, "%s %d partitions%s", lost ? "lost" : "handing over", parts->cnt,
+                  lost ? "" : ": publishing and committing the pending batch first");
+        if (!lost) {
+            flush_batch(d);
+            drain_output(d);
+        }
+        for (i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            int64_t next[RECD_OWN_NKINDS];
+
+            if (!lost && commit_owned(d, 1, p) != RD_KAFKA_RESP_ERR_NO_ERROR && p < 64) {
+                d->retry_parts |= 1ULL << p;
+                d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
+            }
+            for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+                next[k] = lost ? -1 : recd_own_acked(d->own, k, p);
+            }
+            recd_own_revoke(d->own, p, next);
+        }
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+
+            if (e) {
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
+    }
+    recd_metrics_set(d->metrics, "recd_partitions_owned", NULL,
+                     (double)recd_own_n_owned(d->own));
 }
 
 /* Accept a polled message: errors are logged and dropped (a fatal client error stops recd),
@@ -775,7 +1312,10 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return 0;
     }
-    if (push_msg(d, m) != RECD_OK) {
+    if (d->repl && kind != RECD_KIND_ITEM) {
+        return accept_replicated(d, f, kind, m);
+    }
+    if (push_msg(d, m, 0) != RECD_OK) {
         rd_kafka_message_destroy(m);
         return 0;
     }
@@ -840,9 +1380,42 @@ static void collect_batch(struct daemon *d)
 
     items_assign(d);
     rd_kafka_poll(d->producer, 0); /* delivery reports: in-flight batches complete */
+    if (d->repl) {
+        events_assign(d);
+        follow(d);
+        release_held(d);
+        if (recd_now_mono_ns() >= d->commit_next_ns) {
+            const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka",
+                                                         struct recd_conf_kafka);
+
+            commit_owned(d, 0, -1);
+            retry_handover_commits(d);
+            d->commit_next_ns = recd_now_mono_ns() + kc->commit_interval_ms * 1000000LL;
+        }
+    }
     while (!sig_stop && !sig_reload && !sig_checkpoint && !d->fatal &&
            d->n_msgs < (size_t)bc->max_records && d->batch_bytes < BATCH_MAX_BYTES) {
         int64_t left_ms = (deadline - recd_now_mono_ns()) / 1000000;
+
+        if (d->repl) {
+            /* the group consumer fetches nothing; polling it serves its rebalances */
+            while ((m = rd_kafka_consumer_poll(d->consumer, 0)) != NULL) {
+                if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                    accept_msg(d, d->consumer, m); /* reports and stops */
+                } else {
+                    rd_kafka_message_destroy(m);
+                }
+            }
+            if (d->events_kinds == 0) {
+                struct timespec ts = { 0, 50000000L };
+
+                nanosleep(&ts, NULL); /* the event topics do not exist yet */
+                if (recd_now_mono_ns() >= deadline) {
+                    break;
+                }
+                continue;
+            }
+        }
 
         if (d->items_assigned) {
             while (d->n_msgs < (size_t)bc->max_records && d->batch_bytes < BATCH_MAX_BYTES &&
@@ -853,10 +1426,10 @@ static void collect_batch(struct daemon *d)
         if (d->n_msgs >= (size_t)bc->max_records || d->batch_bytes >= BATCH_MAX_BYTES) {
             break;
         }
-        m = rd_kafka_consumer_poll(d->consumer,
+        m = rd_kafka_consumer_poll(d->repl ? d->events : d->consumer,
                                    left_ms > 0 ? (int)(left_ms > 100 ? 100 : left_ms) : 0);
         if (m != NULL) {
-            accept_msg(d, d->consumer, m);
+            accept_msg(d, d->repl ? d->events : d->consumer, m);
         } else {
             rd_kafka_poll(d->producer, 0);
         }
@@ -1003,6 +1576,22 @@ static void declare_metrics(struct daemon *d)
     }
     recd_metrics_declare(m, "recd_batches_total", RECD_M_COUNTER, "Micro-batches committed.");
     recd_metrics_touch(m, "recd_batches_total", NULL);
+    /* scale-out (kafka.learn_from = all) */
+    recd_metrics_declare(m, "recd_partitions_owned", RECD_M_GAUGE,
+                         "Partitions whose users this instance publishes (kafka.learn_from = "
+                         "all; with owned, see recd_consumer_lag's partitions).");
+    recd_metrics_set(m, "recd_partitions_owned", NULL, 0);
+    recd_metrics_declare(m, "recd_partition_handovers_total", RECD_M_COUNTER,
+                         "Partitions this instance took over publishing for (learn_from = all).");
+    recd_metrics_touch(m, "recd_partition_handovers_total", NULL);
+    recd_metrics_declare(m, "recd_follow_lag_records", RECD_M_GAUGE,
+                         "Records other instances committed that this one has not applied yet "
+                         "(learn_from = all): how far its model trails theirs.");
+    recd_metrics_set(m, "recd_follow_lag_records", NULL, 0);
+    recd_metrics_declare(m, "recd_held_records", RECD_M_GAUGE,
+                         "Records read ahead of their owner's commit, held in memory until it "
+                         "commits them (learn_from = all).");
+    recd_metrics_set(m, "recd_held_records", NULL, 0);
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");
@@ -1088,6 +1677,8 @@ static void declare_metrics(struct daemon *d)
                      "version=\"" RECD_VERSION "\",revision=\"" RECD_GIT_REV "\"", 1);
 }
 
+static int setup_events_reader(struct daemon *d, char *errstr, size_t errlen);
+
 static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
@@ -1137,8 +1728,18 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
      * stores its offsets and librdkafka commits the latest ones every commit_interval_ms and
      * at close — never a request per batch (see kafka.commit_interval_ms) */
     snprintf(ival, sizeof(ival), "%lld", (long long)kc->commit_interval_ms);
+    /* learn_from = all: the group only assigns who publishes, recd commits the published
+     * offsets itself (commit_owned), and cooperative-sticky moves only what must move */
+    if (d->repl &&
+        (rd_kafka_conf_set(cc, "enable.auto.commit", "false", err, sizeof(err)) ||
+         (recd_kvlist_get(&kc->properties, "partition.assignment.strategy") == NULL &&
+          rd_kafka_conf_set(cc, "partition.assignment.strategy", "cooperative-sticky", err,
+                            sizeof(err))))) {
+        rd_kafka_conf_destroy(cc);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "consumer: %s", err);
+    }
     if (rd_kafka_conf_set(cc, "group.id", kc->group_id, err, sizeof(err)) ||
-        rd_kafka_conf_set(cc, "enable.auto.commit", "true", err, sizeof(err)) ||
+        (!d->repl && rd_kafka_conf_set(cc, "enable.auto.commit", "true", err, sizeof(err))) ||
         rd_kafka_conf_set(cc, "auto.commit.interval.ms", ival, err, sizeof(err)) ||
         rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", err, sizeof(err)) ||
         rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof(err))) {
@@ -1147,7 +1748,7 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     }
     rd_kafka_conf_set_opaque(cc, d);
     rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
-    if (kc->stats_interval_ms > 0) {
+    if (kc->stats_interval_ms > 0 && !d->repl) {
         snprintf(err, sizeof(err), "%lld", (long long)kc->stats_interval_ms);
         if (rd_kafka_conf_set(cc, "statistics.interval.ms", err, err, sizeof(err))) {
             rd_kafka_conf_destroy(cc);
@@ -1182,6 +1783,11 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     }
     rd_kafka_poll_set_consumer(d->items);
 
+    if (d->repl) {
+        /* every partition of the event topics (events_assign); the group is joined once
+         * caught up (follow) */
+        return setup_events_reader(d, errstr, errlen);
+    }
     subs = rd_kafka_topic_partition_list_new(4);
     rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_CLICK], RD_KAFKA_PARTITION_UA);
     rd_kafka_topic_partition_list_add(subs, d->topic[RECD_KIND_PURCHASE], RD_KAFKA_PARTITION_UA);
@@ -1195,6 +1801,41 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     return RECD_OK;
 }
 
+static int setup_events_reader(struct daemon *d, char *errstr, size_t errlen)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    rd_kafka_conf_t *ec = NULL;
+    char err[512];
+    int rc = recd_kafka_base_conf(d->conf, &ec, errstr, errlen);
+
+    if (rc != RECD_OK) {
+        return rc;
+    }
+    if (rd_kafka_conf_set(ec, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(ec, "enable.auto.offset.store", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(ec, "auto.offset.reset", "earliest", err, sizeof(err)) ||
+        rd_kafka_conf_set(ec, "group.id", kc->group_id, err, sizeof(err))) {
+        rd_kafka_conf_destroy(ec);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG, "event reader: %s", err);
+    }
+    rd_kafka_conf_set_opaque(ec, d);
+    if (kc->stats_interval_ms > 0) {
+        snprintf(err, sizeof(err), "%lld", (long long)kc->stats_interval_ms);
+        if (rd_kafka_conf_set(ec, "statistics.interval.ms", err, err, sizeof(err))) {
+            rd_kafka_conf_destroy(ec);
+            return recd_seterr(errstr, errlen, RECD_ECONFIG, "event reader: %s", err);
+        }
+        rd_kafka_conf_set_stats_cb(ec, stats_cb);
+    }
+    d->events = rd_kafka_new(RD_KAFKA_CONSUMER, ec, err, sizeof(err));
+    if (d->events == NULL) {
+        rd_kafka_conf_destroy(ec);
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "event reader: %s", err);
+    }
+    rd_kafka_poll_set_consumer(d->events);
+    return RECD_OK;
+}
+
 static void teardown(struct daemon *d)
 {
     size_t i;
@@ -1204,8 +1845,14 @@ static void teardown(struct daemon *d)
     }
     d->n_msgs = 0;
     if (d->consumer) {
-        rd_kafka_consumer_close(d->consumer);
+        rd_kafka_consumer_close(d->consumer); /* learn_from = all: hands over (commit_owned) */
         rd_kafka_destroy(d->consumer);
+    }
+    recd_own_destroy(d->own); /* held records: before their client is destroyed */
+    d->own = NULL;
+    if (d->events) {
+        rd_kafka_consumer_close(d->events);
+        rd_kafka_destroy(d->events);
     }
     if (d->items) {
         rd_kafka_consumer_close(d->items);
@@ -1236,6 +1883,7 @@ static void teardown(struct daemon *d)
     }
     free(d->dlq_topic);
     free(d->msgs);
+    free(d->msg_silent);
     free(d->raws);
     free(d->fences);
     for (i = 0; i < MAX_SLOTS; i++) {
@@ -1405,6 +2053,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     memset(d, 0, sizeof(*d));
     d->conf = conf;
     d->opts = opts;
+    d->repl = strcmp(RECD_UNIT(conf, "kafka", struct recd_conf_kafka)->learn_from, "all") == 0;
     apply_log_conf(conf);
 
     memset(&sa, 0, sizeof(sa));

@@ -56,6 +56,10 @@ struct recd_pipeline {
     int64_t hwm, hwm_next;               /* event-time high-water mark: committed, this batch */
     struct recd_strmap *batch_users;     /* users with events in this batch (no values) */
     struct recd_strmap *expired;         /* users expired in this batch (no values) */
+    /* scale-out (kafka.learn_from = "all") */
+    struct recd_strmap *silent;          /* users with only silent events in this batch */
+    int (*owns_user)(void *ctx, const char *user_id); /* NULL: every user is published here */
+    void *owns_ctx;                      /* borrowed */
 };
 
 /* A user's event count and activity: USERS <user>\0seq = {seq i64, newest event time ms i64}
@@ -117,8 +121,9 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
     p->lists = recd_strmap_new(1024, NULL);
     p->batch_users = recd_strmap_new(1024, NULL);
     p->expired = recd_strmap_new(64, NULL);
+    p->silent = recd_strmap_new(1024, NULL);
     if (p->arena == NULL || p->seq == NULL || p->lists == NULL || p->batch_users == NULL ||
-        p->expired == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
+        p->expired == NULL || p->silent == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
@@ -185,6 +190,7 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
     recd_strmap_destroy(p->lists);
     recd_strmap_destroy(p->batch_users);
     recd_strmap_destroy(p->expired);
+    recd_strmap_destroy(p->silent);
     free(p->events);
     free(p->offs);
     free(p->batch.dirty);
@@ -369,8 +375,8 @@ static void online_quality(struct recd_pipeline *p)
     for (i = 0; i < p->batch_ne; i++) {
         const struct recd_event *ev = &p->events[i];
 
-        if (ev->kind != RECD_KIND_CLICK) {
-            continue;
+        if (ev->kind != RECD_KIND_CLICK || ev->silent) {
+            continue; /* a silent click is scored by the instance that publishes its user */
         }
         if ((r = last_list(p, ev->user_id)) == NULL) {
             continue;   /* no list published yet: not a scorable case */
@@ -597,6 +603,8 @@ static int batch_begin(struct recd_pipeline *p, size_t n, char *errstr, size_t e
     recd_strmap_clear(p->seq);
     recd_strmap_clear(p->batch_users);
     recd_strmap_clear(p->expired);
+    recd_strmap_clear(p->silent);
+    p->batch.silent_users = NULL;
     p->hwm_next = p->hwm;
     p->n_offs = 0;
     p->batch.arena = p->arena;
@@ -676,6 +684,7 @@ static int decode_records(struct recd_pipeline *p, const struct recd_raw *recs, 
         ev->topic = r->topic;
         ev->partition = r->partition;
         ev->offset = r->offset;
+        ev->silent = r->silent;
         ne++;
     }
     for (i = 0; i < RECD_KIND__NINPUT; i++) {
@@ -758,6 +767,38 @@ static int expire_user(struct recd_pipeline *p, const char *user)
     ev->u.deletion.requested_ts = p->hwm;
     ev->u.deletion.reason = "expired";
     ev->u.deletion.expired = 1;
+    ev->silent = p->owns_user != NULL && !p->owns_user(p->owns_ctx, u);
+    return RECD_OK;
+}
+
+/* 1c. users whose every event of the batch is silent (scale-out: another instance publishes
+ * them): their state is updated, nothing is scored or published for them */
+static int mark_silent(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    size_t i, n_silent = 0;
+
+    for (i = 0; i < p->batch_ne; i++) {
+        const struct recd_event *ev = &p->events[i];
+
+        if (ev->silent && ev->user_id != NULL) {
+            if (recd_strmap_put(p->silent, ev->user_id, (void *)1) != RECD_OK) {
+                return oom(errstr, errlen);
+            }
+            n_silent++;
+        }
+    }
+    if (n_silent == 0) {
+        return RECD_OK;
+    }
+    for (i = 0; i < p->batch_ne; i++) {
+        const struct recd_event *ev = &p->events[i];
+
+        if (!ev->silent && ev->user_id != NULL) {
+            (void)recd_strmap_del(p->silent, ev->user_id);
+        }
+    }
+    p->batch.silent_users = recd_strmap_count(p->silent) > 0 ? p->silent : NULL;
+    p->stats.silent_events += n_silent;
     return RECD_OK;
 }
 
@@ -942,6 +983,9 @@ static int publish_tombstones(struct recd_pipeline *p, const struct recd_sink *s
     for (i = 0; i < p->batch.n_forgotten; i++) {
         const char *u = p->batch.forgotten[i];
 
+        if (recd_strmap_get(p->silent, u) != NULL) {
+            continue; /* its state is gone here too; the publishing instance tombstones it */
+        }
         rc = sink->publish(sink->opaque, u, NULL, 0);
         if (rc != RECD_OK) {
             return recd_seterr(errstr, errlen, rc, "cannot publish tombstone");
@@ -1113,8 +1157,12 @@ static void forgotten_committed(struct recd_pipeline *p)
         }
         RLOG_NOTICE(RECD_LOG_MAIN,
                     "forget: user \"%.256s\" forgotten: per-user state deleted, "
-                    "tombstone published (batch %llu)",
-                    p->batch.forgotten[i], (unsigned long long)p->batch_no);
+                    "tombstone published %s (batch %llu)",
+                    p->batch.forgotten[i],
+                    recd_strmap_get(p->silent, p->batch.forgotten[i]) != NULL
+                        ? "by the instance that owns the user's partition"
+                        : "here",
+                    (unsigned long long)p->batch_no);
     }
     if (p->batch.n_forgotten > n_expired) {
         recd_metrics_add(p->metrics, "recd_users_forgotten_total", NULL,
@@ -1158,6 +1206,9 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     }
     if (rc == RECD_OK) {
         rc = expire_users(p, errstr, errlen);
+    }
+    if (rc == RECD_OK) {
+        rc = mark_silent(p, errstr, errlen);
     }
     if (rc != RECD_OK) {
         goto fail;
@@ -1213,6 +1264,13 @@ fail:
         ops_committed(p, 0);
     }
     return rc;
+}
+
+void recd_pipeline_set_owner(struct recd_pipeline *p,
+                             int (*owns_user)(void *ctx, const char *user_id), void *ctx)
+{
+    p->owns_user = owns_user;
+    p->owns_ctx = ctx;
 }
 
 int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *conf, char *errstr,

@@ -42,6 +42,8 @@ struct recd_raw {
     size_t vlen;
     int64_t ts_ms;            /* Kafka message timestamp (producer create time), 0 if none:
                                  the start of the event -> publish latency */
+    int silent;               /* applied to state, but another instance publishes its user's
+                                 lists (kafka.learn_from = "all", daemon/ownership.h) */
 };
 
 struct recd_sink {
@@ -95,7 +97,12 @@ int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *c
 /* Counters since start (for the daemon's summary and tests). */
 struct recd_pipeline_stats {
     uint64_t batches, records, events, dead_lettered, published, tombstones;
+    uint64_t silent_events; /* applied, published by another instance (kafka.learn_from) */
 };
+/* Scale-out: owns_user(ctx, user) says whether this instance publishes the user's lists, for
+ * output that no event carries (tombstones of expired users). NULL (the default): all. */
+void recd_pipeline_set_owner(struct recd_pipeline *p,
+                             int (*owns_user)(void *ctx, const char *user_id), void *ctx);
 void recd_pipeline_stats(const struct recd_pipeline *p, struct recd_pipeline_stats *out);
 
 #endif

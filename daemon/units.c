@@ -404,6 +404,7 @@ static int config_check(const struct recd_conf *c, char *errstr, size_t errlen)
 
 static const char *const levels[] = { "err", "warning", "notice", "info", "debug", NULL };
 static const char *const start_from[] = { "earliest", "latest", NULL };
+static const char *const learn_from[] = { "owned", "all", NULL };
 static const char *const formats[] = { "auto", "plain", "confluent", NULL };
 static const char *const compressions[] = { "none", "lz4", "zstd", "snappy", NULL };
 
@@ -473,6 +474,32 @@ static const struct recd_conf_decl kafka_decls[] = {
       NULL, NULL },
     { "stats_interval_ms", RECD_CT_INT, "5000", 0, 3600000, 0, K(stats_interval_ms),
       "Interval of librdkafka statistics, the source of the recd_consumer_lag metric (0: off).",
+      NULL, NULL },
+    { "learn_from", RECD_CT_STRING, "\"owned\"", 1, 16, 0, K(learn_from),
+      "Which partitions of the event topics an instance applies to its state and model. "
+      "owned: the partitions the consumer group assigns it (one instance only: with more, "
+      "each model learns from its share of the stream and partitions that move restart from "
+      "the new owner's state). all: every instance reads every partition and learns one model "
+      "from the whole stream; the group only assigns who publishes which users, handing over "
+      "at the offsets the previous owner committed (docs/OPERATIONS.md, \"Several "
+      "instances\").",
+      learn_from, NULL },
+    { "follow_interval_ms", RECD_CT_INT, "200", 10, 60000, 0, K(follow_interval_ms),
+      "learn_from = all: how often an instance reads the offsets the owners of its other "
+      "partitions committed; it applies their events up to those offsets, so its model "
+      "trails theirs by about this plus kafka.commit_interval_ms.",
+      NULL, NULL },
+    { "handover_settle_ms", RECD_CT_INT, "1000", 0, 60000, 0, K(handover_settle_ms),
+      "learn_from = all: a partition this instance is assigned publishes only after this long, "
+      "from the highest offsets the group committed meanwhile: the previous owner's last "
+      "commit, refused while the group completes its rebalance, is retried then. Longer than "
+      "that retry needs: no list is published twice; 0: publish from the offsets committed "
+      "at the assignment.",
+      NULL, NULL },
+    { "join_max_lag", RECD_CT_INT, "20000", 0, 1000000000, 0, K(join_max_lag),
+      "learn_from = all: an instance joins the consumer group (and so takes over publishing for "
+      "some users) only once it has applied the events up to the group's committed offsets "
+      "but at most this many, so a new or long-stopped instance catches up first.",
       NULL, NULL },
 };
 #undef K

@@ -30,6 +30,10 @@ struct recd_conf_kafka {
     int64_t publish_inflight;
     int64_t commit_interval_ms;     /* Kafka offset commits (informational), auto-commit */
     int64_t stats_interval_ms;      /* librdkafka statistics (consumer lag metrics); 0 = off */
+    char *learn_from;               /* "owned" | "all" (scale-out, daemon/ownership.h) */
+    int64_t follow_interval_ms;     /* learn_from = all: committed-offset reads */
+    int64_t join_max_lag;           /* learn_from = all: records behind before joining */
+    int64_t handover_settle_ms;     /* learn_from = all: wait before publishing a new partition */
 };
 
 struct recd_conf_topics {

@@ -5,6 +5,7 @@
 
 #include "recd.h"
 #include "operator.h"
+#include "strmap.h"
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
@@ -30,6 +31,9 @@ int recd_batch_mark_dirty(struct recd_batch *b, const char *user_id, const char 
 {
     size_t cap = b->cap_dirty;
 
+    if (b->silent_users != NULL && recd_strmap_get(b->silent_users, user_id) != NULL) {
+        return RECD_OK; /* another instance publishes this user */
+    }
     if (grow((void **)&b->dirty, &cap, b->n_dirty + 1, sizeof(*b->dirty)) != RECD_OK) {
         return RECD_ENOMEM;
     }

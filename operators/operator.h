@@ -36,6 +36,7 @@ struct recd_state;
 struct recd_txn;
 struct recd_conf_unit;
 struct recd_metrics;
+struct recd_strmap;
 
 /* Services operators offer each other (e.g. sessionize offers "catalog" and "sessions"):
  * an operator registers a pointer under a name in init(); operators later in the chain look
@@ -66,6 +67,10 @@ struct recd_batch {
     const char **dirty;
     const char **dirty_trigger;         /* event id that last dirtied the user */
     size_t n_dirty, cap_dirty;
+    /* Borrowed, may be NULL: users all of whose events in this batch are silent (another
+     * instance publishes them, kafka.learn_from = "all"); recd_batch_mark_dirty ignores them,
+     * so their state is updated and nothing is scored or published for them. */
+    const struct recd_strmap *silent_users;
 
     /* Output: lists to publish and users to tombstone, filled by operators. */
     struct recd_recs *out;

@@ -14,32 +14,10 @@ run_recd "$T/recd.conf" "$T/recd.log" --exit-idle 3000 || fail "recd failed"
 tail_json click "$T/clicks.json"
 tail_json recommendations "$T/recs.json"
 python3 - "$T/clicks.json" "$T/recs.json" $N <<'PY'
-import json, sys
+import json, os, sys
 
-def murmur2(data: bytes) -> int:
-    """Kafka's Utils.murmur2 (seed 0x9747b28c), as a signed 32-bit value."""
-    m, r, length = 0x5bd1e995, 24, len(data)
-    h = (0x9747b28c ^ length) & 0xffffffff
-    for i in range(0, length - length % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * m) & 0xffffffff
-        k ^= k >> r
-        k = (k * m) & 0xffffffff
-        h = (h * m) & 0xffffffff
-        h ^= k
-    rest = length % 4
-    tail = data[length - rest:]
-    if rest == 3:
-        h ^= tail[2] << 16
-    if rest >= 2:
-        h ^= tail[1] << 8
-    if rest >= 1:
-        h ^= tail[0]
-        h = (h * m) & 0xffffffff
-    h ^= h >> 13
-    h = (h * m) & 0xffffffff
-    h ^= h >> 15
-    return h
+sys.path.insert(0, os.environ["RECD_SOURCE_DIR"] + "/tests/integration")
+from kafka_murmur2 import murmur2  # noqa: E402
 
 def want(key):
     return (murmur2(key.encode()) & 0x7fffffff) % 4

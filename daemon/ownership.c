@@ -1,0 +1,445 @@
+/*
+ * ownership.c — publishing ownership, follow limits and held records of replicated learning
+ * (ownership.h).
+ */
+#include "ownership.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "recd.h"
+
+struct held {
+    int64_t offset;
+    void *msg;      /* owned */
+};
+
+struct part {
+    int64_t pub_from; /* owned: first LOUD offset (< 0: all) */
+    int64_t limit;    /* not owned: the owner's committed next offset (< 0: none yet) */
+    int64_t acked;    /* next offset with output acknowledged (< 0: none) */
+    struct held *h;   /* owned: held records, h[head..n) in offset order */
+    size_t head, n, cap;
+};
+
+struct boff {
+    int kind;
+    int32_t p;
+    int64_t next;
+};
+
+struct pending {
+    uint64_t seq;
+    int done;
+    struct boff *o; /* owned */
+    size_t n, cap;
+};
+
+struct recd_own {
+    int32_t np;
+    void (*free_msg)(void *);
+    unsigned char *owned;   /* owned: [np] 0 not owned, 1 settling, 2 publishing */
+    int64_t *settle_until;  /* owned: [np] */
+    struct part *parts;     /* owned: [RECD_OWN_NKINDS * np] */
+    size_t n_held;
+    struct pending *q;      /* owned: batches not yet folded into `acked`, q[qhead..qn) */
+    size_t qhead, qn, qcap;
+    uint64_t next_seq;
+};
+
+static struct part *part_of(const struct recd_own *o, int kind, int32_t p)
+{
+    if (o == NULL || kind < 0 || kind >= RECD_OWN_NKINDS || p < 0 || p >= o->np) {
+        return NULL;
+    }
+    return &o->parts[(size_t)kind * (size_t)o->np + (size_t)p];
+}
+
+struct recd_own *recd_own_new(int32_t n_partitions, void (*free_msg)(void *msg))
+{
+    struct recd_own *o;
+    size_t i, n;
+
+    if (n_partitions < 1) {
+        return NULL;
+    }
+    o = calloc(1, sizeof(*o));
+    if (o == NULL) {
+        return NULL;
+    }
+    o->np = n_partitions;
+    o->free_msg = free_msg;
+    n = (size_t)RECD_OWN_NKINDS * (size_t)n_partitions;
+    o->owned = calloc((size_t)n_partitions, 1);
+    o->settle_until = calloc((size_t)n_partitions, sizeof(*o->settle_until));
+    o->parts = calloc(n, sizeof(*o->parts));
+    if (o->owned == NULL || o->settle_until == NULL || o->parts == NULL) {
+        recd_own_destroy(o);
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        o->parts[i].pub_from = -1;
+        o->parts[i].limit = -1;
+        o->parts[i].acked = -1;
+    }
+    return o;
+}
+
+void recd_own_destroy(struct recd_own *o)
+{
+    size_t i, j, n;
+
+    if (o == NULL) {
+        return;
+    }
+    n = o->parts != NULL ? (size_t)RECD_OWN_NKINDS * (size_t)o->np : 0;
+    for (i = 0; i < n; i++) {
+        struct part *pt = &o->parts[i];
+
+        for (j = pt->head; j < pt->n; j++) {
+            if (o->free_msg != NULL) {
+                o->free_msg(pt->h[j].msg);
+            }
+        }
+        free(pt->h);
+    }
+    for (i = 0; i < o->qn; i++) {
+        free(o->q[i].o);
+    }
+    free(o->q);
+    free(o->parts);
+    free(o->settle_until);
+    free(o->owned);
+    free(o);
+}
+
+int32_t recd_own_n_partitions(const struct recd_own *o)
+{
+    return o->np;
+}
+
+void recd_own_assign(struct recd_own *o, int32_t p, const int64_t from[RECD_OWN_NKINDS],
+                     int64_t settle_until)
+{
+    int k;
+
+    if (p < 0 || p >= o->np) {
+        return;
+    }
+    o->owned[p] = settle_until > 0 ? 1 : 2;
+    o->settle_until[p] = settle_until;
+    for (k = 0; k < RECD_OWN_NKINDS; k++) {
+        part_of(o, k, p)->pub_from = from[k];
+    }
+}
+
+size_t recd_own_settle(struct recd_own *o, int64_t now)
+{
+    size_t n = 0;
+
+    for (int32_t p = 0; p < o->np; p++) {
+        if (o->owned[p] != 1 || now < o->settle_until[p]) {
+            continue;
+        }
+        for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+            struct part *pt = part_of(o, k, p);
+
+            if (pt->limit > pt->pub_from) {
+                pt->pub_from = pt->limit;
+            }
+        }
+        o->owned[p] = 2;
+        n++;
+    }
+    return n;
+}
+
+int recd_own_settling(const struct recd_own *o, int32_t p)
+{
+    return p >= 0 && p < o->np && o->owned[p] == 1;
+}
+
+int64_t recd_own_pub_from(const struct recd_own *o, int kind, int32_t p)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    return pt != NULL ? pt->pub_from : -1;
+}
+
+void recd_own_revoke(struct recd_own *o, int32_t p, const int64_t next[RECD_OWN_NKINDS])
+{
+    int k;
+
+    if (p < 0 || p >= o->np) {
+        return;
+    }
+    o->owned[p] = 0;
+    for (k = 0; k < RECD_OWN_NKINDS; k++) {
+        recd_own_set_limit(o, k, p, next[k]);
+    }
+}
+
+int recd_own_owned(const struct recd_own *o, int32_t p)
+{
+    return p >= 0 && p < o->np && o->owned[p] == 2;
+}
+
+size_t recd_own_n_owned(const struct recd_own *o)
+{
+    size_t n = 0;
+
+    for (int32_t p = 0; p < o->np; p++) {
+        n += o->owned[p] != 0;
+    }
+    return n;
+}
+
+void recd_own_set_limit(struct recd_own *o, int kind, int32_t p, int64_t limit)
+{
+    struct part *pt = part_of(o, kind, p);
+
+    if (pt != NULL && o->owned[p] != 2 && limit > pt->limit) {
+        pt->limit = limit;
+    }
+}
+
+int64_t recd_own_limit(const struct recd_own *o, int kind, int32_t p)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    return pt != NULL ? pt->limit : -1;
+}
+
+enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_t p,
+                                      int64_t offset)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    if (pt == NULL) {
+        return RECD_OWN_HOLD; /* a partition recd does not know of yet */
+    }
+    if (o->owned[p] == 2) {
+        return offset >= pt->pub_from ? RECD_OWN_LOUD : RECD_OWN_SILENT;
+    }
+    if (o->owned[p] == 1) { /* settling: silent below what the group committed so far */
+        return offset < pt->pub_from || offset < pt->limit ? RECD_OWN_SILENT : RECD_OWN_HOLD;
+    }
+    return offset < pt->limit ? RECD_OWN_SILENT : RECD_OWN_HOLD;
+}
+
+int recd_own_hold(struct recd_own *o, int kind, int32_t p, int64_t offset, void *msg,
+                  size_t *n_held)
+{
+    struct part *pt = part_of(o, kind, p);
+
+    if (pt == NULL) {
+        return RECD_EINVAL;
+    }
+    if (pt->head > 0 && pt->head == pt->n) {
+        pt->head = pt->n = 0;
+    }
+    if (pt->n == pt->cap) {
+        if (pt->head > pt->cap / 2) { /* reuse the released front */
+            memmove(pt->h, pt->h + pt->head, (pt->n - pt->head) * sizeof(*pt->h));
+            pt->n -= pt->head;
+            pt->head = 0;
+        } else {
+            size_t nc = pt->cap ? pt->cap * 2 : 256;
+            struct held *nh = realloc(pt->h, nc * sizeof(*nh));
+
+            if (nh == NULL) {
+                return RECD_ENOMEM;
+            }
+            pt->h = nh;
+            pt->cap = nc;
+        }
+    }
+    pt->h[pt->n].offset = offset;
+    pt->h[pt->n].msg = msg;
+    pt->n++;
+    o->n_held++;
+    if (n_held != NULL) {
+        *n_held = pt->n - pt->head;
+    }
+    return RECD_OK;
+}
+
+size_t recd_own_n_held(const struct recd_own *o)
+{
+    return o->n_held;
+}
+
+size_t recd_own_n_held_part(const struct recd_own *o, int kind, int32_t p)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    return pt != NULL ? pt->n - pt->head : 0;
+}
+
+size_t recd_own_release(struct recd_own *o, size_t max,
+                        void (*take)(void *ctx, void *msg, int kind, int32_t p,
+                                     enum recd_own_class cls),
+                        void *ctx)
+{
+    size_t released = 0;
+
+    if (o->n_held == 0) {
+        return 0;
+    }
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        for (int32_t p = 0; p < o->np; p++) {
+            struct part *pt = part_of(o, k, p);
+
+            while (pt->head < pt->n && released < max) {
+                struct held *h = &pt->h[pt->head];
+                enum recd_own_class c = recd_own_classify(o, k, p, h->offset);
+
+                if (c == RECD_OWN_HOLD) {
+                    break;
+                }
+                pt->head++;
+                o->n_held--;
+                released++;
+                take(ctx, h->msg, k, p, c);
+            }
+        }
+    }
+    return released;
+}
+
+/* ---- acknowledgement order ----------------------------------------------------------------- */
+
+static struct pending *pending_find(struct recd_own *o, uint64_t seq)
+{
+    for (size_t i = o->qhead; i < o->qn; i++) {
+        if (o->q[i].seq == seq) {
+            return &o->q[i];
+        }
+    }
+    return NULL;
+}
+
+static void fold_done(struct recd_own *o)
+{
+    while (o->qhead < o->qn && o->q[o->qhead].done) {
+        struct pending *e = &o->q[o->qhead];
+
+        for (size_t i = 0; i < e->n; i++) {
+            struct part *pt = part_of(o, e->o[i].kind, e->o[i].p);
+
+            if (pt != NULL && e->o[i].next > pt->acked) {
+                pt->acked = e->o[i].next;
+            }
+        }
+        e->n = 0; /* keeps its buffer for reuse */
+        o->qhead++;
+    }
+    if (o->qhead == o->qn) {
+        o->qhead = 0;
+        o->qn = 0;
+    }
+}
+
+int recd_own_batch_begin(struct recd_own *o, uint64_t *seq)
+{
+    struct pending *e;
+
+    if (o->qn == o->qcap) {
+        if (o->qhead > 0) {
+            /* move the live entries to the front, the freed buffers behind them */
+            size_t live = o->qn - o->qhead;
+            struct pending tmp;
+
+            for (size_t i = 0; i < live; i++) {
+                tmp = o->q[i];
+                o->q[i] = o->q[o->qhead + i];
+                o->q[o->qhead + i] = tmp;
+            }
+            o->qn = live;
+            o->qhead = 0;
+        } else {
+            size_t nc = o->qcap ? o->qcap * 2 : 16;
+            struct pending *nq = realloc(o->q, nc * sizeof(*nq));
+
+            if (nq == NULL) {
+                return RECD_ENOMEM;
+            }
+            memset(nq + o->qcap, 0, (nc - o->qcap) * sizeof(*nq));
+            o->q = nq;
+            o->qcap = nc;
+        }
+    }
+    e = &o->q[o->qn++];
+    e->seq = o->next_seq++;
+    e->done = 0;
+    e->n = 0;
+    *seq = e->seq;
+    return RECD_OK;
+}
+
+void recd_own_batch_offset(struct recd_own *o, uint64_t seq, int kind, int32_t p, int64_t next)
+{
+    struct pending *e = pending_find(o, seq);
+    size_t i;
+
+    if (e == NULL) {
+        return;
+    }
+    for (i = 0; i < e->n; i++) {
+        if (e->o[i].kind == kind && e->o[i].p == p) {
+            if (next > e->o[i].next) {
+                e->o[i].next = next;
+            }
+            return;
+        }
+    }
+    if (e->n == e->cap) {
+        size_t nc = e->cap ? e->cap * 2 : 8;
+        struct boff *no = realloc(e->o, nc * sizeof(*no));
+
+        if (no == NULL) {
+            return; /* the offset is committed with a later batch of the partition */
+        }
+        e->o = no;
+        e->cap = nc;
+    }
+    e->o[e->n].kind = kind;
+    e->o[e->n].p = p;
+    e->o[e->n].next = next;
+    e->n++;
+}
+
+void recd_own_batch_done(struct recd_own *o, uint64_t seq)
+{
+    struct pending *e = pending_find(o, seq);
+
+    if (e != NULL) {
+        e->done = 1;
+        fold_done(o);
+    }
+}
+
+void recd_own_batch_abort(struct recd_own *o, uint64_t seq)
+{
+    if (o->qn > o->qhead && o->q[o->qn - 1].seq == seq) {
+        o->q[o->qn - 1].n = 0;
+        o->qn--;
+        fold_done(o);
+    }
+}
+
+int64_t recd_own_acked(const struct recd_own *o, int kind, int32_t p)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    return pt != NULL ? pt->acked : -1;
+}
+
+void recd_own_set_acked(struct recd_own *o, int kind, int32_t p, int64_t next)
+{
+    struct part *pt = part_of(o, kind, p);
+
+    if (pt != NULL && next > pt->acked) {
+        pt->acked = next;
+    }
+}
