@@ -45,6 +45,8 @@ struct recd_own {
     struct pending *q;      /* owned: batches not yet folded into `acked`, q[qhead..qn) */
     size_t qhead, qn, qcap;
     uint64_t next_seq;
+    size_t rr_pos;          /* release cursor: index into parts */
+    size_t rr_taken;        /* records released at rr_pos in its current slice */
 };
 
 static struct part *part_of(const struct recd_own *o, int kind, int32_t p)
@@ -276,33 +278,40 @@ size_t recd_own_n_held_part(const struct recd_own *o, int kind, int32_t p)
     return pt != NULL ? pt->n - pt->head : 0;
 }
 
+/* Held records leave round-robin over the partitions, a few at a time: released in one
+ * partition's whole backlog after another, a partition's events would reach the operators days
+ * of event time after another's (sessionize's event-time high-water mark would then make the
+ * late partition's events "late" and its sessions expire). */
+#define RELEASE_SLICE 8
+
 size_t recd_own_release(struct recd_own *o, size_t max,
                         void (*take)(void *ctx, void *msg, int kind, int32_t p,
                                      enum recd_own_class cls),
                         void *ctx)
 {
-    size_t released = 0;
+    size_t released = 0, idle = 0, n = (size_t)RECD_OWN_NKINDS * (size_t)o->np;
 
-    if (o->n_held == 0) {
-        return 0;
-    }
-    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
-        for (int32_t p = 0; p < o->np; p++) {
-            struct part *pt = part_of(o, k, p);
+    /* the cursor goes on where the last call stopped: with small batches (batch.max_records =
+     * 1 releases one record a call) restarting at the first partition would drain it first */
+    while (o->n_held > 0 && released < max && idle < n) {
+        struct part *pt = &o->parts[o->rr_pos];
+        int k = (int)(o->rr_pos / (size_t)o->np);
+        int32_t p = (int32_t)(o->rr_pos % (size_t)o->np);
+        struct held *h = pt->head < pt->n ? &pt->h[pt->head] : NULL;
+        enum recd_own_class c = h != NULL ? recd_own_classify(o, k, p, h->offset) : RECD_OWN_HOLD;
 
-            while (pt->head < pt->n && released < max) {
-                struct held *h = &pt->h[pt->head];
-                enum recd_own_class c = recd_own_classify(o, k, p, h->offset);
-
-                if (c == RECD_OWN_HOLD) {
-                    break;
-                }
-                pt->head++;
-                o->n_held--;
-                released++;
-                take(ctx, h->msg, k, p, c);
-            }
+        if (c == RECD_OWN_HOLD || o->rr_taken >= RELEASE_SLICE) {
+            idle = c == RECD_OWN_HOLD ? idle + 1 : 0;
+            o->rr_pos = (o->rr_pos + 1) % n;
+            o->rr_taken = 0;
+            continue;
         }
+        idle = 0;
+        pt->head++;
+        o->n_held--;
+        o->rr_taken++;
+        released++;
+        take(ctx, h->msg, k, p, c);
     }
     return released;
 }

@@ -1,0 +1,201 @@
+/* test_ownership.c — daemon/ownership.c: which records an instance publishes, applies
+ * silently or holds (kafka.learn_from = all), the settling of a new partition, and the order in
+ * which acknowledged output becomes committable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "event.h"
+#include "ownership.h"
+#include "recd.h"
+
+static int freed;
+static void count_free(void *m)
+{
+    freed++;
+    free(m);
+}
+
+static void *msg(int64_t off)
+{
+    int64_t *m = malloc(sizeof(*m));
+
+    assert_non_null(m);
+    *m = off;
+    return m;
+}
+
+struct taken {
+    int64_t off[64];
+    int cls[64];
+    int n;
+};
+
+static void take(void *ctx, void *m, int kind, int32_t p, enum recd_own_class cls)
+{
+    struct taken *t = ctx;
+
+    (void)kind;
+    (void)p;
+    t->off[t->n] = *(int64_t *)m;
+    t->cls[t->n] = cls;
+    t->n++;
+    free(m);
+}
+
+/* not owned: below the owner's commit silent, at or after it held; owned: loud from the
+ * offset the group had committed, silent before it */
+static void test_classify(void **state)
+{
+    struct recd_own *o = recd_own_new(4, count_free);
+    int64_t from[RECD_OWN_NKINDS] = { -1, -1, -1, -1, -1 };
+
+    (void)state;
+    assert_non_null(o);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 0), RECD_OWN_HOLD);
+    recd_own_set_limit(o, RECD_KIND_CLICK, 1, 10);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 9), RECD_OWN_SILENT);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 10), RECD_OWN_HOLD);
+    recd_own_set_limit(o, RECD_KIND_CLICK, 1, 5); /* limits only rise */
+    assert_int_equal(recd_own_limit(o, RECD_KIND_CLICK, 1), 10);
+    /* other kinds and partitions are independent */
+    assert_int_equal(recd_own_classify(o, RECD_KIND_PURCHASE, 1, 0), RECD_OWN_HOLD);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 2, 0), RECD_OWN_HOLD);
+
+    from[RECD_KIND_CLICK] = 12;
+    recd_own_assign(o, 1, from, 0);
+    assert_true(recd_own_owned(o, 1));
+    assert_int_equal(recd_own_n_owned(o), 1);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 11), RECD_OWN_SILENT);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 12), RECD_OWN_LOUD);
+    /* nothing committed for purchases: all of them are this instance's to publish */
+    assert_int_equal(recd_own_classify(o, RECD_KIND_PURCHASE, 1, 0), RECD_OWN_LOUD);
+    /* a partition recd does not know of is held, never applied */
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 4, 0), RECD_OWN_HOLD);
+    recd_own_destroy(o);
+}
+
+/* held records come back in offset order once the owner commits past them, never past the
+ * limit, and at most `max` at a time; the rest are freed by destroy */
+static void test_hold_release(void **state)
+{
+    struct recd_own *o = recd_own_new(2, count_free);
+    struct taken t = { 0 };
+    size_t n_held = 0;
+
+    (void)state;
+    freed = 0;
+    for (int64_t off = 0; off < 6; off++) {
+        assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 0, off, msg(off), &n_held), RECD_OK);
+    }
+    assert_int_equal(n_held, 6);
+    assert_int_equal(recd_own_release(o, 100, take, &t), 0); /* no commit yet */
+    recd_own_set_limit(o, RECD_KIND_CLICK, 0, 4);
+    assert_int_equal(recd_own_release(o, 3, take, &t), 3);
+    assert_int_equal(recd_own_release(o, 100, take, &t), 1);
+    assert_int_equal(t.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(t.off[i], i);
+        assert_int_equal(t.cls[i], RECD_OWN_SILENT);
+    }
+    assert_int_equal(recd_own_n_held(o), 2);
+    assert_int_equal(recd_own_n_held_part(o, RECD_KIND_CLICK, 0), 2);
+    assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 5, 0, NULL, NULL), RECD_EINVAL);
+    recd_own_destroy(o);
+    assert_int_equal(freed, 2);
+}
+
+/* a new partition settles: records at or after the group's commit are held until the settle
+ * time, and it then publishes from the highest commit seen meanwhile (the previous owner's
+ * retried final commit) */
+static void test_settle(void **state)
+{
+    struct recd_own *o = recd_own_new(2, count_free);
+    int64_t from[RECD_OWN_NKINDS] = { 100, -1, -1, -1, -1 };
+    struct taken t = { 0 };
+
+    (void)state;
+    recd_own_assign(o, 0, from, 1000);
+    assert_false(recd_own_owned(o, 0));
+    assert_true(recd_own_settling(o, 0));
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 99), RECD_OWN_SILENT);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 100), RECD_OWN_HOLD);
+    for (int64_t off = 100; off < 110; off++) {
+        assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 0, off, msg(off), NULL), RECD_OK);
+    }
+    recd_own_set_limit(o, RECD_KIND_CLICK, 0, 105); /* the previous owner's late commit */
+    assert_int_equal(recd_own_settle(o, 999), 0);
+    assert_int_equal(recd_own_release(o, 100, take, &t), 5); /* 100..104: silent */
+    assert_int_equal(recd_own_settle(o, 1000), 1);
+    assert_true(recd_own_owned(o, 0));
+    assert_int_equal(recd_own_pub_from(o, RECD_KIND_CLICK, 0), 105);
+    assert_int_equal(recd_own_release(o, 100, take, &t), 5);
+    assert_int_equal(t.n, 10);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(t.off[i], 100 + i);
+        assert_int_equal(t.cls[i], i < 5 ? RECD_OWN_SILENT : RECD_OWN_LOUD);
+    }
+    /* once publishing, the group's commits no longer move the limit */
+    recd_own_set_limit(o, RECD_KIND_CLICK, 0, 500);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 200), RECD_OWN_LOUD);
+    /* handed over: the committed offsets become the limit */
+    int64_t next[RECD_OWN_NKINDS] = { 300, -1, -1, -1, -1 };
+    recd_own_revoke(o, 0, next);
+    assert_false(recd_own_owned(o, 0));
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 299), RECD_OWN_SILENT);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 300), RECD_OWN_HOLD);
+    recd_own_destroy(o);
+}
+
+/* acknowledgements arriving out of batch order make offsets committable only up to the
+ * first batch still unacknowledged */
+static void test_ack_order(void **state)
+{
+    struct recd_own *o = recd_own_new(2, NULL);
+    uint64_t s1, s2, s3;
+
+    (void)state;
+    assert_int_equal(recd_own_batch_begin(o, &s1), RECD_OK);
+    recd_own_batch_offset(o, s1, RECD_KIND_CLICK, 0, 10);
+    assert_int_equal(recd_own_batch_begin(o, &s2), RECD_OK);
+    recd_own_batch_offset(o, s2, RECD_KIND_CLICK, 0, 20);
+    recd_own_batch_offset(o, s2, RECD_KIND_CLICK, 1, 7);
+    assert_int_equal(recd_own_batch_begin(o, &s3), RECD_OK);
+    recd_own_batch_offset(o, s3, RECD_KIND_CLICK, 0, 30);
+    recd_own_batch_done(o, s2);
+    assert_int_equal(recd_own_acked(o, RECD_KIND_CLICK, 0), -1);
+    recd_own_batch_done(o, s1);
+    assert_int_equal(recd_own_acked(o, RECD_KIND_CLICK, 0), 20);
+    assert_int_equal(recd_own_acked(o, RECD_KIND_CLICK, 1), 7);
+    recd_own_batch_abort(o, s3); /* did not commit */
+    assert_int_equal(recd_own_acked(o, RECD_KIND_CLICK, 0), 20);
+    /* many batches: the queue's storage is reused */
+    for (int i = 0; i < 200; i++) {
+        uint64_t s;
+
+        assert_int_equal(recd_own_batch_begin(o, &s), RECD_OK);
+        recd_own_batch_offset(o, s, RECD_KIND_QUERY, 0, 100 + i);
+        recd_own_batch_done(o, s);
+    }
+    assert_int_equal(recd_own_acked(o, RECD_KIND_QUERY, 0), 299);
+    recd_own_set_acked(o, RECD_KIND_QUERY, 0, 10); /* only rises */
+    assert_int_equal(recd_own_acked(o, RECD_KIND_QUERY, 0), 299);
+    recd_own_destroy(o);
+    assert_null(recd_own_new(0, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_hold_release),
+        cmocka_unit_test(test_settle),
+        cmocka_unit_test(test_ack_order),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
