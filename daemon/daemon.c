@@ -158,7 +158,9 @@ struct daemon {
     int joined;                             /* subscribed to the group */
     int64_t events_retry_ns, follow_next_ns, commit_next_ns;
     int own_batch;                          /* the batch being run has an ownership number */
-    uint64_t retry_parts;                   /* handed over, final commit refused: retry */
+    unsigned char *retry_part;              /* owned: [partitions] final commit refused: retry */
+    int64_t *retry_off;                     /* owned: [partitions x RECD_OWN_NKINDS] */
+    unsigned char *part_flag;               /* owned: [partitions] scratch */
     int64_t retry_until_ns;
     uint64_t own_seq;
 };
@@ -523,7 +525,7 @@ static int flush_batch(struct daemon *d)
     int64_t t0 = recd_now_mono_ns();
     rd_kafka_topic_partition_list_t *offs = NULL;
 
-    if (d->n_msgs == 0 || d->fatal) {
+    if ((d->n_msgs == 0 && recd_pipeline_pending_republish(d->pipeline) == 0) || d->fatal) {
         goto out;
     }
     rc = wait_inflight(d, (size_t)kc->publish_inflight, err, sizeof(err));
@@ -828,6 +830,20 @@ static void pause_part(struct daemon *d, struct fence *f, int pause)
     f->paused = pause;
 }
 
+/* A record into the batch, loud or silent. */
+static int take_record(struct daemon *d, rd_kafka_message_t *m, int kind, int32_t p,
+                       enum recd_own_class c)
+{
+    if (push_msg(d, m, c == RECD_OWN_SILENT) != RECD_OK) {
+        rd_kafka_message_destroy(m);
+        RLOG_ERR(RECD_LOG_MAIN, "out of memory collecting a batch");
+        set_failed(d, "out of memory collecting a batch");
+        return 0;
+    }
+    recd_own_took(d->own, kind, p, m->offset + 1);
+    return 1;
+}
+
 /* An event record of the reader of every partition: into the batch (loud or silent) or held
  * until the partition's owner commits past it. Records of a partition keep their order: once
  * one is held, later ones are held behind it. */
@@ -855,26 +871,12 @@ static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kaf
         }
         return 0;
     }
-    if (push_msg(d, m, c == RECD_OWN_SILENT) != RECD_OK) {
-        rd_kafka_message_destroy(m);
-        RLOG_ERR(RECD_LOG_MAIN, "out of memory collecting a batch");
-        set_failed(d, "out of memory collecting a batch");
-        return 0;
-    }
-    return 1;
+    return take_record(d, m, kind, m->partition, c);
 }
 
 static void take_released(void *ctx, void *msg, int kind, int32_t p, enum recd_own_class cls)
 {
-    struct daemon *d = ctx;
-
-    (void)kind;
-    (void)p;
-    if (push_msg(d, msg, cls == RECD_OWN_SILENT) != RECD_OK) {
-        rd_kafka_message_destroy(msg);
-        RLOG_ERR(RECD_LOG_MAIN, "out of memory collecting a batch");
-        set_failed(d, "out of memory collecting a batch");
-    }
+    (void)take_record(ctx, msg, kind, p, cls);
 }
 
 /* Held records the owners have committed past (or that are now ours) join the batch, up to
@@ -895,6 +897,146 @@ static void release_held(struct daemon *d)
             pause_part(d, f, 0);
         }
     }
+}
+
+static void republish_user(void *ctx, const char *user)
+{
+    struct daemon *d = ctx;
+
+    if (recd_pipeline_republish(d->pipeline, user) != RECD_OK) {
+        RLOG_WARN(RECD_LOG_MAIN, "out of memory: the list of user \"%.256s\" is not published "
+                                 "again at the handover",
+                  user);
+    }
+}
+
+/* The users of the records [from, to) of each event topic's partition p (keys read back from
+ * Kafka by a consumer of its own) are published again. Returns the records read, or -1 when
+ * they could not all be read within kafka.flush_timeout_ms (those users keep the lists the
+ * previous owner published until their next event). */
+static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OWN_NKINDS],
+                         const int64_t to[RECD_OWN_NKINDS])
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    rd_kafka_conf_t *rc = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    int64_t deadline = recd_now_mono_ns() + kc->flush_timeout_ms * 1000000LL;
+    int open = 0;
+    long n = 0;
+    char err[512];
+
+    for (int i = 0; i < N_EVENT_KINDS; i++) {
+        int k = event_kinds[i];
+
+        if (to[k] > from[k] && from[k] >= 0) {
+            rd_kafka_topic_partition_list_add(l, d->topic[k], p)->offset = from[k];
+            open++;
+        }
+    }
+    if (open == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return 0;
+    }
+    if (recd_kafka_base_conf(d->conf, &rc, err, sizeof(err)) != RECD_OK ||
+        rd_kafka_conf_set(rc, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(rc, "enable.partition.eof", "true", err, sizeof(err)) ||
+        rd_kafka_conf_set(rc, "group.id", kc->group_id, err, sizeof(err)) ||
+        (rk = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, sizeof(err))) == NULL) {
+        if (rc != NULL && rk == NULL) {
+            rd_kafka_conf_destroy(rc);
+        }
+        RLOG_WARN(RECD_LOG_KAFKA, "partition %d: cannot read back the records applied before "
+                                  "taking it over: %s",
+                  (int)p, err);
+        rd_kafka_topic_partition_list_destroy(l);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_assign(rk, l);
+    while (open > 0 && recd_now_mono_ns() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        int k;
+
+        if (m == NULL) {
+            continue;
+        }
+        k = m->rkt != NULL ? kind_of_topic(d, rd_kafka_topic_name(m->rkt)) : -1;
+        if (k >= 0 && k < RECD_OWN_NKINDS) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
+                (m->err == 0 && m->offset + 1 >= to[k])) {
+                if (m->err == 0 && m->offset < to[k] && m->key != NULL) {
+                    char *u = recd_strndup(m->key, m->key_len);
+
+                    if (u != NULL) {
+                        republish_user(d, u);
+                        n++;
+                    }
+                    free(u);
+                }
+                open--;
+                rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+
+                rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), p);
+                rd_kafka_pause_partitions(rk, one);
+                rd_kafka_topic_partition_list_destroy(one);
+            } else if (m->err == 0 && m->offset < to[k] && m->key != NULL) {
+                char *u = recd_strndup(m->key, m->key_len);
+
+                if (u != NULL) {
+                    republish_user(d, u);
+                    n++;
+                }
+                free(u);
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (open > 0) {
+        RLOG_WARN(RECD_LOG_KAFKA, "partition %d: the records applied before taking it over were "
+                                  "not all read back within %lld ms",
+                  (int)p, (long long)kc->flush_timeout_ms);
+        return -1;
+    }
+    return n;
+}
+
+/* Partition p publishes from now on: log where it starts, and publish again the lists of the
+ * users this instance applied past that point before it owned the partition. */
+static void start_publishing(struct daemon *d, int32_t p)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int64_t from[RECD_OWN_NKINDS], to[RECD_OWN_NKINDS];
+    long n;
+
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        from[k] = recd_own_pub_from(d->own, k, p);
+        to[k] = recd_own_took_next(d->own, k, p);
+        if (from[k] < 0 && to[k] > 0) {
+            /* nothing was ever committed for the partition: what this instance applied of it
+             * without publishing is at most its last follow_ahead records */
+            from[k] = to[k] > kc->follow_ahead ? to[k] - kc->follow_ahead : 0;
+        }
+    }
+    n = reread_users(d, p, from, to);
+    if (n > 0) {
+        /* published and acknowledged before anything is committed past them: a commit
+         * covering their records would hand them to no one */
+        flush_batch(d);
+        drain_output(d);
+    }
+
+    RLOG_NOTICE(RECD_LOG_KAFKA,
+                "publishing for partition %d from offsets %lld/%lld/%lld/%lld "
+                "(clicks/purchases/queries/deletions; -1: from the first); %ld events applied "
+                "past them before: their users' lists published again",
+                (int)p, (long long)recd_own_pub_from(d->own, RECD_KIND_CLICK, p),
+                (long long)recd_own_pub_from(d->own, RECD_KIND_PURCHASE, p),
+                (long long)recd_own_pub_from(d->own, RECD_KIND_QUERY, p),
+                (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p), n);
 }
 
 /* Whether this instance publishes a user's lists (expired users' tombstones): the partition
@@ -951,7 +1093,11 @@ static void events_assign(struct daemon *d)
             return;
         }
         d->own = recd_own_new(n, free_msg);
-        if (d->own == NULL) {
+        d->retry_part = calloc((size_t)n, 1);
+        d->part_flag = calloc((size_t)n, 1);
+        d->retry_off = calloc((size_t)n * RECD_OWN_NKINDS, sizeof(*d->retry_off));
+        if (d->own == NULL || d->retry_part == NULL || d->part_flag == NULL ||
+            d->retry_off == NULL) {
             set_failed(d, "out of memory");
             return;
         }
@@ -990,6 +1136,7 @@ static void events_assign(struct daemon *d)
             if (recd_state_get_offset(d->state, d->topic[k], p, &next) == RECD_OK) {
                 tp->offset = next;
                 recd_own_set_acked(d->own, k, p, next); /* the outbox was recovered */
+                recd_own_took(d->own, k, p, next);
             } else {
                 tp->offset = strcmp(kc->start_from, "latest") == 0 ? RD_KAFKA_OFFSET_END
                                                                    : RD_KAFKA_OFFSET_BEGINNING;
@@ -1051,6 +1198,8 @@ static void follow(struct daemon *d)
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     rd_kafka_topic_partition_list_t *l;
     int64_t now = recd_now_mono_ns(), lag = 0;
+    size_t settling = 0;
+    int32_t np;
     int i, unknown = 0;
 
     if (d->own == NULL || now < d->follow_next_ns) {
@@ -1059,9 +1208,9 @@ static void follow(struct daemon *d)
     d->follow_next_ns = now + kc->follow_interval_ms * 1000000LL;
     l = committed(d, 1, -1);
     if (l == NULL) {
-        return;
+        unknown++; /* the settling below goes on: it does not need this answer */
     }
-    for (i = 0; i < l->cnt; i++) {
+    for (i = 0; l != NULL && i < l->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &l->elems[i];
         int k = kind_of_topic(d, tp->topic);
         struct fence *f = fence_find(d, k, tp->partition);
@@ -1080,24 +1229,26 @@ static void follow(struct daemon *d)
             lag += tp->offset;
         }
     }
-    rd_kafka_topic_partition_list_destroy(l);
-    for (int32_t p = 0; p < recd_own_n_partitions(d->own); p++) {
-        if (!recd_own_settling(d->own, p)) {
-            continue;
-        }
-        (void)recd_own_settle(d->own, now); /* ends every due partition */
-        if (recd_own_owned(d->own, p)) {
-            RLOG_NOTICE(RECD_LOG_KAFKA,
-                        "publishing for partition %d from offsets %lld/%lld/%lld/%lld "
-                        "(clicks/purchases/queries/deletions; -1: from the first)",
-                        (int)p, (long long)recd_own_pub_from(d->own, RECD_KIND_CLICK, p),
-                        (long long)recd_own_pub_from(d->own, RECD_KIND_PURCHASE, p),
-                        (long long)recd_own_pub_from(d->own, RECD_KIND_QUERY, p),
-                        (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p));
+    if (l != NULL) {
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    np = recd_own_n_partitions(d->own);
+    for (int32_t p = 0; p < np; p++) {
+        d->part_flag[p] = (unsigned char)(recd_own_settling(d->own, p) ? 1 : 0);
+        settling += d->part_flag[p];
+    }
+    if (settling != 0) {
+        (void)recd_own_settle(d->own, now);
+    }
+    for (int32_t p = 0; settling != 0 && p < np; p++) {
+        if (d->part_flag[p] && recd_own_owned(d->own, p)) {
+            start_publishing(d, p);
         }
     }
     release_held(d);
-    recd_metrics_set(d->metrics, "recd_follow_lag_records", NULL, (double)lag);
+    if (unknown == 0) {
+        recd_metrics_set(d->metrics, "recd_follow_lag_records", NULL, (double)lag);
+    }
     recd_metrics_set(d->metrics, "recd_held_records", NULL, (double)recd_own_n_held(d->own));
     if (!d->joined && d->events_kinds != 0 && unknown == 0 && lag <= kc->join_max_lag) {
         rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
@@ -1114,35 +1265,12 @@ static void follow(struct daemon *d)
     }
 }
 
-/* Commit, for the partitions owned here, the offsets whose output is acknowledged: where the
- * next owner starts publishing. `only_p` >= 0: that partition alone. */
-static rd_kafka_resp_err_t commit_owned(struct daemon *d, int sync, int32_t only_p)
+/* Commit offsets of partition p (off[] indexed by kind, < 0: none) to the group. */
+static rd_kafka_resp_err_t commit_offsets(struct daemon *d, rd_kafka_topic_partition_list_t *l,
+                                          int sync)
 {
-    int32_t np;
-    rd_kafka_topic_partition_list_t *l;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
-    if (d->own == NULL || !d->joined) {
-        return err;
-    }
-    np = recd_own_n_partitions(d->own);
-    l = rd_kafka_topic_partition_list_new(4 * np);
-    for (int32_t p = 0; p < np; p++) {
-        if ((only_p >= 0 && p != only_p) || (only_p < 0 && !recd_own_owned(d->own, p))) {
-            continue;
-        }
-        for (int i = 0; i < N_EVENT_KINDS; i++) {
-            int k = event_kinds[i];
-            int64_t a = recd_own_acked(d->own, k, p);
-
-            /* never below where this instance started publishing: the group's committed
-             * offset must not move back while the state here catches up */
-            if (a >= 0 && a >= recd_own_pub_from(d->own, k, p) &&
-                (d->events_kinds & (1 << k))) {
-                rd_kafka_topic_partition_list_add(l, d->topic[k], p)->offset = a;
-            }
-        }
-    }
     if (l->cnt > 0) {
         err = rd_kafka_commit(d->consumer, l, !sync);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -1154,31 +1282,84 @@ static rd_kafka_resp_err_t commit_owned(struct daemon *d, int sync, int32_t only
     return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
 }
 
+static void add_offsets(struct daemon *d, rd_kafka_topic_partition_list_t *l, int32_t p,
+                        const int64_t off[RECD_OWN_NKINDS])
+{
+    for (int i = 0; i < N_EVENT_KINDS; i++) {
+        int k = event_kinds[i];
+
+        if (off[k] >= 0 && (d->events_kinds & (1 << k))) {
+            rd_kafka_topic_partition_list_add(l, d->topic[k], p)->offset = off[k];
+        }
+    }
+}
+
+/* Where publishing continues after this instance: per kind, the next offset whose output is
+ * acknowledged, never below where this instance started publishing (the group's committed
+ * offset must not move back while the state here catches up); < 0: nothing to commit. */
+static void published_offsets(struct daemon *d, int32_t p, int64_t off[RECD_OWN_NKINDS])
+{
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        int64_t a = recd_own_acked(d->own, k, p);
+
+        off[k] = a >= 0 && a >= recd_own_pub_from(d->own, k, p) ? a : -1;
+    }
+}
+
+/* Commit, for the partitions publishing here, the offsets whose output is acknowledged: where
+ * the next owner starts publishing. */
+static rd_kafka_resp_err_t commit_owned(struct daemon *d, int sync)
+{
+    rd_kafka_topic_partition_list_t *l;
+    int64_t off[RECD_OWN_NKINDS];
+    int32_t np;
+
+    if (d->own == NULL || !d->joined) {
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    np = recd_own_n_partitions(d->own);
+    l = rd_kafka_topic_partition_list_new(4 * np);
+    for (int32_t p = 0; p < np; p++) {
+        if (recd_own_owned(d->own, p)) {
+            published_offsets(d, p, off);
+            add_offsets(d, l, p, off);
+        }
+    }
+    return commit_offsets(d, l, sync);
+}
+
 /* A partition handed over whose final commit the group refused (a commit while the group
- * completes a rebalance is refused): committed again, for half the new owner's settle time. */
+ * completes a rebalance is refused): committed again — the offsets of the handover, not this
+ * instance's later position — for half the new owner's settle time. */
 static void retry_handover_commits(struct daemon *d)
 {
     int64_t now = recd_now_mono_ns();
     int32_t np;
+    size_t left = 0;
 
     if (d->own == NULL || d->retry_until_ns == 0) {
         return;
     }
     np = recd_own_n_partitions(d->own);
-    for (int32_t p = 0; p < np && p < 64; p++) {
-        if (!(d->retry_parts & (1ULL << p))) {
+    for (int32_t p = 0; p < np; p++) {
+        rd_kafka_topic_partition_list_t *l;
+
+        if (!d->retry_part[p]) {
             continue;
         }
         if (now < d->retry_until_ns && !recd_own_owned(d->own, p) &&
-            commit_owned(d, 1, p) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            continue;
-        }
-        if (now < d->retry_until_ns && !recd_own_owned(d->own, p)) {
+            !recd_own_settling(d->own, p)) {
+            l = rd_kafka_topic_partition_list_new(4);
+            add_offsets(d, l, p, &d->retry_off[(size_t)p * RECD_OWN_NKINDS]);
+            if (commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                left++;
+                continue;
+            }
             RLOG_INFO(RECD_LOG_KAFKA, "partition %d: handover offsets committed on retry", (int)p);
         }
-        d->retry_parts &= ~(1ULL << p);
+        d->retry_part[p] = 0;
     }
-    if (d->retry_parts == 0) {
+    if (left == 0) {
         d->retry_until_ns = 0;
     }
 }
@@ -1213,6 +1394,9 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
                                 ? recd_now_mono_ns() + kc->handover_settle_ms * 1000000LL
                                 : 0);
             recd_metrics_add(d->metrics, "recd_partition_handovers_total", NULL, 1);
+            if (recd_own_owned(d->own, p)) {
+                start_publishing(d, p); /* handover_settle_ms = 0 */
+            }
             RLOG_NOTICE(RECD_LOG_KAFKA,
                         "assigned partition %d: the group committed %lld/%lld/%lld/%lld "
                         "(clicks/purchases/queries/deletions; -1: nothing); publishing after "
@@ -1234,6 +1418,10 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
         /* the group consumer fetches nothing: every record comes through the reader of all
          * partitions */
         rd_kafka_pause_partitions(rk, parts);
+        /* from the first assignment on, apply other partitions ahead of their owners' commits
+         * (before it, they would all be published again when the group hands partitions
+         * over as the instances join) */
+        recd_own_set_ahead(d->own, kc->follow_ahead);
         release_held(d);
         notify_ready(d);
     } else {
@@ -1247,14 +1435,21 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
         }
         for (i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
-            int64_t next[RECD_OWN_NKINDS];
+            int64_t next[RECD_OWN_NKINDS] = { -1, -1, -1, -1, -1 };
 
-            if (!lost && commit_owned(d, 1, p) != RD_KAFKA_RESP_ERR_NO_ERROR && p < 64) {
-                d->retry_parts |= 1ULL << p;
-                d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
+            if (p < 0 || p >= recd_own_n_partitions(d->own)) {
+                continue;
             }
-            for (int k = 0; k < RECD_OWN_NKINDS; k++) {
-                next[k] = lost ? -1 : recd_own_acked(d->own, k, p);
+            if (!lost && recd_own_owned(d->own, p)) {
+                rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+
+                published_offsets(d, p, next);
+                add_offsets(d, l, p, next);
+                if (commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    memcpy(&d->retry_off[(size_t)p * RECD_OWN_NKINDS], next, sizeof(next));
+                    d->retry_part[p] = 1;
+                    d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
+                }
             }
             recd_own_revoke(d->own, p, next);
         }
@@ -1388,7 +1583,7 @@ static void collect_batch(struct daemon *d)
             const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka",
                                                          struct recd_conf_kafka);
 
-            commit_owned(d, 0, -1);
+            commit_owned(d, 0);
             retry_handover_commits(d);
             d->commit_next_ns = recd_now_mono_ns() + kc->commit_interval_ms * 1000000LL;
         }
@@ -1884,6 +2079,9 @@ static void teardown(struct daemon *d)
     free(d->dlq_topic);
     free(d->msgs);
     free(d->msg_silent);
+    free(d->retry_part);
+    free(d->retry_off);
+    free(d->part_flag);
     free(d->raws);
     free(d->fences);
     for (i = 0; i < MAX_SLOTS; i++) {

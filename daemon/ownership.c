@@ -18,6 +18,7 @@ struct part {
     int64_t pub_from; /* owned: first LOUD offset (< 0: all) */
     int64_t limit;    /* not owned: the owner's committed next offset (< 0: none yet) */
     int64_t acked;    /* next offset with output acknowledged (< 0: none) */
+    int64_t took;     /* next offset after the last one taken into a batch (< 0: none) */
     struct held *h;   /* owned: held records, h[head..n) in offset order */
     size_t head, n, cap;
 };
@@ -39,9 +40,11 @@ struct recd_own {
     int32_t np;
     void (*free_msg)(void *);
     unsigned char *owned;   /* owned: [np] 0 not owned, 1 settling, 2 publishing */
+    unsigned char *caught;  /* owned: [np] publishing and every topic taken up to pub_from */
     int64_t *settle_until;  /* owned: [np] */
     struct part *parts;     /* owned: [RECD_OWN_NKINDS * np] */
     size_t n_held;
+    int64_t ahead;
     struct pending *q;      /* owned: batches not yet folded into `acked`, q[qhead..qn) */
     size_t qhead, qn, qcap;
     uint64_t next_seq;
@@ -74,8 +77,9 @@ struct recd_own *recd_own_new(int32_t n_partitions, void (*free_msg)(void *msg))
     n = (size_t)RECD_OWN_NKINDS * (size_t)n_partitions;
     o->owned = calloc((size_t)n_partitions, 1);
     o->settle_until = calloc((size_t)n_partitions, sizeof(*o->settle_until));
+    o->caught = calloc((size_t)n_partitions, 1);
     o->parts = calloc(n, sizeof(*o->parts));
-    if (o->owned == NULL || o->settle_until == NULL || o->parts == NULL) {
+    if (o->owned == NULL || o->settle_until == NULL || o->caught == NULL || o->parts == NULL) {
         recd_own_destroy(o);
         return NULL;
     }
@@ -83,6 +87,7 @@ struct recd_own *recd_own_new(int32_t n_partitions, void (*free_msg)(void *msg))
         o->parts[i].pub_from = -1;
         o->parts[i].limit = -1;
         o->parts[i].acked = -1;
+        o->parts[i].took = -1;
     }
     return o;
 }
@@ -111,6 +116,7 @@ void recd_own_destroy(struct recd_own *o)
     free(o->q);
     free(o->parts);
     free(o->settle_until);
+    free(o->caught);
     free(o->owned);
     free(o);
 }
@@ -129,6 +135,7 @@ void recd_own_assign(struct recd_own *o, int32_t p, const int64_t from[RECD_OWN_
         return;
     }
     o->owned[p] = settle_until > 0 ? 1 : 2;
+    o->caught[p] = 0;
     o->settle_until[p] = settle_until;
     for (k = 0; k < RECD_OWN_NKINDS; k++) {
         part_of(o, k, p)->pub_from = from[k];
@@ -212,6 +219,38 @@ int64_t recd_own_limit(const struct recd_own *o, int kind, int32_t p)
     return pt != NULL ? pt->limit : -1;
 }
 
+void recd_own_took(struct recd_own *o, int kind, int32_t p, int64_t next)
+{
+    struct part *pt = part_of(o, kind, p);
+
+    if (pt != NULL && next > pt->took) {
+        pt->took = next;
+    }
+}
+
+int64_t recd_own_took_next(const struct recd_own *o, int kind, int32_t p)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    return pt != NULL ? pt->took : -1;
+}
+
+static int caught_up(const struct recd_own *o, int32_t p)
+{
+    if (o->caught[p]) {
+        return 1;
+    }
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        const struct part *pt = part_of(o, k, p);
+
+        if (pt->pub_from > 0 && pt->took < pt->pub_from) {
+            return 0;
+        }
+    }
+    ((struct recd_own *)o)->caught[p] = 1; /* took and pub_from only rise while publishing */
+    return 1;
+}
+
 enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_t p,
                                       int64_t offset)
 {
@@ -221,13 +260,23 @@ enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_
         return RECD_OWN_HOLD; /* a partition recd does not know of yet */
     }
     if (o->owned[p] == 2) {
-        return offset >= pt->pub_from ? RECD_OWN_LOUD : RECD_OWN_SILENT;
+        if (offset < pt->pub_from) {
+            return RECD_OWN_SILENT;
+        }
+        return caught_up(o, p) ? RECD_OWN_LOUD : RECD_OWN_HOLD;
     }
     if (o->owned[p] == 1) { /* settling: silent below what the group committed so far */
         return offset < pt->pub_from || offset < pt->limit ? RECD_OWN_SILENT : RECD_OWN_HOLD;
     }
-    return offset < pt->limit ? RECD_OWN_SILENT : RECD_OWN_HOLD;
+    return offset < (pt->limit > 0 ? pt->limit : 0) + o->ahead ? RECD_OWN_SILENT
+                                                                 : RECD_OWN_HOLD;
 }
+
+void recd_own_set_ahead(struct recd_own *o, int64_t ahead)
+{
+    o->ahead = ahead > 0 ? ahead : 0;
+}
+
 
 int recd_own_hold(struct recd_own *o, int kind, int32_t p, int64_t offset, void *msg,
                   size_t *n_held)

@@ -12,10 +12,16 @@
  *   LOUD    owned partition, at or after the offset the previous owner committed: applied and
  *           its user's list is published;
  *   SILENT  applied, nothing published (another instance publishes it, or already did);
- *   HOLD    not owned and not yet committed by its owner: kept in memory until the owner's
- *           committed offset passes it. A replica never applies an event the owner has not
- *           published, so a new owner never finds that it applied, silently, events nobody
- *           published: it publishes from exactly the offset the previous owner committed.
+ *   HOLD    not owned and more than `ahead` records past what its owner committed: kept in
+ *           memory until the owner's committed offset comes closer.
+ *
+ * A replica applies the events of a partition it does not own up to `ahead` records past the
+ * owner's commit (so its model does not trail the owners). When it becomes the partition's
+ * owner, the users of the events it applied past the previous owner's final commit are the
+ * ones whose lists nobody published: the daemon reads those records' keys back from Kafka (it
+ * knows the range: from recd_own_pub_from to recd_own_took) and publishes their lists once
+ * more, from the state they have now — also after a restart, which no in-memory journal would
+ * survive. With ahead = 0 a replica applies only what the owner committed.
  *
  * The owner commits, per partition, the next offset of everything whose output the broker has
  * acknowledged (recd_own_batch_*), in batch order even when acknowledgements arrive out of order.
@@ -65,9 +71,20 @@ void recd_own_revoke(struct recd_own *o, int32_t p, const int64_t next[RECD_OWN_
 int recd_own_owned(const struct recd_own *o, int32_t p);
 size_t recd_own_n_owned(const struct recd_own *o);
 
+/* How far past an owner's commit a replica applies (records per partition and topic). */
+void recd_own_set_ahead(struct recd_own *o, int64_t ahead);
+
 /* The owner's committed next offset of (k, p): a replica applies below it. Only raises. */
 void recd_own_set_limit(struct recd_own *o, int kind, int32_t p, int64_t limit);
 int64_t recd_own_limit(const struct recd_own *o, int kind, int32_t p);
+
+/* Records of (kind, p) up to `next` (exclusive) went into batches (or were in the state at the
+ * start). A new owner publishes a partition's records only once it has taken every event topic's
+ * records of the partition up to where it publishes from: the topics are consumed at their own
+ * pace, and a list computed from a state that lacks the previous owner's queries or purchases
+ * would carry a lower seq than the previous owner's. */
+void recd_own_took(struct recd_own *o, int kind, int32_t p, int64_t next);
+int64_t recd_own_took_next(const struct recd_own *o, int kind, int32_t p);
 
 enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_t p,
                                       int64_t offset);

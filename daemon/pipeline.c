@@ -58,6 +58,7 @@ struct recd_pipeline {
     struct recd_strmap *expired;         /* users expired in this batch (no values) */
     /* scale-out (kafka.learn_from = "all") */
     struct recd_strmap *silent;          /* users with only silent events in this batch */
+    struct recd_strmap *republish;       /* users whose lists the next batch publishes again */
     int (*owns_user)(void *ctx, const char *user_id); /* NULL: every user is published here */
     void *owns_ctx;                      /* borrowed */
 };
@@ -122,8 +123,9 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
     p->batch_users = recd_strmap_new(1024, NULL);
     p->expired = recd_strmap_new(64, NULL);
     p->silent = recd_strmap_new(1024, NULL);
+    p->republish = recd_strmap_new(64, NULL);
     if (p->arena == NULL || p->seq == NULL || p->lists == NULL || p->batch_users == NULL ||
-        p->expired == NULL || p->silent == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
+        p->expired == NULL || p->silent == NULL || p->republish == NULL || recd_txn_new(st, &p->txn) != RECD_OK) {
         rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
         goto fail;
     }
@@ -191,6 +193,7 @@ void recd_pipeline_destroy(struct recd_pipeline *p)
     recd_strmap_destroy(p->batch_users);
     recd_strmap_destroy(p->expired);
     recd_strmap_destroy(p->silent);
+    recd_strmap_destroy(p->republish);
     free(p->events);
     free(p->offs);
     free(p->batch.dirty);
@@ -268,8 +271,8 @@ static int run_ops(struct recd_pipeline *p, size_t from, size_t to, char *errstr
     size_t i;
     int rc;
 
-    if (to <= from) {
-        return RECD_OK;
+    if (to <= from && p->batch.n_dirty == 0) {
+        return RECD_OK; /* (users marked beforehand — republished — run even without events) */
     }
     p->batch.events = p->events + from;
     p->batch.n_events = to - from;
@@ -802,6 +805,49 @@ static int mark_silent(struct recd_pipeline *p, char *errstr, size_t errlen)
     return RECD_OK;
 }
 
+/* 1d. users whose lists must be published again (scale-out: events of a partition this
+ * instance applied before it became the partition's publisher, past where the previous one
+ * stopped): marked dirty, so the batch publishes their list from the state they have now.
+ * A user without state (forgotten meanwhile) is skipped. */
+static int mark_republished(struct recd_pipeline *p, char *errstr, size_t errlen)
+{
+    size_t pos = 0;
+    const char *user;
+    void *v;
+
+    while (recd_strmap_count(p->republish) > 0 && recd_strmap_next(p->republish, &pos, &user, &v)) {
+        struct user_seq *s;
+        char *u;
+
+        if (recd_strmap_get(p->silent, user) != NULL) {
+            continue;
+        }
+        s = seq_get(p, user);
+        if (s == NULL) {
+            return oom(errstr, errlen);
+        }
+        if (s->seq == 0) {
+            continue;
+        }
+        u = recd_arena_strndup(p->arena, user, strlen(user));
+        if (u == NULL || recd_batch_mark_dirty(&p->batch, u, NULL) != RECD_OK) {
+            return oom(errstr, errlen);
+        }
+        p->stats.republished++;
+    }
+    return RECD_OK;
+}
+
+int recd_pipeline_republish(struct recd_pipeline *p, const char *user_id)
+{
+    return recd_strmap_put(p->republish, user_id, (void *)1);
+}
+
+size_t recd_pipeline_pending_republish(const struct recd_pipeline *p)
+{
+    return recd_strmap_count(p->republish);
+}
+
 /* 1b. users without an event for pipeline.user_ttl_days of event time (the committed
  * high-water mark) expire: the activity index is read from its oldest hour up to the cutoff's
  * hour, at most expire_per_batch users a batch. An entry whose user has events in this batch,
@@ -1210,6 +1256,9 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     if (rc == RECD_OK) {
         rc = mark_silent(p, errstr, errlen);
     }
+    if (rc == RECD_OK) {
+        rc = mark_republished(p, errstr, errlen);
+    }
     if (rc != RECD_OK) {
         goto fail;
     }
@@ -1250,6 +1299,7 @@ int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs
     }
     stage(p, "commit", &t_stage);
     forgotten_committed(p);
+    recd_strmap_clear(p->republish);
     p->n_acked = 0;
     p->batch_no++;
     ops_committed(p, 1);

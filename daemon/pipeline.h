@@ -98,11 +98,17 @@ int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *c
 struct recd_pipeline_stats {
     uint64_t batches, records, events, dead_lettered, published, tombstones;
     uint64_t silent_events; /* applied, published by another instance (kafka.learn_from) */
+    uint64_t republished;   /* lists published again at a handover (recd_pipeline_republish) */
 };
 /* Scale-out: owns_user(ctx, user) says whether this instance publishes the user's lists, for
  * output that no event carries (tombstones of expired users). NULL (the default): all. */
 void recd_pipeline_set_owner(struct recd_pipeline *p,
                              int (*owns_user)(void *ctx, const char *user_id), void *ctx);
+/* Scale-out: publish the user's list (from the state then) in the next batch again. */
+int recd_pipeline_republish(struct recd_pipeline *p, const char *user_id);
+/* Users recd_pipeline_republish queued and no batch has published yet. A batch of no records
+ * publishes them. */
+size_t recd_pipeline_pending_republish(const struct recd_pipeline *p);
 void recd_pipeline_stats(const struct recd_pipeline *p, struct recd_pipeline_stats *out);
 
 #endif

@@ -489,6 +489,13 @@ static const struct recd_conf_decl kafka_decls[] = {
       "partitions committed; it applies their events up to those offsets, so its model "
       "trails theirs by about this plus kafka.commit_interval_ms.",
       NULL, NULL },
+    { "follow_ahead", RECD_CT_INT, "50000", 0, 100000000, 0, K(follow_ahead),
+      "learn_from = all: how many records past an owner's committed offset an instance applies "
+      "from each partition it does not own (per topic), so that its model does not trail the "
+      "owners by their commit interval. It remembers the users of those records (about 50 "
+      "bytes each) and, should the partition come to it, publishes their lists again; beyond "
+      "this many it waits for the owner's commit. 0: apply only what the owners committed.",
+      NULL, NULL },
     { "handover_settle_ms", RECD_CT_INT, "1000", 0, 60000, 0, K(handover_settle_ms),
       "learn_from = all: a partition this instance is assigned publishes only after this long, "
       "from the highest offsets the group committed meanwhile: the previous owner's last "

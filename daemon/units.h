@@ -33,6 +33,7 @@ struct recd_conf_kafka {
     char *learn_from;               /* "owned" | "all" (scale-out, daemon/ownership.h) */
     int64_t follow_interval_ms;     /* learn_from = all: committed-offset reads */
     int64_t join_max_lag;           /* learn_from = all: records behind before joining */
+    int64_t follow_ahead;           /* learn_from = all: records applied past owners' commits */
     int64_t handover_settle_ms;     /* learn_from = all: wait before publishing a new partition */
 };
 

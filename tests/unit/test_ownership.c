@@ -30,6 +30,7 @@ static void *msg(int64_t off)
 }
 
 struct taken {
+    struct recd_own *o; /* the records taken went into a batch (recd_own_took) */
     int64_t off[64];
     int cls[64];
     int n;
@@ -39,9 +40,10 @@ static void take(void *ctx, void *m, int kind, int32_t p, enum recd_own_class cl
 {
     struct taken *t = ctx;
 
-    (void)kind;
-    (void)p;
     t->off[t->n] = *(int64_t *)m;
+    if (t->o != NULL) {
+        recd_own_took(t->o, kind, p, t->off[t->n] + 1);
+    }
     t->cls[t->n] = cls;
     t->n++;
     free(m);
@@ -71,6 +73,12 @@ static void test_classify(void **state)
     assert_true(recd_own_owned(o, 1));
     assert_int_equal(recd_own_n_owned(o), 1);
     assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 11), RECD_OWN_SILENT);
+    /* not before every topic of the partition is taken up to where publishing starts */
+    from[RECD_KIND_QUERY] = 3;
+    recd_own_assign(o, 1, from, 0);
+    recd_own_took(o, RECD_KIND_CLICK, 1, 12);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 12), RECD_OWN_HOLD);
+    recd_own_took(o, RECD_KIND_QUERY, 1, 3);
     assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 1, 12), RECD_OWN_LOUD);
     /* nothing committed for purchases: all of them are this instance's to publish */
     assert_int_equal(recd_own_classify(o, RECD_KIND_PURCHASE, 1, 0), RECD_OWN_LOUD);
@@ -117,6 +125,8 @@ static void test_settle(void **state)
     struct recd_own *o = recd_own_new(2, count_free);
     int64_t from[RECD_OWN_NKINDS] = { 100, -1, -1, -1, -1 };
     struct taken t = { 0 };
+
+    t.o = o;
 
     (void)state;
     recd_own_assign(o, 0, from, 1000);
