@@ -701,6 +701,36 @@ static void lag_series(struct daemon *d, const rd_kafka_topic_partition_t *tp, i
 
 static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, int coop);
+static int topic_partitions(struct daemon *d, rd_kafka_t *rk, const char *topic);
+
+/* kafka.learn_from = owned: an assignment of only part of the clicks topic means another
+ * instance shares the group, and each learns its model from its share of the stream — said
+ * loudly (docs/OPERATIONS.md, "Several instances"). */
+static void owned_share(struct daemon *d, rd_kafka_t *rk)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    int mine = 0, all;
+
+    if (rd_kafka_assignment(rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return;
+    }
+    for (int i = 0; i < a->cnt; i++) {
+        mine += strcmp(a->elems[i].topic, d->topic[RECD_KIND_CLICK]) == 0;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    recd_metrics_set(d->metrics, "recd_partitions_owned", NULL, (double)mine);
+    all = topic_partitions(d, rk, d->topic[RECD_KIND_CLICK]);
+    if (mine > 0 && mine < all) {
+        RLOG_WARN(RECD_LOG_KAFKA,
+                  "assigned %d of the %d partitions of %s: another instance shares group %s, "
+                  "and with kafka.learn_from = \"owned\" each learns its model from its share "
+                  "of the stream only and partitions that move restart from the new owner's "
+                  "state: set kafka.learn_from = \"all\" on every instance "
+                  "(docs/OPERATIONS.md, \"Several instances\")",
+                  mine, all, d->topic[RECD_KIND_CLICK],
+                  RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka)->group_id);
+    }
+}
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -746,6 +776,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         d->assigned = 1;
         d->last_msg_ns = recd_now_mono_ns();
         notify_ready(d);
+        owned_share(d, rk);
     } else {
         RLOG_INFO(RECD_LOG_KAFKA, "revoking %d partitions: committing the pending batch first",
                   parts->cnt);
@@ -922,6 +953,7 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
     int64_t deadline = recd_now_mono_ns() + kc->flush_timeout_ms * 1000000LL;
+    unsigned char done[RECD_OWN_NKINDS] = { 0 };
     int open = 0;
     long n = 0;
     char err[512];
@@ -963,24 +995,7 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
         }
         k = m->rkt != NULL ? kind_of_topic(d, rd_kafka_topic_name(m->rkt)) : -1;
         if (k >= 0 && k < RECD_OWN_NKINDS) {
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
-                (m->err == 0 && m->offset + 1 >= to[k])) {
-                if (m->err == 0 && m->offset < to[k] && m->key != NULL) {
-                    char *u = recd_strndup(m->key, m->key_len);
-
-                    if (u != NULL) {
-                        republish_user(d, u);
-                        n++;
-                    }
-                    free(u);
-                }
-                open--;
-                rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-
-                rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), p);
-                rd_kafka_pause_partitions(rk, one);
-                rd_kafka_topic_partition_list_destroy(one);
-            } else if (m->err == 0 && m->offset < to[k] && m->key != NULL) {
+            if (!done[k] && m->err == 0 && m->offset < to[k] && m->key != NULL) {
                 char *u = recd_strndup(m->key, m->key_len);
 
                 if (u != NULL) {
@@ -988,6 +1003,16 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
                     n++;
                 }
                 free(u);
+            }
+            if (!done[k] && (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
+                             (m->err == 0 && m->offset + 1 >= to[k]))) {
+                rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+
+                done[k] = 1;
+                open--; /* this topic is read up to where this instance had taken it */
+                rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), p);
+                rd_kafka_pause_partitions(rk, one);
+                rd_kafka_topic_partition_list_destroy(one);
             }
         }
         rd_kafka_message_destroy(m);
@@ -1009,7 +1034,7 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
 static void start_publishing(struct daemon *d, int32_t p)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
-    int64_t from[RECD_OWN_NKINDS], to[RECD_OWN_NKINDS];
+    int64_t from[RECD_OWN_NKINDS], to[RECD_OWN_NKINDS], t0;
     long n;
 
     for (int k = 0; k < RECD_OWN_NKINDS; k++) {
@@ -1021,6 +1046,7 @@ static void start_publishing(struct daemon *d, int32_t p)
             from[k] = to[k] > kc->follow_ahead ? to[k] - kc->follow_ahead : 0;
         }
     }
+    t0 = recd_now_mono_ns();
     n = reread_users(d, p, from, to);
     if (n > 0) {
         /* published and acknowledged before anything is committed past them: a commit
@@ -1032,11 +1058,13 @@ static void start_publishing(struct daemon *d, int32_t p)
     RLOG_NOTICE(RECD_LOG_KAFKA,
                 "publishing for partition %d from offsets %lld/%lld/%lld/%lld "
                 "(clicks/purchases/queries/deletions; -1: from the first); %ld events applied "
-                "past them before: their users' lists published again",
+                "past them before: their users' lists published again (read back and "
+                "published in %.0f ms)",
                 (int)p, (long long)recd_own_pub_from(d->own, RECD_KIND_CLICK, p),
                 (long long)recd_own_pub_from(d->own, RECD_KIND_PURCHASE, p),
                 (long long)recd_own_pub_from(d->own, RECD_KIND_QUERY, p),
-                (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p), n);
+                (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p), n,
+                (double)(recd_now_mono_ns() - t0) / 1e6);
 }
 
 /* Whether this instance publishes a user's lists (expired users' tombstones): the partition
@@ -1418,10 +1446,13 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
         /* the group consumer fetches nothing: every record comes through the reader of all
          * partitions */
         rd_kafka_pause_partitions(rk, parts);
-        /* from the first assignment on, apply other partitions ahead of their owners' commits
-         * (before it, they would all be published again when the group hands partitions
-         * over as the instances join) */
-        recd_own_set_ahead(d->own, kc->follow_ahead);
+        /* from the first partition assigned on, apply other partitions ahead of their owners'
+         * commits (before it — also in the empty first round of a cooperative rebalance —
+         * partitions applied ahead and then handed over as the instances join would be
+         * published only as their users' newest lists) */
+        if (parts->cnt > 0) {
+            recd_own_set_ahead(d->own, kc->follow_ahead);
+        }
         release_held(d);
         notify_ready(d);
     } else {
