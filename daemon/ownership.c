@@ -110,7 +110,7 @@ void recd_own_destroy(struct recd_own *o)
         }
         free(pt->h);
     }
-    for (i = 0; i < o->qn; i++) {
+    for (i = 0; i < o->qcap; i++) { /* entries past qn keep their buffers for reuse */
         free(o->q[i].o);
     }
     free(o->q);

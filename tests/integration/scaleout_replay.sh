@@ -146,14 +146,14 @@ def seq(state, u):
     # (binary fields of the profile are not UTF-8)
     return json.loads(r.stdout.decode("utf-8", "replace"))["users"]["seq"] if r.returncode == 0 else None
 checked = 0
-for i in range(1, users, 37):
+for i in range(1, users, 29):
     u = f"u{i}"
     if u == victim:
         continue
     a, b = seq(ref, u), seq(inst, u)
     assert a == b, f"user {u}: seq {b} in {inst}, {a} in the reference"
     checked += a is not None
-assert checked >= 30, f"only {checked} sampled users have state"
+assert checked >= 20, f"only {checked} sampled users have state"
 print(f"ok: {inst.rsplit('/', 1)[1]}: {checked} users' counts equal the reference's")
 PY
 done
