@@ -1219,6 +1219,8 @@ static rd_kafka_topic_partition_list_t *committed(struct daemon *d, int not_owne
     return l;
 }
 
+static void retry_handover_commits(struct daemon *d);
+
 /* Follow the owners: raise the limits to their committed offsets, release what they cover;
  * before joining, join once caught up. */
 static void follow(struct daemon *d)
@@ -1234,6 +1236,7 @@ static void follow(struct daemon *d)
         return;
     }
     d->follow_next_ns = now + kc->follow_interval_ms * 1000000LL;
+    retry_handover_commits(d);
     l = committed(d, 1, -1);
     if (l == NULL) {
         unknown++; /* the settling below goes on: it does not need this answer */
@@ -1458,12 +1461,15 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
     } else {
         int lost = rd_kafka_assignment_lost(rk);
 
-        RLOG_INFO(RECD_LOG_KAFKA, "%s %d partitions%s", lost ? "lost" : "handing over", parts->cnt,
-                  lost ? "" : ": publishing and committing the pending batch first");
-        if (!lost) {
-            flush_batch(d);
-            drain_output(d);
-        }
+        /* lost (the group fenced this member, e.g. its generation became invalid): its
+         * commits are refused until it rejoins, so the offsets published so far are
+         * committed from the next generation on (retry_handover_commits), while the new
+         * owner settles */
+        RLOG_NOTICE(RECD_LOG_KAFKA, "%s %d partitions: publishing and committing the pending "
+                                    "batch first",
+                    lost ? "lost" : "handing over", parts->cnt);
+        flush_batch(d);
+        drain_output(d);
         for (i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             int64_t next[RECD_OWN_NKINDS] = { -1, -1, -1, -1, -1 };
@@ -1471,12 +1477,15 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
             if (p < 0 || p >= recd_own_n_partitions(d->own)) {
                 continue;
             }
-            if (!lost && recd_own_owned(d->own, p)) {
+            if (recd_own_owned(d->own, p)) {
                 rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
 
                 published_offsets(d, p, next);
                 add_offsets(d, l, p, next);
-                if (commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (lost) {
+                    rd_kafka_topic_partition_list_destroy(l);
+                }
+                if (lost || commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
                     memcpy(&d->retry_off[(size_t)p * RECD_OWN_NKINDS], next, sizeof(next));
                     d->retry_part[p] = 1;
                     d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
@@ -1615,7 +1624,6 @@ static void collect_batch(struct daemon *d)
                                                          struct recd_conf_kafka);
 
             commit_owned(d, 0);
-            retry_handover_commits(d);
             d->commit_next_ns = recd_now_mono_ns() + kc->commit_interval_ms * 1000000LL;
         }
     }
