@@ -486,15 +486,15 @@ static const struct recd_conf_decl kafka_decls[] = {
       learn_from, NULL },
     { "follow_interval_ms", RECD_CT_INT, "200", 10, 60000, 0, K(follow_interval_ms),
       "learn_from = all: how often an instance reads the offsets the owners of its other "
-      "partitions committed; it applies their events up to those offsets, so its model "
-      "trails theirs by about this plus kafka.commit_interval_ms.",
+      "partitions committed (it applies their events up to kafka.follow_ahead past them), and "
+      "retries a handover commit the group refused.",
       NULL, NULL },
     { "follow_ahead", RECD_CT_INT, "50000", 0, 100000000, 0, K(follow_ahead),
       "learn_from = all: how many records past an owner's committed offset an instance applies "
       "from each partition it does not own (per topic), so that its model does not trail the "
-      "owners by their commit interval. It remembers the users of those records (about 50 "
-      "bytes each) and, should the partition come to it, publishes their lists again; beyond "
-      "this many it waits for the owner's commit. 0: apply only what the owners committed.",
+      "owners by their commit interval. Should the partition come to it, it reads those "
+      "records' keys back from Kafka and publishes their users' lists again; beyond this many "
+      "it waits for the owner's commit. 0: apply only what the owners committed.",
       NULL, NULL },
     { "handover_settle_ms", RECD_CT_INT, "1000", 0, 60000, 0, K(handover_settle_ms),
       "learn_from = all: a partition this instance is assigned publishes only after this long, "
