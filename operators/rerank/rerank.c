@@ -39,6 +39,7 @@ struct rerank_conf {
     double mmr_lambda;
     int exclude_viewing;
     int exclude_out_of_stock;
+    int exclude_unlisted;
     double exclude_purchased_s;
     struct recd_strlist blocked_categories;
     double w_text;
@@ -65,6 +66,11 @@ static const struct recd_conf_decl rerank_decls[] = {
     { "exclude_out_of_stock", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE,
       C(exclude_out_of_stock), "Drop items the catalogue marks out of stock or removed.", NULL,
       NULL },
+    { "exclude_unlisted", RECD_CT_BOOL, "true", 1, 0, RECD_CF_RELOADABLE, C(exclude_unlisted),
+      "Drop items no catalogue record has listed (ids known only from clicks), so every "
+      "recommended item exists in the catalogue. Applies once the items topic has listed at "
+      "least one item: a deployment without a catalogue feed still gets lists.",
+      NULL, NULL },
     { "exclude_purchased_s", RECD_CT_DOUBLE, "2592000.0", 0, 1e10, RECD_CF_RELOADABLE,
       C(exclude_purchased_s),
       "Drop items the user purchased within this many seconds (event time); 0 = off.", NULL, NULL },
@@ -119,7 +125,7 @@ static const struct recd_conf_unit rerank_unit = {
 struct rerank {
     int64_t n, candidates;
     double mmr_lambda, exclude_purchased_s;
-    int exclude_viewing, exclude_out_of_stock;
+    int exclude_viewing, exclude_out_of_stock, exclude_unlisted;
     uint32_t *blocked;                      /* category hashes, owned */
     size_t n_blocked;
     struct recd_catalog *cat;               /* borrowed services */
@@ -236,6 +242,7 @@ static int apply_conf(struct rerank *op, const struct rerank_conf *c)
     op->mmr_lambda = c->mmr_lambda;
     op->exclude_viewing = c->exclude_viewing;
     op->exclude_out_of_stock = c->exclude_out_of_stock;
+    op->exclude_unlisted = c->exclude_unlisted;
     op->exclude_purchased_s = c->exclude_purchased_s;
     op->w_text = c->w_text;
     op->text_candidates = c->text_candidates;
@@ -328,6 +335,9 @@ static int filtered(const struct rerank *op, int32_t item, const struct recd_ses
         return 1;
     }
     if (op->exclude_out_of_stock && (m->removed || !m->in_stock)) {
+        return 1;
+    }
+    if (op->exclude_unlisted && !m->known && recd_catalog_listed(op->cat) > 0) {
         return 1;
     }
     for (size_t i = 0; i < op->n_blocked; i++) {

@@ -32,6 +32,9 @@ struct recd_item_meta {
 int32_t recd_catalog_find(const struct recd_catalog *c, const char *item_id);   /* -1: unknown */
 const char *recd_catalog_item_id(const struct recd_catalog *c, int32_t idx);
 size_t recd_catalog_size(const struct recd_catalog *c);
+/* Items some catalogue record has listed (meta->known; removed ones included): 0 while no
+ * catalogue record was ever read. */
+size_t recd_catalog_listed(const struct recd_catalog *c);
 const struct recd_item_meta *recd_catalog_meta(const struct recd_catalog *c, int32_t idx);
 /* Hash used for category names (so other operators can match configured categories). */
 uint32_t recd_category_hash(const char *name);

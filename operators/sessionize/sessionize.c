@@ -83,6 +83,7 @@ struct recd_catalog {
     struct recd_item_meta *meta;    /* by idx */
     struct recd_idxset dirty;       /* items to write: 1 idx+meta, 2 meta only */
     size_t n, cap;
+    size_t n_listed;                /* items some catalogue record has listed (meta.known) */
 };
 
 struct userview {
@@ -131,6 +132,11 @@ const char *recd_catalog_item_id(const struct recd_catalog *c, int32_t idx)
 size_t recd_catalog_size(const struct recd_catalog *c)
 {
     return c->n;
+}
+
+size_t recd_catalog_listed(const struct recd_catalog *c)
+{
+    return c->n_listed;
 }
 
 const struct recd_item_meta *recd_catalog_meta(const struct recd_catalog *c, int32_t idx)
@@ -268,7 +274,9 @@ static int cat_load(struct sessionize *op)
             idx = recd_catalog_find(&op->cat, id);
             free(id);
             if (idx >= 0) {
+                op->cat.n_listed -= op->cat.meta[idx].known;
                 memcpy(&op->cat.meta[idx], v, vl);
+                op->cat.n_listed += op->cat.meta[idx].known;
             }
         }
         recd_state_iter_destroy(it);
@@ -529,6 +537,7 @@ static int on_item(struct sessionize *op, const struct recd_item *it)
         m->in_stock = 0;
     } else {
         m->removed = 0;
+        op->cat.n_listed += !m->known;
         m->known = 1;
         m->in_stock = it->in_stock ? 1 : 0;
         m->price = (float)it->price;

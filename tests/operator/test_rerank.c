@@ -109,6 +109,55 @@ static void test_filters_and_query(void **s)
     world_free(w);
 }
 
+/* An item known only from clicks is never recommended once a catalogue lists items; it is
+ * when no catalogue record was ever read, and with exclude_unlisted = false. */
+static void unlisted_world(struct world *w, int with_catalogue)
+{
+    char user[16];
+
+    if (with_catalogue) {
+        item(w, "a", "red running shoe", "Shoes", 1);
+        item(w, "z", "garden hose green", "Garden", 1);
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(user, sizeof(user), "u%d", i);
+        click(w, user, "a", T0 + i * 1000);
+        click(w, user, "ghost", T0 + i * 1000 + 10);
+        click(w, user, "z", T0 + i * 1000 + 20);
+    }
+    run(w, 50);
+    click(w, "shopper", "a", T0 + 500000);
+    run(w, 1);
+}
+
+static void test_exclude_unlisted(void **s)
+{
+    struct world *w = world_new(NULL);
+    const struct captured *c;
+
+    (void)s;
+    unlisted_world(w, 1);
+    c = last_for(w, "shopper");
+    assert_non_null(c);
+    assert_true(listed(c, "z") > 0);
+    assert_int_equal(listed(c, "ghost"), 0);
+    world_free(w);
+
+    /* the controls: the same clicks recommend "ghost" without a catalogue, and when off */
+    w = world_new(NULL);
+    unlisted_world(w, 0);
+    c = last_for(w, "shopper");
+    assert_non_null(c);
+    assert_true(listed(c, "ghost") > 0);
+    world_free(w);
+    w = world_new("operators = { rerank = { exclude_unlisted = false; }; };\n");
+    unlisted_world(w, 1);
+    c = last_for(w, "shopper");
+    assert_non_null(c);
+    assert_true(listed(c, "ghost") > 0);
+    world_free(w);
+}
+
 /* Cold start: an item nobody clicked is never a model candidate; with rerank.cold_slots the
  * last place of a user's list goes to the unclicked item whose title matches the session. */
 static void cold_world(struct world *w)
@@ -257,7 +306,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filters_and_query),    cmocka_unit_test(test_cold_slots),
         cmocka_unit_test(test_exclude_viewing),      cmocka_unit_test(test_exclude_purchased),
-        cmocka_unit_test(test_length_and_diversity),
+        cmocka_unit_test(test_length_and_diversity), cmocka_unit_test(test_exclude_unlisted),
     };
     const char *only = getenv("RECD_TEST_FILTER");
 
