@@ -49,6 +49,7 @@
 #include "metrics.h"
 #include "minilm.h"
 #include "ownership.h"
+#include "topics.h"
 #include "pipeline.h"
 #include "recd.h"
 #include "state.h"
@@ -85,6 +86,14 @@ static void on_usr1(int sig)
 
 /* After a fatal error: how long /readyz reports the failure before recd exits. */
 #define FAIL_LINGER_MS 1000
+
+/* Topic checks (topics.h): the longest a check waits for the brokers; how often a start
+ * refused for a recommendations topic that is not compacted checks again; how often recd,
+ * not yet ready, asks the brokers why (the reason /readyz gives). */
+#define TOPIC_CHECK_TIMEOUT_MS 5000
+#define TOPIC_RECHECK_MS 10000
+#define TOPIC_PROBE_MS 5000
+#define TOPIC_PROBE_TIMEOUT_MS 2000
 
 /* Output of one batch on its way to the broker (kafka.publish_inflight). A slot is open while
  * its batch publishes, sealed by hold(), and complete once sealed with nothing outstanding. */
@@ -140,6 +149,8 @@ struct daemon {
     uint64_t skipped;                       /* records below the fence, dropped */
     int assigned;
     int notified_ready;
+    int64_t topics_probe_ns;                /* last recd_topics_probe (not ready yet) */
+    char probe_why[256];                    /* its answer, logged when it changes */
     int fatal;                              /* a batch failed: stop without committing */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
     char delivery_err[256];
@@ -1913,6 +1924,82 @@ static void declare_metrics(struct daemon *d)
 
 static int setup_events_reader(struct daemon *d, char *errstr, size_t errlen);
 
+/* the event topics, clicks first (recd_topics_spec.inputs) */
+static void topics_spec(const struct daemon *d, const char *inputs[4], struct recd_topics_spec *t)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+
+    inputs[0] = d->topic[RECD_KIND_CLICK];
+    inputs[1] = d->topic[RECD_KIND_PURCHASE];
+    inputs[2] = d->topic[RECD_KIND_QUERY];
+    inputs[3] = d->topic[RECD_KIND_DELETION];
+    *t = (struct recd_topics_spec){ kc->brokers, inputs, 4, d->topic[RECD_KIND_RECS],
+                                    d->dlq_topic, kc->require_compacted_output };
+}
+
+/* Before the producer names the output topics (a broker with auto.create.topics.enable would
+ * make them with cleanup.policy=delete): create missing ones, and wait, not ready, while the
+ * recommendations topic is not compacted (kafka.require_compacted_output). Unreachable
+ * brokers do not stop the start: librdkafka keeps trying and /readyz says why. */
+static int prepare_topics(struct daemon *d, char *errstr, size_t errlen)
+{
+    const char *inputs[4];
+    struct recd_topics_spec t;
+    char why[1024], msg[1200];
+    int said = 0;
+
+    topics_spec(d, inputs, &t);
+    while (!sig_stop) {
+        int rc = recd_topics_prepare(d->producer, &t, TOPIC_CHECK_TIMEOUT_MS, why, sizeof(why));
+
+        if (rc == RECD_EAGAIN) {
+            RLOG_WARN(RECD_LOG_KAFKA, "cannot check the topics: %s", why);
+            return RECD_OK;
+        }
+        if (rc != RECD_ECONFIG) {
+            if (said) {
+                RLOG_NOTICE(RECD_LOG_KAFKA, "%s is compacted now: starting",
+                            d->topic[RECD_KIND_RECS]);
+            }
+            return rc == RECD_OK ? RECD_OK : recd_seterr(errstr, errlen, rc, "%s", why);
+        }
+        if (!said) {
+            RLOG_ERR(RECD_LOG_KAFKA, "not starting: %s", why);
+            said = 1;
+        }
+        recd_metrics_set_ready(d->metrics, 0, why);
+        snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=not starting: %s",
+                 START_EXTEND_US, why);
+        sd_notify(0, msg);
+        for (int i = 0; i < TOPIC_RECHECK_MS / 100 && !sig_stop; i++) {
+            usleep(100000);
+        }
+    }
+    return RECD_OK;
+}
+
+/* Not ready yet: ask the brokers why, for /readyz (brokers unreachable, a missing input
+ * topic, or only the group's assignment). */
+static void probe_topics(struct daemon *d)
+{
+    const char *inputs[4];
+    struct recd_topics_spec t;
+    char why[256];
+
+    topics_spec(d, inputs, &t);
+    if (recd_topics_probe(d->producer, &t, TOPIC_PROBE_TIMEOUT_MS, why, sizeof(why)) == RECD_OK) {
+        snprintf(why, sizeof(why), "waiting for partition assignment");
+    }
+    if (d->notified_ready) {
+        return; /* became ready meanwhile (callbacks served while the probe waited) */
+    }
+    recd_metrics_set_ready(d->metrics, 0, why);
+    if (strcmp(why, d->probe_why) != 0) {
+        RLOG_NOTICE(RECD_LOG_KAFKA, "not ready: %s", why);
+        snprintf(d->probe_why, sizeof(d->probe_why), "%s", why);
+    }
+}
+
 static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
@@ -1947,6 +2034,10 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
     if (d->producer == NULL) {
         rd_kafka_conf_destroy(pc);
         return recd_seterr(errstr, errlen, RECD_EKAFKA, "producer: %s", err);
+    }
+    rc = prepare_topics(d, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
     }
     /* A topic handle makes the producer look the output topic up now, in the background,
      * while state loads and the group joins, instead of at the first batch's produce (whose
@@ -2410,6 +2501,10 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
             d->last_msg_ns = now; /* --exit-idle counts time waiting for input, not working */
         }
         recd_metrics_heartbeat(d->metrics);
+        if (!d->notified_ready && now - d->topics_probe_ns >= TOPIC_PROBE_MS * 1000000LL) {
+            probe_topics(d);
+            d->topics_probe_ns = recd_now_mono_ns();
+        }
         if (d->watchdog_interval_ns > 0 && now - d->last_watchdog_ns >= d->watchdog_interval_ns) {
             sd_notify(0, "WATCHDOG=1");
             d->last_watchdog_ns = now;

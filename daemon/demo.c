@@ -243,7 +243,8 @@ int recd_demo_main(const char *dataset_dir, long long n_events)
 
     snprintf(text, sizeof(text),
              "daemon = { log_level = \"notice\"; };\n"
-             "kafka = { brokers = \"%s\"; group_id = \"recd-demo\"; };\n"
+             "kafka = { brokers = \"%s\"; group_id = \"recd-demo\";\n"
+             "          require_compacted_output = false; };\n"
              "state = { dir = \"%s\"; };\n"
              "metrics = { enabled = false; };\n"
              "batch = { max_records = 1000; max_wait_ms = 50; };\n",

@@ -503,6 +503,12 @@ static const struct recd_conf_decl kafka_decls[] = {
       "that retry needs: no list is published twice; 0: publish from the offsets committed "
       "at the assignment.",
       NULL, NULL },
+    { "require_compacted_output", RECD_CT_BOOL, "true", 1, 0, 0, K(require_compacted_output),
+      "At start, check the recommendations topic's cleanup.policy: when it is not compact, recd "
+      "stays not ready (the reason in /readyz and the unit's status) and checks again every 10 "
+      "s; false: not checked. A missing recommendations topic is created compacted, "
+      "with the clicks topic's partition count, either way.",
+      NULL, NULL },
     { "join_max_lag", RECD_CT_INT, "20000", 0, 1000000000, 0, K(join_max_lag),
       "learn_from = all: an instance joins the consumer group (and so takes over publishing for "
       "some users) only once it has applied the events up to the group's committed offsets "

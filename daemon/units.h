@@ -35,6 +35,7 @@ struct recd_conf_kafka {
     int64_t join_max_lag;           /* learn_from = all: records behind before joining */
     int64_t follow_ahead;           /* learn_from = all: records applied past owners' commits */
     int64_t handover_settle_ms;     /* learn_from = all: wait before publishing a new partition */
+    int require_compacted_output;   /* start only once the recommendations topic is compacted */
 };
 
 struct recd_conf_topics {

@@ -7,6 +7,8 @@
 #                                     and writes DIR/bootstrap and DIR/broker.pid
 #   scripts/kafka.sh stop DIR         stop the broker started in DIR (TERM, then KILL after 20 s)
 #   scripts/kafka.sh run DIR -- CMD…  start, run CMD with RECD_BOOTSTRAP set, always stop (also when CMD fails)
+#   scripts/kafka.sh configs ARGS…    Kafka's kafka-configs.sh (kafka.admin.ConfigCommand) from the same jars,
+#                                     e.g. configs --bootstrap-server B --entity-type topics --entity-name T --describe
 #
 # Environment: RECD_KAFKA_VERSION (default 4.1.1), RECD_CACHE (default ~/.cache/recd),
 #              RECD_KAFKA_HEAP (default 512m), RECD_KAFKA_JAVA_OPTS (more JVM options),
@@ -142,11 +144,17 @@ run() {
     "$@"
 }
 
+configs() {
+    fetch
+    java -Xmx256m -cp "$libs/*" kafka.admin.ConfigCommand "$@"
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
     fetch) fetch ;;
     start) start "${1:-}" ;;
     stop)  stop "${1:-}" ;;
     run)   run "$@" ;;
-    *) echo "usage: $0 fetch | start DIR | stop DIR | run DIR -- CMD..." >&2; exit 64 ;;
+    configs) configs "$@" ;;
+    *) echo "usage: $0 fetch | start DIR | stop DIR | run DIR -- CMD... | configs ARGS..." >&2; exit 64 ;;
 esac
