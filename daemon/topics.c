@@ -237,13 +237,18 @@ int recd_topics_prepare(rd_kafka_t *rk, const struct recd_topics_spec *t, int ti
         RLOG_WARN(RECD_LOG_KAFKA, "cannot verify that %s is compacted: %s", t->output, err);
         goto out;
     }
+    if (policy[0] == '\0') {
+        RLOG_WARN(RECD_LOG_KAFKA, "cannot verify that %s is compacted: the brokers did not "
+                  "report its cleanup.policy", t->output);
+        goto out;
+    }
     if (strstr(policy, "compact") == NULL) {
         snprintf(why, whylen,
                  "the recommendations topic %s has cleanup.policy=%s, not compact: downstream "
                  "would lose the lists of users idle longer than its retention (fix: "
                  "kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config "
                  "cleanup.policy=compact; or set kafka.require_compacted_output = false)",
-                 t->output, policy[0] ? policy : "(unset)", t->output);
+                 t->output, policy, t->output);
         rc = RECD_ECONFIG;
     }
 out:
