@@ -118,6 +118,13 @@ struct fence {
     int32_t partition;
     int64_t next;               /* < 0: nothing stored yet, take anything */
     int paused;                 /* learn_from = all: fetching paused, too many records held */
+    /* pacing (pace(), kafka.max_event_skew_ms) */
+    int live;                   /* assigned now (fences outlive their assignment) */
+    int at_end;                 /* the last thing fetched was the end of the partition */
+    int paced;                  /* paused: too far ahead in event time */
+    int fetch_paused;           /* what the consumer was told: paused || paced */
+    int64_t ev_ts;              /* newest event time decoded from it (0: none yet) */
+    int64_t live_ns;            /* monotonic time of the assignment */
 };
 
 struct daemon {
@@ -519,17 +526,153 @@ static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t nex
             d->cap_fences = nc;
         }
         f = &d->fences[d->n_fences++];
+        memset(f, 0, sizeof(*f));
         f->kind = kind;
         f->partition = partition;
     }
     f->next = next;
+    f->live = 1;
+    f->live_ns = recd_now_mono_ns();
+    f->at_end = 0;
+    f->ev_ts = 0;
+    f->paced = 0;
+    f->fetch_paused = f->paused; /* the caller resumes a new assignment (unpace_assigned) */
+}
+
+/* ---- pacing: consume the input partitions in step by event time ------------------------ */
+
+/* The consumer that fetches the event topics. */
+static rd_kafka_t *event_consumer(const struct daemon *d)
+{
+    return d->repl ? d->events : d->consumer;
+}
+
+/* Tell the consumer whether f fetches: paused while records are held (learn_from = all) or
+ * while it is too far ahead (pace). */
+static void apply_pause(struct daemon *d, struct fence *f)
+{
+    int want = f->paused || f->paced;
+    rd_kafka_topic_partition_list_t *l;
+
+    if (want == f->fetch_paused) {
+        return;
+    }
+    l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, d->topic[f->kind], f->partition);
+    if (want) {
+        rd_kafka_pause_partitions(event_consumer(d), l);
+    } else {
+        rd_kafka_resume_partitions(event_consumer(d), l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    f->fetch_paused = want;
+}
+
+static int paced_kind(int kind)
+{
+    return kind == RECD_KIND_CLICK || kind == RECD_KIND_PURCHASE || kind == RECD_KIND_QUERY;
+}
+
+/* sink->event_time: the newest event time of each partition */
+static void sink_event_time(void *opaque, int kind, int32_t partition, int64_t ts_ms)
+{
+    struct daemon *d = opaque;
+    struct fence *f = fence_find(d, kind, partition);
+
+    if (f != NULL && ts_ms > f->ev_ts) {
+        f->ev_ts = ts_ms;
+    }
+}
+
+/* Kafka delivers each partition as fast as it can fetch it, so in a backlog a small topic
+ * (purchases) races months ahead in event time of a large one (clicks) and its events set
+ * the event-time high-water mark from which users and sessions expire. Like Kafka Streams'
+ * timestamp synchronisation: a partition more than max_event_skew_ms ahead of the least
+ * advanced one that still has records to fetch is paused until it is within half of that.
+ * The least advanced partition is never paused, so consumption always progresses; a
+ * partition at its end (live input) does not hold others back, and one without a record yet
+ * (just assigned) holds them only for kafka.pace_first_wait_ms. Granularity: the event
+ * times are those of the decoded batches, so a partition can run one batch ahead. */
+static void pace(struct daemon *d)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int64_t skew = kc->max_event_skew_ms, low = INT64_MAX, now = recd_now_mono_ns();
+    size_t i, n_paced = 0;
+    int pending = 0;
+
+    if (skew <= 0) {
+        return;
+    }
+    for (i = 0; i < d->n_fences; i++) {
+        const struct fence *f = &d->fences[i];
+
+        if (!f->live || !paced_kind(f->kind) || f->at_end) {
+            continue;
+        }
+        if (f->ev_ts > 0) {
+            low = f->ev_ts < low ? f->ev_ts : low;
+        } else if (now - f->live_ns < kc->pace_first_wait_ms * 1000000LL) {
+            pending = 1; /* its first records may be the oldest: the others wait for them */
+        }
+    }
+    for (i = 0; i < d->n_fences; i++) {
+        struct fence *f = &d->fences[i];
+        int want;
+
+        if (!f->live || !paced_kind(f->kind)) {
+            continue;
+        }
+        want = !f->at_end && f->ev_ts > 0 &&
+               (pending || (low != INT64_MAX && f->ev_ts > low + (f->paced ? skew / 2 : skew)));
+        if (want != f->paced) {
+            f->paced = want;
+            apply_pause(d, f);
+            RLOG_DEBUG(RECD_LOG_KAFKA, "pacing: %s %s[%d] at event time %lld (least advanced "
+                       "partition: %lld%s)", want ? "paused" : "resumed", d->topic[f->kind],
+                       (int)f->partition, (long long)f->ev_ts,
+                       (long long)(low == INT64_MAX ? -1 : low), pending ? ", waiting for a "
+                       "partition's first records" : "");
+            if (want) {
+                recd_metrics_add(d->metrics, "recd_partition_pauses_total",
+                                 "reason=\"event_time_ahead\"", 1);
+            }
+        }
+        n_paced += (size_t)f->paced;
+    }
+    recd_metrics_set(d->metrics, "recd_partitions_paced", NULL, (double)n_paced);
+}
+
+/* A revoked partition no longer holds others back, and is not left paused in the client
+ * (a pause outlives the assignment in librdkafka). */
+static void unpace(struct daemon *d, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        struct fence *f = fence_find(d, kind_of_topic(d, parts->elems[i].topic),
+                                     parts->elems[i].partition);
+
+        if (f != NULL) {
+            f->live = 0;
+            f->paced = 0;
+            f->at_end = 0;
+        }
+    }
+    rd_kafka_resume_partitions(rk, (rd_kafka_topic_partition_list_t *)parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        struct fence *f = fence_find(d, kind_of_topic(d, parts->elems[i].topic),
+                                     parts->elems[i].partition);
+
+        if (f != NULL) {
+            f->fetch_paused = 0;
+        }
+    }
 }
 
 /* Run the pending messages through the pipeline; destroys them. */
 static int flush_batch(struct daemon *d)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
-    struct recd_sink sink = { d, sink_publish, sink_dead_letter, sink_flush, sink_hold };
+    struct recd_sink sink = { d, sink_publish, sink_dead_letter, sink_flush, sink_hold,
+                              sink_event_time };
     char err[512];
     size_t i;
     int rc = RECD_OK;
@@ -796,6 +939,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (i = 0; i < parts->cnt; i++) {
             lag_series(d, &parts->elems[i], 0);
         }
+        unpace(d, rk, parts);
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
 
@@ -860,16 +1004,8 @@ static void free_msg(void *m)
 
 static void pause_part(struct daemon *d, struct fence *f, int pause)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-
-    rd_kafka_topic_partition_list_add(l, d->topic[f->kind], f->partition);
-    if (pause) {
-        rd_kafka_pause_partitions(d->events, l);
-    } else {
-        rd_kafka_resume_partitions(d->events, l);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
     f->paused = pause;
+    apply_pause(d, f);
 }
 
 /* A record into the batch, loud or silent. */
@@ -1533,7 +1669,13 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
             snprintf(msg, sizeof(msg), "fatal Kafka consumer error: %s", why);
             RLOG_ERR(RECD_LOG_KAFKA, "%s", msg);
             set_failed(d, msg);
-        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            /* nothing more to fetch there now: it does not hold others back (pace) */
+            if (m->rkt != NULL && (kind = kind_of_topic(d, rd_kafka_topic_name(m->rkt))) >= 0 &&
+                (f = fence_find(d, kind, m->partition)) != NULL) {
+                f->at_end = 1;
+            }
+        } else {
             recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "consume_error", "consume: %s",
                         rd_kafka_message_errstr(m));
         }
@@ -1546,6 +1688,9 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
         return 0;
     }
     f = fence_find(d, kind, m->partition);
+    if (f != NULL) {
+        f->at_end = 0;
+    }
     if (f != NULL && f->next >= 0 && m->offset < f->next) {
         d->skipped++;
         recd_metrics_add(d->metrics, "recd_records_skipped_total", "reason=\"already_consumed\"",
@@ -1626,6 +1771,7 @@ static void collect_batch(struct daemon *d)
 
     items_assign(d);
     rd_kafka_poll(d->producer, 0); /* delivery reports: in-flight batches complete */
+    pace(d);
     if (d->repl) {
         events_assign(d);
         follow(d);
@@ -2067,7 +2213,8 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
         (!d->repl && rd_kafka_conf_set(cc, "enable.auto.commit", "true", err, sizeof(err))) ||
         rd_kafka_conf_set(cc, "auto.commit.interval.ms", ival, err, sizeof(err)) ||
         rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", err, sizeof(err)) ||
-        rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof(err))) {
+        rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof(err)) ||
+        rd_kafka_conf_set(cc, "enable.partition.eof", "true", err, sizeof(err))) {
         rd_kafka_conf_destroy(cc);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "consumer: %s", err);
     }
@@ -2139,6 +2286,7 @@ static int setup_events_reader(struct daemon *d, char *errstr, size_t errlen)
     if (rd_kafka_conf_set(ec, "enable.auto.commit", "false", err, sizeof(err)) ||
         rd_kafka_conf_set(ec, "enable.auto.offset.store", "false", err, sizeof(err)) ||
         rd_kafka_conf_set(ec, "auto.offset.reset", "earliest", err, sizeof(err)) ||
+        rd_kafka_conf_set(ec, "enable.partition.eof", "true", err, sizeof(err)) ||
         rd_kafka_conf_set(ec, "group.id", kc->group_id, err, sizeof(err))) {
         rd_kafka_conf_destroy(ec);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "event reader: %s", err);
@@ -2464,7 +2612,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     }
     {
         /* lists committed before a crash whose output was never acknowledged */
-        struct recd_sink rs = { d, sink_publish, sink_dead_letter, sink_flush, NULL };
+        struct recd_sink rs = { d, sink_publish, sink_dead_letter, sink_flush, NULL, NULL };
         size_t nrep = 0;
 
         rc = recd_pipeline_recover(d->pipeline, &rs, &nrep, err, sizeof(err));

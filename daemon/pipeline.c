@@ -682,6 +682,11 @@ static int decode_records(struct recd_pipeline *p, const struct recd_raw *recs, 
             continue;
         }
         decoded[r->kind]++;
+        if (sink->event_time != NULL && (r->kind == RECD_KIND_CLICK ||
+                                         r->kind == RECD_KIND_PURCHASE ||
+                                         r->kind == RECD_KIND_QUERY)) {
+            sink->event_time(sink->opaque, r->kind, r->partition, ev->ts_ms);
+        }
         ev->item_idx = -1;
         ev->session_key = 0;
         ev->topic = r->topic;

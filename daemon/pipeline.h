@@ -62,6 +62,9 @@ struct recd_sink {
      * it may do so from within hold() or flush()), 0 when the pipeline must flush first. A sink
      * with hold() also observes the event -> publish latency itself. */
     int (*hold)(void *opaque, uint64_t batch_no);
+    /* Optional: the event time of every decoded click, purchase and query, with its source
+     * partition (the daemon paces its consumption by it: kafka.max_event_skew_ms). */
+    void (*event_time)(void *opaque, int kind, int32_t partition, int64_t ts_ms);
 };
 
 struct recd_pipeline;

@@ -503,6 +503,22 @@ static const struct recd_conf_decl kafka_decls[] = {
       "that retry needs: no list is published twice; 0: publish from the offsets committed "
       "at the assignment.",
       NULL, NULL },
+    { "max_event_skew_ms", RECD_CT_INT, "86400000", 0, 31536000000LL, 0, K(max_event_skew_ms),
+      "Pacing: an input partition (clicks, purchases, queries) whose newest event time is more "
+      "than this ahead of the least advanced partition that still has records to fetch is "
+      "paused until that one is within half of it. Without it a backlog (a catch-up, a "
+      "restore, a new instance) is consumed faster from small topics, and event time read "
+      "from them expires users and sessions of the lagging topic months too early. During a "
+      "catch-up, expiry (pipeline.user_ttl_days, operators.sessionize.session_ttl_s) can come "
+      "this much (plus one batch of the sparsest partition) early; every pause makes the "
+      "client fetch that partition again, so a smaller value costs throughput on a backlog. "
+      "0 = off.",
+      NULL, NULL },
+    { "pace_first_wait_ms", RECD_CT_INT, "2000", 0, 600000, 0, K(pace_first_wait_ms),
+      "Pacing: after an assignment, the partitions that delivered records wait at most this "
+      "long (wall time) for those that have records but delivered none yet, whose first ones "
+      "may be the oldest.",
+      NULL, NULL },
     { "require_compacted_output", RECD_CT_BOOL, "true", 1, 0, 0, K(require_compacted_output),
       "At start, check the recommendations topic's cleanup.policy: when it is not compact, recd "
       "stays not ready (the reason in /readyz and the unit's status) and checks again every 10 "

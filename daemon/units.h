@@ -36,6 +36,8 @@ struct recd_conf_kafka {
     int64_t follow_ahead;           /* learn_from = all: records applied past owners' commits */
     int64_t handover_settle_ms;     /* learn_from = all: wait before publishing a new partition */
     int require_compacted_output;   /* start only once the recommendations topic is compacted */
+    int64_t max_event_skew_ms;      /* pacing: event-time lead of a partition before its pause */
+    int64_t pace_first_wait_ms;     /* pacing: how long a new partition's first records are awaited */
 };
 
 struct recd_conf_topics {

@@ -54,7 +54,7 @@ static int sink_flush(void *o, char *e, size_t l)
     return RECD_OK;
 }
 
-const struct recd_sink WORLD_SINK = { NULL, sink_publish, sink_dlq, sink_flush, NULL };
+const struct recd_sink WORLD_SINK = { NULL, sink_publish, sink_dlq, sink_flush, NULL, NULL };
 
 struct world *world_new(const char *extra)
 {
