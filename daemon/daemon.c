@@ -125,6 +125,8 @@ struct fence {
     int fetch_paused;           /* what the consumer was told: paused || paced */
     int64_t ev_ts;              /* newest event time decoded from it (0: none yet) */
     int64_t live_ns;            /* monotonic time of the assignment */
+    rd_kafka_message_t *deferred; /* owned: a deletion read before the events it follows in
+                                   * event time (pace); its partition is paused meanwhile */
 };
 
 struct daemon {
@@ -157,6 +159,7 @@ struct daemon {
     int assigned;
     int notified_ready;
     int64_t topics_probe_ns;                /* last recd_topics_probe (not ready yet) */
+    struct recd_arena *peek;                /* owned: decoding a deletion's time (pace) */
     char probe_why[256];                    /* its answer, logged when it changes */
     int fatal;                              /* a batch failed: stop without committing */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
@@ -593,17 +596,15 @@ static void sink_event_time(void *opaque, int kind, int32_t partition, int64_t t
  * partition at its end (live input) does not hold others back, and one without a record yet
  * (just assigned) holds them only for kafka.pace_first_wait_ms. Granularity: the event
  * times are those of the decoded batches, so a partition can run one batch ahead. */
-static void pace(struct daemon *d)
+/* The least advanced event time of the click, purchase and query partitions that still have
+ * records to fetch (INT64_MAX: none); *pending: one was assigned but delivered nothing yet. */
+static int64_t pace_low(const struct daemon *d, int *pending)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
-    int64_t skew = kc->max_event_skew_ms, low = INT64_MAX, now = recd_now_mono_ns();
-    size_t i, n_paced = 0;
-    int pending = 0;
+    int64_t low = INT64_MAX, now = recd_now_mono_ns();
 
-    if (skew <= 0) {
-        return;
-    }
-    for (i = 0; i < d->n_fences; i++) {
+    *pending = 0;
+    for (size_t i = 0; i < d->n_fences; i++) {
         const struct fence *f = &d->fences[i];
 
         if (!f->live || !paced_kind(f->kind) || f->at_end) {
@@ -612,14 +613,83 @@ static void pace(struct daemon *d)
         if (f->ev_ts > 0) {
             low = f->ev_ts < low ? f->ev_ts : low;
         } else if (now - f->live_ns < kc->pace_first_wait_ms * 1000000LL) {
-            pending = 1; /* its first records may be the oldest: the others wait for them */
+            *pending = 1; /* its first records may be the oldest: the others wait for them */
         }
     }
+    return low;
+}
+
+static int take_msg(struct daemon *d, struct fence *f, int kind, rd_kafka_message_t *m);
+
+/* A deletion forgets what was consumed of its user up to its batch: read before the user's
+ * older events in a lagging partition, it would be undone by them. So one whose event time is
+ * more than the skew ahead of the least advanced partition waits, its partition paused, until
+ * that partition is close enough or at its end. Returns 1 when m was deferred (kept). */
+static int defer_deletion(struct daemon *d, struct fence *f, rd_kafka_message_t *m)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    struct recd_event ev;
+    char err[256];
+    int64_t low;
+    int pending;
+
+    if (kc->max_event_skew_ms <= 0 || f == NULL || f->deferred != NULL || d->peek == NULL) {
+        return 0;
+    }
+    recd_arena_reset(d->peek);
+    memset(&ev, 0, sizeof(ev));
+    if (recd_codec_decode(d->codec, RECD_KIND_DELETION, m->key, m->key_len, m->payload, m->len,
+                          d->peek, &ev, err, sizeof(err)) != RECD_OK) {
+        return 0; /* the pipeline dead-letters it */
+    }
+    low = pace_low(d, &pending);
+    if (!pending && (low == INT64_MAX || ev.ts_ms <= low + kc->max_event_skew_ms)) {
+        return 0;
+    }
+    f->deferred = m;
+    f->ev_ts = ev.ts_ms;
+    f->paced = 1;
+    apply_pause(d, f);
+    recd_metrics_add(d->metrics, "recd_partition_pauses_total", "reason=\"deletion_ahead\"", 1);
+    RLOG_DEBUG(RECD_LOG_KAFKA, "pacing: a deletion at event time %lld waits in %s[%d] (least "
+               "advanced partition: %lld%s)", (long long)ev.ts_ms, d->topic[f->kind],
+               (int)f->partition, (long long)(low == INT64_MAX ? -1 : low),
+               pending ? ", waiting for a partition's first records" : "");
+    return 1;
+}
+
+static void pace(struct daemon *d)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int64_t skew = kc->max_event_skew_ms, low;
+    size_t i, n_paced = 0;
+    int pending;
+
+    if (skew <= 0) {
+        return;
+    }
+    low = pace_low(d, &pending);
     for (i = 0; i < d->n_fences; i++) {
         struct fence *f = &d->fences[i];
         int want;
 
-        if (!f->live || !paced_kind(f->kind)) {
+        if (!f->live) {
+            continue;
+        }
+        if (f->deferred != NULL) {
+            /* a deferred deletion goes once the others are close enough or at their end */
+            if (!pending && (low == INT64_MAX || f->ev_ts <= low + skew)) {
+                rd_kafka_message_t *m = f->deferred;
+
+                f->deferred = NULL;
+                f->paced = 0;
+                apply_pause(d, f);
+                take_msg(d, f, f->kind, m);
+            }
+            n_paced += (size_t)f->paced;
+            continue;
+        }
+        if (!paced_kind(f->kind)) {
             continue;
         }
         want = !f->at_end && f->ev_ts > 0 &&
@@ -654,6 +724,10 @@ static void unpace(struct daemon *d, rd_kafka_t *rk, const rd_kafka_topic_partit
             f->live = 0;
             f->paced = 0;
             f->at_end = 0;
+            if (f->deferred != NULL) { /* not taken: the next owner reads it */
+                rd_kafka_message_destroy(f->deferred);
+                f->deferred = NULL;
+            }
         }
     }
     rd_kafka_resume_partitions(rk, (rd_kafka_topic_partition_list_t *)parts);
@@ -1703,6 +1777,15 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return 0;
     }
+    if (kind == RECD_KIND_DELETION && defer_deletion(d, f, m)) {
+        return 0;
+    }
+    return take_msg(d, f, kind, m);
+}
+
+/* A record into the batch (learn_from = all: through its owner's order). Returns 1 if kept. */
+static int take_msg(struct daemon *d, struct fence *f, int kind, rd_kafka_message_t *m)
+{
     if (d->repl && kind != RECD_KIND_ITEM) {
         return accept_replicated(d, f, kind, m);
     }
@@ -1983,6 +2066,14 @@ static void declare_metrics(struct daemon *d)
                          "Records read ahead of their owner's commit, held in memory until it "
                          "commits them (learn_from = all).");
     recd_metrics_set(m, "recd_held_records", NULL, 0);
+    recd_metrics_declare(m, "recd_partitions_paced", RECD_M_GAUGE,
+                         "Input partitions paused now because their event time is more than "
+                         "kafka.max_event_skew_ms ahead of the least advanced one (a backlog).");
+    recd_metrics_set(m, "recd_partitions_paced", NULL, 0);
+    recd_metrics_declare(m, "recd_partition_pauses_total", RECD_M_COUNTER,
+                         "Pauses of an input partition's fetching, by reason (event_time_ahead: "
+                         "pacing).");
+    recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"event_time_ahead\"");
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");
@@ -2317,6 +2408,12 @@ static void teardown(struct daemon *d)
         rd_kafka_message_destroy(d->msgs[i]);
     }
     d->n_msgs = 0;
+    for (i = 0; i < d->n_fences; i++) { /* deferred deletions: before their client goes */
+        if (d->fences[i].deferred != NULL) {
+            rd_kafka_message_destroy(d->fences[i].deferred);
+            d->fences[i].deferred = NULL;
+        }
+    }
     if (d->consumer) {
         rd_kafka_consumer_close(d->consumer); /* learn_from = all: hands over (commit_owned) */
         rd_kafka_destroy(d->consumer);
@@ -2362,6 +2459,7 @@ static void teardown(struct daemon *d)
     free(d->part_flag);
     free(d->raws);
     free(d->fences);
+    recd_arena_destroy(d->peek);
     for (i = 0; i < MAX_SLOTS; i++) {
         free(d->slots[i].ts);
     }
@@ -2604,6 +2702,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         RLOG_INFO(RECD_LOG_METRICS, "metrics on http://%.*s:%d/metrics",
                   (int)strcspn(mc->listen, ":"), mc->listen, port);
     }
+    d->peek = recd_arena_new(1u << 16); /* NULL: deletions are not deferred */
     rc = setup_kafka(d, err, sizeof(err));
     if (rc != RECD_OK) {
         RLOG_ERR(RECD_LOG_KAFKA, "%s", err);

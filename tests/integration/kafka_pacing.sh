@@ -30,10 +30,14 @@ with open(f"{T}/clicks.jsonl", "w") as c, open(f"{T}/purchases.jsonl", "w") as p
 PY
 "$RECCTL_BIN" -b "$B" produce --kind click "$T/clicks.jsonl" >/dev/null
 "$RECCTL_BIN" -b "$B" produce --kind purchase "$T/purchases.jsonl" >/dev/null
+# u3 asks to be forgotten after its last click: read long before the clicks (a small topic),
+# the deletion must wait for them, or they recreate u3's state afterwards
+echo '{"user_id":"u3","requested_ts":1714521600000,"reason":"test"}' |
+    "$RECCTL_BIN" -b "$B" produce --kind deletion >/dev/null
 n_clicks=$(wc -l < "$T/clicks.jsonl")
 
 # run NAME SKEW_MS — consume everything with its own group, state and output topic; prints
-# the number of expiry tombstones it published
+# the number of expiry tombstones it published (u3's deletion aside)
 run() {
     BATCH=100 WAIT_MS=50 write_conf "$T/$1.conf" "$T/state.$1" \
         "pipeline = { user_ttl_days = 30.0; };
@@ -48,16 +52,24 @@ topics = { recommendations = \"recs.$1\"; };"
     [ "$off" = "$n_clicks" ] || fail "$1: consumed $off of $n_clicks clicks"
     "$RECCTL_BIN" tail -b "$B" --kind recs --topic "recs.$1" --from-beginning --idle-ms 3000 \
         > "$T/$1.out"
-    grep -c '"value":null' "$T/$1.out" || true
+    grep '"value":null' "$T/$1.out" | grep -vc '"key":"u3"' || true   # u3: its deletion
+    "$RECCTL_BIN" state show u3 --state "$T/state.$1" >/dev/null 2>&1 && echo 0 > "$T/$1.u3" ||
+        echo $? > "$T/$1.u3"
 }
 
 unpaced="$(run unpaced 0)"
 [ "$unpaced" -gt 0 ] ||
     fail "control: without pacing no user expired; the backlog did not race (the test cannot tell)"
-pass "control: without pacing $unpaced users expired while they were active"
+[ "$(cat "$T/unpaced.u3")" = 0 ] ||
+    fail "control: without pacing u3's clicks did not outlive its deletion (the test cannot tell)"
+pass "control: without pacing $unpaced users expired while they were active, and u3's clicks read after its deletion brought its state back"
 
 paced="$(run paced 432000000)"
 [ "$paced" -eq 0 ] || fail "with pacing $paced users expired (none was idle for 30 days)"
 lists="$(grep -c '"seq"' "$T/paced.out" || true)"
 [ "$lists" -gt 0 ] || fail "paced: no lists published"
 pass "with pacing no user expired ($lists lists)"
+[ "$(cat "$T/paced.u3")" = 2 ] || fail "with pacing u3 has state after its deletion (recctl state show: $(cat "$T/paced.u3"))"
+[ "$(grep '"key":"u3"' "$T/paced.out" | tail -1 | grep -c '"value":null')" = 1 ] ||
+    fail "with pacing u3's last record is not a tombstone"
+pass "with pacing the deletion waited for u3's older clicks: no state, a tombstone last"
