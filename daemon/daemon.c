@@ -2071,9 +2071,11 @@ static void declare_metrics(struct daemon *d)
                          "kafka.max_event_skew_ms ahead of the least advanced one (a backlog).");
     recd_metrics_set(m, "recd_partitions_paced", NULL, 0);
     recd_metrics_declare(m, "recd_partition_pauses_total", RECD_M_COUNTER,
-                         "Pauses of an input partition's fetching, by reason (event_time_ahead: "
-                         "pacing).");
+                         "Pauses of an input partition's fetching, by reason (pacing: "
+                         "event_time_ahead, a click/purchase/query partition ahead of the others; "
+                         "deletion_ahead, a deletion waiting for the events before it).");
     recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"event_time_ahead\"");
+    recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"deletion_ahead\"");
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");
