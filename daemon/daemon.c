@@ -160,6 +160,9 @@ struct daemon {
     int notified_ready;
     int64_t topics_probe_ns;                /* last recd_topics_probe (not ready yet) */
     struct recd_arena *peek;                /* owned: decoding a deletion's time (pace) */
+    int n_parts[RECD_KIND__NINPUT];         /* partition count per input topic (0: unknown,
+                                               asked again after a rebalance) */
+    uint64_t wrong_partition;               /* records whose key hashes to another partition */
     char probe_why[256];                    /* its answer, logged when it changes */
     int fatal;                              /* a batch failed: stop without committing */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
@@ -969,6 +972,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int i;
 
     recd_metrics_add(d->metrics, "recd_rebalances_total", NULL, 1);
+    memset(d->n_parts, 0, sizeof(d->n_parts)); /* partition counts may have changed */
     if (d->repl) {
         repl_rebalance(d, rk, err, parts, coop);
         return;
@@ -1728,6 +1732,40 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
                      (double)recd_own_n_owned(d->own));
 }
 
+/* Every producer of the event topics must place a user's records with Kafka's default
+ * partitioner (murmur2 of the key, as the Java client): otherwise a user's events are split
+ * over partitions (and, with several instances, over owners). Count the records that are not
+ * where their key hashes to. */
+static void check_partition(struct daemon *d, rd_kafka_t *rk, int kind, const rd_kafka_message_t *m)
+{
+    int32_t want;
+
+    if (m->key == NULL || m->key_len == 0) {
+        return;
+    }
+    if (d->n_parts[kind] <= 0) {
+        d->n_parts[kind] = topic_partitions(d, rk, d->topic[kind]);
+        if (d->n_parts[kind] <= 0) {
+            return;
+        }
+    }
+    want = rd_kafka_msg_partitioner_murmur2(NULL, m->key, m->key_len, d->n_parts[kind], NULL,
+                                            NULL);
+    if (want != m->partition && m->partition < d->n_parts[kind]) {
+        char labels[300];
+
+        d->wrong_partition++;
+        snprintf(labels, sizeof(labels), "topic=\"%.250s\"", d->topic[kind]);
+        recd_metrics_add(d->metrics, "recd_records_wrong_partition_total", labels, 1);
+        recd_log_rl(RECD_LOG_KAFKA, RECD_LOG_WARNING, "wrong_partition",
+                    "%s[%d]@%lld: its key hashes to partition %d of %d (murmur2, Kafka's default "
+                    "partitioner): its producer uses another partitioner, so this user's events "
+                    "are split over partitions",
+                    d->topic[kind], (int)m->partition, (long long)m->offset, (int)want,
+                    d->n_parts[kind]);
+    }
+}
+
 /* Accept a polled message: errors are logged and dropped (a fatal client error stops recd),
  * so are records below the partition's fence. Returns 1 if kept. */
 static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
@@ -1776,6 +1814,9 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
                     (long long)f->next);
         rd_kafka_message_destroy(m);
         return 0;
+    }
+    if (kind != RECD_KIND_ITEM) {
+        check_partition(d, rk, kind, m);
     }
     if (kind == RECD_KIND_DELETION && defer_deletion(d, f, m)) {
         return 0;
@@ -2036,11 +2077,18 @@ static void declare_metrics(struct daemon *d)
                          "Records consumed, by topic.");
     recd_metrics_declare(m, "recd_records_decoded_total", RECD_M_COUNTER,
                          "Records decoded and validated, by topic.");
+    recd_metrics_declare(m, "recd_records_wrong_partition_total", RECD_M_COUNTER,
+                         "Event records on a partition their key (user id) does not hash to with "
+                         "Kafka's default partitioner (murmur2): a producer uses another one, and "
+                         "the user's events are split over partitions.");
     recd_metrics_declare(m, "recd_records_dead_lettered_total", RECD_M_COUNTER,
                          "Records sent to the DLQ, by topic and reason.");
     for (k = 0; k < RECD_KIND__NINPUT; k++) {
         snprintf(labels, sizeof(labels), "topic=\"%.200s\"", d->topic[k]);
         recd_metrics_touch(m, "recd_records_consumed_total", labels);
+        if (k != RECD_KIND_ITEM) {
+            recd_metrics_touch(m, "recd_records_wrong_partition_total", labels);
+        }
         recd_metrics_touch(m, "recd_records_decoded_total", labels);
         for (i = 0; i < sizeof(dlq_reasons) / sizeof(dlq_reasons[0]); i++) {
             snprintf(labels, sizeof(labels), "topic=\"%.200s\",reason=\"%s\"", d->topic[k],
@@ -2779,12 +2827,13 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         recd_pipeline_stats(d->pipeline, &ps);
         RLOG_NOTICE(RECD_LOG_MAIN,
                     "stopping: %llu batches, %llu records, %llu events, %llu dead-lettered, "
-                    "%llu lists published, %llu tombstones, %llu skipped as already consumed; "
-                    "peak RSS %ld KiB",
+                    "%llu lists published, %llu tombstones, %llu skipped as already consumed, "
+                    "%llu on a partition their key does not hash to; peak RSS %ld KiB",
                     (unsigned long long)ps.batches, (unsigned long long)ps.records,
                     (unsigned long long)ps.events, (unsigned long long)ps.dead_lettered,
                     (unsigned long long)ps.published, (unsigned long long)ps.tombstones,
-                    (unsigned long long)d->skipped, (long)ru.ru_maxrss);
+                    (unsigned long long)d->skipped, (unsigned long long)d->wrong_partition,
+                    (long)ru.ru_maxrss);
     }
     code = d->fatal ? RECD_EXIT_FAILURE : RECD_EXIT_OK;
     if (d->fatal && mc->enabled && !sig_stop) {
