@@ -727,6 +727,7 @@ static void unpace(struct daemon *d, rd_kafka_t *rk, const rd_kafka_topic_partit
             f->live = 0;
             f->paced = 0;
             f->at_end = 0;
+            f->fetch_paused = 0; /* resumed below */
             if (f->deferred != NULL) { /* not taken: the next owner reads it */
                 rd_kafka_message_destroy(f->deferred);
                 f->deferred = NULL;
@@ -734,14 +735,6 @@ static void unpace(struct daemon *d, rd_kafka_t *rk, const rd_kafka_topic_partit
         }
     }
     rd_kafka_resume_partitions(rk, (rd_kafka_topic_partition_list_t *)parts);
-    for (int i = 0; i < parts->cnt; i++) {
-        struct fence *f = fence_find(d, kind_of_topic(d, parts->elems[i].topic),
-                                     parts->elems[i].partition);
-
-        if (f != NULL) {
-            f->fetch_paused = 0;
-        }
-    }
 }
 
 /* Run the pending messages through the pipeline; destroys them. */

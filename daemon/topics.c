@@ -48,15 +48,33 @@ static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, int timeout_ms, const c
     return ev;
 }
 
+/* One Admin API request's handles; admin_free() releases those that were made. */
+struct admin {
+    rd_kafka_AdminOptions_t *ao;
+    rd_kafka_queue_t *q;
+    rd_kafka_event_t *ev;
+};
+
+static void admin_free(struct admin *a)
+{
+    if (a->ev) {
+        rd_kafka_event_destroy(a->ev);
+    }
+    if (a->q) {
+        rd_kafka_queue_destroy(a->q);
+    }
+    if (a->ao) {
+        rd_kafka_AdminOptions_destroy(a->ao);
+    }
+}
+
 /* Create `topic` (compacted when compact) with `partitions` (-1: the broker's default).
  * RECD_OK (created, or it appeared meanwhile) or RECD_EKAFKA with why. */
 static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int compact,
                         int timeout_ms, char *why, size_t whylen)
 {
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, why, whylen);
-    rd_kafka_AdminOptions_t *ao = NULL;
-    rd_kafka_queue_t *q = NULL;
-    rd_kafka_event_t *ev = NULL;
+    struct admin a = { NULL, NULL, NULL };
     int rc = RECD_EKAFKA;
 
     if (nt == NULL) {
@@ -66,16 +84,16 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int c
         snprintf(why, whylen, "creating %s: cannot set cleanup.policy", topic);
         goto out;
     }
-    ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    q = rd_kafka_queue_new(rk);
-    if (ao == NULL || q == NULL ||
-        rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, why, whylen)) {
+    a.ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    a.q = rd_kafka_queue_new(rk);
+    if (a.ao == NULL || a.q == NULL ||
+        rd_kafka_AdminOptions_set_request_timeout(a.ao, timeout_ms, why, whylen)) {
         goto out;
     }
-    rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
-    ev = admin_wait(q, timeout_ms, "creating the topic", why, whylen);
-    if (ev != NULL) {
-        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+    rd_kafka_CreateTopics(rk, &nt, 1, a.ao, a.q);
+    a.ev = admin_wait(a.q, timeout_ms, "creating the topic", why, whylen);
+    if (a.ev != NULL) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(a.ev);
         size_t n = 0;
         const rd_kafka_topic_result_t **tr =
             res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
@@ -91,15 +109,7 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int c
         }
     }
 out:
-    if (ev) {
-        rd_kafka_event_destroy(ev);
-    }
-    if (q) {
-        rd_kafka_queue_destroy(q);
-    }
-    if (ao) {
-        rd_kafka_AdminOptions_destroy(ao);
-    }
+    admin_free(&a);
     rd_kafka_NewTopic_destroy(nt);
     return rc;
 }
@@ -109,21 +119,21 @@ static int cleanup_policy(rd_kafka_t *rk, const char *topic, int timeout_ms, cha
                           size_t plen, char *why, size_t whylen)
 {
     rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_event_t *ev = NULL;
+    struct admin a = { rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS),
+                       rd_kafka_queue_new(rk), NULL };
     int rc = RECD_EKAFKA;
 
     policy[0] = '\0';
-    if (cr == NULL || ao == NULL || q == NULL ||
-        rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, why, whylen)) {
+    if (cr == NULL || a.ao == NULL || a.q == NULL ||
+        rd_kafka_AdminOptions_set_request_timeout(a.ao, timeout_ms, why, whylen)) {
         snprintf(why, whylen, "describing %s: cannot build the request", topic);
         goto out;
     }
-    rd_kafka_DescribeConfigs(rk, &cr, 1, ao, q);
-    ev = admin_wait(q, timeout_ms, "describing the topic's configuration", why, whylen);
-    if (ev != NULL) {
-        const rd_kafka_DescribeConfigs_result_t *res = rd_kafka_event_DescribeConfigs_result(ev);
+    rd_kafka_DescribeConfigs(rk, &cr, 1, a.ao, a.q);
+    a.ev = admin_wait(a.q, timeout_ms, "describing the topic's configuration", why, whylen);
+    if (a.ev != NULL) {
+        const rd_kafka_DescribeConfigs_result_t *res =
+            rd_kafka_event_DescribeConfigs_result(a.ev);
         size_t n = 0, nc = 0;
         const rd_kafka_ConfigResource_t **rs =
             res ? rd_kafka_DescribeConfigs_result_resources(res, &n) : NULL;
@@ -145,15 +155,7 @@ static int cleanup_policy(rd_kafka_t *rk, const char *topic, int timeout_ms, cha
         rc = RECD_OK;
     }
 out:
-    if (ev) {
-        rd_kafka_event_destroy(ev);
-    }
-    if (q) {
-        rd_kafka_queue_destroy(q);
-    }
-    if (ao) {
-        rd_kafka_AdminOptions_destroy(ao);
-    }
+    admin_free(&a);
     if (cr) {
         rd_kafka_ConfigResource_destroy(cr);
     }
