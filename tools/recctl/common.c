@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "recctl.h"
+#include "units.h"
 
 /* ---- topics and kinds ------------------------------------------------------------------------ */
 const char *const TOPIC_DEFAULT[T__N] = {
@@ -56,6 +57,11 @@ const char COMMON_HELP[] =
     "Common options:\n"
     "  -b, --brokers LIST        bootstrap servers\n"
     "                            (default: $RECD_BOOTSTRAP, else localhost:9092)\n"
+    "  -c, --config FILE         recd's configuration (e.g. /etc/recd/recd.conf): brokers,\n"
+    "                            topics, kafka.properties, state.dir, metrics.listen,\n"
+    "                            kafka.group_id and the input format/schemas come from it;\n"
+    "                            options given explicitly win. A file recd -t would refuse\n"
+    "                            is refused (exit 78)\n"
     "  -X KEY=VALUE              librdkafka property, applied after recctl's own (repeatable)\n"
     "  --topic-clicks T          (default shop.clicks)\n"
     "  --topic-purchases T       (default shop.purchases)\n"
@@ -91,7 +97,11 @@ int common_opt(struct common *c, const char *cmd, int opt, const char *arg)
 {
     if (opt == 'b') {
         c->brokers = arg;
+        c->set_brokers = 1;
         return 1;
+    }
+    if (opt == 'c') {
+        return common_config(c, cmd, arg) == RECD_OK ? 1 : -1;
     }
     if (opt == 'v') {
         c->verbose++;
@@ -115,9 +125,75 @@ int common_opt(struct common *c, const char *cmd, int opt, const char *arg)
             return -1;
         }
         c->topic[opt - O_TOPIC0] = arg;
+        c->set_topic[opt - O_TOPIC0] = 1;
         return 1;
     }
     return 0;
+}
+
+int common_opt_exit(const struct common *c)
+{
+    return c->conf_error ? RECD_EXIT_CONFIG : RECD_EXIT_USAGE;
+}
+
+int common_config(struct common *c, const char *cmd, const char *path)
+{
+    char err[2048];
+    const char *sep = *cmd ? " " : "";
+
+    if (c->conf) {
+        fprintf(stderr, "recctl%s%s: -c given twice\n", sep, cmd);
+        return -1;
+    }
+    if (recd_config_load(path, &c->conf, err, sizeof err) != RECD_OK) {
+        fprintf(stderr, "recctl%s%s: %s\n", sep, cmd, err);
+        c->conf = NULL;
+        c->conf_error = 1;
+        return -1;
+    }
+    const struct recd_conf_kafka *k = RECD_UNIT(c->conf, "kafka", struct recd_conf_kafka);
+    const struct recd_conf_topics *t = RECD_UNIT(c->conf, "topics", struct recd_conf_topics);
+    const struct recd_conf_state *st = RECD_UNIT(c->conf, "state", struct recd_conf_state);
+    const struct recd_conf_metrics *m = RECD_UNIT(c->conf, "metrics", struct recd_conf_metrics);
+    const char *const topic[T__N] = { t->clicks,    t->purchases,       t->queries, t->items,
+                                      t->deletions, t->recommendations, t->dlq };
+
+    if (!c->set_brokers) {
+        c->brokers = k->brokers;
+    }
+    for (int i = 0; i < T__N; i++) {
+        if (!c->set_topic[i]) {
+            c->topic[i] = topic[i];
+        }
+    }
+    c->props = &k->properties;
+    c->group_id = k->group_id;
+    c->state_dir = st->dir;
+    c->metrics_listen = m->listen;
+    return RECD_OK;
+}
+
+int common_codec(const struct common *c, struct recd_codec **out, char *err, size_t len)
+{
+    struct recd_codec_conf cc;
+    struct recd_codec_schema_id *ids = NULL;
+    int rc;
+
+    memset(&cc, 0, sizeof cc);
+    cc.format = RECD_WIRE_AUTO;
+    if (c->conf && (rc = recd_config_codec(c->conf, &cc, &ids, err, len)) != RECD_OK) {
+        return rc;
+    }
+    rc = recd_codec_new(&cc, out, err, len);
+    free(ids);
+    return rc;
+}
+
+void common_release(struct common *c)
+{
+    recd_conf_destroy(c->conf);
+    c->conf = NULL;
+    c->props = NULL;
 }
 
 int parse_ll(const char *cmd, const char *opt, const char *arg, long long min, long long max,
@@ -179,6 +255,12 @@ rd_kafka_conf_t *make_conf(const struct common *c, const char *const *defaults, 
         conf_set(conf, "client.id", "recctl", err, len) != RECD_OK ||
         conf_set(conf, "log.connection.close", "false", err, len) != RECD_OK) {
         goto fail;
+    }
+    /* as recd builds its clients: kafka.properties of -c first (TLS, SASL, ...) */
+    for (size_t i = 0; c->props && i < c->props->n; i++) {
+        if (conf_set(conf, c->props->k[i], c->props->v[i], err, len) != RECD_OK) {
+            goto fail;
+        }
     }
     for (size_t i = 0; defaults && defaults[i]; i += 2) {
         if (conf_set(conf, defaults[i], defaults[i + 1], err, len) != RECD_OK) {

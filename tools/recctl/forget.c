@@ -38,7 +38,7 @@ int cmd_forget(struct common *c, int argc, char **argv)
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "forget", opt, optarg);
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            return common_opt_exit(c);
         }
         if (h > 0) {
             continue;

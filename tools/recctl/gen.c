@@ -72,7 +72,7 @@ int cmd_gen(struct common *c, int argc, char **argv)
             h = stream_opt(&so, "gen", opt, optarg);
         }
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            return common_opt_exit(c);
         }
         if (opt == O_SEED) {
             seed_set = 1;

@@ -15,7 +15,7 @@ const char USAGE_LAG[] =
     "offsets every kafka.commit_interval_ms and when it stops; they are informational (recd\n"
     "resumes from the offsets in its state) — the recd_consumer_lag metric is the live view.\n"
     "A partition the group never committed shows committed = -.\n"
-    "  --group G          consumer group (default recd, kafka.group_id's default)\n"
+    "  --group G          consumer group (default: kafka.group_id of -c, else recd)\n"
     "  --timeout-ms MS    (default 10000)\n"
     "\n";
 
@@ -28,7 +28,7 @@ int cmd_lag(struct common *c, int argc, char **argv)
                                         { NULL, 0, NULL, 0 } };
     static const int inputs[] = { T_CLICKS, T_PURCHASES, T_QUERIES, T_DELETIONS };
     long long timeout = 10000, total = 0;
-    const char *group = "recd";
+    const char *group = NULL;
     int opt, rc = RECD_EXIT_FAILURE;
     char err[1024];
     rd_kafka_conf_t *conf;
@@ -41,7 +41,7 @@ int cmd_lag(struct common *c, int argc, char **argv)
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "lag", opt, optarg);
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            return common_opt_exit(c);
         }
         if (h > 0) {
             continue;
@@ -60,6 +60,9 @@ int cmd_lag(struct common *c, int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "recctl lag: unexpected argument '%s'\n", argv[optind]);
         return bad_usage("lag");
+    }
+    if (!group) {
+        group = c->group_id ? c->group_id : "recd";
     }
     conf = make_conf(c, NULL, err, sizeof err);
     if (!conf || rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) != RD_KAFKA_CONF_OK) {

@@ -12,8 +12,10 @@
  *   recctl lag       a consumer group's committed offsets and lag as Kafka records them
  *   recctl state / checkpoint / status   (state.c)
  *
- * Common options (before or after the command): -b/--brokers (default $RECD_BOOTSTRAP, else
- * localhost:9092), -X key=value (librdkafka property, applied last), --topic-<name> overrides.
+ * Common options (before or after the command): -c/--config recd.conf (brokers, topics,
+ * properties, state dir, metrics address, group and input codec from recd's own configuration),
+ * -b/--brokers (default $RECD_BOOTSTRAP, else localhost:9092), -X key=value (librdkafka
+ * property, applied last), --topic-<name> overrides.
  *
  * Ownership: every command owns what it creates and releases it on its cleanup path; strings
  * of decoded/parsed events live in a per-record arena (or in the JSON tree they came from)
@@ -51,20 +53,17 @@ struct command {
 
 static int cmd_state(struct common *c, int argc, char **argv)
 {
-    (void)c;
-    return recctl_state_main(argc, argv);
+    return recctl_state_main(c, argc, argv);
 }
 
 static int cmd_checkpoint(struct common *c, int argc, char **argv)
 {
-    (void)c;
-    return recctl_checkpoint_main(argc, argv);
+    return recctl_checkpoint_main(c, argc, argv);
 }
 
 static int cmd_status(struct common *c, int argc, char **argv)
 {
-    (void)c;
-    return recctl_status_main(argc, argv);
+    return recctl_status_main(c, argc, argv);
 }
 
 static const struct command COMMANDS[] = {
@@ -114,7 +113,7 @@ int main(int argc, char **argv)
 {
     static const struct option lo[] = { COMMON_LONG, { NULL, 0, NULL, 0 } };
     struct common c;
-    int opt;
+    int opt, rc = RECD_EXIT_USAGE;
 
     memset(&c, 0, sizeof c);
     c.brokers = getenv("RECD_BOOTSTRAP");
@@ -129,21 +128,23 @@ int main(int argc, char **argv)
     while ((opt = GETOPT(argc, argv, MAIN_SHORT, lo)) != -1) {
         int h = common_opt(&c, "", opt, optarg);
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            rc = common_opt_exit(&c);
+            goto out;
         }
         if (h > 0) {
             continue;
         }
         if (opt == 'h') {
             usage_main(stdout);
-            return RECD_EXIT_OK;
+            rc = RECD_EXIT_OK;
+            goto out;
         }
         usage_main(stderr);
-        return RECD_EXIT_USAGE;
+        goto out;
     }
     if (optind >= argc) {
         usage_main(stderr);
-        return RECD_EXIT_USAGE;
+        goto out;
     }
     const char *name = argv[optind];
     int first = optind;
@@ -152,26 +153,32 @@ int main(int argc, char **argv)
     if (strcmp(name, "help") == 0) {
         if (first + 1 >= argc) {
             usage_main(stdout);
-            return RECD_EXIT_OK;
+            rc = RECD_EXIT_OK;
+            goto out;
         }
         const struct command *hc = find_command(argv[first + 1]);
         if (!hc) {
             fprintf(stderr, "recctl: unknown command '%s'\n", argv[first + 1]);
-            return RECD_EXIT_USAGE;
+            goto out;
         }
         if (!hc->usage) {
             char help_opt[] = "--help";
             char *hargv[] = { argv[first + 1], help_opt, NULL };
-            return hc->fn(&c, 2, hargv);
+            rc = hc->fn(&c, 2, hargv);
+            goto out;
         }
         usage_to(stdout, hc->usage);
-        return RECD_EXIT_OK;
+        rc = RECD_EXIT_OK;
+        goto out;
     }
     const struct command *cmd = find_command(name);
     if (!cmd) {
         fprintf(stderr, "recctl: unknown command '%s'\n\n", name);
         usage_main(stderr);
-        return RECD_EXIT_USAGE;
+        goto out;
     }
-    return cmd->fn(&c, argc - first, argv + first);
+    rc = cmd->fn(&c, argc - first, argv + first);
+out:
+    common_release(&c);
+    return rc;
 }

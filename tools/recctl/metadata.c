@@ -35,7 +35,7 @@ int cmd_metadata(struct common *c, int argc, char **argv)
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "metadata", opt, optarg);
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            return common_opt_exit(c);
         }
         if (h > 0) {
             continue;

@@ -19,6 +19,8 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "codec.h"
+#include "conf.h"
 #include "event.h"
 #include "recd.h"
 
@@ -49,6 +51,15 @@ struct common {
     const char *x[MAX_X];     /* "key=value", borrowed from argv */
     int n_x;
     int verbose;
+    /* -c FILE: recd's configuration, read with recd's own tables and checks (recd -t). Its
+     * values are defaults: an explicit option wins wherever it stands on the command line. */
+    struct recd_conf *conf;   /* owned (common_release), or NULL */
+    const struct recd_kvlist *props;   /* kafka.properties of conf (borrowed), or NULL */
+    const char *state_dir;    /* state.dir of conf (borrowed), or NULL */
+    const char *metrics_listen;        /* metrics.listen of conf (borrowed), or NULL */
+    const char *group_id;     /* kafka.group_id of conf (borrowed), or NULL */
+    unsigned char set_brokers, set_topic[T__N];   /* given as options */
+    int conf_error;           /* the -c file was refused: exit RECD_EXIT_CONFIG */
 };
 
 enum {
@@ -92,11 +103,12 @@ enum {
     O_GROUP
 };
 
-#define COMMON_SHORT "b:X:hv"     /* commands: options anywhere */
-#define MAIN_SHORT   "+b:X:hv"      /* before the command: stop at the command name */
+#define COMMON_SHORT "b:c:X:hv"     /* commands: options anywhere */
+#define MAIN_SHORT   "+b:c:X:hv"      /* before the command: stop at the command name */
 #define COMMON_LONG                                                                  \
     { "brokers", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' }, \
         { "verbose", no_argument, NULL, 'v' },                                       \
+        { "config", required_argument, NULL, 'c' },                                  \
         { "topic-clicks", required_argument, NULL, O_TOPIC0 + T_CLICKS },            \
         { "topic-purchases", required_argument, NULL, O_TOPIC0 + T_PURCHASES },      \
         { "topic-queries", required_argument, NULL, O_TOPIC0 + T_QUERIES },          \
@@ -112,8 +124,20 @@ extern const char COMMON_HELP[];
 extern volatile sig_atomic_t g_stop;   /* set by SIGINT/SIGTERM once install_signals ran */
 
 void install_signals(void);
-/* Handles a common option: 1 handled, 0 not a common option, -1 error (printed). */
+/* Handles a common option: 1 handled, 0 not a common option, -1 error (printed; exit with
+ * common_opt_exit). */
 int common_opt(struct common *c, const char *cmd, int opt, const char *arg);
+/* -c FILE: load recd's configuration and take brokers, topics, kafka.properties, state.dir,
+ * metrics.listen, kafka.group_id and the input codec from it (options given explicitly keep
+ * their values). RECD_OK, or -1 with the message printed and c->conf_error set. */
+int common_config(struct common *c, const char *cmd, const char *path);
+/* The exit code a failed common option asks for: RECD_EXIT_CONFIG after a config file
+ * recd would refuse, RECD_EXIT_USAGE otherwise. */
+int common_opt_exit(const struct common *c);
+/* The input codec recd would use (-c: input.format, writer schemas, confluent_ids), else
+ * auto-detection with the compiled-in schemas. *out owned by the caller. */
+int common_codec(const struct common *c, struct recd_codec **out, char *err, size_t len);
+void common_release(struct common *c);
 /* An integer (a number) in [min, max]; -1 with the message printed. */
 int parse_ll(const char *cmd, const char *opt, const char *arg, long long min, long long max,
              long long *out);
@@ -229,10 +253,10 @@ int cmd_lag(struct common *c, int argc, char **argv);
 int cmd_topics(struct common *c, int argc, char **argv);
 
 /* recctl state digest|show ...  (state.c) */
-int recctl_state_main(int argc, char **argv);
+int recctl_state_main(struct common *c, int argc, char **argv);
 /* recctl checkpoint DIR ...       (state.c) */
-int recctl_checkpoint_main(int argc, char **argv);
+int recctl_checkpoint_main(struct common *c, int argc, char **argv);
 /* recctl status [--metrics HOST:PORT]  (state.c) */
-int recctl_status_main(int argc, char **argv);
+int recctl_status_main(struct common *c, int argc, char **argv);
 
 #endif

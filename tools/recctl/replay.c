@@ -167,7 +167,7 @@ int cmd_replay(struct common *c, int argc, char **argv)
             h = stream_opt(&so, "replay", opt, optarg);
         }
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            return common_opt_exit(c);
         }
         if (h > 0) {
             continue;

@@ -327,7 +327,9 @@ static void state_usage(FILE *out)
             "       recctl state show USER [--state DIR]\n"
             "       recctl state compact [--state DIR]\n"
             "       recctl state audit USER [--sessions N] [--state DIR]\n"
-            "  --state DIR    recd's state directory (state.dir; default " DEFAULT_STATE_DIR ")\n"
+            "  --state DIR    recd's state directory (default: state.dir of -c RECD_CONF, else\n"
+            "                 " DEFAULT_STATE_DIR ")\n"
+            "  -c RECD_CONF   recd's configuration file (for state.dir)\n"
             "  --no-offsets   digest: leave out the stored input offsets\n"
             "digest prints a stable hash of all state (published lists excluded): two stores that\n"
             "applied the same input have the same digest. With --no-offsets, two stores that\n"
@@ -343,9 +345,10 @@ static void state_usage(FILE *out)
             "exit 0 when none occurs, 3 when one does (each file named), 1 on an error.\n");
 }
 
-int recctl_state_main(int argc, char **argv)
+int recctl_state_main(struct common *cm, int argc, char **argv)
 {
     static const struct option lo[] = { { "state", required_argument, NULL, 's' },
+                                        { "config", required_argument, NULL, 'c' },
                                         { "no-offsets", no_argument, NULL, 'n' },
                                         { "sessions", required_argument, NULL, 'S' },
                                         { "help", no_argument, NULL, 'h' },
@@ -353,15 +356,20 @@ int recctl_state_main(int argc, char **argv)
     unsigned flags = 0;
     uint32_t sessions = 10000;
     long long ll;
-    const char *dir = DEFAULT_STATE_DIR, *verb;
+    const char *dir = NULL, *verb;
     struct recd_state *st = NULL;
     int c, rc = 1;
     char digest[33], err[512];
 
     optind = 0;
-    while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:c:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': dir = optarg; break;
+        case 'c':
+            if (common_config(cm, "state", optarg) != RECD_OK) {
+                return common_opt_exit(cm);
+            }
+            break;
         case 'n': flags |= RECD_DIGEST_NO_OFFSETS; break;
         case 'S':
             if (parse_ll("state", "--sessions", optarg, 1, 100000000, &ll) != 0) {
@@ -378,6 +386,9 @@ int recctl_state_main(int argc, char **argv)
         return 64;
     }
     verb = argv[optind];
+    if (!dir) {
+        dir = cm->state_dir ? cm->state_dir : DEFAULT_STATE_DIR;
+    }
     if (strcmp(verb, "compact") == 0) {
         return state_compact(dir);
     }
@@ -443,21 +454,27 @@ static long running_pid(const char *sdir)
     return pid;
 }
 
-int recctl_checkpoint_main(int argc, char **argv)
+int recctl_checkpoint_main(struct common *cm, int argc, char **argv)
 {
     static const struct option lo[] = { { "state", required_argument, NULL, 's' },
+                                        { "config", required_argument, NULL, 'c' },
                                         { "timeout", required_argument, NULL, 't' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
-    const char *sdir = DEFAULT_STATE_DIR, *dst;
+    const char *sdir = NULL, *dst;
     char path[4096], done[4096], err[512], absdst[4096];
     long pid, timeout_s = 60;
     int c;
 
     optind = 0;
-    while ((c = getopt_long(argc, argv, "s:t:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:c:t:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': sdir = optarg; break;
+        case 'c':
+            if (common_config(cm, "checkpoint", optarg) != RECD_OK) {
+                return common_opt_exit(cm);
+            }
+            break;
         case 't': {
             char *end;
 
@@ -474,7 +491,7 @@ int recctl_checkpoint_main(int argc, char **argv)
         }
         case 'h':
             printf(
-                "usage: recctl checkpoint DIR [--state SDIR] [--timeout S]\n"
+                "usage: recctl checkpoint DIR [--state SDIR | -c RECD_CONF] [--timeout S]\n"
                 "Takes a consistent RocksDB checkpoint of recd's state (and its input offsets)\n"
                 "into DIR, which must not exist. Works while recd runs (it takes the checkpoint\n"
                 "between two batches). Restore: stop recd, move DIR to state.dir, start recd.\n");
@@ -483,10 +500,13 @@ int recctl_checkpoint_main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "usage: recctl checkpoint DIR [--state SDIR]\n");
+        fprintf(stderr, "usage: recctl checkpoint DIR [--state SDIR | -c RECD_CONF]\n");
         return 64;
     }
     dst = argv[optind];
+    if (!sdir) {
+        sdir = cm->state_dir ? cm->state_dir : DEFAULT_STATE_DIR;
+    }
     if (dst[0] != '/') {
         if (getcwd(absdst, sizeof(absdst) - 1) == NULL) {
             return 1;
@@ -614,29 +634,38 @@ static int http_get(const char *hostport, const char *path, char **out)
     return status;
 }
 
-int recctl_status_main(int argc, char **argv)
+int recctl_status_main(struct common *cm, int argc, char **argv)
 {
     static const struct option lo[] = { { "metrics", required_argument, NULL, 'm' },
+                                        { "config", required_argument, NULL, 'c' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
-    const char *addr = "127.0.0.1:9464";
+    const char *addr = NULL;
     char *ready = NULL, *metrics = NULL, *line, *save = NULL;
     int c, rs, ms;
     double lag = 0, consumed = 0, dead = 0;
 
     optind = 0;
-    while ((c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:c:h", lo, NULL)) != -1) {
         switch (c) {
         case 'm': addr = optarg; break;
+        case 'c':
+            if (common_config(cm, "status", optarg) != RECD_OK) {
+                return common_opt_exit(cm);
+            }
+            break;
         case 'h':
             printf(
-                "usage: recctl status [--metrics HOST:PORT]\n"
-                "Asks a running recd (its metrics.listen address, default 127.0.0.1:9464) whether\n"
+                "usage: recctl status [--metrics HOST:PORT] [-c RECD_CONF]\n"
+                "Asks a running recd (its metrics.listen address: -c's, else 127.0.0.1:9464) whether\n"
                 "it is ready, and prints its consumer lag per partition, records consumed and\n"
                 "dead-lettered. Exit 0 when ready, 1 when not ready, 2 when unreachable.\n");
             return 0;
         default: return 64;
         }
+    }
+    if (!addr) {
+        addr = cm->metrics_listen ? cm->metrics_listen : "127.0.0.1:9464";
     }
     {
         char host[128], perr[512];

@@ -17,7 +17,11 @@ const char USAGE_TAIL[] =
     "JSON object per record:\n"
     "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"headers\":{...},\n"
     "   \"value\":{...}|null}\n"
-    "value holds the decoded fields (null = tombstone). A value that fails to decode is printed\n"
+    "value holds the decoded fields (null = tombstone). Input records are decoded as recd\n"
+    "decodes them: with -c RECD_CONF its input.format, writer schemas and confluent_ids\n"
+    "(a Confluent-framed record needs its id there, as in recd), else as plain Avro with the\n"
+    "compiled-in schemas (a Confluent-framed record then fails with unknown_schema_id: give\n"
+    "-c). A value that fails to decode is printed\n"
     "as \"error\":\"<class>: <detail>\" with \"value_base64\". For the DLQ (--kind dlq) and\n"
     "--kind raw the value is printed as \"value_base64\". Keys and header values that are not\n"
     "UTF-8 get U+FFFD replacements.\n"
@@ -229,7 +233,6 @@ int cmd_tail(struct common *c, int argc, char **argv)
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
     struct recd_codec *codec = NULL;
-    struct recd_codec_conf cc;
     struct recd_arena *arena = NULL;
     int64_t printed = 0;
     int n_parts;
@@ -239,7 +242,7 @@ int cmd_tail(struct common *c, int argc, char **argv)
     while ((opt = GETOPT(argc, argv, COMMON_SHORT, lo)) != -1) {
         int h = common_opt(c, "tail", opt, optarg);
         if (h < 0) {
-            return RECD_EXIT_USAGE;
+            return common_opt_exit(c);
         }
         if (h > 0) {
             continue;
@@ -287,9 +290,7 @@ int cmd_tail(struct common *c, int argc, char **argv)
         return RECD_EXIT_USAGE;
     }
 
-    memset(&cc, 0, sizeof cc);
-    cc.format = RECD_WIRE_AUTO;
-    if (recd_codec_new(&cc, &codec, err, sizeof err) != RECD_OK) {
+    if (common_codec(c, &codec, err, sizeof err) != RECD_OK) {
         fprintf(stderr, "recctl tail: %s\n", err);
         return RECD_EXIT_SOFTWARE;
     }
