@@ -69,9 +69,12 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
 int recd_codec_encode_event(struct recd_codec *c, const struct recd_event *ev, int32_t confluent_id,
                             struct recd_buf *out, char *errstr, size_t errlen);
 
-/* Encode / decode a Recommendations record (plain Avro, reader schema). */
-int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r, struct recd_buf *out,
-                           char *errstr, size_t errlen);
+/* Encode / decode a Recommendations record (schemas/recommendations.avsc). Encoding:
+ * confluent_id < 0 plain Avro, otherwise Confluent framing with that id (output.confluent_id).
+ * Decoding takes either: a value starting with 0x00 is Confluent-framed (a plain record starts
+ * with the length of user_id, never empty), its id not checked (the schema is recd's own). */
+int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r, int32_t confluent_id,
+                           struct recd_buf *out, char *errstr, size_t errlen);
 int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
                            struct recd_arena *arena, struct recd_recs *r, char *errstr,
                            size_t errlen);

@@ -716,6 +716,16 @@ int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
         return recd_seterr(errstr, errlen, RECD_EDECODE,
                            "too_large: value of %zu bytes exceeds %u bytes", len, CODEC_MAX_VALUE);
     }
+    if (((const uint8_t *)val)[0] == 0) {
+        /* Confluent framing (output.confluent_id): a plain record starts with the zigzag
+         * length of user_id, which is never empty */
+        if (len < CONFLUENT_HDR) {
+            return recd_seterr(errstr, errlen, RECD_EDECODE,
+                               "framing: %zu-byte value is shorter than the Confluent header", len);
+        }
+        val = (const uint8_t *)val + CONFLUENT_HDR;
+        len -= CONFLUENT_HDR;
+    }
     rc = decode_body(c, c->recs, val, len, errstr, errlen);
     if (rc != RECD_OK) {
         goto cleanup;

@@ -322,8 +322,8 @@ int recd_codec_encode_event(struct recd_codec *c, const struct recd_event *ev, i
     return r;
 }
 
-int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r, struct recd_buf *out,
-                           char *errstr, size_t errlen)
+int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r, int32_t confluent_id,
+                           struct recd_buf *out, char *errstr, size_t errlen)
 {
     struct enc e = { errstr, errlen, NULL };
     avro_value_t *rec;
@@ -338,7 +338,7 @@ int recd_codec_encode_recs(struct recd_codec *c, const struct recd_recs *r, stru
                          "encode recommendations: missing or bad field %s",
                          e.field != NULL ? e.field : "?");
     } else {
-        rc = write_value(c, rec, -1, out, errstr, errlen);
+        rc = write_value(c, rec, confluent_id, out, errstr, errlen);
     }
     avro_value_reset(rec);   /* encode_done: rec lets go of the borrowed strings */
     return rc;

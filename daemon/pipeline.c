@@ -1080,7 +1080,10 @@ static int publish_list(struct recd_pipeline *p, struct recd_recs *r, int64_t no
         r->model_version = p->model_version;
     }
     p->enc.len = 0;
-    rc = recd_codec_encode_recs(p->codec, r, &p->enc, errstr, errlen);
+    rc = recd_codec_encode_recs(p->codec, r,
+                                (int32_t)RECD_UNIT(p->conf, "output", struct recd_conf_output)
+                                    ->confluent_id,
+                                &p->enc, errstr, errlen);
     if (rc != RECD_OK) {
         return rc;
     }

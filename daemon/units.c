@@ -666,6 +666,19 @@ static const struct recd_conf_decl pipeline_decls[] = {
       NULL, NULL },
 };
 
+static const struct recd_conf_decl output_decls[] = {
+    { "confluent_id", RECD_CT_INT, "-1", -1, 2147483647, 0,
+      offsetof(struct recd_conf_output, confluent_id),
+      "Wire format of the published lists. -1: plain Avro (schemas/recommendations.avsc, shipped "
+      "in /usr/share/recd/schemas). An id >= 0: Confluent's wire format — 0x00, the id as 4 "
+      "bytes big-endian, then the same Avro body — for consumers that resolve schemas through "
+      "a registry: register schemas/recommendations.avsc under the recommendations topic's "
+      "value subject and give its id here. recd never contacts the registry. Lists stored "
+      "before a change keep their old framing if they are republished (after an unclean "
+      "stop); tombstones are null values either way.",
+      NULL, NULL },
+};
+
 #define UNIT(var, name, desc, decls, type) \
     const struct recd_conf_unit var = { name, desc, decls, RECD_ARRAY_SIZE(decls), sizeof(type) }
 UNIT(recd_unit_daemon, "daemon", "Process-wide settings: logging, model version, watchdog.",
@@ -680,6 +693,8 @@ UNIT(recd_unit_state, "state", "State store (RocksDB).", state_decls, struct rec
 UNIT(recd_unit_metrics, "metrics", "Metrics and health endpoints.", metrics_decls,
      struct recd_conf_metrics);
 UNIT(recd_unit_pipeline, "pipeline", "The operator chain.", pipeline_decls, struct pipeline_conf);
+UNIT(recd_unit_output, "output", "The published recommendations' wire format.", output_decls,
+     struct recd_conf_output);
 #undef UNIT
 
 #define MAX_UNITS 64
@@ -691,7 +706,8 @@ const struct recd_conf_unit *const *recd_units_all(size_t *n)
     if (n_all_units == 0) {
         static const struct recd_conf_unit *const core[] = {
             &recd_unit_daemon, &recd_unit_kafka, &recd_unit_topics,  &recd_unit_batch,
-            &recd_unit_input,  &recd_unit_state, &recd_unit_metrics, &recd_unit_pipeline
+            &recd_unit_input,  &recd_unit_state, &recd_unit_metrics, &recd_unit_pipeline,
+            &recd_unit_output
         };
         size_t i;
 

@@ -78,8 +78,13 @@ struct recd_conf_pipeline {
     int64_t expire_per_batch; /* most users expired per batch */
 };
 
+struct recd_conf_output {
+    int64_t confluent_id;     /* -1: plain Avro; else Confluent framing with this schema id */
+};
+
 extern const struct recd_conf_unit recd_unit_daemon, recd_unit_kafka, recd_unit_topics,
-    recd_unit_batch, recd_unit_input, recd_unit_state, recd_unit_metrics, recd_unit_pipeline;
+    recd_unit_batch, recd_unit_input, recd_unit_state, recd_unit_metrics, recd_unit_pipeline,
+    recd_unit_output;
 
 /* Every unit: core units, then each registered operator's unit. Static storage. */
 const struct recd_conf_unit *const *recd_units_all(size_t *n);

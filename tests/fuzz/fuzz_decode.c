@@ -605,7 +605,7 @@ static void fuzz_recs(const uint8_t *data, size_t size)
         str_check(r.items[k].because_item_id, 0, "recs because_item_id");
     }
     rtbuf.len = 0;
-    rc = recd_codec_encode_recs(codec[C_AUTO], &r, &rtbuf, err, sizeof(err));
+    rc = recd_codec_encode_recs(codec[C_AUTO], &r, -1, &rtbuf, err, sizeof(err));
     FUZZ_CHECK(rc == RECD_OK, "encoding decoded recommendations failed: %s", err);
     rc = recd_codec_decode_recs(codec[C_AUTO], rtbuf.data, rtbuf.len, arena, &back, err,
                                 sizeof(err));

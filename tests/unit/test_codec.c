@@ -505,7 +505,7 @@ static void test_recs_roundtrip(void **state)
     r.items = items;
     r.n_items = 3;
     recd_buf_init(&b);
-    assert_int_equal(recd_codec_encode_recs(c, &r, &b, err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_codec_encode_recs(c, &r, -1, &b, err, sizeof(err)), RECD_OK);
     assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)), RECD_OK);
     assert_string_equal(out.user_id, "u-5");
     assert_true(out.seq == r.seq);
@@ -524,10 +524,35 @@ static void test_recs_roundtrip(void **state)
         struct recd_buf b2;
 
         recd_buf_init(&b2);
-        assert_int_equal(recd_codec_encode_recs(c, &out, &b2, err, sizeof(err)), RECD_OK);
+        assert_int_equal(recd_codec_encode_recs(c, &out, -1, &b2, err, sizeof(err)), RECD_OK);
         assert_int_equal(b2.len, b.len);
         assert_memory_equal(b2.data, b.data, b.len);
         recd_buf_free(&b2);
+    }
+    /* output.confluent_id: 0x00, the id big-endian, then the same body; decoded back */
+    {
+        struct recd_buf bc;
+        static const uint8_t hdr[5] = { 0x00, 0x01, 0x02, 0x03, 0x04 };
+
+        recd_buf_init(&bc);
+        assert_int_equal(recd_codec_encode_recs(c, &r, 0x01020304, &bc, err, sizeof(err)),
+                         RECD_OK);
+        assert_int_equal(bc.len, b.len + 5);
+        assert_memory_equal(bc.data, hdr, 5);
+        assert_memory_equal(bc.data + 5, b.data, b.len);
+        assert_int_equal(recd_codec_decode_recs(c, bc.data, bc.len, a, &out, err, sizeof(err)),
+                         RECD_OK);
+        assert_string_equal(out.user_id, "u-5");
+        assert_true(out.seq == r.seq);
+        assert_int_equal(out.n_items, 3);
+        assert_string_equal(out.items[2].item_id, items[2].item_id);
+        /* a header alone, or a cut one, is a framing error */
+        assert_int_equal(recd_codec_decode_recs(c, bc.data, 3, a, &out, err, sizeof(err)),
+                         RECD_EDECODE);
+        assert_non_null(strstr(err, "framing"));
+        assert_int_equal(recd_codec_decode_recs(c, bc.data, 5, a, &out, err, sizeof(err)),
+                         RECD_EDECODE);
+        recd_buf_free(&bc);
     }
     /* the encoder lends the caller's strings to avro-c (no copies): nothing of them may be
      * used after the call. Encode from heap copies, free them, encode another list (under
@@ -551,7 +576,7 @@ static void test_recs_roundtrip(void **state)
         h.trigger_event_id = s[2];
         h.items = hi;
         recd_buf_init(&b3);
-        assert_int_equal(recd_codec_encode_recs(c, &h, &b3, err, sizeof(err)), RECD_OK);
+        assert_int_equal(recd_codec_encode_recs(c, &h, -1, &b3, err, sizeof(err)), RECD_OK);
         for (k = 0; k < 7; k++) {
             memset(s[k], '#', strlen(s[k]));
             free(s[k]);
@@ -559,7 +584,7 @@ static void test_recs_roundtrip(void **state)
         assert_int_equal(b3.len, b.len);
         assert_memory_equal(b3.data, b.data, b.len);
         b3.len = 0;
-        assert_int_equal(recd_codec_encode_recs(c, &r, &b3, err, sizeof(err)), RECD_OK);
+        assert_int_equal(recd_codec_encode_recs(c, &r, -1, &b3, err, sizeof(err)), RECD_OK);
         assert_memory_equal(b3.data, b.data, b.len);
         recd_buf_free(&b3);
     }
@@ -568,7 +593,7 @@ static void test_recs_roundtrip(void **state)
     r.items = NULL;
     r.n_items = 0;
     b.len = 0;
-    assert_int_equal(recd_codec_encode_recs(c, &r, &b, err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_codec_encode_recs(c, &r, -1, &b, err, sizeof(err)), RECD_OK);
     assert_int_equal(recd_codec_decode_recs(c, b.data, b.len, a, &out, err, sizeof(err)), RECD_OK);
     assert_null(out.trigger_event_id);
     assert_int_equal(out.n_items, 0);
@@ -1245,7 +1270,7 @@ static void test_truncated_records(void **state)
         }
     }
     recd_buf_init(&b);
-    assert_int_equal(recd_codec_encode_recs(c, &r, &b, err, sizeof(err)), RECD_OK);
+    assert_int_equal(recd_codec_encode_recs(c, &r, -1, &b, err, sizeof(err)), RECD_OK);
     for (cut = 1; cut < b.len; cut++) {
         assert_int_equal(recd_codec_decode_recs(c, b.data, cut, a, &rout, err, sizeof(err)),
                          RECD_EDECODE);

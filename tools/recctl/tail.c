@@ -17,7 +17,8 @@ const char USAGE_TAIL[] =
     "JSON object per record:\n"
     "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"headers\":{...},\n"
     "   \"value\":{...}|null}\n"
-    "value holds the decoded fields (null = tombstone). Input records are decoded as recd\n"
+    "value holds the decoded fields (null = tombstone); a Confluent-framed list (recd's\n"
+    "output.confluent_id) also has \"schema_id\". Input records are decoded as recd\n"
     "decodes them: with -c RECD_CONF its input.format, writer schemas and confluent_ids\n"
     "(a Confluent-framed record needs its id there, as in recd), else as plain Avro with the\n"
     "compiled-in schemas (a Confluent-framed record then fails with unknown_schema_id: give\n"
@@ -104,6 +105,13 @@ static int print_record(const rd_kafka_message_t *m, int kind, struct recd_codec
             json_object_set_new(o, "value", json_null());
         } else if (recd_codec_decode_recs(codec, m->payload, m->len, arena, &r, err, sizeof err) ==
                    RECD_OK) {
+            const uint8_t *v = m->payload;
+            if (m->len >= 5 && v[0] == 0) {   /* Confluent-framed (output.confluent_id) */
+                json_object_set_new(o, "schema_id",
+                                    json_integer((json_int_t)((uint32_t)v[1] << 24 |
+                                                              (uint32_t)v[2] << 16 |
+                                                              (uint32_t)v[3] << 8 | v[4])));
+            }
             json_object_set_new(o, "value", recs_to_json(&r));
         } else {
             json_object_set_new(o, "error", jstr(err));
