@@ -738,6 +738,12 @@ int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
         (rc = get_field(&o, RF_ITEMS, &arr)) != RECD_OK) {
         goto cleanup;
     }
+    if (r->user_id[0] == '\0') {
+        /* recd never publishes one, and a plain record with one would start with 0x00, the
+         * Confluent magic byte: refused, so that the framing is never ambiguous */
+        rc = recd_seterr(errstr, errlen, RECD_EDECODE, "avro: empty user_id");
+        goto cleanup;
+    }
     if (avro_value_get_size(&arr, &cnt) != 0) {
         rc = out_avro_err(&o, "items");
         goto cleanup;

@@ -611,6 +611,14 @@ static void fuzz_recs(const uint8_t *data, size_t size)
                                 sizeof(err));
     FUZZ_CHECK(rc == RECD_OK, "decoding re-encoded recommendations failed: %s", err);
     recs_equal(&r, &back);
+    /* the same list Confluent-framed (output.confluent_id) decodes to the same fields */
+    rtbuf.len = 0;
+    rc = recd_codec_encode_recs(codec[C_AUTO], &r, 7, &rtbuf, err, sizeof(err));
+    FUZZ_CHECK(rc == RECD_OK, "encoding framed recommendations failed: %s", err);
+    rc = recd_codec_decode_recs(codec[C_AUTO], rtbuf.data, rtbuf.len, arena, &back, err,
+                                sizeof(err));
+    FUZZ_CHECK(rc == RECD_OK, "decoding framed recommendations failed: %s", err);
+    recs_equal(&r, &back);
 }
 
 /* ---- the target ----------------------------------------------------------------------------- */

@@ -552,6 +552,22 @@ static void test_recs_roundtrip(void **state)
         assert_non_null(strstr(err, "framing"));
         assert_int_equal(recd_codec_decode_recs(c, bc.data, 5, a, &out, err, sizeof(err)),
                          RECD_EDECODE);
+        /* an empty user_id (plain: first byte 0x00, the magic byte) is refused in both */
+        {
+            struct recd_recs e = r;
+
+            e.user_id = "";
+            bc.len = 0;
+            assert_int_equal(recd_codec_encode_recs(c, &e, -1, &bc, err, sizeof(err)), RECD_OK);
+            assert_int_equal(bc.data[0], 0);
+            assert_int_equal(recd_codec_decode_recs(c, bc.data, bc.len, a, &out, err, sizeof(err)),
+                             RECD_EDECODE);
+            bc.len = 0;
+            assert_int_equal(recd_codec_encode_recs(c, &e, 3, &bc, err, sizeof(err)), RECD_OK);
+            assert_int_equal(recd_codec_decode_recs(c, bc.data, bc.len, a, &out, err, sizeof(err)),
+                             RECD_EDECODE);
+            assert_string_equal(err, "avro: empty user_id");
+        }
         recd_buf_free(&bc);
     }
     /* the encoder lends the caller's strings to avro-c (no copies): nothing of them may be
