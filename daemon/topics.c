@@ -114,9 +114,8 @@ out:
     return rc;
 }
 
-/* The cleanup.policy of topic into policy (""), RECD_OK, or RECD_EKAFKA with why. */
-static int cleanup_policy(rd_kafka_t *rk, const char *topic, int timeout_ms, char *policy,
-                          size_t plen, char *why, size_t whylen)
+int recd_topics_cleanup_policy(rd_kafka_t *rk, const char *topic, int timeout_ms, char *policy,
+                               size_t plen, char *why, size_t whylen)
 {
     rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
     struct admin a = { rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS),
@@ -233,8 +232,8 @@ int recd_topics_prepare(rd_kafka_t *rk, const struct recd_topics_spec *t, int ti
     if (!t->check_policy) {
         goto out;
     }
-    if (cleanup_policy(rk, t->output, timeout_ms, policy, sizeof(policy), err, sizeof(err)) !=
-        RECD_OK) {
+    if (recd_topics_cleanup_policy(rk, t->output, timeout_ms, policy, sizeof(policy), err,
+                                   sizeof(err)) != RECD_OK) {
         /* a broker (or mock) that cannot describe configurations: nothing known is wrong */
         RLOG_WARN(RECD_LOG_KAFKA, "cannot verify that %s is compacted: %s", t->output, err);
         goto out;

@@ -33,4 +33,9 @@ int recd_topics_probe(rd_kafka_t *rk, const struct recd_topics_spec *t, int time
 int recd_topics_prepare(rd_kafka_t *rk, const struct recd_topics_spec *t, int timeout_ms,
                         char *why, size_t whylen);
 
+/* The cleanup.policy of an existing topic into policy ("" when the brokers do not say): RECD_OK,
+ * or RECD_EKAFKA with why (unreachable, no such topic, DescribeConfigs not served). */
+int recd_topics_cleanup_policy(rd_kafka_t *rk, const char *topic, int timeout_ms, char *policy,
+                               size_t plen, char *why, size_t whylen);
+
 #endif

@@ -71,6 +71,14 @@ pass "a missing recommendations topic is created compacted with the clicks topic
 echo '{"event_id":"e1","user_id":"x","item_id":"i1","ts":1700000000000,"kind":"VIEW"}' |
     "$RECCTL_BIN" -b "$B" produce --kind click --topic recs.two >/dev/null
 [ "$(policy recs.two)" = "cleanup.policy=delete" ] || fail "recs.two setup: $(policy recs.two)"
+# recctl topics create reports it (exit 1, with the fix) instead of "exists"
+rc=0; "$RECCTL_BIN" -b "$B" --topic-recommendations recs.two topics create > "$T/tc.out" 2> "$T/tc.err" || rc=$?
+[ $rc -eq 1 ] || fail "topics create on a delete-policy recommendations topic exited $rc"
+grep -q '^exists  recs.two (cleanup.policy=delete, NOT compacted)$' "$T/tc.out" || fail "topics create: $(cat "$T/tc.out")"
+grep -q 'recs.two exists with cleanup.policy=delete but must be compacted.*--add-config cleanup.policy=compact' "$T/tc.err" ||
+    fail "topics create: no fix named: $(cat "$T/tc.err")"
+grep -q '^exists  shop.items (cleanup.policy=compact)$' "$T/tc.out" || fail "topics create: items: $(cat "$T/tc.out")"
+pass "recctl topics create: an existing delete-policy recommendations topic is reported with its fix (exit 1)"
 conf two 'topics = { recommendations = "recs.two"; };'
 start_recd "$T/two.conf" "$T/two.log"
 wait_readyz "$T/two.log" '^503 .*recs.two has cleanup.policy=delete, not compact' 30
@@ -80,6 +88,9 @@ sleep 2
 grep -q 'ready: state open' "$T/two.log" && fail "recd became ready with a delete-policy output topic"
 "$RECCTL_BIN" metadata -b "$B" >/dev/null
 KCONF --entity-name recs.two --alter --add-config cleanup.policy=compact >/dev/null
+"$RECCTL_BIN" -b "$B" --topic-recommendations recs.two topics create > "$T/tc.out" 2>&1 ||
+    fail "topics create after the fix: $(cat "$T/tc.out")"
+grep -q '^exists  recs.two (cleanup.policy=compact)$' "$T/tc.out" || fail "topics create after the fix: $(cat "$T/tc.out")"
 wait_readyz "$T/two.log" '^200 ready' 40
 grep -q 'recs.two is compacted now: starting' "$T/two.log" || fail "no 'compacted now' line"
 n=0

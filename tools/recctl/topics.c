@@ -4,19 +4,55 @@
 #include <string.h>
 
 #include "recctl.h"
+#include "topics.h"
 
 const char USAGE_TOPICS[] =
     "usage: recctl topics create [--partitions N] [--replication-factor N] [--timeout-ms MS]\n"
     "\n"
     "Creates all of recd's topics (the seven topic names, with the --topic-* overrides):\n"
     "shop.items and shop.recommendations with cleanup.policy=compact, the others with the\n"
-    "broker's defaults. Existing topics are left as they are (not an error).\n"
+    "broker's defaults. Existing topics are left as they are; an existing items or\n"
+    "recommendations topic that is not compacted is reported with the command that fixes it,\n"
+    "and the exit status is 1.\n"
     "  --partitions N           partitions per topic (default 4)\n"
     "  --replication-factor N   (default -1: the broker's default)\n"
     "  --timeout-ms MS          (default 30000)\n"
     "\n";
 
 /* ---- topics create --------------------------------------------------------------------------- */
+/* An existing topic: the items and recommendations topics must be compacted (recd refuses to
+ * start on a recommendations topic that is not; an items topic that is not loses the
+ * catalogue to retention). Prints the finding; RECD_OK unless such a topic is not compacted. */
+static int check_existing(rd_kafka_t *rk, const struct common *c, const char *name, int timeout)
+{
+    char policy[128], why[512];
+
+    if (strcmp(name, c->topic[T_ITEMS]) != 0 && strcmp(name, c->topic[T_RECS]) != 0) {
+        printf("exists  %s\n", name);
+        return RECD_OK;
+    }
+    if (recd_topics_cleanup_policy(rk, name, timeout, policy, sizeof policy, why, sizeof why) !=
+        RECD_OK) {
+        printf("exists  %s (cleanup.policy not checked: %s)\n", name, why);
+        return RECD_OK;
+    }
+    if (strstr(policy, "compact") != NULL) {
+        printf("exists  %s (cleanup.policy=%s)\n", name, policy);
+        return RECD_OK;
+    }
+    printf("exists  %s (cleanup.policy=%s, NOT compacted)\n", name, policy[0] ? policy : "?");
+    fprintf(stderr,
+            "recctl topics: %s exists with cleanup.policy=%s but must be compacted (%s); fix: "
+            "kafka-configs.sh --bootstrap-server %s --alter --entity-type topics --entity-name "
+            "%s --add-config cleanup.policy=compact\n",
+            name, policy[0] ? policy : "?",
+            strcmp(name, c->topic[T_RECS]) == 0
+                ? "recd does not start on it, and retention would drop idle users' lists"
+                : "retention would drop items from the catalogue recd reads at every start",
+            c->brokers, name);
+    return RECD_EKAFKA;
+}
+
 int cmd_topics(struct common *c, int argc, char **argv)
 {
     static const struct option lo[] = { COMMON_LONG,
@@ -131,7 +167,9 @@ int cmd_topics(struct common *c, int argc, char **argv)
             if (te == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 printf("created %s (%lld partitions)\n", name, partitions);
             } else if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-                printf("exists  %s\n", name);
+                if (check_existing(rk, c, name, (int)timeout) != RECD_OK) {
+                    exit_code = RECD_EXIT_FAILURE;
+                }
             } else {
                 const char *es = rd_kafka_topic_result_error_string(tr[i]);
                 fprintf(stderr, "recctl topics: %s: %s\n", name, es ? es : rd_kafka_err2str(te));
