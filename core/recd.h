@@ -58,5 +58,8 @@ char *recd_strndup(const char *s, size_t n);
  * (determinism), only for metrics, logs and the generated_ts of published records. */
 int64_t recd_now_mono_ns(void);
 int64_t recd_now_wall_ms(void);
+/* Remove a file or a directory tree (symbolic links are removed, not followed). RECD_OK, also
+ * when path does not exist; RECD_EIO with errno set when something could not be removed. */
+int recd_rmtree(const char *path);
 
 #endif /* RECD_H */

@@ -4,6 +4,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,22 @@ int64_t recd_now_mono_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int rmtree_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int recd_rmtree(const char *path)
+{
+    if (nftw(path, rmtree_cb, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+        return RECD_EIO;
+    }
+    return RECD_OK;
 }
 
 int64_t recd_now_wall_ms(void)

@@ -27,6 +27,7 @@
  *            a second SIGTERM/SIGINT exits at once (state stays consistent: it is only
  *            ever changed by whole-batch atomic commits)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -2003,6 +2004,33 @@ static void do_reload(struct daemon *d)
     sd_notify(0, "READY=1\nSTATUS=processing");
 }
 
+/* Checkpoints a recctl staged in the state directory and never took away (it was
+ * interrupted): they would keep the data of users forgotten since. */
+static void remove_staged_checkpoints(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+
+    if (dh == NULL) {
+        return;
+    }
+    while ((e = readdir(dh)) != NULL) {
+        if (strncmp(e->d_name, RECD_CHECKPOINT_STAGING ".", sizeof(RECD_CHECKPOINT_STAGING)) !=
+            0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (recd_rmtree(path) == RECD_OK) {
+            RLOG_NOTICE(RECD_LOG_STATE, "removed %s, a checkpoint recctl did not take away", path);
+        } else {
+            RLOG_WARN(RECD_LOG_STATE, "cannot remove %s (an abandoned checkpoint): %s", path,
+                      strerror(errno));
+        }
+    }
+    closedir(dh);
+}
+
 /* recctl checkpoint: DIR in <state>/checkpoint.request, answer in <state>/checkpoint.done */
 static void do_checkpoint(struct daemon *d)
 {
@@ -2716,6 +2744,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         code = rc == RECD_ECONFIG ? RECD_EXIT_CONFIG : RECD_EXIT_FAILURE;
         goto out;
     }
+    remove_staged_checkpoints(sc->dir);
     rc = recd_config_codec(conf, &cc, &d->ids, err, sizeof(err));
     if (rc == RECD_OK) {
         rc = recd_codec_new(&cc, &d->codec, err, sizeof(err));

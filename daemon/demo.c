@@ -28,14 +28,6 @@ static const char *const demo_topics[] = {
     "shop.user-deletions", "shop.recommendations", "recd.dlq"
 };
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static const char *topic_for(int kind)
 {
     return demo_topics[kind];   /* kinds 0..4 map to the first five topics */
@@ -268,6 +260,6 @@ out:
     }
     recd_codec_destroy(codec);
     recd_strmap_destroy(titles);
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    (void)recd_rmtree(dir);
     return code;
 }

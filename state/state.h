@@ -152,6 +152,11 @@ int recd_state_offsets(struct recd_state *st,
 int recd_state_blob_path(const struct recd_state *st, const char *name, char *out, size_t len);
 int recd_state_blob_dir_make(const struct recd_state *st, char *errstr, size_t errlen);
 int recd_state_checkpoint(struct recd_state *st, const char *dir, char *errstr, size_t errlen);
+/* recctl checkpoint of a running recd: recd writes the checkpoint into
+ * <dir>/RECD_CHECKPOINT_STAGING.<recctl's pid> (inside the directory it may write under its
+ * unit's sandbox; hard links), recctl moves or copies it to its destination and removes it.
+ * recd removes any left behind (an interrupted recctl) at start: it holds user data. */
+#define RECD_CHECKPOINT_STAGING "checkpoint.staging"
 /* Approximate bytes on disk (SST + WAL). */
 int64_t recd_state_size_bytes(struct recd_state *st);
 

@@ -27,7 +27,8 @@ for _ in $(seq 1 300); do [ "$(consumed)" -ge $N ] && break; sleep 0.2; done
 "$RECCTL_BIN" checkpoint "$T/ckpt" --state "$T/state/nested/dir" --timeout 30 > "$T/ckpt.log" 2>&1 \
     || fail "recctl checkpoint: $(cat "$T/ckpt.log")"
 [ -f "$T/ckpt/CURRENT" ] || fail "checkpoint has no CURRENT file"
-grep -q "checkpoint written to $T/ckpt" "$T/first.log" || fail "recd did not log the checkpoint"
+grep -q "checkpoint written to $T/state/nested/dir/checkpoint.staging.[0-9]*$" "$T/first.log" || fail "recd did not log the staged checkpoint"
+ls -d "$T"/state/nested/dir/checkpoint.staging.* 2>/dev/null && fail "a staged checkpoint was left behind"
 pass "recctl checkpoint while running: $(cat "$T/ckpt.log")"
 kill -TERM "$RECD_PID"; wait "$RECD_PID" || fail "first recd did not exit 0 on SIGTERM"
 [ "$(digest "$T/ckpt")" = "$(digest "$T/state/nested/dir")" ] || fail "checkpoint digest differs from the state"

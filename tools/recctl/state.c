@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -454,6 +455,101 @@ static long running_pid(const char *sdir)
     return pid;
 }
 
+/* ---- moving a staged checkpoint to its destination ------------------------------------------ */
+/* nftw has no user pointer: the copy in progress */
+static struct {
+    const char *src, *dst;
+    size_t src_len;
+    int as_root;
+    char err[8400];   /* two paths and a reason */
+} g_copy;
+
+static int copy_file(const char *from, const char *to, const struct stat *sb)
+{
+    char buf[1 << 16];
+    ssize_t n;
+    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+
+    if (in < 0 ||
+        (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, sb->st_mode & 07777)) < 0) {
+        goto done;
+    }
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = write(out, buf + w, (size_t)(n - w));
+            if (k < 0) {
+                goto done;
+            }
+            w += k;
+        }
+    }
+    if (n < 0 || fsync(out) != 0 || (g_copy.as_root && fchown(out, sb->st_uid, sb->st_gid))) {
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0) {
+        snprintf(g_copy.err, sizeof g_copy.err, "copying %s to %s: %s", from, to, strerror(errno));
+    }
+    if (in >= 0) {
+        close(in);
+    }
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        snprintf(g_copy.err, sizeof g_copy.err, "writing %s: %s", to, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+static int copy_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    char to[4096];
+
+    (void)ftw;
+    if ((size_t)snprintf(to, sizeof to, "%s%s", g_copy.dst, p + g_copy.src_len) >= sizeof to) {
+        snprintf(g_copy.err, sizeof g_copy.err, "%s: path too long", g_copy.dst);
+        return -1;
+    }
+    if (flag == FTW_D) {
+        if (mkdir(to, sb->st_mode & 07777) != 0 ||
+            (g_copy.as_root && chown(to, sb->st_uid, sb->st_gid) != 0)) {
+            snprintf(g_copy.err, sizeof g_copy.err, "creating %s: %s", to, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (flag == FTW_F) {
+        return copy_file(p, to, sb);
+    }
+    snprintf(g_copy.err, sizeof g_copy.err, "%s: not a file or directory", p);
+    return -1;
+}
+
+/* Move the staged checkpoint to dst: a rename on the same filesystem, else a copy (modes kept,
+ * and owners when run as root) and the removal of the staged one. RECD_OK or err printed. */
+static int take_checkpoint(const char *staged, const char *dst)
+{
+    if (rename(staged, dst) == 0) {
+        return RECD_OK;
+    }
+    if (errno != EXDEV) {
+        fprintf(stderr, "recctl: moving the checkpoint %s to %s: %s\n", staged, dst,
+                strerror(errno));
+        return RECD_EIO;
+    }
+    g_copy.src = staged;
+    g_copy.src_len = strlen(staged);
+    g_copy.dst = dst;
+    g_copy.as_root = geteuid() == 0;
+    g_copy.err[0] = '\0';
+    if (nftw(staged, copy_cb, 16, FTW_PHYS) != 0) {
+        fprintf(stderr, "recctl: %s\n", g_copy.err[0] ? g_copy.err : strerror(errno));
+        (void)recd_rmtree(dst);
+        return RECD_EIO;
+    }
+    return RECD_OK;
+}
+
 int recctl_checkpoint_main(struct common *cm, int argc, char **argv)
 {
     static const struct option lo[] = { { "state", required_argument, NULL, 's' },
@@ -462,7 +558,7 @@ int recctl_checkpoint_main(struct common *cm, int argc, char **argv)
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
     const char *sdir = NULL, *dst;
-    char path[4096], done[4096], err[512], absdst[4096];
+    char path[4096], done[4096], err[512], absdst[4096], staged[4096];
     long pid, timeout_s = 60;
     int c;
 
@@ -536,13 +632,26 @@ int recctl_checkpoint_main(struct common *cm, int argc, char **argv)
         printf("checkpoint written to %s\n", dst);
         return 0;
     }
+    /* The running recd writes the checkpoint inside its state directory (the one place its
+     * unit lets it write; hard links), and recctl moves it to dst. */
+    {
+        struct stat sb;
+
+        if (stat(dst, &sb) == 0 || errno != ENOENT) {
+            fprintf(stderr, "recctl: %s: %s\n", dst,
+                    errno == ENOENT ? "already exists" : strerror(errno));
+            return 1;
+        }
+    }
+    snprintf(staged, sizeof(staged), "%s/%s.%ld", sdir, RECD_CHECKPOINT_STAGING, (long)getpid());
+    (void)recd_rmtree(staged);
     snprintf(path, sizeof(path), "%s/checkpoint.request", sdir);
     snprintf(done, sizeof(done), "%s/checkpoint.done", sdir);
     unlink(done);
     {
         FILE *f = fopen(path, "w");
 
-        if (f == NULL || fprintf(f, "%s\n", dst) < 0 || fclose(f) != 0) {
+        if (f == NULL || fprintf(f, "%s\n", staged) < 0 || fclose(f) != 0) {
             fprintf(stderr, "recctl: cannot write %s: %s\n", path, strerror(errno));
             return 1;
         }
@@ -562,12 +671,18 @@ int recctl_checkpoint_main(struct common *cm, int argc, char **argv)
             }
             fclose(f);
             unlink(done);
-            if (strncmp(line, "ok", 2) == 0) {
-                printf("checkpoint written to %s\n", dst);
-                return 0;
+            if (strncmp(line, "ok", 2) != 0) {
+                fprintf(stderr, "recctl: recd could not checkpoint: %s", line);
+                (void)recd_rmtree(staged);
+                return 1;
             }
-            fprintf(stderr, "recctl: recd could not checkpoint: %s", line);
-            return 1;
+            c = take_checkpoint(staged, dst);
+            (void)recd_rmtree(staged);
+            if (c != RECD_OK) {
+                return 1;
+            }
+            printf("checkpoint written to %s\n", dst);
+            return 0;
         }
         struct timespec ts = { 0, 100000000 };
 
