@@ -2308,6 +2308,33 @@ static void probe_topics(struct daemon *d)
     }
 }
 
+/* Create a consumer handle from conf (taken: destroyed on failure, owned by *out on success)
+ * with d as its opaque, librdkafka statistics every kafka.stats_interval_ms when `stats`
+ * (the consumer-lag metrics; one handle per process), and its events on the consumer queue. */
+static int new_consumer(struct daemon *d, rd_kafka_conf_t *conf, int stats, const char *what,
+                        rd_kafka_t **out, char *errstr, size_t errlen)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    char err[512];
+
+    rd_kafka_conf_set_opaque(conf, d);
+    if (stats && kc->stats_interval_ms > 0) {
+        snprintf(err, sizeof(err), "%lld", (long long)kc->stats_interval_ms);
+        if (rd_kafka_conf_set(conf, "statistics.interval.ms", err, err, sizeof(err))) {
+            rd_kafka_conf_destroy(conf);
+            return recd_seterr(errstr, errlen, RECD_ECONFIG, "%s: %s", what, err);
+        }
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    }
+    *out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (*out == NULL) {
+        rd_kafka_conf_destroy(conf);
+        return recd_seterr(errstr, errlen, RECD_EKAFKA, "%s: %s", what, err);
+    }
+    rd_kafka_poll_set_consumer(*out);
+    return RECD_OK;
+}
+
 static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
@@ -2380,22 +2407,12 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(cc);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "consumer: %s", err);
     }
-    rd_kafka_conf_set_opaque(cc, d);
     rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
-    if (kc->stats_interval_ms > 0 && !d->repl) {
-        snprintf(err, sizeof(err), "%lld", (long long)kc->stats_interval_ms);
-        if (rd_kafka_conf_set(cc, "statistics.interval.ms", err, err, sizeof(err))) {
-            rd_kafka_conf_destroy(cc);
-            return recd_seterr(errstr, errlen, RECD_ECONFIG, "consumer: %s", err);
-        }
-        rd_kafka_conf_set_stats_cb(cc, stats_cb);
+    /* the lag metrics come from whichever handle fetches the events */
+    rc = new_consumer(d, cc, !d->repl, "consumer", &d->consumer, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
     }
-    d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
-    if (d->consumer == NULL) {
-        rd_kafka_conf_destroy(cc);
-        return recd_seterr(errstr, errlen, RECD_EKAFKA, "consumer: %s", err);
-    }
-    rd_kafka_poll_set_consumer(d->consumer);
 
     /* items reader: no group, assigns every partition itself */
     rc = recd_kafka_base_conf(d->conf, &ic, errstr, errlen);
@@ -2410,12 +2427,10 @@ static int setup_kafka(struct daemon *d, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(ic);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "items reader: %s", err);
     }
-    d->items = rd_kafka_new(RD_KAFKA_CONSUMER, ic, err, sizeof(err));
-    if (d->items == NULL) {
-        rd_kafka_conf_destroy(ic);
-        return recd_seterr(errstr, errlen, RECD_EKAFKA, "items reader: %s", err);
+    rc = new_consumer(d, ic, 0, "items reader", &d->items, errstr, errlen);
+    if (rc != RECD_OK) {
+        return rc;
     }
-    rd_kafka_poll_set_consumer(d->items);
 
     if (d->repl) {
         /* every partition of the event topics (events_assign); the group is joined once
@@ -2453,22 +2468,7 @@ static int setup_events_reader(struct daemon *d, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(ec);
         return recd_seterr(errstr, errlen, RECD_ECONFIG, "event reader: %s", err);
     }
-    rd_kafka_conf_set_opaque(ec, d);
-    if (kc->stats_interval_ms > 0) {
-        snprintf(err, sizeof(err), "%lld", (long long)kc->stats_interval_ms);
-        if (rd_kafka_conf_set(ec, "statistics.interval.ms", err, err, sizeof(err))) {
-            rd_kafka_conf_destroy(ec);
-            return recd_seterr(errstr, errlen, RECD_ECONFIG, "event reader: %s", err);
-        }
-        rd_kafka_conf_set_stats_cb(ec, stats_cb);
-    }
-    d->events = rd_kafka_new(RD_KAFKA_CONSUMER, ec, err, sizeof(err));
-    if (d->events == NULL) {
-        rd_kafka_conf_destroy(ec);
-        return recd_seterr(errstr, errlen, RECD_EKAFKA, "event reader: %s", err);
-    }
-    rd_kafka_poll_set_consumer(d->events);
-    return RECD_OK;
+    return new_consumer(d, ec, 1, "event reader", &d->events, errstr, errlen);
 }
 
 static void teardown(struct daemon *d)
