@@ -12,7 +12,7 @@ build_pkgs=(build-essential cmake pkg-config git python3
             librdkafka-dev libavro-dev libopenblas-dev librocksdb-dev libconfig-dev
             libsystemd-dev libmicrohttpd-dev libjansson-dev libxxhash-dev zlib1g-dev)
 test_pkgs=(libcmocka-dev valgrind clang libclang-rt-dev default-jre-headless maven curl lintian gnuplot-nox
-           python3-confluent-kafka python3-avro)   # gnuplot-nox: bench/soak's plot; python3-confluent-kafka + python3-avro: output_contract reads the topic as a downstream service; libclang-rt-dev: the sanitizer/libFuzzer runtimes (not pulled in without recommends); lintian: the package test
+           python3-confluent-kafka python3-avro prometheus python3-yaml)   # prometheus: promtool, for ops_service (exposition lint, alert-rule tests); gnuplot-nox: bench/soak's plot; python3-confluent-kafka + python3-avro: output_contract reads the topic as a downstream service; libclang-rt-dev: the sanitizer/libFuzzer runtimes (not pulled in without recommends); lintian: the package test
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi

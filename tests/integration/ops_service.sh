@@ -117,13 +117,16 @@ disk="$(awk '$1 == "recd_state_disk_bytes" {print $2}' "$T/metrics.txt")"
 pass "after the replay: process_* > 0, $dead dead letters counted, state on disk ${disk%.*} bytes"
 # with promtool (Debian: prometheus): its lint of the exposition (recd_online_reciprocal_rank_sum
 # keeps its established name), the shipped alerting rules, and those rules firing as intended
-if command -v promtool >/dev/null 2>&1 && python3 -c 'import yaml' 2>/dev/null; then
+# (both installed by scripts/install-deps.sh --test: prometheus, python3-yaml for Debian's python)
+command -v promtool >/dev/null 2>&1 && /usr/bin/python3 -c 'import yaml' 2>/dev/null ||
+    fail "promtool or python3-yaml missing (scripts/install-deps.sh --test installs them)"
+{
     promtool check metrics < "$T/metrics.txt" > "$T/promlint.txt" 2>&1 || true
     grep -v '^recd_online_reciprocal_rank_sum ' "$T/promlint.txt" | grep . && fail "promtool check metrics (above)"
     rules="$RECD_SOURCE_DIR/packaging/prometheus/recd-alerts.yml"
     promtool check rules "$rules" > "$T/promrules.txt" 2>&1 || fail "promtool check rules: $(cat "$T/promrules.txt")"
     # unit tests of the rules (annotations stripped: the tests look at when and with which labels)
-    python3 - "$rules" "$T/rules.yml" <<'PY'
+    /usr/bin/python3 - "$rules" "$T/rules.yml" <<'PY'
 import sys, yaml
 r = yaml.safe_load(open(sys.argv[1]))
 for g in r["groups"]:
@@ -189,9 +192,7 @@ tests:
 YML
     (cd "$T" && promtool test rules rules_test.yml) > "$T/promtest.txt" 2>&1 || fail "promtool test rules: $(cat "$T/promtest.txt")"
     pass "promtool: exposition lint clean, recd-alerts.yml valid, its alerts fire as intended"
-else
-    echo "promtool or python3-yaml not installed: exposition lint and alert-rule tests not run"
-fi
+}
 [ -n "$c2" ] && [ "${c2%.*}" -gt 0 ] || fail "consumed counter did not move ($c1 -> $c2)"
 for series in 'recd_records_decoded_total{topic="shop.clicks"}' 'recd_batches_total' \
               'recd_batch_duration_seconds_count' 'recd_build_info{' 'recd_records_dead_lettered_total{' \
