@@ -930,6 +930,7 @@ static int expire_users(struct recd_pipeline *p, char *errstr, size_t errlen)
             rc = expire_user(p, user);
         }
     }
+    p->stats.expiry_skipped += recd_state_iter_skipped(it);
     recd_state_iter_destroy(it);
     recd_buf_free(&from);
     recd_buf_free(&to);

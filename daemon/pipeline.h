@@ -102,6 +102,7 @@ struct recd_pipeline_stats {
     uint64_t batches, records, events, dead_lettered, published, tombstones;
     uint64_t silent_events; /* applied, published by another instance (kafka.learn_from) */
     uint64_t republished;   /* lists published again at a handover (recd_pipeline_republish) */
+    uint64_t expiry_skipped; /* delete tombstones the user-expiry sweeps stepped over */
 };
 /* Scale-out: owns_user(ctx, user) says whether this instance publishes the user's lists, for
  * output that no event carries (tombstones of expired users). NULL (the default): all. */

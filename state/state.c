@@ -75,6 +75,7 @@ struct recd_state_iter {
     size_t plen;
     char *upper;                   /* owned; exclusive upper bound (range iterators), or NULL */
     rocksdb_readoptions_t *ropts;  /* owned when upper is set (it holds the bound) */
+    rocksdb_perfcontext_t *perf;   /* owned (range iterators): this thread's perf counters */
     int started;
 };
 
@@ -963,16 +964,32 @@ int recd_state_iter_range(struct recd_state *st, int cf, const void *prefix, siz
      * last live entry in range (sweeps of a time-ordered index delete what they visit). */
     rocksdb_readoptions_set_iterate_upper_bound(it->ropts, it->upper, tlen);
     rocksdb_readoptions_set_total_order_seek(it->ropts, 1);
+    it->perf = rocksdb_perfcontext_create();
+    if (it->perf != NULL) {
+        rocksdb_set_perf_level(rocksdb_enable_count);
+        rocksdb_perfcontext_reset(it->perf);
+    }
     it->it = rocksdb_create_iterator_cf(st->db, it->ropts, cfh(st, cf));
     rocksdb_iter_seek(it->it, from, flen);
     *out = it;
     return RECD_OK;
 }
 
+uint64_t recd_state_iter_skipped(const struct recd_state_iter *it)
+{
+    return it != NULL && it->perf != NULL
+        ? rocksdb_perfcontext_metric(it->perf, rocksdb_internal_delete_skipped_count)
+        : 0;
+}
+
 void recd_state_iter_destroy(struct recd_state_iter *it)
 {
     if (it == NULL) {
         return;
+    }
+    if (it->perf != NULL) {
+        rocksdb_set_perf_level(rocksdb_disable);
+        rocksdb_perfcontext_destroy(it->perf);
     }
     if (it->it != NULL) {
         rocksdb_iter_destroy(it->it);

@@ -104,7 +104,8 @@ int recd_state_iter_new(struct recd_state *st, int cf, const void *prefix, size_
                         struct recd_state_iter **out);
 /* Iterate keys of cf in [from, to) that start with prefix (from must start with it); RocksDB
  * stops at `to` (iterate_upper_bound), so a range ahead of deleted entries costs nothing for
- * them. RECD_EINVAL on a bad range. */
+ * them. RECD_EINVAL on a bad range. A range iterator counts the delete tombstones RocksDB
+ * steps over for it (recd_state_iter_skipped): use it on the thread that created it. */
 int recd_state_iter_range(struct recd_state *st, int cf, const void *prefix, size_t plen,
                           const void *from, size_t flen, const void *to, size_t tlen,
                           struct recd_state_iter **out);
@@ -112,6 +113,10 @@ int recd_state_iter_range(struct recd_state *st, int cf, const void *prefix, siz
 int recd_state_iter_next(struct recd_state_iter *it, const void **key, size_t *klen,
                          const void **val, size_t *vlen);
 void recd_state_iter_destroy(struct recd_state_iter *it);
+/* Delete tombstones RocksDB stepped over so far for a range iterator (0 for the others): what
+ * a sweep that deletes what it visits pays for seeking into its own past (RocksDB's perf
+ * context, counting on the creating thread while the iterator lives). */
+uint64_t recd_state_iter_skipped(const struct recd_state_iter *it);
 
 /* ---- keys ---- */
 /* <id> 0x00 <sub>  into out (replaced). */
