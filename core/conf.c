@@ -392,7 +392,7 @@ static int str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-static int value_equal(enum recd_conf_type t, const void *a, const void *b)
+int conf_value_equal(enum recd_conf_type t, const void *a, const void *b)
 {
     size_t i;
 
@@ -1703,7 +1703,7 @@ int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf
             const struct recd_conf_decl *od = find_decl(ou, d->name);
 
             if (od != NULL && od->type == d->type &&
-                value_equal(d->type, conf_cfield_of(old_c->data[oi], od),
+                conf_value_equal(d->type, conf_cfield_of(old_c->data[oi], od),
                             conf_cfield_of(new_c->data[i], d))) {
                 continue;
             }

@@ -130,6 +130,12 @@ int recd_conf_check_reload(const struct recd_conf *old_c, const struct recd_conf
 /* Print the effective configuration as libconfig text, secrets masked as "********". */
 void recd_conf_dump(const struct recd_conf *c, FILE *out);
 
+/* What a reload changes: "unit.key OLD -> NEW, ..." over the keys of new_c whose value differs
+ * from old_c's (secrets masked, maps and lists longer than the buffer shortened), "nothing"
+ * when none does. Units only one of them has are named as "unit (added)"/"(removed)". */
+void recd_conf_describe_changes(const struct recd_conf *old_c, const struct recd_conf *new_c,
+                                char *out, size_t len);
+
 /* Print a complete commented example (conf/recd.conf): every key with its description,
  * type, bounds, reloadability and its value in c (defaults when c came from
  * recd_conf_defaults). */

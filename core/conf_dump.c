@@ -125,6 +125,76 @@ static void dump_decl(const struct recd_conf_decl *d, const void *field, FILE *o
     fputs(";\n", out);
 }
 
+/* A value as libconfig text on one line (dump_decl's rendering, secrets masked). */
+static void value_text(const struct recd_conf_decl *d, const void *field, char *buf, size_t len)
+{
+    char *text = NULL, *p, *q;
+    size_t n = 0;
+    FILE *m = open_memstream(&text, &n);
+
+    buf[0] = '\0';
+    if (m == NULL) {
+        return;
+    }
+    dump_decl(d, field, m, 0);
+    if (fclose(m) != 0 || text == NULL) {
+        free(text);
+        return;
+    }
+    p = strstr(text, " = ");
+    p = p != NULL ? p + 3 : text;
+    for (q = p; *q != '\0'; q++) {   /* one line: a map's pairs joined by spaces */
+        if (*q == '\n') {
+            *q = ' ';
+        }
+    }
+    while (q > p && (q[-1] == ' ' || q[-1] == ';')) {
+        *--q = '\0';
+    }
+    snprintf(buf, len, "%s", p);
+    free(text);
+}
+
+void recd_conf_describe_changes(const struct recd_conf *old_c, const struct recd_conf *new_c,
+                                char *out, size_t len)
+{
+    char a[256], b[256];
+    size_t i, j;
+    int n = 0;
+
+    out[0] = '\0';
+    for (i = 0; i < new_c->n_units; i++) {
+        const struct recd_conf_unit *u = new_c->units[i];
+        long oi = conf_find_unit(old_c, u->name);
+
+        if (oi < 0) {
+            conf_buf_append(out, len, "%s%s (added)", n++ ? ", " : "", u->name);
+            continue;
+        }
+        for (j = 0; j < u->n_decls; j++) {
+            const struct recd_conf_decl *d = &u->decls[j];
+            const void *of = conf_cfield_of(old_c->data[oi], d);
+            const void *nf = conf_cfield_of(new_c->data[i], d);
+
+            if (old_c->units[oi]->decls != u->decls || conf_value_equal(d->type, of, nf)) {
+                continue;
+            }
+            value_text(d, of, a, sizeof a);
+            value_text(d, nf, b, sizeof b);
+            conf_buf_append(out, len, "%s%s.%s %s -> %s", n++ ? ", " : "", u->name, d->name, a,
+                            b);
+        }
+    }
+    for (i = 0; i < old_c->n_units; i++) {
+        if (conf_find_unit(new_c, old_c->units[i]->name) < 0) {
+            conf_buf_append(out, len, "%s%s (removed)", n++ ? ", " : "", old_c->units[i]->name);
+        }
+    }
+    if (n == 0) {
+        snprintf(out, len, "nothing");
+    }
+}
+
 /* Whether a unit before index `i` already produced group `comp` (length n) under `prefix`. */
 static int comp_seen(const struct recd_conf *c, size_t i, const char *prefix, const char *comp,
                      size_t n)

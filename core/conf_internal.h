@@ -46,6 +46,9 @@ int conf_bounded(const struct recd_conf_decl *d);
 /* The decl's field in a unit struct. */
 const void *conf_cfield_of(const void *data, const struct recd_conf_decl *d);
 
+/* Whether two fields of type t hold the same value (maps: the same pairs in any order). */
+int conf_value_equal(enum recd_conf_type t, const void *a, const void *b);
+
 /* MAP keys that are masked by recd_conf_dump whatever the decl's flags. */
 int conf_secret_key(const char *k);
 

@@ -1995,11 +1995,15 @@ static void do_reload(struct daemon *d)
         RLOG_ERR(RECD_LOG_CONFIG, "reload rejected, keeping the running configuration: %s", err);
         recd_conf_destroy(nc);
     } else {
+        char changes[2048];
+
+        recd_conf_describe_changes(d->conf, nc, changes, sizeof(changes));
         d->retired[d->n_retired++] = d->conf;
         d->conf = nc;
         apply_log_conf(nc);
         recd_metrics_add(d->metrics, "recd_config_reloads_total", "result=\"success\"", 1);
-        RLOG_NOTICE(RECD_LOG_CONFIG, "configuration reloaded from %s", d->opts->config_path);
+        RLOG_NOTICE(RECD_LOG_CONFIG, "configuration reloaded from %s; changed: %s",
+                    d->opts->config_path, changes);
     }
     sd_notify(0, "READY=1\nSTATUS=processing");
 }

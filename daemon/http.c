@@ -4,16 +4,20 @@
  * the endpoint owns only the libmicrohttpd daemon, and borrows the registry.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "recd.h"
 
@@ -71,6 +75,38 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                    recd_strdup("not found: try /metrics, /healthz, /readyz\n"));
 }
 
+/* libmicrohttpd's own messages go to recd's log (its stderr lines, e.g. "Failed to bind to
+ * port 0", named neither the address nor the cause) */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n') {
+        msg[--n] = '\0';
+    }
+    RLOG_DEBUG(RECD_LOG_METRICS, "libmicrohttpd: %s", msg);
+}
+
+/* Why the address cannot be served: bind it once more to read errno. */
+static const char *bind_error(const struct sockaddr_in *sa)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
+
+    if (fd < 0) {
+        return strerror(errno);
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0) {
+        e = errno;
+    }
+    close(fd);
+    return e ? strerror(e) : "libmicrohttpd could not start (see the debug log)";
+}
+
 int recd_http_serve(struct recd_metrics *m, const char *listen, struct recd_http **out,
                     int *port_out, char *errstr, size_t errlen)
 {
@@ -98,10 +134,14 @@ int recd_http_serve(struct recd_metrics *m, const char *listen, struct recd_http
     }
     h->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                                 handler, m, MHD_OPTION_SOCK_ADDR, &sa,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (h->httpd == NULL) {
         free(h);
-        return recd_seterr(errstr, errlen, RECD_EIO, "cannot serve metrics on %s", listen);
+        return recd_seterr(errstr, errlen, RECD_EIO,
+                           "cannot serve metrics on %s: %s (metrics.listen; another process may "
+                           "listen there)",
+                           listen, bind_error(&sa));
     }
     info = MHD_get_daemon_info(h->httpd, MHD_DAEMON_INFO_BIND_PORT);
     if (port_out) {

@@ -143,6 +143,22 @@ start_78() {   # NAME KAFKA-GROUP-BODY METRICS-GROUP-BODY STATE-DIR: exit 78 and
 start_78 listen '' 'listen = "not-an-address";' "$T/s1" 'metrics.listen: "not-an-address" is not IPV4-ADDRESS:PORT'
 start_78 acks 'properties = { acks = "0"; };' 'enabled = false;' "$T/s2" 'acks = "0": recd.s idempotent producer needs acks=all'
 start_78 state-file '' 'enabled = false;' "$T/a-file" "state.dir: $T/a-file exists and is not a directory"
+# a metrics port another process holds: exit 1 (it may be freed: systemd retries) naming the
+# address and the cause, not libmicrohttpd's bare "Failed to bind to port"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' \
+    > "$T/holder.port" & holder=$!
+for _ in $(seq 1 50); do [ -s "$T/holder.port" ] && break; sleep 0.1; done
+hport="$(cat "$T/holder.port")"
+printf 'kafka = { brokers = "127.0.0.1:1"; };\nmetrics = { listen = "127.0.0.1:%s"; };\nstate = { dir = "%s"; };\n' \
+    "$hport" "$T/s-port" > "$T/port.conf"
+rc=0; timeout 20 "$RECD_BIN" -c "$T/port.conf" > "$T/port.log" 2>&1 || rc=$?
+kill "$holder" 2>/dev/null || true
+[ $rc -eq 1 ] || fail "metrics port in use: exit $rc (want 1): $(cat "$T/port.log")"
+grep -q "cannot serve metrics on 127.0.0.1:$hport: Address already in use (metrics.listen" "$T/port.log" \
+    || fail "metrics port in use: $(tail -3 "$T/port.log")"
+grep -q 'Failed to bind' "$T/port.log" && fail "libmicrohttpd's own line reached stderr: $(cat "$T/port.log")"
+pass "metrics port in use: exit 1: $(grep 'cannot serve' "$T/port.log")"
 # command-line numbers: garbage is a usage error (64), not 0 or "never"
 for args in "--exit-idle abc" "--exit-idle 10x" "--demo-events abc" "--demo-events -5"; do
     rc=0; out="$("$RECD_BIN" -c "$conf" $args 2>&1)" || rc=$?

@@ -224,7 +224,8 @@ reload() {   # wait until the log has one more "reload" line than before
 # good: a reloadable knob
 sed -i 's/max_records = 100;/max_records = 300;/' "$T/recd.conf"
 reload
-grep -q 'configuration reloaded' "$T/recd.log" || fail "good reload not applied"
+grep -q 'configuration reloaded from .*; changed: batch.max_records 100 -> 300$' "$T/recd.log" ||
+    fail "good reload not applied, or its line does not name the change: $(grep reloaded "$T/recd.log")"
 # ... and in effect: a backlog is now consumed in batches of up to 300 records, not 100
 b1="$(metric recd_batches_total)"; r1="$(metric 'recd_records_consumed_total{topic="shop.clicks"}')"
 "$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" --phase train --limit 3000 \

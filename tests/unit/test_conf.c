@@ -677,6 +677,19 @@ static void test_reload(void **state)
                 " token = \"t\"; };\nkafka = { modes = [ \"a\" ]; };\n"
                 "ops = { pop = { window = 99; decay = 0.5; }; };\n");
     assert_int_equal(recd_conf_check_reload(a, b, err, sizeof err), RECD_OK);
+    {
+        /* what the reload line says changed */
+        char ch[1024];
+
+        recd_conf_describe_changes(a, b, ch, sizeof ch);
+        print_message("changes: %s\n", ch);
+        assert_non_null(strstr(ch, "core.ratio 0.5 -> 0.75"));
+        assert_non_null(strstr(ch, "core.log_level \"info\" -> \"debug\""));
+        assert_non_null(strstr(ch, "ops.pop.window "));
+        assert_null(strstr(ch, "core.workers"));
+        recd_conf_describe_changes(a, a, ch, sizeof ch);
+        assert_string_equal(ch, "nothing");
+    }
     recd_conf_destroy(b);
     /* Writing a default explicitly is no change. */
     b = load_ok("core = { workers = 4; };\nkafka = { topics = [ \"events\" ];"
