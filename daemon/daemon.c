@@ -119,7 +119,7 @@ struct fence {
     int32_t partition;
     int64_t next;               /* < 0: nothing stored yet, take anything */
     int paused;                 /* learn_from = all: fetching paused, too many records held */
-    /* pacing (pace(), kafka.max_event_skew_ms) */
+    /* pacing (pace_partitions(), kafka.max_event_skew_ms) */
     int live;                   /* assigned now (fences outlive their assignment) */
     int at_end;                 /* the last thing fetched was the end of the partition */
     int paced;                  /* paused: too far ahead in event time */
@@ -662,7 +662,7 @@ static int defer_deletion(struct daemon *d, struct fence *f, rd_kafka_message_t 
     return 1;
 }
 
-static void pace(struct daemon *d)
+static void pace_partitions(struct daemon *d)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     int64_t skew = kc->max_event_skew_ms, low;
@@ -1889,7 +1889,7 @@ static void collect_batch(struct daemon *d)
 
     items_assign(d);
     rd_kafka_poll(d->producer, 0); /* delivery reports: in-flight batches complete */
-    pace(d);
+    pace_partitions(d);
     if (d->repl) {
         events_assign(d);
         follow(d);

@@ -95,7 +95,7 @@ static int check_chain(const struct recd_conf_decl *d, const void *value, char *
     return RECD_OK;
 }
 
-static int parse_kind(const char *s, size_t n)
+static int entry_kind(const char *s, size_t n)
 {
     for (int k = 0; k < RECD_KIND__NINPUT; k++) {
         if (strlen(recd_kind_name(k)) == n && strncmp(recd_kind_name(k), s, n) == 0) {
@@ -120,7 +120,7 @@ static int parse_id_entry(const char *s, struct recd_codec_schema_id *out)
         return RECD_EINVAL;
     }
     out->id = (int32_t)id;
-    out->kind = parse_kind(c1 + 1, (size_t)(c2 - c1 - 1));
+    out->kind = entry_kind(c1 + 1, (size_t)(c2 - c1 - 1));
     out->path = c2 + 1;
     return out->kind < 0 ? RECD_EINVAL : RECD_OK;
 }
