@@ -91,7 +91,7 @@ static int seterr(char *errstr, size_t errlen, int err, const char *fmt, ...)
     return err;
 }
 
-static double now_s(void)
+static double clock_s(void)
 {
     struct timespec ts;
 
@@ -1003,7 +1003,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
     }
 
     /* embeddings: word + position + token type 0, then LayerNorm; padding rows are zero */
-    t0 = now_s();
+    t0 = clock_s();
     off = 0;
     for (s = 0; s < n; s++) {
         for (t = 0; t < lens[s]; t++) {
@@ -1019,18 +1019,18 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
     memset(m->ctx + T * H, 0, (Tp - T) * H * sizeof(float));  /* attention skips these rows */
     memset(m->x, 0, Tp * H * sizeof(float));
     minilm_bias_res_layernorm(m->x, m->temb, m->tmp, m->eln_g, m->eln_b, m->eps, Tp, H);
-    t1 = now_s();
+    t1 = clock_s();
     m->st.other_s += t1 - t0;
 
     for (l = 0; l < m->nlayers; l++) {
         const layer *ly = &m->layers[l];
 
-        t0 = now_s();
+        t0 = clock_s();
         proj(m->small_h, Tp, H3, H, m->x, ly->wqkv, m->qkv);
-        t1 = now_s();
+        t1 = clock_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias(m->qkv, ly->bqkv, T, H3);
-        m->st.other_s += now_s() - t1;
+        m->st.other_s += clock_s() - t1;
 
         off = 0;
         for (s = 0; s < n; s++) {
@@ -1038,44 +1038,44 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
             for (h = 0; h < m->nheads; h++) {
                 const float *q = m->qkv + off * H3 + h * dh;
                 const float *k = q + H, *v = q + 2 * H;
-                double a0 = now_s(), a1, a2;
+                double a0 = clock_s(), a1, a2;
                 gemm(1, L, L, dh, scale, q, H3, k, H3, m->scores, L);
-                a1 = now_s();
+                a1 = clock_s();
                 minilm_softmax_rows(m->scores, L, L);
-                a2 = now_s();
+                a2 = clock_s();
                 gemm(0, L, dh, L, 1.0f, m->scores, L, v, H3, m->ctx + off * H + h * dh, H);
-                m->st.attn_s += (a1 - a0) + (now_s() - a2);
+                m->st.attn_s += (a1 - a0) + (clock_s() - a2);
                 m->st.other_s += a2 - a1;
                 m->st.attn_flops += 4.0 * (double)L * (double)L * (double)dh;
             }
             off += L;
         }
 
-        t0 = now_s();
+        t0 = clock_s();
         proj(m->small_h, Tp, H, H, m->ctx, ly->wo, m->tmp);
-        t1 = now_s();
+        t1 = clock_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_res_layernorm(m->tmp, ly->bo, m->x, ly->ln1_g, ly->ln1_b, m->eps, Tp, H);
-        t0 = now_s();
+        t0 = clock_s();
         m->st.other_s += t0 - t1;
         proj(m->small_h, Tp, I, H, m->tmp, ly->w1, m->hid);
-        t1 = now_s();
+        t1 = clock_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_gelu(m->hid, ly->b1, Tp, I);
-        t0 = now_s();
+        t0 = clock_s();
         m->st.other_s += t0 - t1;
         proj(m->small_i, Tp, H, I, m->hid, ly->w2, m->x);
-        t1 = now_s();
+        t1 = clock_s();
         m->st.gemm_s += t1 - t0;
         minilm_bias_res_layernorm(m->x, ly->b2, m->tmp, ly->ln2_g, ly->ln2_b, m->eps, Tp, H);
-        m->st.other_s += now_s() - t1;
+        m->st.other_s += clock_s() - t1;
         /* useful work only: padding rows are not counted */
         m->st.gemm_flops += 2.0 * (double)T * (double)H *
             (3.0 * (double)H + (double)H + 2.0 * (double)I);
     }
 
     /* mean pooling and L2 normalisation */
-    t0 = now_s();
+    t0 = clock_s();
     off = 0;
     for (s = 0; s < n; s++) {
         float *o = out + s * H;
@@ -1101,7 +1101,7 @@ static int forward(recd_minilm *m, const int32_t *const *ids, const size_t *lens
         }
         off += lens[s];
     }
-    m->st.other_s += now_s() - t0;
+    m->st.other_s += clock_s() - t0;
     m->st.tokens += T;
     m->st.texts += n;
     m->st.forwards++;
@@ -1153,7 +1153,7 @@ int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n,
     }
     while (done < n) {
         size_t k = chunk(m, n - done);
-        double t0 = now_s();
+        double t0 = clock_s();
         for (i = 0; i < k; i++) {
             const char *txt = texts[done + i] ? texts[done + i] : "";
             int32_t *row = m->ids + i * m->max_seq;
@@ -1163,7 +1163,7 @@ int recd_minilm_encode_batch(recd_minilm *m, const char *const *texts, size_t n,
             }
             m->idp[i] = row;
         }
-        m->st.tokenize_s += now_s() - t0;
+        m->st.tokenize_s += clock_s() - t0;
         if ((rc = forward(m, m->idp, m->lens, k, out + done * m->H, errstr, errlen)) != RECD_OK) {
             return rc;
         }
