@@ -77,6 +77,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
 /* libmicrohttpd's own messages go to recd's log (its stderr lines, e.g. "Failed to bind to
  * port 0", named neither the address nor the cause) */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
