@@ -627,8 +627,10 @@ static int take_msg(struct daemon *d, struct fence *f, int kind, rd_kafka_messag
 
 /* A deletion forgets what was consumed of its user up to its batch: read before the user's
  * older events in a lagging partition, it would be undone by them. So one whose event time is
- * more than the skew ahead of the least advanced partition waits, its partition paused, until
- * that partition is close enough or at its end. Returns 1 when m was deferred (kept). */
+ * ahead of the least advanced partition waits, its partition paused, until every partition
+ * with records left has passed it or is at its end. Not the skew: within the skew a lagging
+ * partition may still hold the user's last clicks before the request. Returns 1 when m was
+ * deferred (kept). */
 static int defer_deletion(struct daemon *d, struct fence *f, rd_kafka_message_t *m)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
@@ -647,7 +649,7 @@ static int defer_deletion(struct daemon *d, struct fence *f, rd_kafka_message_t 
         return 0; /* the pipeline dead-letters it */
     }
     low = pace_low(d, &pending);
-    if (!pending && (low == INT64_MAX || ev.ts_ms <= low + kc->max_event_skew_ms)) {
+    if (!pending && (low == INT64_MAX || ev.ts_ms <= low)) {
         return 0;
     }
     f->deferred = m;
@@ -681,13 +683,17 @@ static void pace_partitions(struct daemon *d)
             continue;
         }
         if (f->deferred != NULL) {
-            /* a deferred deletion goes once the others are close enough or at their end */
-            if (!pending && (low == INT64_MAX || f->ev_ts <= low + skew)) {
+            /* a deferred deletion goes once the others have passed it or are at their end */
+            if (!pending && (low == INT64_MAX || f->ev_ts <= low)) {
                 rd_kafka_message_t *m = f->deferred;
 
                 f->deferred = NULL;
                 f->paced = 0;
                 apply_pause(d, f);
+                RLOG_DEBUG(RECD_LOG_KAFKA, "pacing: the deletion at event time %lld in %s[%d] "
+                           "goes (least advanced partition: %lld)", (long long)f->ev_ts,
+                           d->topic[f->kind], (int)f->partition,
+                           (long long)(low == INT64_MAX ? -1 : low));
                 take_msg(d, f, f->kind, m);
             }
             n_paced += (size_t)f->paced;
