@@ -188,6 +188,11 @@ struct daemon {
     unsigned char *part_flag;               /* owned: [partitions] scratch */
     int64_t retry_until_ns;
     uint64_t own_seq;
+    int64_t start_wall_ms;                  /* when this process started (commit stamps) */
+    unsigned char *republish_due;           /* owned: [partitions] the republication at the
+                                               takeover waits until every topic is taken up to
+                                               where a killed owner had published */
+    int64_t *republish_from;                /* owned: [partitions x RECD_OWN_NKINDS] its range */
 };
 
 /* ---- producer sink ------------------------------------------------------------------------ */
@@ -287,10 +292,50 @@ struct pub_arg {
     struct slot *sl;
 };
 
+/* With kafka.learn_from = all every list and tombstone carries the header RECD_SOURCE_HEADER:
+ * "P:C,U,Q,D", the user's input partition and the next offsets of its clicks, purchases,
+ * queries and deletions this instance had applied when it computed the record. A new owner
+ * that takes over from a killed one reads them back (published_beyond) to learn how far the
+ * dead owner published past its last commit. */
+#define RECD_SOURCE_HEADER "recd.source"
+/* Each offset committed with learn_from = all carries in its metadata "recd.t=MS": no output
+ * record of the partition's later records was produced before that wall-clock time (the start
+ * of the newest batch whose output is acknowledged, or of this process). A new owner reads
+ * the output topic from there (published_beyond). */
+#define RECD_COMMIT_STAMP "recd.t="
+
 static rd_kafka_resp_err_t do_publish(struct daemon *d, void *a)
 {
     struct pub_arg *p = a;
+    rd_kafka_headers_t *h = NULL;
+    rd_kafka_resp_err_t err;
 
+    if (d->own != NULL) {
+        int32_t part = rd_kafka_msg_partitioner_murmur2(NULL, p->user, strlen(p->user),
+                                                        recd_own_n_partitions(d->own), NULL,
+                                                        NULL);
+        char v[128];
+        int n = snprintf(v, sizeof(v), "%d:%lld,%lld,%lld,%lld", (int)part,
+                         (long long)recd_own_took_next(d->own, RECD_KIND_CLICK, part),
+                         (long long)recd_own_took_next(d->own, RECD_KIND_PURCHASE, part),
+                         (long long)recd_own_took_next(d->own, RECD_KIND_QUERY, part),
+                         (long long)recd_own_took_next(d->own, RECD_KIND_DELETION, part));
+
+        h = rd_kafka_headers_new(1);
+        if (h == NULL) {
+            return RD_KAFKA_RESP_ERR__FAIL;
+        }
+        rd_kafka_header_add(h, RECD_SOURCE_HEADER, -1, v, n);
+        err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->topic[RECD_KIND_RECS]),
+                                RD_KAFKA_V_KEY(p->user, strlen(p->user)),
+                                RD_KAFKA_V_VALUE((void *)p->val, p->len),
+                                RD_KAFKA_V_OPAQUE(p->sl), RD_KAFKA_V_HEADERS(h),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err) {
+            rd_kafka_headers_destroy(h); /* ownership passes only on success */
+        }
+        return err;
+    }
     return rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->topic[RECD_KIND_RECS]),
                              RD_KAFKA_V_KEY(p->user, strlen(p->user)),
                              RD_KAFKA_V_VALUE((void *)p->val, p->len), RD_KAFKA_V_OPAQUE(p->sl),
@@ -775,6 +820,7 @@ static int flush_batch(struct daemon *d)
             goto out;
         }
         d->own_batch = 1;
+        recd_own_batch_stamp(d->own, d->own_seq, recd_now_wall_ms());
         for (i = 0; i < d->n_msgs; i++) {
             rd_kafka_message_t *m = d->msgs[i];
             int k = kind_of_topic(d, rd_kafka_topic_name(m->rkt));
@@ -1254,16 +1300,17 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
     return n;
 }
 
-/* Partition p publishes from now on: log where it starts, and publish again the lists of the
- * users this instance applied past that point before it owned the partition. */
-static void start_publishing(struct daemon *d, int32_t p)
+/* The users of partition p's records this instance applied from from[k] up to where it is now
+ * get their lists published once more (read back from Kafka: reread_users), before anything is
+ * committed past them. */
+static void republish_taken(struct daemon *d, int32_t p, const int64_t from_in[RECD_OWN_NKINDS])
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     int64_t from[RECD_OWN_NKINDS], to[RECD_OWN_NKINDS], t0;
     long n;
 
     for (int k = 0; k < RECD_OWN_NKINDS; k++) {
-        from[k] = recd_own_pub_from(d->own, k, p);
+        from[k] = from_in[k];
         to[k] = recd_own_took_next(d->own, k, p);
         if (from[k] < 0 && to[k] > 0) {
             /* nothing was ever committed for the partition: what this instance applied of it
@@ -1279,17 +1326,235 @@ static void start_publishing(struct daemon *d, int32_t p)
         flush_batch(d);
         drain_output(d);
     }
+    RLOG_NOTICE(RECD_LOG_KAFKA,
+                "partition %d: %ld events applied past the previous owner's last commit "
+                "(%lld/%lld/%lld/%lld): their users' lists published again (read back and "
+                "published in %.0f ms)",
+                (int)p, n, (long long)from_in[RECD_KIND_CLICK],
+                (long long)from_in[RECD_KIND_PURCHASE], (long long)from_in[RECD_KIND_QUERY],
+                (long long)from_in[RECD_KIND_DELETION], (double)(recd_now_mono_ns() - t0) / 1e6);
+}
 
+static rd_kafka_topic_partition_list_t *committed(struct daemon *d, int not_owned,
+                                                  int32_t only_p);
+
+/* The stamp in the metadata of the group's commit of partition p (RECD_COMMIT_STAMP; the
+ * lowest over its topics), or -1: nothing committed, or by a recd that wrote no stamp. */
+static int64_t commit_stamp(struct daemon *d, int32_t p)
+{
+    rd_kafka_topic_partition_list_t *l = committed(d, 0, p);
+    const size_t plen = sizeof(RECD_COMMIT_STAMP) - 1;
+    int64_t t = -1;
+
+    for (int i = 0; l != NULL && i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        char buf[64];
+        long long v;
+
+        if (tp->err || tp->offset < 0 || tp->metadata == NULL || tp->metadata_size <= plen ||
+            tp->metadata_size >= sizeof(buf)) {
+            continue;
+        }
+        memcpy(buf, tp->metadata, tp->metadata_size);
+        buf[tp->metadata_size] = '\0';
+        if (strncmp(buf, RECD_COMMIT_STAMP, plen) == 0 && sscanf(buf + plen, "%lld", &v) == 1 &&
+            v > 0 && (t < 0 || v < t)) {
+            t = v;
+        }
+    }
+    if (l != NULL) {
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    return t;
+}
+
+/* How far the owners of partition p published: the highest next offsets per event kind in the
+ * RECD_SOURCE_HEADER of the output records for p produced since since_ms (every partition of
+ * the recommendations topic read from there to its end). y[k] = -1 where none. Returns the
+ * output records read, or -1 when they could not all be read within kafka.flush_timeout_ms. */
+static long published_beyond(struct daemon *d, int32_t p, int64_t since_ms,
+                             int64_t y[RECD_OWN_NKINDS])
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    const char *topic = d->topic[RECD_KIND_RECS];
+    int64_t deadline = recd_now_mono_ns() + kc->flush_timeout_ms * 1000000LL;
+    rd_kafka_conf_t *rc = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *l = NULL, *a = NULL;
+    unsigned char *done = NULL;
+    int n_out, open = 0;
+    long n = -1, seen = 0;
+    char err[512];
+
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        y[k] = -1;
+    }
+    if (recd_kafka_base_conf(d->conf, &rc, err, sizeof(err)) != RECD_OK ||
+        rd_kafka_conf_set(rc, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(rc, "enable.partition.eof", "true", err, sizeof(err)) ||
+        rd_kafka_conf_set(rc, "group.id", kc->group_id, err, sizeof(err)) ||
+        (rk = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, sizeof(err))) == NULL) {
+        if (rc != NULL && rk == NULL) {
+            rd_kafka_conf_destroy(rc);
+        }
+        RLOG_WARN(RECD_LOG_KAFKA, "partition %d: cannot read the recommendations topic: %s",
+                  (int)p, err);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    n_out = topic_partitions(d, rk, topic);
+    if (n_out <= 0 || (done = calloc((size_t)n_out, 1)) == NULL) {
+        goto out;
+    }
+    l = rd_kafka_topic_partition_list_new(n_out);
+    a = rd_kafka_topic_partition_list_new(n_out);
+    for (int i = 0; i < n_out; i++) {
+        rd_kafka_topic_partition_list_add(l, topic, i)->offset = since_ms;
+    }
+    if (rd_kafka_offsets_for_times(rk, l, kc->flush_timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        goto out;
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        if (l->elems[i].err == 0 && l->elems[i].offset >= 0) { /* -1: nothing since */
+            rd_kafka_topic_partition_list_add(a, topic, l->elems[i].partition)->offset =
+                l->elems[i].offset;
+            open++;
+        }
+    }
+    if (open > 0) {
+        rd_kafka_assign(rk, a);
+    }
+    while (open > 0 && recd_now_mono_ns() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        rd_kafka_headers_t *h = NULL;
+        const void *v = NULL;
+        size_t vl = 0;
+
+        if (m == NULL) {
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->partition >= 0 &&
+            m->partition < n_out && !done[m->partition]) {
+            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+
+            done[m->partition] = 1;
+            open--; /* read up to its end as it was then */
+            rd_kafka_topic_partition_list_add(one, topic, m->partition);
+            rd_kafka_pause_partitions(rk, one);
+            rd_kafka_topic_partition_list_destroy(one);
+        } else if (m->err == 0) {
+            seen++;
+            if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                rd_kafka_header_get_last(h, RECD_SOURCE_HEADER, &v, &vl) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                v != NULL && vl > 0 && vl < 128) {
+                char buf[128];
+                int hp;
+                long long o[4];
+
+                memcpy(buf, v, vl);
+                buf[vl] = '\0';
+                if (sscanf(buf, "%d:%lld,%lld,%lld,%lld", &hp, &o[0], &o[1], &o[2], &o[3]) == 5 &&
+                    hp == p) {
+                    const int kinds[4] = { RECD_KIND_CLICK, RECD_KIND_PURCHASE, RECD_KIND_QUERY,
+                                           RECD_KIND_DELETION };
+
+                    for (int i = 0; i < 4; i++) {
+                        y[kinds[i]] = o[i] > y[kinds[i]] ? o[i] : y[kinds[i]];
+                    }
+                }
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    n = open == 0 ? seen : -1;
+out:
+    if (n < 0) {
+        RLOG_WARN(RECD_LOG_KAFKA, "partition %d: the recommendations topic could not be read "
+                                  "from %lld within %lld ms: a previous owner killed after its "
+                                  "last commit may have published lists with higher seq",
+                  (int)p, (long long)since_ms, (long long)kc->flush_timeout_ms);
+    }
+    if (l != NULL) {
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (a != NULL) {
+        rd_kafka_topic_partition_list_destroy(a);
+    }
+    free(done);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return n;
+}
+
+/* Partition p publishes from now on. A previous owner killed after its last commit may have
+ * published lists past it; published_beyond reads how far from the output topic, and nothing
+ * is published for p until this instance has applied that far: its lists then carry the same
+ * or higher seqs. Then the users of the records applied past the commit get their lists once
+ * more (republish_taken). */
+static void start_publishing(struct daemon *d, int32_t p)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int64_t *from = &d->republish_from[(size_t)p * RECD_OWN_NKINDS];
+    int64_t y[RECD_OWN_NKINDS], since = commit_stamp(d, p), t0 = recd_now_mono_ns();
+    int ahead = 0;
+
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        from[k] = recd_own_pub_from(d->own, k, p);
+    }
+    if (since > 0 && published_beyond(d, p, since - kc->commit_interval_ms, y) >= 0) {
+        for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+            ahead |= y[k] > recd_own_pub_from(d->own, k, p) &&
+                     y[k] > recd_own_took_next(d->own, k, p);
+        }
+        recd_own_raise_pub_from(d->own, p, y);
+        if (ahead) {
+            recd_metrics_add(d->metrics, "recd_takeovers_behind_total", NULL, 1);
+            RLOG_NOTICE(RECD_LOG_KAFKA,
+                        "partition %d: its previous owner published up to %lld/%lld/%lld/%lld "
+                        "(clicks/purchases/queries/deletions), past its last commit and past "
+                        "what this instance applied (%lld/%lld/%lld/%lld): applied up to there "
+                        "without publishing first (output topic read in %.0f ms)",
+                        (int)p, (long long)y[RECD_KIND_CLICK], (long long)y[RECD_KIND_PURCHASE],
+                        (long long)y[RECD_KIND_QUERY], (long long)y[RECD_KIND_DELETION],
+                        (long long)recd_own_took_next(d->own, RECD_KIND_CLICK, p),
+                        (long long)recd_own_took_next(d->own, RECD_KIND_PURCHASE, p),
+                        (long long)recd_own_took_next(d->own, RECD_KIND_QUERY, p),
+                        (long long)recd_own_took_next(d->own, RECD_KIND_DELETION, p),
+                        (double)(recd_now_mono_ns() - t0) / 1e6);
+        }
+    }
+    d->republish_due[p] = (unsigned char)!recd_own_caught_up(d->own, p);
     RLOG_NOTICE(RECD_LOG_KAFKA,
                 "publishing for partition %d from offsets %lld/%lld/%lld/%lld "
-                "(clicks/purchases/queries/deletions; -1: from the first); %ld events applied "
-                "past them before: their users' lists published again (read back and "
-                "published in %.0f ms)",
+                "(clicks/purchases/queries/deletions; -1: from the first)%s",
                 (int)p, (long long)recd_own_pub_from(d->own, RECD_KIND_CLICK, p),
                 (long long)recd_own_pub_from(d->own, RECD_KIND_PURCHASE, p),
                 (long long)recd_own_pub_from(d->own, RECD_KIND_QUERY, p),
-                (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p), n,
-                (double)(recd_now_mono_ns() - t0) / 1e6);
+                (long long)recd_own_pub_from(d->own, RECD_KIND_DELETION, p),
+                d->republish_due[p] ? ", once every topic of it is applied up to there" : "");
+    if (!d->republish_due[p]) {
+        republish_taken(d, p, from); /* else republish_caught_up() */
+    }
+}
+
+/* Partitions taken over from a killed owner that published past its commit: once every topic
+ * is applied up to where it published, their users' lists go out once more. */
+static void republish_caught_up(struct daemon *d)
+{
+    int32_t np = recd_own_n_partitions(d->own);
+
+    for (int32_t p = 0; p < np; p++) {
+        if (!d->republish_due[p]) {
+            continue;
+        }
+        if (!recd_own_owned(d->own, p)) {
+            d->republish_due[p] = 0; /* revoked meanwhile: the next owner republishes */
+        } else if (recd_own_caught_up(d->own, p)) {
+            d->republish_due[p] = 0;
+            republish_taken(d, p, &d->republish_from[(size_t)p * RECD_OWN_NKINDS]);
+        }
+    }
 }
 
 /* Whether this instance publishes a user's lists (expired users' tombstones): the partition
@@ -1349,8 +1614,10 @@ static void events_assign(struct daemon *d)
         d->retry_part = calloc((size_t)n, 1);
         d->part_flag = calloc((size_t)n, 1);
         d->retry_off = calloc((size_t)n * RECD_OWN_NKINDS, sizeof(*d->retry_off));
+        d->republish_due = calloc((size_t)n, 1);
+        d->republish_from = calloc((size_t)n * RECD_OWN_NKINDS, sizeof(*d->republish_from));
         if (d->own == NULL || d->retry_part == NULL || d->part_flag == NULL ||
-            d->retry_off == NULL) {
+            d->retry_off == NULL || d->republish_due == NULL || d->republish_from == NULL) {
             set_failed(d, "out of memory");
             return;
         }
@@ -1501,6 +1768,7 @@ static void follow(struct daemon *d)
             start_publishing(d, p);
         }
     }
+    republish_caught_up(d);
     release_held(d);
     if (unknown == 0) {
         recd_metrics_set(d->metrics, "recd_follow_lag_records", NULL, (double)lag);
@@ -1541,11 +1809,23 @@ static rd_kafka_resp_err_t commit_offsets(struct daemon *d, rd_kafka_topic_parti
 static void add_offsets(struct daemon *d, rd_kafka_topic_partition_list_t *l, int32_t p,
                         const int64_t off[RECD_OWN_NKINDS])
 {
+    int64_t stamp = recd_own_acked_stamp(d->own);
+    char meta[64];
+    int n = snprintf(meta, sizeof(meta), RECD_COMMIT_STAMP "%lld",
+                     (long long)(stamp > 0 ? stamp : d->start_wall_ms));
+
     for (int i = 0; i < N_EVENT_KINDS; i++) {
         int k = event_kinds[i];
 
         if (off[k] >= 0 && (d->events_kinds & (1 << k))) {
-            rd_kafka_topic_partition_list_add(l, d->topic[k], p)->offset = off[k];
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, d->topic[k], p);
+
+            tp->offset = off[k];
+            tp->metadata = malloc((size_t)n); /* freed with the list (librdkafka frees it) */
+            if (tp->metadata != NULL) {
+                memcpy(tp->metadata, meta, (size_t)n);
+                tp->metadata_size = (size_t)n;
+            }
         }
     }
 }
@@ -2137,6 +2417,11 @@ static void declare_metrics(struct daemon *d)
     recd_metrics_declare(m, "recd_partition_handovers_total", RECD_M_COUNTER,
                          "Partitions this instance took over publishing for (learn_from = all).");
     recd_metrics_touch(m, "recd_partition_handovers_total", NULL);
+    recd_metrics_declare(m, "recd_takeovers_behind_total", RECD_M_COUNTER,
+                         "Takeovers where the output topic showed that a killed previous owner "
+                         "had published past its last commit and past what this instance had "
+                         "applied: it applied up to there before publishing (learn_from = all).");
+    recd_metrics_touch(m, "recd_takeovers_behind_total", NULL);
     recd_metrics_declare(m, "recd_follow_lag_records", RECD_M_GAUGE,
                          "Records other instances committed that this one has not applied yet "
                          "(learn_from = all): how far its model trails theirs.");
@@ -2538,6 +2823,8 @@ static void teardown(struct daemon *d)
     free(d->retry_part);
     free(d->retry_off);
     free(d->part_flag);
+    free(d->republish_due);
+    free(d->republish_from);
     free(d->raws);
     free(d->fences);
     recd_arena_destroy(d->peek);
@@ -2784,6 +3071,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         RLOG_INFO(RECD_LOG_METRICS, "metrics on http://%.*s:%d/metrics",
                   (int)strcspn(mc->listen, ":"), mc->listen, port);
     }
+    d->start_wall_ms = recd_now_wall_ms();
     d->peek = recd_arena_new(1u << 16); /* NULL: deletions are not deferred */
     rc = setup_kafka(d, err, sizeof(err));
     if (rc != RECD_OK) {
@@ -2796,7 +3084,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
         struct recd_sink rs = { d, sink_publish, sink_dead_letter, sink_flush, NULL, NULL };
         size_t nrep = 0;
 
-        rc = recd_pipeline_recover(d->pipeline, &rs, &nrep, err, sizeof(err));
+        rc = recd_pipeline_recover(d->pipeline, d->repl ? NULL : &rs, &nrep, err, sizeof(err));
         if (rc != RECD_OK) {
             RLOG_ERR(RECD_LOG_KAFKA, "cannot republish unacknowledged output: %s", err);
             goto out;

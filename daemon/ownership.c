@@ -31,6 +31,7 @@ struct boff {
 
 struct pending {
     uint64_t seq;
+    int64_t stamp;  /* recd_own_batch_stamp (0: none) */
     int done;
     struct boff *o; /* owned */
     size_t n, cap;
@@ -48,9 +49,12 @@ struct recd_own {
     struct pending *q;      /* owned: batches not yet folded into `acked`, q[qhead..qn) */
     size_t qhead, qn, qcap;
     uint64_t next_seq;
+    int64_t acked_stamp;    /* stamp of the newest batch folded into `acked` (0: none) */
     size_t rr_pos;          /* release cursor: index into parts */
     size_t rr_taken;        /* records released at rr_pos in its current slice */
 };
+
+static int caught_up(const struct recd_own *o, int32_t p);
 
 static struct part *part_of(const struct recd_own *o, int kind, int32_t p)
 {
@@ -161,6 +165,26 @@ size_t recd_own_settle(struct recd_own *o, int64_t now)
         n++;
     }
     return n;
+}
+
+void recd_own_raise_pub_from(struct recd_own *o, int32_t p, const int64_t from[RECD_OWN_NKINDS])
+{
+    if (p < 0 || p >= o->np || o->owned[p] == 0) {
+        return;
+    }
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        struct part *pt = part_of(o, k, p);
+
+        if (from[k] > pt->pub_from) {
+            pt->pub_from = from[k];
+            o->caught[p] = 0; /* loud again only once every topic is taken up to it */
+        }
+    }
+}
+
+int recd_own_caught_up(const struct recd_own *o, int32_t p)
+{
+    return p >= 0 && p < o->np && o->owned[p] == 2 && caught_up(o, p);
 }
 
 int recd_own_settling(const struct recd_own *o, int32_t p)
@@ -389,6 +413,9 @@ static void fold_done(struct recd_own *o)
                 pt->acked = e->o[i].next;
             }
         }
+        if (e->stamp > o->acked_stamp) {
+            o->acked_stamp = e->stamp;
+        }
         e->n = 0; /* keeps its buffer for reuse */
         o->qhead++;
     }
@@ -429,6 +456,7 @@ int recd_own_batch_begin(struct recd_own *o, uint64_t *seq)
     }
     e = &o->q[o->qn++];
     e->seq = o->next_seq++;
+    e->stamp = 0;
     e->done = 0;
     e->n = 0;
     *seq = e->seq;
@@ -465,6 +493,20 @@ void recd_own_batch_offset(struct recd_own *o, uint64_t seq, int kind, int32_t p
     e->o[e->n].p = p;
     e->o[e->n].next = next;
     e->n++;
+}
+
+void recd_own_batch_stamp(struct recd_own *o, uint64_t seq, int64_t stamp)
+{
+    struct pending *e = pending_find(o, seq);
+
+    if (e != NULL) {
+        e->stamp = stamp;
+    }
+}
+
+int64_t recd_own_acked_stamp(const struct recd_own *o)
+{
+    return o->acked_stamp;
 }
 
 void recd_own_batch_done(struct recd_own *o, uint64_t seq)

@@ -58,6 +58,13 @@ int32_t recd_own_n_partitions(const struct recd_own *o);
  * settle_until) the partition publishes from the highest of from[k] and that limit. */
 void recd_own_assign(struct recd_own *o, int32_t p, const int64_t from[RECD_OWN_NKINDS],
                      int64_t settle_until);
+/* Raise where partition p (owned or settling) publishes from: per kind, to from[k] where that
+ * is higher. Used when the output topic shows that a previous owner, killed before it could
+ * commit, published further than it committed: records below from[k] are then SILENT, and
+ * nothing is LOUD until every topic of p is taken up to them (recd_own_caught_up). */
+void recd_own_raise_pub_from(struct recd_own *o, int32_t p, const int64_t from[RECD_OWN_NKINDS]);
+/* Whether p publishes and every event topic of p is taken up to where it publishes from. */
+int recd_own_caught_up(const struct recd_own *o, int32_t p);
 /* End the settling of partitions whose settle_until <= now; returns how many. */
 size_t recd_own_settle(struct recd_own *o, int64_t now);
 /* Whether p settles (assigned, not yet publishing). */
@@ -111,6 +118,11 @@ size_t recd_own_release(struct recd_own *o, size_t max,
 int recd_own_batch_begin(struct recd_own *o, uint64_t *seq);
 void recd_own_batch_offset(struct recd_own *o, uint64_t seq, int kind, int32_t p, int64_t next);
 void recd_own_batch_done(struct recd_own *o, uint64_t seq);
+/* A batch's stamp (the daemon: the wall-clock time its output started to be produced), and
+ * the stamp of the newest batch folded into `acked` (0: none yet). Every record of a later
+ * batch was produced at or after it: a new owner reads the output topic from there. */
+void recd_own_batch_stamp(struct recd_own *o, uint64_t seq, int64_t stamp);
+int64_t recd_own_acked_stamp(const struct recd_own *o);
 void recd_own_batch_abort(struct recd_own *o, uint64_t seq);
 /* Next offset of (kind, p) whose output is acknowledged, < 0 if none. */
 int64_t recd_own_acked(const struct recd_own *o, int kind, int32_t p);

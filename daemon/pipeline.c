@@ -537,8 +537,12 @@ int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink,
                 rc = recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory");
                 goto out;
             }
-            rc = recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val);
-            if (rc == RECD_OK) {
+            rc = sink == NULL ? RECD_OK
+                              : recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data,
+                                               p->key.len, &p->val);
+            if (sink == NULL) {
+                /* dropped: the partition's owner publishes the user again */
+            } else if (rc == RECD_OK) {
                 rc = sink->publish(sink->opaque, u, p->val.data, p->val.len);
             } else if (rc == RECD_ENOENT) {
                 rc = sink->publish(sink->opaque, u, NULL, 0);   /* forgotten since */
@@ -559,17 +563,25 @@ int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink,
     recd_state_iter_destroy(it);
     it = NULL;
     if (n_entries > 0) {
-        rc = sink->flush(sink->opaque, errstr, errlen);
+        rc = sink != NULL ? sink->flush(sink->opaque, errstr, errlen) : RECD_OK;
         if (rc == RECD_OK) {
             rc = recd_txn_commit(p->txn, errstr, errlen);
         }
         if (rc != RECD_OK) {
             goto out;
         }
-        RLOG_NOTICE(RECD_LOG_STATE,
-                    "republished %zu list(s) of %zu batch(es) whose output was "
-                    "not acknowledged before the last stop",
-                    n, n_entries);
+        if (sink != NULL) {
+            RLOG_NOTICE(RECD_LOG_STATE,
+                        "republished %zu list(s) of %zu batch(es) whose output was "
+                        "not acknowledged before the last stop",
+                        n, n_entries);
+        } else {
+            RLOG_NOTICE(RECD_LOG_STATE,
+                        "the outbox named %zu list(s) of %zu batch(es) whose output was not "
+                        "acknowledged before the last stop: not republished from here "
+                        "(learn_from = all: the partitions' owners publish them again)",
+                        n, n_entries);
+        }
     }
     if (next_no > p->batch_no) {
         p->batch_no = next_no;

@@ -89,7 +89,10 @@ int recd_pipeline_commit_acked(struct recd_pipeline *p, char *errstr, size_t err
 /* At start, before the first batch: republish the stored list (or a tombstone, for a user
  * forgotten since) of every user in an outbox entry left by a crash, flush, then remove the
  * entries. *n_out (may be NULL) gets the number of records republished. On failure nothing is
- * removed (the next start tries again). Also sets the next batch number past the entries. */
+ * removed (the next start tries again). Also sets the next batch number past the entries.
+ * sink NULL: the entries are only removed (*n_out: the users they named) — with learn_from =
+ * all whoever owns the partition next publishes those users again, from a state at least as
+ * new (daemon.c, start_publishing), and a list from this state could carry a lower seq. */
 int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink, size_t *n_out,
                           char *errstr, size_t errlen);
 

@@ -198,6 +198,58 @@ static void test_ack_order(void **state)
     assert_null(recd_own_new(0, NULL));
 }
 
+/* a takeover from an owner killed after its last commit: the output topic shows it published
+ * up to 150 (clicks) and 12 (purchases) while this instance applied clicks up to 120 only.
+ * Raised there, records below are silent and nothing is loud until every topic is taken up to
+ * it (recd_own_caught_up), so no list is computed from a state older than one published. */
+static void test_raise_pub_from(void **state)
+{
+    struct recd_own *o = recd_own_new(1, count_free);
+    int64_t from[RECD_OWN_NKINDS] = { 100, 10, -1, -1, -1 };
+    int64_t seen[RECD_OWN_NKINDS] = { 150, 12, -1, -1, -1 };
+    int64_t lower[RECD_OWN_NKINDS] = { 130, 11, -1, -1, -1 };
+
+    (void)state;
+    recd_own_assign(o, 0, from, 0);
+    recd_own_took(o, RECD_KIND_CLICK, 0, 120);
+    recd_own_took(o, RECD_KIND_PURCHASE, 0, 12);
+    assert_true(recd_own_caught_up(o, 0));
+    recd_own_raise_pub_from(o, 0, seen);
+    assert_int_equal(recd_own_pub_from(o, RECD_KIND_CLICK, 0), 150);
+    assert_int_equal(recd_own_pub_from(o, RECD_KIND_PURCHASE, 0), 12);
+    assert_false(recd_own_caught_up(o, 0));
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 149), RECD_OWN_SILENT);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 150), RECD_OWN_HOLD);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_PURCHASE, 0, 12), RECD_OWN_HOLD);
+    recd_own_raise_pub_from(o, 0, lower); /* only rises */
+    assert_int_equal(recd_own_pub_from(o, RECD_KIND_CLICK, 0), 150);
+    recd_own_took(o, RECD_KIND_CLICK, 0, 150);
+    assert_true(recd_own_caught_up(o, 0));
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 150), RECD_OWN_LOUD);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_PURCHASE, 0, 12), RECD_OWN_LOUD);
+    recd_own_destroy(o);
+}
+
+/* the stamp committed with the offsets is that of the newest batch whose output is
+ * acknowledged: batches after it started later */
+static void test_acked_stamp(void **state)
+{
+    struct recd_own *o = recd_own_new(1, NULL);
+    uint64_t s1, s2;
+
+    (void)state;
+    assert_int_equal(recd_own_acked_stamp(o), 0);
+    assert_int_equal(recd_own_batch_begin(o, &s1), RECD_OK);
+    recd_own_batch_stamp(o, s1, 1000);
+    assert_int_equal(recd_own_batch_begin(o, &s2), RECD_OK);
+    recd_own_batch_stamp(o, s2, 2000);
+    recd_own_batch_done(o, s2);
+    assert_int_equal(recd_own_acked_stamp(o), 0); /* s1 still out */
+    recd_own_batch_done(o, s1);
+    assert_int_equal(recd_own_acked_stamp(o), 2000);
+    recd_own_destroy(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +257,8 @@ int main(void)
         cmocka_unit_test(test_hold_release),
         cmocka_unit_test(test_settle),
         cmocka_unit_test(test_ack_order),
+        cmocka_unit_test(test_raise_pub_from),
+        cmocka_unit_test(test_acked_stamp),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
