@@ -128,6 +128,11 @@ struct fence {
     int64_t live_ns;            /* monotonic time of the assignment */
     rd_kafka_message_t *deferred; /* owned: a deletion read before the events it follows in
                                    * event time (pace); its partition is paused meanwhile */
+    rd_kafka_message_t **parked;  /* owned: records fetched while the partition is paced,
+                                   * parked[park_head..park_n) in offset order; taken once it
+                                   * is no longer ahead (release_parked) */
+    size_t park_head, park_n, park_cap;
+    int park_full;              /* kafka.pace_buffer_records parked: fetching paused */
 };
 
 struct daemon {
@@ -588,7 +593,30 @@ static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t nex
     f->at_end = 0;
     f->ev_ts = 0;
     f->paced = 0;
+    f->park_full = 0;
     f->fetch_paused = f->paused; /* the caller resumes a new assignment (unpace_assigned) */
+}
+
+static size_t n_parked(const struct fence *f)
+{
+    return f->park_n - f->park_head;
+}
+
+/* Drop a partition's parked records (revoked, or stopping): they were never taken, so the
+ * partition is read again from before them. */
+static void drop_parked(struct fence *f)
+{
+    for (size_t i = f->park_head; i < f->park_n; i++) {
+        rd_kafka_message_destroy(f->parked[i]);
+    }
+    f->park_head = f->park_n = 0;
+    f->park_full = 0;
+}
+
+/* Nothing more to take from the partition now: at its end, nothing parked. */
+static int drained(const struct fence *f)
+{
+    return f->at_end && n_parked(f) == 0;
 }
 
 /* ---- pacing: consume the input partitions in step by event time ------------------------ */
@@ -603,7 +631,10 @@ static rd_kafka_t *event_consumer(const struct daemon *d)
  * while it is too far ahead (pace). */
 static void apply_pause(struct daemon *d, struct fence *f)
 {
-    int want = f->paused || f->paced;
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    /* a paced partition goes on being fetched into its parking buffer until that is full: a
+     * pause makes the client drop what it prefetched and fetch it again on resume */
+    int want = f->paused || f->park_full || (f->paced && kc->pace_buffer_records == 0);
     rd_kafka_topic_partition_list_t *l;
 
     if (want == f->fetch_paused) {
@@ -656,7 +687,7 @@ static int64_t pace_low(const struct daemon *d, int *pending)
     for (size_t i = 0; i < d->n_fences; i++) {
         const struct fence *f = &d->fences[i];
 
-        if (!f->live || !paced_kind(f->kind) || f->at_end) {
+        if (!f->live || !paced_kind(f->kind) || drained(f)) {
             continue;
         }
         if (f->ev_ts > 0) {
@@ -747,7 +778,7 @@ static void pace_partitions(struct daemon *d)
         if (!paced_kind(f->kind)) {
             continue;
         }
-        want = !f->at_end && f->ev_ts > 0 &&
+        want = !drained(f) && f->ev_ts > 0 &&
                (pending || (low != INT64_MAX && f->ev_ts > low + (f->paced ? skew / 2 : skew)));
         if (want != f->paced) {
             f->paced = want;
@@ -779,6 +810,7 @@ static void unpace(struct daemon *d, rd_kafka_t *rk, const rd_kafka_topic_partit
             f->live = 0;
             f->paced = 0;
             f->at_end = 0;
+            drop_parked(f); /* not taken: read again from the stored offset */
             f->fetch_paused = 0; /* resumed below */
             if (f->deferred != NULL) { /* not taken: the next owner reads it */
                 rd_kafka_message_destroy(f->deferred);
@@ -2048,6 +2080,70 @@ static void check_partition(struct daemon *d, rd_kafka_t *rk, int kind, const rd
 
 /* Accept a polled message: errors are logged and dropped (a fatal client error stops recd),
  * so are records below the partition's fence. Returns 1 if kept. */
+/* A record of a paced partition (or one behind its parked records) waits in the partition's
+ * parking buffer; the buffer full, fetching pauses. Returns 1 when m was parked (kept), 0
+ * when the caller takes it (buffering off, or out of memory: then the order within the
+ * partition is kept by taking the parked ones first). */
+static int park_msg(struct daemon *d, struct fence *f, rd_kafka_message_t *m)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+
+    if (kc->pace_buffer_records <= 0) {
+        return 0;
+    }
+    if (f->park_head > 0 && f->park_head == f->park_n) {
+        f->park_head = f->park_n = 0;
+    }
+    if (f->park_n == f->park_cap) {
+        if (f->park_head > 0) {
+            memmove(f->parked, f->parked + f->park_head, n_parked(f) * sizeof(*f->parked));
+            f->park_n -= f->park_head;
+            f->park_head = 0;
+        } else {
+            size_t nc = f->park_cap ? f->park_cap * 2 : 1024;
+            rd_kafka_message_t **np = realloc(f->parked, nc * sizeof(*np));
+
+            if (np == NULL) {
+                return 0;
+            }
+            f->parked = np;
+            f->park_cap = nc;
+        }
+    }
+    f->parked[f->park_n++] = m;
+    if (!f->park_full && n_parked(f) >= (size_t)kc->pace_buffer_records) {
+        f->park_full = 1;
+        apply_pause(d, f);
+        recd_metrics_add(d->metrics, "recd_partition_pauses_total", "reason=\"pace_buffer_full\"",
+                         1);
+    }
+    return 1;
+}
+
+
+/* The parked records of partitions no longer paced join the batch, oldest first, up to
+ * batch.max_records in it. */
+static void release_parked(struct daemon *d)
+{
+    const struct recd_conf_batch *bc = RECD_UNIT(d->conf, "batch", struct recd_conf_batch);
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+
+    for (size_t i = 0; i < d->n_fences && d->n_msgs < (size_t)bc->max_records; i++) {
+        struct fence *f = &d->fences[i];
+
+        if (f->paced || n_parked(f) == 0) {
+            continue;
+        }
+        while (n_parked(f) > 0 && d->n_msgs < (size_t)bc->max_records) {
+            (void)take_msg(d, f, f->kind, f->parked[f->park_head++]);
+        }
+        if (f->park_full && n_parked(f) < (size_t)kc->pace_buffer_records / 2) {
+            f->park_full = 0;
+            apply_pause(d, f);
+        }
+    }
+}
+
 static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
 {
     struct fence *f;
@@ -2099,6 +2195,9 @@ static int accept_msg(struct daemon *d, rd_kafka_t *rk, rd_kafka_message_t *m)
         check_partition(d, rk, kind, m);
     }
     if (kind == RECD_KIND_DELETION && defer_deletion(d, f, m)) {
+        return 0;
+    }
+    if (f != NULL && paced_kind(kind) && (f->paced || n_parked(f) > 0) && park_msg(d, f, m)) {
         return 0;
     }
     return take_msg(d, f, kind, m);
@@ -2176,6 +2275,7 @@ static void collect_batch(struct daemon *d)
     items_assign(d);
     rd_kafka_poll(d->producer, 0); /* delivery reports: in-flight batches complete */
     pace_partitions(d);
+    release_parked(d);
     if (d->repl) {
         events_assign(d);
         follow(d);
@@ -2774,11 +2874,15 @@ static void teardown(struct daemon *d)
         rd_kafka_message_destroy(d->msgs[i]);
     }
     d->n_msgs = 0;
-    for (i = 0; i < d->n_fences; i++) { /* deferred deletions: before their client goes */
+    for (i = 0; i < d->n_fences; i++) { /* deferred deletions, parked records: before their
+                                         * client goes */
         if (d->fences[i].deferred != NULL) {
             rd_kafka_message_destroy(d->fences[i].deferred);
             d->fences[i].deferred = NULL;
         }
+        drop_parked(&d->fences[i]);
+        free(d->fences[i].parked);
+        d->fences[i].parked = NULL;
     }
     if (d->consumer) {
         rd_kafka_consumer_close(d->consumer); /* learn_from = all: hands over (commit_owned) */

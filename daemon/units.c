@@ -510,9 +510,15 @@ static const struct recd_conf_decl kafka_decls[] = {
       "restore, a new instance) is consumed faster from small topics, and event time read "
       "from them expires users and sessions of the lagging topic months too early. During a "
       "catch-up, expiry (pipeline.user_ttl_days, operators.sessionize.session_ttl_s) can come "
-      "this much (plus one batch of the sparsest partition) early; every pause makes the "
-      "client fetch that partition again, so a smaller value costs throughput on a backlog. "
-      "0 = off.",
+      "this much (plus one batch of the sparsest partition) early. A paced partition's "
+      "records fetched meanwhile wait in memory (pace_buffer_records). 0 = off.",
+      NULL, NULL },
+    { "pace_buffer_records", RECD_CT_INT, "20000", 0, 10000000, 0, K(pace_buffer_records),
+      "Pacing: records a paced partition may fetch ahead into memory (its parking buffer) "
+      "before its fetching is paused. Pausing makes the client drop what it prefetched for "
+      "the partition and fetch it again on resume: where one fetch spans more event time than "
+      "max_event_skew_ms, a backlog was consumed several times slower. Memory: up to this many "
+      "records (their payload plus ~100 B) per paced partition. 0: pause at once.",
       NULL, NULL },
     { "pace_first_wait_ms", RECD_CT_INT, "2000", 0, 600000, 0, K(pace_first_wait_ms),
       "Pacing: after an assignment, the partitions that delivered records wait at most this "

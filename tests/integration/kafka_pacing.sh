@@ -37,6 +37,7 @@ PY
 echo '{"user_id":"u3","requested_ts":1714330800000,"reason":"test"}' |
     "$RECCTL_BIN" -b "$B" produce --kind deletion >/dev/null
 n_clicks=$(wc -l < "$T/clicks.jsonl")
+n_purchases=$(wc -l < "$T/purchases.jsonl")
 
 # run NAME SKEW_MS — consume everything with its own group, state and output topic; prints
 # the number of expiry tombstones it published (u3's deletion aside)
@@ -52,6 +53,9 @@ topics = { recommendations = \"recs.$1\"; };"
     local off
     off="$("$RECCTL_BIN" state offsets --state "$T/state.$1" | awk '$1 == "shop.clicks" { print $3 }')"
     [ "$off" = "$n_clicks" ] || fail "$1: consumed $off of $n_clicks clicks"
+    # the purchases, paced, waited in memory (kafka.pace_buffer_records): every one taken
+    off="$("$RECCTL_BIN" state offsets --state "$T/state.$1" | awk '$1 == "shop.purchases" { print $3 }')"
+    [ "$off" = "$n_purchases" ] || fail "$1: consumed $off of $n_purchases purchases"
     "$RECCTL_BIN" tail -b "$B" --kind recs --topic "recs.$1" --from-beginning --idle-ms 3000 \
         > "$T/$1.out"
     grep '"value":null' "$T/$1.out" | grep -vc '"key":"u3"' || true   # u3: its deletion
