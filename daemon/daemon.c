@@ -1244,6 +1244,28 @@ static void republish_user(void *ctx, const char *user)
     }
 }
 
+/* A consumer of its own that reads assigned ranges to their end (partition EOF reported),
+ * committing nothing: the takeover's reads of the input and output topics. NULL (errstr set)
+ * on failure; the caller closes and destroys it. */
+static rd_kafka_t *reader_new(struct daemon *d, char *errstr, size_t errlen)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    rd_kafka_conf_t *rc = NULL;
+    rd_kafka_t *rk;
+
+    if (recd_kafka_base_conf(d->conf, &rc, errstr, errlen) != RECD_OK) {
+        return NULL;
+    }
+    if (rd_kafka_conf_set(rc, "enable.auto.commit", "false", errstr, errlen) ||
+        rd_kafka_conf_set(rc, "enable.partition.eof", "true", errstr, errlen) ||
+        rd_kafka_conf_set(rc, "group.id", kc->group_id, errstr, errlen) ||
+        (rk = rd_kafka_new(RD_KAFKA_CONSUMER, rc, errstr, errlen)) == NULL) {
+        rd_kafka_conf_destroy(rc);
+        return NULL;
+    }
+    return rk; /* rd_kafka_new took rc */
+}
+
 /* The users of the records [from, to) of each event topic's partition p (keys read back from
  * Kafka by a consumer of its own) are published again. Returns the records read, or -1 when
  * they could not all be read within kafka.flush_timeout_ms (those users keep the lists the
@@ -1252,7 +1274,6 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
                          const int64_t to[RECD_OWN_NKINDS])
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
-    rd_kafka_conf_t *rc = NULL;
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
     int64_t deadline = recd_now_mono_ns() + kc->flush_timeout_ms * 1000000LL;
@@ -1273,14 +1294,7 @@ static long reread_users(struct daemon *d, int32_t p, const int64_t from[RECD_OW
         rd_kafka_topic_partition_list_destroy(l);
         return 0;
     }
-    if (recd_kafka_base_conf(d->conf, &rc, err, sizeof(err)) != RECD_OK ||
-        rd_kafka_conf_set(rc, "enable.auto.commit", "false", err, sizeof(err)) ||
-        rd_kafka_conf_set(rc, "enable.partition.eof", "true", err, sizeof(err)) ||
-        rd_kafka_conf_set(rc, "group.id", kc->group_id, err, sizeof(err)) ||
-        (rk = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, sizeof(err))) == NULL) {
-        if (rc != NULL && rk == NULL) {
-            rd_kafka_conf_destroy(rc);
-        }
+    if ((rk = reader_new(d, err, sizeof(err))) == NULL) {
         RLOG_WARN(RECD_LOG_KAFKA, "partition %d: cannot read back the records applied before "
                                   "taking it over: %s",
                   (int)p, err);
@@ -1410,7 +1424,6 @@ static long published_beyond(struct daemon *d, int32_t p, int64_t since_ms,
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     const char *topic = d->topic[RECD_KIND_RECS];
     int64_t deadline = recd_now_mono_ns() + kc->flush_timeout_ms * 1000000LL;
-    rd_kafka_conf_t *rc = NULL;
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *l = NULL, *a = NULL;
     unsigned char *done = NULL;
@@ -1421,14 +1434,7 @@ static long published_beyond(struct daemon *d, int32_t p, int64_t since_ms,
     for (int k = 0; k < RECD_OWN_NKINDS; k++) {
         y[k] = -1;
     }
-    if (recd_kafka_base_conf(d->conf, &rc, err, sizeof(err)) != RECD_OK ||
-        rd_kafka_conf_set(rc, "enable.auto.commit", "false", err, sizeof(err)) ||
-        rd_kafka_conf_set(rc, "enable.partition.eof", "true", err, sizeof(err)) ||
-        rd_kafka_conf_set(rc, "group.id", kc->group_id, err, sizeof(err)) ||
-        (rk = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, sizeof(err))) == NULL) {
-        if (rc != NULL && rk == NULL) {
-            rd_kafka_conf_destroy(rc);
-        }
+    if ((rk = reader_new(d, err, sizeof(err))) == NULL) {
         RLOG_WARN(RECD_LOG_KAFKA, "partition %d: cannot read the recommendations topic: %s",
                   (int)p, err);
         return -1;

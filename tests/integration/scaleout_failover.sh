@@ -11,8 +11,8 @@
 #   - no user's seq goes backwards on the recommendations topic;
 #   - every user's highest seq equals a one-instance run's (nothing applied twice or lost).
 source "$(dirname "$0")/lib.sh"
-EVENTS=30000; RATE=1000
-[ "$RECD_TEST_SCALE" = small ] && EVENTS=16000 && RATE=800
+EVENTS=45000; RATE=1000
+[ "$RECD_TEST_SCALE" = small ] && EVENTS=30000 && RATE=800
 USERS=2000
 start_broker 4
 
@@ -33,11 +33,11 @@ GEN=$!
 start_recd "$T/a.conf" "$T/a.log" --exit-idle 9000; A=$RECD_PID
 sleep 2
 start_recd "$T/b.conf" "$T/b.log"; BP=$RECD_PID
-for _ in $(seq 1 200); do   # until b publishes for a partition, then 4 s of its output
+for _ in $(seq 1 600); do   # until b publishes for a partition (< 60 s), then 4 s of its output
     grep -q "publishing for partition" "$T/b.log" && break
     sleep 0.1
 done
-grep -q "publishing for partition" "$T/b.log" || fail "b never published for a partition"
+grep -q "publishing for partition" "$T/b.log" || fail "b never published for a partition in 60 s"
 sleep 4
 parts="$(grep -o 'publishing for partition [0-9]*' "$T/b.log" | awk '{print $4}' | sort -u | tr '\n' ' ')"
 kill -KILL "$BP"; wait "$BP" 2>/dev/null || true
