@@ -171,6 +171,7 @@ struct daemon {
     uint64_t wrong_partition;               /* records whose key hashes to another partition */
     char probe_why[256];                    /* its answer, logged when it changes */
     int fatal;                              /* a batch failed: stop without committing */
+    int closing;                            /* teardown: rebalance callbacks commit nothing */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
     char delivery_err[256];
     struct slot slots[MAX_SLOTS];
@@ -1938,6 +1939,53 @@ static void retry_handover_commits(struct daemon *d)
     }
 }
 
+/* Publish and commit the pending batch, then give partitions parts up in d->own (the revoke
+ * half of repl_rebalance; teardown calls it before closing the group consumer). lost: fenced
+ * by the group, its commits would be refused: they are retried from the next generation. Once
+ * d->closing is set nothing is committed here: a synchronous commit from the rebalance callback
+ * that rd_kafka_consumer_close() serves can wait forever (seen with a rebalance in progress at
+ * the close), so teardown hands everything over before the close. */
+static void hand_over(struct daemon *d, const rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
+    int i;
+
+    /* lost (the group fenced this member, e.g. its generation became invalid): its
+     * commits are refused until it rejoins, so the offsets published so far are
+     * committed from the next generation on (retry_handover_commits), while the new
+     * owner settles */
+    RLOG_NOTICE(RECD_LOG_KAFKA, "%s %d partitions: publishing and committing the pending "
+                                "batch first",
+                lost ? "lost" : "handing over", parts->cnt);
+    flush_batch(d);
+    drain_output(d);
+    for (i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        int64_t next[RECD_OWN_NKINDS] = { -1, -1, -1, -1, -1 };
+
+        if (p < 0 || p >= recd_own_n_partitions(d->own)) {
+            continue;
+        }
+        if (recd_own_owned(d->own, p)) {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+
+            published_offsets(d, p, next);
+            add_offsets(d, l, p, next);
+            if (lost || d->closing) {
+                rd_kafka_topic_partition_list_destroy(l);
+            }
+            if (d->closing) {
+                /* nothing committed: the next owner starts from the last commit */
+            } else if (lost || commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                memcpy(&d->retry_off[(size_t)p * RECD_OWN_NKINDS], next, sizeof(next));
+                d->retry_part[p] = 1;
+                d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
+            }
+        }
+        recd_own_revoke(d->own, p, next);
+    }
+}
+
 static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, int coop)
 {
@@ -2002,40 +2050,7 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
         release_held(d);
         notify_ready(d);
     } else {
-        int lost = rd_kafka_assignment_lost(rk);
-
-        /* lost (the group fenced this member, e.g. its generation became invalid): its
-         * commits are refused until it rejoins, so the offsets published so far are
-         * committed from the next generation on (retry_handover_commits), while the new
-         * owner settles */
-        RLOG_NOTICE(RECD_LOG_KAFKA, "%s %d partitions: publishing and committing the pending "
-                                    "batch first",
-                    lost ? "lost" : "handing over", parts->cnt);
-        flush_batch(d);
-        drain_output(d);
-        for (i = 0; i < parts->cnt; i++) {
-            int32_t p = parts->elems[i].partition;
-            int64_t next[RECD_OWN_NKINDS] = { -1, -1, -1, -1, -1 };
-
-            if (p < 0 || p >= recd_own_n_partitions(d->own)) {
-                continue;
-            }
-            if (recd_own_owned(d->own, p)) {
-                rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
-
-                published_offsets(d, p, next);
-                add_offsets(d, l, p, next);
-                if (lost) {
-                    rd_kafka_topic_partition_list_destroy(l);
-                }
-                if (lost || commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                    memcpy(&d->retry_off[(size_t)p * RECD_OWN_NKINDS], next, sizeof(next));
-                    d->retry_part[p] = 1;
-                    d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
-                }
-            }
-            recd_own_revoke(d->own, p, next);
-        }
+        hand_over(d, parts, rd_kafka_assignment_lost(rk));
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
 
@@ -2891,7 +2906,19 @@ static void teardown(struct daemon *d)
         d->fences[i].parked = NULL;
     }
     if (d->consumer) {
-        rd_kafka_consumer_close(d->consumer); /* learn_from = all: hands over (commit_owned) */
+        rd_kafka_topic_partition_list_t *mine = NULL;
+
+        /* learn_from = all: hand the partitions over (publish, commit) before the close, whose
+         * rebalance callback then only unassigns (hand_over) */
+        if (!d->fatal && d->own != NULL && rd_kafka_assignment(d->consumer, &mine) == 0 &&
+            mine->cnt > 0) {
+            hand_over(d, mine, rd_kafka_assignment_lost(d->consumer));
+        }
+        if (mine != NULL) {
+            rd_kafka_topic_partition_list_destroy(mine);
+        }
+        d->closing = 1;
+        rd_kafka_consumer_close(d->consumer);
         rd_kafka_destroy(d->consumer);
     }
     recd_own_destroy(d->own); /* held records: before their client is destroyed */
@@ -3264,6 +3291,9 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
                     (unsigned long long)ps.published, (unsigned long long)ps.tombstones,
                     (unsigned long long)d->skipped, (unsigned long long)d->wrong_partition,
                     (long)ru.ru_maxrss);
+    }
+    if (!d->fatal) {
+        recd_pipeline_stop(d->pipeline); /* e.g. the model's warm-start image */
     }
     code = d->fatal ? RECD_EXIT_FAILURE : RECD_EXIT_OK;
     if (d->fatal && mc->enabled && !sig_stop) {

@@ -89,6 +89,24 @@ start_recd() {
     RECD_PIDS+=("$RECD_PID")
 }
 
+# stop_recd PID NAME [SECONDS] — SIGTERM, then the exit status within SECONDS (60): a recd
+# that hangs while it stops (e.g. in the group consumer's close) fails the test with its stack
+stop_recd() {
+    local pid="$1" name="$2" secs="${3:-60}" i
+    kill -TERM "$pid" 2>/dev/null || fail "$name (pid $pid) is gone"
+    for ((i = 0; i < secs * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        command -v gdb >/dev/null && gdb -p "$pid" -batch -ex "thread 1" -ex "bt 20" 2>/dev/null \
+            | grep '^#' >&2
+        kill -KILL "$pid"
+        fail "$name (pid $pid) did not stop within ${secs} s of SIGTERM"
+    fi
+    wait "$pid"
+}
+
 digest() { "$RECCTL_BIN" state digest --state "$1"; }
 
 # tail_json KIND FILE — every record of a topic as JSON lines
