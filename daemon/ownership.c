@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "recd.h"
 
 struct held {
@@ -275,6 +276,27 @@ static int caught_up(const struct recd_own *o, int32_t p)
     return 1;
 }
 
+/* A deletion of partition p that another instance applied: it forgot what that instance had
+ * applied of the user before it, and the clicks, purchases and queries it committed with the
+ * deletion may not all be taken here yet (each topic is fetched at its own pace; a replica that
+ * trails takes the small deletions topic first). Applied before them, the deletion would be
+ * undone by them. So it waits until every event topic of p is taken up to what the owner
+ * committed (or, settling, to where publishing starts). */
+static int deletion_waits(const struct recd_own *o, int32_t p)
+{
+    static const int kinds[] = { RECD_KIND_CLICK, RECD_KIND_PURCHASE, RECD_KIND_QUERY };
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const struct part *pt = part_of(o, kinds[i], p);
+        int64_t upto = pt->limit > pt->pub_from ? pt->limit : pt->pub_from;
+
+        if (upto > 0 && pt->took < upto) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_t p,
                                       int64_t offset)
 {
@@ -282,6 +304,12 @@ enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_
 
     if (pt == NULL) {
         return RECD_OWN_HOLD; /* a partition recd does not know of yet */
+    }
+    if (kind == RECD_KIND_DELETION && o->owned[p] != 2) {
+        /* never ahead of the owner's commit (o->ahead): see deletion_waits */
+        int below = offset < pt->limit || (o->owned[p] == 1 && offset < pt->pub_from);
+
+        return below && !deletion_waits(o, p) ? RECD_OWN_SILENT : RECD_OWN_HOLD;
     }
     if (o->owned[p] == 2) {
         if (offset < pt->pub_from) {

@@ -87,6 +87,36 @@ static void test_classify(void **state)
     recd_own_destroy(o);
 }
 
+/* a deletion another instance applied is taken here only once the owner committed it (never
+ * ahead of that) and every event topic of its partition is taken up to what the owner
+ * committed with it: applied before those clicks, it would be undone by them */
+static void test_deletion_waits(void **state)
+{
+    struct recd_own *o = recd_own_new(2, count_free);
+    int64_t from[RECD_OWN_NKINDS] = { 40, -1, -1, -1, 1 };
+
+    (void)state;
+    recd_own_set_ahead(o, 50);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 10), RECD_OWN_SILENT); /* ahead */
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 0, 0), RECD_OWN_HOLD);
+    recd_own_set_limit(o, RECD_KIND_DELETION, 0, 1);
+    recd_own_set_limit(o, RECD_KIND_CLICK, 0, 100);
+    recd_own_set_limit(o, RECD_KIND_QUERY, 0, 7);
+    recd_own_took(o, RECD_KIND_CLICK, 0, 60);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 0, 0), RECD_OWN_HOLD);
+    recd_own_took(o, RECD_KIND_CLICK, 0, 100);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 0, 0), RECD_OWN_HOLD); /* queries */
+    recd_own_took(o, RECD_KIND_QUERY, 0, 7);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 0, 0), RECD_OWN_SILENT);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 0, 1), RECD_OWN_HOLD);
+    /* settling: up to where publishing starts */
+    recd_own_assign(o, 1, from, 1000000000000LL);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 1, 0), RECD_OWN_HOLD);
+    recd_own_took(o, RECD_KIND_CLICK, 1, 40);
+    assert_int_equal(recd_own_classify(o, RECD_KIND_DELETION, 1, 0), RECD_OWN_SILENT);
+    recd_own_destroy(o);
+}
+
 /* held records come back in offset order once the owner commits past them, never past the
  * limit, and at most `max` at a time; the rest are freed by destroy */
 static void test_hold_release(void **state)
@@ -259,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_ack_order),
         cmocka_unit_test(test_raise_pub_from),
         cmocka_unit_test(test_acked_stamp),
+        cmocka_unit_test(test_deletion_waits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
