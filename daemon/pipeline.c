@@ -177,6 +177,18 @@ fail:
     return rc;
 }
 
+void recd_pipeline_stop(struct recd_pipeline *p)
+{
+    char err[512];
+
+    for (size_t i = 0; i < p->n_ops; i++) {
+        if (p->ops[i].desc->stop != NULL &&
+            p->ops[i].desc->stop(p->ops[i].ctx, err, sizeof(err)) != RECD_OK) {
+            RLOG_WARN(RECD_LOG_OPERATOR, "%s: at the stop: %s", p->ops[i].desc->name, err);
+        }
+    }
+}
+
 void recd_pipeline_destroy(struct recd_pipeline *p)
 {
     size_t i;

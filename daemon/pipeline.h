@@ -74,6 +74,9 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
                       struct recd_metrics *metrics, struct recd_codec *codec,
                       struct recd_pipeline **out, char *errstr, size_t errlen);
 void recd_pipeline_destroy(struct recd_pipeline *p);
+/* A clean stop after the last batch committed: each operator's stop() (e.g. sgd's warm-start
+ * image of the model); failures are logged. */
+void recd_pipeline_stop(struct recd_pipeline *p);
 
 int recd_pipeline_run_batch(struct recd_pipeline *p, const struct recd_raw *recs, size_t n,
                             const struct recd_sink *sink, char *errstr, size_t errlen);

@@ -103,6 +103,10 @@ struct recd_operator_desc {
     /* Commit outcome: ok=1 after the atomic write succeeded, ok=0 when it failed (the
      * operator must drop its in-batch view so state is re-read). Optional. */
     void (*committed)(void *ctx, int ok);
+    /* The process stops cleanly: every batch is committed and no other runs. Write what makes
+     * the next start faster (optional; outside any batch: nothing it writes may change the
+     * state a digest covers; a failure is logged, never fatal). */
+    int (*stop)(void *ctx, char *errstr, size_t errlen);
     /* Apply reloadable knobs from a new config struct (optional). */
     int (*reconfigure)(void *ctx, const void *conf, char *errstr, size_t errlen);
     void (*fini)(void *ctx);

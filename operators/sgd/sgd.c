@@ -30,6 +30,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "operator.h"
 #include "recd.h"
 #include "services/catalog.h"
@@ -57,7 +58,7 @@ struct sgd_conf {
 #undef ME
     int mf, mf_text;
     double weight_click, weight_cart, weight_purchase;
-    int64_t snapshot_every, snapshot_commit_after;
+    int64_t snapshot_every, snapshot_commit_after, snapshot_at_stop;
     int learn_blend, learn_order;   /* deprecated: learning */
     char *tuning;                   /* deprecated: the keys */
 };
@@ -172,6 +173,12 @@ static const struct recd_conf_decl sgd_decls[] = {
      "Logged events between the start of a snapshot and the batch that commits it (which "
      "waits for the snapshot's writer if it has not finished by then). Must be less than "
      "snapshot_every.", NULL, NULL},
+    {"snapshot_at_stop", RECD_CT_INT, "16384", 0, 1099511627776LL, 0, C(snapshot_at_stop),
+     "A clean stop (SIGTERM) with at least this many events logged after the last snapshot "
+     "writes a warm-start image of the model beside the state (about the snapshot's size, at "
+     "disk speed); the next start loads it instead of replaying those events, if the state is "
+     "still the one it was written from. It is not part of the stored state (nor of its "
+     "digest). 0: never.", NULL, NULL},
     {"learn_blend", RECD_CT_BOOL, "false", 1, 0, 0, C(learn_blend),
      "Deprecated, use learning: true is learning = \"blend\".", NULL, check_learn_blend},
     {"learn_order", RECD_CT_BOOL, "true", 1, 0, 0, C(learn_order),
@@ -360,6 +367,16 @@ static int sgd_init(void **ctx, const void *conf, const struct recd_op_env *env,
     }
     op->snapshot_every = (uint64_t)c->snapshot_every;
     op->snapshot_delay = (uint64_t)c->snapshot_commit_after;
+    op->warm_min = (uint64_t)c->snapshot_at_stop;
+    op->metrics = env->metrics;
+    if (op->metrics != NULL) {
+        recd_metrics_declare(op->metrics, "recd_model_start_replayed_events", RECD_M_GAUGE,
+                             "Logged events the model replayed at the start.");
+        recd_metrics_declare(op->metrics, "recd_model_start_warm", RECD_M_GAUGE,
+                             "1 when the model started from the warm-start image of the last "
+                             "stop (operators.sgd.snapshot_at_stop), 0 when from its snapshot "
+                             "and log.");
+    }
     op->job.report_fd = op->ready.report_fd = -1;
     if (c->snapshot_commit_after >= c->snapshot_every) {
         free(op);
@@ -503,6 +520,11 @@ static int sgd_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t 
     return sgd_store_checkpoint(ctx, b->txn, errstr, errlen);
 }
 
+static int sgd_stop(void *ctx, char *errstr, size_t errlen)
+{
+    return sgd_store_stop(ctx, errstr, errlen);
+}
+
 static void sgd_committed(void *ctx, int ok)
 {
     struct sgd *op = ctx;
@@ -526,5 +548,6 @@ const struct recd_operator_desc recd_op_sgd = {
     .process = sgd_process,
     .checkpoint = sgd_checkpoint,
     .committed = sgd_committed,
+    .stop = sgd_stop,
     .fini = sgd_fini,
 };

@@ -20,6 +20,7 @@ struct recd_state;
 struct recd_txn;
 struct recd_embed;
 struct recd_catalog;
+struct recd_metrics;
 
 #pragma pack(push, 1)
 struct log_rec {
@@ -51,6 +52,8 @@ struct sgd {
     char snap_name[48];             /* "" while there is none */
     uint64_t snapshot_every;        /* operators.sgd.snapshot_every (a multiple of LOG_CHUNK) */
     uint64_t snapshot_delay;        /* operators.sgd.snapshot_commit_after */
+    uint64_t warm_min;              /* operators.sgd.snapshot_at_stop (0: no warm image) */
+    struct recd_metrics *metrics;   /* borrowed, may be NULL */
     struct sgd_snap_job {           /* the snapshot being written, or written and not committed */
         int active;
         int sync;                   /* written in this batch (after a deletion) */
@@ -95,6 +98,8 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen);
 int sgd_store_after(struct sgd *op, uint64_t pos, int deletion);
 /* sgd_store.c: stop a snapshot being written (its child killed, its files removed). */
 void sgd_store_abort(struct sgd *op);
+/* A clean stop: the warm-start image of the model (operators.sgd.snapshot_at_stop). */
+int sgd_store_stop(struct sgd *op, char *errstr, size_t errlen);
 /* sgd_store.c: this batch's log records, and the snapshot if one was taken, into the batch's
  * write. */
 int sgd_store_checkpoint(struct sgd *op, struct recd_txn *txn, char *errstr, size_t errlen);

@@ -26,6 +26,15 @@
  * batch boundaries, restarts or timing. A committed snapshot's predecessor and any blob no
  * descriptor names (a crash between writing and committing) are deleted.
  *
+ * Warm start. A clean stop (sgd_store_stop) with at least snapshot_at_stop events logged after
+ * the committed snapshot writes the model as blob "sgd-warm-<position>.snap" and a small file
+ * "sgd-warm.desc" (struct warm_desc) beside it — outside the store, so the stored state (and
+ * its digest) stays a function of the event sequence. The next start loads that image instead
+ * of replaying the log when the state is still the one it was written from (the log's end and
+ * the committed snapshot unchanged), reads the log only to take up its last partial chunk,
+ * takes over the snapshot the stop found written but not committed (committed at its own
+ * position, as without the stop), and deletes both files; otherwise it loads as usual.
+ *
  * A snapshot saved under other model parameters (the operators.sgd keys changed) or another
  * text dimension cannot be loaded: the model starts empty and learns from the log after it,
  * with a warning.
@@ -46,6 +55,7 @@
 #include <xxhash.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "recd.h"
 #include "services/embed.h"
 #include "sgd_internal.h"
@@ -62,6 +72,23 @@ struct snap_desc {
     uint64_t bytes;    /* image size */
     uint64_t hash;     /* XXH3-64 of the image */
     char name[48];     /* blob name, NUL-terminated */
+};
+#pragma pack(pop)
+
+/* the warm-start image's descriptor: the file "sgd-warm.desc" among the blobs */
+#define WARM_DESC "sgd-warm.desc"
+#define WARM_VERSION 1u
+#pragma pack(push, 1)
+struct warm_desc {
+    char magic[4]; /* "SGW1" */
+    uint32_t version;
+    uint64_t position; /* events the image covers: the log's end at the stop */
+    uint64_t base;     /* the committed snapshot's position then (0: none) */
+    uint64_t bytes, hash;
+    char name[48];
+    /* a snapshot written but not committed at the stop (job_name[0] == 0: none) */
+    uint64_t job_pos, job_commit_at, job_bytes, job_hash;
+    char job_name[48];
 };
 #pragma pack(pop)
 
@@ -279,8 +306,9 @@ static int start_async(struct sgd *op, uint64_t pos)
     return RECD_OK;
 }
 
-/* wait for the child (it has usually long finished) and read its report */
-static int finish_async(struct sgd *op)
+/* wait for the child (it has usually long finished) and read its report: 1 when the blob is
+ * written (job.ready, bytes, hash), 0 when not (logged, blob removed, the job cleared) */
+static int collect_async(struct sgd *op)
 {
     struct snap_report r;
     int64_t t0 = recd_now_mono_ns();
@@ -306,12 +334,21 @@ static int finish_async(struct sgd *op)
                  (unsigned long long)op->job.pos, op->job.name);
         remove_blob(op, op->job.name);
         job_clear(&op->job);
-        return RECD_OK;
+        return 0;
     }
     op->job.bytes = r.bytes;
     op->job.hash = r.hash;
     op->job.ready = 1;
     op->job.wait_ns = recd_now_mono_ns() - t0;
+    return 1;
+}
+
+/* the job's snapshot (its child's, or one a warm start took over) to commit in this batch */
+static int finish_async(struct sgd *op)
+{
+    if (op->job.pid > 0 && !collect_async(op)) {
+        return RECD_OK;
+    }
     make_ready(op, &op->job);
     job_clear(&op->job);
     return RECD_OK;
@@ -337,7 +374,7 @@ int sgd_store_after(struct sgd *op, uint64_t pos, int deletion)
         make_ready(op, &j);
         return RECD_OK;
     }
-    if (op->job.active && op->job.pid > 0 && pos == op->job.commit_at) {
+    if (op->job.active && (op->job.pid > 0 || op->job.ready) && pos == op->job.commit_at) {
         int rc = finish_async(op);
 
         if (rc != RECD_OK || pos % op->snapshot_every != 0) {
@@ -475,13 +512,10 @@ void sgd_store_committed(struct sgd *op, int ok)
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
-/* The committed snapshot's image into b (b empty, d zero: none). */
-static int read_image(struct sgd *op, struct snap_desc *d, struct recd_buf *b, char *errstr,
-                      size_t errlen)
+/* The committed snapshot's descriptor into d (d zero: none). */
+static int read_desc(struct sgd *op, struct snap_desc *d, char *errstr, size_t errlen)
 {
-    char path[4096];
     struct recd_buf v;
-    FILE *f;
     int rc;
 
     recd_buf_init(&v);
@@ -505,38 +539,51 @@ static int read_image(struct sgd *op, struct snap_desc *d, struct recd_buf *b, c
                            "sgd: model snapshot descriptor of an unknown format (version %u)",
                            d->version);
     }
-    if (recd_state_blob_path(op->state, d->name, path, sizeof(path)) != RECD_OK ||
+    return RECD_OK;
+}
+
+/* Blob `name` of `bytes` bytes with XXH3-64 `hash` into b (empty). */
+static int read_blob(struct sgd *op, const char *name, uint64_t bytes, uint64_t hash,
+                     struct recd_buf *b, char *errstr, size_t errlen)
+{
+    char path[4096];
+    FILE *f;
+    int rc;
+
+    if (recd_state_blob_path(op->state, name, path, sizeof(path)) != RECD_OK ||
         (f = fopen(path, "rb")) == NULL) {
         return recd_seterr(errstr, errlen, RECD_ESTATE,
                            "sgd: the model snapshot %s/blobs/%s cannot be read: %s "
                            "(a state directory restored without its blobs?)",
-                           "<state>", d->name, strerror(errno));
+                           "<state>", name, strerror(errno));
     }
-    rc = recd_buf_reserve(b, (size_t)d->bytes + 1);
+    rc = recd_buf_reserve(b, (size_t)bytes + 1);
     while (rc == RECD_OK) {
         size_t want = b->cap - b->len, got;
 
         recd_progress("sgd: reading the model snapshot: %.0f of %.0f MB", (double)b->len / 1e6,
-                      (double)d->bytes / 1e6);
+                      (double)bytes / 1e6);
         got = fread(b->data + b->len, 1, want < (1u << 24) ? want : (1u << 24), f);
         b->len += got;
-        if (got == 0 || b->len > d->bytes) {
+        if (got == 0 || b->len > bytes) {
             break;
         }
     }
     fclose(f);
-    if (rc != RECD_OK || b->len != d->bytes || XXH3_64bits(b->data, b->len) != d->hash) {
+    if (rc != RECD_OK || b->len != bytes || XXH3_64bits(b->data, b->len) != hash) {
         return recd_seterr(errstr, errlen, RECD_ESTATE,
                            "sgd: the model snapshot %s is incomplete or corrupt (%zu of %llu "
                            "bytes%s)",
-                           d->name, b->len, (unsigned long long)d->bytes,
-                           b->len == d->bytes ? ", checksum wrong" : "");
+                           name, b->len, (unsigned long long)bytes,
+                           b->len == bytes ? ", checksum wrong" : "");
     }
     return RECD_OK;
 }
 
-/* the models of an image; a model saved under other parameters: empty ones, with a warning */
-static int load_image(struct sgd *op, const struct recd_buf *b, char *errstr, size_t errlen)
+/* the models of an image; a model saved under other parameters: empty ones, with a warning
+ * (*fresh set) */
+static int load_image(struct sgd *op, const struct recd_buf *b, int *fresh, char *errstr,
+                      size_t errlen)
 {
     const unsigned char *p = b->data;
     size_t used = 0, tdim = op->embed != NULL ? recd_embed_dim(op->embed) : 0;
@@ -559,6 +606,7 @@ static int load_image(struct sgd *op, const struct recd_buf *b, char *errstr, si
         return recd_seterr(errstr, errlen, RECD_ESTATE, "sgd: model snapshot: %s", err);
     }
     if (r == -2) {
+        *fresh = 1;
         RLOG_WARN(RECD_LOG_OPERATOR,
                   "sgd: the model snapshot cannot be used (%s: the operators.sgd model keys "
                   "changed since it was written): the model starts empty",
@@ -573,8 +621,9 @@ static int load_image(struct sgd *op, const struct recd_buf *b, char *errstr, si
 }
 
 /* the log after the snapshot, through the live code path; a snapshot position on the way
- * whose commit is not due yet starts its snapshot again (as the run before did) */
-static int replay_log(struct sgd *op, char *errstr, size_t errlen)
+ * whose commit is not due yet starts its snapshot again (as the run before did). apply = 0
+ * (a warm start): only read, to check it and take up its last partial chunk (op->tail). */
+static int replay_log(struct sgd *op, int apply, char *errstr, size_t errlen)
 {
     struct recd_state_iter *it;
     const void *k, *v;
@@ -602,6 +651,10 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
             struct log_rec r;
 
             memcpy(&r, (const char *)v + j * sizeof(r), sizeof(r));
+            op->tail[op->n_tail++] = r; /* kept while the chunk is partial, for appends */
+            if (!apply) {
+                continue;
+            }
             rc = sgd_apply(op, &r);
             if (rc != RECD_OK) {
                 rc = rc == RECD_ESTATE
@@ -609,7 +662,6 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
                     : recd_seterr(errstr, errlen, RECD_ENOMEM, "sgd: out of memory");
                 break;
             }
-            op->tail[op->n_tail++] = r; /* kept while the chunk is partial, for appends */
             if ((g + j + 1) % op->snapshot_every == 0 &&
                 g + j + 1 + op->snapshot_delay > op->n_events &&
                 start_async(op, g + j + 1) != RECD_OK) {
@@ -620,7 +672,8 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
             }
         }
         g += cnt;
-        recd_progress("sgd: replaying the event log: %llu of %llu events",
+        recd_progress(apply ? "sgd: replaying the event log: %llu of %llu events"
+                            : "sgd: reading the event log: %llu of %llu events",
                       (unsigned long long)(g - op->base),
                       (unsigned long long)(op->n_events - op->base));
         if (g % LOG_CHUNK == 0) {
@@ -637,7 +690,8 @@ static int replay_log(struct sgd *op, char *errstr, size_t errlen)
 }
 
 /* blobs of sgd that no descriptor names: a snapshot written but never committed (a crash, a
- * failed batch), or a predecessor a crash kept from being deleted */
+ * failed batch), or a predecessor a crash kept from being deleted; a warm-start image and its
+ * descriptor (used or not); not the uncommitted snapshot a warm start took over */
 static void remove_orphans(struct sgd *op)
 {
     char dir[4096];
@@ -649,8 +703,8 @@ static void remove_orphans(struct sgd *op)
         return;
     }
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "sgd-", 4) == 0 &&
-            strncmp(e->d_name, op->snap_name, strlen(op->snap_name) + 1) != 0) {
+        if (strncmp(e->d_name, "sgd-", 4) == 0 && strcmp(e->d_name, op->snap_name) != 0 &&
+            !(op->job.active && strcmp(e->d_name, op->job.name) == 0)) {
             char path[4096 + 300];
 
             snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
@@ -660,11 +714,182 @@ static void remove_orphans(struct sgd *op)
     closedir(d);
 }
 
+/* the file `name` among the blobs, written whole or not at all (tmp, fsync, rename) */
+static int write_small(struct sgd *op, const char *name, const void *p, size_t n)
+{
+    char path[4096], tmp[4200], dir[4096];
+    int fd, dfd, rc;
+
+    if (recd_state_blob_path(op->state, name, path, sizeof(path)) != RECD_OK ||
+        recd_state_blob_path(op->state, NULL, dir, sizeof(dir)) != RECD_OK) {
+        return -1;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -1;
+    }
+    rc = write(fd, p, n) == (ssize_t)n && fsync(fd) == 0 ? 0 : -1;
+    close(fd);
+    if (rc == 0) {
+        rc = rename(tmp, path);
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+int sgd_store_stop(struct sgd *op, char *errstr, size_t errlen)
+{
+    struct warm_desc w;
+    int64_t t0 = recd_now_mono_ns();
+    uint64_t after = op->n_events - op->base;
+
+    if (op->warm_min == 0 || after < op->warm_min || op->model == NULL) {
+        return RECD_OK;
+    }
+    if (op->n_pending > 0 || op->ready.active || op->n_committed != op->n_events) {
+        return recd_seterr(errstr, errlen, RECD_ESTATE,
+                           "sgd: no warm-start image: the last batch is not committed");
+    }
+    memset(&w, 0, sizeof(w));
+    if (op->job.active && op->job.pid > 0) {
+        (void)collect_async(op); /* not written: the next start forks it again */
+    }
+    if (op->job.active && op->job.ready) {
+        w.job_pos = op->job.pos;
+        w.job_commit_at = op->job.commit_at;
+        w.job_bytes = op->job.bytes;
+        w.job_hash = op->job.hash;
+        snprintf(w.job_name, sizeof(w.job_name), "%s", op->job.name);
+    }
+    memcpy(w.magic, "SGW1", 4);
+    w.version = WARM_VERSION;
+    w.position = op->n_events;
+    w.base = op->base;
+    snprintf(w.name, sizeof(w.name), "sgd-warm-%llu.snap", (unsigned long long)op->n_events);
+    if (write_image(op, w.name, w.position, &w.bytes, &w.hash) != 0) {
+        int e = errno;
+
+        remove_blob(op, w.name);
+        return recd_seterr(errstr, errlen, RECD_EIO,
+                           "sgd: cannot write the warm-start image: %s (the next start replays "
+                           "%llu logged events)",
+                           strerror(e), (unsigned long long)after);
+    }
+    if (write_small(op, WARM_DESC, &w, sizeof(w)) != 0) {
+        int e = errno;
+
+        remove_blob(op, w.name);
+        return recd_seterr(errstr, errlen, RECD_EIO,
+                           "sgd: cannot write the warm-start descriptor: %s", strerror(e));
+    }
+    if (w.job_name[0] != '\0') {
+        job_clear(&op->job); /* its blob stays for the next start (sgd_store_abort spares it) */
+    }
+    RLOG_INFO(RECD_LOG_OPERATOR,
+              "sgd: warm-start image of the model at %llu events written in %.0f ms (%.1f MB): "
+              "the next start loads it instead of replaying %llu logged events",
+              (unsigned long long)w.position, (double)(recd_now_mono_ns() - t0) / 1e6,
+              (double)w.bytes / 1e6, (unsigned long long)after);
+    return RECD_OK;
+}
+
+/* The warm-start image of the last stop, when the state is still the one it was written from
+ * (d: the committed snapshot): 1 with the model loaded, the log's last chunk taken up and the
+ * uncommitted snapshot of the stop taken over; 0 (why logged) when the start loads as usual. */
+static int warm_start(struct sgd *op, const struct snap_desc *d, uint64_t *bytes)
+{
+    char path[4096], err[512];
+    struct warm_desc w;
+    struct recd_buf b;
+    const char *why = NULL;
+    int fresh = 0, ok = 0;
+    FILE *f;
+
+    if (recd_state_blob_path(op->state, WARM_DESC, path, sizeof(path)) != RECD_OK ||
+        (f = fopen(path, "rb")) == NULL) {
+        return 0;
+    }
+    memset(&w, 0, sizeof(w));
+    if (fread(&w, 1, sizeof(w), f) != sizeof(w) || memcmp(w.magic, "SGW1", 4) != 0 ||
+        w.version != WARM_VERSION) {
+        why = "of an unknown format";
+    }
+    fclose(f);
+    w.name[sizeof(w.name) - 1] = w.job_name[sizeof(w.job_name) - 1] = '\0';
+    if (why == NULL && (strchr(w.name, '/') != NULL || strchr(w.job_name, '/') != NULL ||
+                        w.name[0] == '\0')) {
+        why = "of an unknown format";
+    }
+    if (why == NULL && (w.position != op->n_events || w.base != d->position)) {
+        why = "for another state (events were applied since, or the state was restored)";
+    }
+    recd_buf_init(&b);
+    err[0] = '\0';
+    if (why == NULL && read_blob(op, w.name, w.bytes, w.hash, &b, err, sizeof(err)) != RECD_OK) {
+        why = err;
+    }
+    if (why == NULL) {
+        recd_progress("sgd: loading the warm-start image (%.0f MB)", (double)w.bytes / 1e6);
+        if (load_image(op, &b, &fresh, err, sizeof(err)) != RECD_OK) {
+            why = err;
+        } else if (fresh) {
+            why = "written under other model parameters";
+        }
+    }
+    recd_buf_free(&b);
+    if (why == NULL) {
+        op->base = d->position;
+        snprintf(op->snap_name, sizeof(op->snap_name), "%s", d->name);
+        if (replay_log(op, 0, err, sizeof(err)) != RECD_OK) {
+            why = err;
+        }
+    }
+    if (why == NULL) {
+        if (w.job_name[0] != '\0' && w.job_commit_at > w.position && w.job_pos > w.base) {
+            job_clear(&op->job);
+            op->job.active = op->job.ready = 1;
+            op->job.pos = w.job_pos;
+            op->job.commit_at = w.job_commit_at;
+            op->job.bytes = w.job_bytes;
+            op->job.hash = w.job_hash;
+            op->job.t0_ns = recd_now_mono_ns();
+            snprintf(op->job.name, sizeof(op->job.name), "%s", w.job_name);
+        }
+        *bytes = w.bytes;
+        ok = 1;
+    } else {
+        RLOG_NOTICE(RECD_LOG_OPERATOR,
+                    "sgd: the warm-start image of the last stop is not used (%s): loading the "
+                    "snapshot and replaying the log",
+                    why);
+        sessrec_destroy(op->model);
+        mf_destroy(op->mf);
+        op->model = NULL;
+        op->mf = NULL;
+        op->base = 0;
+        op->n_tail = 0;
+        op->snap_name[0] = '\0';
+    }
+    remove_blob(op, w.name); /* used once: the model is in memory, the log is intact */
+    unlink(path);
+    return ok;
+}
+
 int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
 {
     struct recd_buf b;
     struct snap_desc d;
     int64_t t0 = recd_now_mono_ns(), t1;
+    uint64_t warm = 0;
     int rc;
 
     sgd_store_abort(op);
@@ -684,10 +909,30 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
         memcpy(&op->n_events, b.data, 8);
     }
     b.len = 0;
-    rc = read_image(op, &d, &b, errstr, errlen);
+    rc = read_desc(op, &d, errstr, errlen);
+    if (rc == RECD_OK && warm_start(op, &d, &warm)) {
+        remove_orphans(op);
+        recd_buf_free(&b);
+        op->n_committed = op->n_events;
+        t1 = recd_now_mono_ns();
+        RLOG_INFO(RECD_LOG_OPERATOR,
+                  "sgd: model loaded: warm-start image of the last stop, %llu events (%.1f MB) "
+                  "in %.2f s, no logged events replayed",
+                  (unsigned long long)op->n_events, (double)warm / 1e6, (double)(t1 - t0) / 1e9);
+        if (op->metrics != NULL) {
+            recd_metrics_set(op->metrics, "recd_model_start_replayed_events", NULL, 0);
+            recd_metrics_set(op->metrics, "recd_model_start_warm", NULL, 1);
+        }
+        return RECD_OK;
+    }
     if (rc == RECD_OK && d.name[0] != '\0') {
+        rc = read_blob(op, d.name, d.bytes, d.hash, &b, errstr, errlen);
+    }
+    if (rc == RECD_OK && d.name[0] != '\0') {
+        int fresh = 0;
+
         recd_progress("sgd: loading the model snapshot (%.0f MB)", (double)d.bytes / 1e6);
-        rc = load_image(op, &b, errstr, errlen);
+        rc = load_image(op, &b, &fresh, errstr, errlen);
         op->base = d.position;
         snprintf(op->snap_name, sizeof(op->snap_name), "%s", d.name);
     } else if (rc == RECD_OK) {
@@ -707,10 +952,15 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
     }
     t1 = recd_now_mono_ns();
     if (rc == RECD_OK) {
-        rc = replay_log(op, errstr, errlen);
+        rc = replay_log(op, 1, errstr, errlen);
     }
     if (rc != RECD_OK) {
         return rc;
+    }
+    if (op->metrics != NULL) {
+        recd_metrics_set(op->metrics, "recd_model_start_replayed_events", NULL,
+                         (double)(op->n_events - op->base));
+        recd_metrics_set(op->metrics, "recd_model_start_warm", NULL, 0);
     }
     op->n_committed = op->n_events;
     RLOG_INFO(RECD_LOG_OPERATOR,

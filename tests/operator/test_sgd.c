@@ -5,16 +5,20 @@
  * every byte of the state.
  */
 /* memmem: _GNU_SOURCE is set for every target (CMakeLists.txt) */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
+#include "metrics.h"
+#include "pipeline.h"
 #include "recd.h"
 #include "state.h"
 
@@ -198,6 +202,79 @@ static void test_snapshot_batches(void **s)
     assert_string_not_equal(digest[0], digest[3]);
 }
 
+/* A clean stop's warm-start image (operators.sgd.snapshot_at_stop) is outside the stored state:
+ * runs stopped cleanly before two restarts (the first while a snapshot is written but not
+ * committed, which the warm start takes over) store the same bytes and publish the same lists,
+ * score bits included, as runs restarted without it; each start after a stop loads the image
+ * and replays nothing. A missing image falls back to the snapshot and the log. */
+static void test_warm_start(void **s)
+{
+    const char *conf =
+        "operators = { sgd = { snapshot_every = 512; snapshot_commit_after = 256; "
+        "snapshot_at_stop = 1; }; };\n";
+    char digest[3][3][33], err[256], path[128];
+
+    (void)s;
+    for (int r = 0; r < 3; r++) {
+        struct world *w = world_new(conf);
+        struct recd_metrics *mx = recd_metrics_new();
+        const int cut[2] = { 600, 1000 };
+
+        assert_non_null(mx);
+        for (int c = 0; c < 3; c++) {
+            stream(w, c == 0 ? 0 : cut[c - 1], c == 2 ? 1600 : cut[c], 0);
+            run(w, 64);
+            assert_int_equal(recd_state_digest(w->st, digest[r][c], err, sizeof(err)), RECD_OK);
+            if (c == 2) {
+                break;
+            }
+            if (r > 0) {
+                recd_pipeline_stop(w->p);
+                snprintf(path, sizeof(path), "%s/blobs/sgd-warm.desc", w->dir);
+                assert_int_equal(access(path, F_OK), 0);
+                if (r == 2 && c == 1) { /* the image is gone: the usual start */
+                    char dir[128], img[400];
+                    struct dirent *e;
+                    DIR *dd;
+                    int removed = 0;
+
+                    snprintf(dir, sizeof(dir), "%s/blobs", w->dir);
+                    assert_non_null(dd = opendir(dir));
+                    while ((e = readdir(dd)) != NULL) {
+                        if (strncmp(e->d_name, "sgd-warm-", 9) == 0) {
+                            snprintf(img, sizeof(img), "%s/%s", dir, e->d_name);
+                            removed += unlink(img) == 0;
+                        }
+                    }
+                    closedir(dd);
+                    assert_int_equal(removed, 1);
+                }
+            }
+            world_reopen(w, mx);
+            assert_true(recd_metrics_get(mx, "recd_model_start_warm", NULL) ==
+                        (r == 1 || (r == 2 && c == 0) ? 1.0 : 0.0));
+            if (recd_metrics_get(mx, "recd_model_start_warm", NULL) == 1.0) {
+                assert_true(recd_metrics_get(mx, "recd_model_start_replayed_events", NULL) == 0.0);
+                assert_int_equal(access(path, F_OK), -1); /* used once */
+            } else {
+                assert_true(recd_metrics_get(mx, "recd_model_start_replayed_events", NULL) > 0.0);
+            }
+        }
+        capture(w, &pubs[r]);
+        recd_pipeline_destroy(w->p); /* before the metrics it writes to */
+        w->p = NULL;
+        world_free(w);
+        recd_metrics_destroy(mx);
+    }
+    assert_true(pubs[0].n > 500);
+    assert_same(&pubs[0], &pubs[1]);
+    assert_same(&pubs[0], &pubs[2]);
+    for (int c = 0; c < 3; c++) { /* at 1000 events the snapshot at 512 is committed */
+        assert_string_equal(digest[0][c], digest[1][c]);
+        assert_string_equal(digest[0][c], digest[2][c]);
+    }
+}
+
 /* Does any key or value of column family `only` (-1: of any) contain one of the needles?
  * Which one (0..n-1), with the column family in *cf_out, or -1. */
 static int state_contains(struct recd_state *st, int only, const void *const *needle,
@@ -284,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_invariance),
         cmocka_unit_test(test_snapshot_batches),
         cmocka_unit_test(test_forget_reaches_model),
+        cmocka_unit_test(test_warm_start),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
