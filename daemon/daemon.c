@@ -171,7 +171,7 @@ struct daemon {
     uint64_t wrong_partition;               /* records whose key hashes to another partition */
     char probe_why[256];                    /* its answer, logged when it changes */
     int fatal;                              /* a batch failed: stop without committing */
-    int closing;                            /* teardown: rebalance callbacks commit nothing */
+    int closing;                            /* stopping: rebalance callbacks only (un)assign */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
     char delivery_err[256];
     struct slot slots[MAX_SLOTS];
@@ -1940,11 +1940,8 @@ static void retry_handover_commits(struct daemon *d)
 }
 
 /* Publish and commit the pending batch, then give partitions parts up in d->own (the revoke
- * half of repl_rebalance; teardown calls it before closing the group consumer). lost: fenced
- * by the group, its commits would be refused: they are retried from the next generation. Once
- * d->closing is set nothing is committed here: a synchronous commit from the rebalance callback
- * that rd_kafka_consumer_close() serves can wait forever (seen with a rebalance in progress at
- * the close), so teardown hands everything over before the close. */
+ * half of repl_rebalance; hand_over_all calls it at a clean stop). lost: fenced by the group,
+ * its commits would be refused: they are retried from the next generation. */
 static void hand_over(struct daemon *d, const rd_kafka_topic_partition_list_t *parts, int lost)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
@@ -1971,12 +1968,10 @@ static void hand_over(struct daemon *d, const rd_kafka_topic_partition_list_t *p
 
             published_offsets(d, p, next);
             add_offsets(d, l, p, next);
-            if (lost || d->closing) {
+            if (lost) {
                 rd_kafka_topic_partition_list_destroy(l);
             }
-            if (d->closing) {
-                /* nothing committed: the next owner starts from the last commit */
-            } else if (lost || commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (lost || commit_offsets(d, l, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 memcpy(&d->retry_off[(size_t)p * RECD_OWN_NKINDS], next, sizeof(next));
                 d->retry_part[p] = 1;
                 d->retry_until_ns = recd_now_mono_ns() + kc->handover_settle_ms * 500000LL;
@@ -1986,12 +1981,47 @@ static void hand_over(struct daemon *d, const rd_kafka_topic_partition_list_t *p
     }
 }
 
+/* A clean stop (learn_from = all): hand every partition over (publish, commit) before the group
+ * consumer closes; from then on (d->closing) its rebalance callbacks only (un)assign — a
+ * synchronous commit (or committed()) from the callback that rd_kafka_consumer_close() serves
+ * can wait forever (seen with a rebalance in progress at the close). */
+static void hand_over_all(struct daemon *d)
+{
+    rd_kafka_topic_partition_list_t *mine = NULL;
+
+    if (d->repl && d->own != NULL && d->consumer != NULL &&
+        rd_kafka_assignment(d->consumer, &mine) == 0 && mine->cnt > 0) {
+        hand_over(d, mine, rd_kafka_assignment_lost(d->consumer));
+    }
+    if (mine != NULL) {
+        rd_kafka_topic_partition_list_destroy(mine);
+    }
+    d->closing = 1;
+}
+
 static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, int coop)
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     int i;
 
+    if (d->closing) {
+        /* stopping (hand_over_all ran): nothing is published or committed any more; the
+         * group's protocol still wants the (un)assignment */
+        rd_kafka_error_t *e = NULL;
+        int assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+
+        if (coop) {
+            e = assign ? rd_kafka_incremental_assign(rk, parts)
+                       : rd_kafka_incremental_unassign(rk, parts);
+        } else {
+            rd_kafka_assign(rk, assign ? parts : NULL);
+        }
+        if (e != NULL) {
+            rd_kafka_error_destroy(e);
+        }
+        return;
+    }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
@@ -2906,18 +2936,7 @@ static void teardown(struct daemon *d)
         d->fences[i].parked = NULL;
     }
     if (d->consumer) {
-        rd_kafka_topic_partition_list_t *mine = NULL;
-
-        /* learn_from = all: hand the partitions over (publish, commit) before the close, whose
-         * rebalance callback then only unassigns (hand_over) */
-        if (!d->fatal && d->own != NULL && rd_kafka_assignment(d->consumer, &mine) == 0 &&
-            mine->cnt > 0) {
-            hand_over(d, mine, rd_kafka_assignment_lost(d->consumer));
-        }
-        if (mine != NULL) {
-            rd_kafka_topic_partition_list_destroy(mine);
-        }
-        d->closing = 1;
+        d->closing = 1; /* the close's rebalance callbacks only (un)assign (hand_over_all) */
         rd_kafka_consumer_close(d->consumer);
         rd_kafka_destroy(d->consumer);
     }
@@ -3274,6 +3293,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     if (!d->fatal) {
         flush_batch(d); /* records polled before the stop signal */
         drain_output(d);
+        hand_over_all(d);
     }
     {
         struct recd_pipeline_stats ps;
