@@ -3293,8 +3293,8 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
     if (!d->fatal) {
         flush_batch(d); /* records polled before the stop signal */
         drain_output(d);
-        hand_over_all(d);
     }
+    hand_over_all(d); /* also after a failed batch: what earlier batches published */
     {
         struct recd_pipeline_stats ps;
         struct rusage ru;

@@ -89,8 +89,27 @@ struct warm_desc {
     /* a snapshot written but not committed at the stop (job_name[0] == 0: none) */
     uint64_t job_pos, job_commit_at, job_bytes, job_hash;
     char job_name[48];
+    uint64_t conf; /* warm_conf(): the settings a replay would apply that the image omits */
 };
 #pragma pack(pop)
+
+/* the settings that shape what a replay of the log would learn and where snapshots fall, that
+ * the image does not check itself (load_image checks the model parameters and dimensions) */
+static uint64_t warm_conf(const struct sgd *op)
+{
+    struct {
+        float weight[3];
+        uint64_t every, delay;
+        int32_t learn;
+    } c;
+
+    memset(&c, 0, sizeof(c));
+    memcpy(c.weight, op->weight, sizeof(c.weight));
+    c.every = op->snapshot_every;
+    c.delay = op->snapshot_delay;
+    c.learn = op->learn;
+    return XXH3_64bits(&c, sizeof(c));
+}
 
 /* what the child reports through its pipe */
 struct snap_report {
@@ -760,8 +779,11 @@ int sgd_store_stop(struct sgd *op, char *errstr, size_t errlen)
                            "sgd: no warm-start image: the last batch is not committed");
     }
     memset(&w, 0, sizeof(w));
-    if (op->job.active && op->job.pid > 0) {
-        (void)collect_async(op); /* not written: the next start forks it again */
+    if (op->job.active && op->job.pid > 0 && !collect_async(op)) {
+        /* a snapshot due before the stop could not be written: the next start must replay
+         * past its position to write it again (as the run before did) */
+        return recd_seterr(errstr, errlen, RECD_EIO,
+                           "sgd: no warm-start image: the snapshot in progress failed");
     }
     if (op->job.active && op->job.ready) {
         w.job_pos = op->job.pos;
@@ -774,6 +796,7 @@ int sgd_store_stop(struct sgd *op, char *errstr, size_t errlen)
     w.version = WARM_VERSION;
     w.position = op->n_events;
     w.base = op->base;
+    w.conf = warm_conf(op);
     snprintf(w.name, sizeof(w.name), "sgd-warm-%llu.snap", (unsigned long long)op->n_events);
     if (write_image(op, w.name, w.position, &w.bytes, &w.hash) != 0) {
         int e = errno;
@@ -800,6 +823,16 @@ int sgd_store_stop(struct sgd *op, char *errstr, size_t errlen)
               (unsigned long long)w.position, (double)(recd_now_mono_ns() - t0) / 1e6,
               (double)w.bytes / 1e6, (unsigned long long)after);
     return RECD_OK;
+}
+
+/* blob `name` is there with `bytes` bytes */
+static int blob_is(struct sgd *op, const char *name, uint64_t bytes)
+{
+    char path[4096];
+    struct stat st;
+
+    return recd_state_blob_path(op->state, name, path, sizeof(path)) == RECD_OK &&
+           stat(path, &st) == 0 && (uint64_t)st.st_size == bytes;
 }
 
 /* The warm-start image of the last stop, when the state is still the one it was written from
@@ -832,6 +865,27 @@ static int warm_start(struct sgd *op, const struct snap_desc *d, uint64_t *bytes
     if (why == NULL && (w.position != op->n_events || w.base != d->position)) {
         why = "for another state (events were applied since, or the state was restored)";
     }
+    if (why == NULL && w.conf != warm_conf(op)) {
+        why = "written under other operators.sgd settings";
+    }
+    if (why == NULL) {
+        /* a count snapshot due at due (commit not reached by the stop) must be the one the
+         * stop took over: it cannot be written from a model past it */
+        uint64_t due = w.position / op->snapshot_every * op->snapshot_every;
+        char want[48];
+
+        blob_name(want, sizeof(want), w.job_pos);
+        if (w.job_name[0] != '\0' &&
+            (strcmp(w.job_name, want) != 0 || w.job_pos % op->snapshot_every != 0 ||
+             w.job_commit_at != w.job_pos + op->snapshot_delay ||
+             w.job_commit_at <= w.position || w.job_pos <= w.base ||
+             !blob_is(op, w.job_name, w.job_bytes))) {
+            why = "its snapshot in progress is not there";
+        } else if (due > w.base && due + op->snapshot_delay > w.position &&
+                   (w.job_name[0] == '\0' || w.job_pos != due)) {
+            why = "a snapshot due before the stop was not written";
+        }
+    }
     recd_buf_init(&b);
     err[0] = '\0';
     if (why == NULL && read_blob(op, w.name, w.bytes, w.hash, &b, err, sizeof(err)) != RECD_OK) {
@@ -854,7 +908,7 @@ static int warm_start(struct sgd *op, const struct snap_desc *d, uint64_t *bytes
         }
     }
     if (why == NULL) {
-        if (w.job_name[0] != '\0' && w.job_commit_at > w.position && w.job_pos > w.base) {
+        if (w.job_name[0] != '\0') {
             job_clear(&op->job);
             op->job.active = op->job.ready = 1;
             op->job.pos = w.job_pos;
@@ -879,7 +933,11 @@ static int warm_start(struct sgd *op, const struct snap_desc *d, uint64_t *bytes
         op->n_tail = 0;
         op->snap_name[0] = '\0';
     }
-    remove_blob(op, w.name); /* used once: the model is in memory, the log is intact */
+    /* used once: the model is in memory, the log is intact (a name of another form is left to
+     * remove_orphans, which spares the committed snapshot) */
+    if (strncmp(w.name, "sgd-warm-", 9) == 0 && strchr(w.name, '/') == NULL) {
+        remove_blob(op, w.name);
+    }
     unlink(path);
     return ok;
 }
