@@ -172,6 +172,7 @@ struct daemon {
     char probe_why[256];                    /* its answer, logged when it changes */
     int fatal;                              /* a batch failed: stop without committing */
     int closing;                            /* stopping: rebalance callbacks only (un)assign */
+    int coop;                               /* the group's rebalance protocol is cooperative */
     uint64_t delivery_failures;             /* producer delivery reports with errors */
     char delivery_err[256];
     struct slot slots[MAX_SLOTS];
@@ -1047,9 +1048,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     struct daemon *d = opaque;
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
-    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    /* NULL once the consumer is closing (librdkafka #4041): the protocol of the last call */
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    int coop = proto != NULL ? strcmp(proto, "COOPERATIVE") == 0 : d->coop;
     int i;
 
+    d->coop = coop;
     recd_metrics_add(d->metrics, "recd_rebalances_total", NULL, 1);
     memset(d->n_parts, 0, sizeof(d->n_parts)); /* partition counts may have changed */
     if (d->repl) {
