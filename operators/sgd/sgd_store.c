@@ -183,6 +183,27 @@ static int fw_put(void *ctx, const void *p, size_t n)
     return w->err;
 }
 
+/* A file written (rc 0) and fsynced as tmp becomes path (rename, the directory dir fsynced);
+ * otherwise tmp goes. 0 or -1. Allocates nothing (also in the forked child). */
+static int put_in_place(int rc, const char *tmp, const char *path, const char *dir)
+{
+    int dfd;
+
+    if (rc == 0) {
+        rc = rename(tmp, path);
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
 /* The model as blob `name` (written as name.tmp, fsynced, renamed, the directory fsynced):
  * 0 with the size and hash, or -1 (errno). Allocates nothing: safe in a forked child. */
 static int write_image(struct sgd *op, const char *name, uint64_t pos, uint64_t *bytes,
@@ -192,7 +213,7 @@ static int write_image(struct sgd *op, const char *name, uint64_t pos, uint64_t 
     char path[4096], tmp[4200], dir[4096];
     const uint32_t version = SNAP_VERSION;
     const uint8_t has_mf = op->mf != NULL;
-    int dfd, rc;
+    int rc;
 
     if (recd_state_blob_path(op->state, name, path, sizeof(path)) != RECD_OK ||
         recd_state_blob_path(op->state, NULL, dir, sizeof(dir)) != RECD_OK) {
@@ -217,17 +238,8 @@ static int write_image(struct sgd *op, const char *name, uint64_t pos, uint64_t 
     fw_flush(&w);
     rc = w.err == 0 && fsync(w.fd) == 0 ? 0 : -1;
     close(w.fd);
-    if (rc == 0) {
-        rc = rename(tmp, path);
-    }
-    if (rc != 0) {
-        unlink(tmp);
+    if (put_in_place(rc, tmp, path, dir) != 0) {
         return -1;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
     }
     *bytes = w.bytes;
     *hash = XXH3_64bits_digest(&w.h);
@@ -737,7 +749,7 @@ static void remove_orphans(struct sgd *op)
 static int write_small(struct sgd *op, const char *name, const void *p, size_t n)
 {
     char path[4096], tmp[4200], dir[4096];
-    int fd, dfd, rc;
+    int fd, rc;
 
     if (recd_state_blob_path(op->state, name, path, sizeof(path)) != RECD_OK ||
         recd_state_blob_path(op->state, NULL, dir, sizeof(dir)) != RECD_OK) {
@@ -750,19 +762,7 @@ static int write_small(struct sgd *op, const char *name, const void *p, size_t n
     }
     rc = write(fd, p, n) == (ssize_t)n && fsync(fd) == 0 ? 0 : -1;
     close(fd);
-    if (rc == 0) {
-        rc = rename(tmp, path);
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return put_in_place(rc, tmp, path, dir);
 }
 
 int sgd_store_stop(struct sgd *op, char *errstr, size_t errlen)
