@@ -21,6 +21,7 @@
 #include "pipeline.h"
 #include "recd.h"
 #include "state.h"
+#include "units.h"
 
 #define NEVER_EVERY "1099511627776L"
 
@@ -275,6 +276,57 @@ static void test_warm_start(void **s)
     }
 }
 
+/* The warm-start image is refused (the usual start instead) when a setting that shapes what a
+ * replay learns changed between the stop and the start (operators.sgd.weight_click: a replay
+ * would learn the logged events under the new weight), and when events were applied since. */
+static void test_warm_start_refused(void **s)
+{
+    const char *conf = "operators = { sgd = { snapshot_at_stop = 1; }; };\n";
+    struct world *w = world_new(conf);
+    struct recd_metrics *mx = recd_metrics_new();
+    char text[512], err[512], path[128];
+    struct recd_conf *nc;
+
+    (void)s;
+    stream(w, 0, 300, 0);
+    run(w, 64);
+    recd_pipeline_stop(w->p);
+    snprintf(text, sizeof(text),
+             "state = { dir = \"%s\"; };\noperators = { sgd = { snapshot_at_stop = 1; "
+             "weight_click = 1.5; }; };\n", w->dir);
+    assert_int_equal(recd_config_load_string(text, "<test>", &nc, err, sizeof(err)), RECD_OK);
+    recd_pipeline_destroy(w->p); /* before the configuration it borrows */
+    w->p = NULL;
+    recd_conf_destroy(w->conf);
+    w->conf = nc;
+    world_reopen(w, mx);
+    assert_true(recd_metrics_get(mx, "recd_model_start_warm", NULL) == 0.0);
+    snprintf(path, sizeof(path), "%s/blobs/sgd-warm.desc", w->dir);
+    assert_int_equal(access(path, F_OK), -1); /* refused, and gone */
+    /* a stop, then a pipeline that applies events without using the image (as a restored
+     * state would): the image no longer matches */
+    recd_pipeline_stop(w->p);
+    assert_int_equal(access(path, F_OK), 0);
+    {
+        char keep[160];
+
+        snprintf(keep, sizeof(keep), "%s/warm.desc.keep", w->dir); /* not among the blobs */
+        assert_int_equal(rename(path, keep), 0);
+        world_reopen(w, mx);
+        stream(w, 300, 400, 0);
+        run(w, 64);
+        assert_int_equal(rename(keep, path), 0);
+    }
+    world_reopen(w, mx);
+    assert_true(recd_metrics_get(mx, "recd_model_start_warm", NULL) == 0.0);
+    assert_true(recd_metrics_get(mx, "recd_model_start_replayed_events", NULL) > 0.0);
+    assert_int_equal(access(path, F_OK), -1);
+    recd_pipeline_destroy(w->p);
+    w->p = NULL;
+    world_free(w);
+    recd_metrics_destroy(mx);
+}
+
 /* Does any key or value of column family `only` (-1: of any) contain one of the needles?
  * Which one (0..n-1), with the column family in *cf_out, or -1. */
 static int state_contains(struct recd_state *st, int only, const void *const *needle,
@@ -362,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_batches),
         cmocka_unit_test(test_forget_reaches_model),
         cmocka_unit_test(test_warm_start),
+        cmocka_unit_test(test_warm_start_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
