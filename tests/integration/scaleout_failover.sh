@@ -2,7 +2,7 @@
 # scaleout_failover.sh — a kill -9 of an owner whose survivor had applied less than the owner
 # published (kafka.learn_from = all, real broker, two recd processes). The owner commits every
 # 5 s (kafka.commit_interval_ms) while it publishes every batch, so at the kill it has published
-# hundreds of records per partition past its last commit; the survivor applies only 50 past that
+# hundreds of records per partition past its last commit; the survivor applies only 10 past that
 # commit (kafka.follow_ahead). Without reading the output topic the survivor would publish the
 # newest lists of the users it applied past the commit from its older state, lower seqs than the
 # dead owner's, then publish their next events' seqs once more. Checked:
@@ -18,7 +18,7 @@ start_broker 4
 
 for n in a b; do
     write_conf "$T/$n.conf" "$T/$n" 'kafka = { brokers = "'"$B"'"; group_id = "fo"; learn_from = "all";
-  follow_interval_ms = 100; commit_interval_ms = 5000; follow_ahead = 50;
+  follow_interval_ms = 100; commit_interval_ms = 5000; follow_ahead = 10;
   properties = { group_instance_id = "'"$n"'"; session_timeout_ms = "6000"; }; };'
     sed -i '2d' "$T/$n.conf"   # write_conf's own kafka group: keep this one
 done
