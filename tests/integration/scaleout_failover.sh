@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scaleout_failover.sh — a kill -9 of an owner whose survivor had applied less than the owner
 # published (kafka.learn_from = all, real broker, two recd processes). The owner commits every
-# 5 s (kafka.commit_interval_ms) while it publishes every batch, so at the kill it has published
-# hundreds of records per partition past its last commit; the survivor applies only 10 past that
+# 5 s (kafka.commit_interval_ms) while it publishes every batch; the kill comes once its output
+# shows it 200 clicks past the group's commit (read back from the output topic: b first catches
+# up with the whole input, which took up to ~30 s here); the survivor applies only 10 past that
 # commit (kafka.follow_ahead). Without reading the output topic the survivor would publish the
 # newest lists of the users it applied past the commit from its older state, lower seqs than the
 # dead owner's, then publish their next events' seqs once more. Checked:
@@ -29,8 +30,9 @@ sed -i '2d' "$T/ref.conf"
 "$RECCTL_BIN" gen -b "$B" --users $USERS --items 400 --events $EVENTS --rate $RATE \
     > "$T/gen.log" 2>&1 &
 GEN=$!
-# a stays up to the end: it exits once the input has been idle for 9 s (after the generator)
-start_recd "$T/a.conf" "$T/a.log" --exit-idle 9000; A=$RECD_PID
+# a stays up to the end: it exits once the input has been idle for 40 s (after the generator;
+# long enough for the wait below and b's session timeout: a takes b's partitions over first)
+start_recd "$T/a.conf" "$T/a.log" --exit-idle 40000; A=$RECD_PID
 sleep 2
 start_recd "$T/b.conf" "$T/b.log"; BP=$RECD_PID
 for _ in $(seq 1 600); do   # until b publishes for a partition (< 60 s), then 4 s of its output
@@ -38,10 +40,33 @@ for _ in $(seq 1 600); do   # until b publishes for a partition (< 60 s), then 4
     sleep 0.1
 done
 grep -q "publishing for partition" "$T/b.log" || fail "b never published for a partition in 60 s"
-sleep 4
+# the case needs b to have published well past the group's last commit of its partition (the
+# survivor applies only follow_ahead = 10 past it): read b's output (the recd.source header:
+# the input offsets a list was computed from) until it is 200 clicks past that commit
+ahead_of_commit() {
+    "$RECCTL_BIN" tail -b "$B" --topic shop.recommendations --kind recommendations \
+        --from-beginning --idle-ms 200 2>/dev/null | python3 -c "
+import json, re, sys
+committed = {int(p): int(c) for p, c in re.findall(
+    r'assigned partition (\d+): the group committed (-?\d+)/', open('$T/b.log').read())}
+best = {}
+for line in sys.stdin:
+    src = json.loads(line).get('headers', {}).get('recd.source')
+    if src:
+        p, offs = src.split(':')
+        best[int(p)] = max(best.get(int(p), -1), int(offs.split(',')[0]))
+print(max((best.get(p, -1) - c for p, c in committed.items()), default=-1))"
+}
+gap=-1
+for _ in $(seq 1 120); do   # < 60 s (b first catches up with the whole input: ~30 s)
+    gap="$(ahead_of_commit)"
+    [ "${gap:--1}" -ge 200 ] && break
+    sleep 0.5
+done
+[ "${gap:--1}" -ge 200 ] || fail "b never published 200 clicks past the group's commit in 60 s (largest gap: $gap)"
 parts="$(grep -o 'publishing for partition [0-9]*' "$T/b.log" | awk '{print $4}' | sort -u | tr '\n' ' ')"
 kill -KILL "$BP"; wait "$BP" 2>/dev/null || true
-echo "  kill -9 of b (publishing for partitions ${parts}) at ${SECONDS}s"
+echo "  kill -9 of b (publishing for partitions ${parts}; ${gap} clicks past the commit) at ${SECONDS}s"
 wait $GEN || fail "generator failed: $(tail -3 "$T/gen.log")"
 wait "$A" || fail "instance a failed: $(tail -3 "$T/a.log")"
 run_recd "$T/ref.conf" "$T/ref.log" --exit-idle 5000 || fail "reference run failed"
