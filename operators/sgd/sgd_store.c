@@ -611,6 +611,15 @@ static int read_blob(struct sgd *op, const char *name, uint64_t bytes, uint64_t 
     return RECD_OK;
 }
 
+/* no model in memory (op->model, op->mf freed) */
+static void drop_models(struct sgd *op)
+{
+    sessrec_destroy(op->model);
+    mf_destroy(op->mf);
+    op->model = NULL;
+    op->mf = NULL;
+}
+
 /* the models of an image; a model saved under other parameters: empty ones, with a warning
  * (*fresh set) */
 static int load_image(struct sgd *op, const struct recd_buf *b, int *fresh, char *errstr,
@@ -642,10 +651,7 @@ static int load_image(struct sgd *op, const struct recd_buf *b, int *fresh, char
                   "sgd: the model snapshot cannot be used (%s: the operators.sgd model keys "
                   "changed since it was written): the model starts empty",
                   err);
-        sessrec_destroy(op->model);
-        mf_destroy(op->mf);
-        op->model = NULL;
-        op->mf = NULL;
+        drop_models(op);
         return sgd_model_new(op, &op->model, &op->mf);
     }
     return RECD_OK;
@@ -925,10 +931,7 @@ static int warm_start(struct sgd *op, const struct snap_desc *d, uint64_t *bytes
                     "sgd: the warm-start image of the last stop is not used (%s): loading the "
                     "snapshot and replaying the log",
                     why);
-        sessrec_destroy(op->model);
-        mf_destroy(op->mf);
-        op->model = NULL;
-        op->mf = NULL;
+        drop_models(op);
         op->base = 0;
         op->n_tail = 0;
         op->snap_name[0] = '\0';
@@ -955,10 +958,7 @@ int sgd_store_load(struct sgd *op, char *errstr, size_t errlen)
         remove_blob(op, op->ready.name);
         job_clear(&op->ready);
     }
-    sessrec_destroy(op->model);
-    mf_destroy(op->mf);
-    op->model = NULL;
-    op->mf = NULL;
+    drop_models(op);
     op->n_events = op->n_committed = op->base = 0;
     op->n_tail = 0;
     op->snap_name[0] = '\0';
