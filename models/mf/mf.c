@@ -195,11 +195,22 @@ struct mf *mf_new(const struct mf_params *p, size_t tdim)
     return m;
 }
 
+/* the start of item i's rows (a new item's, and a retired one's) */
+static void item_rows_init(struct mf *m, size_t i)
+{
+    float a = 0.1f / sqrtf((float)m->dim);
+
+    for (size_t d = 0; d < m->dim; d++) {
+        m->P[i * m->dim + d] = init_val(m->p.seed, i, d, a);
+    }
+    memset(m->Q + i * m->dim, 0, m->dim * sizeof(float));
+    m->b[i] = 0;
+}
+
 static int grow(struct mf *m, size_t n)
 {
     size_t cap = m->cap_items ? m->cap_items : 1024, i;
     float *P, *Q, *b;
-    float a = 0.1f / sqrtf((float)m->dim);
 
     if (n <= m->n_items) {
         return 0;
@@ -229,14 +240,63 @@ static int grow(struct mf *m, size_t n)
         m->cap_items = cap;
     }
     for (i = m->n_items; i < n; i++) {
-        for (size_t d = 0; d < m->dim; d++) {
-            m->P[i * m->dim + d] = init_val(m->p.seed, i, d, a);
-        }
-        memset(m->Q + i * m->dim, 0, m->dim * sizeof(float));
-        m->b[i] = 0;
+        item_rows_init(m, i);
     }
     m->n_items = n;
     return 0;
+}
+
+static void reverse_i32(int32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        int32_t t = v[i];
+
+        v[i] = v[n - 1 - i];
+        v[n - 1 - i] = t;
+    }
+}
+
+static int in_sorted(const int32_t *v, size_t n, int32_t x)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (v[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && v[lo] == x;
+}
+
+void mf_retire_items(struct mf *m, const int32_t *items, size_t n)
+{
+    size_t w = 0;
+
+    if (n == 0) {
+        return;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (items[k] >= 0 && (size_t)items[k] < m->n_items) {
+            item_rows_init(m, (size_t)items[k]);
+        }
+    }
+    /* the ring in its order, oldest first, from index 0 (a rotation by three reversals) */
+    if (m->ring_n == m->p.neg_ring && m->ring_pos != 0) {
+        reverse_i32(m->ring, m->ring_pos);
+        reverse_i32(m->ring + m->ring_pos, m->ring_n - m->ring_pos);
+        reverse_i32(m->ring, m->ring_n);
+    }
+    for (size_t i = 0; i < m->ring_n; i++) {
+        if (!in_sorted(items, n, m->ring[i])) {
+            m->ring[w++] = m->ring[i];
+        }
+    }
+    m->ring_n = w;
+    m->ring_pos = w % m->p.neg_ring;
 }
 
 static const float *text_of(const struct mf *m, const struct mf_text *t, int32_t j)

@@ -83,6 +83,12 @@ float mf_score(const struct mf *m, const float *u, const float *ut, int32_t j,
  * the next mf_learn(). */
 const float *mf_item_factors(const struct mf *m, const float **bias, size_t *n_items);
 
+/* Retire items[0..n-1] (ascending; indexes the model has not seen are ignored): their rows
+ * return to a new item's start (P as initialised, Q and b zero) and they leave the ring of
+ * recent positives (the others keep their order), so nothing learned about them remains and
+ * the indexes can be given to new items. Idempotent; allocates nothing. */
+void mf_retire_items(struct mf *m, const int32_t *items, size_t n);
+
 /* Snapshots (the byte layout is at mf_save in mf.c): mf_save() writes the whole learned state
  * through fn (0, or -1 to stop: mf_save returns -1); mf_load() rebuilds it under the same
  * parameters and text dimension: 0 with *out (owned by the caller) and *used (bytes read; may

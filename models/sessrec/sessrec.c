@@ -361,3 +361,137 @@ size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int3
     memcpy(out, sess_items(s) + from, n * sizeof(*out));
     return n;
 }
+
+/* ---- retiring items ------------------------------------------------------------------------ */
+
+/* Remove the entries of t that name a retired item (astamp == st), keeping the order of the
+ * others (ties are broken by position); their weights leave the total. */
+static void etab_scrub(const struct sessrec *m, struct etab *t, uint32_t st)
+{
+    uint32_t w = 0;
+
+    for (uint32_t i = 0; i < t->n; i++) {
+        int32_t x = t->e[i].item;
+
+        if (x >= 0 && x < m->n_items && m->astamp[x] == st) {
+            t->total -= t->e[i].w;
+            continue;
+        }
+        t->e[w++] = t->e[i];
+    }
+    t->n = w;
+    if (w == 0) {
+        t->total = 0;
+    }
+}
+
+static int gone(const struct sessrec *m, int32_t x, uint32_t st)
+{
+    return x >= 0 && x < m->n_items && m->astamp[x] == st;
+}
+
+static void ptab_scrub(const struct sessrec *m, struct ptab *t, uint32_t st)
+{
+    uint32_t w = 0;
+
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (!gone(m, t->e[i].prev, st) && !gone(m, t->e[i].item, st)) {
+            t->e[w++] = t->e[i];
+        }
+    }
+    t->n = w;
+}
+
+/* The popular list without the retired items, refilled with the most popular others (larger
+ * count first, smaller index on ties); qstamp marks the members while it is refilled. */
+static void pop_scrub(struct sessrec *m, uint32_t st)
+{
+    uint32_t w = 0;
+
+    for (uint32_t i = 0; i < m->pop_n; i++) {
+        if (!gone(m, m->pop_top[i], st)) {
+            m->pop_top[w++] = m->pop_top[i];
+        }
+    }
+    if (w == m->pop_n) {
+        return;
+    }
+    m->pop_n = w;
+    for (uint32_t i = 0; i < m->pop_n; i++) {
+        m->qstamp[m->pop_top[i]] = st;
+    }
+    while (m->pop_n < m->p.pop_top) {
+        int32_t best = -1;
+
+        for (int32_t i = 0; i < m->n_items; i++) {
+            if (m->qstamp[i] == st || m->astamp[i] == st || !(m->items[i].pop > 0)) {
+                continue;
+            }
+            if (best < 0 || m->items[i].pop > m->items[best].pop) {
+                best = i;
+            }
+        }
+        if (best < 0) {
+            break;
+        }
+        m->qstamp[best] = st;
+        m->pop_top[m->pop_n++] = best;
+    }
+}
+
+void sessrec_retire_items(struct sessrec *m, const int32_t *items, size_t n)
+{
+    uint32_t st;
+    int any = 0;
+
+    if (n == 0) {
+        return;
+    }
+    sr_new_stamp(m);
+    st = m->stamp;
+    for (size_t k = 0; k < n; k++) {
+        int32_t r = items[k];
+        struct item *it;
+
+        if (r < 0 || r >= m->n_items) {
+            continue;
+        }
+        m->astamp[r] = st;
+        any = 1;
+        it = &m->items[r];
+        free(it->post);
+        free(it->tr.e);
+        free(it->cv.e);
+        free(it->p2.e);
+        memset(it, 0, sizeof(*it));
+        m->dfd[r] = 0;
+        m->ldf[r] = 0;
+        m->trend[r] = 0;
+    }
+    if (!any) {
+        return;
+    }
+    for (int32_t i = 0; i < m->n_items; i++) {
+        struct item *it = &m->items[i];
+
+        etab_scrub(m, &it->tr, st);
+        etab_scrub(m, &it->cv, st);
+        ptab_scrub(m, &it->p2, st);
+    }
+    for (uint32_t slot = 0; slot < m->sess_used; slot++) {
+        struct sess *s = sess_at(m, slot);
+        int32_t *si = sess_items(s);
+        uint32_t w = 0;
+
+        for (uint32_t j = 0; j < s->n; j++) {
+            if (!gone(m, si[j], st)) {
+                si[w++] = si[j];
+            }
+        }
+        if (w != s->n) {
+            memset(si + w, 0, (size_t)(s->n - w) * sizeof(*si));
+            s->n = w;
+        }
+    }
+    pop_scrub(m, st);
+}

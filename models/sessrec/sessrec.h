@@ -199,6 +199,15 @@ int sessrec_observe(struct sessrec *m, uint64_t session_key, int32_t item, int64
  * reference it are skipped from then on. */
 void sessrec_end_session(struct sessrec *m, uint64_t session_key);
 
+/* Retire items[0..n-1] (catalogue indexes whose item is gone; indexes out of range are
+ * ignored): each one's own statistics (postings, successors, co-visits, pairs, popularity,
+ * trend, session count) are cleared, and every reference to it is removed: from the other
+ * items' successor, co-visit and pair lists (their totals adjusted), from every remembered
+ * session's items and from the popular list (refilled from the next most popular items). The
+ * model then holds nothing of them, and the indexes can be given to new items. Idempotent, and
+ * allocates nothing. One call scans every item and session once, whatever n. */
+void sessrec_retire_items(struct sessrec *m, const int32_t *items, size_t n);
+
 /* Top-k recommendations for a session whose clicks so far are session_items[0..n-1] (oldest
  * first). session_key identifies the session so that it is never its own neighbour (pass a key
  * never observed if there is none). Writes up to k items, best first, ties broken by smaller

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sessrec.h"
 
@@ -194,6 +195,20 @@ static inline uint64_t hash64(uint64_t x)
 static inline uint32_t order_bucket(const struct sessrec *m, size_t n)
 {
     return n == 0 ? 0 : (n < m->p.order_buckets ? (uint32_t)n : m->p.order_buckets) - 1;
+}
+
+/* A new stamp for the scratch space: astamp[i] / qstamp[i] / sacc[s].stamp equal to it mark
+ * what the current call touched (all stamps reset when it wraps). */
+static inline void sr_new_stamp(struct sessrec *m)
+{
+    if (++m->stamp == 0) {
+        memset(m->astamp, 0, (size_t)m->items_cap * sizeof(*m->astamp));
+        memset(m->qstamp, 0, (size_t)m->items_cap * sizeof(*m->qstamp));
+        for (uint32_t i = 0; i < m->sess_cap; i++) {
+            m->sacc[i].stamp = 0;
+        }
+        m->stamp = 1;
+    }
 }
 
 /* the session record of a slot, and its items */

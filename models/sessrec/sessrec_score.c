@@ -298,17 +298,9 @@ static void score_knn(struct sessrec *m, int64_t self, const int32_t *q, size_t 
  * it is unknown or the query is empty. */
 static inline int32_t score_query(struct sessrec *m, const int32_t *q, size_t n)
 {
-    uint32_t i;
     size_t j;
 
-    if (++m->stamp == 0) {
-        memset(m->astamp, 0, (size_t)m->items_cap * sizeof(*m->astamp));
-        memset(m->qstamp, 0, (size_t)m->items_cap * sizeof(*m->qstamp));
-        for (i = 0; i < m->sess_cap; i++) {
-            m->sacc[i].stamp = 0;
-        }
-        m->stamp = 1;
-    }
+    sr_new_stamp(m);
     m->n_touched = 0;
     for (j = 0; j < n; j++) {
         int32_t it = q[j];

@@ -588,9 +588,71 @@ static void test_snapshot_corrupt_bytes(void **state)
     }
 }
 
+/* Retiring an item: its rows return to a new item's start, it leaves the ring of recent
+ * positives (read from the image), a second retirement changes nothing, and the others keep
+ * what they learned. */
+static void test_retire_items(void **state)
+{
+    struct mf_params p;
+    struct mf *m, *fresh;
+    struct img a = { NULL, 0, 0, 0 }, b = { NULL, 0, 0, 0 };
+    const size_t hdr = 4 + 4 + 9 * 4 + 8;
+    const int32_t gone[2] = { 3, 7 };
+    const float *q, *bias;
+    size_t n, rn;
+    float u[32];
+    int32_t a0 = 0;
+
+    (void)state;
+    mf_params_default(&p);
+    p.neg_uniform = 0.5f;
+    m = mf_new(&p, 0);
+    fresh = mf_new(&p, 0);
+    assert_non_null(m);
+    assert_non_null(fresh);
+    train_pairs(m, 5, NULL);
+    q = mf_item_factors(m, &bias, &n);
+    assert_true(n == N_ITEMS);
+    assert_true(bias[3] != 0.0f && bias[7] != 0.0f); /* positive control: they learned */
+    a = save_img(m);
+    rn = u64_at(&a, hdr + 24);
+    assert_true(rn == (size_t)5 * (N_ITEMS / 2));
+    free(a.p);
+
+    mf_retire_items(m, gone, 2);
+    q = mf_item_factors(m, &bias, &n);
+    for (size_t d = 0; d < p.dim; d++) {
+        assert_true(q[3 * p.dim + d] == 0.0f && q[7 * p.dim + d] == 0.0f);
+    }
+    assert_true(bias[3] == 0.0f && bias[7] == 0.0f && bias[5] != 0.0f);
+    /* a user of item 0 scores item 3 as an item nobody clicked: by its bias only (0) */
+    assert_int_equal(mf_user(m, &a0, 1, NULL, u, NULL), 0);
+    assert_true(mf_score(m, u, NULL, 3, NULL) == 0.0f);
+    a = save_img(m);
+    rn = u64_at(&a, hdr + 24);
+    assert_true(rn == (size_t)5 * (N_ITEMS / 2 - 2)); /* 3 and 7 were 5 positives each */
+    {
+        int32_t r;
+        size_t off = hdr + 40;
+
+        for (size_t i = 0; i < rn; i++) {
+            memcpy(&r, a.p + off + i * 4, 4);
+            assert_true(r != 3 && r != 7);
+        }
+    }
+    mf_retire_items(m, gone, 2);
+    b = save_img(m);
+    assert_img_equal(&a, &b);
+    free(a.p);
+    free(b.p);
+    mf_destroy(m);
+    mf_destroy(fresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retire_items),
         cmocka_unit_test(test_learns_pairs),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_text_cold_start),

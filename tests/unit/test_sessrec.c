@@ -1298,6 +1298,100 @@ static void test_snapshot_forgets(void **s)
     sessrec_destroy(m);
 }
 
+/* Retiring items: no score, reason's because-item, session or popular list names them any
+ * more, their own statistics are gone, a second retirement changes nothing, the image loads
+ * back to the same scores, and an index given to a new item starts from nothing. */
+static void test_retire_items(void **s)
+{
+    struct sessrec_params p;
+    struct sessrec *m, *b = NULL;
+    struct ev *e;
+    const int32_t gone[2] = { 3, 17 };
+    struct img i1, i2;
+    size_t n_ev = 4000, n_sess = 0, found = 0;
+    char err[128];
+    int32_t sc[64], cand[64];
+    float cs[64];
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.pair_cap = 8;
+    m = sessrec_new(&p);
+    assert_non_null(m);
+    e = make_stream(n_ev, 40, 7, &n_sess);
+    for (size_t i = 0; i < n_ev; i++) {
+        snap_apply(m, &p, &e[i], sc, cand, cs);
+    }
+    /* positive control: both are known, in sessions and among the scores */
+    assert_true(sessrec_item_sessions(m, 3) > 0 && sessrec_item_sessions(m, 17) > 0);
+    for (size_t i = n_ev - 200; i < n_ev; i++) {
+        int32_t out[30];
+        size_t n = sessrec_session_items(m, e[i].key, sc, 64), k;
+
+        k = n > 0 ? sessrec_score(m, e[i].key, sc, n, out, cs, NULL, NULL, 30) : 0;
+        for (size_t j = 0; j < k; j++) {
+            found += out[j] == 3 || out[j] == 17;
+        }
+    }
+    assert_true(found > 0);
+
+    sessrec_retire_items(m, gone, 2);
+    assert_int_equal(sessrec_item_sessions(m, 3), 0);
+    assert_int_equal(sessrec_item_sessions(m, 17), 0);
+    for (size_t i = 0; i < n_ev; i++) {
+        int32_t out[30], because[30];
+        uint8_t why[30];
+        size_t n = sessrec_session_items(m, e[i].key, sc, 64), k;
+
+        for (size_t j = 0; j < n; j++) {
+            assert_true(sc[j] != 3 && sc[j] != 17);
+        }
+        k = sessrec_score(m, e[i].key, sc, n, out, cs, why, because, 30);
+        assert_true(n > 0 || k > 0); /* the popular list was refilled */
+        for (size_t j = 0; j < k; j++) {
+            assert_true(out[j] != 3 && out[j] != 17);
+            assert_true(because[j] != 3 && because[j] != 17);
+        }
+    }
+    i1 = save_img(m);
+    sessrec_retire_items(m, gone, 2);
+    i2 = save_img(m);
+    assert_img_equal(&i1, &i2);
+    assert_int_equal(sessrec_load(&p, i1.p, i1.n, NULL, &b, err, sizeof(err)), 0);
+    for (size_t i = n_ev - 100; i < n_ev; i++) {
+        assert_same_scores(m, b, e[i].key, p.sess_items_cap);
+    }
+    sessrec_destroy(b);
+    free(i1.p);
+    free(i2.p);
+
+    /* index 3 knows nothing of its past: a session of it alone gets popular items only; once
+     * a new item at index 3 is followed by 5, 5 is its successor */
+    {
+        int32_t q = 3, out[30];
+        uint8_t why[30];
+        size_t k = sessrec_score(m, 0x9999, &q, 1, out, cs, why, NULL, 30), next5 = 0;
+
+        assert_true(k > 0);
+        for (size_t j = 0; j < k; j++) { /* the popular items, and 3 itself (in session) */
+            if (why[j] != SESSREC_POPULAR && !(out[j] == 3 && why[j] == SESSREC_IN_SESSION)) {
+                fail_msg("item %d reason %u after a session of the retired item", out[j],
+                         (unsigned)why[j]);
+            }
+        }
+        assert_int_equal(sessrec_observe(m, 0x1234, 3, 0), 0);
+        assert_int_equal(sessrec_observe(m, 0x1234, 5, 0), 0);
+        assert_int_equal(sessrec_item_sessions(m, 3), 1);
+        k = sessrec_score(m, 0x9999, &q, 1, out, cs, why, NULL, 30);
+        for (size_t j = 0; j < k; j++) {
+            next5 += out[j] == 5 && why[j] != SESSREC_POPULAR;
+        }
+        assert_int_equal(next5, 1);
+    }
+    free(e);
+    sessrec_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1322,6 +1416,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_refused),
         cmocka_unit_test(test_snapshot_corrupt_bytes),
         cmocka_unit_test(test_snapshot_forgets),
+        cmocka_unit_test(test_retire_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
