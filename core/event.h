@@ -144,6 +144,12 @@ struct recd_event {
     uint64_t session_key; /* identity of the user's current session */
     int32_t item_idx; /* dense catalogue index of the event's item (clicks) */
     int silent; /* applied to state; its user's output is another instance's (scale-out) */
+    /* set by sessionize: catalogue items retired just before this event
+     * (operators.sessionize.retire_removed_days), their former indexes and ids; both arrays in
+     * the batch's arena, the ids valid until the batch commits */
+    uint32_t n_retired;
+    const int32_t *retired;
+    const char *const *retired_ids;
     union {
         struct recd_click click;
         struct recd_purchase purchase;

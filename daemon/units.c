@@ -377,6 +377,30 @@ static int check_operator_confs(const struct recd_conf *c, char *errstr, size_t 
         return recd_conf_error(c, "operators.sessionize", "session_ttl_s", errstr, errlen,
                                "%g must exceed operators.sessionize.gap_s (%g)", *ttl, *gap);
     }
+    /* a retired item's index waits retire_removed_days before a new item takes it: no session
+     * and no purchase filter may still name the old item by then */
+    {
+        const double *days = recd_conf_field(c, "operators.sessionize", "retire_removed_days",
+                                             RECD_CT_DOUBLE);
+        const double *bought = recd_conf_field(c, "operators.rerank", "exclude_purchased_s",
+                                               RECD_CT_DOUBLE);
+
+        if (days != NULL && *days > 0 && ttl != NULL && *days * 86400.0 < *ttl) {
+            return recd_conf_error(c, "operators.sessionize", "retire_removed_days", errstr,
+                                   errlen,
+                                   "%g days is less than operators.sessionize.session_ttl_s "
+                                   "(%g s): 0 or at least that",
+                                   *days, *ttl);
+        }
+        if (days != NULL && *days > 0 && bought != NULL && 2.0 * *days * 86400.0 < *bought) {
+            return recd_conf_error(c, "operators.sessionize", "retire_removed_days", errstr,
+                                   errlen,
+                                   "%g days is less than half of "
+                                   "operators.rerank.exclude_purchased_s (%g s): 0 or at least "
+                                   "that",
+                                   *days, *bought);
+        }
+    }
     return RECD_OK;
 }
 

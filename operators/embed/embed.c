@@ -318,6 +318,14 @@ static int embed_process(void *ctx, struct recd_batch *b, char *errstr, size_t e
         int32_t idx;
         const char *t = text;
 
+        for (uint32_t k = 0; k < ev->n_retired; k++) { /* their keys: sessionize deletes */
+            size_t r = (size_t)ev->retired[k];
+
+            if (r < e->rows) {
+                memset(e->items + r * e->enc.dim, 0, e->enc.dim * sizeof(float));
+                e->n_with_text -= e->n_with_text > 0;
+            }
+        }
         if (ev->kind != RECD_KIND_ITEM || ev->u.item.removed) {
             continue;
         }
@@ -352,9 +360,13 @@ static int embed_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_
     /* the rows this batch embedded (in first-embedding order: the commit sorts by key) */
     for (size_t k = 0; rc == RECD_OK && k < e->dirty.n; k++) {
         size_t i = (size_t)e->dirty.list[k];
+        const char *id = recd_catalog_item_id(e->cat, (int32_t)i);
 
+        if (id == NULL) {
+            continue;   /* retired after it was embedded in this batch */
+        }
         any = 1;
-        rc = recd_key_sub(&e->key, recd_catalog_item_id(e->cat, (int32_t)i), "vec");
+        rc = recd_key_sub(&e->key, id, "vec");
         if (rc == RECD_OK) {
             rc = recd_txn_put(b->txn, RECD_CF_ITEMS, e->key.data, e->key.len,
                               e->items + i * e->enc.dim, e->enc.dim * sizeof(float));

@@ -85,8 +85,18 @@ struct popular {
     struct recd_strmap *users;       /* user_id -> struct user_recent, this batch only */
     int64_t hwm;                     /* event-time high-water mark */
     int hwm_dirty;
+    char **gone;                     /* owned: items the catalogue retired in this batch */
+    size_t n_gone, cap_gone;
     struct recd_buf key, val;        /* scratch */
 };
+
+static void gone_clear(struct popular *op)
+{
+    for (size_t i = 0; i < op->n_gone; i++) {
+        free(op->gone[i]);
+    }
+    op->n_gone = 0;
+}
 
 static void user_recent_free(void *p)
 {
@@ -172,6 +182,8 @@ static int popular_init(void **ctx, const void *conf, const struct recd_op_env *
 fail:
     recd_strmap_destroy(op->items);
     recd_strmap_destroy(op->users);
+    gone_clear(op);
+    free(op->gone);
     recd_buf_free(&op->key);
     recd_buf_free(&op->val);
     free(op);
@@ -187,6 +199,8 @@ static void popular_fini(void *ctx)
     }
     recd_strmap_destroy(op->items);
     recd_strmap_destroy(op->users);
+    gone_clear(op);
+    free(op->gone);
     recd_buf_free(&op->key);
     recd_buf_free(&op->val);
     free(op);
@@ -324,6 +338,33 @@ static int cmp_cand(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* the catalogue retired item `id`: its count goes (the key at the checkpoint) */
+static int retire(struct popular *op, const char *id)
+{
+    char *copy;
+
+    if (recd_strmap_get(op->items, id) == NULL) {
+        return RECD_OK;
+    }
+    if (op->n_gone == op->cap_gone) {
+        size_t nc = op->cap_gone ? op->cap_gone * 2 : 16;
+        char **g = realloc(op->gone, nc * sizeof(*g));
+
+        if (g == NULL) {
+            return RECD_ENOMEM;
+        }
+        op->gone = g;
+        op->cap_gone = nc;
+    }
+    copy = recd_strdup(id);
+    if (copy == NULL) {
+        return RECD_ENOMEM;
+    }
+    op->gone[op->n_gone++] = copy;
+    recd_strmap_del(op->items, id);
+    return RECD_OK;
+}
+
 static int popular_process(void *ctx, struct recd_batch *b, char *errstr, size_t errlen)
 {
     struct popular *op = ctx;
@@ -337,6 +378,11 @@ static int popular_process(void *ctx, struct recd_batch *b, char *errstr, size_t
         struct recd_event *ev = &b->events[i];
         struct user_recent *u;
 
+        for (uint32_t k = 0; k < ev->n_retired; k++) {
+            if ((rc = retire(op, ev->retired_ids[k])) != RECD_OK) {
+                return recd_seterr(errstr, errlen, rc, "popular: out of memory");
+            }
+        }
         if (ev->kind == RECD_KIND_ITEM) {
             continue;
         }
@@ -478,6 +524,16 @@ static int popular_checkpoint(void *ctx, struct recd_batch *b, char *errstr, siz
         }
         rc = recd_txn_put(b->txn, RECD_CF_MODEL, op->key.data, op->key.len, &pi->r, sizeof(pi->r));
     }
+    for (i = 0; rc == RECD_OK && i < op->n_gone; i++) {
+        if (recd_strmap_get(op->items, op->gone[i]) != NULL) {
+            continue;   /* clicked again after it was retired: a new count, put above */
+        }
+        op->key.len = 0;
+        rc = recd_buf_append(&op->key, "pop", 4) != RECD_OK ||
+                recd_buf_append(&op->key, op->gone[i], strlen(op->gone[i])) != RECD_OK
+            ? RECD_ENOMEM
+            : recd_txn_del(b->txn, RECD_CF_MODEL, op->key.data, op->key.len);
+    }
     if (rc == RECD_OK && op->hwm_dirty) {
         rc = recd_txn_put(b->txn, RECD_CF_MODEL, "pop.hwm", 7, &op->hwm, sizeof(op->hwm));
     }
@@ -518,6 +574,7 @@ static void popular_committed(void *ctx, int ok)
     char err[256];
 
     recd_strmap_clear(op->users); /* per-batch view; the committed state is the truth */
+    gone_clear(op);
     if (!ok) {
         if (load_items(op, err, sizeof(err)) != RECD_OK) {
             RLOG_ERR(RECD_LOG_OPERATOR, "%s", err);

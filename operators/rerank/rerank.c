@@ -331,8 +331,8 @@ static int filtered(const struct rerank *op, int32_t item, const struct recd_ses
 {
     const struct recd_item_meta *m = recd_catalog_meta(op->cat, item);
 
-    if (m == NULL) {
-        return 1;
+    if (m == NULL || recd_catalog_item_id(op->cat, item) == NULL) {
+        return 1;   /* unknown, or a retired item's index waiting for a new item */
     }
     if (op->exclude_out_of_stock && (m->removed || !m->in_stock)) {
         return 1;
@@ -891,8 +891,9 @@ static int cold_update(struct rerank *op, const float *items, size_t rows, size_
         op->cold_built_max = op->cold_max_sessions;
         op->cold_built_pool = op->cold_pool;
     }
-    for (i = 0; i < op->n_cold; i++) { /* items that got clicks leave the pool */
-        if (sessrec_item_sessions(op->sr->model, op->cold[i]) <= (uint64_t)op->cold_max_sessions) {
+    for (i = 0; i < op->n_cold; i++) { /* items that got clicks (or were retired) leave */
+        if (sessrec_item_sessions(op->sr->model, op->cold[i]) <= (uint64_t)op->cold_max_sessions &&
+            recd_catalog_item_id(op->cat, op->cold[i]) != NULL) {
             op->cold[kept++] = op->cold[i];
         }
     }

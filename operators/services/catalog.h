@@ -3,6 +3,11 @@
  * persisted, assigned in order of first appearance in the stream) and each item's metadata
  * from the catalogue.
  *
+ * Retirement: an item removed from the catalogue and unused for retire_removed_days leaves
+ * the dictionary, and its index is later given to a new item; the event it is retired before
+ * carries its index and id (recd_event.retired), and operators that keep anything per item
+ * drop it there.
+ *
  * Offered by: sessionize (operators/sessionize/sessionize.c implements everything declared
  * here). Looked up by: embed, sgd, rerank (recd_services_get(env->services, "catalog")).
  *
@@ -30,6 +35,8 @@ struct recd_item_meta {
 };
 
 int32_t recd_catalog_find(const struct recd_catalog *c, const char *item_id);   /* -1: unknown */
+/* NULL for an index out of range, and for a retired item's index while it waits for a new item
+ * (operators.sessionize.retire_removed_days; its meta reads removed). */
 const char *recd_catalog_item_id(const struct recd_catalog *c, int32_t idx);
 size_t recd_catalog_size(const struct recd_catalog *c);
 /* Items some catalogue record has listed (meta->known; removed ones included): 0 while no

@@ -18,6 +18,16 @@
  *   ITEMS    <item>\0idx   -> int32 dense index;  ITEMS <item>\0meta -> struct recd_item_meta
  *   MODEL    sz.hwm        -> int64 event-time high-water mark;  MODEL sz.nitems -> int32
  *   MODEL    sxp\0<bucket>\0<user> -> "" (expiry index)
+ *   ITEMS    <item>\0ret   -> int64 event time since which a removed item is unused
+ *   MODEL    sz.free       -> the retired indexes, oldest first: (int32 idx, int32 0, int64
+ *                             event time from which it is given to a new item) each
+ *
+ * Retirement. An item removed from the catalogue and then neither listed again, clicked nor
+ * purchased for `retire_removed_days` of event time is retired at the first event after the
+ * next day boundary: its id leaves the dictionary, its ITEMS keys (those of every operator)
+ * are deleted, and the event carries its index and id (recd_event.retired) so that the
+ * operators after this one drop what they hold for it. The index is given to a new item
+ * `retire_removed_days` later, when no session or purchase window can still name it.
  * Structs are stored as their bytes (created zeroed, so padding is deterministic); the state
  * directory is therefore tied to the CPU architecture, like RocksDB's own files are not.
  */
@@ -31,6 +41,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "operator.h"
 #include "recd.h"
 #include "services/catalog.h"
@@ -48,8 +59,10 @@
 #define FORMAT_VERSION 2
 #define BUCKET_MS      3600000LL
 
+#define DAY_MS         86400000LL
+
 struct sz_conf {
-    double gap_s, grace_s, session_ttl_s, profile_half_life_s;
+    double gap_s, grace_s, session_ttl_s, profile_half_life_s, retire_removed_days;
 };
 
 static const struct recd_conf_decl sz_decls[] = {
@@ -69,6 +82,14 @@ static const struct recd_conf_decl sz_decls[] = {
     { "profile_half_life_s", RECD_CT_DOUBLE, "2592000.0", 60, 1e10, 0,
       offsetof(struct sz_conf, profile_half_life_s),
       "Half-life (event time) of the long-term category and price affinities.", NULL, NULL },
+    { "retire_removed_days", RECD_CT_DOUBLE, "30.0", 0, 36500, 0,
+      offsetof(struct sz_conf, retire_removed_days),
+      "An item removed from the catalogue (tombstone) and then neither listed again, clicked "
+      "nor purchased for this many days of event time is retired: its catalogue entry, text "
+      "vector and model statistics are deleted, and its index is given to a new item this many "
+      "days later. At least session_ttl_s, and half of operators.rerank.exclude_purchased_s. "
+      "0: removed items are kept for ever.",
+      NULL, NULL },
 };
 
 static const struct recd_conf_unit sz_unit = {
@@ -84,6 +105,17 @@ struct recd_catalog {
     struct recd_idxset dirty;       /* items to write: 1 idx+meta, 2 meta only */
     size_t n, cap;
     size_t n_listed;                /* items some catalogue record has listed (meta.known) */
+    int64_t *since;                 /* by idx: event time since which a removed item is unused
+                                     * (0: not removed) */
+    int64_t next_due;               /* the earliest a removed item is due (INT64_MAX: none) */
+    struct cat_free {               /* a retired index, given to a new item from `at` on */
+        int32_t idx, pad;
+        int64_t at;
+    } *free_q;                      /* owned, oldest first from free_head */
+    size_t free_head, n_free, cap_free;
+    int free_dirty;                 /* free_q changed in this batch */
+    char **gone;                    /* owned: ids retired in this batch, until it commits */
+    size_t n_gone, cap_gone;
 };
 
 struct userview {
@@ -108,6 +140,8 @@ struct sessionize {
     int64_t hwm, hwm_committed;
     int64_t swept_upto, sweep_pending;  /* expiry buckets swept (in memory: -1 after start) */
     struct recd_buf key, val;
+    struct recd_metrics *metrics;   /* borrowed, may be NULL */
+    uint64_t retired;               /* items retired by this process */
 };
 
 /* ---- catalog -------------------------------------------------------------------------------- */
@@ -164,11 +198,17 @@ static int cat_grow(struct recd_catalog *c, size_t need)
         return RECD_ENOMEM;
     }
     c->meta = m;
+    int64_t *since = realloc(c->since, nc * sizeof(*since));
+    if (since == NULL) {
+        return RECD_ENOMEM;
+    }
+    c->since = since;
     if (recd_idxset_grow(&c->dirty, nc) != RECD_OK) {
         return RECD_ENOMEM;
     }
     memset(c->id + c->cap, 0, (nc - c->cap) * sizeof(*id));
     memset(c->meta + c->cap, 0, (nc - c->cap) * sizeof(*m));
+    memset(c->since + c->cap, 0, (nc - c->cap) * sizeof(*since));
     c->cap = nc;
     return RECD_OK;
 }
@@ -193,15 +233,23 @@ static int cat_place(struct recd_catalog *c, const char *id, int32_t idx)
     return RECD_OK;
 }
 
-/* Index of an item, assigned on first sight (dense, in stream order). -1 on OOM. */
-static int32_t cat_intern(struct recd_catalog *c, const char *id)
+/* Index of an item, assigned on first sight (in stream order): the oldest retired index
+ * whose wait is over at event time `now`, else the next new one. -1 on OOM. */
+static int32_t cat_intern(struct recd_catalog *c, const char *id, int64_t now)
 {
     int32_t idx = recd_catalog_find(c, id);
 
     if (idx >= 0) {
         return idx;
     }
-    idx = (int32_t)c->n;
+    if (c->free_head < c->n_free && c->free_q[c->free_head].at <= now) {
+        idx = c->free_q[c->free_head++].idx;
+        c->free_dirty = 1;
+        memset(&c->meta[idx], 0, sizeof(c->meta[idx]));
+        c->since[idx] = 0;
+    } else {
+        idx = (int32_t)c->n;
+    }
     if (cat_place(c, id, idx) != RECD_OK) {
         return -1;
     }
@@ -211,6 +259,14 @@ static int32_t cat_intern(struct recd_catalog *c, const char *id)
     return idx;
 }
 
+static void gone_clear(struct recd_catalog *c)
+{
+    for (size_t i = 0; i < c->n_gone; i++) {
+        free(c->gone[i]);
+    }
+    c->n_gone = 0;
+}
+
 static void cat_free(struct recd_catalog *c)
 {
     for (size_t i = 0; i < c->n; i++) {
@@ -218,6 +274,10 @@ static void cat_free(struct recd_catalog *c)
     }
     free(c->id);
     free(c->meta);
+    free(c->since);
+    free(c->free_q);
+    gone_clear(c);
+    free(c->gone);
     recd_idxset_free(&c->dirty);
     recd_strmap_destroy(c->ids);
     memset(c, 0, sizeof(*c));
@@ -262,8 +322,11 @@ static int cat_load(struct sessionize *op)
             size_t idlen = strnlen(key, kl);
             int32_t idx;
 
-            if (idlen + 1 + 4 != kl || memcmp(key + idlen + 1, "meta", 4) != 0 ||
-                vl != sizeof(struct recd_item_meta)) {
+            int ret = idlen + 1 + 3 == kl && memcmp(key + idlen + 1, "ret", 3) == 0 &&
+                vl == sizeof(int64_t);
+
+            if (!ret && (idlen + 1 + 4 != kl || memcmp(key + idlen + 1, "meta", 4) != 0 ||
+                         vl != sizeof(struct recd_item_meta))) {
                 continue;
             }
             char *id = recd_strndup(key, idlen);
@@ -273,7 +336,9 @@ static int cat_load(struct sessionize *op)
             }
             idx = recd_catalog_find(&op->cat, id);
             free(id);
-            if (idx >= 0) {
+            if (idx >= 0 && ret) {
+                memcpy(&op->cat.since[idx], v, sizeof(int64_t));
+            } else if (idx >= 0) {
                 op->cat.n_listed -= op->cat.meta[idx].known;
                 memcpy(&op->cat.meta[idx], v, vl);
                 op->cat.n_listed += op->cat.meta[idx].known;
@@ -523,9 +588,132 @@ static void scene(struct recd_session *s, const struct recd_click *c)
     }
 }
 
+/* ---- retirement of removed items ------------------------------------------------------- */
+
+static int64_t retire_ms(const struct sessionize *op)
+{
+    return (int64_t)(op->conf.retire_removed_days * (double)DAY_MS);
+}
+
+/* when a removed item unused since `since` is retired: the first day boundary after
+ * since + retire_removed_days (so that the items due on one day go together) */
+static int64_t due_of(const struct sessionize *op, int64_t since)
+{
+    if (since <= 1) {
+        return INT64_MAX; /* removed before any event time: dated by the first (below) */
+    }
+    return ((since + retire_ms(op)) / DAY_MS + 1) * DAY_MS;
+}
+
+/* item idx was removed, or used while removed, at event time `now` (0: before any event time:
+ * since = 1 until the first event dates it) */
+static int mark_unused_since(struct sessionize *op, int32_t idx, int64_t now)
+{
+    struct recd_catalog *c = &op->cat;
+    int64_t due;
+
+    if (op->conf.retire_removed_days <= 0) {
+        return RECD_OK;
+    }
+    c->since[idx] = now > 1 ? now : 1;
+    due = due_of(op, c->since[idx]);
+    if (due < c->next_due) {
+        c->next_due = due;
+    }
+    return recd_idxset_add(&c->dirty, idx, 2);
+}
+
+/* the first event time: items removed before it are unused from it on */
+static int date_undated(struct sessionize *op, int64_t now)
+{
+    for (size_t i = 0; i < op->cat.n; i++) {
+        if (op->cat.since[i] == 1 && mark_unused_since(op, (int32_t)i, now) != RECD_OK) {
+            return RECD_ENOMEM;
+        }
+    }
+    return RECD_OK;
+}
+
+/* the removed items due at event time op->hwm leave the catalogue; the event `ev` (the first
+ * after their due time) carries them to the operators after this one */
+static int retire_due(struct sessionize *op, struct recd_batch *b, struct recd_event *ev)
+{
+    struct recd_catalog *c = &op->cat;
+    int64_t next = INT64_MAX;
+    size_t n = 0, k = 0;
+    int32_t *idx;
+    const char **ids;
+
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->since[i] > 0) {
+            int64_t due = due_of(op, c->since[i]);
+
+            if (due <= op->hwm) {
+                n++;
+            } else if (due < next) {
+                next = due;
+            }
+        }
+    }
+    c->next_due = next;
+    if (n == 0) {
+        return RECD_OK;
+    }
+    idx = recd_arena_alloc(b->arena, n * sizeof(*idx));
+    ids = recd_arena_alloc(b->arena, n * sizeof(*ids));
+    if (idx == NULL || ids == NULL) {
+        return RECD_ENOMEM;
+    }
+    if (c->n_gone + n > c->cap_gone) {
+        size_t nc = (c->n_gone + n) * 2;
+        char **g = realloc(c->gone, nc * sizeof(*g));
+
+        if (g == NULL) {
+            return RECD_ENOMEM;
+        }
+        c->gone = g;
+        c->cap_gone = nc;
+    }
+    if (c->n_free + n > c->cap_free) {
+        size_t nc = (c->n_free + n) * 2;
+        struct cat_free *q = realloc(c->free_q, nc * sizeof(*q));
+
+        if (q == NULL) {
+            return RECD_ENOMEM;
+        }
+        c->free_q = q;
+        c->cap_free = nc;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->since[i] == 0 || due_of(op, c->since[i]) > op->hwm) {
+            continue;
+        }
+        recd_strmap_del(c->ids, c->id[i]);
+        c->gone[c->n_gone++] = c->id[i];   /* its keys are deleted at the checkpoint */
+        ids[k] = c->id[i];
+        idx[k++] = (int32_t)i;
+        c->id[i] = NULL;
+        c->n_listed -= c->meta[i].known;
+        memset(&c->meta[i], 0, sizeof(c->meta[i]));
+        c->meta[i].removed = 1;            /* no operator offers it while it waits */
+        c->since[i] = 0;
+        c->free_q[c->n_free].idx = (int32_t)i;
+        c->free_q[c->n_free].pad = 0;
+        c->free_q[c->n_free++].at = op->hwm + retire_ms(op);
+    }
+    c->free_dirty = 1;
+    ev->retired = idx;
+    ev->retired_ids = ids;
+    ev->n_retired = (uint32_t)n;
+    op->retired += n;
+    RLOG_INFO(RECD_LOG_OPERATOR, "sessionize: %zu removed items retired (unused for %g days)", n,
+              op->conf.retire_removed_days);
+    return RECD_OK;
+}
+
 static int on_item(struct sessionize *op, const struct recd_item *it)
 {
-    int32_t idx = cat_intern(&op->cat, it->item_id);
+    int32_t idx = cat_intern(&op->cat, it->item_id, op->hwm);
     struct recd_item_meta *m;
 
     if (idx < 0) {
@@ -533,10 +721,16 @@ static int on_item(struct sessionize *op, const struct recd_item *it)
     }
     m = &op->cat.meta[idx];
     if (it->removed) {
+        if (!m->removed || op->cat.since[idx] == 0) {
+            if (mark_unused_since(op, idx, op->hwm) != RECD_OK) {
+                return RECD_ENOMEM;
+            }
+        }
         m->removed = 1;
         m->in_stock = 0;
     } else {
         m->removed = 0;
+        op->cat.since[idx] = 0;
         op->cat.n_listed += !m->known;
         m->known = 1;
         m->in_stock = it->in_stock ? 1 : 0;
@@ -565,6 +759,9 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
         struct recd_event *ev = &b->events[i];
         struct userview *u;
 
+        if (op->cat.next_due <= op->hwm && retire_due(op, b, ev) != RECD_OK) {
+            return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+        }
         if (ev->kind == RECD_KIND_ITEM) {
             if (on_item(op, &ev->u.item) != RECD_OK) {
                 return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
@@ -594,7 +791,7 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
         }
         profile_decay(op, &u->p, ev->ts_ms);
         if (ev->kind == RECD_KIND_CLICK) {
-            int32_t idx = cat_intern(&op->cat, ev->u.click.item_id);
+            int32_t idx = cat_intern(&op->cat, ev->u.click.item_id, op->hwm);
             const struct recd_item_meta *m;
 
             if (idx < 0) {
@@ -602,6 +799,10 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
             }
             m = &op->cat.meta[idx];
             ev->item_idx = idx;
+            if (op->cat.since[idx] > 0 &&
+                mark_unused_since(op, idx, ev->ts_ms > op->hwm ? ev->ts_ms : op->hwm) != RECD_OK) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+            }
             profile_add_cat(&u->p, m->cat_leaf, ev->u.click.type == RECD_CLICK_CART ? 3.0f : 1.0f);
             profile_add_price(&u->p, m->price, 1.0f);
             if (session_touch(op, u, ev->user_id, ev)) {
@@ -612,10 +813,13 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
             }
         } else if (ev->kind == RECD_KIND_PURCHASE) {
             for (uint32_t j = 0; j < ev->u.purchase.n_lines; j++) {
-                int32_t idx = cat_intern(&op->cat, ev->u.purchase.lines[j].item_id);
+                int32_t idx = cat_intern(&op->cat, ev->u.purchase.lines[j].item_id, op->hwm);
                 struct recd_profile *p = &u->p;
 
-                if (idx < 0) {
+                if (idx < 0 || (op->cat.since[idx] > 0 &&
+                                mark_unused_since(op, idx,
+                                                  ev->ts_ms > op->hwm ? ev->ts_ms : op->hwm) !=
+                                    RECD_OK)) {
                     return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
                 }
                 profile_add_cat(p, op->cat.meta[idx].cat_leaf, 5.0f);
@@ -644,6 +848,9 @@ static int sz_process(void *ctx, struct recd_batch *b, char *errstr, size_t errl
             ev->session_key = u->s.key;
         }
         if (ev->ts_ms > op->hwm) {
+            if (op->hwm <= 0 && date_undated(op, ev->ts_ms) != RECD_OK) {
+                return recd_seterr(errstr, errlen, RECD_ENOMEM, "sessionize: out of memory");
+            }
             op->hwm = ev->ts_ms;
         }
     }
@@ -761,10 +968,19 @@ static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t e
     int rc = RECD_OK;
     int32_t n = (int32_t)op->cat.n;
 
+    /* retired items: every ITEMS key of theirs, whichever operator wrote it (first: an id
+     * retired and then seen again in this batch is a new item, written below and after) */
+    for (size_t k = 0; rc == RECD_OK && k < op->cat.n_gone; k++) {
+        rc = recd_txn_del_prefix(b->txn, RECD_CF_ITEMS, op->cat.gone[k],
+                                 strlen(op->cat.gone[k]) + 1);
+    }
     /* the items this batch touched (in first-touch order: the commit sorts by key) */
     for (size_t k = 0; rc == RECD_OK && k < op->cat.dirty.n; k++) {
         size_t i = (size_t)op->cat.dirty.list[k];
 
+        if (op->cat.id[i] == NULL) {
+            continue;   /* retired since (below) */
+        }
         if (op->cat.dirty.mark[i] == 1) {
             int32_t idx = (int32_t)i;
 
@@ -781,6 +997,23 @@ static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t e
                                   &op->cat.meta[i], sizeof(op->cat.meta[i]));
             }
         }
+        if (rc == RECD_OK && (op->cat.since[i] > 0 || op->cat.meta[i].known)) {
+            rc = recd_key_sub(&op->key, op->cat.id[i], "ret");
+            if (rc == RECD_OK && op->cat.since[i] > 0) {
+                rc = recd_txn_put(b->txn, RECD_CF_ITEMS, op->key.data, op->key.len,
+                                  &op->cat.since[i], sizeof(op->cat.since[i]));
+            } else if (rc == RECD_OK) {
+                rc = recd_txn_del(b->txn, RECD_CF_ITEMS, op->key.data, op->key.len);
+            }
+        }
+    }
+    if (rc == RECD_OK && op->cat.free_dirty) {
+        size_t nq = op->cat.n_free - op->cat.free_head;
+
+        rc = nq > 0 ? recd_txn_put(b->txn, RECD_CF_MODEL, "sz.free", 7,
+                                   op->cat.free_q + op->cat.free_head,
+                                   nq * sizeof(*op->cat.free_q))
+                    : recd_txn_del(b->txn, RECD_CF_MODEL, "sz.free", 7);
     }
     if (rc == RECD_OK) {
         rc = recd_txn_put(b->txn, RECD_CF_MODEL, "sz.nitems", 9, &n, sizeof(n));
@@ -832,6 +1065,62 @@ static int sz_checkpoint(void *ctx, struct recd_batch *b, char *errstr, size_t e
     if (rc != RECD_OK) {
         return recd_seterr(errstr, errlen, rc, "sessionize: checkpoint: %s", recd_strerror(rc));
     }
+    if (op->metrics != NULL) {
+        recd_metrics_set(op->metrics, "recd_catalogue_indexes", NULL, (double)op->cat.n);
+        recd_metrics_set(op->metrics, "recd_catalogue_items", NULL,
+                         (double)recd_strmap_count(op->cat.ids));
+        recd_metrics_set(op->metrics, "recd_catalogue_retired_total", NULL, (double)op->retired);
+    }
+    return RECD_OK;
+}
+
+/* the retired indexes waiting for new items (sz.free), the dictionary's size (sz.nitems: a
+ * retired index may be its last), and when the next removed item is due */
+static int free_load(struct sessionize *op, int32_t nitems)
+{
+    struct recd_catalog *c = &op->cat;
+    size_t nq;
+
+    c->next_due = INT64_MAX;
+    c->free_head = c->n_free = 0;
+    if (recd_state_get(op->state, RECD_CF_MODEL, "sz.free", 7, &op->val) == RECD_OK &&
+        op->val.len % sizeof(struct cat_free) == 0 && op->val.len > 0) {
+        nq = op->val.len / sizeof(struct cat_free);
+        c->free_q = malloc(nq * sizeof(*c->free_q));
+        if (c->free_q == NULL) {
+            return RECD_ENOMEM;
+        }
+        memcpy(c->free_q, op->val.data, op->val.len);
+        c->n_free = c->cap_free = nq;
+        for (size_t i = 0; i < nq; i++) {
+            int32_t idx = c->free_q[i].idx;
+
+            if (idx < 0 || cat_grow(c, (size_t)idx + 1) != RECD_OK) {
+                return RECD_ENOMEM;
+            }
+            c->meta[idx].removed = 1;
+            if ((size_t)idx + 1 > c->n) {
+                c->n = (size_t)idx + 1;
+            }
+        }
+    }
+    if (nitems > 0 && (size_t)nitems > c->n) {
+        if (cat_grow(c, (size_t)nitems) != RECD_OK) {
+            return RECD_ENOMEM;
+        }
+        c->n = (size_t)nitems;
+    }
+    for (size_t i = 0; i < c->n && op->conf.retire_removed_days > 0; i++) {
+        /* a removed item without a date (stored while retirement was off, or by a version
+         * without it) is unused from now on */
+        if (c->id[i] != NULL && c->meta[i].removed && c->since[i] == 0 &&
+            mark_unused_since(op, (int32_t)i, op->hwm) != RECD_OK) {
+            return RECD_ENOMEM;
+        }
+        if (c->since[i] > 0 && due_of(op, c->since[i]) < c->next_due) {
+            c->next_due = due_of(op, c->since[i]);
+        }
+    }
     return RECD_OK;
 }
 
@@ -854,7 +1143,7 @@ static int load_all(struct sessionize *op)
         op->val.len == sizeof(int32_t)) {
         memcpy(&n, op->val.data, sizeof(n));
     }
-    if (cat_load(op) != RECD_OK) {
+    if (cat_load(op) != RECD_OK || free_load(op, n) != RECD_OK) {
         return RECD_ENOMEM;
     }
     if ((int32_t)op->cat.n != n) {
@@ -870,7 +1159,17 @@ static void sz_committed(void *ctx, int ok)
 
     recd_strmap_clear(op->users);
     if (ok) {
-        recd_idxset_clear(&op->cat.dirty);
+        struct recd_catalog *c = &op->cat;
+
+        recd_idxset_clear(&c->dirty);
+        gone_clear(c);
+        c->free_dirty = 0;
+        if (c->free_head > 0 && c->free_head * 2 >= c->n_free) {
+            memmove(c->free_q, c->free_q + c->free_head,
+                    (c->n_free - c->free_head) * sizeof(*c->free_q));
+            c->n_free -= c->free_head;
+            c->free_head = 0;
+        }
         op->hwm_committed = op->hwm;
         if (op->sweep_pending > op->swept_upto) {
             op->swept_upto = op->sweep_pending;
@@ -908,7 +1207,26 @@ static int sz_init(void **ctx, const void *conf, const struct recd_op_env *env, 
         return recd_seterr(errstr, errlen, RECD_ECONFIG,
                            "operators.sessionize.session_ttl_s must exceed gap_s");
     }
+    if (op->conf.retire_removed_days > 0 &&
+        op->conf.retire_removed_days * 86400.0 < op->conf.session_ttl_s) {
+        free(op);
+        return recd_seterr(errstr, errlen, RECD_ECONFIG,
+                           "operators.sessionize.retire_removed_days must be 0 or at least "
+                           "session_ttl_s");
+    }
     op->state = env->state;
+    op->metrics = env->metrics;
+    if (op->metrics != NULL) {
+        recd_metrics_declare(op->metrics, "recd_catalogue_indexes", RECD_M_GAUGE,
+                             "Catalogue indexes in use: items, and retired ones waiting for a "
+                             "new item (the per-item arrays' size).");
+        recd_metrics_declare(op->metrics, "recd_catalogue_items", RECD_M_GAUGE,
+                             "Item ids in the catalogue (removed items not retired yet "
+                             "included).");
+        recd_metrics_declare(op->metrics, "recd_catalogue_retired_total", RECD_M_COUNTER,
+                             "Removed items retired since the start "
+                             "(operators.sessionize.retire_removed_days).");
+    }
     op->sessions.op = op;
     op->swept_upto = op->sweep_pending = -1;
     recd_buf_init(&op->key);

@@ -202,6 +202,35 @@ static const struct recd_conf_unit sgd_unit = {
     sgd_decls, RECD_ARRAY_SIZE(sgd_decls), sizeof(struct sgd_conf)
 };
 
+void sgd_retire_flush(struct sgd *op)
+{
+    int32_t *v = op->retiring;
+    size_t n = op->n_retiring;
+    int64_t t0;
+
+    if (n == 0) {
+        return;
+    }
+    t0 = recd_now_mono_ns();
+    for (size_t i = 1; i < n; i++) { /* ascending (insertion sort: few, and no allocation) */
+        int32_t x = v[i];
+        size_t j = i;
+
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    sessrec_retire_items(op->model, v, n);
+    if (op->mf != NULL) {
+        mf_retire_items(op->mf, v, n);
+    }
+    op->n_retiring = 0;
+    op->retired_batch += n;
+    op->retired_batch_ns += recd_now_mono_ns() - t0;
+}
+
 /* The one code path for live events and log replay. */
 int sgd_apply(struct sgd *op, const struct log_rec *r)
 {
@@ -209,6 +238,21 @@ int sgd_apply(struct sgd *op, const struct log_rec *r)
     int32_t item = r->item & LOG_ITEM_MASK;
     int kind = (r->item >> 28) & 7;
 
+    if (r->item >= 0 && kind == LOG_RETIRE) {
+        if (op->n_retiring == op->cap_retiring) {
+            size_t nc = op->cap_retiring ? op->cap_retiring * 2 : 64;
+            int32_t *p = realloc(op->retiring, nc * sizeof(*p));
+
+            if (p == NULL) {
+                return RECD_ENOMEM;
+            }
+            op->retiring = p;
+            op->cap_retiring = nc;
+        }
+        op->retiring[op->n_retiring++] = item;
+        return RECD_OK;
+    }
+    sgd_retire_flush(op);
     if (r->item < 0) {
         sessrec_end_session(op->model, r->session_key);
         return RECD_OK;
@@ -257,6 +301,7 @@ static void sgd_fini(void *ctx)
     free(op->scratch_items);
     free(op->cand);
     free(op->cand_score);
+    free(op->retiring);
     sgd_store_abort(op);
     sgd_store_committed(op, 0);
     free(op);
@@ -283,7 +328,12 @@ int sgd_model_new(struct sgd *op, struct sessrec **model, struct mf **mf)
 /* the model from the state store: the newest snapshot and the log after it */
 static int build(struct sgd *op, char *errstr, size_t errlen)
 {
-    int rc = sgd_store_load(op, errstr, errlen);
+    int rc;
+
+    op->n_retiring = 0;
+    rc = sgd_store_load(op, errstr, errlen);
+    op->retired_batch = 0; /* (what the replay dropped is not a batch's) */
+    op->retired_batch_ns = 0;
 
     op->ref.model = op->model;
     op->ref.mf = op->mf;
@@ -435,6 +485,14 @@ static int derive(struct sgd *op, const struct recd_event *ev)
 
     memset(&r, 0, sizeof(r));
     r.ts = ev->ts_ms;
+    for (uint32_t k = 0; k < ev->n_retired; k++) { /* before the event (sessionize) */
+        if (ev->retired[k] >= 0 && ev->retired[k] <= LOG_ITEM_MASK) {
+            r.item = ev->retired[k] | LOG_RETIRE << 28;
+            if (push(op, &r) != RECD_OK) {
+                return RECD_ENOMEM;
+            }
+        }
+    }
     if (ev->kind == RECD_KIND_CLICK && ev->item_idx >= 0 && ev->item_idx <= LOG_ITEM_MASK &&
         ev->session_key != 0) {
         r.session_key = ev->session_key;
@@ -511,6 +569,13 @@ static int sgd_process(void *ctx, struct recd_batch *b, char *errstr, size_t err
                                "deletion: %s",
                                recd_strerror(rc));
         }
+    }
+    sgd_retire_flush(op); /* before the operators after this one score */
+    if (op->retired_batch > 0) {
+        RLOG_INFO(RECD_LOG_OPERATOR, "sgd: %zu retired items dropped from the model in %.1f ms",
+                  op->retired_batch, (double)op->retired_batch_ns / 1e6);
+        op->retired_batch = 0;
+        op->retired_batch_ns = 0;
     }
     return RECD_OK;
 }

@@ -34,7 +34,8 @@ struct log_rec {
 #define LOG_CHUNK     256
 #define LOG_ITEM_MASK 0x0FFFFFFF
 /* kinds of logged events; 0 is what logs written before purchases were logged hold */
-enum log_kind { LOG_CLICK = 0, LOG_CART = 1, LOG_PURCHASE = 2 };
+enum log_kind { LOG_CLICK = 0, LOG_CART = 1, LOG_PURCHASE = 2, LOG_RETIRE = 3 };
+/* LOG_RETIRE: the catalogue retired the item (session_key 0): the model drops it */
 
 struct sgd {
     struct sessrec_params params;
@@ -80,7 +81,18 @@ struct sgd {
     const struct recd_embed *embed; /* borrowed service (text vectors), NULL: no text tie */
     struct recd_catalog *cat;       /* borrowed service: purchase lines' item indices */
     float weight[3];                /* by enum log_kind */
+    int32_t *retiring;              /* owned: items of LOG_RETIRE records applied, not yet
+                                     * dropped from the model (sgd_retire_flush) */
+    size_t n_retiring, cap_retiring;
+    size_t retired_batch;           /* items dropped by this batch's flushes, and their time */
+    int64_t retired_batch_ns;
 };
+
+/* sgd.c: drop the items of the LOG_RETIRE records applied so far from the model and MF (one
+ * pass over the model for a run of them). Called before any other record is applied, at the
+ * end of a batch or replay, and before the model is written; the model after it does not
+ * depend on when it ran. Allocates nothing. */
+void sgd_retire_flush(struct sgd *op);
 
 /* sgd.c: learn one logged event (the one code path for live events and log replay). RECD_OK,
  * RECD_ENOMEM, or RECD_ESTATE for a record that cannot be from a log. */

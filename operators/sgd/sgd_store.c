@@ -221,6 +221,7 @@ static int write_image(struct sgd *op, const char *name, uint64_t pos, uint64_t 
         return -1;
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    sgd_retire_flush(op); /* (in a forked child: its copy; the parent's gives the same model) */
     memset(&w, 0, offsetof(struct fwriter, buf));
     XXH3_64bits_reset(&w.h);
     w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -718,6 +719,7 @@ static int replay_log(struct sgd *op, int apply, char *errstr, size_t errlen)
         }
     }
     recd_state_iter_destroy(it);
+    sgd_retire_flush(op);
     if (rc == RECD_OK && g != op->n_events) {
         rc = recd_seterr(errstr, errlen, RECD_ESTATE,
                          "sgd: the event log ends at %llu events, %llu expected",

@@ -407,12 +407,250 @@ static void test_forget_reaches_model(void **s)
     world_free(w);
 }
 
+/* ---- retirement of removed items (operators.sessionize.retire_removed_days) -------------- */
+
+#define HOUR_MS 3600000LL
+
+static void removed(struct world *w, const char *id)
+{
+    struct recd_event ev = { 0 };
+
+    ev.kind = RECD_KIND_ITEM;
+    ev.event_id = id;
+    ev.ts_ms = T0;
+    ev.u.item.item_id = id;
+    ev.u.item.removed = 1;
+    add(w, &ev);
+}
+
+/* The catalogue index of `id` (ITEMS <id>\0idx), or -1. */
+static int32_t index_of(struct world *w, const char *id)
+{
+    struct recd_buf key, val;
+    int32_t idx = -1;
+
+    recd_buf_init(&key);
+    recd_buf_init(&val);
+    assert_int_equal(recd_key_sub(&key, id, "idx"), RECD_OK);
+    if (recd_state_get(w->st, RECD_CF_ITEMS, key.data, key.len, &val) == RECD_OK) {
+        assert_int_equal(val.len, sizeof(idx));
+        memcpy(&idx, val.data, sizeof(idx));
+    }
+    recd_buf_free(&key);
+    recd_buf_free(&val);
+    return idx;
+}
+
+/* hours [from, to) of a shop: a click every 20 minutes by one of 6 users on i0..i9 and
+ * "kept"; in the first hours also on "old" */
+static void retire_clicks(struct world *w, int from, int to)
+{
+    char user[8], it[8];
+
+    for (int q = from * 3; q < to * 3; q++) {
+        snprintf(user, sizeof(user), "u%d", q % 6);
+        snprintf(it, sizeof(it), "i%d", (q * 7) % 10);
+        click(w, user, q < 12 && q % 4 == 1 ? "old" : q % 5 == 0 ? "kept" : it,
+              T0 + q * 20 * 60000LL);
+    }
+}
+
+/* An item removed from the catalogue and unused for retire_removed_days (8) is retired at the
+ * first day boundary after that: no key of it is left in the ITEMS and MODEL column families
+ * (all of them hold it before: positive control), no list names it, and its index waits in
+ * sz.free for 8 more days, then goes to the next new item. The stored state is the same bytes
+ * in batches of 1 and of 16 with restarts, and differs from a run that never retires. */
+static void test_retire_removed(void **s)
+{
+    const char *conf[3] = {
+        "operators = { sessionize = { retire_removed_days = 8.0; };\n"
+        "  rerank = { exclude_purchased_s = 604800.0; }; };\n",
+        "operators = { sessionize = { retire_removed_days = 8.0; };\n"
+        "  rerank = { exclude_purchased_s = 604800.0; }; };\n",
+        "operators = { sessionize = { retire_removed_days = 0.0; };\n"
+        "  rerank = { exclude_purchased_s = 604800.0; }; };\n",
+    };
+    size_t bs[3] = { 1, 16, 16 };
+    char digest[3][33], err[256];
+    const void *needle[1] = { "old" };
+    size_t len[1] = { 4 }; /* "old" and its NUL: the key prefix of every ITEMS key of it */
+    int cf = -1;
+
+    (void)s;
+    for (int r = 0; r < 3; r++) {
+        struct world *w = world_new(conf[r]);
+        int32_t old_idx;
+        struct recd_buf v;
+
+        recd_buf_init(&v);
+        for (int i = 0; i < 10; i++) {
+            char it[8];
+
+            snprintf(it, sizeof(it), "i%d", i);
+            item(w, it, i % 2 ? "red running shoe" : "green tent", i % 2 ? "Shoes" : "Outdoor",
+                 1);
+        }
+        item(w, "old", "blue lamp", "Home", 1);
+        item(w, "kept", "kept lamp", "Home", 1);
+        retire_clicks(w, 0, 5);
+        run(w, bs[r]);
+        old_idx = index_of(w, "old");
+        assert_true(old_idx >= 0);
+        assert_int_equal(state_contains(w->st, RECD_CF_ITEMS, needle, len, 1, &cf), 0);
+        removed(w, "old");
+        removed(w, "kept"); /* removed, but clicked: it stays */
+        retire_clicks(w, 5, 24 * 8);
+        run(w, bs[r]);
+        if (r == 1) {
+            world_reopen(w, NULL);
+        }
+        /* 8 days after the removal (at hour 5), at the next midnight of event time */
+        assert_int_equal(state_contains(w->st, RECD_CF_ITEMS, needle, len, 1, &cf), 0);
+        retire_clicks(w, 24 * 8, 24 * 10);
+        run(w, bs[r]);
+        if (r < 2) {
+            assert_int_equal(state_contains(w->st, RECD_CF_ITEMS, needle, len, 1, &cf), -1);
+            assert_int_equal(state_contains(w->st, RECD_CF_MODEL, needle, len, 1, &cf), -1);
+            assert_int_equal(index_of(w, "old"), -1);
+            assert_int_equal(recd_state_get(w->st, RECD_CF_MODEL, "sz.free", 7, &v), RECD_OK);
+            assert_int_equal(v.len, 16);
+            assert_memory_equal(v.data, &old_idx, 4);
+            assert_true(index_of(w, "kept") >= 0);
+            { /* the model learned it: its event log holds the retirement (kind 3) */
+                int32_t rec = old_idx | 3 << 28;
+
+                needle[0] = &rec;
+                len[0] = sizeof(rec);
+                assert_int_equal(state_contains(w->st, RECD_CF_MODEL, needle, len, 1, &cf), 0);
+                needle[0] = "old";
+                len[0] = 4;
+            }
+        } else {
+            assert_int_equal(index_of(w, "old"), old_idx);
+        }
+        for (size_t i = w->n_out > 200 ? w->n_out - 200 : 0; i < w->n_out; i++) {
+            const struct captured *c = &w->out[i % WORLD_MAXREC];
+
+            assert_false(!c->tombstone && listed(c, "old"));
+        }
+        if (r == 1) {
+            world_reopen(w, NULL);
+        }
+        /* a new item 8 days after the retirement takes the index; sz.free is empty */
+        retire_clicks(w, 24 * 10, 24 * 18);
+        item(w, "fresh", "fresh lamp", "Home", 1);
+        click(w, "u1", "fresh", T0 + 24 * 18 * HOUR_MS);
+        run(w, bs[r]);
+        if (r < 2) {
+            assert_int_equal(index_of(w, "fresh"), old_idx);
+            assert_int_equal(recd_state_get(w->st, RECD_CF_MODEL, "sz.free", 7, &v),
+                             RECD_ENOENT);
+        } else {
+            assert_true(index_of(w, "fresh") > old_idx);
+        }
+        assert_int_equal(recd_state_digest(w->st, digest[r], err, sizeof(err)), RECD_OK);
+        recd_buf_free(&v);
+        world_free(w);
+    }
+    assert_string_equal(digest[0], digest[1]);
+    assert_string_not_equal(digest[0], digest[2]);
+}
+
+/* Retirement switched on later (or a state from a version without it): an item removed while
+ * it was off has no date, and counts as unused from the first start with it on; it is retired
+ * retire_removed_days after that start. */
+static void test_retire_enabled_later(void **s)
+{
+    const char *on = "operators = { sessionize = { retire_removed_days = 8.0; };\n"
+                     "  rerank = { exclude_purchased_s = 604800.0; }; };\n";
+    struct world *w = world_new("operators = { sessionize = { retire_removed_days = 0.0; }; };\n");
+    const void *needle[1] = { "old" };
+    size_t len[1] = { 4 };
+    char text[1024], err[512];
+    int cf = -1;
+
+    (void)s;
+    item(w, "i0", "green tent", "Outdoor", 1);
+    item(w, "old", "blue lamp", "Home", 1);
+    retire_clicks(w, 0, 2);
+    removed(w, "old");
+    retire_clicks(w, 2, 24 * 10); /* 10 days: nothing retires while it is off */
+    run(w, 16);
+    assert_true(index_of(w, "old") >= 0);
+    recd_conf_destroy(w->conf);
+    snprintf(text, sizeof(text), "state = { dir = \"%s\"; };\n%s", w->dir, on);
+    if (recd_config_load_string(text, "<test>", &w->conf, err, sizeof(err)) != RECD_OK) {
+        fail_msg("config: %s", err);
+    }
+    world_reopen(w, NULL);
+    retire_clicks(w, 24 * 10, 24 * 18); /* 8 days after the start: not yet (next midnight) */
+    run(w, 16);
+    assert_int_equal(state_contains(w->st, RECD_CF_ITEMS, needle, len, 1, &cf), 0);
+    retire_clicks(w, 24 * 18, 24 * 20);
+    run(w, 16);
+    assert_int_equal(state_contains(w->st, RECD_CF_ITEMS, needle, len, 1, &cf), -1);
+    assert_int_equal(index_of(w, "old"), -1);
+    world_free(w);
+}
+
+/* An id retired and then clicked again in the same batch is a new item: its keys, written
+ * after the retirement's deletion of the old ones, are there after the commit, under a new
+ * index (the retired one still waits). */
+static void test_retire_and_return(void **s)
+{
+    struct world *w = world_new("operators = { sessionize = { retire_removed_days = 8.0; };\n"
+                                "  rerank = { exclude_purchased_s = 604800.0; }; };\n");
+    int32_t before, after;
+
+    (void)s;
+    item(w, "i0", "green tent", "Outdoor", 1);
+    item(w, "old", "blue lamp", "Home", 1);
+    retire_clicks(w, 0, 2);
+    run(w, 64);
+    before = index_of(w, "old");
+    assert_true(before >= 0);
+    removed(w, "old");
+    retire_clicks(w, 2, 24 * 10);
+    click(w, "u1", "old", T0 + 24 * 10 * HOUR_MS);
+    run(w, 4096); /* one batch: the retirement and the return */
+    after = index_of(w, "old");
+    assert_true(after >= 0);
+    assert_true(after != before);
+    world_free(w);
+}
+
+/* An item removed before any user event (a catalogue read ahead of the activity) is unused
+ * from the first event time on: not retired at the first click, but retire_removed_days
+ * later. */
+static void test_retire_removed_before_events(void **s)
+{
+    struct world *w = world_new("operators = { sessionize = { retire_removed_days = 8.0; };\n"
+                                "  rerank = { exclude_purchased_s = 604800.0; }; };\n");
+
+    (void)s;
+    item(w, "i0", "green tent", "Outdoor", 1);
+    item(w, "early", "blue lamp", "Home", 1);
+    removed(w, "early");
+    run(w, 16);
+    retire_clicks(w, 0, 24 * 7);
+    run(w, 16);
+    assert_true(index_of(w, "early") >= 0);
+    retire_clicks(w, 24 * 7, 24 * 10);
+    run(w, 16);
+    assert_int_equal(index_of(w, "early"), -1);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_invariance),
         cmocka_unit_test(test_snapshot_batches),
         cmocka_unit_test(test_forget_reaches_model),
+        cmocka_unit_test(test_retire_removed),
+        cmocka_unit_test(test_retire_enabled_later),
+        cmocka_unit_test(test_retire_and_return),
+        cmocka_unit_test(test_retire_removed_before_events),
         cmocka_unit_test(test_warm_start),
         cmocka_unit_test(test_warm_start_refused),
     };
