@@ -368,6 +368,14 @@ struct recd_shopgen {
     int64_t act_no; /* activity events returned so far */
     int64_t next_sess_no;
     int64_t next_order_no;
+    /* catalogue turnover (turnover_per_day > 0) */
+    uint32_t *gen; /* owned, n_items: replacements of each slot so far (its id's version) */
+    struct sg_rng trng; /* the slots replaced */
+    int64_t next_turn_ts; /* the next day boundary */
+    int32_t *turn; /* owned: the slots replaced at the current boundary */
+    int32_t n_turn, turn_pos; /* events of the boundary: 2 per slot (tombstone, new item) */
+    int64_t turn_ts;
+    int64_t replaced; /* replacements so far */
 };
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -415,8 +423,11 @@ static char *a_lower(struct recd_arena *a, const char *s)
     return p;
 }
 
-static char *item_id(struct recd_arena *a, int32_t it)
+static char *item_id(const struct recd_shopgen *g, struct recd_arena *a, int32_t it)
 {
+    if (g->gen != NULL && g->gen[it] > 0) {
+        return a_printf(a, "i%" PRId32 "v%" PRIu32, it, g->gen[it]);
+    }
     return a_printf(a, "i%" PRId32, it);
 }
 
@@ -443,6 +454,7 @@ void recd_shopgen_conf_init(struct recd_shopgen_conf *c)
     c->p_purchase = 0.5;
     c->concurrency = 16;
     c->mean_dwell_s = 40.0;
+    c->turnover_per_day = 0.0;
 }
 
 static int check_conf(const struct recd_shopgen_conf *c, char *errstr, size_t errlen)
@@ -479,6 +491,10 @@ static int check_conf(const struct recd_shopgen_conf *c, char *errstr, size_t er
     if (!(c->mean_dwell_s > 0.0 && c->mean_dwell_s <= 86400.0)) {
         return recd_seterr(errstr, errlen, RECD_EINVAL,
                            "shopgen: mean_dwell_s must be in (0, 86400]");
+    }
+    if (!(c->turnover_per_day >= 0.0 && c->turnover_per_day <= 1.0)) {
+        return recd_seterr(errstr, errlen, RECD_EINVAL,
+                           "shopgen: turnover_per_day must be in [0, 1]");
     }
     return RECD_OK;
 }
@@ -942,7 +958,8 @@ static int fill_context(struct recd_shopgen *g, const struct sg_session *s, int6
     return RECD_OK;
 }
 
-static int emit_item(struct recd_shopgen *g, int32_t i, struct recd_arena *a, struct recd_event *ev)
+static int emit_item(struct recd_shopgen *g, int32_t i, int64_t ts, struct recd_arena *a,
+                     struct recd_event *ev)
 {
     const struct sg_item *it = &g->items[i];
     const struct sg_cat *c = &g->cats[it->cat];
@@ -950,8 +967,8 @@ static int emit_item(struct recd_shopgen *g, int32_t i, struct recd_arena *a, st
     struct recd_item *o = &ev->u.item;
 
     ev->kind = RECD_KIND_ITEM;
-    ev->ts_ms = g->conf.start_ts_ms;
-    o->item_id = item_id(a, i);
+    ev->ts_ms = ts;
+    o->item_id = item_id(g, a, i);
     ev->event_id = o->item_id;
     o->title = a_printf(a, "%s %s %s %s", L->brands[it->brand], L->nouns[it->noun],
                         L->features[it->feat], L->variants[it->var]);
@@ -975,7 +992,7 @@ static int emit_item(struct recd_shopgen *g, int32_t i, struct recd_arena *a, st
     }
     o->price = it->price;
     o->in_stock = it->in_stock;
-    o->updated_ts = g->conf.start_ts_ms;
+    o->updated_ts = ts;
     o->removed = 0;
     return RECD_OK;
 }
@@ -997,7 +1014,7 @@ static int emit_click(struct recd_shopgen *g, const struct sg_session *s, int32_
     if (emit_common(g, s, a, ev, RECD_KIND_CLICK) != RECD_OK) {
         return RECD_ENOMEM;
     }
-    ck->item_id = item_id(a, item);
+    ck->item_id = item_id(g, a, item);
     ck->type = type;
     ck->source = source;
     ck->session_id = a_printf(a, "g%" PRIu64 "-s%" PRId64, g->conf.seed, s->sess_no);
@@ -1059,7 +1076,7 @@ static int emit_query(struct recd_shopgen *g, struct sg_session *s, struct recd_
         return RECD_ENOMEM;
     }
     for (int k = 0; k < s->n_shown; k++) {
-        ev->u.query.shown[k] = item_id(a, s->shown[k]);
+        ev->u.query.shown[k] = item_id(g, a, s->shown[k]);
         if (!ev->u.query.shown[k]) {
             return RECD_ENOMEM;
         }
@@ -1100,7 +1117,7 @@ static int emit_purchase(struct recd_shopgen *g, struct sg_session *s, struct re
         }
         s->cart[p->n_lines] = s->cart[k];
         struct recd_purchase_line *ln = &p->lines[p->n_lines++];
-        ln->item_id = item_id(a, s->cart[k]);
+        ln->item_id = item_id(g, a, s->cart[k]);
         if (!ln->item_id) {
             return RECD_ENOMEM;
         }
@@ -1230,6 +1247,16 @@ int recd_shopgen_new(const struct recd_shopgen_conf *conf, struct recd_shopgen *
         rc = RECD_ENOMEM;
         goto fail;
     }
+    if (conf->turnover_per_day > 0) {
+        g->gen = calloc((size_t)conf->n_items, sizeof *g->gen);
+        g->turn = malloc((size_t)conf->n_items * sizeof *g->turn);
+        if (!g->gen || !g->turn) {
+            rc = RECD_ENOMEM;
+            goto fail;
+        }
+        rng_seed(&g->trng, conf->seed, 4);
+        g->next_turn_ts = conf->start_ts_ms + 86400000LL;
+    }
     rng_seed(&g->rng, conf->seed, 3);
     for (int k = 0; k < conf->concurrency; k++) {
         /* first sessions start within the first minute after the catalogue */
@@ -1245,13 +1272,63 @@ fail:
     return recd_seterr(errstr, errlen, rc, "shopgen: %s", recd_strerror(rc));
 }
 
+/* The next event of a day boundary's replacements (1), or 0 when there is none now: a
+ * boundary passed by the next activity event draws its slots first. */
+static int emit_turnover(struct recd_shopgen *g, struct recd_arena *a, struct recd_event *ev)
+{
+    int32_t slot;
+
+    if (g->turn_pos == 2 * g->n_turn) {
+        int32_t ni = (int32_t)g->conf.n_items;
+
+        if (g->gen == NULL || g->sess[g->heap[0]].next_ts < g->next_turn_ts) {
+            return 0;
+        }
+        g->turn_ts = g->next_turn_ts;
+        g->next_turn_ts += 86400000LL;
+        g->n_turn = (int32_t)(g->conf.turnover_per_day * (double)ni + 0.5);
+        if (g->n_turn > ni) {
+            g->n_turn = ni;
+        }
+        for (int32_t k = 0; k < g->n_turn; k++) {
+            g->turn[k] = (int32_t)rng_below(&g->trng, ni);
+        }
+        g->turn_pos = 0;
+        if (g->n_turn == 0) {
+            return 0;
+        }
+    }
+    slot = g->turn[g->turn_pos / 2];
+    if (g->turn_pos % 2 == 0) { /* the tombstone of the slot's current item */
+        ev->kind = RECD_KIND_ITEM;
+        ev->ts_ms = g->turn_ts;
+        ev->u.item.item_id = item_id(g, a, slot);
+        ev->event_id = ev->u.item.item_id;
+        ev->u.item.removed = 1;
+        ev->u.item.updated_ts = g->turn_ts;
+        if (ev->u.item.item_id == NULL) {
+            return RECD_ENOMEM;
+        }
+    } else {
+        g->gen[slot]++;
+        g->replaced++;
+        if (emit_item(g, slot, g->turn_ts, a, ev) != RECD_OK) {
+            return RECD_ENOMEM;
+        }
+    }
+    g->turn_pos++;
+    return 1;
+}
+
 int recd_shopgen_next(struct recd_shopgen *g, struct recd_arena *arena, struct recd_event *ev)
 {
+    int rc;
+
     memset(ev, 0, sizeof *ev);
     ev->partition = -1;
     ev->offset = -1;
     if (g->emitted < g->conf.n_items) {
-        if (emit_item(g, (int32_t)g->emitted, arena, ev) != RECD_OK) {
+        if (emit_item(g, (int32_t)g->emitted, g->conf.start_ts_ms, arena, ev) != RECD_OK) {
             return RECD_ENOMEM;
         }
         g->emitted++;
@@ -1260,7 +1337,14 @@ int recd_shopgen_next(struct recd_shopgen *g, struct recd_arena *arena, struct r
     if (g->act_no >= g->conf.n_events) {
         return 0;
     }
-    int rc = emit_activity(g, arena, ev);
+    rc = emit_turnover(g, arena, ev);
+    if (rc != 0) {
+        if (rc == 1) {
+            g->emitted++;
+        }
+        return rc;
+    }
+    rc = emit_activity(g, arena, ev);
     if (rc != RECD_OK) {
         return rc;
     }
@@ -1271,6 +1355,11 @@ int recd_shopgen_next(struct recd_shopgen *g, struct recd_arena *arena, struct r
 int64_t recd_shopgen_count(const struct recd_shopgen *g)
 {
     return g->emitted;
+}
+
+int64_t recd_shopgen_item_ids(const struct recd_shopgen *g)
+{
+    return g->conf.n_items + g->replaced;
 }
 
 void recd_shopgen_destroy(struct recd_shopgen *g)
@@ -1294,5 +1383,7 @@ void recd_shopgen_destroy(struct recd_shopgen *g)
     free(g->user_cum);
     free(g->sess);
     free(g->heap);
+    free(g->gen);
+    free(g->turn);
     free(g);
 }

@@ -19,6 +19,13 @@
  *      with a cart may end with a purchase whose lines carry unit_price = the item's price.
  *      Event ids are "g<seed>-<n>", session ids "g<seed>-s<n>", order ids "g<seed>-o<n>".
  *
+ *   With turnover_per_day > 0, at every day boundary (start_ts_ms + k days) before the first
+ *   activity event past it, round(turnover_per_day x n_items) catalogue slots drawn at random
+ *   (their own random stream) are replaced: a tombstone of the slot's item id, then a new item
+ *   in the same slot (same category, popularity rank and attributes) with the next id of the
+ *   slot ("i<slot>v<k>" for its k-th replacement), both at the boundary's time. Later activity
+ *   names the new id. turnover_per_day = 0 leaves the sequence unchanged.
+ *
  * Determinism: the sequence is a pure function of the conf (xoshiro256** seeded with
  * splitmix64; no rand(), no clock). Same conf → identical events.
  *
@@ -46,13 +53,15 @@ struct recd_shopgen_conf {
     double p_purchase;        /* a session with a non-empty cart ends with a purchase (0..1) */
     int concurrency;          /* sessions open at once, >= 1 */
     double mean_dwell_s;      /* mean time between two events of a session (s), > 0 */
+    double turnover_per_day;  /* catalogue turnover: at each day boundary of event time this
+                               * fraction of the items (0..1) is replaced (below); 0: none */
 };
 
 #define RECD_SHOPGEN_MAX_CATEGORIES 1000
 
 /* Fill *c with the defaults: seed 1, 1000 users, 500 items, 10000 events,
  * start 2024-01-01T00:00:00Z, 16 categories, p_query 0.1, p_cart 0.08, p_purchase 0.5,
- * concurrency 16, mean dwell 40 s. */
+ * concurrency 16, mean dwell 40 s, no turnover. */
 void recd_shopgen_conf_init(struct recd_shopgen_conf *c);
 
 struct recd_shopgen;
@@ -69,6 +78,8 @@ int recd_shopgen_next(struct recd_shopgen *g, struct recd_arena *arena, struct r
 
 /* Number of events returned so far (catalogue included). */
 int64_t recd_shopgen_count(const struct recd_shopgen *g);
+/* Distinct item ids made so far (n_items, plus one per replacement). */
+int64_t recd_shopgen_item_ids(const struct recd_shopgen *g);
 
 void recd_shopgen_destroy(struct recd_shopgen *g);
 

@@ -297,6 +297,100 @@ static void test_shopgen_bad_conf(void **state)
     recd_shopgen_destroy(g);
 }
 
+/* Catalogue turnover: at each day boundary, round(turnover x n_items) slots are replaced (a
+ * tombstone of a live id, then the slot's next id), at the boundary's time and before any
+ * activity past it; clicks name only live ids. */
+static void test_shopgen_turnover(void **state)
+{
+    struct recd_shopgen_conf c;
+    struct recd_shopgen *g = NULL;
+    struct recd_arena *a = recd_arena_new(1 << 16);
+    char err[256];
+    struct recd_event ev;
+    const int64_t day = 86400000LL;
+    int64_t last_ts = 0, boundary = 0, days = 0, pairs = 0;
+    size_t n_live = 0, cap = 4096;
+    char **live = calloc(cap, sizeof *live);
+    char *tomb = NULL;
+    int rc;
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(live);
+    small_conf(&c, 5);
+    c.n_items = 50;
+    c.n_events = 120000; /* ~3.5 days of event time at 12 sessions */
+    c.turnover_per_day = 0.1;
+    assert_int_equal(recd_shopgen_new(&c, &g, err, sizeof err), RECD_OK);
+    while ((rc = recd_shopgen_next(g, a, &ev)) == 1) {
+        const char *id = ev.kind == RECD_KIND_ITEM ? ev.u.item.item_id
+                       : ev.kind == RECD_KIND_CLICK ? ev.u.click.item_id : NULL;
+
+        assert_true(ev.ts_ms >= last_ts);
+        last_ts = ev.ts_ms;
+        if (ev.kind == RECD_KIND_ITEM && recd_shopgen_count(g) <= c.n_items) {
+            live[n_live++] = strdup(id); /* the first catalogue */
+        } else if (ev.kind == RECD_KIND_ITEM && ev.u.item.removed) {
+            size_t k = 0;
+
+            assert_null(tomb);
+            assert_true(ev.ts_ms % day == c.start_ts_ms % day);
+            if (ev.ts_ms != boundary) {
+                assert_int_equal(ev.ts_ms, c.start_ts_ms + (days + 1) * day);
+                boundary = ev.ts_ms;
+                days++;
+            }
+            while (k < n_live && strcmp(live[k], id) != 0) {
+                k++;
+            }
+            assert_true(k < n_live); /* a live id is removed */
+            tomb = live[k];
+            live[k] = live[--n_live];
+        } else if (ev.kind == RECD_KIND_ITEM) {
+            char want[32];
+
+            assert_non_null(tomb); /* right after its tombstone, in the same slot */
+            assert_int_equal(ev.ts_ms, boundary);
+            assert_int_equal(strncmp(id, tomb, strcspn(tomb, "v")), 0);
+            assert_int_equal(id[strcspn(tomb, "v")], 'v');
+            snprintf(want, sizeof want, "%.*s", (int)strcspn(tomb, "v"), tomb);
+            assert_int_equal(strncmp(id, want, strlen(want)), 0);
+            assert_true(n_live < cap);
+            live[n_live++] = strdup(id);
+            free(tomb);
+            tomb = NULL;
+            pairs++;
+        } else if (id != NULL) {
+            size_t k = 0;
+
+            while (k < n_live && strcmp(live[k], id) != 0) {
+                k++;
+            }
+            if (k == n_live) {
+                fail_msg("a click on %s, which is not in the catalogue", id);
+            }
+            if (boundary > 0) {
+                assert_true(ev.ts_ms >= boundary);
+            }
+        }
+        if (recd_shopgen_count(g) % 256 == 0) {
+            recd_arena_reset(a);
+        }
+    }
+    assert_int_equal(rc, 0);
+    assert_null(tomb);
+    assert_true(days >= 3);
+    assert_int_equal(pairs, days * 5); /* round(0.1 x 50) a day */
+    assert_int_equal(recd_shopgen_item_ids(g), c.n_items + pairs);
+    assert_int_equal(n_live, (size_t)c.n_items);
+    recd_shopgen_destroy(g);
+    for (size_t k = 0; k < n_live; k++) {
+        free(live[k]);
+    }
+    free(live);
+    recd_arena_destroy(a);
+}
+
 /* ---- datasets -------------------------------------------------------------------------------- */
 
 static int64_t count_lines(const char *path)
@@ -793,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_shopgen_different_seed),
         cmocka_unit_test(test_shopgen_shape),
         cmocka_unit_test(test_shopgen_bad_conf),
+        cmocka_unit_test(test_shopgen_turnover),
         cmocka_unit_test(test_dataset_diginetica),
         cmocka_unit_test(test_dataset_retailrocket),
         cmocka_unit_test(test_dataset_yoochoose),

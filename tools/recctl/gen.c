@@ -26,6 +26,8 @@ const char USAGE_GEN[] =
     "  --concurrency K    sessions open at once (default 16)\n"
     "  --start-ts MS      catalogue time; activity follows (default 2024-01-01T00:00:00Z)\n"
     "  --p-query P, --p-cart P, --p-purchase P   behaviour probabilities (0..1)\n"
+    "  --turnover F       catalogue turnover: at each day of event time, replace the fraction F\n"
+    "                     (0..1) of the items with new ones (a tombstone, then a new id)\n"
     "  --rate R           at most R events per second\n"
     "  --jsonl FILE       write JSON lines (with a \"_kind\" field, accepted by recctl produce)\n"
     "                     to FILE ('-' = stdout) instead of producing to Kafka\n"
@@ -53,6 +55,7 @@ int cmd_gen(struct common *c, int argc, char **argv)
                                         { "p-query", required_argument, NULL, O_P_QUERY },
                                         { "p-cart", required_argument, NULL, O_P_CART },
                                         { "p-purchase", required_argument, NULL, O_P_PURCHASE },
+                                        { "turnover", required_argument, NULL, O_TURNOVER },
                                         { "jsonl", required_argument, NULL, O_JSONL },
                                         { NULL, 0, NULL, 0 } };
     struct stream_opts so = { 0, 0, 0, 0, 1, -1, NULL };
@@ -133,6 +136,11 @@ int cmd_gen(struct common *c, int argc, char **argv)
                 return RECD_EXIT_USAGE;
             }
             break;
+        case O_TURNOVER:
+            if (parse_dbl("gen", "--turnover", optarg, 0, 1, &gc.turnover_per_day)) {
+                return RECD_EXIT_USAGE;
+            }
+            break;
         case O_JSONL: jsonl_path = optarg; break;
         default:      return bad_usage("gen");
         }
@@ -167,6 +175,10 @@ int cmd_gen(struct common *c, int argc, char **argv)
     s.src = g;
     s.total = gc.n_items + gc.n_events;
     exit_code = run_stream(c, &so, &s);
+    if (gc.turnover_per_day > 0) {
+        fprintf(stderr, "recctl gen: %lld distinct item ids (%lld replaced)\n",
+                (long long)recd_shopgen_item_ids(g), (long long)(recd_shopgen_item_ids(g) - gc.n_items));
+    }
 cleanup:
     if (s.jsonl && s.jsonl != stdout) {
         fclose(s.jsonl);

@@ -100,7 +100,8 @@ enum {
     O_P_CART,
     O_P_PURCHASE,
     O_TS,
-    O_GROUP
+    O_GROUP,
+    O_TURNOVER
 };
 
 #define COMMON_SHORT "b:c:X:hv"     /* commands: options anywhere */
