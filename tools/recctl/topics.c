@@ -2,6 +2,7 @@
  * topics.c — recctl topics create: create recd's topics (idempotent).
  */
 #include <string.h>
+#include <time.h>
 
 #include "recctl.h"
 #include "topics.h"
@@ -51,6 +52,58 @@ static int check_existing(rd_kafka_t *rk, const struct common *c, const char *na
                 : "retention would drop items from the catalogue recd reads at every start",
             c->brokers, name);
     return RECD_EKAFKA;
+}
+
+/* Topics the broker has created are not at once in every broker's metadata (the controller
+ * answers first): wait, up to timeout ms, until each of names[0..n-1] is there with a leader
+ * for every partition, so that a command after this one finds them. RECD_OK or RECD_EKAFKA
+ * (named on stderr). */
+static int wait_visible(rd_kafka_t *rk, const char *const *names, int n, long long timeout)
+{
+    int64_t deadline = recd_now_mono_ns() + timeout * 1000000LL;
+    const char *missing = NULL;
+
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+
+        missing = NULL;
+        if (rd_kafka_metadata(rk, 1, NULL, &md, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            missing = names[0];
+        }
+        for (int i = 0; md != NULL && missing == NULL && i < n; i++) {
+            int ok = 0;
+
+            for (int t = 0; t < md->topic_cnt && !ok; t++) {
+                const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+
+                if (strcmp(mt->topic, names[i]) != 0 || mt->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    mt->partition_cnt == 0) {
+                    continue;
+                }
+                ok = 1;
+                for (int p = 0; p < mt->partition_cnt; p++) {
+                    ok &= mt->partitions[p].leader >= 0;
+                }
+            }
+            if (!ok) {
+                missing = names[i];
+            }
+        }
+        if (md != NULL) {
+            rd_kafka_metadata_destroy(md);
+        }
+        if (missing == NULL) {
+            return RECD_OK;
+        }
+        if (recd_now_mono_ns() >= deadline) {
+            fprintf(stderr,
+                    "recctl topics: %s was created but is not in the broker's metadata with a "
+                    "leader for every partition after %lld ms\n",
+                    missing, timeout);
+            return RECD_EKAFKA;
+        }
+        nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+    }
 }
 
 int cmd_topics(struct common *c, int argc, char **argv)
@@ -161,11 +214,17 @@ int cmd_topics(struct common *c, int argc, char **argv)
         size_t n = 0;
         const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n)
                                                  : NULL;
+        const char *made[T__N];
+        int n_made = 0;
+
         for (size_t i = 0; i < n; i++) {
             rd_kafka_resp_err_t te = rd_kafka_topic_result_error(tr[i]);
             const char *name = rd_kafka_topic_result_name(tr[i]);
             if (te == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 printf("created %s (%lld partitions)\n", name, partitions);
+                if (n_made < T__N) {
+                    made[n_made++] = name;
+                }
             } else if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
                 if (check_existing(rk, c, name, (int)timeout) != RECD_OK) {
                     exit_code = RECD_EXIT_FAILURE;
@@ -175,6 +234,9 @@ int cmd_topics(struct common *c, int argc, char **argv)
                 fprintf(stderr, "recctl topics: %s: %s\n", name, es ? es : rd_kafka_err2str(te));
                 exit_code = RECD_EXIT_FAILURE;
             }
+        }
+        if (n_made > 0 && wait_visible(rk, made, n_made, timeout) != RECD_OK) {
+            exit_code = RECD_EXIT_FAILURE;
         }
     }
 cleanup:
