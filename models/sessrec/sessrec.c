@@ -364,6 +364,12 @@ size_t sessrec_session_items(const struct sessrec *m, uint64_t session_key, int3
 
 /* ---- retiring items ------------------------------------------------------------------------ */
 
+/* an item retired by the current call (astamp == st) */
+static int gone(const struct sessrec *m, int32_t x, uint32_t st)
+{
+    return x >= 0 && x < m->n_items && m->astamp[x] == st;
+}
+
 /* Remove the entries of t that name a retired item (astamp == st), keeping the order of the
  * others (ties are broken by position); their weights leave the total. */
 static void etab_scrub(const struct sessrec *m, struct etab *t, uint32_t st)
@@ -371,9 +377,7 @@ static void etab_scrub(const struct sessrec *m, struct etab *t, uint32_t st)
     uint32_t w = 0;
 
     for (uint32_t i = 0; i < t->n; i++) {
-        int32_t x = t->e[i].item;
-
-        if (x >= 0 && x < m->n_items && m->astamp[x] == st) {
+        if (gone(m, t->e[i].item, st)) {
             t->total -= t->e[i].w;
             continue;
         }
@@ -383,11 +387,6 @@ static void etab_scrub(const struct sessrec *m, struct etab *t, uint32_t st)
     if (w == 0) {
         t->total = 0;
     }
-}
-
-static int gone(const struct sessrec *m, int32_t x, uint32_t st)
-{
-    return x >= 0 && x < m->n_items && m->astamp[x] == st;
 }
 
 static void ptab_scrub(const struct sessrec *m, struct ptab *t, uint32_t st)
