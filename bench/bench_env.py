@@ -2,7 +2,7 @@
 bench/ script writes at the top level of its JSON (bench/report prints it under each table):
 the git revision (with -dirty for uncommitted changes), the CPU, the OpenBLAS core type
 OpenBLAS selected in this environment (OPENBLAS_CORETYPE, or its own choice), the Linux
-kernel and the date. Python 3 standard library only."""
+kernel, its transparent-huge-page mode and the date. Python 3 standard library only."""
 import ctypes
 import ctypes.util
 import datetime
@@ -52,6 +52,14 @@ def _openblas_core():
     return None
 
 
+def _thp():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
 def environment(root):
     return {
         "git_revision": _git_revision(root),
@@ -59,6 +67,7 @@ def environment(root):
         "openblas_core": _openblas_core(),
         "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
         "kernel": platform.release(),
+        "transparent_hugepage": _thp(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
