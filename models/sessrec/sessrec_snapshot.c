@@ -10,14 +10,16 @@
  * space (scoring accumulators, stamps) is not saved: a fresh model's scratch behaves the same.
  * Derived tables (exp tables, item position weights) are rebuilt from the parameters.
  *
- * Layout (host byte order; recd runs on little-endian x86-64 and arm64), version 2 (version 1
- * had 12 features, without REPEAT_SLOW, and no rep_slow_lambda: it is refused, not converted;
- * the model is rebuilt by replaying the event log):
+ * Layout (host byte order; recd runs on little-endian x86-64 and arm64), version 3. Version 2
+ * differed only in the session records (each a whole slot: struct sess + sess_items_cap i32,
+ * whatever the session held) and is still read. Version 1 had 12 features, without
+ * REPEAT_SLOW, and no rep_slow_lambda: it is refused, not converted; the model is rebuilt by
+ * replaying the event log.
  *   "SRM1" u32 version  struct sessrec_params
  *   u64 tick  u64 sessions_created  f32 log_n  i32 n_items
  *   u32 sess_used  u32 sess_next  u32 live_sessions  u32 hcap
  *   hcap x (u64 key, u32 slot+1)     (0, 0 for an empty bucket)
- *   sess_used x record               (struct sess + sess_items_cap i32; dead slots zero but gen)
+ *   sess_used x record               (struct sess + its n i32 items; dead slots zero but gen)
  *   u64 pop_ref  u64 trend_ref  u32 pop_n  pop_n x i32
  *   f32 w[F] wf[F] ws[F] g2s[F] wo[8][F] g2o[8][F] g2[F]     (F = SESSREC_NFEATURES)
  *   n_items x item: u32 post_n u32 post_head (postings_cap x posting when post_n > 0)
@@ -35,7 +37,8 @@
 #include "sessrec.h"
 #include "sessrec_internal.h"
 
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
+#define SNAP_VERSION_SLOTS 2u /* whole session slots: still read */
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
@@ -83,7 +86,13 @@ static void put_sessions(struct out *o, const struct sessrec *m)
         put(o, m->hvals[i] ? &m->hkeys[i] : &zk, sizeof(zk));
         put(o, m->hvals[i] ? &m->hvals[i] : &zv, sizeof(zv));
     }
-    put(o, m->sblob, (size_t)m->sess_used * m->sess_stride);
+    /* a session's items only, not its whole slot: sessions are mostly much shorter than
+     * sess_items_cap, and the rest of a slot is never read */
+    for (uint32_t i = 0; i < m->sess_used; i++) {
+        const struct sess *s = sess_at(m, i);
+
+        put(o, s, sizeof(*s) + (size_t)s->n * sizeof(int32_t));
+    }
 }
 
 int sessrec_save(const struct sessrec *m, sessrec_write_fn fn, void *ctx)
@@ -235,7 +244,7 @@ static void get_ptab(struct in *c, struct ptab *t, uint32_t cap, int32_t n_items
     }
 }
 
-static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items)
+static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items, uint32_t version)
 {
     uint32_t hcap;
 
@@ -272,13 +281,22 @@ static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items)
             c->err = -2;
         }
     }
-    get(c, m->sblob, (size_t)m->sess_used * m->sess_stride);
+    if (version == SNAP_VERSION_SLOTS) {
+        get(c, m->sblob, (size_t)m->sess_used * m->sess_stride);
+    }
     for (uint32_t i = 0; c->err == 0 && i < m->sess_used; i++) {
-        const struct sess *s = (const struct sess *)(void *)(m->sblob + (size_t)i * m->sess_stride);
+        struct sess *s = sess_at(m, i);
 
-        if (s->n > m->p.sess_items_cap ||
+        if (version != SNAP_VERSION_SLOTS) { /* the slots are zero past what is read */
+            get(c, s, sizeof(*s));
+            if (c->err == 0 && s->n <= m->p.sess_items_cap) {
+                get(c, s + 1, (size_t)s->n * sizeof(int32_t));
+            }
+        }
+        if (c->err != 0 || s->n > m->p.sess_items_cap ||
             !indices_ok((const int32_t *)(const void *)(s + 1), s->n, 1, n_items)) {
             c->err = -1;
+            break;
         }
         m->sacc[i].gen = s->gen;
     }
@@ -344,9 +362,9 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
         snprintf(err, errlen, "not a sessrec image of version %u", SNAP_VERSION);
         goto fail;
     }
-    if (version != SNAP_VERSION) {
-        snprintf(err, errlen, "sessrec image of version %u, this build reads version %u only",
-                 version, SNAP_VERSION);
+    if (version != SNAP_VERSION && version != SNAP_VERSION_SLOTS) {
+        snprintf(err, errlen, "sessrec image of version %u, this build reads versions %u and %u",
+                 version, SNAP_VERSION_SLOTS, SNAP_VERSION);
         goto fail;
     }
     GETV(&c, saved);
@@ -362,7 +380,7 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
     if (n_items < 0) {
         c.err = -1;
     }
-    get_sessions(&c, m, n_items);
+    get_sessions(&c, m, n_items, version);
     GETV(&c, m->pop_ref);
     GETV(&c, m->trend_ref);
     GETV(&c, m->pop_n);

@@ -162,12 +162,13 @@ static const struct recd_conf_decl sgd_decls[] = {
      "Weight of an add-to-cart click in the MF loss.", NULL, NULL},
     {"weight_purchase", RECD_CT_DOUBLE, "3.0", 0.001, 100, 0, C(weight_purchase),
      "Weight of a purchased item (each order line) in the MF loss.", NULL, NULL},
-    {"snapshot_every", RECD_CT_INT, "196608", 512, 1099511627776LL, 0, C(snapshot_every),
+    {"snapshot_every", RECD_CT_INT, "131072", 512, 1099511627776LL, 0, C(snapshot_every),
      "Snapshot the model after every this many logged events (a multiple of 256): a child "
      "process writes it beside the state while the batches go on, and the event log before "
-     "it is deleted when it commits. A start loads the snapshot and replays at most this "
-     "many events plus snapshot_commit_after (about 7 us each). After each user deletion the "
-     "model is also snapshotted, at once.", NULL, check_snapshot_every},
+     "it is deleted when it commits. A start after a crash loads the snapshot and replays at "
+     "most this many events plus snapshot_commit_after (7-10 us each); each snapshot writes "
+     "the whole model, so a larger value writes proportionally less. After each user "
+     "deletion the model is also snapshotted, at once.", NULL, check_snapshot_every},
     {"snapshot_commit_after", RECD_CT_INT, "32768", 256, 1099511627776LL, 0,
      C(snapshot_commit_after),
      "Logged events between the start of a snapshot and the batch that commits it (which "

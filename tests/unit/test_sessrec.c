@@ -1024,6 +1024,110 @@ static void snap_round_trip(const struct sessrec_params *p, size_t n_ev, int exp
     free(ev);
 }
 
+/* The same image in version 2's layout, as a recd before version 3 wrote it: each session record
+ * a whole slot (the 24-byte struct sess, then sess_items_cap items, padded to 8 bytes). The
+ * slot past a session's items held whatever the slot held before: here 0xAB. */
+static struct img image_v2(const struct img *v3, uint32_t items_cap)
+{
+    const size_t head = 4 + 4 + sizeof(struct sessrec_params) + 8 + 8 + 4 + 4;
+    const size_t stride = (24 + (size_t)items_cap * 4 + 7) & ~(size_t)7;
+    uint32_t sess_used, hcap, v2 = 2;
+    struct img o = { NULL, 0, 0, 0 };
+    size_t at;
+
+    memcpy(&sess_used, v3->p + head, 4);
+    memcpy(&hcap, v3->p + head + 12, 4);
+    at = head + 16 + (size_t)hcap * 12;
+    o.cap = v3->n + (size_t)sess_used * stride;
+    o.p = malloc(o.cap);
+    assert_non_null(o.p);
+    memcpy(o.p, v3->p, at);
+    memcpy(o.p + 4, &v2, 4);
+    o.n = at;
+    for (uint32_t i = 0; i < sess_used; i++) {
+        uint32_t n;
+
+        memcpy(&n, v3->p + at + 16, 4); /* struct sess: u64 key, u32 last_tick, u32 gen, u32 n */
+        assert_true(n <= items_cap);
+        memset(o.p + o.n, 0xAB, stride);
+        memcpy(o.p + o.n, v3->p + at, 24 + (size_t)n * 4);
+        o.n += stride;
+        at += 24 + (size_t)n * 4;
+    }
+    memcpy(o.p + o.n, v3->p + at, v3->n - at);
+    o.n += v3->n - at;
+    return o;
+}
+
+/* An image of version 2 (whole session slots) still loads, into the model version 3 saved; the
+ * version 3 image is the smaller one (sessions hold fewer items than sess_items_cap) */
+static void test_snapshot_reads_v2(void **s)
+{
+    struct sessrec_params p;
+    size_t n_sess, used = 0;
+    struct ev *ev;
+    struct sessrec *a, *b = NULL;
+    int32_t *scratch, *cand;
+    float *cand_score;
+    struct img i3, i2, ib;
+    char err[128] = "";
+    size_t scored = 0;
+
+    (void)s;
+    sessrec_params_default(&p);
+    p.max_sessions = 300; /* slots reused: a slot's tail held a longer session before */
+    ev = make_stream(SNAP_CLICKS, SNAP_ITEMS, 7, &n_sess);
+    a = sessrec_new(&p);
+    scratch = calloc(p.sess_items_cap, sizeof(int32_t));
+    cand = calloc(p.learn_topn + p.order_top, sizeof(int32_t));
+    cand_score = calloc(p.learn_topn + p.order_top, sizeof(float));
+    assert_non_null(a);
+    assert_non_null(scratch);
+    assert_non_null(cand);
+    assert_non_null(cand_score);
+    for (size_t i = 0; i < SNAP_CLICKS; i++) {
+        snap_apply(a, &p, &ev[i], scratch, cand, cand_score);
+    }
+    i3 = save_img(a);
+    i2 = image_v2(&i3, p.sess_items_cap);
+    assert_true(i2.n > i3.n + 300 * 24);
+    assert_int_equal(sessrec_load(&p, i2.p, i2.n, &used, &b, err, sizeof(err)), 0);
+    assert_int_equal(used, i2.n);
+    ib = save_img(b);
+    assert_img_equal(&i3, &ib);
+    for (size_t i = SNAP_CLICKS - 60; i < SNAP_CLICKS; i++) {
+        if (ev[i].item >= 0) {
+            scored += assert_same_scores(a, b, ev[i].key, p.sess_items_cap) > 0;
+        }
+    }
+    assert_true(scored > 10);
+    /* a version 2 image cut inside its session records is refused */
+    sessrec_destroy(b);
+    {
+        const size_t head = 4 + 4 + sizeof(struct sessrec_params) + 8 + 8 + 4 + 4;
+        uint32_t hcap;
+        size_t cut;
+        const size_t stride = (24 + (size_t)p.sess_items_cap * 4 + 7) & ~(size_t)7;
+
+        memcpy(&hcap, i2.p + head + 12, 4);
+        cut = head + 16 + (size_t)hcap * 12 + 100 * stride + 5; /* in the 101st of 300 slots */
+        assert_true(cut < i2.n);
+        b = (struct sessrec *)(uintptr_t)1;
+        err[0] = '\0';
+        assert_int_equal(sessrec_load(&p, i2.p, cut, &used, &b, err, sizeof(err)), -1);
+        assert_null(b);
+        assert_non_null(strstr(err, "truncated"));
+    }
+    free(i3.p);
+    free(i2.p);
+    free(ib.p);
+    sessrec_destroy(a);
+    free(scratch);
+    free(cand);
+    free(cand_score);
+    free(ev);
+}
+
 static void test_snapshot_round_trip_default(void **s)
 {
     struct sessrec_params p;
@@ -1411,6 +1515,7 @@ int main(void)
         cmocka_unit_test(test_next2),
         cmocka_unit_test(test_order_buckets),
         cmocka_unit_test(test_snapshot_round_trip_default),
+        cmocka_unit_test(test_snapshot_reads_v2),
         cmocka_unit_test(test_snapshot_round_trip_order),
         cmocka_unit_test(test_snapshot_round_trip_blend),
         cmocka_unit_test(test_snapshot_refused),
