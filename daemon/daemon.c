@@ -96,6 +96,10 @@ static void on_usr1(int sig)
 #define TOPIC_PROBE_MS 5000
 #define TOPIC_PROBE_TIMEOUT_MS 2000
 
+/* The longest a takeover waits for a partition's first offset (stamp_commit): a broker round
+ * trip, once per partition that has no stamped commit. */
+#define STAMP_WATERMARK_TIMEOUT_MS 5000
+
 /* Output of one batch on its way to the broker (kafka.publish_inflight). A slot is open while
  * its batch publishes, sealed by hold(), and complete once sealed with nothing outstanding. */
 #define MAX_SLOTS 65   /* publish_inflight (<= 64) sealed slots + the open one */
@@ -1530,6 +1534,8 @@ out:
     return n;
 }
 
+static void stamp_commit(struct daemon *d, int32_t p, const int64_t from[RECD_OWN_NKINDS]);
+
 /* Partition p publishes from now on. A previous owner killed after its last commit may have
  * published lists past it; published_beyond reads how far from the output topic, and nothing
  * is published for p until this instance has applied that far: its lists then carry the same
@@ -1544,6 +1550,9 @@ static void start_publishing(struct daemon *d, int32_t p)
 
     for (int k = 0; k < RECD_OWN_NKINDS; k++) {
         from[k] = recd_own_pub_from(d->own, k, p);
+    }
+    if (since < 0) {
+        stamp_commit(d, p, from);
     }
     if (since > 0 && published_beyond(d, p, since - kc->commit_interval_ms, y) >= 0) {
         for (int k = 0; k < RECD_OWN_NKINDS; k++) {
@@ -1870,6 +1879,53 @@ static void add_offsets(struct daemon *d, rd_kafka_topic_partition_list_t *l, in
                 tp->metadata_size = (size_t)n;
             }
         }
+    }
+}
+
+/* A partition without a stamped commit in the group (a new group, or commits of a recd that
+ * wrote no stamp) gets one before this instance publishes its first list for it: the offsets
+ * publishing starts from (`from`; the first offset of a topic the group has no commit of),
+ * stamped as every commit is (add_offsets: no earlier than this instance's first output for
+ * the partition). Without it an owner killed before its first regular commit left nothing
+ * that told the next owner to read the output topic (published_beyond): the next owner
+ * published from the first offset again, lower seqs than the dead owner's. A refused commit
+ * is logged; publishing goes on (the next regular commit stamps the partition). */
+static void stamp_commit(struct daemon *d, int32_t p, const int64_t from[RECD_OWN_NKINDS])
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(RECD_OWN_NKINDS);
+    int64_t off[RECD_OWN_NKINDS];
+    rd_kafka_resp_err_t err;
+
+    for (int k = 0; k < RECD_OWN_NKINDS; k++) {
+        int64_t lo = -1, hi = -1;
+
+        off[k] = from[k];
+        if (off[k] < 0 && (d->events_kinds & (1 << k)) &&
+            rd_kafka_query_watermark_offsets(d->consumer, d->topic[k], p, &lo, &hi,
+                                             STAMP_WATERMARK_TIMEOUT_MS) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+            off[k] = lo;
+        }
+    }
+    add_offsets(d, l, p, off);
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        err = RD_KAFKA_RESP_ERR__NO_OFFSET;
+    } else {
+        err = commit_offsets(d, l, 1);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        RLOG_WARN(RECD_LOG_KAFKA,
+                     "partition %d: cannot stamp the group's offsets before publishing (%s): "
+                     "should this instance be killed before its first commit, the next owner "
+                     "would publish its users' lists from the first offset again",
+                     (int)p, rd_kafka_err2str(err));
+    } else {
+        RLOG_INFO(RECD_LOG_KAFKA,
+                  "partition %d: the group had no stamped commit: committed %lld/%lld/%lld/%lld "
+                  "(clicks/purchases/queries/deletions) with a stamp before publishing",
+                  (int)p, (long long)off[RECD_KIND_CLICK], (long long)off[RECD_KIND_PURCHASE],
+                  (long long)off[RECD_KIND_QUERY], (long long)off[RECD_KIND_DELETION]);
     }
 }
 

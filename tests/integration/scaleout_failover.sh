@@ -11,6 +11,7 @@
 #     test did not exercise the case, and says so);
 #   - no user's seq goes backwards on the recommendations topic;
 #   - every user's highest seq equals a one-instance run's (nothing applied twice or lost).
+# Then the same for an owner killed before its first regular commit in a new group (below).
 source "$(dirname "$0")/lib.sh"
 EVENTS=45000; RATE=1000
 [ "$RECD_TEST_SCALE" = small ] && EVENTS=30000 && RATE=800
@@ -108,5 +109,67 @@ diff = [u for u in ref if fo[u] != ref[u]]
 assert not diff, f"{len(diff)} users' highest seq differ, e.g. {diff[0]}: {fo[diff[0]]} vs {ref[diff[0]]}"
 print(f"ok: {len(ref)} users: no seq went backwards, highest seq per user equal to the "
       f"one-instance run's; {dup} lists published again with the same seq")
+PY
+
+# ---- an owner killed before its first commit ----
+# A new group (nothing committed) and an owner c that never reaches its first regular commit
+# (kafka.commit_interval_ms = 1 h): killed after it published, it leaves only the commit it
+# stamps before its first list (stamp_commit). The survivor d applies only 10 records past
+# that commit before it owns the partitions. Without the stamp, d found nothing that told it
+# to read the output topic and published every user's lists again from the first offset:
+# seqs below c's. Checked: d learns how far c published, no seq goes backwards, and every
+# user's last list has seq = its clicks.
+NC=20000; [ "$RECD_TEST_SCALE" = small ] && NC=8000
+nc_topics="--topic-clicks nc.clicks --topic-purchases nc.purchases --topic-queries nc.queries --topic-items nc.items --topic-deletions nc.deletions --topic-recommendations nc.recs --topic-dlq nc.dlq"
+# shellcheck disable=SC2086
+"$RECCTL_BIN" topics create -b "$B" --partitions 4 $nc_topics > /dev/null || fail "create nc topics"
+# shellcheck disable=SC2086
+"$RECCTL_BIN" replay "$RECD_DATA/diginetica-srgnn" -b "$B" $nc_topics --phase train --limit $NC \
+    > "$T/nc-replay.log" 2>&1 || fail "replay: $(tail -3 "$T/nc-replay.log")"
+for n in c d; do
+    write_conf "$T/$n.conf" "$T/$n" 'kafka = { brokers = "'"$B"'"; group_id = "nc"; learn_from = "all";
+  follow_interval_ms = 100; commit_interval_ms = 3600000; follow_ahead = 10;
+  properties = { group_instance_id = "'"$n"'"; session_timeout_ms = "6000"; }; };
+topics = { clicks = "nc.clicks"; purchases = "nc.purchases"; queries = "nc.queries"; items = "nc.items";
+  deletions = "nc.deletions"; recommendations = "nc.recs"; dlq = "nc.dlq"; };'
+    sed -i '2d' "$T/$n.conf"
+done
+start_recd "$T/c.conf" "$T/c.log"; CP=$RECD_PID
+published=0
+for _ in $(seq 1 300); do   # until c has published lists for a twentieth of the input (< 60 s)
+    published="$("$RECCTL_BIN" tail -b "$B" --topic nc.recs --kind recommendations --from-beginning \
+        --idle-ms 200 2>/dev/null | wc -l)"
+    [ "$published" -ge $((NC / 20)) ] && break
+    sleep 0.2
+done
+[ "$published" -ge $((NC / 20)) ] || fail "c published $published lists in 60 s"
+kill -KILL "$CP"; wait "$CP" 2>/dev/null || true
+! grep -q "handover offsets committed\|handing over" "$T/c.log" || fail "c committed a handover before its kill"
+echo "  kill -9 of c after $published lists, before its first regular commit"
+# d: c's membership lasts its session timeout (6 s), then d owns every partition
+run_recd "$T/d.conf" "$T/d.log" --exit-idle 20000 || fail "d failed: $(tail -3 "$T/d.log")"
+grep -q "past its last commit and past" "$T/d.log" || fail "d did not learn how far c published: $(grep -E 'publishing for partition|stamp' "$T/d.log" | head -4)"
+pass "d read how far c published in $(grep -c 'past its last commit and past' "$T/d.log") partition(s) (c's stamp: $(grep -c 'with a stamp before publishing' "$T/c.log") partition(s))"
+"$RECCTL_BIN" tail -b "$B" --topic nc.clicks --kind click --from-beginning --idle-ms 3000 > "$T/nc.clicks.json"
+"$RECCTL_BIN" tail -b "$B" --topic nc.recs --kind recommendations --from-beginning --idle-ms 3000 > "$T/nc.recs.json"
+python3 - "$T/nc.clicks.json" "$T/nc.recs.json" <<'PY'
+import collections, json, sys
+n = collections.Counter(json.loads(l)["value"]["user_id"] for l in open(sys.argv[1]) if l.strip())
+last, back, ex = {}, 0, None
+for l in open(sys.argv[2]):
+    if not l.strip():
+        continue
+    r = json.loads(l)
+    if r["value"] is None:
+        continue
+    u, s = r["key"], r["value"]["seq"]
+    if u in last and s < last[u]:
+        back += 1
+        ex = ex or (u, last[u], s)
+    last[u] = max(s, last.get(u, 0))
+assert back == 0, f"{back} lists with a seq below an earlier one of the same user, e.g. {ex}"
+wrong = [u for u in n if last.get(u) != n[u]]
+assert not wrong, f"{len(wrong)} users' highest seq != their clicks, e.g. {wrong[0]}: {last.get(wrong[0])} vs {n[wrong[0]]}"
+print(f"ok: {len(n)} users, {sum(n.values())} clicks: no seq went backwards, every user's highest seq = its clicks")
 PY
 echo "scaleout_failover: all passed"
