@@ -63,6 +63,14 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
                       const void *val, size_t len, struct recd_arena *arena, struct recd_event *ev,
                       char *errstr, size_t errlen);
 
+/* Decoded strings (and an item removal's key) longer than `cap` bytes are copied into the
+ * arena only up to cap bytes; 0 (the default) copies them whole. With
+ * cap = recd_validate_string_cap(vc), recd_validate_event decides and clamps every event as
+ * it would on whole strings (a too-long id stays too long, free text is cut at the same
+ * place), and a batch of records with 1 MiB strings holds their first bytes instead of
+ * copies. */
+void recd_codec_set_string_cap(struct recd_codec *c, size_t cap);
+
 /* Encode an input event (recctl, tests, the demo generator) with recd's reader schema as the
  * writer schema. confluent_id < 0: plain Avro; otherwise Confluent framing with that id.
  * Appends to out. An item removal encodes to zero bytes (the caller sends a NULL value). */
@@ -95,5 +103,9 @@ struct recd_validate_conf {
  * "bad_purchase", "bad_item"). Clamping rules are documented in docs/RELIABILITY.md. */
 int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *ev, char *errstr,
                         size_t errlen);
+/* The longest prefix of a string recd_validate_event reads: max(max_id_bytes,
+ * max_text_bytes) + 1 bytes; 0 (no bound) when either limit is off. For
+ * recd_codec_set_string_cap. */
+size_t recd_validate_string_cap(const struct recd_validate_conf *vc);
 
 #endif

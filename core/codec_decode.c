@@ -225,6 +225,7 @@ struct out {
     struct recd_arena *arena;
     char *errstr;
     size_t errlen;
+    size_t cap; /* strings copied up to this many bytes (0: whole; recd_codec_set_string_cap) */
 };
 
 static int out_avro_err(struct out *o, const char *what)
@@ -251,16 +252,20 @@ static int get_field(struct out *o, int i, avro_value_t *v)
     return RECD_OK;
 }
 
-/* String value -> arena copy (embedded NULs cut the C string short). */
+/* String value -> arena copy of at most o->cap bytes (embedded NULs cut the C string short). */
 static int copy_str(struct out *o, avro_value_t *v, const char **dst)
 {
     const char *p = NULL;
-    size_t sz = 0;
+    size_t sz = 0, n;
 
     if (avro_value_get_string(v, &p, &sz) != 0) {
         return out_avro_err(o, "string");
     }
-    *dst = recd_arena_strndup(o->arena, p != NULL ? p : "", sz > 0 && p != NULL ? sz - 1 : 0);
+    n = sz > 0 && p != NULL ? sz - 1 : 0;
+    if (o->cap > 0 && n > o->cap) {
+        n = o->cap;
+    }
+    *dst = recd_arena_strndup(o->arena, p != NULL ? p : "", n);
     return *dst != NULL ? RECD_OK : out_nomem(o);
 }
 
@@ -570,7 +575,7 @@ static int32_t be32(const uint8_t *p)
 static int decode_with(struct recd_codec *c, struct wdec *d, const uint8_t *body, size_t len,
                        struct recd_arena *arena, struct recd_event *ev, char *errstr, size_t errlen)
 {
-    struct out o = { d, arena, errstr, errlen };
+    struct out o = { d, arena, errstr, errlen, c->str_cap };
     int rc;
 
     rc = decode_body(c, d, body, len, errstr, errlen);
@@ -600,6 +605,13 @@ static void event_clear(struct recd_event *ev, int kind)
     ev->kind = kind;
 }
 
+void recd_codec_set_string_cap(struct recd_codec *c, size_t cap)
+{
+    if (c != NULL) {
+        c->str_cap = cap;
+    }
+}
+
 int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t keylen,
                       const void *val, size_t len, struct recd_arena *arena, struct recd_event *ev,
                       char *errstr, size_t errlen)
@@ -626,7 +638,8 @@ int recd_codec_decode(struct recd_codec *c, int kind, const void *key, size_t ke
             return recd_seterr(errstr, errlen, RECD_EDECODE,
                                "framing: item removal (null value) without a key");
         }
-        id_copy = recd_arena_strndup(arena, key, keylen);
+        id_copy = recd_arena_strndup(arena, key,
+                                     c->str_cap > 0 && keylen > c->str_cap ? c->str_cap : keylen);
         if (id_copy == NULL) {
             return recd_seterr(errstr, errlen, RECD_ENOMEM, "out of memory (arena)");
         }
@@ -699,7 +712,7 @@ int recd_codec_decode_recs(struct recd_codec *c, const void *val, size_t len,
                            struct recd_arena *arena, struct recd_recs *r, char *errstr,
                            size_t errlen)
 {
-    struct out o = { NULL, arena, errstr, errlen };
+    struct out o = { NULL, arena, errstr, errlen, 0 };
     avro_value_t arr, it, f;
     size_t cnt = 0, k;
     int rc;

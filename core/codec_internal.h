@@ -133,6 +133,7 @@ struct recd_codec {
     avro_value_t enc[RECD_KIND__N]; /* owned: reused encode values */
     avro_reader_t reader; /* owned: memory reader, re-pointed per record */
     avro_writer_t writer; /* owned: memory writer, re-pointed per record */
+    size_t str_cap;       /* decoded strings copied up to this many bytes (0: whole) */
 };
 
 /* An empty buffer for avro-c's memory reader and writer between records (codec.c). */

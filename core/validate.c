@@ -294,3 +294,14 @@ int recd_validate_event(const struct recd_validate_conf *vc, struct recd_event *
                            ev->kind);
     }
 }
+
+size_t recd_validate_string_cap(const struct recd_validate_conf *vc)
+{
+    int64_t m;
+
+    if (vc == NULL || vc->max_id_bytes <= 0 || vc->max_text_bytes <= 0) {
+        return 0;
+    }
+    m = vc->max_id_bytes > vc->max_text_bytes ? vc->max_id_bytes : vc->max_text_bytes;
+    return (size_t)m + 1;
+}

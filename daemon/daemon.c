@@ -136,7 +136,9 @@ struct fence {
                                    * parked[park_head..park_n) in offset order; taken once it
                                    * is no longer ahead (release_parked) */
     size_t park_head, park_n, park_cap;
-    int park_full;              /* kafka.pace_buffer_records parked: fetching paused */
+    size_t park_bytes;          /* payload + key bytes of the parked records */
+    int park_full;              /* kafka.pace_buffer_records or pace_buffer_mb parked: fetching
+                                 * paused */
 };
 
 struct daemon {
@@ -616,6 +618,7 @@ static void drop_parked(struct fence *f)
         rd_kafka_message_destroy(f->parked[i]);
     }
     f->park_head = f->park_n = 0;
+    f->park_bytes = 0;
     f->park_full = 0;
 }
 
@@ -2222,7 +2225,9 @@ static int park_msg(struct daemon *d, struct fence *f, rd_kafka_message_t *m)
         }
     }
     f->parked[f->park_n++] = m;
-    if (!f->park_full && n_parked(f) >= (size_t)kc->pace_buffer_records) {
+    f->park_bytes += m->len + m->key_len;
+    if (!f->park_full && (n_parked(f) >= (size_t)kc->pace_buffer_records ||
+                          f->park_bytes >= (size_t)kc->pace_buffer_mb << 20)) {
         f->park_full = 1;
         apply_pause(d, f);
         recd_metrics_add(d->metrics, "recd_partition_pauses_total", "reason=\"pace_buffer_full\"",
@@ -2246,9 +2251,13 @@ static void release_parked(struct daemon *d)
             continue;
         }
         while (n_parked(f) > 0 && d->n_msgs < (size_t)bc->max_records) {
-            (void)take_msg(d, f, f->kind, f->parked[f->park_head++]);
+            rd_kafka_message_t *m = f->parked[f->park_head++];
+
+            f->park_bytes -= m->len + m->key_len;
+            (void)take_msg(d, f, f->kind, m);
         }
-        if (f->park_full && n_parked(f) < (size_t)kc->pace_buffer_records / 2) {
+        if (f->park_full && n_parked(f) < (size_t)kc->pace_buffer_records / 2 &&
+            f->park_bytes < ((size_t)kc->pace_buffer_mb << 20) / 2) {
             f->park_full = 0;
             apply_pause(d, f);
         }

@@ -28,7 +28,7 @@ struct recd_pipeline {
     const struct recd_conf *conf;        /* borrowed; replaced by reconfigure */
     struct recd_state *state;            /* borrowed */
     struct recd_metrics *metrics;        /* borrowed, may be NULL */
-    struct recd_codec *codec;            /* borrowed */
+    struct recd_codec *codec;            /* borrowed; its string cap follows vconf */
     struct recd_validate_conf vconf;
     struct op_inst *ops;                 /* owned, n_ops */
     struct recd_services *services;      /* owned */
@@ -115,6 +115,7 @@ int recd_pipeline_new(const struct recd_conf *conf, struct recd_state *st,
     p->metrics = metrics;
     p->codec = codec;
     recd_config_validate_conf(conf, &p->vconf);
+    recd_codec_set_string_cap(codec, recd_validate_string_cap(&p->vconf));
     snprintf(p->model_version, sizeof(p->model_version), "%s", dc->model_version);
     recd_buf_init(&p->key);
     recd_buf_init(&p->val);
@@ -1392,6 +1393,7 @@ int recd_pipeline_reconfigure(struct recd_pipeline *p, const struct recd_conf *c
     }
     p->conf = conf;
     recd_config_validate_conf(conf, &p->vconf);
+    recd_codec_set_string_cap(p->codec, recd_validate_string_cap(&p->vconf));
     return RECD_OK;
 }
 

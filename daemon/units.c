@@ -542,7 +542,15 @@ static const struct recd_conf_decl kafka_decls[] = {
       "before its fetching is paused. Pausing makes the client drop what it prefetched for "
       "the partition and fetch it again on resume: where one fetch spans more event time than "
       "max_event_skew_ms, a backlog was consumed several times slower. Memory: up to this many "
-      "records (their payload plus ~100 B) per paced partition. 0: pause at once.",
+      "records (their payload plus ~100 B) per paced partition, and at most pace_buffer_mb. "
+      "0: pause at once.",
+      NULL, NULL },
+    { "pace_buffer_mb", RECD_CT_INT, "8", 1, 65536, 0, K(pace_buffer_mb),
+      "Pacing: the most record payload (MiB) a paced partition's parking buffer holds; "
+      "fetching pauses at this or at pace_buffer_records, whichever comes first. Bounds the "
+      "buffer's memory where records are large: counted in records alone, a paced partition "
+      "of 960 KiB records parked hundreds of MiB. Memory: up to this much per paced "
+      "partition.",
       NULL, NULL },
     { "pace_first_wait_ms", RECD_CT_INT, "2000", 0, 600000, 0, K(pace_first_wait_ms),
       "Pacing: after an assignment, the partitions that delivered records wait at most this "

@@ -39,6 +39,7 @@ struct recd_conf_kafka {
     int64_t max_event_skew_ms;      /* pacing: event-time lead of a partition before its pause */
     int64_t pace_first_wait_ms;     /* pacing: how long a new partition's first records are awaited */
     int64_t pace_buffer_records;    /* pacing: records parked per paced partition before a pause */
+    int64_t pace_buffer_mb;         /* pacing: payload MiB parked per paced partition, ditto */
 };
 
 struct recd_conf_topics {

@@ -1636,6 +1636,89 @@ static void test_validate_clamps_text(void **state)
     recd_codec_destroy(c);
 }
 
+/* recd_codec_set_string_cap(recd_validate_string_cap): a decoded string is copied only up to
+ * the bytes validation reads, and validation decides and clamps as on the whole string: a
+ * 1 MiB id is still a bad_id (same message), a 1 MiB title is clamped to the same bytes, an
+ * item removal's 1 MiB key is a bad_id; the arena holds the prefixes, not the megabytes. */
+static void test_string_cap(void **state)
+{
+    struct recd_codec *c = codec_default();
+    struct recd_arena *whole = recd_arena_new(1 << 16), *capped = recd_arena_new(1 << 16);
+    struct recd_validate_conf vc = vconf, off = vconf;
+    struct recd_event ev, w, k;
+    size_t big = 1024 * 1024, i;
+    char *s = malloc(big + 1), e1[256] = "", e2[256] = "";
+
+    (void)state;
+    assert_non_null(s);
+    assert_int_equal(recd_validate_string_cap(&vconf), 33); /* max(16, 32) + 1 */
+    off.max_id_bytes = 0;
+    assert_int_equal(recd_validate_string_cap(&off), 0);
+    assert_int_equal(recd_validate_string_cap(NULL), 0);
+
+    /* a title of 2-byte characters; an odd text limit: the cut backs off inside the prefix */
+    for (i = 0; i < big; i += 2) {
+        s[i] = (char)0xc3;
+        s[i + 1] = (char)0xa9;
+    }
+    s[big] = '\0';
+    vc.max_text_bytes = 33;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = RECD_KIND_ITEM;
+    ev.u.item.item_id = "sku";
+    ev.u.item.title = s;
+    ev.u.item.description = "d";
+    ev.u.item.brand = s;
+    ev.u.item.price = 1.0;
+    ev.u.item.updated_ts = 1700000000000LL;
+    roundtrip(c, &ev, -1, whole, &w);
+    recd_codec_set_string_cap(c, recd_validate_string_cap(&vc));
+    roundtrip(c, &ev, -1, capped, &k);
+    assert_int_equal(strlen(w.u.item.title), big);
+    assert_int_equal(strlen(k.u.item.title), 34);
+    assert_true(recd_arena_used(capped) < 64 * 1024);
+    assert_true(recd_arena_used(whole) > 2 * big);
+    assert_int_equal(recd_validate_event(&vc, &w, NULL, 0), RECD_OK);
+    assert_int_equal(recd_validate_event(&vc, &k, NULL, 0), RECD_OK);
+    assert_string_equal(k.u.item.title, w.u.item.title);
+    assert_string_equal(k.u.item.brand, w.u.item.brand);
+    assert_int_equal(strlen(k.u.item.title), 32);
+
+    /* a 1 MiB item id: bad_id either way, with the same message */
+    memset(s, 'x', big);
+    ev = make_click();
+    ev.u.click.item_id = s;
+    recd_codec_set_string_cap(c, 0);
+    roundtrip(c, &ev, -1, whole, &w);
+    recd_codec_set_string_cap(c, recd_validate_string_cap(&vc));
+    roundtrip(c, &ev, -1, capped, &k);
+    assert_int_equal(strlen(k.u.click.item_id), 34);
+    assert_int_equal(recd_validate_event(&vc, &w, e1, sizeof(e1)), RECD_EVALID);
+    assert_int_equal(recd_validate_event(&vc, &k, e2, sizeof(e2)), RECD_EVALID);
+    assert_string_equal(e1, e2);
+    assert_true(strncmp(e2, "bad_id:", 7) == 0);
+
+    /* an id at the limit is kept whole */
+    ev.u.click.item_id = "0123456789abcdef";
+    roundtrip(c, &ev, -1, capped, &k);
+    assert_int_equal(recd_validate_event(&vc, &k, NULL, 0), RECD_OK);
+    assert_string_equal(k.u.click.item_id, "0123456789abcdef");
+
+    /* an item removal (null value) keyed by 1 MiB */
+    memset(&k, 0, sizeof(k));
+    assert_int_equal(recd_codec_decode(c, RECD_KIND_ITEM, s, big, NULL, 0, capped, &k, e1,
+                                       sizeof(e1)),
+                     RECD_OK);
+    assert_int_equal(k.u.item.removed, 1);
+    assert_int_equal(strlen(k.u.item.item_id), 34);
+    assert_int_equal(recd_validate_event(&vc, &k, e2, sizeof(e2)), RECD_EVALID);
+    assert_true(strncmp(e2, "bad_id:", 7) == 0);
+    free(s);
+    recd_arena_destroy(whole);
+    recd_arena_destroy(capped);
+    recd_codec_destroy(c);
+}
+
 /* Decode + validate together, the way the pipeline does. */
 static void test_decode_then_validate(void **state)
 {
@@ -1678,6 +1761,7 @@ int main(void)
         cmocka_unit_test(test_validate_classes),
         cmocka_unit_test(test_validate_clamps_text),
         cmocka_unit_test(test_decode_then_validate),
+        cmocka_unit_test(test_string_cap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
