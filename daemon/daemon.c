@@ -1162,7 +1162,8 @@ static const int event_kinds[N_EVENT_KINDS] = { RECD_KIND_CLICK, RECD_KIND_PURCH
     ((1 << RECD_KIND_CLICK) | (1 << RECD_KIND_PURCHASE) | (1 << RECD_KIND_QUERY) |             \
      (1 << RECD_KIND_DELETION))
 
-/* Records held for one partition before its fetching is paused (resumed at half). */
+/* Records held for one partition before its fetching is paused (resumed at half); and at most
+ * kafka.hold_buffer_mb of their payload. */
 #define HOLD_PAUSE 50000
 
 static void free_msg(void *m)
@@ -1195,14 +1196,16 @@ static int take_record(struct daemon *d, rd_kafka_message_t *m, int kind, int32_
  * one is held, later ones are held behind it. */
 static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kafka_message_t *m)
 {
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     enum recd_own_class c = recd_own_classify(d->own, kind, m->partition, m->offset);
-    size_t n_held = 0;
+    size_t n_held = 0, bytes = m->len + m->key_len;
 
     if (f != NULL) {
         f->next = m->offset + 1;
     }
     if (c == RECD_OWN_HOLD || recd_own_n_held_part(d->own, kind, m->partition) > 0) {
-        if (recd_own_hold(d->own, kind, m->partition, m->offset, m, &n_held) != RECD_OK) {
+        if (recd_own_hold(d->own, kind, m->partition, m->offset, m, bytes, &n_held) !=
+            RECD_OK) {
             char msg[160];
 
             snprintf(msg, sizeof(msg), "out of memory holding %s[%d]@%lld",
@@ -1212,7 +1215,10 @@ static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kaf
             set_failed(d, msg); /* the record is lost to this run: stop before committing */
             return 0;
         }
-        if (n_held >= HOLD_PAUSE && f != NULL && !f->paused) {
+        if ((n_held >= HOLD_PAUSE ||
+             recd_own_held_bytes_part(d->own, kind, m->partition) >=
+                 (size_t)kc->hold_buffer_mb << 20) &&
+            f != NULL && !f->paused) {
             pause_part(d, f, 1);
         }
         return 0;
@@ -1230,6 +1236,7 @@ static void take_released(void *ctx, void *msg, int kind, int32_t p, enum recd_o
 static void release_held(struct daemon *d)
 {
     const struct recd_conf_batch *bc = RECD_UNIT(d->conf, "batch", struct recd_conf_batch);
+    const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     size_t i, room = d->n_msgs < (size_t)bc->max_records ? (size_t)bc->max_records - d->n_msgs : 0;
 
     if (d->own == NULL || room == 0 || recd_own_release(d->own, room, take_released, d) == 0) {
@@ -1239,7 +1246,9 @@ static void release_held(struct daemon *d)
         struct fence *f = &d->fences[i];
 
         if (f->paused && f->kind != RECD_KIND_ITEM &&
-            recd_own_n_held_part(d->own, f->kind, f->partition) < HOLD_PAUSE / 2) {
+            recd_own_n_held_part(d->own, f->kind, f->partition) < HOLD_PAUSE / 2 &&
+            recd_own_held_bytes_part(d->own, f->kind, f->partition) <
+                ((size_t)kc->hold_buffer_mb << 20) / 2) {
             pause_part(d, f, 0);
         }
     }

@@ -12,6 +12,7 @@
 
 struct held {
     int64_t offset;
+    size_t bytes;   /* the caller's size of msg (recd_own_hold) */
     void *msg;      /* owned */
 };
 
@@ -22,6 +23,7 @@ struct part {
     int64_t took;     /* next offset after the last one taken into a batch (< 0: none) */
     struct held *h;   /* owned: held records, h[head..n) in offset order */
     size_t head, n, cap;
+    size_t held_bytes; /* sum of h[head..n).bytes */
 };
 
 struct boff {
@@ -331,7 +333,7 @@ void recd_own_set_ahead(struct recd_own *o, int64_t ahead)
 
 
 int recd_own_hold(struct recd_own *o, int kind, int32_t p, int64_t offset, void *msg,
-                  size_t *n_held)
+                  size_t bytes, size_t *n_held)
 {
     struct part *pt = part_of(o, kind, p);
 
@@ -358,8 +360,10 @@ int recd_own_hold(struct recd_own *o, int kind, int32_t p, int64_t offset, void 
         }
     }
     pt->h[pt->n].offset = offset;
+    pt->h[pt->n].bytes = bytes;
     pt->h[pt->n].msg = msg;
     pt->n++;
+    pt->held_bytes += bytes;
     o->n_held++;
     if (n_held != NULL) {
         *n_held = pt->n - pt->head;
@@ -377,6 +381,13 @@ size_t recd_own_n_held_part(const struct recd_own *o, int kind, int32_t p)
     const struct part *pt = part_of(o, kind, p);
 
     return pt != NULL ? pt->n - pt->head : 0;
+}
+
+size_t recd_own_held_bytes_part(const struct recd_own *o, int kind, int32_t p)
+{
+    const struct part *pt = part_of(o, kind, p);
+
+    return pt != NULL ? pt->held_bytes : 0;
 }
 
 /* Held records leave round-robin over the partitions, a few at a time: released in one
@@ -409,6 +420,7 @@ size_t recd_own_release(struct recd_own *o, size_t max,
         }
         idle = 0;
         pt->head++;
+        pt->held_bytes -= h->bytes;
         o->n_held--;
         o->rr_taken++;
         released++;

@@ -96,12 +96,15 @@ int64_t recd_own_took_next(const struct recd_own *o, int kind, int32_t p);
 enum recd_own_class recd_own_classify(const struct recd_own *o, int kind, int32_t p,
                                       int64_t offset);
 
-/* Keep a HOLD record (in offset order per partition; takes ownership of msg). RECD_ENOMEM: the
- * caller keeps msg. *n_held: records now held for (kind, p). */
+/* Keep a HOLD record (in offset order per partition; takes ownership of msg) of `bytes` bytes
+ * (the caller's measure, for recd_own_held_bytes_part). RECD_ENOMEM: the caller keeps msg.
+ * *n_held: records now held for (kind, p). */
 int recd_own_hold(struct recd_own *o, int kind, int32_t p, int64_t offset, void *msg,
-                  size_t *n_held);
+                  size_t bytes, size_t *n_held);
 size_t recd_own_n_held(const struct recd_own *o);
 size_t recd_own_n_held_part(const struct recd_own *o, int kind, int32_t p);
+/* The bytes of the records held for (kind, p): the sum of their recd_own_hold sizes. */
+size_t recd_own_held_bytes_part(const struct recd_own *o, int kind, int32_t p);
 
 /* Hand held records that are no longer HOLD to take(), in offset order per partition, with
  * their class, at most `max` of them; take() owns each afterwards. Returns the number

@@ -128,9 +128,13 @@ static void test_hold_release(void **state)
     (void)state;
     freed = 0;
     for (int64_t off = 0; off < 6; off++) {
-        assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 0, off, msg(off), &n_held), RECD_OK);
+        assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 0, off, msg(off), 100 + (size_t)off, &n_held), RECD_OK);
     }
     assert_int_equal(n_held, 6);
+    /* their sizes: 100..105 bytes; the partition's bytes follow what is held */
+    assert_int_equal(recd_own_held_bytes_part(o, RECD_KIND_CLICK, 0), 615);
+    assert_int_equal(recd_own_held_bytes_part(o, RECD_KIND_CLICK, 1), 0);
+    assert_int_equal(recd_own_held_bytes_part(o, RECD_KIND_CLICK, 5), 0);
     assert_int_equal(recd_own_release(o, 100, take, &t), 0); /* no commit yet */
     recd_own_set_limit(o, RECD_KIND_CLICK, 0, 4);
     assert_int_equal(recd_own_release(o, 3, take, &t), 3);
@@ -142,7 +146,8 @@ static void test_hold_release(void **state)
     }
     assert_int_equal(recd_own_n_held(o), 2);
     assert_int_equal(recd_own_n_held_part(o, RECD_KIND_CLICK, 0), 2);
-    assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 5, 0, NULL, NULL), RECD_EINVAL);
+    assert_int_equal(recd_own_held_bytes_part(o, RECD_KIND_CLICK, 0), 104 + 105);
+    assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 5, 0, NULL, 0, NULL), RECD_EINVAL);
     recd_own_destroy(o);
     assert_int_equal(freed, 2);
 }
@@ -165,7 +170,7 @@ static void test_settle(void **state)
     assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 99), RECD_OWN_SILENT);
     assert_int_equal(recd_own_classify(o, RECD_KIND_CLICK, 0, 100), RECD_OWN_HOLD);
     for (int64_t off = 100; off < 110; off++) {
-        assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 0, off, msg(off), NULL), RECD_OK);
+        assert_int_equal(recd_own_hold(o, RECD_KIND_CLICK, 0, off, msg(off), 1, NULL), RECD_OK);
     }
     recd_own_set_limit(o, RECD_KIND_CLICK, 0, 105); /* the previous owner's late commit */
     assert_int_equal(recd_own_settle(o, 999), 0);
