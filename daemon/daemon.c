@@ -605,6 +605,24 @@ static void fence_set(struct daemon *d, int kind, int32_t partition, int64_t nex
     f->fetch_paused = f->paused; /* the caller resumes a new assignment (unpace_assigned) */
 }
 
+/* What a record costs an in-memory buffer of records (batch, parking, held): payload + key. */
+static size_t msg_bytes(const rd_kafka_message_t *m)
+{
+    return m->len + m->key_len;
+}
+
+/* The buffers of records that pause their partition's fetching (parking, held): full at
+ * max_n records or max_mb MiB of them; fetching resumes once below half of both. */
+static int buf_full(size_t n, size_t bytes, int64_t max_n, int64_t max_mb)
+{
+    return n >= (size_t)max_n || bytes >= (size_t)max_mb << 20;
+}
+
+static int buf_below_half(size_t n, size_t bytes, int64_t max_n, int64_t max_mb)
+{
+    return n < (size_t)max_n / 2 && bytes < ((size_t)max_mb << 20) / 2;
+}
+
 static size_t n_parked(const struct fence *f)
 {
     return f->park_n - f->park_head;
@@ -1147,7 +1165,7 @@ static int push_msg(struct daemon *d, rd_kafka_message_t *m, int silent)
     }
     d->msg_silent[d->n_msgs] = (unsigned char)silent;
     d->msgs[d->n_msgs++] = m;
-    d->batch_bytes += m->len + m->key_len;
+    d->batch_bytes += msg_bytes(m);
     d->last_msg_ns = recd_now_mono_ns();
     return RECD_OK;
 }
@@ -1198,7 +1216,7 @@ static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kaf
 {
     const struct recd_conf_kafka *kc = RECD_UNIT(d->conf, "kafka", struct recd_conf_kafka);
     enum recd_own_class c = recd_own_classify(d->own, kind, m->partition, m->offset);
-    size_t n_held = 0, bytes = m->len + m->key_len;
+    size_t n_held = 0, bytes = msg_bytes(m);
 
     if (f != NULL) {
         f->next = m->offset + 1;
@@ -1215,10 +1233,9 @@ static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kaf
             set_failed(d, msg); /* the record is lost to this run: stop before committing */
             return 0;
         }
-        if ((n_held >= HOLD_PAUSE ||
-             recd_own_held_bytes_part(d->own, kind, m->partition) >=
-                 (size_t)kc->hold_buffer_mb << 20) &&
-            f != NULL && !f->paused) {
+        if (f != NULL && !f->paused &&
+            buf_full(n_held, recd_own_held_bytes_part(d->own, kind, m->partition), HOLD_PAUSE,
+                     kc->hold_buffer_mb)) {
             pause_part(d, f, 1);
         }
         return 0;
@@ -1246,9 +1263,9 @@ static void release_held(struct daemon *d)
         struct fence *f = &d->fences[i];
 
         if (f->paused && f->kind != RECD_KIND_ITEM &&
-            recd_own_n_held_part(d->own, f->kind, f->partition) < HOLD_PAUSE / 2 &&
-            recd_own_held_bytes_part(d->own, f->kind, f->partition) <
-                ((size_t)kc->hold_buffer_mb << 20) / 2) {
+            buf_below_half(recd_own_n_held_part(d->own, f->kind, f->partition),
+                           recd_own_held_bytes_part(d->own, f->kind, f->partition), HOLD_PAUSE,
+                           kc->hold_buffer_mb)) {
             pause_part(d, f, 0);
         }
     }
@@ -2234,9 +2251,9 @@ static int park_msg(struct daemon *d, struct fence *f, rd_kafka_message_t *m)
         }
     }
     f->parked[f->park_n++] = m;
-    f->park_bytes += m->len + m->key_len;
-    if (!f->park_full && (n_parked(f) >= (size_t)kc->pace_buffer_records ||
-                          f->park_bytes >= (size_t)kc->pace_buffer_mb << 20)) {
+    f->park_bytes += msg_bytes(m);
+    if (!f->park_full &&
+        buf_full(n_parked(f), f->park_bytes, kc->pace_buffer_records, kc->pace_buffer_mb)) {
         f->park_full = 1;
         apply_pause(d, f);
         recd_metrics_add(d->metrics, "recd_partition_pauses_total", "reason=\"pace_buffer_full\"",
@@ -2262,11 +2279,12 @@ static void release_parked(struct daemon *d)
         while (n_parked(f) > 0 && d->n_msgs < (size_t)bc->max_records) {
             rd_kafka_message_t *m = f->parked[f->park_head++];
 
-            f->park_bytes -= m->len + m->key_len;
+            f->park_bytes -= msg_bytes(m);
             (void)take_msg(d, f, f->kind, m);
         }
-        if (f->park_full && n_parked(f) < (size_t)kc->pace_buffer_records / 2 &&
-            f->park_bytes < ((size_t)kc->pace_buffer_mb << 20) / 2) {
+        if (f->park_full &&
+            buf_below_half(n_parked(f), f->park_bytes, kc->pace_buffer_records,
+                           kc->pace_buffer_mb)) {
             f->park_full = 0;
             apply_pause(d, f);
         }
