@@ -7,7 +7,10 @@
 # races months ahead, and with pipeline.user_ttl_days = 30 the clicking users, active hours
 # ago in the clicks' time, expire (a tombstone each). With pacing no user may expire: nobody is idle
 # for 30 days (a partition can run the skew, 5 days here, plus one batch ahead: 100 purchases
-# are 2.5 days). The unpaced run is the control that shows the test can fail.
+# are 2.5 days). The unpaced run is the control that shows the test can fail. Its read order is
+# made certain rather than left to the fetcher (which may deliver the one deletion before or after
+# the clicks): it consumes the purchases and the deletion first, then the clicks, produced once
+# it is idle, which is the race at its extreme.
 . "$(dirname "$0")/lib.sh"
 
 start_broker 1
@@ -28,7 +31,6 @@ with open(f"{T}/clicks.jsonl", "w") as c, open(f"{T}/purchases.jsonl", "w") as p
                                 "lines": [{"item_id": f"i{b % 50}", "quantity": 1,
                                            "unit_price": 9.5}]}) + "\n")
 PY
-"$RECCTL_BIN" -b "$B" produce --kind click "$T/clicks.jsonl" >/dev/null
 "$RECCTL_BIN" -b "$B" produce --kind purchase "$T/purchases.jsonl" >/dev/null
 # u3 asks to be forgotten an hour after its last click (2024-04-28 18:00:03): read long before
 # the clicks (a small topic), the deletion must wait until every partition has passed its time,
@@ -39,9 +41,9 @@ echo '{"user_id":"u3","requested_ts":1714330800000,"reason":"test"}' |
 n_clicks=$(wc -l < "$T/clicks.jsonl")
 n_purchases=$(wc -l < "$T/purchases.jsonl")
 
-# run NAME SKEW_MS — consume everything with its own group, state and output topic; prints
-# the number of expiry tombstones it published (u3's deletion aside)
-run() {
+# consume NAME SKEW_MS — consume what is in the broker with its own group, state and output
+# topic, until idle
+consume() {
     BATCH=100 WAIT_MS=50 write_conf "$T/$1.conf" "$T/state.$1" \
         "pipeline = { user_ttl_days = 30.0; };
 topics = { recommendations = \"recs.$1\"; };"
@@ -50,6 +52,12 @@ topics = { recommendations = \"recs.$1\"; };"
     local t0=$SECONDS
     run_recd "$T/$1.conf" "$T/$1.log" --exit-idle 4000 || fail "recd ($1) failed"
     echo "$1: consumed in $((SECONDS - t0 - 4)) s" >&2
+}
+
+# run NAME SKEW_MS — consume everything (consume), check that every record was taken; prints
+# the number of expiry tombstones it published (u3's deletion aside)
+run() {
+    consume "$1" "$2"
     local off
     off="$("$RECCTL_BIN" state offsets --state "$T/state.$1" | awk '$1 == "shop.clicks" { print $3 }')"
     [ "$off" = "$n_clicks" ] || fail "$1: consumed $off of $n_clicks clicks"
@@ -63,6 +71,12 @@ topics = { recommendations = \"recs.$1\"; };"
         echo $? > "$T/$1.u3"
 }
 
+# the control: the purchases and the deletion, then the clicks
+consume unpaced 0
+[ "$("$RECCTL_BIN" state offsets --state "$T/state.unpaced" |
+      awk '$1 == "shop.user-deletions" { print $3 }')" = 1 ] ||
+    fail "control: the deletion was not consumed before the clicks were produced"
+"$RECCTL_BIN" -b "$B" produce --kind click "$T/clicks.jsonl" >/dev/null
 unpaced="$(run unpaced 0)"
 [ "$unpaced" -gt 0 ] ||
     fail "control: without pacing no user expired; the backlog did not race (the test cannot tell)"
