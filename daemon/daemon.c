@@ -1035,6 +1035,29 @@ static void lag_series(struct daemon *d, const rd_kafka_topic_partition_t *tp, i
     }
 }
 
+/* Take (assign = 1) or give back (0) parts in the group consumer's assignment, as the
+ * rebalance protocol in use wants: incrementally under cooperative-sticky (coop), the whole
+ * assignment otherwise. A refused assignment is logged. */
+static void group_assignment(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int assign,
+                             int coop)
+{
+    rd_kafka_error_t *e;
+
+    if (!coop) {
+        rd_kafka_assign(rk, assign ? parts : NULL);
+        return;
+    }
+    e = assign ? rd_kafka_incremental_assign(rk, parts) : rd_kafka_incremental_unassign(rk, parts);
+    if (e != NULL) {
+        if (assign) {
+            RLOG_ERR(RECD_LOG_KAFKA, "assign: %s", rd_kafka_error_string(e));
+        } else { /* e.g. partitions the group already took back (lost): nothing to give */
+            RLOG_DEBUG(RECD_LOG_KAFKA, "unassign: %s", rd_kafka_error_string(e));
+        }
+        rd_kafka_error_destroy(e);
+    }
+}
+
 static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, int coop);
 static int topic_partitions(struct daemon *d, rd_kafka_t *rk, const char *topic);
@@ -1103,16 +1126,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       tp->offset < 0 ? " (no offset in state)" : " (from state)");
             lag_series(d, tp, 1);
         }
-        if (coop) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-
-            if (e) {
-                RLOG_ERR(RECD_LOG_KAFKA, "assign: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_assign(rk, parts);
-        }
+        group_assignment(rk, parts, 1, coop);
         d->assigned = 1;
         d->last_msg_ns = recd_now_mono_ns();
         notify_ready(d);
@@ -1126,14 +1140,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             lag_series(d, &parts->elems[i], 0);
         }
         unpace(d, rk, parts);
-        if (coop) {
-            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
-
-            if (e) {
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_assign(rk, NULL);
+        group_assignment(rk, parts, 0, coop);
+        if (!coop) {
             d->assigned = 0;
         }
     }
@@ -2097,18 +2105,7 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
     if (d->closing) {
         /* stopping (hand_over_all ran): nothing is published or committed any more; the
          * group's protocol still wants the (un)assignment */
-        rd_kafka_error_t *e = NULL;
-        int assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-
-        if (coop) {
-            e = assign ? rd_kafka_incremental_assign(rk, parts)
-                       : rd_kafka_incremental_unassign(rk, parts);
-        } else {
-            rd_kafka_assign(rk, assign ? parts : NULL);
-        }
-        if (e != NULL) {
-            rd_kafka_error_destroy(e);
-        }
+        group_assignment(rk, parts, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, coop);
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -2146,16 +2143,7 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
                         (long long)from[RECD_KIND_PURCHASE], (long long)from[RECD_KIND_QUERY],
                         (long long)from[RECD_KIND_DELETION], (long long)kc->handover_settle_ms);
         }
-        if (coop) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-
-            if (e) {
-                RLOG_ERR(RECD_LOG_KAFKA, "assign: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_assign(rk, parts);
-        }
+        group_assignment(rk, parts, 1, coop);
         /* the group consumer fetches nothing: every record comes through the reader of all
          * partitions */
         rd_kafka_pause_partitions(rk, parts);
@@ -2170,15 +2158,7 @@ static void repl_rebalance(struct daemon *d, rd_kafka_t *rk, rd_kafka_resp_err_t
         notify_ready(d);
     } else {
         hand_over(d, parts, rd_kafka_assignment_lost(rk));
-        if (coop) {
-            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
-
-            if (e) {
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_assign(rk, NULL);
-        }
+        group_assignment(rk, parts, 0, coop);
     }
     recd_metrics_set(d->metrics, "recd_partitions_owned", NULL,
                      (double)recd_own_n_owned(d->own));

@@ -5,11 +5,17 @@
  *
  * RECD_DEFINE_SORT(name, type, before) defines `static void name(type *v, size_t n)` sorting v
  * so that before(&v[i], &v[j]) never holds for i > j; `before` must be a strict weak order.
- * Not stable: with a total order (distinct keys) the result equals any other correct sort's. */
+ * Not stable: with a total order (distinct keys) the result equals any other correct sort's.
+ *
+ * RECD_DEFINE_SELECT(name, type, before) defines `static void name(type *v, uint32_t n,
+ * uint32_t k)`, a partial selection (Hoare's quickselect, middle pivot): afterwards v[0..k-1]
+ * are the k first of v under `before`, in no particular order. Deterministic: the same input
+ * gives the same output. */
 #ifndef RECD_INLINE_SORT_H
 #define RECD_INLINE_SORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define RECD_DEFINE_SORT(name, type, before)                                                 \
     static void name(type *v, size_t n)                                                      \
@@ -64,6 +70,38 @@
                 j--;                                                                         \
             }                                                                                \
             v[j] = x;                                                                        \
+        }                                                                                    \
+    }
+
+#define RECD_DEFINE_SELECT(name, type, before)                                               \
+    static void name(type *v, uint32_t n, uint32_t k)                                        \
+    {                                                                                        \
+        uint32_t lo = 0, hi = n;                                                             \
+                                                                                             \
+        while (hi - lo > 1 && k > lo && k < hi) {                                            \
+            uint32_t mid = lo + (hi - lo) / 2, i, st;                                        \
+            type piv = v[mid], t;                                                            \
+            v[mid] = v[hi - 1]; /* the pivot to the end */                                   \
+            v[hi - 1] = piv;                                                                 \
+            st = lo;                                                                         \
+            for (i = lo; i < hi - 1; i++) {                                                  \
+                if (before(&v[i], &piv)) {                                                   \
+                    t = v[i];                                                                \
+                    v[i] = v[st];                                                            \
+                    v[st] = t;                                                               \
+                    st++;                                                                    \
+                }                                                                            \
+            }                                                                                \
+            v[hi - 1] = v[st];                                                               \
+            v[st] = piv;                                                                     \
+            if (st == k || st + 1 == k) {                                                    \
+                return;                                                                      \
+            }                                                                                \
+            if (st > k) {                                                                    \
+                hi = st;                                                                     \
+            } else {                                                                         \
+                lo = st + 1;                                                                 \
+            }                                                                                \
         }                                                                                    \
     }
 

@@ -64,38 +64,8 @@ static int nb_before(const struct nb *a, const struct nb *b)
     return a->slot > b->slot;
 }
 
-/* Partial selection: afterwards v[0..k-1] are the k best (unordered). Deterministic. */
-static void nb_select(struct nb *v, uint32_t n, uint32_t k)
-{
-    uint32_t lo = 0, hi = n;
-
-    while (hi - lo > 1 && k > lo && k < hi) {
-        uint32_t mid = lo + (hi - lo) / 2, i, st;
-        struct nb piv = v[mid], t;
-        /* move pivot to end */
-        v[mid] = v[hi - 1];
-        v[hi - 1] = piv;
-        st = lo;
-        for (i = lo; i < hi - 1; i++) {
-            if (nb_before(&v[i], &piv)) {
-                t = v[i];
-                v[i] = v[st];
-                v[st] = t;
-                st++;
-            }
-        }
-        v[hi - 1] = v[st];
-        v[st] = piv;
-        if (st == k || st + 1 == k) {
-            return;
-        }
-        if (st > k) {
-            hi = st;
-        } else {
-            lo = st + 1;
-        }
-    }
-}
+/* the k most similar neighbours (unordered) */
+RECD_DEFINE_SELECT(nb_select, struct nb, nb_before)
 
 static int cand_before(const struct cand *a, const struct cand *b)
 {
@@ -105,36 +75,8 @@ static int cand_before(const struct cand *a, const struct cand *b)
     return a->item < b->item;
 }
 
-static void cand_select(struct cand *v, uint32_t n, uint32_t k)
-{
-    uint32_t lo = 0, hi = n;
-
-    while (hi - lo > 1 && k > lo && k < hi) {
-        uint32_t mid = lo + (hi - lo) / 2, i, st;
-        struct cand piv = v[mid], t;
-        v[mid] = v[hi - 1];
-        v[hi - 1] = piv;
-        st = lo;
-        for (i = lo; i < hi - 1; i++) {
-            if (cand_before(&v[i], &piv)) {
-                t = v[i];
-                v[i] = v[st];
-                v[st] = t;
-                st++;
-            }
-        }
-        v[hi - 1] = v[st];
-        v[st] = piv;
-        if (st == k || st + 1 == k) {
-            return;
-        }
-        if (st > k) {
-            hi = st;
-        } else {
-            lo = st + 1;
-        }
-    }
-}
+/* the k best candidates (unordered) */
+RECD_DEFINE_SELECT(cand_select, struct cand, cand_before)
 
 /* the list head's order (cand_before: distinct items, a total order) */
 RECD_DEFINE_SORT(cand_sort, struct cand, cand_before)
