@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bigalloc.h"
+#include "image_io.h"
 #include "linalg.h"
 #include "mf.h"
 
@@ -678,91 +679,55 @@ size_t mf_bytes(const struct mf *m)
  * "MFME". */
 #define MF_SNAP_VERSION 1u
 
-struct mf_out {
-    mf_write_fn fn;
-    void *ctx;
-    int err;
-};
-
-static void mput(struct mf_out *o, const void *p, size_t n)
+static void put_params(struct recd_img_out *o, const struct mf_params *p)
 {
-    if (o->err == 0 && n > 0 && o->fn(o->ctx, p, n) != 0) {
-        o->err = -1;
-    }
-}
-
-#define MPUTV(o, v) mput((o), &(v), sizeof(v))
-
-static void put_params(struct mf_out *o, const struct mf_params *p)
-{
-    MPUTV(o, p->dim);
-    MPUTV(o, p->lr);
-    MPUTV(o, p->reg);
-    MPUTV(o, p->negatives);
-    MPUTV(o, p->neg_uniform);
-    MPUTV(o, p->neg_ring);
-    MPUTV(o, p->ctx);
-    MPUTV(o, p->ctx_decay);
-    MPUTV(o, p->text_lr);
-    MPUTV(o, p->seed);
+    RECD_IMG_PUTV(o, p->dim);
+    RECD_IMG_PUTV(o, p->lr);
+    RECD_IMG_PUTV(o, p->reg);
+    RECD_IMG_PUTV(o, p->negatives);
+    RECD_IMG_PUTV(o, p->neg_uniform);
+    RECD_IMG_PUTV(o, p->neg_ring);
+    RECD_IMG_PUTV(o, p->ctx);
+    RECD_IMG_PUTV(o, p->ctx_decay);
+    RECD_IMG_PUTV(o, p->text_lr);
+    RECD_IMG_PUTV(o, p->seed);
 }
 
 int mf_save(const struct mf *m, mf_write_fn fn, void *ctx)
 {
-    struct mf_out o = { fn, ctx, 0 };
+    struct recd_img_out o = { fn, ctx, 0 };
     const uint32_t version = MF_SNAP_VERSION;
     const uint64_t tdim = m->tdim, n = m->n_items, rn = m->ring_n, rp = m->ring_pos, nb = m->nb;
 
-    mput(&o, "MFM1", 4);
-    MPUTV(&o, version);
+    recd_img_put(&o, "MFM1", 4);
+    RECD_IMG_PUTV(&o, version);
     put_params(&o, &m->p);
-    MPUTV(&o, tdim);
-    MPUTV(&o, n);
-    MPUTV(&o, m->counter);
-    MPUTV(&o, rn);
-    MPUTV(&o, rp);
-    mput(&o, m->ring, m->ring_n * sizeof(*m->ring));
-    mput(&o, m->P, m->n_items * m->dim * sizeof(float));
-    mput(&o, m->Q, m->n_items * m->dim * sizeof(float));
-    mput(&o, m->b, m->n_items * sizeof(float));
+    RECD_IMG_PUTV(&o, tdim);
+    RECD_IMG_PUTV(&o, n);
+    RECD_IMG_PUTV(&o, m->counter);
+    RECD_IMG_PUTV(&o, rn);
+    RECD_IMG_PUTV(&o, rp);
+    recd_img_put(&o, m->ring, m->ring_n * sizeof(*m->ring));
+    recd_img_put(&o, m->P, m->n_items * m->dim * sizeof(float));
+    recd_img_put(&o, m->Q, m->n_items * m->dim * sizeof(float));
+    recd_img_put(&o, m->b, m->n_items * sizeof(float));
     if (m->tdim > 0) {
-        mput(&o, m->W, m->dim * m->tdim * sizeof(float));
-        mput(&o, m->Win, m->dim * m->tdim * sizeof(float));
-        MPUTV(&o, nb);
-        mput(&o, m->bu, m->nb * m->dim * sizeof(float));
-        mput(&o, m->bdu, m->nb * m->dim * sizeof(float));
-        mput(&o, m->bg, m->nb * m->tdim * sizeof(float));
-        mput(&o, m->be, m->nb * m->tdim * sizeof(float));
+        recd_img_put(&o, m->W, m->dim * m->tdim * sizeof(float));
+        recd_img_put(&o, m->Win, m->dim * m->tdim * sizeof(float));
+        RECD_IMG_PUTV(&o, nb);
+        recd_img_put(&o, m->bu, m->nb * m->dim * sizeof(float));
+        recd_img_put(&o, m->bdu, m->nb * m->dim * sizeof(float));
+        recd_img_put(&o, m->bg, m->nb * m->tdim * sizeof(float));
+        recd_img_put(&o, m->be, m->nb * m->tdim * sizeof(float));
     }
-    mput(&o, "MFME", 4);
+    recd_img_put(&o, "MFME", 4);
     return o.err;
 }
-
-struct mf_in {
-    const unsigned char *p;
-    size_t left;
-    int err;
-};
-
-static void mget(struct mf_in *c, void *dst, size_t n)
-{
-    if (c->err || n > c->left) {
-        c->err = -1;
-        return;
-    }
-    if (n > 0) {
-        memcpy(dst, c->p, n);
-    }
-    c->p += n;
-    c->left -= n;
-}
-
-#define MGETV(c, v) mget((c), &(v), sizeof(v))
 
 int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len, size_t *used,
             struct mf **out, char *err, size_t errlen)
 {
-    struct mf_in c = { data, len, 0 };
+    struct recd_img_in c = { data, len, 0 };
     struct mf *m = mf_new(p, tdim);
     struct mf_params sp;
     uint32_t version = 0;
@@ -774,24 +739,24 @@ int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len
         snprintf(err, errlen, "out of memory or invalid parameters");
         return -1;
     }
-    mget(&c, magic, 4);
-    MGETV(&c, version);
+    recd_img_get(&c, magic, 4);
+    RECD_IMG_GETV(&c, version);
     if (c.err || memcmp(magic, "MFM1", 4) != 0 || version != MF_SNAP_VERSION) {
         snprintf(err, errlen, "not an MF image of version %u", MF_SNAP_VERSION);
         goto fail;
     }
     memset(&sp, 0, sizeof(sp));
-    MGETV(&c, sp.dim);
-    MGETV(&c, sp.lr);
-    MGETV(&c, sp.reg);
-    MGETV(&c, sp.negatives);
-    MGETV(&c, sp.neg_uniform);
-    MGETV(&c, sp.neg_ring);
-    MGETV(&c, sp.ctx);
-    MGETV(&c, sp.ctx_decay);
-    MGETV(&c, sp.text_lr);
-    MGETV(&c, sp.seed);
-    MGETV(&c, stdim);
+    RECD_IMG_GETV(&c, sp.dim);
+    RECD_IMG_GETV(&c, sp.lr);
+    RECD_IMG_GETV(&c, sp.reg);
+    RECD_IMG_GETV(&c, sp.negatives);
+    RECD_IMG_GETV(&c, sp.neg_uniform);
+    RECD_IMG_GETV(&c, sp.neg_ring);
+    RECD_IMG_GETV(&c, sp.ctx);
+    RECD_IMG_GETV(&c, sp.ctx_decay);
+    RECD_IMG_GETV(&c, sp.text_lr);
+    RECD_IMG_GETV(&c, sp.seed);
+    RECD_IMG_GETV(&c, stdim);
     if (c.err == 0 &&
         (sp.dim != p->dim || sp.lr != p->lr || sp.reg != p->reg || sp.negatives != p->negatives ||
          sp.neg_uniform != p->neg_uniform || sp.neg_ring != p->neg_ring || sp.ctx != p->ctx ||
@@ -801,16 +766,16 @@ int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len
         mf_destroy(m);
         return -2;
     }
-    MGETV(&c, n);
-    MGETV(&c, m->counter);
-    MGETV(&c, rn);
-    MGETV(&c, rp);
+    RECD_IMG_GETV(&c, n);
+    RECD_IMG_GETV(&c, m->counter);
+    RECD_IMG_GETV(&c, rn);
+    RECD_IMG_GETV(&c, rp);
     if (c.err == 0 && (rn > p->neg_ring || rp >= p->neg_ring || n > c.left)) {
         c.err = -1;
     }
     m->ring_n = (size_t)rn;
     m->ring_pos = (size_t)rp;
-    mget(&c, m->ring, m->ring_n * sizeof(*m->ring));
+    recd_img_get(&c, m->ring, m->ring_n * sizeof(*m->ring));
     for (size_t i = 0; c.err == 0 && i < m->ring_n; i++) {
         if (m->ring[i] < 0 || (uint64_t)m->ring[i] >= n) {
             c.err = -1; /* a negative drawn from the ring must be an item */
@@ -819,23 +784,23 @@ int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len
     if (c.err == 0 && n > 0 && grow(m, (size_t)n) != 0) {
         c.err = -2;
     }
-    mget(&c, m->P, m->n_items * m->dim * sizeof(float));
-    mget(&c, m->Q, m->n_items * m->dim * sizeof(float));
-    mget(&c, m->b, m->n_items * sizeof(float));
+    recd_img_get(&c, m->P, m->n_items * m->dim * sizeof(float));
+    recd_img_get(&c, m->Q, m->n_items * m->dim * sizeof(float));
+    recd_img_get(&c, m->b, m->n_items * sizeof(float));
     if (tdim > 0) {
-        mget(&c, m->W, m->dim * tdim * sizeof(float));
-        mget(&c, m->Win, m->dim * tdim * sizeof(float));
-        MGETV(&c, nb);
+        recd_img_get(&c, m->W, m->dim * tdim * sizeof(float));
+        recd_img_get(&c, m->Win, m->dim * tdim * sizeof(float));
+        RECD_IMG_GETV(&c, nb);
         if (c.err == 0 && nb >= MF_WBATCH) {
             c.err = -1;
         }
         m->nb = c.err == 0 ? (size_t)nb : 0;
-        mget(&c, m->bu, m->nb * m->dim * sizeof(float));
-        mget(&c, m->bdu, m->nb * m->dim * sizeof(float));
-        mget(&c, m->bg, m->nb * tdim * sizeof(float));
-        mget(&c, m->be, m->nb * tdim * sizeof(float));
+        recd_img_get(&c, m->bu, m->nb * m->dim * sizeof(float));
+        recd_img_get(&c, m->bdu, m->nb * m->dim * sizeof(float));
+        recd_img_get(&c, m->bg, m->nb * tdim * sizeof(float));
+        recd_img_get(&c, m->be, m->nb * tdim * sizeof(float));
     }
-    mget(&c, magic, 4);
+    recd_img_get(&c, magic, 4);
     if (c.err == 0 && memcmp(magic, "MFME", 4) != 0) {
         c.err = -1;
     }

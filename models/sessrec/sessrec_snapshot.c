@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_io.h"
 #include "sessrec.h"
 #include "sessrec_internal.h"
 
@@ -42,138 +43,93 @@
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-struct out {
-    sessrec_write_fn fn;
-    void *ctx;
-    int err;
-};
-
-static void put(struct out *o, const void *p, size_t n)
+static void put_etab(struct recd_img_out *o, const struct etab *t)
 {
-    if (o->err == 0 && n > 0 && o->fn(o->ctx, p, n) != 0) {
-        o->err = -1;
-    }
+    RECD_IMG_PUTV(o, t->n);
+    RECD_IMG_PUTV(o, t->ref);
+    RECD_IMG_PUTV(o, t->total);
+    recd_img_put(o, t->e, (size_t)t->n * sizeof(*t->e));
 }
 
-#define PUTV(o, v) put((o), &(v), sizeof(v))
-
-static void put_etab(struct out *o, const struct etab *t)
+static void put_ptab(struct recd_img_out *o, const struct ptab *t)
 {
-    PUTV(o, t->n);
-    PUTV(o, t->ref);
-    PUTV(o, t->total);
-    put(o, t->e, (size_t)t->n * sizeof(*t->e));
+    RECD_IMG_PUTV(o, t->n);
+    RECD_IMG_PUTV(o, t->ref);
+    recd_img_put(o, t->e, (size_t)t->n * sizeof(*t->e));
 }
 
-static void put_ptab(struct out *o, const struct ptab *t)
-{
-    PUTV(o, t->n);
-    PUTV(o, t->ref);
-    put(o, t->e, (size_t)t->n * sizeof(*t->e));
-}
-
-static void put_sessions(struct out *o, const struct sessrec *m)
+static void put_sessions(struct recd_img_out *o, const struct sessrec *m)
 {
     static const uint64_t zk = 0;
     static const uint32_t zv = 0;
 
-    PUTV(o, m->sess_used);
-    PUTV(o, m->sess_next);
-    PUTV(o, m->live_sessions);
-    PUTV(o, m->hcap);
+    RECD_IMG_PUTV(o, m->sess_used);
+    RECD_IMG_PUTV(o, m->sess_next);
+    RECD_IMG_PUTV(o, m->live_sessions);
+    RECD_IMG_PUTV(o, m->hcap);
     for (uint32_t i = 0; i < m->hcap; i++) {
         /* a deleted bucket keeps its old key in memory: write it as empty */
-        put(o, m->hvals[i] ? &m->hkeys[i] : &zk, sizeof(zk));
-        put(o, m->hvals[i] ? &m->hvals[i] : &zv, sizeof(zv));
+        recd_img_put(o, m->hvals[i] ? &m->hkeys[i] : &zk, sizeof(zk));
+        recd_img_put(o, m->hvals[i] ? &m->hvals[i] : &zv, sizeof(zv));
     }
     /* a session's items only, not its whole slot: sessions are mostly much shorter than
      * sess_items_cap, and the rest of a slot is never read */
     for (uint32_t i = 0; i < m->sess_used; i++) {
         const struct sess *s = sess_at(m, i);
 
-        put(o, s, sizeof(*s) + (size_t)s->n * sizeof(int32_t));
+        recd_img_put(o, s, sizeof(*s) + (size_t)s->n * sizeof(int32_t));
     }
 }
 
 int sessrec_save(const struct sessrec *m, sessrec_write_fn fn, void *ctx)
 {
-    struct out o = { fn, ctx, 0 };
+    struct recd_img_out o = { fn, ctx, 0 };
     const uint32_t version = SNAP_VERSION;
 
-    put(&o, "SRM1", 4);
-    PUTV(&o, version);
-    PUTV(&o, m->p);
-    PUTV(&o, m->tick);
-    PUTV(&o, m->sessions_created);
-    PUTV(&o, m->log_n);
-    PUTV(&o, m->n_items);
+    recd_img_put(&o, "SRM1", 4);
+    RECD_IMG_PUTV(&o, version);
+    RECD_IMG_PUTV(&o, m->p);
+    RECD_IMG_PUTV(&o, m->tick);
+    RECD_IMG_PUTV(&o, m->sessions_created);
+    RECD_IMG_PUTV(&o, m->log_n);
+    RECD_IMG_PUTV(&o, m->n_items);
     put_sessions(&o, m);
-    PUTV(&o, m->pop_ref);
-    PUTV(&o, m->trend_ref);
-    PUTV(&o, m->pop_n);
-    put(&o, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
-    PUTV(&o, m->w);
-    PUTV(&o, m->wf);
-    PUTV(&o, m->ws);
-    PUTV(&o, m->g2s);
-    PUTV(&o, m->wo);
-    PUTV(&o, m->g2o);
-    PUTV(&o, m->g2);
+    RECD_IMG_PUTV(&o, m->pop_ref);
+    RECD_IMG_PUTV(&o, m->trend_ref);
+    RECD_IMG_PUTV(&o, m->pop_n);
+    recd_img_put(&o, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
+    RECD_IMG_PUTV(&o, m->w);
+    RECD_IMG_PUTV(&o, m->wf);
+    RECD_IMG_PUTV(&o, m->ws);
+    RECD_IMG_PUTV(&o, m->g2s);
+    RECD_IMG_PUTV(&o, m->wo);
+    RECD_IMG_PUTV(&o, m->g2o);
+    RECD_IMG_PUTV(&o, m->g2);
     for (int32_t i = 0; i < m->n_items; i++) {
         const struct item *it = &m->items[i];
         uint32_t n = it->post != NULL ? it->post_n : 0;
 
-        PUTV(&o, n);
-        PUTV(&o, it->post_head);
+        RECD_IMG_PUTV(&o, n);
+        RECD_IMG_PUTV(&o, it->post_head);
         if (n > 0) {
-            put(&o, it->post, (size_t)m->p.postings_cap * sizeof(*it->post));
+            recd_img_put(&o, it->post, (size_t)m->p.postings_cap * sizeof(*it->post));
         }
-        PUTV(&o, it->pop);
+        RECD_IMG_PUTV(&o, it->pop);
         put_etab(&o, &it->tr);
         put_etab(&o, &it->cv);
         put_ptab(&o, &it->p2);
     }
-    put(&o, m->ldf, (size_t)m->n_items * sizeof(*m->ldf));
-    put(&o, m->dfd, (size_t)m->n_items * sizeof(*m->dfd));
-    put(&o, m->trend, (size_t)m->n_items * sizeof(*m->trend));
-    put(&o, "SRME", 4);
+    recd_img_put(&o, m->ldf, (size_t)m->n_items * sizeof(*m->ldf));
+    recd_img_put(&o, m->dfd, (size_t)m->n_items * sizeof(*m->dfd));
+    recd_img_put(&o, m->trend, (size_t)m->n_items * sizeof(*m->trend));
+    recd_img_put(&o, "SRME", 4);
     return o.err;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-struct in {
-    const unsigned char *p;
-    size_t left;
-    int err;
-};
-
-static const void *take(struct in *c, size_t n)
-{
-    const void *r = c->p;
-
-    if (c->err || n > c->left) {
-        c->err = -1;
-        return NULL;
-    }
-    c->p += n;
-    c->left -= n;
-    return r;
-}
-
-static void get(struct in *c, void *dst, size_t n)
-{
-    const void *s = take(c, n);
-
-    if (s != NULL && n > 0) {
-        memcpy(dst, s, n);
-    }
-}
-
-#define GETV(c, v) get((c), &(v), sizeof(v))
-
 /* a list of n entries of `size` bytes, n <= cap: allocates exactly n (NULL for none) */
-static void *get_list(struct in *c, uint32_t n, uint32_t cap, size_t size)
+static void *get_list(struct recd_img_in *c, uint32_t n, uint32_t cap, size_t size)
 {
     void *e;
 
@@ -188,7 +144,7 @@ static void *get_list(struct in *c, uint32_t n, uint32_t cap, size_t size)
         c->err = -2;
         return NULL;
     }
-    get(c, e, (size_t)n * size);
+    recd_img_get(c, e, (size_t)n * size);
     if (c->err) { /* truncated: nothing was copied */
         free(e);
         return NULL;
@@ -210,11 +166,11 @@ static int indices_ok(const int32_t *v, size_t count, size_t stride, int32_t n)
     return 1;
 }
 
-static void get_etab(struct in *c, struct etab *t, uint32_t cap, int32_t n_items)
+static void get_etab(struct recd_img_in *c, struct etab *t, uint32_t cap, int32_t n_items)
 {
-    GETV(c, t->n);
-    GETV(c, t->ref);
-    GETV(c, t->total);
+    RECD_IMG_GETV(c, t->n);
+    RECD_IMG_GETV(c, t->ref);
+    RECD_IMG_GETV(c, t->total);
     t->e = get_list(c, t->n, cap, sizeof(*t->e));
     if (t->e != NULL &&
         !indices_ok(&t->e[0].item, t->n, sizeof(*t->e) / sizeof(int32_t), n_items)) {
@@ -226,12 +182,12 @@ static void get_etab(struct in *c, struct etab *t, uint32_t cap, int32_t n_items
     }
 }
 
-static void get_ptab(struct in *c, struct ptab *t, uint32_t cap, int32_t n_items)
+static void get_ptab(struct recd_img_in *c, struct ptab *t, uint32_t cap, int32_t n_items)
 {
     size_t st = sizeof(*t->e) / sizeof(int32_t);
 
-    GETV(c, t->n);
-    GETV(c, t->ref);
+    RECD_IMG_GETV(c, t->n);
+    RECD_IMG_GETV(c, t->ref);
     t->e = get_list(c, t->n, cap, sizeof(*t->e));
     if (t->e != NULL &&
         (!indices_ok(&t->e[0].prev, t->n, st, n_items) ||
@@ -244,14 +200,15 @@ static void get_ptab(struct in *c, struct ptab *t, uint32_t cap, int32_t n_items
     }
 }
 
-static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items, uint32_t version)
+static void get_sessions(struct recd_img_in *c, struct sessrec *m, int32_t n_items,
+                         uint32_t version)
 {
     uint32_t hcap;
 
-    GETV(c, m->sess_used);
-    GETV(c, m->sess_next);
-    GETV(c, m->live_sessions);
-    GETV(c, hcap);
+    RECD_IMG_GETV(c, m->sess_used);
+    RECD_IMG_GETV(c, m->sess_next);
+    RECD_IMG_GETV(c, m->live_sessions);
+    RECD_IMG_GETV(c, hcap);
     if (c->err || m->sess_used > m->p.max_sessions || m->sess_next >= m->p.max_sessions ||
         m->live_sessions > m->sess_used || hcap < 1024 || (hcap & (hcap - 1)) != 0 ||
         hcap > c->left / 12) {
@@ -270,8 +227,8 @@ static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items, uint3
         }
     }
     for (uint32_t i = 0; i < hcap; i++) {
-        GETV(c, m->hkeys[i]);
-        GETV(c, m->hvals[i]);
+        RECD_IMG_GETV(c, m->hkeys[i]);
+        RECD_IMG_GETV(c, m->hvals[i]);
         if (m->hvals[i] > m->sess_used) {
             c->err = -1;
         }
@@ -282,15 +239,15 @@ static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items, uint3
         }
     }
     if (version == SNAP_VERSION_SLOTS) {
-        get(c, m->sblob, (size_t)m->sess_used * m->sess_stride);
+        recd_img_get(c, m->sblob, (size_t)m->sess_used * m->sess_stride);
     }
     for (uint32_t i = 0; c->err == 0 && i < m->sess_used; i++) {
         struct sess *s = sess_at(m, i);
 
         if (version != SNAP_VERSION_SLOTS) { /* the slots are zero past what is read */
-            get(c, s, sizeof(*s));
+            recd_img_get(c, s, sizeof(*s));
             if (c->err == 0 && s->n <= m->p.sess_items_cap) {
-                get(c, s + 1, (size_t)s->n * sizeof(int32_t));
+                recd_img_get(c, s + 1, (size_t)s->n * sizeof(int32_t));
             }
         }
         if (c->err != 0 || s->n > m->p.sess_items_cap ||
@@ -302,7 +259,7 @@ static void get_sessions(struct in *c, struct sessrec *m, int32_t n_items, uint3
     }
 }
 
-static void get_items(struct in *c, struct sessrec *m, int32_t n_items)
+static void get_items(struct recd_img_in *c, struct sessrec *m, int32_t n_items)
 {
     if (n_items < 0 || (size_t)n_items > c->left) {
         c->err = -1;
@@ -316,8 +273,8 @@ static void get_items(struct in *c, struct sessrec *m, int32_t n_items)
         struct item *it = &m->items[i];
         uint32_t n = 0;
 
-        GETV(c, n);
-        GETV(c, it->post_head);
+        RECD_IMG_GETV(c, n);
+        RECD_IMG_GETV(c, it->post_head);
         if (n > m->p.postings_cap || it->post_head >= (m->p.postings_cap ? m->p.postings_cap : 1)) {
             c->err = -1;
             break;
@@ -331,20 +288,20 @@ static void get_items(struct in *c, struct sessrec *m, int32_t n_items)
                 }
             }
         }
-        GETV(c, it->pop);
+        RECD_IMG_GETV(c, it->pop);
         get_etab(c, &it->tr, m->p.trans_cap, n_items);
         get_etab(c, &it->cv, m->p.covis_cap, n_items);
         get_ptab(c, &it->p2, m->p.pair_cap, n_items);
     }
-    get(c, m->ldf, (size_t)n_items * sizeof(*m->ldf));
-    get(c, m->dfd, (size_t)n_items * sizeof(*m->dfd));
-    get(c, m->trend, (size_t)n_items * sizeof(*m->trend));
+    recd_img_get(c, m->ldf, (size_t)n_items * sizeof(*m->ldf));
+    recd_img_get(c, m->dfd, (size_t)n_items * sizeof(*m->dfd));
+    recd_img_get(c, m->trend, (size_t)n_items * sizeof(*m->trend));
 }
 
 int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, size_t *used,
                  struct sessrec **out, char *err, size_t errlen)
 {
-    struct in c = { data, len, 0 };
+    struct recd_img_in c = { data, len, 0 };
     struct sessrec *m = sessrec_new(p);
     struct sessrec_params saved;
     uint32_t version = 0;
@@ -356,8 +313,8 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
         snprintf(err, errlen, "out of memory or invalid parameters");
         return -1;
     }
-    get(&c, magic, 4);
-    GETV(&c, version);
+    recd_img_get(&c, magic, 4);
+    RECD_IMG_GETV(&c, version);
     if (c.err || memcmp(magic, "SRM1", 4) != 0) {
         snprintf(err, errlen, "not a sessrec image of version %u", SNAP_VERSION);
         goto fail;
@@ -367,39 +324,39 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
                  version, SNAP_VERSION_SLOTS, SNAP_VERSION);
         goto fail;
     }
-    GETV(&c, saved);
+    RECD_IMG_GETV(&c, saved);
     if (c.err == 0 && memcmp(&saved, &m->p, sizeof(saved)) != 0) {
         snprintf(err, errlen, "the image was saved with other model parameters");
         sessrec_destroy(m);
         return -2;
     }
-    GETV(&c, m->tick);
-    GETV(&c, m->sessions_created);
-    GETV(&c, m->log_n);
-    GETV(&c, n_items);
+    RECD_IMG_GETV(&c, m->tick);
+    RECD_IMG_GETV(&c, m->sessions_created);
+    RECD_IMG_GETV(&c, m->log_n);
+    RECD_IMG_GETV(&c, n_items);
     if (n_items < 0) {
         c.err = -1;
     }
     get_sessions(&c, m, n_items, version);
-    GETV(&c, m->pop_ref);
-    GETV(&c, m->trend_ref);
-    GETV(&c, m->pop_n);
+    RECD_IMG_GETV(&c, m->pop_ref);
+    RECD_IMG_GETV(&c, m->trend_ref);
+    RECD_IMG_GETV(&c, m->pop_n);
     if (c.err == 0 && m->pop_n > (m->p.pop_top ? m->p.pop_top : 1)) {
         c.err = -1;
     }
-    get(&c, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
+    recd_img_get(&c, m->pop_top, (size_t)m->pop_n * sizeof(*m->pop_top));
     if (c.err == 0 && !indices_ok(m->pop_top, m->pop_n, 1, n_items)) {
         c.err = -1;
     }
-    GETV(&c, m->w);
-    GETV(&c, m->wf);
-    GETV(&c, m->ws);
-    GETV(&c, m->g2s);
-    GETV(&c, m->wo);
-    GETV(&c, m->g2o);
-    GETV(&c, m->g2);
+    RECD_IMG_GETV(&c, m->w);
+    RECD_IMG_GETV(&c, m->wf);
+    RECD_IMG_GETV(&c, m->ws);
+    RECD_IMG_GETV(&c, m->g2s);
+    RECD_IMG_GETV(&c, m->wo);
+    RECD_IMG_GETV(&c, m->g2o);
+    RECD_IMG_GETV(&c, m->g2);
     get_items(&c, m, n_items);
-    get(&c, magic, 4);
+    recd_img_get(&c, magic, 4);
     if (c.err == 0 && memcmp(magic, "SRME", 4) != 0) {
         c.err = -1;
     }
