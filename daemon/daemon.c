@@ -1770,6 +1770,27 @@ static void events_assign(struct daemon *d)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* kafka.learn_from = all: records are held (waiting for the group's assignment, for an owner's
+ * commit, or for the other topics of their partition) or a partition is settling, so the input
+ * taken so far is not done with: --exit-idle does not count such a wait as idle. */
+static int repl_pending(const struct daemon *d)
+{
+    int32_t p;
+
+    if (!d->repl) {
+        return 0;
+    }
+    if (recd_own_n_held(d->own) > 0) {
+        return 1;
+    }
+    for (p = 0; p < recd_own_n_partitions(d->own); p++) {
+        if (recd_own_settling(d->own, p)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The offsets the owners committed (kinds x partitions; only for partitions not owned here
  * when `not_owned`). Returns the list (the caller destroys it) or NULL when the group
  * coordinator did not answer. */
@@ -3358,7 +3379,7 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
             sd_notify(0, "WATCHDOG=1");
             d->last_watchdog_ns = now;
         }
-        if (opts->exit_idle_ms > 0 && d->assigned &&
+        if (opts->exit_idle_ms > 0 && d->assigned && !repl_pending(d) &&
             now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
             RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting",
                         (long long)opts->exit_idle_ms);
