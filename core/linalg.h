@@ -48,6 +48,14 @@ enum { RECD_LA_BASE = 0, RECD_LA_AVX2 = 1, RECD_LA_AVX512 = 2 };
 int recd_la_gemv_variant(int variant, size_t m, size_t n, const float *A, size_t lda,
                          const float *x, int accumulate, float *y);
 
+/* Y[e*ldy + i] = dot(A + i*lda, X + e*ldx, n) for i < m, e < k: recd_la_gemv of each of the k
+ * vectors X_e (the same bits), with every row of A read once per block of 8 vectors instead of
+ * once per vector (rerank's text scores: A is the item matrix, megabytes, X the users' intents) */
+void recd_la_gemv_multi(size_t m, size_t n, const float *A, size_t lda, const float *X, size_t ldx,
+                        size_t k, float *Y, size_t ldy);
+int recd_la_gemv_multi_variant(int variant, size_t m, size_t n, const float *A, size_t lda,
+                               const float *X, size_t ldx, size_t k, float *Y, size_t ldy);
+
 /* y[j] = Σ_i x[i] A[i*lda + j] for j < n, summed over i in increasing order (y = Aᵀ x) */
 void recd_la_gemv_t(size_t m, size_t n, const float *A, size_t lda, const float *x, float *y);
 

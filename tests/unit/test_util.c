@@ -201,6 +201,51 @@ static void test_linalg_variants(void **state)
     }
     fprintf(stderr, "linalg: variants compared: base%s%s\n", ran & 2 ? ", avx2" : "",
             ran & 4 ? ", avx512" : " (no avx512 on this CPU)");
+    {   /* several vectors at once: each row of Y has the bits of that vector's own gemv, for
+         * every block split of k (8, 4, 2, 1), every length n (the 8-lane body and the tail),
+         * strided X and Y, in every variant */
+        enum { K = 19, LDX = NMAX + 3, LDY = M + 5 };
+        static float X[K * LDX], Y[K * LDY], want[K * LDY];
+        size_t kk, e;
+
+        for (size_t i = 0; i < K * LDX; i++) {
+            r = r * 1664525u + 1013904223u;
+            X[i] = (float)(r >> 8) / 16777216.0f - 0.6f;
+        }
+        for (n = 0; n <= NMAX; n += (n < 20 ? 1 : 7)) {
+            for (e = 0; e < K; e++) {
+                assert_int_equal(recd_la_gemv_variant(RECD_LA_BASE, M, n, A, NMAX, X + e * LDX, 0,
+                                                      want + e * LDY),
+                                 0);
+            }
+            for (kk = 0; kk <= K; kk++) {
+                for (v = RECD_LA_BASE; v <= RECD_LA_AVX512 + 1; v++) {
+                    memset(Y, 0xff, sizeof(Y));
+                    if (v <= RECD_LA_AVX512) {
+                        if (recd_la_gemv_multi_variant(v, M, n, A, NMAX, X, LDX, kk, Y, LDY) != 0) {
+                            continue;
+                        }
+                    } else {
+                        recd_la_gemv_multi(M, n, A, NMAX, X, LDX, kk, Y, LDY);
+                    }
+                    for (e = 0; e < kk; e++) {
+                        assert_memory_equal(want + e * LDY, Y + e * LDY, M * sizeof(float));
+                    }
+                    for (e = 0; e < K * LDY; e++) {   /* nothing written past the k rows or the
+                                                       * m columns of a row */
+                        uint32_t bits;
+
+                        if (e / LDY < kk && e % LDY < M) {
+                            continue;
+                        }
+                        memcpy(&bits, &Y[e], sizeof(bits));
+                        assert_int_equal(bits, 0xffffffffu);
+                    }
+                }
+            }
+        }
+        assert_int_equal(recd_la_gemv_multi_variant(9, M, 8, A, NMAX, X, LDX, 1, Y, LDY), -1);
+    }
     assert_int_equal(recd_la_gemv_variant(9, M, 8, A, NMAX, x, 0, y1), -1);
     {   /* W = beta W + alpha Uᵀ G, U 3 x 2, G 3 x 5 */
         float U[6], G[15], W[10], W0[10];
