@@ -521,11 +521,15 @@ static int text_candidates(struct rerank *op, struct cand *cs, size_t nc,
             op->mark[cs[i].item] = op->stamp;
         }
     }
+    /* one comparison per item: v must beat thr, 0 until the top list is full, then its last
+     * score (always > 0). Testing v <= 0 first mispredicted on about half of the items. */
+    float thr = 0.0f;
+
     for (size_t it = 0; it < rows; it++) {
         float v = sims[it];
         size_t j;
 
-        if (v <= 0 || (got == want && v <= tc[got - 1].score) || op->mark[it] == op->stamp) {
+        if (v <= thr || op->mark[it] == op->stamp) {
             continue;
         }
         j = got < want ? got++ : got - 1; /* insertion into the sorted top list */
@@ -535,6 +539,9 @@ static int text_candidates(struct rerank *op, struct cand *cs, size_t nc,
         }
         tc[j].item = (int32_t)it;
         tc[j].score = v;
+        if (got == want) {
+            thr = tc[got - 1].score;
+        }
     }
     for (i = 0; i < got; i++) {
         tc[i].score = (float)(op->w_text * tc[i].score);
