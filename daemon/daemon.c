@@ -1188,10 +1188,6 @@ static const int event_kinds[N_EVENT_KINDS] = { RECD_KIND_CLICK, RECD_KIND_PURCH
     ((1 << RECD_KIND_CLICK) | (1 << RECD_KIND_PURCHASE) | (1 << RECD_KIND_QUERY) |             \
      (1 << RECD_KIND_DELETION))
 
-/* Records held for one partition before its fetching is paused (resumed at half); and at most
- * kafka.hold_buffer_mb of their payload. */
-#define HOLD_PAUSE 50000
-
 static void free_msg(void *m)
 {
     rd_kafka_message_destroy(m);
@@ -1242,9 +1238,13 @@ static int accept_replicated(struct daemon *d, struct fence *f, int kind, rd_kaf
             return 0;
         }
         if (f != NULL && !f->paused &&
-            buf_full(n_held, recd_own_held_bytes_part(d->own, kind, m->partition), HOLD_PAUSE,
-                     kc->hold_buffer_mb)) {
+            buf_full(n_held, recd_own_held_bytes_part(d->own, kind, m->partition),
+                     kc->hold_buffer_records, kc->hold_buffer_mb)) {
             pause_part(d, f, 1);
+            recd_metrics_add(d->metrics, "recd_partition_pauses_total", "reason=\"held_full\"",
+                             1);
+            RLOG_DEBUG(RECD_LOG_KAFKA, "%s[%d]: %zu records held, fetching paused",
+                       rd_kafka_topic_name(m->rkt), (int)m->partition, n_held);
         }
         return 0;
     }
@@ -1272,8 +1272,8 @@ static void release_held(struct daemon *d)
 
         if (f->paused && f->kind != RECD_KIND_ITEM &&
             buf_below_half(recd_own_n_held_part(d->own, f->kind, f->partition),
-                           recd_own_held_bytes_part(d->own, f->kind, f->partition), HOLD_PAUSE,
-                           kc->hold_buffer_mb)) {
+                           recd_own_held_bytes_part(d->own, f->kind, f->partition),
+                           kc->hold_buffer_records, kc->hold_buffer_mb)) {
             pause_part(d, f, 0);
         }
     }
@@ -2685,9 +2685,12 @@ static void declare_metrics(struct daemon *d)
     recd_metrics_declare(m, "recd_partition_pauses_total", RECD_M_COUNTER,
                          "Pauses of an input partition's fetching, by reason (pacing: "
                          "event_time_ahead, a click/purchase/query partition ahead of the others; "
-                         "deletion_ahead, a deletion waiting for the events before it).");
+                         "deletion_ahead, a deletion waiting for the events before it; "
+                         "pace_buffer_full, its parking buffer full; learn_from = all: "
+                         "held_full, kafka.hold_buffer_records or hold_buffer_mb held).");
     recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"event_time_ahead\"");
     recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"deletion_ahead\"");
+    recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"held_full\"");
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");

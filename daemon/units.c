@@ -568,12 +568,19 @@ static const struct recd_conf_decl kafka_decls[] = {
       "some users) only once it has applied the events up to the group's committed offsets "
       "but at most this many, so a new or long-stopped instance catches up first.",
       NULL, NULL },
+    { "hold_buffer_records", RECD_CT_INT, "50000", 2, 10000000, 0, K(hold_buffer_records),
+      "learn_from = all: the most records an instance holds in memory for one partition while "
+      "it waits for the partition's owner to commit (or, newly assigned, for the handover to "
+      "settle); fetching of the partition pauses at this or at hold_buffer_mb, whichever comes "
+      "first, and resumes at half. Memory: up to this many records (their payload plus "
+      "~100 B) per input partition, and at most hold_buffer_mb.",
+      NULL, NULL },
     { "hold_buffer_mb", RECD_CT_INT, "64", 1, 65536, 0, K(hold_buffer_mb),
       "learn_from = all: the most record payload (MiB) an instance holds in memory for one "
       "partition while it waits for the partition's owner to commit (or, newly assigned, for "
-      "the handover to settle); fetching of the partition pauses at this or at 50,000 held "
-      "records, whichever comes first, and resumes at half. Memory: up to this much per "
-      "input partition.",
+      "the handover to settle); fetching of the partition pauses at this or at "
+      "hold_buffer_records, whichever comes first, and resumes at half. Memory: up to this much "
+      "per input partition.",
       NULL, NULL },
 };
 #undef K

@@ -40,6 +40,7 @@ struct recd_conf_kafka {
     int64_t pace_first_wait_ms;     /* pacing: how long a new partition's first records are awaited */
     int64_t pace_buffer_records;    /* pacing: records parked per paced partition before a pause */
     int64_t pace_buffer_mb;         /* pacing: payload MiB parked per paced partition, ditto */
+    int64_t hold_buffer_records;    /* learn_from = all: records held per partition */
     int64_t hold_buffer_mb;         /* learn_from = all: payload MiB held per partition */
 };
 
