@@ -50,7 +50,8 @@ int recd_la_gemv_variant(int variant, size_t m, size_t n, const float *A, size_t
 
 /* Y[e*ldy + i] = dot(A + i*lda, X + e*ldx, n) for i < m, e < k: recd_la_gemv of each of the k
  * vectors X_e (the same bits), with every row of A read once per block of 8 vectors instead of
- * once per vector (rerank's text scores: A is the item matrix, megabytes, X the users' intents) */
+ * once per vector (rerank's text scores: A is the item matrix, megabytes, X the users' intents).
+ * Y must not overlap A or X. */
 void recd_la_gemv_multi(size_t m, size_t n, const float *A, size_t lda, const float *X, size_t ldx,
                         size_t k, float *Y, size_t ldy);
 int recd_la_gemv_multi_variant(int variant, size_t m, size_t n, const float *A, size_t lda,

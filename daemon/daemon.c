@@ -186,6 +186,7 @@ struct daemon {
     size_t n_sealed;                        /* sealed, not yet complete */
     int batch_dlq;                          /* the batch dead-lettered records */
     int64_t last_msg_ns;
+    int64_t idle_said_ns;   /* --exit-idle: when the wait for held records was last logged */
     int64_t watchdog_interval_ns;
     int64_t last_watchdog_ns;
     /* kafka.learn_from = all (daemon/ownership.h) */
@@ -1777,7 +1778,7 @@ static int repl_pending(const struct daemon *d)
 {
     int32_t p;
 
-    if (!d->repl) {
+    if (!d->repl || d->own == NULL) {
         return 0;
     }
     if (recd_own_n_held(d->own) > 0) {
@@ -2690,6 +2691,7 @@ static void declare_metrics(struct daemon *d)
                          "held_full, kafka.hold_buffer_records or hold_buffer_mb held).");
     recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"event_time_ahead\"");
     recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"deletion_ahead\"");
+    recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"pace_buffer_full\"");
     recd_metrics_touch(m, "recd_partition_pauses_total", "reason=\"held_full\"");
     recd_metrics_declare(m, "recd_users_forgotten_total", RECD_M_COUNTER,
                          "User deletions executed (state deleted and tombstone published, "
@@ -3382,8 +3384,19 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
             sd_notify(0, "WATCHDOG=1");
             d->last_watchdog_ns = now;
         }
-        if (opts->exit_idle_ms > 0 && d->assigned && !repl_pending(d) &&
-            now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
+        if (opts->exit_idle_ms > 0 && d->assigned &&
+            now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL && repl_pending(d)) {
+            /* idle, but not done: said once per idle period, so that a wait that never ends
+             * (an owner that stopped committing) is visible */
+            if (now - d->idle_said_ns > opts->exit_idle_ms * 1000000LL) {
+                RLOG_NOTICE(RECD_LOG_MAIN,
+                            "no input for %lld ms, but %zu records are held for the consumer "
+                            "group (or a partition is settling): not exiting yet",
+                            (long long)opts->exit_idle_ms, recd_own_n_held(d->own));
+                d->idle_said_ns = now;
+            }
+        } else if (opts->exit_idle_ms > 0 && d->assigned &&
+                   now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
             RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting",
                         (long long)opts->exit_idle_ms);
             break;

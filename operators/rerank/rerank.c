@@ -522,7 +522,7 @@ static int text_candidates(struct rerank *op, struct cand *cs, size_t nc,
         }
     }
     /* one comparison per item: v must beat thr, 0 until the top list is full, then its last
-     * score (always > 0). Testing v <= 0 first mispredicted on about half of the items. */
+     * score. Testing v <= 0 first mispredicted on about half of the items. */
     float thr = 0.0f;
 
     for (size_t it = 0; it < rows; it++) {
@@ -539,8 +539,10 @@ static int text_candidates(struct rerank *op, struct cand *cs, size_t nc,
         }
         tc[j].item = (int32_t)it;
         tc[j].score = v;
-        if (got == want) {
-            thr = tc[got - 1].score;
+        if (got == want) { /* a NaN last score leaves thr at 0, as the old two tests did */
+            float last = tc[got - 1].score;
+
+            thr = last > 0 ? last : 0.0f;
         }
     }
     for (i = 0; i < got; i++) {
