@@ -3385,7 +3385,12 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
             d->last_watchdog_ns = now;
         }
         if (opts->exit_idle_ms > 0 && d->assigned &&
-            now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL && repl_pending(d)) {
+            now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
+            if (!repl_pending(d)) {
+                RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting",
+                            (long long)opts->exit_idle_ms);
+                break;
+            }
             /* idle, but not done: said once per idle period, so that a wait that never ends
              * (an owner that stopped committing) is visible */
             if (now - d->idle_said_ns > opts->exit_idle_ms * 1000000LL) {
@@ -3395,11 +3400,6 @@ int recd_daemon_run(struct recd_conf *conf, const struct recd_daemon_opts *opts)
                             (long long)opts->exit_idle_ms, recd_own_n_held(d->own));
                 d->idle_said_ns = now;
             }
-        } else if (opts->exit_idle_ms > 0 && d->assigned &&
-                   now - d->last_msg_ns > opts->exit_idle_ms * 1000000LL) {
-            RLOG_NOTICE(RECD_LOG_MAIN, "no input for %lld ms: exiting",
-                        (long long)opts->exit_idle_ms);
-            break;
         }
     }
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
