@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "codec.h"
 #include "log.h"
 #include "metrics.h"
@@ -39,7 +41,7 @@ struct recd_pipeline {
     struct recd_event *events;           /* owned, cap_events */
     size_t cap_events;
     struct recd_strmap *seq;             /* user_id -> int64_t* (this batch) */
-    struct recd_strmap *lists;           /* user_id -> decoded last list (arena) or &no_list,
+    struct recd_strmap *lists;           /* user_id -> struct list_digest (arena) or &no_list,
                                             for online_quality (this batch) */
     struct offset_ent *offs;             /* owned */
     size_t n_offs, cap_offs;
@@ -358,34 +360,72 @@ static int forget_user(struct recd_pipeline *p, const char *user_id)
     return recd_batch_add_forgotten(&p->batch, user_id);
 }
 
-/* The user's last list published before this batch, read and decoded once per batch. NULL:
- * none (or unreadable). */
-static const struct recd_recs *last_list(struct recd_pipeline *p, const char *user_id)
+/* The item ids of a user's last published list, hashed (USERS <user>\0ll, RECD_SUB_LAST_LIST):
+ * n (uint32) and n uint32 hashes, in list order. The online quality compares a click's item
+ * against them instead of reading and decoding the list from OUTPUTS: the key sits with the
+ * user's seq and profile, which the batch reads anyway. Two different ids share a hash with
+ * probability 2^-32 per comparison (a metric, not state: a false hit in ~10^8 clicks). */
+struct list_digest {
+    uint32_t n;
+    const uint32_t *h;   /* n hashes (arena) */
+};
+
+static uint32_t item_hash(const char *item_id)
+{
+    return (uint32_t)XXH3_64bits(item_id, strlen(item_id));
+}
+
+/* The user's last list published before this batch, read once per batch: the digest, or the
+ * list itself from OUTPUTS for a user published before digests were stored. NULL: none (or
+ * unreadable). */
+static const struct list_digest *last_list(struct recd_pipeline *p, const char *user_id)
 {
     static char no_list;   /* sentinel value in p->lists */
-    struct recd_recs *r = recd_strmap_get(p->lists, user_id);
+    struct list_digest *d = recd_strmap_get(p->lists, user_id);
+    struct recd_recs r;
+    uint32_t n, *h;
     char err[128];
 
-    if (r != NULL) {
-        return r == (void *)&no_list ? NULL : r;
+    if (d != NULL) {
+        return d == (void *)&no_list ? NULL : d;
     }
-    r = recd_arena_alloc(p->arena, sizeof(*r));
-    p->key.len = 0;
-    if (r == NULL || recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
-        recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
-        recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, r, err, sizeof(err)) !=
-            RECD_OK) {
-        r = NULL;
+    d = recd_arena_alloc(p->arena, sizeof(*d));
+    if (d != NULL && recd_key_sub(&p->key, user_id, RECD_SUB_LAST_LIST) == RECD_OK &&
+        recd_state_get(p->state, RECD_CF_USERS, p->key.data, p->key.len, &p->val) == RECD_OK) {
+        if (p->val.len < 4 || (memcpy(&n, p->val.data, 4), p->val.len != 4 + (size_t)n * 4) ||
+            (h = recd_arena_alloc(p->arena, (size_t)n * 4 + 1)) == NULL) {
+            d = NULL;
+        } else {
+            memcpy(h, (const char *)p->val.data + 4, (size_t)n * 4);
+            d->n = n;
+            d->h = h;
+        }
+    } else if (d != NULL) {
+        p->key.len = 0;
+        if (recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
+            recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) !=
+                RECD_OK ||
+            recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, &r, err,
+                                   sizeof(err)) != RECD_OK ||
+            (h = recd_arena_alloc(p->arena, (size_t)r.n_items * 4 + 1)) == NULL) {
+            d = NULL;
+        } else {
+            for (n = 0; n < r.n_items; n++) {
+                h[n] = item_hash(r.items[n].item_id);
+            }
+            d->n = r.n_items;
+            d->h = h;
+        }
     }
     /* out of memory here only costs a second read */
-    (void)recd_strmap_put(p->lists, user_id, r != NULL ? (void *)r : (void *)&no_list);
-    return r;
+    (void)recd_strmap_put(p->lists, user_id, d != NULL ? (void *)d : (void *)&no_list);
+    return d;
 }
 
 static void online_quality(struct recd_pipeline *p)
 {
     const struct recd_conf_metrics *mc = RECD_UNIT(p->conf, "metrics", struct recd_conf_metrics);
-    const struct recd_recs *r;
+    const struct list_digest *r;
     char labels[32];
     double scored = 0, hits = 0, rr = 0;
     size_t i;
@@ -401,8 +441,10 @@ static void online_quality(struct recd_pipeline *p)
             continue;   /* no list published yet: not a scorable case */
         }
         scored++;
-        for (uint32_t j = 0; j < r->n_items && j < (uint32_t)mc->hit_k; j++) {
-            if (strcmp(r->items[j].item_id, ev->u.click.item_id) == 0) {
+        uint32_t h = item_hash(ev->u.click.item_id);
+
+        for (uint32_t j = 0; j < r->n && j < (uint32_t)mc->hit_k; j++) {
+            if (r->h[j] == h) {
                 hits++;
                 rr += 1.0 / (double)(j + 1);
                 break;
@@ -1116,6 +1158,23 @@ static int publish_list(struct recd_pipeline *p, struct recd_recs *r, int64_t no
     p->key.len = 0;
     if (recd_buf_append(&p->key, r->user_id, strlen(r->user_id) + 1) != RECD_OK ||
         recd_txn_put(p->txn, RECD_CF_OUTPUTS, p->key.data, p->key.len, p->enc.data, p->enc.len) !=
+            RECD_OK) {
+        return oom(errstr, errlen);
+    }
+    /* the list's digest for the online quality (last_list), with the user's other keys */
+    p->val.len = 0;
+    if (recd_buf_append(&p->val, &r->n_items, 4) != RECD_OK) {
+        return oom(errstr, errlen);
+    }
+    for (uint32_t j = 0; j < r->n_items; j++) {
+        uint32_t h = item_hash(r->items[j].item_id);
+
+        if (recd_buf_append(&p->val, &h, 4) != RECD_OK) {
+            return oom(errstr, errlen);
+        }
+    }
+    if (recd_key_sub(&p->key, r->user_id, RECD_SUB_LAST_LIST) != RECD_OK ||
+        recd_txn_put(p->txn, RECD_CF_USERS, p->key.data, p->key.len, p->val.data, p->val.len) !=
             RECD_OK) {
         return oom(errstr, errlen);
     }

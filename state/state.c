@@ -1103,6 +1103,15 @@ static int is_offset_key(const void *k, size_t kl)
     return kl >= 4 && memcmp(k, "off", 4) == 0;
 }
 
+/* USERS <user>\0ll (user ids hold no NUL, so the suffix is the sub-key) */
+static int is_last_list_key(const void *k, size_t kl)
+{
+    size_t sl = sizeof(RECD_SUB_LAST_LIST);   /* the NUL before it, and the sub-key */
+
+    return kl > sl && ((const char *)k)[kl - sl] == '\0' &&
+           memcmp((const char *)k + kl - sl + 1, RECD_SUB_LAST_LIST, sl - 1) == 0;
+}
+
 int recd_state_digest_ex(struct recd_state *st, unsigned flags, char out[33], char *errstr,
                          size_t errlen)
 {
@@ -1132,6 +1141,9 @@ int recd_state_digest_ex(struct recd_state *st, unsigned flags, char out[33], ch
         while (recd_state_iter_next(it, &k, &kl, &v, &vl)) {
             if ((flags & RECD_DIGEST_NO_OFFSETS) && cf == RECD_CF_META && is_offset_key(k, kl)) {
                 continue;
+            }
+            if (cf == RECD_CF_USERS && is_last_list_key(k, kl)) {
+                continue; /* derived from the last list, as OUTPUTS (see state.h) */
             }
             lens[0] = kl;
             lens[1] = vl;

@@ -26,7 +26,8 @@
 
 enum recd_cf {
     RECD_CF_META = 0,   /* input offsets, schema/model versions, format version */
-    RECD_CF_USERS,      /* long-term user profile, per-user seq, last published list */
+    RECD_CF_USERS,      /* long-term user profile, per-user seq, the last published list's
+                           item digest (RECD_SUB_LAST_LIST) */
     RECD_CF_SESSIONS,   /* short-term session context (expires by event time) */
     RECD_CF_ITEMS,      /* catalogue: item records and per-item statistics */
     RECD_CF_MODEL,      /* model parameters and shared statistics */
@@ -121,6 +122,10 @@ uint64_t recd_state_iter_skipped(const struct recd_state_iter *it);
 /* ---- keys ---- */
 /* <id> 0x00 <sub>  into out (replaced). */
 int recd_key_sub(struct recd_buf *out, const char *id, const char *sub);
+/* USERS <user>\0ll: a digest of the user's last published list (the pipeline's online quality
+ * reads it instead of decoding the list from OUTPUTS). Derived from the list as OUTPUTS is, so
+ * it depends on batch boundaries too and the state digest leaves it out. */
+#define RECD_SUB_LAST_LIST "ll"
 
 /* ---- values ---- */
 /* Zero-packing of fixed-layout records (structs whose arrays are mostly unused slots): the

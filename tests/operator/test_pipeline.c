@@ -203,7 +203,8 @@ static void test_outbox(void **s)
 
 /* Online quality: every click of a batch is scored against the list its user had before the
  * batch (several clicks of one user in a batch against the same list), users without a list
- * are not scored. */
+ * are not scored; the list is read as its digest (USERS <user>\0ll), or from OUTPUTS where an
+ * older state has none. */
 static void test_online_quality(void **s)
 {
     struct world *w = world_new(NULL);
@@ -244,6 +245,49 @@ static void test_online_quality(void **s)
     assert_true(recd_metrics_get(mx, "recd_online_hits_total", "k=\"20\"") == 2.0);
     assert_true(fabs(recd_metrics_get(mx, "recd_online_reciprocal_rank_sum", "k=\"20\"") -
                      2.0 / rank_b) < 1e-9);
+
+    /* The clicks were scored against USERS q\0ll, the digest of q's last list: one hash per
+     * item, in list order. It is derived output: the state digest leaves it out. */
+    {
+        struct recd_buf key, val;
+        struct recd_txn *t;
+        char d1[33], d2[33];
+        uint32_t n, h;
+        double hits;
+
+        recd_buf_init(&key);
+        recd_buf_init(&val);
+        c = last_for(w, "q");
+        assert_non_null(c);
+        rank_b = listed(c, "b");
+        assert_true(rank_b > 0);
+        assert_int_equal(recd_key_sub(&key, "q", RECD_SUB_LAST_LIST), RECD_OK);
+        assert_int_equal(recd_state_get(w->st, RECD_CF_USERS, key.data, key.len, &val), RECD_OK);
+        memcpy(&n, val.data, 4);
+        assert_int_equal(n, c->recs.n_items);
+        assert_int_equal(val.len, 4 + 4 * (size_t)n);
+        memcpy(&h, val.data + 4 * (size_t)rank_b, 4);
+        assert_true(h == (uint32_t)XXH3_64bits("b", 1));
+        assert_int_equal(recd_state_digest(w->st, d1, err, sizeof(err)), RECD_OK);
+
+        /* A user whose list was stored without a digest (an older state) is scored from the
+         * list in OUTPUTS: the same hit. */
+        assert_int_equal(recd_txn_new(w->st, &t), RECD_OK);
+        assert_int_equal(recd_txn_del(t, RECD_CF_USERS, key.data, key.len), RECD_OK);
+        assert_int_equal(recd_txn_commit(t, err, sizeof(err)), RECD_OK);
+        recd_txn_destroy(t);
+        assert_int_equal(recd_state_digest(w->st, d2, err, sizeof(err)), RECD_OK);
+        assert_string_equal(d1, d2);
+        hits = recd_metrics_get(mx, "recd_online_hits_total", "k=\"20\"");
+        click(w, "q", "b", T0 + 100500);
+        run(w, 500);
+        assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == 4.0);
+        assert_true(recd_metrics_get(mx, "recd_online_hits_total", "k=\"20\"") == hits + 1.0);
+        /* ... and the batch stored the digest again */
+        assert_int_equal(recd_state_get(w->st, RECD_CF_USERS, key.data, key.len, &val), RECD_OK);
+        recd_buf_free(&key);
+        recd_buf_free(&val);
+    }
     recd_pipeline_destroy(w->p);   /* before the metrics it borrows */
     w->p = NULL;
     recd_metrics_destroy(mx);

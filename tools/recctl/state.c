@@ -122,6 +122,12 @@ static int state_show(struct recd_state *st, const char *user)
                     if (vl == 16) { /* the pipeline's {count, newest event time} */
                         printf(", \"last_event_ts\": %lld", (long long)ts);
                     }
+                } else if (sl == strlen(RECD_SUB_LAST_LIST) &&
+                           memcmp(sub, RECD_SUB_LAST_LIST, sl) == 0 && vl >= 4) {
+                    uint32_t n;
+
+                    memcpy(&n, v, 4); /* the pipeline's digest of the last list (state.h) */
+                    printf("{\"list_digest_items\": %u}", n);
                 } else {
                     json_str(v, vl);
                 }
