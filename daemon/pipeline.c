@@ -361,61 +361,85 @@ static int forget_user(struct recd_pipeline *p, const char *user_id)
 }
 
 /* The item ids of a user's last published list, hashed (USERS <user>\0ll, RECD_SUB_LAST_LIST):
- * n (uint32) and n uint32 hashes, in list order. The online quality compares a click's item
- * against them instead of reading and decoding the list from OUTPUTS: the key sits with the
- * user's seq and profile, which the batch reads anyway. Two different ids share a hash with
- * probability 2^-32 per comparison (a metric, not state: a false hit in ~10^8 clicks). */
+ * the list's seq (int64), n (uint32) and n uint32 hashes, in list order. The online quality
+ * compares a click's item against them instead of reading and decoding the list from OUTPUTS:
+ * the key sits with the user's seq and profile, which the batch reads anyway. Two different ids
+ * share a hash with probability 2^-32 per comparison (a metric, not state: a false hit in
+ * ~10^8 clicks). */
 struct list_digest {
     uint32_t n;
     const uint32_t *h;   /* n hashes (arena) */
 };
+
+#define LL_HEAD 12   /* seq int64, n uint32 */
 
 static uint32_t item_hash(const char *item_id)
 {
     return (uint32_t)XXH3_64bits(item_id, strlen(item_id));
 }
 
-/* The user's last list published before this batch, read once per batch: the digest, or the
- * list itself from OUTPUTS for a user published before digests were stored. NULL: none (or
- * unreadable). */
+/* The digest of the user's last list, when it describes the list of the user's current count:
+ * one written with an older seq was left behind by a binary that stored lists without digests
+ * (a roll-back), or the user had events without a list since. 0 when absent or stale. */
+static int read_digest(struct recd_pipeline *p, const char *user_id, struct list_digest *d)
+{
+    const struct user_seq *s = seq_get(p, user_id);
+    int64_t seq;
+    uint32_t n, *h;
+
+    if (s == NULL || recd_key_sub(&p->key, user_id, RECD_SUB_LAST_LIST) != RECD_OK ||
+        recd_state_get(p->state, RECD_CF_USERS, p->key.data, p->key.len, &p->val) != RECD_OK ||
+        p->val.len < LL_HEAD) {
+        return 0;
+    }
+    memcpy(&seq, p->val.data, 8);
+    memcpy(&n, p->val.data + 8, 4);
+    if (seq != s->seq || p->val.len != LL_HEAD + (size_t)n * 4 ||
+        (h = recd_arena_alloc(p->arena, (size_t)n * 4 + 1)) == NULL) {
+        return 0;
+    }
+    memcpy(h, p->val.data + LL_HEAD, (size_t)n * 4);
+    d->n = n;
+    d->h = h;
+    return 1;
+}
+
+/* The list itself from OUTPUTS, hashed. 0 when there is none (or it is unreadable). */
+static int read_list(struct recd_pipeline *p, const char *user_id, struct list_digest *d)
+{
+    struct recd_recs r;
+    uint32_t *h;
+    char err[128];
+
+    p->key.len = 0;
+    if (recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
+        recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) != RECD_OK ||
+        recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, &r, err,
+                               sizeof(err)) != RECD_OK ||
+        (h = recd_arena_alloc(p->arena, (size_t)r.n_items * 4 + 1)) == NULL) {
+        return 0;
+    }
+    for (uint32_t j = 0; j < r.n_items; j++) {
+        h[j] = item_hash(r.items[j].item_id);
+    }
+    d->n = r.n_items;
+    d->h = h;
+    return 1;
+}
+
+/* The user's last list published before this batch, read once per batch: its digest, or the
+ * list from OUTPUTS where the digest is missing or stale. NULL: none. */
 static const struct list_digest *last_list(struct recd_pipeline *p, const char *user_id)
 {
     static char no_list;   /* sentinel value in p->lists */
     struct list_digest *d = recd_strmap_get(p->lists, user_id);
-    struct recd_recs r;
-    uint32_t n, *h;
-    char err[128];
 
     if (d != NULL) {
         return d == (void *)&no_list ? NULL : d;
     }
     d = recd_arena_alloc(p->arena, sizeof(*d));
-    if (d != NULL && recd_key_sub(&p->key, user_id, RECD_SUB_LAST_LIST) == RECD_OK &&
-        recd_state_get(p->state, RECD_CF_USERS, p->key.data, p->key.len, &p->val) == RECD_OK) {
-        if (p->val.len < 4 || (memcpy(&n, p->val.data, 4), p->val.len != 4 + (size_t)n * 4) ||
-            (h = recd_arena_alloc(p->arena, (size_t)n * 4 + 1)) == NULL) {
-            d = NULL;
-        } else {
-            memcpy(h, (const char *)p->val.data + 4, (size_t)n * 4);
-            d->n = n;
-            d->h = h;
-        }
-    } else if (d != NULL) {
-        p->key.len = 0;
-        if (recd_buf_append(&p->key, user_id, strlen(user_id) + 1) != RECD_OK ||
-            recd_state_get(p->state, RECD_CF_OUTPUTS, p->key.data, p->key.len, &p->val) !=
-                RECD_OK ||
-            recd_codec_decode_recs(p->codec, p->val.data, p->val.len, p->arena, &r, err,
-                                   sizeof(err)) != RECD_OK ||
-            (h = recd_arena_alloc(p->arena, (size_t)r.n_items * 4 + 1)) == NULL) {
-            d = NULL;
-        } else {
-            for (n = 0; n < r.n_items; n++) {
-                h[n] = item_hash(r.items[n].item_id);
-            }
-            d->n = r.n_items;
-            d->h = h;
-        }
+    if (d != NULL && !read_digest(p, user_id, d) && !read_list(p, user_id, d)) {
+        d = NULL;
     }
     /* out of memory here only costs a second read */
     (void)recd_strmap_put(p->lists, user_id, d != NULL ? (void *)d : (void *)&no_list);
@@ -564,7 +588,10 @@ int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink,
         *n_out = 0;
     }
     recd_txn_clear(p->txn);
-    rc = recd_state_iter_new(p->state, RECD_CF_OUTPUTS, OUTBOX_PREFIX, OUTBOX_PLEN, &it);
+    /* The outbox keys are the empty user's (state.h's per-user prefix ends at the first NUL):
+     * iterating that one prefix reads its memtable bucket, where the outbox's own prefix would
+     * make RocksDB copy and sort the whole memtable of lists replayed after a crash. */
+    rc = recd_state_iter_new(p->state, RECD_CF_OUTPUTS, OUTBOX_PREFIX, 1, &it);
     if (rc != RECD_OK) {
         return recd_seterr(errstr, errlen, rc, "cannot read the outbox");
     }
@@ -572,7 +599,7 @@ int recd_pipeline_recover(struct recd_pipeline *p, const struct recd_sink *sink,
         const char *u = v, *end = (const char *)v + vl;
         uint64_t no = 0;
 
-        if (kl != OUTBOX_KLEN) {
+        if (kl != OUTBOX_KLEN || memcmp(k, OUTBOX_PREFIX, OUTBOX_PLEN) != 0) {
             continue;   /* not ours */
         }
         for (int i = 0; i < 8; i++) {
@@ -1163,7 +1190,8 @@ static int publish_list(struct recd_pipeline *p, struct recd_recs *r, int64_t no
     }
     /* the list's digest for the online quality (last_list), with the user's other keys */
     p->val.len = 0;
-    if (recd_buf_append(&p->val, &r->n_items, 4) != RECD_OK) {
+    if (recd_buf_append(&p->val, &r->seq, 8) != RECD_OK ||
+        recd_buf_append(&p->val, &r->n_items, 4) != RECD_OK) {
         return oom(errstr, errlen);
     }
     for (uint32_t j = 0; j < r->n_items; j++) {

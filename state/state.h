@@ -122,9 +122,10 @@ uint64_t recd_state_iter_skipped(const struct recd_state_iter *it);
 /* ---- keys ---- */
 /* <id> 0x00 <sub>  into out (replaced). */
 int recd_key_sub(struct recd_buf *out, const char *id, const char *sub);
-/* USERS <user>\0ll: a digest of the user's last published list (the pipeline's online quality
- * reads it instead of decoding the list from OUTPUTS). Derived from the list as OUTPUTS is, so
- * it depends on batch boundaries too and the state digest leaves it out. */
+/* USERS <user>\0ll: a digest of the user's last published list — its seq, then one hash per
+ * item (daemon/pipeline.c) — which the online quality reads instead of decoding the list from
+ * OUTPUTS. Derived from the list as OUTPUTS is, so it depends on batch boundaries too and the
+ * state digest leaves it out. */
 #define RECD_SUB_LAST_LIST "ll"
 
 /* ---- values ---- */

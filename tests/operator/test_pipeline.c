@@ -246,12 +246,14 @@ static void test_online_quality(void **s)
     assert_true(fabs(recd_metrics_get(mx, "recd_online_reciprocal_rank_sum", "k=\"20\"") -
                      2.0 / rank_b) < 1e-9);
 
-    /* The clicks were scored against USERS q\0ll, the digest of q's last list: one hash per
-     * item, in list order. It is derived output: the state digest leaves it out. */
+    /* The clicks were scored against USERS q\0ll, the digest of q's last list: its seq, then
+     * one hash per item in list order. It is derived output: the state digest leaves it out. */
     {
         struct recd_buf key, val;
         struct recd_txn *t;
         char d1[33], d2[33];
+        unsigned char stale[16];
+        int64_t lseq;
         uint32_t n, h;
         double hits;
 
@@ -263,17 +265,27 @@ static void test_online_quality(void **s)
         assert_true(rank_b > 0);
         assert_int_equal(recd_key_sub(&key, "q", RECD_SUB_LAST_LIST), RECD_OK);
         assert_int_equal(recd_state_get(w->st, RECD_CF_USERS, key.data, key.len, &val), RECD_OK);
-        memcpy(&n, val.data, 4);
+        memcpy(&lseq, val.data, 8);
+        memcpy(&n, val.data + 8, 4);
+        assert_true(lseq == c->recs.seq);
         assert_int_equal(n, c->recs.n_items);
-        assert_int_equal(val.len, 4 + 4 * (size_t)n);
-        memcpy(&h, val.data + 4 * (size_t)rank_b, 4);
+        assert_int_equal(val.len, 12 + 4 * (size_t)n);
+        memcpy(&h, val.data + 12 + 4 * (size_t)(rank_b - 1), 4);
         assert_true(h == (uint32_t)XXH3_64bits("b", 1));
         assert_int_equal(recd_state_digest(w->st, d1, err, sizeof(err)), RECD_OK);
 
-        /* A user whose list was stored without a digest (an older state) is scored from the
-         * list in OUTPUTS: the same hit. */
+        /* A digest older than the user's count — left by a binary that stored lists without
+         * digests after this one, then rolled forward — is not used: the click is scored from
+         * the list in OUTPUTS (a one-item digest that names nothing would miss). */
+        lseq -= 1;
+        n = 1;
+        h = 0;
+        memcpy(stale, &lseq, 8);
+        memcpy(stale + 8, &n, 4);
+        memcpy(stale + 12, &h, 4);
         assert_int_equal(recd_txn_new(w->st, &t), RECD_OK);
-        assert_int_equal(recd_txn_del(t, RECD_CF_USERS, key.data, key.len), RECD_OK);
+        assert_int_equal(recd_txn_put(t, RECD_CF_USERS, key.data, key.len, stale, sizeof(stale)),
+                         RECD_OK);
         assert_int_equal(recd_txn_commit(t, err, sizeof(err)), RECD_OK);
         recd_txn_destroy(t);
         assert_int_equal(recd_state_digest(w->st, d2, err, sizeof(err)), RECD_OK);
@@ -283,8 +295,13 @@ static void test_online_quality(void **s)
         run(w, 500);
         assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == 4.0);
         assert_true(recd_metrics_get(mx, "recd_online_hits_total", "k=\"20\"") == hits + 1.0);
-        /* ... and the batch stored the digest again */
+        /* ... and the batch stored a current digest again */
         assert_int_equal(recd_state_get(w->st, RECD_CF_USERS, key.data, key.len, &val), RECD_OK);
+        memcpy(&lseq, val.data, 8);
+        c = last_for(w, "q");
+        assert_non_null(c);
+        assert_true(lseq == c->recs.seq);
+        assert_true(val.len > sizeof(stale));
         recd_buf_free(&key);
         recd_buf_free(&val);
     }

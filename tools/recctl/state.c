@@ -123,11 +123,14 @@ static int state_show(struct recd_state *st, const char *user)
                         printf(", \"last_event_ts\": %lld", (long long)ts);
                     }
                 } else if (sl == strlen(RECD_SUB_LAST_LIST) &&
-                           memcmp(sub, RECD_SUB_LAST_LIST, sl) == 0 && vl >= 4) {
+                           memcmp(sub, RECD_SUB_LAST_LIST, sl) == 0 && vl >= 12) {
+                    int64_t lseq;
                     uint32_t n;
 
-                    memcpy(&n, v, 4); /* the pipeline's digest of the last list (state.h) */
-                    printf("{\"list_digest_items\": %u}", n);
+                    /* the pipeline's digest of the last list (state.h) */
+                    memcpy(&lseq, v, 8);
+                    memcpy(&n, (const char *)v + 8, 4);
+                    printf("{\"seq\": %lld, \"items\": %u}", (long long)lseq, n);
                 } else {
                     json_str(v, vl);
                 }
