@@ -347,7 +347,11 @@ static void make_table_options(struct recd_state *st, const struct recd_state_co
     /* Partitioned index and filters: a full filter of a large SST (1 MiB per million keys) is
      * bigger than a shard of a small block cache, so it was read and checksummed from the
      * file on every point lookup — state lookups slowed down ~20x as the store grew past the
-     * cache. Partitions are cached like data blocks; the top levels stay pinned. */
+     * cache. Partitions are cached like data blocks; the top levels stay pinned. Rejected:
+     * one index and filter per SST held by its table reader outside the cache — a lookup
+     * needs no cache lookup for them (one user's four keys 8.4 instead of 12.9 us), but
+     * memory then grows with the stored keys, 9 B per user and 2-3x that while compactions
+     * replace files (fault_flood, 5 M users: peak RSS 368 MiB instead of 222; BENCHMARKS.md). */
     rocksdb_block_based_options_set_index_type(
         st->topts, rocksdb_block_based_table_index_type_two_level_index_search);
     rocksdb_block_based_options_set_partition_filters(st->topts, 1);
