@@ -43,6 +43,11 @@ const void *recd_img_take(struct recd_img_in *c, size_t n);
 void recd_img_get(struct recd_img_in *c, void *dst, size_t n);
 #define RECD_IMG_GETV(c, v) recd_img_get((c), &(v), sizeof(v))
 
+/* The image's closing 4-byte magic, read and checked, then the outcome of the whole read: 0,
+ * or -1 with "out of memory" (err -2, set by the caller) or "truncated or corrupt image" in
+ * errstr. */
+int recd_img_end(struct recd_img_in *c, const char magic[4], char *errstr, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

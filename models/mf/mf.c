@@ -800,12 +800,7 @@ int mf_load(const struct mf_params *p, size_t tdim, const void *data, size_t len
         recd_img_get(&c, m->bg, m->nb * tdim * sizeof(float));
         recd_img_get(&c, m->be, m->nb * tdim * sizeof(float));
     }
-    recd_img_get(&c, magic, 4);
-    if (c.err == 0 && memcmp(magic, "MFME", 4) != 0) {
-        c.err = -1;
-    }
-    if (c.err != 0) {
-        snprintf(err, errlen, c.err == -2 ? "out of memory" : "truncated or corrupt image");
+    if (recd_img_end(&c, "MFME", err, errlen) != 0) {
         goto fail;
     }
     if (used != NULL) {

@@ -356,12 +356,7 @@ int sessrec_load(const struct sessrec_params *p, const void *data, size_t len, s
     RECD_IMG_GETV(&c, m->g2o);
     RECD_IMG_GETV(&c, m->g2);
     get_items(&c, m, n_items);
-    recd_img_get(&c, magic, 4);
-    if (c.err == 0 && memcmp(magic, "SRME", 4) != 0) {
-        c.err = -1;
-    }
-    if (c.err != 0) {
-        snprintf(err, errlen, c.err == -2 ? "out of memory" : "truncated or corrupt image");
+    if (recd_img_end(&c, "SRME", err, errlen) != 0) {
         goto fail;
     }
     if (used != NULL) {
