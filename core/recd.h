@@ -57,6 +57,9 @@ char *recd_strndup(const char *s, size_t n);
 /* Monotonic and wall clock in ms / ns. Wall clock is never used for processing logic
  * (determinism), only for metrics, logs and the generated_ts of published records. */
 int64_t recd_now_mono_ns(void);
+/* CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID), in ns; 0 if unavailable.
+ * Unlike wall time, it leaves out the time other processes took the core. */
+int64_t recd_now_thread_cpu_ns(void);
 int64_t recd_now_wall_ms(void);
 /* Remove a file or a directory tree (symbolic links are removed, not followed). RECD_OK, also
  * when path does not exist; RECD_EIO with errno set when something could not be removed. */

@@ -2712,9 +2712,15 @@ static void declare_metrics(struct daemon *d)
                          "Time spent in each operator per batch.");
     recd_metrics_declare(m, "recd_stage_duration_seconds_total", RECD_M_COUNTER,
                          "Time spent in each stage of the batches, by stage.");
+    recd_metrics_declare(m, "recd_stage_cpu_seconds_total", RECD_M_COUNTER,
+                         "CPU time of the batch loop's thread in each stage, by stage (below "
+                         "recd_stage_duration_seconds_total when the core runs other work).");
+    recd_metrics_declare(m, "recd_operator_cpu_seconds_total", RECD_M_COUNTER,
+                         "CPU time of the batch loop's thread in each operator.");
     for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
         snprintf(labels, sizeof(labels), "stage=\"%s\"", stages[i]);
         recd_metrics_touch(m, "recd_stage_duration_seconds_total", labels);
+        recd_metrics_touch(m, "recd_stage_cpu_seconds_total", labels);
     }
     recd_metrics_declare(m, "recd_rerank_sgemm_seconds_total", RECD_M_COUNTER,
                          "rerank: time spent scoring the catalogue for exploring users.");
@@ -2725,6 +2731,7 @@ static void declare_metrics(struct daemon *d)
     for (j = 0; j < pc->chain.n; j++) {
         snprintf(labels, sizeof(labels), "operator=\"%.200s\"", pc->chain.v[j]);
         recd_metrics_touch(m, "recd_operator_duration_seconds", labels);
+        recd_metrics_touch(m, "recd_operator_cpu_seconds_total", labels);
         if (strcmp(pc->chain.v[j], "rerank") == 0) {
             recd_metrics_touch(m, "recd_rerank_sgemm_seconds_total", NULL);
             recd_metrics_touch(m, "recd_rerank_sgemm_flop_total", NULL);

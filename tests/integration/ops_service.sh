@@ -202,6 +202,25 @@ for series in 'recd_records_decoded_total{topic="shop.clicks"}' 'recd_batches_to
     grep -qF "$series" "$T/metrics.txt" || fail "metric $series missing"
 done
 grep -qE '[{,][a-z_]*user[a-z_]*="' "$T/metrics.txt" && fail "a metric carries a per-user label"
+# the loop thread's CPU time per stage and operator: moving, and never above the wall time
+python3 - "$T/metrics.txt" <<'PY' || fail "CPU-time series: see above"
+import sys
+m = {}
+for l in open(sys.argv[1]):
+    if l[0] != "#" and " " in l:
+        k, v = l.rsplit(" ", 1)
+        m[k] = float(v)
+bad = []
+for kind, lab in (("stage", "operators"), ("stage", "decode"), ("stage", "commit"), ("operator", "rerank"), ("operator", "sessionize")):
+    cpu = m.get(f'recd_{kind}_cpu_seconds_total{{{kind}="{lab}"}}')
+    wall = m.get(f'recd_stage_duration_seconds_total{{stage="{lab}"}}' if kind == "stage" else
+                 f'recd_operator_duration_seconds_sum{{operator="{lab}"}}')
+    if cpu is None or wall is None or not (0 < cpu <= wall * 1.02 + 0.002):
+        bad.append(f"{kind} {lab}: cpu {cpu} wall {wall}")
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
 pass "metrics move ($c1 -> $c2 clicks consumed) and carry the expected series"
 curl -sf "$M/healthz" | grep -q '^ok' || fail "/healthz"
 curl -sf "$M/readyz" | grep -q '^ready' || fail "/readyz: $(curl -s "$M/readyz")"
