@@ -930,6 +930,13 @@ static int flush_batch(struct daemon *d)
     recd_metrics_add(d->metrics, "recd_batches_total", NULL, 1);
     recd_metrics_set(d->metrics, "recd_state_size_bytes", NULL,
                      (double)recd_state_size_bytes(d->state));
+    for (int cf = 0; cf < RECD_CF__N; cf++) {
+        char lab[32];
+
+        snprintf(lab, sizeof(lab), "cf=\"%s\"", recd_cf_name(cf));
+        recd_metrics_set(d->metrics, "recd_state_point_reads_total", lab,
+                         (double)recd_state_gets(d->state, cf));
+    }
 
     /* informational: Kafka's committed offsets follow recd's state (stored here, committed
      * by librdkafka every kafka.commit_interval_ms and at close) */
@@ -2745,6 +2752,14 @@ static void declare_metrics(struct daemon *d)
     recd_metrics_declare(m, "recd_state_size_bytes", RECD_M_GAUGE,
                          "Live state size reported by RocksDB (SST files + memtables; not the "
                          "WAL), updated after each batch; see recd_state_disk_bytes.");
+    recd_metrics_declare(m, "recd_state_point_reads_total", RECD_M_COUNTER,
+                         "Point lookups of the state store by the batch loop since the start, by "
+                         "column family (with recd_records_decoded_total: the reads an event "
+                         "costs).");
+    for (i = 0; i < RECD_CF__N; i++) {
+        snprintf(labels, sizeof(labels), "cf=\"%s\"", recd_cf_name((int)i));
+        recd_metrics_touch(m, "recd_state_point_reads_total", labels);
+    }
     recd_metrics_declare(m, "recd_state_disk_bytes", RECD_M_GAUGE,
                          "Bytes allocated on disk under state.dir (as du counts them: SST "
                          "files, preallocated WAL, MANIFEST, files awaiting deletion), "

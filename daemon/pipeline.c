@@ -436,12 +436,16 @@ static const struct list_digest *last_list(struct recd_pipeline *p, const char *
 {
     static char no_list;   /* sentinel value in p->lists */
     struct list_digest *d = recd_strmap_get(p->lists, user_id);
+    const struct user_seq *s;
 
     if (d != NULL) {
         return d == (void *)&no_list ? NULL : d;
     }
-    d = recd_arena_alloc(p->arena, sizeof(*d));
-    if (d != NULL && !read_digest(p, user_id, d) && !read_list(p, user_id, d)) {
+    s = seq_get(p, user_id);
+    if (s != NULL && s->seq == 0) {
+        d = NULL;   /* the user's first batch (or first since a deletion): no list to read */
+    } else if ((d = recd_arena_alloc(p->arena, sizeof(*d))) != NULL && !read_digest(p, user_id, d) &&
+               !read_list(p, user_id, d)) {
         d = NULL;
     }
     /* out of memory here only costs a second read */

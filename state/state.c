@@ -41,6 +41,7 @@ struct recd_state {
     int lock_fd;
     int read_only;
     int64_t min_free_bytes;
+    uint64_t gets[RECD_CF__N];     /* point lookups since the open, by column family */
 };
 
 /* A batch's writes are buffered and handed to RocksDB at commit sorted by (column family,
@@ -594,6 +595,11 @@ static rocksdb_column_family_handle_t *cfh(struct recd_state *st, int cf)
     return st->cf[cf + 1];
 }
 
+uint64_t recd_state_gets(const struct recd_state *st, int cf)
+{
+    return cf >= 0 && cf < RECD_CF__N ? st->gets[cf] : 0;
+}
+
 int recd_state_get(struct recd_state *st, int cf, const void *key, size_t klen,
                    struct recd_buf *val)
 {
@@ -606,6 +612,7 @@ int recd_state_get(struct recd_state *st, int cf, const void *key, size_t klen,
     if (cf < 0 || cf >= RECD_CF__N) {
         return RECD_EINVAL;
     }
+    st->gets[cf]++;
     ps = rocksdb_get_pinned_cf(st->db, st->ropts, cfh(st, cf), key, klen, &err);
     if (err != NULL) {
         rocksdb_free(err);

@@ -67,6 +67,9 @@ int recd_state_open(const struct recd_state_conf *conf, struct recd_state **out,
 int recd_state_compact(struct recd_state *st, char *errstr, size_t errlen);
 void recd_state_close(struct recd_state *st);
 
+/* Point lookups (recd_state_get) of column family cf since the open. */
+uint64_t recd_state_gets(const struct recd_state *st, int cf);
+
 /* Point read of committed state. RECD_OK (val replaced), RECD_ENOENT, or RECD_ESTATE. */
 int recd_state_get(struct recd_state *st, int cf, const void *key, size_t klen,
                    struct recd_buf *val);

@@ -198,7 +198,7 @@ for series in 'recd_records_decoded_total{topic="shop.clicks"}' 'recd_batches_to
               'recd_batch_duration_seconds_count' 'recd_build_info{' 'recd_records_dead_lettered_total{' \
               'recd_operator_duration_seconds_bucket{operator="rerank"' 'recd_operator_duration_seconds_bucket{operator="sessionize"' 'recd_state_size_bytes' \
               'recd_event_publish_latency_seconds_count' 'recd_consumer_lag{' 'recd_online_hit_ratio{' \
-              'recd_users_forgotten_total 0'; do
+              'recd_users_forgotten_total 0' 'recd_state_point_reads_total{cf="users"}'; do
     grep -qF "$series" "$T/metrics.txt" || fail "metric $series missing"
 done
 grep -qE '[{,][a-z_]*user[a-z_]*="' "$T/metrics.txt" && fail "a metric carries a per-user label"

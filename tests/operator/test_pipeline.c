@@ -246,6 +246,23 @@ static void test_online_quality(void **s)
     assert_true(fabs(recd_metrics_get(mx, "recd_online_reciprocal_rank_sum", "k=\"20\"") -
                      2.0 / rank_b) < 1e-9);
 
+    /* A user's first batch has no list to score against: its clicks read neither the digest
+     * nor OUTPUTS (the reads the online quality cost every new user before). */
+    {
+        uint64_t users0 = recd_state_gets(w->st, RECD_CF_USERS);
+        uint64_t out0 = recd_state_gets(w->st, RECD_CF_OUTPUTS);
+        double scored = recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL);
+
+        click(w, "new1", "a", T0 + 100410);
+        click(w, "new2", "b", T0 + 100420);
+        run(w, 500);
+        assert_true(recd_metrics_get(mx, "recd_online_clicks_scored_total", NULL) == scored);
+        assert_true(recd_state_gets(w->st, RECD_CF_OUTPUTS) == out0);
+        /* each new user's seq is read once, and nothing else of USERS by the online quality
+         * (the operators read the profiles: at most one more each) */
+        assert_true(recd_state_gets(w->st, RECD_CF_USERS) - users0 <= 4);
+    }
+
     /* The clicks were scored against USERS q\0ll, the digest of q's last list: its seq, then
      * one hash per item in list order. It is derived output: the state digest leaves it out. */
     {
