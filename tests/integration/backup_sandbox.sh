@@ -88,7 +88,7 @@ pass "control: the confined recd cannot write a checkpoint to $T/backup (Read-on
 "$RECCTL_BIN" checkpoint "$T/backup/ck1" --state "$SD/state" > "$T/ck1.log" 2>&1 || fail "checkpoint: $(cat "$T/ck1.log")"
 SHM="$(mktemp -u /dev/shm/recd-test-ck.XXXXXX)"
 "$RECCTL_BIN" checkpoint "$SHM" --state "$SD/state" > "$T/ck2.log" 2>&1 || fail "checkpoint to /dev/shm: $(cat "$T/ck2.log")"
-trap 'rc=$?; rm -rf "$SHM"; (exit $rc); cleanup' EXIT
+trap 'rc=$?; rm -rf "$SHM"; cleanup "$rc"' EXIT
 ls -d "$SD"/state/checkpoint.staging.* 2>/dev/null && fail "a staged checkpoint was left in the state directory"
 [ "$(stat -c %u "$T/backup/ck1/CURRENT")" = "$UID_SVC" ] && [ "$(stat -c %u "$SHM/CURRENT")" = "$UID_SVC" ] \
     || fail "owners not kept: $(stat -c '%n %u' "$T/backup/ck1/CURRENT" "$SHM/CURRENT")"

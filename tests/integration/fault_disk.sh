@@ -95,7 +95,7 @@ expect_failure() {
 # ---- A. full disk ----
 if mkdir -p "$T/small" && mount -t tmpfs -o size=${SMALL_MB}m tmpfs "$T/small" 2>/dev/null; then
     cleanup_mount() { umount -l "$T/small" 2>/dev/null || true; }
-    trap 'rc=$?; set +e; cleanup_mount; (exit $rc); cleanup' EXIT INT TERM
+    trap 'rc=$?; set +e; cleanup_mount; cleanup "$rc"' EXIT INT TERM
     fconf full "$T/small/state" $SMALL_WB
     : > "$T/ready.full"
     NOTIFY_SOCKET="$T/notify.sock" sup_start full "$T/full.conf" "$T/full.log"

@@ -25,8 +25,12 @@ T="$(mktemp -d /tmp/recd-test.XXXXXX)"
 RECD_PIDS=()
 BROKER_DIR=""
 
+# cleanup [RC]: the exit code defaults to $? (the trap below). A test that chains its own
+# clean-up in front passes its saved code: 'rc=$?; undo_mine; cleanup "$rc"' — not
+# '(exit $rc); cleanup', which under set -e ends the trap at the subshell whenever rc is not 0,
+# leaving the scratch directory (and a failed test's logs unprinted).
 cleanup() {
-    local rc=$?
+    local rc=${1:-$?}
     for p in "${RECD_PIDS[@]:-}"; do
         [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true
     done

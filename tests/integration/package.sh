@@ -156,7 +156,7 @@ restore() {
     if [ "$had_user" = 0 ] && getent passwd recd >/dev/null; then deluser --system --quiet recd >/dev/null 2>&1 || true; fi
     if [ "$had_group" = 0 ] && getent group recd >/dev/null; then delgroup --system --quiet recd >/dev/null 2>&1 || true; fi
 }
-trap 'rc=$?; restore; (exit $rc); cleanup' EXIT
+trap 'rc=$?; restore; cleanup "$rc"' EXIT
 trap 'exit 130' INT TERM
 
 conf=/etc/recd/recd.conf
