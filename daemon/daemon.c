@@ -2753,9 +2753,9 @@ static void declare_metrics(struct daemon *d)
                          "Live state size reported by RocksDB (SST files + memtables; not the "
                          "WAL), updated after each batch; see recd_state_disk_bytes.");
     recd_metrics_declare(m, "recd_state_point_reads_total", RECD_M_COUNTER,
-                         "Point lookups of the state store by the batch loop since the start, by "
-                         "column family (with recd_records_decoded_total: the reads an event "
-                         "costs).");
+                         "Point lookups of the state store since the start (the batches', and a "
+                         "start's, a rebalance's and a recovery's), by column family (with "
+                         "recd_records_decoded_total: the reads an event costs).");
     for (i = 0; i < RECD_CF__N; i++) {
         snprintf(labels, sizeof(labels), "cf=\"%s\"", recd_cf_name((int)i));
         recd_metrics_touch(m, "recd_state_point_reads_total", labels);

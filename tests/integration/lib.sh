@@ -28,7 +28,8 @@ BROKER_DIR=""
 # cleanup [RC]: the exit code defaults to $? (the trap below). A test that chains its own
 # clean-up in front passes its saved code: 'rc=$?; undo_mine; cleanup "$rc"' — not
 # '(exit $rc); cleanup', which under set -e ends the trap at the subshell whenever rc is not 0,
-# leaving the scratch directory (and a failed test's logs unprinted).
+# leaving the scratch directory (and a failed test's logs unprinted). The steps in front must
+# not fail either (set +e first where they can: fault_disk.sh).
 cleanup() {
     local rc=${1:-$?}
     for p in "${RECD_PIDS[@]:-}"; do

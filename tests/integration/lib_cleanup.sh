@@ -51,7 +51,7 @@ done
 
 # the pattern that skipped the clean-up, in any script test
 here="$RECD_SOURCE_DIR/tests"
-if grep -rnE '\(exit \$\{?rc\}?\) *; *cleanup' "$here" --include='*.sh' | grep -v '^[^:]*:[0-9]*: *#' > "$T/pattern.txt"; then
+if grep -rnE '\(exit "?\$\{?rc\}?"?\) *; *cleanup' "$here" --include='*.sh' | grep -v '^[^:]*:[0-9]*: *#' > "$T/pattern.txt"; then
     fail "'(exit \$rc); cleanup' in a trap (use cleanup \"\$rc\"): $(cat "$T/pattern.txt")"
 fi
 pass "no script test ends its trap with '(exit \$rc); cleanup'"

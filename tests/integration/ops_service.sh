@@ -202,7 +202,8 @@ for series in 'recd_records_decoded_total{topic="shop.clicks"}' 'recd_batches_to
     grep -qF "$series" "$T/metrics.txt" || fail "metric $series missing"
 done
 grep -qE '[{,][a-z_]*user[a-z_]*="' "$T/metrics.txt" && fail "a metric carries a per-user label"
-# the loop thread's CPU time per stage and operator: moving, and never above the wall time
+# the loop thread's CPU time per stage and operator: moving, and never above the wall time;
+# the state's point lookups counted
 python3 - "$T/metrics.txt" <<'PY' || fail "CPU-time series: see above"
 import sys
 m = {}
@@ -217,6 +218,8 @@ for kind, lab in (("stage", "operators"), ("stage", "decode"), ("stage", "commit
                  f'recd_operator_duration_seconds_sum{{operator="{lab}"}}')
     if cpu is None or wall is None or not (0 < cpu <= wall * 1.02 + 0.002):
         bad.append(f"{kind} {lab}: cpu {cpu} wall {wall}")
+if not m.get('recd_state_point_reads_total{cf="users"}', 0) > 0:
+    bad.append("recd_state_point_reads_total{cf=\"users\"} did not move")
 if bad:
     print("\n".join(bad), file=sys.stderr)
     sys.exit(1)
