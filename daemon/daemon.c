@@ -928,6 +928,14 @@ static int flush_batch(struct daemon *d)
     recd_metrics_observe(d->metrics, "recd_batch_duration_seconds", NULL,
                          (double)(recd_now_mono_ns() - t0) / 1e9);
     recd_metrics_add(d->metrics, "recd_batches_total", NULL, 1);
+    {
+        struct recd_pipeline_stats ps;
+
+        recd_pipeline_stats(d->pipeline, &ps);
+        recd_metrics_set(d->metrics, "recd_lists_published_total", NULL, (double)ps.published);
+        recd_metrics_set(d->metrics, "recd_tombstones_published_total", NULL,
+                         (double)ps.tombstones);
+    }
     recd_metrics_set(d->metrics, "recd_state_size_bytes", NULL,
                      (double)recd_state_size_bytes(d->state));
     for (int cf = 0; cf < RECD_CF__N; cf++) {
@@ -2704,6 +2712,15 @@ static void declare_metrics(struct daemon *d)
                          "User deletions executed (state deleted and tombstone published, "
                          "committed); each also logged.");
     recd_metrics_touch(m, "recd_users_forgotten_total", NULL);
+    recd_metrics_declare(m, "recd_lists_published_total", RECD_M_COUNTER,
+                         "Recommendation lists handed to the producer by the batches since the "
+                         "start (a handover's lists published again included; the outbox a "
+                         "start after a crash publishes again is not).");
+    recd_metrics_touch(m, "recd_lists_published_total", NULL);
+    recd_metrics_declare(m, "recd_tombstones_published_total", RECD_M_COUNTER,
+                         "Tombstones (user deletions and expiries) handed to the producer by "
+                         "the batches since the start.");
+    recd_metrics_touch(m, "recd_tombstones_published_total", NULL);
     recd_metrics_declare(m, "recd_users_expired_total", RECD_M_COUNTER,
                          "Users expired after pipeline.user_ttl_days without events (state "
                          "deleted and tombstone published, committed).");

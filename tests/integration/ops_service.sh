@@ -218,6 +218,8 @@ for kind, lab in (("stage", "operators"), ("stage", "decode"), ("stage", "commit
                  f'recd_operator_duration_seconds_sum{{operator="{lab}"}}')
     if cpu is None or wall is None or not (0 < cpu <= wall * 1.02 + 0.002):
         bad.append(f"{kind} {lab}: cpu {cpu} wall {wall}")
+if not m.get("recd_lists_published_total", 0) > 0:
+    bad.append("recd_lists_published_total did not move")
 if not m.get('recd_state_point_reads_total{cf="users"}', 0) > 0:
     bad.append("recd_state_point_reads_total{cf=\"users\"} did not move")
 if bad:
