@@ -383,10 +383,11 @@ static uint32_t item_hash(const char *item_id)
 
 /* The digest of the user's last list, when it describes the list of the user's current count:
  * one written with an older seq was left behind by a binary that stored lists without digests
- * (a roll-back), or the user had events without a list since. 0 when absent or stale. */
-static int read_digest(struct recd_pipeline *p, const char *user_id, struct list_digest *d)
+ * (a roll-back), or the user had events without a list since. s: the user's count (seq_get;
+ * NULL: unknown). 0 when absent or stale. */
+static int read_digest(struct recd_pipeline *p, const char *user_id, const struct user_seq *s,
+                       struct list_digest *d)
 {
-    const struct user_seq *s = seq_get(p, user_id);
     int64_t seq;
     uint32_t n, *h;
 
@@ -444,8 +445,8 @@ static const struct list_digest *last_list(struct recd_pipeline *p, const char *
     s = seq_get(p, user_id);
     if (s != NULL && s->seq == 0) {
         d = NULL;   /* the user's first batch (or first since a deletion): no list to read */
-    } else if ((d = recd_arena_alloc(p->arena, sizeof(*d))) != NULL && !read_digest(p, user_id, d) &&
-               !read_list(p, user_id, d)) {
+    } else if ((d = recd_arena_alloc(p->arena, sizeof(*d))) != NULL &&
+               !read_digest(p, user_id, s, d) && !read_list(p, user_id, d)) {
         d = NULL;
     }
     /* out of memory here only costs a second read */
